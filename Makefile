@@ -1,0 +1,47 @@
+# Roster — developer tasks: build, run, test (installs its own test dependencies), bench.
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+# Where `go install` puts binaries: $GOBIN, else the first $GOPATH entry's bin/.
+GOBIN_DIR := $(or $(shell go env GOBIN 2>/dev/null),$(firstword $(subst :, ,$(shell go env GOPATH 2>/dev/null)))/bin)
+
+.DEFAULT_GOAL := build
+.PHONY: run build deps test bench fmt vet
+
+run:
+	go run .
+
+build:
+	CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/roster .
+
+# Test dependencies, installed only when missing: Chromium (browser tests) and stripe-mock.
+deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+		elif command -v sudo >/dev/null 2>&1; then \
+			sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+		else \
+			echo "make deps: chromium is not installed, and this user is not root and has no sudo." >&2; \
+			echo "make deps: install it as root: apt-get install -y --no-install-recommends chromium" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@if [ ! -x "$(GOBIN_DIR)/stripe-mock" ]; then \
+		echo "go install github.com/stripe/stripe-mock@v0.203.0"; \
+		go install github.com/stripe/stripe-mock@v0.203.0; \
+	fi
+
+# stripe-mock lives in $(GOBIN_DIR), which need not be on the caller's PATH.
+test: deps
+	CGO_ENABLED=1 go vet ./...
+	PATH="$(GOBIN_DIR):$$PATH" CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./...
+
+bench:
+	CGO_ENABLED=1 go test -run '^$$' -bench . -benchtime 3s ./handlers/
+
+fmt:
+	go fmt ./...
+
+vet:
+	CGO_ENABLED=1 go vet ./...

@@ -1,0 +1,176 @@
+// Package db is Roster's storage: one SQLite file opened as a single writer
+// connection and a pool of readers, with embedded goose migrations.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var migrationsFS, _ = fs.Sub(migrations, "migrations")
+
+// ErrNotFound is returned when a row asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule.
+var ErrConflict = errors.New("conflict")
+
+// Store holds the two pools on one SQLite file. Writes go through w, which has
+// exactly one connection, so SQLite never has to arbitrate between writers and
+// no transaction ever sees SQLITE_BUSY from another writer in this process.
+type Store struct {
+	w    *sql.DB
+	r    *sql.DB
+	path string
+	now  func() time.Time
+}
+
+// Open opens (creating if needed) the database at path. It does not migrate;
+// call Migrate.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := func(mode string) string {
+		q := url.Values{}
+		q.Set("_journal_mode", "WAL")
+		q.Set("_foreign_keys", "on")
+		q.Set("_busy_timeout", "10000")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("mode", mode)
+		if mode == "rwc" {
+			q.Set("_txlock", "immediate")
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite3", dsn("rwc"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite3", dsn("ro"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s for reading: %w", path, err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &Store{w: w, r: r, path: path, now: time.Now}, nil
+}
+
+// Migrate brings the schema up to date with the embedded migrations.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, migrationsFS)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	var applied []string
+	for _, r := range results {
+		applied = append(applied, r.Source.Path)
+	}
+	return applied, nil
+}
+
+// Ping reports whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close checkpoints the WAL into the main file and closes both pools.
+func (s *Store) Close() error {
+	_, cerr := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	rerr := s.r.Close()
+	werr := s.w.Close()
+	return errors.Join(cerr, rerr, werr)
+}
+
+// Backup writes a consistent copy of the live database to file, which must
+// not exist yet. It runs while the server keeps serving: VACUUM INTO reads one
+// snapshot inside a read transaction.
+func (s *Store) Backup(ctx context.Context, file string) error {
+	if _, err := s.r.ExecContext(ctx, "VACUUM INTO ?", file); err != nil {
+		return fmt.Errorf("backup to %s: %w", file, err)
+	}
+	return nil
+}
+
+// Tx runs fn inside one immediate write transaction on the writer connection,
+// committing when fn returns nil and rolling back otherwise.
+func (s *Store) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return mapErr(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// exec runs one write statement outside an explicit transaction.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	return res, mapErr(err)
+}
+
+// mapErr is the one place SQLite errors become the package's sentinel errors.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
+		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey) {
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
+
+// unix turns a time into the integer seconds every table stores.
+func unix(t time.Time) int64 { return t.Unix() }
+
+// fromUnix is the inverse of unix; zero stays the zero time.
+func fromUnix(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+// nullTime reads a nullable unix column.
+func nullTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromUnix(n.Int64)
+}

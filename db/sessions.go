@@ -1,0 +1,151 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Session is a signed-in browser. The cookie value is never stored: IDHash is
+// its SHA-256.
+type Session struct {
+	ID         int64
+	IDHash     []byte
+	UserID     int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute expiry
+	IP         string
+	UserAgent  string
+	Data       []byte
+}
+
+const sessionColumns = `id, id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, data`
+
+func scanSession(row interface{ Scan(...any) error }) (Session, error) {
+	var ss Session
+	var created, seen, expires int64
+	err := row.Scan(&ss.ID, &ss.IDHash, &ss.UserID, &created, &seen, &expires, &ss.IP, &ss.UserAgent, &ss.Data)
+	if err != nil {
+		return Session{}, mapErr(err)
+	}
+	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = fromUnix(created), fromUnix(seen), fromUnix(expires)
+	return ss, nil
+}
+
+// CreateSession stores a new session. CreatedAt and LastSeenAt are set to now.
+func (s *Store) CreateSession(ctx context.Context, ss Session) (Session, error) {
+	now := unix(s.now())
+	row := s.w.QueryRowContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sessionColumns,
+		ss.IDHash, ss.UserID, now, now, unix(ss.ExpiresAt), ss.IP, ss.UserAgent, ss.Data)
+	ss, err := scanSession(row)
+	if err != nil {
+		return Session{}, fmt.Errorf("create session: %w", err)
+	}
+	return ss, nil
+}
+
+// ActiveSession returns the session with that hash if it has neither passed
+// its absolute expiry nor been idle since before idleSince.
+func (s *Store) ActiveSession(ctx context.Context, hash []byte, idleSince time.Time) (Session, error) {
+	return scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE id_hash = ? AND expires_at > ? AND last_seen_at > ?`, hash, unix(s.now()), unix(idleSince)))
+}
+
+// TouchSession records that the session was just used, from ip.
+func (s *Store) TouchSession(ctx context.Context, hash []byte, ip string) error {
+	_, err := s.exec(ctx, `UPDATE sessions SET last_seen_at = ?, ip = ? WHERE id_hash = ?`, unix(s.now()), ip, hash)
+	return err
+}
+
+// SaveSessionData replaces the session's stored values.
+func (s *Store) SaveSessionData(ctx context.Context, hash, data []byte) error {
+	_, err := s.exec(ctx, `UPDATE sessions SET data = ? WHERE id_hash = ?`, data, hash)
+	return err
+}
+
+// DeleteSession removes the session with that hash, if it exists.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	_, err := s.exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hash)
+	return err
+}
+
+// SessionsForUser lists the user's live sessions, most recently used first.
+func (s *Store) SessionsForUser(ctx context.Context, userID int64, idleSince time.Time) ([]Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id DESC`,
+		userID, unix(s.now()), unix(idleSince))
+	if err != nil {
+		return nil, fmt.Errorf("sessions of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var list []Session
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, ss)
+	}
+	return list, rows.Err()
+}
+
+// RevokeSession deletes one of the user's sessions by its public id and
+// writes ev. A session that is not the user's gives ErrNotFound.
+func (s *Store) RevokeSession(ctx context.Context, userID, sessionID int64, ev Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, sessionID, userID)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(res); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		return addEvent(ctx, tx, ev, s.now())
+	})
+}
+
+// RevokeOtherSessions deletes every session of the user but keep and writes
+// ev, returning how many were deleted.
+func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keep []byte, ev Event) (int64, error) {
+	var n int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?`, userID, keep)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(ev.Detail, "count", n)
+		return addEvent(ctx, tx, ev, s.now())
+	})
+	return n, err
+}
+
+// DeleteExpired removes sessions past their absolute expiry or idle since
+// before idleSince, spent or expired email tokens, and login failures older
+// than failuresBefore. It returns how many sessions went.
+func (s *Store) DeleteExpired(ctx context.Context, idleSince, failuresBefore time.Time) (int64, error) {
+	var n int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		now := unix(s.now())
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`, now, unix(idleSince))
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM email_tokens WHERE expires_at <= ?`, now); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM login_failures WHERE created_at < ?`, unix(failuresBefore))
+		return err
+	})
+	return n, err
+}
