@@ -34,10 +34,12 @@
     }, TOAST_MS);
   }
 
-  // Server errors (5xx). 4xx answers such as 422 are handled by swapping the fragment.
+  // Server errors (5xx). The server's own error handler normally answers with a
+  // toast retargeted at #toasts; only an answer without one (a proxy's 502, say)
+  // needs a toast made here. 4xx answers such as 422 swap their fragment.
   document.addEventListener('htmx:responseError', function (evt) {
     var xhr = evt.detail && evt.detail.xhr;
-    if (xhr && xhr.status >= 500) {
+    if (xhr && xhr.status >= 500 && !xhr.getResponseHeader('HX-Retarget')) {
       showToast(MESSAGE);
     }
   });

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/db"
+)
+
+var errHelp = flag.ErrHelp
+
+// admin runs the maintenance commands: migrate, backup and user.
+func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.Reader, stdout io.Writer) error {
+	if cmd == "backup" {
+		if len(args) != 1 || args[0] == "" {
+			return errors.New("usage: roster backup FILE")
+		}
+		if _, err := os.Stat(args[0]); err == nil {
+			return fmt.Errorf("backup: %s already exists; pick a new file name", args[0])
+		}
+	}
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch cmd {
+	case "migrate":
+		fmt.Fprintf(stdout, "%s is up to date\n", cfg.DB)
+		return nil
+	case "backup":
+		if err := store.Backup(ctx, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote a consistent copy of %s to %s\n", cfg.DB, args[0])
+		return nil
+	}
+	if len(args) == 0 {
+		return errors.New("usage: roster user create|reset-password|verify-email -email ADDRESS")
+	}
+	return userCommand(ctx, store, args[0], args[1:], stdin, stdout)
+}
+
+func userCommand(ctx context.Context, store *db.Store, sub string, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	email := fs.String("email", "", "the user's email (required)")
+	name := fs.String("name", "", "display name (create)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input instead of generating one")
+	verified := fs.Bool("verified", false, "mark the email verified (create)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return fmt.Errorf("user %s: -email is required", sub)
+	}
+	hasher := auth.NewHasher(runtime.NumCPU(), 0)
+	password := func() (string, bool, error) {
+		if !*fromStdin {
+			return generatePassword(), true, nil
+		}
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", false, fmt.Errorf("read password: %w", err)
+		}
+		pw := strings.TrimRight(line, "\r\n")
+		if err := auth.CheckPassword(pw); err != nil {
+			return "", false, fmt.Errorf("password: %v", err)
+		}
+		return pw, false, nil
+	}
+	ev := db.Event{IP: "cli", UserAgent: "roster " + sub}
+	switch sub {
+	case "create":
+		pw, generated, err := password()
+		if err != nil {
+			return err
+		}
+		hash, err := hasher.Hash(ctx, pw)
+		if err != nil {
+			return err
+		}
+		ev.Kind = db.EventSignUp
+		u, err := store.CreateUser(ctx, db.NewUser{Email: *email, Name: *name, PasswordHash: hash, Verified: *verified}, ev)
+		if errors.Is(err, db.ErrConflict) {
+			return fmt.Errorf("user create: a user with email %s already exists", *email)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created user %d <%s>\n", u.ID, u.Email)
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n", pw)
+		}
+		return nil
+	case "reset-password":
+		u, err := userByEmail(ctx, store, *email)
+		if err != nil {
+			return err
+		}
+		pw, generated, err := password()
+		if err != nil {
+			return err
+		}
+		hash, err := hasher.Hash(ctx, pw)
+		if err != nil {
+			return err
+		}
+		ev.Kind = db.EventPasswordReset
+		n, err := store.ChangePassword(ctx, u.ID, hash, nil, ev)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "reset the password of <%s>; %d sessions signed out\n", u.Email, n)
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n", pw)
+		}
+		return nil
+	case "verify-email":
+		u, err := userByEmail(ctx, store, *email)
+		if err != nil {
+			return err
+		}
+		ev.Kind = db.EventEmailVerified
+		if err := store.MarkEmailVerified(ctx, u.ID, ev); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "marked <%s> as verified\n", u.Email)
+		return nil
+	}
+	return fmt.Errorf("unknown command: user %s (want create, reset-password or verify-email)", sub)
+}
+
+func userByEmail(ctx context.Context, store *db.Store, email string) (db.User, error) {
+	u, err := store.UserByEmail(ctx, email)
+	if errors.Is(err, db.ErrNotFound) {
+		return u, fmt.Errorf("no user has the email %s", email)
+	}
+	return u, err
+}
+
+// generatePassword makes a 26-character random password (130 bits).
+func generatePassword() string { return strings.ToLower(rand.Text()) }
+
+// seedDemo creates a demo user in an empty database and prints its
+// credentials once.
+func seedDemo(ctx context.Context, store *db.Store, stdout io.Writer) error {
+	n, err := store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw := generatePassword()
+	hash, err := auth.NewHasher(1, 0).Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	u, err := store.CreateUser(ctx, db.NewUser{Email: "demo@example.com", Name: "Demo User", PasswordHash: hash, Verified: true},
+		db.Event{Kind: db.EventSignUp, IP: "demo", UserAgent: "roster demo seed"})
+	if err != nil {
+		return fmt.Errorf("seed demo user: %w", err)
+	}
+	fmt.Fprintf(stdout, "Demo user created. Sign in as %s with the password %s (shown only this once).\n", u.Email, pw)
+	return nil
+}

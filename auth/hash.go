@@ -1,0 +1,208 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// ErrBusy is returned when every worker is hashing and the queue is full;
+// handlers answer 503 with Retry-After.
+var ErrBusy = errors.New("auth: too many password hashes in progress")
+
+// ErrMalformedHash is returned by Verify for a stored hash it cannot read.
+var ErrMalformedHash = errors.New("auth: malformed password hash")
+
+// current holds the Argon2id parameters of new hashes: OWASP's minimum
+// (m=19 MiB, t=2, p=1) with a 16-byte salt and a 32-byte key.
+var current = params{memory: 19 * 1024, time: 2, threads: 1}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+)
+
+// Sanity limits for parameters read from a stored hash, far above anything
+// an interactive login would use; they keep a damaged row from exhausting
+// memory or CPU.
+const (
+	maxMemory = 1 << 20 // KiB, 1 GiB
+	maxTime   = 64
+)
+
+type params struct {
+	memory  uint32 // KiB
+	time    uint32
+	threads uint8
+}
+
+// hash is an Argon2id hash in PHC string format:
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>, salt and key in standard
+// base64 without padding, as the reference implementation writes them.
+type hash struct {
+	params
+	salt, key []byte
+}
+
+func (h hash) String() string {
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, h.memory, h.time, h.threads,
+		b64.EncodeToString(h.salt), b64.EncodeToString(h.key))
+}
+
+// parseHash reads a PHC string strictly: fields in the specified order,
+// decimal numbers without leading zeros, canonical base64. Its errors never
+// quote the string, which is secret enough to keep out of logs.
+func parseHash(s string) (hash, error) {
+	f := strings.Split(s, "$")
+	if len(f) != 6 || f[0] != "" {
+		return hash{}, fmt.Errorf("%w: want 5 fields", ErrMalformedHash)
+	}
+	if f[1] != "argon2id" {
+		return hash{}, fmt.Errorf("%w: algorithm is not argon2id", ErrMalformedHash)
+	}
+	if f[2] != "v="+strconv.Itoa(argon2.Version) {
+		return hash{}, fmt.Errorf("%w: unsupported version", ErrMalformedHash)
+	}
+	p, err := parseParams(f[3])
+	if err != nil {
+		return hash{}, err
+	}
+	b64 := base64.RawStdEncoding.Strict()
+	salt, err := b64.DecodeString(f[4])
+	if err != nil || len(salt) < 8 || len(salt) > 64 {
+		return hash{}, fmt.Errorf("%w: bad salt", ErrMalformedHash)
+	}
+	key, err := b64.DecodeString(f[5])
+	if err != nil || len(key) < 16 || len(key) > 64 {
+		return hash{}, fmt.Errorf("%w: bad key", ErrMalformedHash)
+	}
+	return hash{params: p, salt: salt, key: key}, nil
+}
+
+func parseParams(s string) (params, error) {
+	f := strings.Split(s, ",")
+	if len(f) != 3 {
+		return params{}, fmt.Errorf("%w: want m, t and p", ErrMalformedHash)
+	}
+	m, errM := parseParam(f[0], "m", maxMemory)
+	t, errT := parseParam(f[1], "t", maxTime)
+	p, errP := parseParam(f[2], "p", 255)
+	if err := errors.Join(errM, errT, errP); err != nil {
+		return params{}, err
+	}
+	if m < 8*p {
+		return params{}, fmt.Errorf("%w: m below 8*p", ErrMalformedHash)
+	}
+	return params{memory: uint32(m), time: uint32(t), threads: uint8(p)}, nil
+}
+
+// parseParam reads "name=value" with 1 <= value <= limit.
+func parseParam(field, name string, limit uint64) (uint64, error) {
+	v, ok := strings.CutPrefix(field, name+"=")
+	if ok && len(v) > 1 && v[0] == '0' {
+		ok = false
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if !ok || err != nil || n < 1 || n > limit {
+		return 0, fmt.Errorf("%w: bad %s", ErrMalformedHash, name)
+	}
+	return n, nil
+}
+
+// NeedsRehash reports whether phc is weaker than a hash made now: less
+// memory or fewer passes, or a shorter salt or key. A string that cannot be
+// parsed needs rehashing too (it cannot verify, so this only matters to
+// callers that ask before verifying).
+func NeedsRehash(phc string) bool {
+	h, err := parseHash(phc)
+	if err != nil {
+		return true
+	}
+	return h.memory < current.memory || h.time < current.time ||
+		len(h.salt) < saltLen || len(h.key) < keyLen
+}
+
+// Hasher computes Argon2id hashes, at most workers at once. Up to queue more
+// callers wait for a worker; past that they get ErrBusy at once, so a burst
+// of logins cannot pile up goroutines holding 19 MiB each.
+type Hasher struct {
+	admitted chan struct{} // a token per caller hashing or waiting
+	running  chan struct{} // a token per caller hashing
+}
+
+// NewHasher returns a Hasher with the given number of workers (at least 1)
+// and queue length (at least 0). runtime.GOMAXPROCS(0) workers is a good
+// start; each uses 19 MiB while it runs.
+func NewHasher(workers, queue int) *Hasher {
+	workers = max(workers, 1)
+	queue = max(queue, 0)
+	return &Hasher{
+		admitted: make(chan struct{}, workers+queue),
+		running:  make(chan struct{}, workers),
+	}
+}
+
+// Hash returns the PHC string of pw with the current parameters and a new
+// random salt. It returns ErrBusy when the Hasher is full, or ctx's error if
+// ctx ends while waiting for a worker.
+func (hr *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	h := hash{params: current, salt: make([]byte, saltLen)}
+	rand.Read(h.salt) // never fails since Go 1.24: it crashes the program instead
+	key, err := hr.derive(ctx, pw, h.params, h.salt, keyLen)
+	if err != nil {
+		return "", err
+	}
+	h.key = key
+	return h.String(), nil
+}
+
+// Verify reports whether pw matches phc, using the parameters written in
+// phc so that hashes made with other parameters keep working. An empty phc
+// (no such user, or a user without a password) costs one hash all the same
+// and reports false, so that timing does not tell whether an account exists.
+// A phc that cannot be read is an ErrMalformedHash. Like Hash, Verify may
+// return ErrBusy or ctx's error.
+func (hr *Hasher) Verify(ctx context.Context, pw, phc string) (bool, error) {
+	want := hash{params: current, salt: make([]byte, saltLen), key: make([]byte, keyLen)}
+	if phc != "" {
+		var err error
+		if want, err = parseHash(phc); err != nil {
+			return false, err
+		}
+	}
+	got, err := hr.derive(ctx, pw, want.params, want.salt, uint32(len(want.key)))
+	if err != nil {
+		return false, err
+	}
+	match := subtle.ConstantTimeCompare(got, want.key) == 1
+	return match && phc != "", nil
+}
+
+// derive computes the Argon2id key once a worker is free.
+func (hr *Hasher) derive(ctx context.Context, pw string, p params, salt []byte, n uint32) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case hr.admitted <- struct{}{}:
+	default:
+		return nil, ErrBusy
+	}
+	defer func() { <-hr.admitted }()
+	select {
+	case hr.running <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-hr.running }()
+	return argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, n), nil
+}

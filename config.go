@@ -1,0 +1,149 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/mail"
+)
+
+// config is everything `roster serve` reads from flags and ROSTER_* variables.
+type config struct {
+	Addr            string
+	DB              string
+	BaseURL         string
+	Secret          string
+	Signup          string
+	Demo            bool
+	SMTPURL         string
+	MailFrom        string
+	TrustedProxies  string
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+
+	baseURL *url.URL
+}
+
+// option is one setting: its flag, its variable and its help.
+type option struct {
+	flag, env, def, help string
+	set                  func(*config, string) error
+}
+
+func str(p func(*config) *string) func(*config, string) error {
+	return func(c *config, v string) error { *p(c) = v; return nil }
+}
+
+func dur(p func(*config) *time.Duration) func(*config, string) error {
+	return func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 168h, got %q", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+var options = []option{
+	{"addr", "ROSTER_ADDR", ":8080", "address to listen on", str(func(c *config) *string { return &c.Addr })},
+	{"db", "ROSTER_DB", "roster.db", "SQLite database file", str(func(c *config) *string { return &c.DB })},
+	{"base-url", "ROSTER_BASE_URL", "http://localhost:8080", "public URL of this server, used in emailed links and cookie flags", str(func(c *config) *string { return &c.BaseURL })},
+	{"secret", "ROSTER_SECRET", "", "key material for signed cookies (at least 32 characters); generated and kept in the database when unset", str(func(c *config) *string { return &c.Secret })},
+	{"signup", "ROSTER_SIGNUP", handlers.SignupOpen, "who may sign up: open, invite or closed", str(func(c *config) *string { return &c.Signup })},
+	{"demo", "ROSTER_DEMO", "", "seed a demo user into an empty database (1/true)", func(c *config, v string) error {
+		switch strings.ToLower(v) {
+		case "", "0", "false", "no":
+			c.Demo = false
+		case "1", "true", "yes":
+			c.Demo = true
+		default:
+			return fmt.Errorf("want 1 or 0, got %q", v)
+		}
+		return nil
+	}},
+	{"smtp-url", "ROSTER_SMTP_URL", "", "SMTP server, smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; unset logs mail instead", str(func(c *config) *string { return &c.SMTPURL })},
+	{"mail-from", "ROSTER_MAIL_FROM", "Roster <roster@localhost>", "From address of outgoing mail", str(func(c *config) *string { return &c.MailFrom })},
+	{"trusted-proxies", "ROSTER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted", str(func(c *config) *string { return &c.TrustedProxies })},
+	{"session-idle", "ROSTER_SESSION_IDLE", "168h", "sign out sessions unused for this long", dur(func(c *config) *time.Duration { return &c.SessionIdle })},
+	{"session-max", "ROSTER_SESSION_MAX", "720h", "sign out sessions this long after sign-in", dur(func(c *config) *time.Duration { return &c.SessionAbsolute })},
+}
+
+// parseConfig reads flags over variables over defaults. An error names the
+// variable (or flag) at fault in one line.
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() { usage(fs.Output()) }
+	values := map[string]*string{}
+	for _, o := range options {
+		v := o.def
+		if e := getenv(o.env); e != "" {
+			v = e
+		}
+		values[o.flag] = fs.String(o.flag, v, o.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	for _, o := range options {
+		if err := o.set(&cfg, *values[o.flag]); err != nil {
+			return cfg, fmt.Errorf("%s (-%s): %v", o.env, o.flag, err)
+		}
+	}
+	return cfg, cfg.validate()
+}
+
+func (c *config) validate() error {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("ROSTER_BASE_URL: want an http or https URL such as https://roster.example.com, got %q", c.BaseURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	c.baseURL = u
+	if c.Addr == "" {
+		return fmt.Errorf("ROSTER_ADDR: must not be empty")
+	}
+	if c.DB == "" {
+		return fmt.Errorf("ROSTER_DB: must not be empty")
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		return fmt.Errorf("ROSTER_SECRET: use at least 32 characters (or leave it unset to have one generated)")
+	}
+	switch c.Signup {
+	case handlers.SignupOpen, handlers.SignupInvite, handlers.SignupClosed:
+	default:
+		return fmt.Errorf("ROSTER_SIGNUP: want open, invite or closed, got %q", c.Signup)
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
+			return fmt.Errorf("ROSTER_SMTP_URL: %v", err)
+		}
+	}
+	for _, cidr := range c.trustedProxies() {
+		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
+			return fmt.Errorf("ROSTER_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+	}
+	if c.SessionAbsolute < c.SessionIdle {
+		return fmt.Errorf("ROSTER_SESSION_MAX: must not be shorter than ROSTER_SESSION_IDLE")
+	}
+	return nil
+}
+
+func (c config) trustedProxies() []string {
+	if c.TrustedProxies == "" {
+		return nil
+	}
+	return strings.Split(c.TrustedProxies, ",")
+}

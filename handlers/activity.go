@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+)
+
+const activityPageSize = 25
+
+// activity lists the user's security events, newest first.
+func (h *Handler) activity(c echo.Context) error {
+	u, _ := currentUser(c)
+	page, err := strconv.Atoi(c.QueryParam("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	events, more, err := h.store.EventsForUser(c.Request().Context(), u.ID, activityPageSize, (page-1)*activityPageSize)
+	if err != nil {
+		return err
+	}
+	data := views.ActivityPage{Page: h.page(c, "Security activity"), PageNum: page, HasMore: more}
+	for _, ev := range events {
+		data.Events = append(data.Events, views.EventRow{When: ev.CreatedAt, What: describe(ev), IP: ev.IP, Device: device(ev.UserAgent)})
+	}
+	return h.render(c, http.StatusOK, "activity.html", "", data)
+}
+
+// describe says in words what an audit event records.
+func describe(ev db.Event) string {
+	count := func(key string) int64 {
+		n, _ := ev.Detail[key].(float64) // JSON numbers decode as float64
+		return int64(n)
+	}
+	switch ev.Kind {
+	case db.EventSignUp:
+		return "Created the profile"
+	case db.EventSignIn:
+		if m, _ := ev.Detail["method"].(string); m != "" && m != "signup" {
+			return "Signed in with " + m
+		}
+		return "Signed in"
+	case db.EventSignInFailed:
+		return "Failed sign-in attempt (wrong password)"
+	case db.EventSignOut:
+		return "Signed out"
+	case db.EventPasswordChanged:
+		if n := count("sessions_revoked"); n > 0 {
+			return fmt.Sprintf("Changed the password; %s signed out", plural(n, "other session", "other sessions"))
+		}
+		return "Changed the password"
+	case db.EventPasswordReset:
+		return "Reset the password from an emailed link; every session signed out"
+	case db.EventSessionRevoked:
+		return "Signed out a session"
+	case db.EventSessionsRevoked:
+		return fmt.Sprintf("Signed out %s", plural(count("count"), "other session", "other sessions"))
+	case db.EventEmailVerified:
+		return "Confirmed the email address"
+	case db.EventProfileUpdated:
+		return "Updated the profile"
+	}
+	return ev.Kind
+}

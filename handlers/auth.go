@@ -1,0 +1,217 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+)
+
+const wrongCredentials = "Wrong email or password."
+
+func (h *Handler) authPage(c echo.Context, title string, form views.Form) views.AuthPage {
+	return views.AuthPage{
+		Page:       h.page(c, title),
+		Form:       form,
+		Next:       safeNext(c.FormValue("next")),
+		SignupOpen: h.cfg.Signup == SignupOpen,
+		InviteOnly: h.cfg.Signup == SignupInvite,
+	}
+}
+
+// render answers with the whole page, or with just the named fragment for
+// htmx. Both come from the same template file.
+func (h *Handler) render(c echo.Context, status int, page, fragment string, data any) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	if isFragment(c) && fragment != "" {
+		return h.views.Fragment(c.Response(), page, fragment, data)
+	}
+	return h.views.Page(c.Response(), page, data)
+}
+
+func (h *Handler) loginPage(c echo.Context) error {
+	if _, ok := currentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	return h.render(c, http.StatusOK, "login.html", "", h.authPage(c, "Sign in", views.Form{}))
+}
+
+// login checks a password. A wrong email and a wrong password give the same
+// answer after the same work: an unknown email still pays for one hash.
+func (h *Handler) login(c echo.Context) error {
+	ctx := c.Request().Context()
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	form := views.Form{Values: map[string]string{"email": email}}
+	if email == "" {
+		form.Fail("email", "Enter your email.")
+	}
+	if password == "" {
+		form.Fail("password", "Enter your password.")
+	}
+	if form.Failed() {
+		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, "Sign in", form))
+	}
+	blocked, err := h.blocked(ctx, email, c.RealIP())
+	if err != nil {
+		return err
+	}
+	if blocked {
+		form.Fail("form", throttledMessage)
+		return h.render(c, http.StatusTooManyRequests, "login.html", "login/form", h.authPage(c, "Sign in", form))
+	}
+	u, err := h.store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
+	ok, err := h.hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return h.hashError(err)
+	}
+	if !ok {
+		if err := h.recordFailure(ctx, email, c.RealIP()); err != nil {
+			return err
+		}
+		if u.ID != 0 {
+			ev := event(c, db.EventSignInFailed)
+			ev.UserID = u.ID
+			if err := h.store.AddEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+		form.Fail("form", wrongCredentials)
+		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, "Sign in", form))
+	}
+	if err := h.store.ClearLoginFailures(ctx, emailKey(email)); err != nil {
+		return err
+	}
+	if auth.NeedsRehash(u.PasswordHash) {
+		h.rehash(ctx, c, u.ID, password)
+	}
+	if err := h.signIn(c, u.ID, map[string]any{"method": "password"}); err != nil {
+		return err
+	}
+	return redirect(c, safeNext(c.FormValue("next")))
+}
+
+// signIn starts a new session and records the sign-in.
+func (h *Handler) signIn(c echo.Context, userID int64, detail map[string]any) error {
+	if err := h.sessions.SignIn(c.Response(), c.Request(), userID); err != nil {
+		return err
+	}
+	ev := event(c, db.EventSignIn)
+	ev.UserID, ev.Detail = userID, detail
+	return h.store.AddEvent(c.Request().Context(), ev)
+}
+
+// rehash upgrades a hash made with older, weaker parameters while the
+// plaintext is at hand. Failing to is not worth failing the sign-in.
+func (h *Handler) rehash(ctx context.Context, c echo.Context, userID int64, password string) {
+	hash, err := h.hasher.Hash(ctx, password)
+	if err == nil {
+		err = h.store.SetPasswordHash(ctx, userID, hash)
+	}
+	if err != nil {
+		logger(c).Warn("rehash password", "user_id", userID, "err", err)
+	}
+}
+
+// hashError maps a hashing failure: too many hashes at once is the one the
+// person should hear about.
+func (h *Handler) hashError(err error) error {
+	if errors.Is(err, auth.ErrBusy) {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "The server is busy. Please try again in a few seconds.")
+	}
+	return err
+}
+
+func (h *Handler) signupPage(c echo.Context) error {
+	if _, ok := currentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, "/profile")
+	}
+	return h.render(c, http.StatusOK, "signup.html", "", h.authPage(c, "Create your profile", views.Form{}))
+}
+
+func (h *Handler) signup(c echo.Context) error {
+	ctx := c.Request().Context()
+	if h.cfg.Signup != SignupOpen {
+		return h.render(c, http.StatusForbidden, "signup.html", "", h.authPage(c, "Create your profile", views.Form{}))
+	}
+	name := strings.TrimSpace(c.FormValue("name"))
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	form := views.Form{Values: map[string]string{"name": name, "email": email}}
+	checkName(&form, name)
+	checkEmail(&form, email)
+	if err := auth.CheckPassword(password); err != nil {
+		form.Fail("password", err.Error())
+	}
+	if form.Failed() {
+		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", h.authPage(c, "Create your profile", form))
+	}
+	hash, err := h.hasher.Hash(ctx, password)
+	if err != nil {
+		return h.hashError(err)
+	}
+	u, err := h.store.CreateUser(ctx, db.NewUser{Email: email, Name: name, PasswordHash: hash}, event(c, db.EventSignUp))
+	if errors.Is(err, db.ErrConflict) {
+		form.Fail("email", "A profile with this email already exists. Sign in, or reset your password if you forgot it.")
+		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", h.authPage(c, "Create your profile", form))
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.signIn(c, u.ID, map[string]any{"method": "signup"}); err != nil {
+		return err
+	}
+	if err := h.sendVerification(ctx, u); err != nil {
+		return err
+	}
+	h.flash.set(c, "success", "Welcome to Roster! We sent a link to "+u.Email+" to confirm your email.")
+	return redirect(c, safeNext(c.FormValue("next")))
+}
+
+func (h *Handler) logout(c echo.Context) error {
+	if u, ok := currentUser(c); ok {
+		ev := event(c, db.EventSignOut)
+		ev.UserID = u.ID
+		if err := h.store.AddEvent(c.Request().Context(), ev); err != nil {
+			return err
+		}
+	}
+	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
+		return err
+	}
+	h.flash.set(c, "success", "You are signed out.")
+	return redirect(c, "/login")
+}
+
+// checkName requires a name of 1 to 100 characters.
+func checkName(form *views.Form, name string) {
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		form.Fail("name", "Enter your name.")
+	case n > 100:
+		form.Fail("name", "Use at most 100 characters.")
+	}
+}
+
+// checkEmail requires one plain address, as typed, such as ann@example.com.
+func checkEmail(form *views.Form, email string) {
+	if email == "" {
+		form.Fail("email", "Enter your email.")
+		return
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
+		form.Fail("email", "Enter an email address such as ann@example.com.")
+	}
+}

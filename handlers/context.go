@@ -1,0 +1,74 @@
+package handlers
+
+import (
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+)
+
+// Keys of values middleware puts in the echo context. Read them only through
+// the functions below.
+const (
+	ctxUser        = "roster.user"
+	ctxSessionHash = "roster.session"
+	ctxNonce       = "roster.nonce"
+	ctxCSRF        = "roster.csrf"
+	ctxLog         = "roster.log"
+)
+
+// currentUser is the signed-in user, loaded once by loadUser; ok is false
+// for an anonymous request.
+func currentUser(c echo.Context) (db.User, bool) {
+	u, ok := c.Get(ctxUser).(db.User)
+	return u, ok
+}
+
+// sessionHash identifies the request's session in the sessions table.
+func sessionHash(c echo.Context) []byte {
+	b, _ := c.Get(ctxSessionHash).([]byte)
+	return b
+}
+
+func nonce(c echo.Context) string {
+	s, _ := c.Get(ctxNonce).(string)
+	return s
+}
+
+func csrfToken(c echo.Context) string {
+	s, _ := c.Get(ctxCSRF).(string)
+	return s
+}
+
+// logger is the request's logger, which carries its request id.
+func logger(c echo.Context) *slog.Logger {
+	if l, ok := c.Get(ctxLog).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// page builds the common view data once per request.
+func (h *Handler) page(c echo.Context, title string) views.Page {
+	u, _ := currentUser(c)
+	return views.Page{
+		Title: title,
+		User:  u,
+		CSRF:  csrfToken(c),
+		Nonce: nonce(c),
+		Flash: h.flash.take(c),
+	}
+}
+
+// event starts an audit event with the request's client details.
+func event(c echo.Context, kind string) db.Event {
+	return db.Event{Kind: kind, IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 512)}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

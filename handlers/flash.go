@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gorilla/securecookie"
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/views"
+)
+
+// flasher keeps a one-time message in a signed cookie between a POST and the
+// page it redirects to. A cookie, not the session, so it works signed out.
+type flasher struct {
+	codec  *securecookie.SecureCookie
+	name   string
+	secure bool
+}
+
+func newFlasher(secret []byte, secure bool) *flasher {
+	codec := securecookie.New(deriveKey(secret, "flash"), nil)
+	codec.MaxAge(300)
+	name := "roster_flash"
+	if secure {
+		name = "__Host-roster_flash"
+	}
+	return &flasher{codec: codec, name: name, secure: secure}
+}
+
+func (f *flasher) set(c echo.Context, kind, message string) {
+	v, err := f.codec.Encode(f.name, views.Flash{Kind: kind, Message: message})
+	if err != nil {
+		logger(c).Error("encode flash", "err", err)
+		return
+	}
+	c.SetCookie(&http.Cookie{Name: f.name, Value: v, Path: "/", MaxAge: 300, HttpOnly: true, Secure: f.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// take returns the pending message, once, and clears its cookie.
+func (f *flasher) take(c echo.Context) views.Flash {
+	ck, err := c.Cookie(f.name)
+	if err != nil {
+		return views.Flash{}
+	}
+	c.SetCookie(&http.Cookie{Name: f.name, Path: "/", MaxAge: -1, HttpOnly: true, Secure: f.secure, SameSite: http.SameSiteLaxMode})
+	var fl views.Flash
+	if err := f.codec.Decode(f.name, ck.Value, &fl); err != nil {
+		return views.Flash{}
+	}
+	return fl
+}
+
+// done finishes a successful form post: an htmx request gets the updated
+// fragment from render; a plain post is redirected to to with a flash.
+func (h *Handler) done(c echo.Context, to, message string, render func() error) error {
+	if isFragment(c) {
+		return render()
+	}
+	h.flash.set(c, "success", message)
+	return c.Redirect(http.StatusSeeOther, to)
+}

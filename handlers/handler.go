@@ -1,0 +1,78 @@
+// Package handlers serves Roster's pages: the route table, middleware and one
+// file per section.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/session"
+	"github.com/rosterhq/roster/views"
+)
+
+// Sign-up modes of ROSTER_SIGNUP.
+const (
+	SignupOpen   = "open"
+	SignupInvite = "invite"
+	SignupClosed = "closed"
+)
+
+// mailer sends one email; mail.SMTP and mail.Log are the two kinds.
+type mailer interface {
+	Send(ctx context.Context, m mail.Message) error
+}
+
+// Config is what the handlers need to know about the deployment.
+type Config struct {
+	BaseURL         *url.URL
+	Signup          string
+	Secret          []byte   // keys the flash cookie
+	TrustedProxies  []string // CIDRs whose X-Forwarded-For is believed
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+}
+
+// Secure reports whether the site is served over https, which decides the
+// cookie flags and HSTS.
+func (c Config) Secure() bool { return c.BaseURL != nil && c.BaseURL.Scheme == "https" }
+
+// Handler holds the dependencies every handler method uses.
+type Handler struct {
+	cfg      Config
+	store    *db.Store
+	views    *views.Renderer
+	sessions *session.Store
+	hasher   *auth.Hasher
+	mail     mailer
+	log      *slog.Logger
+	flash    *flasher
+	throttle throttle
+}
+
+// New wires a Handler.
+func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store, hasher *auth.Hasher, m mailer, log *slog.Logger) *Handler {
+	return &Handler{
+		cfg:      cfg,
+		store:    store,
+		views:    v,
+		sessions: sessions,
+		hasher:   hasher,
+		mail:     m,
+		log:      log,
+		flash:    newFlasher(cfg.Secret, cfg.Secure()),
+		throttle: defaultThrottle,
+	}
+}
+
+// link builds an absolute URL for emails from the configured base URL, never
+// from the request's Host header.
+func (h *Handler) link(path string) string {
+	u := *h.cfg.BaseURL
+	u.Path = h.cfg.BaseURL.Path + path
+	return u.String()
+}

@@ -1,0 +1,228 @@
+package handlers
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/rosterhq/roster/db"
+)
+
+// requestLog gives every request an id, a logger carrying it, and one log
+// line when it ends.
+func (h *Handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if id == "" || len(id) > 64 {
+			id = rand.Text()[:16]
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		log := h.log.With("request_id", id)
+		c.Set(ctxLog, log)
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			// The central handler writes the response and logs 5xx causes;
+			// run it now so the status below is the one sent.
+			c.Error(err)
+		}
+		log.Info("request", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"status", c.Response().Status, "duration_ms", time.Since(start).Milliseconds(), "ip", c.RealIP())
+		return nil
+	}
+}
+
+// secureHeaders sets the security headers of DESIGN section 8, with a fresh
+// CSP nonce for every request.
+func (h *Handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		b := make([]byte, 18)
+		rand.Read(b)
+		n := base64.StdEncoding.EncodeToString(b)
+		c.Set(ctxNonce, n)
+		hd := c.Response().Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-"+n+"' 'strict-dynamic'; "+
+			"style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd.Add("Vary", "HX-Request")
+		if h.cfg.Secure() {
+			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			hd.Set("Cache-Control", "public, max-age=3600")
+		} else {
+			// Pages carry CSRF tokens and personal data; never keep them.
+			hd.Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
+}
+
+// bodyLimit caps request bodies: every form here is small.
+var bodyLimit = middleware.BodyLimit("256K")
+
+// csrfExempt are the routes that carry their own signatures instead.
+func csrfExempt(path string) bool {
+	return path == "/stripe/webhook" || (strings.HasPrefix(path, "/saml/") && strings.HasSuffix(path, "/acs"))
+}
+
+// csrf is a double-submit check: a random token lives in an HttpOnly cookie
+// and must come back in the _csrf form field or the X-CSRF-Token header
+// (which htmx sends from <body hx-headers>). Under https the cookie has the
+// __Host- prefix, so a sibling subdomain cannot plant one.
+func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	name := "roster_csrf"
+	if h.cfg.Secure() {
+		name = "__Host-roster_csrf"
+	}
+	return func(c echo.Context) error {
+		if p := c.Request().URL.Path; csrfExempt(p) || strings.HasPrefix(p, "/static/") || p == "/healthz" {
+			return next(c)
+		}
+		token := ""
+		if ck, err := c.Cookie(name); err == nil && len(ck.Value) == 43 {
+			token = ck.Value
+		}
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			sent := c.Request().Header.Get("X-CSRF-Token")
+			if sent == "" {
+				sent = c.FormValue("_csrf")
+			}
+			if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sent)) != 1 {
+				return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from this site. Reload the page and try again.")
+			}
+		}
+		if token == "" {
+			b := make([]byte, 32)
+			rand.Read(b)
+			token = base64.RawURLEncoding.EncodeToString(b)
+			c.SetCookie(&http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+		}
+		c.Set(ctxCSRF, token)
+		return next(c)
+	}
+}
+
+// loadUser reads the session once per request and puts the user in the
+// context for currentUser.
+func (h *Handler) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := c.Request().URL.Path
+		if strings.HasPrefix(p, "/static/") || p == "/healthz" {
+			return next(c)
+		}
+		userID, hash, ok, err := h.sessions.Current(c.Request())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return next(c)
+		}
+		u, err := h.store.UserByID(c.Request().Context(), userID)
+		if errors.Is(err, db.ErrNotFound) {
+			return next(c)
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(ctxUser, u)
+		c.Set(ctxSessionHash, hash)
+		return next(c)
+	}
+}
+
+// requireUser sends anonymous requests to the sign-in page, remembering
+// where they were going. htmx gets HX-Redirect, as a 302 would be followed
+// by XHR and the login page swapped into a fragment.
+func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := currentUser(c); ok {
+			return next(c)
+		}
+		target := c.Request().URL.RequestURI()
+		if isHTMX(c) {
+			// After sign-in, go back to the page the person was on, not to
+			// the fragment URL htmx asked for.
+			if cur, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil && cur.Path != "" {
+				target = cur.RequestURI()
+			}
+			if c.Request().Method != http.MethodGet {
+				target = safeNext(target)
+			}
+			c.Response().Header().Set("HX-Redirect", "/login?next="+url.QueryEscape(safeNext(target)))
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		if c.Request().Method != http.MethodGet {
+			target = "/profile"
+		}
+		return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(safeNext(target)))
+	}
+}
+
+// safeNext accepts only a local path, so a sign-in link cannot send people
+// to another site: "/x" yes; "//evil", "/\evil", "https://evil" no.
+func safeNext(next string) string {
+	const fallback = "/profile"
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return fallback
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.ContainsAny(next, "\r\n\t") {
+		return fallback
+	}
+	return u.RequestURI()
+}
+
+// ipExtractor believes X-Forwarded-For only from the configured proxies.
+func ipExtractor(trusted []string) (echo.IPExtractor, error) {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect(), nil
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, cidr := range trusted {
+		_, n, err := net.ParseCIDR(strings.TrimSpace(cidr))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
+}
+
+// deriveKey makes an independent key for one purpose from the site secret.
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("roster " + purpose))
+	return m.Sum(nil)
+}
+
+// recover turns a panic into an error for the central handler.
+func (h *Handler) recover(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if e, ok := r.(error); ok && errors.Is(e, http.ErrAbortHandler) {
+					panic(r)
+				}
+				err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+			}
+		}()
+		return next(c)
+	}
+}

@@ -1,0 +1,164 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/views"
+)
+
+const (
+	verifyTTL = 48 * time.Hour
+	resetTTL  = time.Hour
+)
+
+// newToken returns a random token for a link and the hash that is stored.
+func newToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, tokenHash(token)
+}
+
+func tokenHash(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// sendVerification mails the user a link that confirms their email.
+func (h *Handler) sendVerification(ctx context.Context, u db.User) error {
+	token, hash := newToken()
+	if err := h.store.CreateEmailToken(ctx, hash, u.ID, db.TokenVerify, u.Email, verifyTTL); err != nil {
+		return err
+	}
+	msg := mail.Message{
+		To:      u.Email,
+		Subject: "Confirm your email for Roster",
+		Text: fmt.Sprintf("Hello %s,\n\nConfirm that this is your email address by opening this link:\n\n%s\n\n"+
+			"The link works for 48 hours. If you did not create a Roster profile, ignore this message.\n",
+			u.DisplayName(), h.link("/verify/"+token)),
+	}
+	if err := h.mail.Send(ctx, msg); err != nil {
+		return fmt.Errorf("send verification to user %d: %w", u.ID, err)
+	}
+	return nil
+}
+
+func (h *Handler) verifyEmail(c echo.Context) error {
+	_, err := h.store.VerifyEmail(c.Request().Context(), tokenHash(c.Param("token")), event(c, db.EventEmailVerified))
+	data := views.MessagePage{Page: h.page(c, "Email confirmed"), Heading: "Email confirmed",
+		Text: "Thank you: your email address is confirmed.", Link: "/profile", LinkText: "Go to your profile"}
+	if errors.Is(err, db.ErrNotFound) {
+		data.Heading, data.Text = "This link does not work", "It has expired, was already used, or was sent to an address you no longer use. You can ask for a new one on your profile page."
+		return h.render(c, http.StatusNotFound, "message.html", "", data)
+	}
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "message.html", "", data)
+}
+
+func (h *Handler) forgotPage(c echo.Context) error {
+	return h.render(c, http.StatusOK, "forgot.html", "", h.authPage(c, "Reset your password", views.Form{}))
+}
+
+// forgot mails a reset link when a user has that email, and answers the
+// same either way, sending in the background so the timing says nothing.
+func (h *Handler) forgot(c echo.Context) error {
+	ctx := c.Request().Context()
+	email := strings.TrimSpace(c.FormValue("email"))
+	form := views.Form{Values: map[string]string{"email": email}}
+	checkEmail(&form, email)
+	if form.Failed() {
+		return h.render(c, http.StatusUnprocessableEntity, "forgot.html", "forgot/form", h.authPage(c, "Reset your password", form))
+	}
+	u, err := h.store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		token, hash := newToken()
+		if err := h.store.CreateEmailToken(ctx, hash, u.ID, db.TokenReset, u.Email, resetTTL); err != nil {
+			return err
+		}
+		msg := mail.Message{
+			To:      u.Email,
+			Subject: "Reset your Roster password",
+			Text: fmt.Sprintf("Hello %s,\n\nSomeone asked to reset the password of your Roster profile. To choose a new one, open this link:\n\n%s\n\n"+
+				"The link works for one hour and only once. If you did not ask for this, ignore this message: your password stays as it is.\n",
+				u.DisplayName(), h.link("/password/reset/"+token)),
+		}
+		log := logger(c)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if err := h.mail.Send(ctx, msg); err != nil {
+				log.Error("send password reset", "user_id", u.ID, "err", err)
+			}
+		}()
+	}
+	data := h.authPage(c, "Reset your password", form)
+	data.Sent = true
+	if isFragment(c) {
+		return h.render(c, http.StatusOK, "forgot.html", "forgot/form", data)
+	}
+	return h.render(c, http.StatusOK, "forgot.html", "", data)
+}
+
+func (h *Handler) resetPage(c echo.Context) error {
+	token := c.Param("token")
+	_, err := h.store.ValidResetToken(c.Request().Context(), tokenHash(token))
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
+	data := h.authPage(c, "Choose a new password", views.Form{})
+	data.Token, data.Valid = token, err == nil
+	status := http.StatusOK
+	if !data.Valid {
+		status = http.StatusNotFound
+	}
+	return h.render(c, status, "reset.html", "", data)
+}
+
+// reset sets a new password from an emailed link and signs the user out
+// everywhere: whoever knew the old password is out too.
+func (h *Handler) reset(c echo.Context) error {
+	ctx := c.Request().Context()
+	token := c.Param("token")
+	data := h.authPage(c, "Choose a new password", views.Form{})
+	data.Token, data.Valid = token, true
+	password := c.FormValue("new_password")
+	if err := auth.CheckPassword(password); err != nil {
+		data.Form.Fail("new_password", err.Error())
+		return h.render(c, http.StatusUnprocessableEntity, "reset.html", "reset/form", data)
+	}
+	hash, err := h.hasher.Hash(ctx, password)
+	if err != nil {
+		return h.hashError(err)
+	}
+	_, err = h.store.ResetPassword(ctx, tokenHash(token), hash, event(c, db.EventPasswordReset))
+	if errors.Is(err, db.ErrNotFound) {
+		return redirect(c, "/password/reset/"+token) // which explains that the link is spent
+	}
+	if err != nil {
+		return err
+	}
+	// The current browser's session, if any, was revoked with the others.
+	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
+		return err
+	}
+	h.flash.set(c, "success", "Your password is changed. Sign in with the new one.")
+	return redirect(c, "/login")
+}

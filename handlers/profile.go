@@ -1,0 +1,208 @@
+package handlers
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/mssola/useragent"
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+)
+
+// loadProfileData builds the User Profile page. The GET and every failed or
+// htmx POST use it, so the page and its fragments cannot drift apart.
+func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
+	u, _ := currentUser(c)
+	list, err := h.store.SessionsForUser(c.Request().Context(), u.ID, h.sessions.IdleSince())
+	if err != nil {
+		return views.ProfilePage{}, err
+	}
+	current := sessionHash(c)
+	rows := make([]views.SessionRow, 0, len(list))
+	for _, s := range list {
+		rows = append(rows, views.SessionRow{
+			ID: s.ID, Device: device(s.UserAgent), IP: s.IP,
+			LastSeen: s.LastSeenAt, Created: s.CreatedAt, Current: bytes.Equal(s.IDHash, current),
+		})
+	}
+	return views.ProfilePage{Page: h.page(c, "User Profile"), Sessions: rows}, nil
+}
+
+// device names a browser and system from a user agent, such as "Firefox 128 on Linux".
+func device(ua string) string {
+	if ua == "" {
+		return "Unknown device"
+	}
+	p := useragent.New(ua)
+	name, version := p.Browser()
+	if name == "" {
+		return truncate(ua, 60)
+	}
+	if i := strings.IndexByte(version, '.'); i > 0 {
+		version = version[:i]
+	}
+	d := strings.TrimSpace(name + " " + version)
+	if osName := p.OSInfo().Name; osName != "" {
+		d += " on " + osName
+	}
+	return d
+}
+
+func (h *Handler) profile(c echo.Context) error {
+	data, err := h.loadProfileData(c)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "profile.html", "", data)
+}
+
+// profileAnswer re-renders the profile after a POST: the section fragment
+// for htmx, the whole page for a plain form with errors (422), or a
+// redirect with a flash message after a plain form succeeded.
+func (h *Handler) profileAnswer(c echo.Context, fragment string, fill func(*views.ProfilePage) (failed bool, message string)) error {
+	data, err := h.loadProfileData(c)
+	if err != nil {
+		return err
+	}
+	failed, message := fill(&data)
+	if failed {
+		return h.render(c, http.StatusUnprocessableEntity, "profile.html", fragment, data)
+	}
+	return h.done(c, "/profile", message, func() error {
+		return h.render(c, http.StatusOK, "profile.html", fragment, data)
+	})
+}
+
+func (h *Handler) updateName(c echo.Context) error {
+	u, _ := currentUser(c)
+	name := strings.TrimSpace(c.FormValue("name"))
+	form := views.Form{Values: map[string]string{"name": name}}
+	checkName(&form, name)
+	if !form.Failed() {
+		if err := h.store.UpdateName(c.Request().Context(), u.ID, name); err != nil {
+			return err
+		}
+		u.Name = name
+		c.Set(ctxUser, u)
+		form = views.Form{Message: "Your name is saved."}
+	}
+	return h.profileAnswer(c, "profile/contact-info", func(p *views.ProfilePage) (bool, string) {
+		p.Contact = form
+		return form.Failed(), form.Message
+	})
+}
+
+func (h *Handler) resendVerification(c echo.Context) error {
+	u, _ := currentUser(c)
+	msg := "Your email is already confirmed."
+	if !u.EmailVerified() {
+		if err := h.sendVerification(c.Request().Context(), u); err != nil {
+			return err
+		}
+		msg = "We sent a new confirmation link to " + u.Email + "."
+	}
+	return h.profileAnswer(c, "profile/contact-info", func(p *views.ProfilePage) (bool, string) {
+		p.Contact.Message = msg
+		return false, msg
+	})
+}
+
+// changePassword checks the current password (when the user has one), sets
+// the new one and signs out every other session, in one transaction.
+func (h *Handler) changePassword(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, _ := currentUser(c)
+	var form views.Form
+	current, next := c.FormValue("current_password"), c.FormValue("new_password")
+	if u.PasswordHash != "" {
+		blocked, err := h.blocked(ctx, u.Email, c.RealIP())
+		if err != nil {
+			return err
+		}
+		switch {
+		case blocked:
+			form.Fail("current_password", throttledMessage)
+		case current == "":
+			form.Fail("current_password", "Enter your current password.")
+		default:
+			ok, err := h.hasher.Verify(ctx, current, u.PasswordHash)
+			if err != nil {
+				return h.hashError(err)
+			}
+			if !ok {
+				if err := h.recordFailure(ctx, u.Email, c.RealIP()); err != nil {
+					return err
+				}
+				form.Fail("current_password", "That is not your current password.")
+			}
+		}
+	}
+	if err := auth.CheckPassword(next); err != nil {
+		form.Fail("new_password", err.Error())
+	}
+	var revoked int64
+	if !form.Failed() {
+		hash, err := h.hasher.Hash(ctx, next)
+		if err != nil {
+			return h.hashError(err)
+		}
+		if revoked, err = h.store.ChangePassword(ctx, u.ID, hash, sessionHash(c), event(c, db.EventPasswordChanged)); err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		c.Set(ctxUser, u)
+		form.Message = "Your password is changed."
+		if revoked > 0 {
+			form.Message += fmt.Sprintf(" %s signed out.", plural(revoked, "other session was", "other sessions were"))
+		}
+	}
+	return h.profileAnswer(c, "profile/change-password", func(p *views.ProfilePage) (bool, string) {
+		p.Password = form
+		p.SessionsOOB = !form.Failed() // the sessions table changed too
+		return form.Failed(), form.Message
+	})
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
+}
+
+func (h *Handler) revokeSession(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	err = h.store.RevokeSession(c.Request().Context(), u.ID, id, event(c, db.EventSessionRevoked))
+	if errors.Is(err, db.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "That session has already ended.")
+	}
+	if err != nil {
+		return err
+	}
+	return h.profileAnswer(c, "profile/sessions", func(p *views.ProfilePage) (bool, string) {
+		p.SessionsMessage = "The session is signed out."
+		return false, p.SessionsMessage
+	})
+}
+
+func (h *Handler) revokeOtherSessions(c echo.Context) error {
+	u, _ := currentUser(c)
+	n, err := h.store.RevokeOtherSessions(c.Request().Context(), u.ID, sessionHash(c), event(c, db.EventSessionsRevoked))
+	if err != nil {
+		return err
+	}
+	return h.profileAnswer(c, "profile/sessions", func(p *views.ProfilePage) (bool, string) {
+		p.SessionsMessage = plural(n, "other session was", "other sessions were") + " signed out."
+		return false, p.SessionsMessage
+	})
+}

@@ -1,0 +1,49 @@
+package handlers
+
+import (
+	"io/fs"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Routes registers every route of Roster on e: the one route table.
+func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
+	extract, err := ipExtractor(h.cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	e.IPExtractor = extract
+	e.HTTPErrorHandler = h.HandleError
+	e.Use(h.requestLog, h.recover, h.secureHeaders, bodyLimit, h.csrf, h.loadUser)
+	signedIn := h.requireUser
+
+	// Health and static files.
+	e.GET("/healthz", h.health)
+	e.StaticFS("/static", static)
+
+	// Sign-in, sign-up and sign-out.
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/profile") })
+	e.GET("/login", h.loginPage)
+	e.POST("/login", h.login)
+	e.GET("/signup", h.signupPage)
+	e.POST("/signup", h.signup)
+	e.POST("/logout", h.logout)
+
+	// Links sent by email: address verification and password reset.
+	e.GET("/verify/:token", h.verifyEmail)
+	e.GET("/password/forgot", h.forgotPage)
+	e.POST("/password/forgot", h.forgot)
+	e.GET("/password/reset/:token", h.resetPage)
+	e.POST("/password/reset/:token", h.reset)
+
+	// The User Profile page and its sections.
+	e.GET("/profile", h.profile, signedIn)
+	e.POST("/profile/name", h.updateName, signedIn)
+	e.POST("/profile/verify-email", h.resendVerification, signedIn)
+	e.POST("/profile/password", h.changePassword, signedIn)
+	e.POST("/profile/sessions/:id/revoke", h.revokeSession, signedIn)
+	e.POST("/profile/sessions/revoke-others", h.revokeOtherSessions, signedIn)
+	e.GET("/profile/activity", h.activity, signedIn)
+	return nil
+}

@@ -1,0 +1,258 @@
+// Command roster is a self-hosted user-profile and account-membership
+// service: one binary, one SQLite file, server-rendered pages.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"embed"
+
+	"github.com/labstack/echo/v4"
+	"github.com/mattn/go-isatty"
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/session"
+	"github.com/rosterhq/roster/views"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+//go:embed static
+var staticFiles embed.FS
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "roster:", err)
+		os.Exit(1)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Roster: user profiles and account memberships, self-hosted.
+
+Usage:
+  roster [serve] [flags]            start the server (the default)
+  roster migrate                    bring the database schema up to date
+  roster backup FILE                write a consistent copy of the live database to FILE
+  roster user create -email E [-name N] [-password-stdin] [-verified]
+  roster user reset-password -email E [-password-stdin]
+  roster user verify-email -email E
+  roster version
+
+Every flag of serve can also be set by its environment variable:
+`)
+	for _, o := range options {
+		def := o.def
+		if def == "" {
+			def = "unset"
+		}
+		fmt.Fprintf(w, "  -%-17s %-24s %s (default %s)\n", o.flag, o.env, o.help, def)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := parseConfig(args, getenv)
+		if err != nil {
+			return quietHelp(err)
+		}
+		return serve(ctx, cfg, stdout, stderr)
+	case "migrate", "backup", "user":
+		cfg, err := parseConfig(nil, getenv)
+		if err != nil {
+			return err
+		}
+		return admin(ctx, cmd, args, cfg, stdin, stdout)
+	case "version":
+		fmt.Fprintf(stdout, "roster %s %s\n", version, runtime.Version())
+		return nil
+	case "help", "-h", "--help":
+		usage(stdout)
+		return nil
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// quietHelp makes -h exit cleanly after flag has printed the usage.
+func quietHelp(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// openStore opens and migrates the database.
+func openStore(ctx context.Context, path string) (*db.Store, error) {
+	store, err := db.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// secret returns ROSTER_SECRET, or the one generated at first start and
+// kept in settings so that cookies survive restarts and are shared by every
+// process on the database.
+func secret(ctx context.Context, store *db.Store, configured string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	v, err := store.SettingOrInit(ctx, "cookie_secret", hex.EncodeToString(b))
+	if err != nil {
+		return nil, fmt.Errorf("cookie secret: %w", err)
+	}
+	return hex.DecodeString(v)
+}
+
+func newMailer(cfg config, log *slog.Logger) (interface {
+	Send(context.Context, mail.Message) error
+}, error) {
+	if cfg.SMTPURL == "" {
+		return mail.Log{Logger: log}, nil
+	}
+	return mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+}
+
+// newServer wires the whole application on an open store.
+func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logger) (*echo.Echo, *session.Store, error) {
+	key, err := secret(ctx, store, cfg.Secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := views.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := newMailer(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	sessions := session.New(store, session.Config{
+		Secure: cfg.baseURL.Scheme == "https", Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute,
+		ClientIP: func(r *http.Request) string { return e.IPExtractor(r) },
+	})
+	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
+	// per core, a short queue, and a quick "busy" past that.
+	hasher := auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+	h := handlers.New(handlers.Config{
+		BaseURL: cfg.baseURL, Signup: cfg.Signup, Secret: key, TrustedProxies: cfg.trustedProxies(),
+		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
+	}, store, v, sessions, hasher, m, log)
+	static, _ := fs.Sub(staticFiles, "static")
+	if err := h.Routes(e, static); err != nil {
+		return nil, nil, err
+	}
+	return e, sessions, nil
+}
+
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	log := newLogger(stderr)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close database", "err", err)
+		}
+	}()
+	if cfg.Demo {
+		if err := seedDemo(ctx, store, stdout); err != nil {
+			return err
+		}
+	}
+	e, sessions, err := newServer(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ROSTER_ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go sweep(ctx, sessions, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("Roster is listening", "url", cfg.baseURL.String(), "addr", ln.Addr().String(), "db", cfg.DB, "version", version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("requests still running after 10s were cut off", "err", err)
+	}
+	return nil
+}
+
+// sweep deletes expired sessions, spent email links and old login failures
+// every few minutes. Any number of processes can run it: each delete is
+// idempotent.
+func sweep(ctx context.Context, sessions *session.Store, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		n, err := sessions.DeleteExpired(ctx, time.Now().Add(-time.Hour))
+		if err != nil && ctx.Err() == nil {
+			log.Error("delete expired sessions", "err", err)
+		} else if n > 0 {
+			log.Info("deleted expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

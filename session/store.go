@@ -1,0 +1,237 @@
+// Package session keeps sign-in sessions in the database behind the
+// gorilla/sessions Store interface. The cookie holds only a random 256-bit id;
+// the table holds its SHA-256, so a leaked database cannot be replayed as cookies.
+package session
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/rosterhq/roster/db"
+)
+
+// touchEvery bounds how often a session's last-seen time is written, so a
+// busy page does not turn every read into a write.
+const touchEvery = time.Minute
+
+// userKey is where the signed-in user's id sits in Session.Values.
+const userKey = "user_id"
+
+// Store implements sessions.Store on the sessions table.
+type Store struct {
+	db       *db.Store
+	name     string
+	secure   bool
+	idle     time.Duration
+	absolute time.Duration
+	clientIP func(*http.Request) string
+}
+
+// Config sets the cookie and expiry rules.
+type Config struct {
+	Secure   bool          // https base URL: Secure cookie with the __Host- prefix
+	Idle     time.Duration // sign out after this long unused
+	Absolute time.Duration // sign out this long after sign-in, used or not
+	ClientIP func(*http.Request) string
+}
+
+// New returns a Store on store.
+func New(store *db.Store, cfg Config) *Store {
+	name := "roster_session"
+	if cfg.Secure {
+		name = "__Host-roster_session"
+	}
+	return &Store{db: store, name: name, secure: cfg.Secure, idle: cfg.Idle, absolute: cfg.Absolute, clientIP: cfg.ClientIP}
+}
+
+// Name is the cookie name.
+func (s *Store) Name() string { return s.name }
+
+// Get returns the request's session, cached for the rest of the request.
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named by the request's cookie, or returns a new,
+// empty one when there is no cookie or it names no live session.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	sess.Options = s.options(int(s.absolute / time.Second))
+	sess.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return sess, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || len(raw) != 32 {
+		return sess, nil
+	}
+	row, err := s.db.ActiveSession(r.Context(), hashID(c.Value), time.Now().Add(-s.idle))
+	if errors.Is(err, db.ErrNotFound) {
+		return sess, nil
+	}
+	if err != nil {
+		return sess, fmt.Errorf("load session: %w", err)
+	}
+	if len(row.Data) > 0 {
+		if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&sess.Values); err != nil {
+			return sess, fmt.Errorf("decode session %d: %w", row.ID, err)
+		}
+	}
+	sess.Values[userKey] = row.UserID
+	sess.ID = c.Value
+	sess.IsNew = false
+	if time.Since(row.LastSeenAt) >= touchEvery {
+		if err := s.db.TouchSession(r.Context(), row.IDHash, s.ip(r)); err != nil {
+			return sess, fmt.Errorf("touch session %d: %w", row.ID, err)
+		}
+	}
+	return sess, nil
+}
+
+// Save writes the session. A session without a signed-in user is not stored
+// at all: anonymous visitors cost no database rows. MaxAge < 0 deletes it.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	if sess.Options != nil && sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.db.DeleteSession(r.Context(), hashID(sess.ID)); err != nil {
+				return fmt.Errorf("delete session: %w", err)
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", s.options(-1)))
+		return nil
+	}
+	userID, ok := sess.Values[userKey].(int64)
+	if !ok {
+		return nil
+	}
+	data, err := encode(sess.Values)
+	if err != nil {
+		return err
+	}
+	if sess.ID != "" {
+		return s.db.SaveSessionData(r.Context(), hashID(sess.ID), data)
+	}
+	sess.ID = newID()
+	_, err = s.db.CreateSession(r.Context(), db.Session{
+		IDHash:    hashID(sess.ID),
+		UserID:    userID,
+		ExpiresAt: time.Now().Add(s.absolute),
+		IP:        s.ip(r),
+		UserAgent: truncate(r.UserAgent(), 512),
+		Data:      data,
+	})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, s.options(int(s.absolute/time.Second))))
+	return nil
+}
+
+// SignIn starts a fresh session for userID, dropping the request's old one:
+// the id is rotated at every sign-in so a planted cookie is worthless.
+func (s *Store) SignIn(w http.ResponseWriter, r *http.Request, userID int64) error {
+	old, err := s.Get(r, s.name)
+	if err == nil && old.ID != "" {
+		if err := s.db.DeleteSession(r.Context(), hashID(old.ID)); err != nil {
+			return fmt.Errorf("drop old session: %w", err)
+		}
+	}
+	sess := sessions.NewSession(s, s.name)
+	sess.Options = s.options(int(s.absolute / time.Second))
+	sess.Values[userKey] = userID
+	if err := s.Save(r, w, sess); err != nil {
+		return fmt.Errorf("sign in user %d: %w", userID, err)
+	}
+	*old = *sess // later reads in this request see the new session
+	return nil
+}
+
+// SignOut deletes the request's session and clears its cookie.
+func (s *Store) SignOut(w http.ResponseWriter, r *http.Request) error {
+	sess, err := s.Get(r, s.name)
+	if err != nil {
+		return err
+	}
+	sess.Options = s.options(-1)
+	return s.Save(r, w, sess)
+}
+
+// Current returns the signed-in user's id and the hash of the session id, or
+// ok=false for an anonymous request.
+func (s *Store) Current(r *http.Request) (userID int64, idHash []byte, ok bool, err error) {
+	sess, err := s.Get(r, s.name)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	userID, ok = sess.Values[userKey].(int64)
+	if !ok || sess.ID == "" {
+		return 0, nil, false, nil
+	}
+	return userID, hashID(sess.ID), true, nil
+}
+
+// DeleteExpired removes sessions that can no longer be used, and other
+// short-lived rows, older than their limits.
+func (s *Store) DeleteExpired(ctx context.Context, failuresBefore time.Time) (int64, error) {
+	return s.db.DeleteExpired(ctx, time.Now().Add(-s.idle), failuresBefore)
+}
+
+// IdleSince is the last-seen time before which a session counts as expired.
+func (s *Store) IdleSince() time.Time { return time.Now().Add(-s.idle) }
+
+func (s *Store) options(maxAge int) *sessions.Options {
+	return &sessions.Options{Path: "/", MaxAge: maxAge, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+func (s *Store) ip(r *http.Request) string {
+	if s.clientIP != nil {
+		return s.clientIP(r)
+	}
+	return r.RemoteAddr
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashID is how a cookie value is looked up without storing it.
+func hashID(id string) []byte {
+	sum := sha256.Sum256([]byte(id))
+	return sum[:]
+}
+
+func encode(values map[any]any) ([]byte, error) {
+	rest := make(map[any]any, len(values))
+	for k, v := range values {
+		if k != userKey {
+			rest[k] = v
+		}
+	}
+	if len(rest) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(rest); err != nil {
+		return nil, fmt.Errorf("encode session: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,218 @@
+// Package views renders Roster's HTML: full pages and the named fragments
+// htmx swaps, from the same embedded template files.
+package views
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"strconv"
+	"time"
+
+	"github.com/rosterhq/roster/db"
+)
+
+//go:embed *.html
+var files embed.FS
+
+// Page is what every page template can rely on. It is built once per request.
+type Page struct {
+	Title       string
+	User        db.User // zero when signed out
+	CSRF        string
+	Nonce       string
+	Flash       Flash
+	InviteCount int
+}
+
+// SignedIn reports whether the page is for a signed-in user.
+func (p Page) SignedIn() bool { return p.User.ID != 0 }
+
+// Flash is a one-time message shown at the top of the next page.
+type Flash struct {
+	Kind    string // "success" or "error"
+	Message string
+}
+
+// Form carries what a person typed and what was wrong with it, so a failed
+// POST re-renders the form with the values kept and messages by the fields.
+type Form struct {
+	Values  map[string]string
+	Errors  map[string]string
+	Message string // a success message shown in the form's section
+}
+
+// Fail records a message for field and returns the form for chaining.
+func (f *Form) Fail(field, message string) {
+	if f.Errors == nil {
+		f.Errors = map[string]string{}
+	}
+	f.Errors[field] = message
+}
+
+// Failed reports whether any field has a message.
+func (f Form) Failed() bool { return len(f.Errors) > 0 }
+
+// AuthPage is the data of the sign-in, sign-up and password pages.
+type AuthPage struct {
+	Page
+	Form       Form
+	Next       string
+	SignupOpen bool
+	InviteOnly bool
+	Sent       bool   // forgot: the link was sent
+	Token      string // reset: the token from the link
+	Valid      bool   // reset: the token can still be used
+}
+
+// ProfilePage is the User Profile page.
+type ProfilePage struct {
+	Page
+	Contact         Form
+	Password        Form
+	SessionsMessage string
+	SessionsOOB     bool // send #sessions out of band with another section
+	Sessions        []SessionRow
+}
+
+// SessionRow is one signed-in browser in the #sessions table.
+type SessionRow struct {
+	ID       int64
+	Device   string
+	IP       string
+	LastSeen time.Time
+	Created  time.Time
+	Current  bool
+}
+
+// ActivityPage is one page of the security/activity log.
+type ActivityPage struct {
+	Page
+	Events  []EventRow
+	PageNum int
+	HasMore bool
+}
+
+// PrevPage is the number of the newer page.
+func (p ActivityPage) PrevPage() int { return p.PageNum - 1 }
+
+// NextPage is the number of the older page.
+func (p ActivityPage) NextPage() int { return p.PageNum + 1 }
+
+// EventRow is one line of the activity log.
+type EventRow struct {
+	When   time.Time
+	What   string
+	IP     string
+	Device string
+}
+
+// MessagePage is a page that only says something, with an optional link;
+// it serves the error page too.
+type MessagePage struct {
+	Page
+	Heading  string
+	Text     string
+	Link     string
+	LinkText string
+}
+
+// pages maps each page file to the zero value of its data, which also lets
+// the tests execute every template with zero data.
+var pages = map[string]any{
+	"login.html":    AuthPage{},
+	"signup.html":   AuthPage{},
+	"forgot.html":   AuthPage{},
+	"reset.html":    AuthPage{},
+	"message.html":  MessagePage{},
+	"error.html":    MessagePage{},
+	"profile.html":  ProfilePage{},
+	"activity.html": ActivityPage{},
+}
+
+// Renderer holds one parsed template set per page file.
+type Renderer struct {
+	sets map[string]*template.Template
+}
+
+// New parses every page with the layout and partials. A template error
+// stops start-up rather than a request.
+func New() (*Renderer, error) {
+	r := &Renderer{sets: map[string]*template.Template{}}
+	for name := range pages {
+		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", "partials.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+		r.sets[name] = t
+	}
+	return r, nil
+}
+
+// Page renders a whole page into w.
+func (r *Renderer) Page(w io.Writer, page string, data any) error {
+	return r.Fragment(w, page, "layout", data)
+}
+
+// Fragment renders the named template of page (a section or a form) into w.
+// It renders into a buffer first so a failing template never sends half a page.
+func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
+	t, ok := r.sets[page]
+	if !ok {
+		return fmt.Errorf("render: no page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, name, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Toast renders an error toast fragment.
+func (r *Renderer) Toast(w io.Writer, message string) error {
+	return r.Fragment(w, "error.html", "toast", message)
+}
+
+var funcs = template.FuncMap{
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"datetime": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2 Jan 2006 15:04 UTC")
+	},
+	"ago": ago,
+}
+
+// ago says how long ago t was, in the coarsest unit that fits.
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	default:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+}
+
+func plural(n int, unit string) string {
+	s := strconv.Itoa(n) + " " + unit
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}
+
+// Files exposes the embedded templates, for tests that list fragments.
+func Files() fs.FS { return files }

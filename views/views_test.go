@@ -1,0 +1,102 @@
+package views
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEveryTemplateWithZeroData executes every page and every fragment it
+// defines with zero-value data: a template that only works with data present
+// would otherwise fail on a live request.
+func TestEveryTemplateWithZeroData(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for page, zero := range pages {
+		for _, tmpl := range r.sets[page].Templates() {
+			name := tmpl.Name()
+			if name == page || tmpl.Tree == nil {
+				continue
+			}
+			t.Run(page+"/"+name, func(t *testing.T) {
+				var buf bytes.Buffer
+				var data any = zero
+				switch name {
+				case "csrf", "invite-badge":
+					data = Page{}
+				case "flash":
+					data = Flash{}
+				case "field-error", "form-message", "toast":
+					data = ""
+				}
+				if err := r.Fragment(&buf, page, name, data); err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+			})
+		}
+	}
+}
+
+func TestPageHasLayoutAndFragmentHasNot(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page, frag bytes.Buffer
+	data := ProfilePage{Page: Page{Title: "User Profile", CSRF: "tok", Nonce: "n1"}}
+	if err := r.Page(&page, "profile.html", data); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<html", `name="csrf-token" content="tok"`, `nonce="n1"`, `id="change-password"`, `name="_csrf" value="tok"`} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("page: missing %q", want)
+		}
+	}
+	if err := r.Fragment(&frag, "profile.html", "profile/sessions", data); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(frag.String(), "<html") || !strings.Contains(frag.String(), `<section id="sessions">`) {
+		t.Errorf("fragment: got %q", frag.String())
+	}
+}
+
+func TestProfileSectionOrder(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.Page(&buf, "profile.html", ProfilePage{}); err != nil {
+		t.Fatal(err)
+	}
+	ids := regexp.MustCompile(`<section id="([^"]+)"`).FindAllStringSubmatch(buf.String(), -1)
+	var got []string
+	for _, m := range ids {
+		got = append(got, m[1])
+	}
+	want := "contact-info change-password sessions"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("sections: got %v, want %s", got, want)
+	}
+}
+
+func TestAgo(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{10 * time.Second, "just now"},
+		{time.Minute + time.Second, "1 minute ago"},
+		{3 * time.Hour, "3 hours ago"},
+		{49 * time.Hour, "2 days ago"},
+	}
+	for _, tt := range tests {
+		if got := ago(time.Now().Add(-tt.d)); got != tt.want {
+			t.Errorf("ago(-%v): got %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
