@@ -1,0 +1,163 @@
+package session
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/db"
+)
+
+func newStore(t *testing.T, secure bool) (*Store, *db.Store, db.User) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.CreateUser(ctx, db.NewUser{Email: "a@example.com"}, db.Event{Kind: db.EventSignUp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(store, Config{Secure: secure, Idle: time.Hour, Absolute: 24 * time.Hour}), store, u
+}
+
+// signIn runs SignIn on a fresh request and returns the cookie it set.
+func signIn(t *testing.T, s *Store, userID int64, with *http.Cookie) *http.Cookie {
+	t.Helper()
+	r := httptest.NewRequest("POST", "/login", nil)
+	if with != nil {
+		r.AddCookie(with)
+	}
+	w := httptest.NewRecorder()
+	if err := s.SignIn(w, r, userID); err != nil {
+		t.Fatal(err)
+	}
+	cookies := w.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("got %d cookies, want 1", len(cookies))
+	}
+	return cookies[0]
+}
+
+func current(t *testing.T, s *Store, c *http.Cookie) (int64, bool) {
+	t.Helper()
+	r := httptest.NewRequest("GET", "/profile", nil)
+	if c != nil {
+		r.AddCookie(c)
+	}
+	id, _, ok, err := s.Current(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, ok
+}
+
+func TestCookieHoldsOnlyARandomID(t *testing.T) {
+	s, store, u := newStore(t, false)
+	c := signIn(t, s, u.ID, nil)
+	if c.Name != "roster_session" || !c.HttpOnly || c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+		t.Fatalf("cookie: got %+v", c)
+	}
+	if len(c.Value) != 43 {
+		t.Fatalf("cookie value: got %d characters, want 43 (32 random bytes)", len(c.Value))
+	}
+	list, err := store.SessionsForUser(context.Background(), u.ID, time.Now().Add(-time.Hour))
+	if err != nil || len(list) != 1 {
+		t.Fatalf("sessions: got %d, %v; want 1", len(list), err)
+	}
+	if string(list[0].IDHash) == c.Value || len(list[0].IDHash) != 32 {
+		t.Fatalf("stored id: got %x, want the SHA-256 of the cookie value", list[0].IDHash)
+	}
+	if id, ok := current(t, s, c); !ok || id != u.ID {
+		t.Fatalf("Current: got %d, %v; want %d, true", id, ok, u.ID)
+	}
+}
+
+func TestSecureCookieUsesHostPrefix(t *testing.T) {
+	s, _, u := newStore(t, true)
+	c := signIn(t, s, u.ID, nil)
+	if c.Name != "__Host-roster_session" || !c.Secure {
+		t.Fatalf("cookie: got name %q secure %v, want __Host-roster_session and Secure", c.Name, c.Secure)
+	}
+}
+
+func TestSignInRotatesID(t *testing.T) {
+	s, _, u := newStore(t, false)
+	first := signIn(t, s, u.ID, nil)
+	second := signIn(t, s, u.ID, first)
+	if first.Value == second.Value {
+		t.Fatal("sign-in kept the old session id")
+	}
+	if _, ok := current(t, s, first); ok {
+		t.Fatal("the session from before sign-in still works")
+	}
+	if _, ok := current(t, s, second); !ok {
+		t.Fatal("the new session does not work")
+	}
+}
+
+func TestUnknownOrForgedCookiesAreAnonymous(t *testing.T) {
+	s, _, _ := newStore(t, false)
+	for _, v := range []string{"", "short", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "!!!!"} {
+		if _, ok := current(t, s, &http.Cookie{Name: s.Name(), Value: v}); ok {
+			t.Errorf("cookie %q: got signed in, want anonymous", v)
+		}
+	}
+	// An anonymous session is never written to the database.
+	r := httptest.NewRequest("GET", "/", nil)
+	w := httptest.NewRecorder()
+	sess, _ := s.Get(r, s.Name())
+	if err := s.Save(r, w, sess); err != nil || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("anonymous save: got %v and %d cookies, want nothing stored", err, len(w.Result().Cookies()))
+	}
+}
+
+func TestSignOutDeletesSession(t *testing.T) {
+	s, _, u := newStore(t, false)
+	c := signIn(t, s, u.ID, nil)
+	r := httptest.NewRequest("POST", "/logout", nil)
+	r.AddCookie(c)
+	w := httptest.NewRecorder()
+	if err := s.SignOut(w, r); err != nil {
+		t.Fatal(err)
+	}
+	cleared := w.Result().Cookies()
+	if len(cleared) != 1 || cleared[0].MaxAge >= 0 {
+		t.Fatalf("sign-out cookie: got %+v, want one expired cookie", cleared)
+	}
+	if _, ok := current(t, s, c); ok {
+		t.Fatal("the cookie still works after sign-out")
+	}
+}
+
+func TestIdleAndAbsoluteExpiry(t *testing.T) {
+	s, store, u := newStore(t, false)
+	c := signIn(t, s, u.ID, nil)
+	s.idle = 0 // every session is now idle past the limit
+	if _, ok := current(t, s, c); ok {
+		t.Fatal("idle session still works")
+	}
+	s.idle = time.Hour
+	id := newID()
+	if _, err := store.CreateSession(context.Background(), db.Session{IDHash: hashID(id), UserID: u.ID, ExpiresAt: time.Now().Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := current(t, s, &http.Cookie{Name: s.Name(), Value: id}); ok {
+		t.Fatal("session past its absolute expiry still works")
+	}
+	n, err := s.DeleteExpired(context.Background(), time.Now())
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteExpired: got %d, %v; want 1", n, err)
+	}
+	if list, _ := store.SessionsForUser(context.Background(), u.ID, time.Time{}); len(list) != 1 {
+		t.Fatalf("sessions left: got %d, want 1", len(list))
+	}
+}
