@@ -37,8 +37,10 @@ test: deps
 	CGO_ENABLED=1 go vet ./...
 	PATH="$(GOBIN_DIR):$$PATH" CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./...
 
+# GET /profile of a signed-in user at 50 connections over loopback, next to a
+# bare Echo handler sending the same bytes: req/s, p50/p99 and their ratio.
 bench:
-	CGO_ENABLED=1 go test -run '^$$' -bench . -benchtime 3s ./handlers/
+	CGO_ENABLED=1 go test -run '^$$' -bench Profile -benchtime 20000x -timeout 10m .
 
 fmt:
 	go fmt ./...

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"runtime"
 	"strings"
@@ -52,6 +53,7 @@ func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.
 
 func userCommand(ctx context.Context, store *db.Store, sub string, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the caller prints the error once
 	email := fs.String("email", "", "the user's email (required)")
 	name := fs.String("name", "", "display name (create)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input instead of generating one")
@@ -80,6 +82,9 @@ func userCommand(ctx context.Context, store *db.Store, sub string, args []string
 	ev := db.Event{IP: "cli", UserAgent: "roster " + sub}
 	switch sub {
 	case "create":
+		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email {
+			return fmt.Errorf("user create: %q is not an email address such as ann@example.com", *email)
+		}
 		pw, generated, err := password()
 		if err != nil {
 			return err

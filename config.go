@@ -3,9 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -57,7 +57,7 @@ var options = []option{
 	{"base-url", "ROSTER_BASE_URL", "http://localhost:8080", "public URL of this server, used in emailed links and cookie flags", str(func(c *config) *string { return &c.BaseURL })},
 	{"secret", "ROSTER_SECRET", "", "key material for signed cookies (at least 32 characters); generated and kept in the database when unset", str(func(c *config) *string { return &c.Secret })},
 	{"signup", "ROSTER_SIGNUP", handlers.SignupOpen, "who may sign up: open, invite or closed", str(func(c *config) *string { return &c.Signup })},
-	{"demo", "ROSTER_DEMO", "", "seed a demo user into an empty database (1/true)", func(c *config, v string) error {
+	{"demo", "ROSTER_DEMO", "", "seed a demo user into an empty database (1/true; -demo alone means 1)", func(c *config, v string) error {
 		switch strings.ToLower(v) {
 		case "", "0", "false", "no":
 			c.Demo = false
@@ -80,13 +80,21 @@ var options = []option{
 func parseConfig(args []string, getenv func(string) string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
-	fs.Usage = func() { usage(fs.Output()) }
+	// The caller prints the returned error once; flag's own printing would
+	// repeat it along with the whole usage.
+	fs.SetOutput(io.Discard)
 	values := map[string]*string{}
 	for _, o := range options {
 		v := o.def
 		if e := getenv(o.env); e != "" {
 			v = e
+		}
+		if o.flag == "demo" {
+			// -demo alone means on, like a boolean flag.
+			p := &v
+			fs.BoolFunc(o.flag, o.help, func(s string) error { *p = s; return nil })
+			values[o.flag] = p
+			continue
 		}
 		values[o.flag] = fs.String(o.flag, v, o.help)
 	}

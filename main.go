@@ -69,7 +69,7 @@ Every flag of serve can also be set by its environment variable:
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	if len(args) > 0 && args[0] != "" && (args[0][0] != '-' || isHelpFlag(args[0])) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -95,6 +95,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	usage(stderr)
 	return fmt.Errorf("unknown command %q", cmd)
 }
+
+// isHelpFlag is true for `roster -h` and `roster --help`, which print the
+// usage to stdout rather than go to serve's flags.
+func isHelpFlag(arg string) bool { return arg == "-h" || arg == "--help" }
 
 // quietHelp makes -h exit cleanly after flag has printed the usage.
 func quietHelp(err error) error {

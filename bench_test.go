@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/db"
+)
+
+// benchConns is the number of concurrent connections (and workers) of the
+// load, as issue 2 asks.
+const benchConns = 50
+
+// benchWarmup requests open every keep-alive connection before timing.
+const benchWarmup = 4 * benchConns
+
+// benchMinLogged is the smallest b.N whose numbers are printed as a line.
+const benchMinLogged = 1000
+
+// benchDeadline bounds one load run, however large b.N grows.
+const benchDeadline = 90 * time.Second
+
+// BenchmarkProfile measures GET /profile of a signed-in user through the
+// whole application over loopback HTTP, next to a bare Echo handler that
+// returns the same bytes, in the same run. b.N is the number of requests sent
+// to each of the two servers by benchConns workers, so a fixed count gives
+// every machine the same sample size:
+//
+//	go test -run '^$' -bench Profile -benchtime 20000x .
+func BenchmarkProfile(b *testing.B) {
+	rosterURL, cookies := startRoster(b)
+	page := fetchProfile(b, rosterURL+"/profile", cookies)
+	bareURL := startBare(b, page)
+
+	wantSessions := func(body []byte) error {
+		if !bytes.Contains(body, []byte(`id="sessions"`)) {
+			return errors.New(`body has no id="sessions": not the signed-in profile page`)
+		}
+		return nil
+	}
+	wantPage := func(body []byte) error {
+		if len(body) != len(page) {
+			return fmt.Errorf("got %d bytes, want %d", len(body), len(page))
+		}
+		return nil
+	}
+	targets := []struct {
+		name   string
+		target loadTarget
+	}{
+		{"roster", newLoadTarget(rosterURL+"/profile", cookies, wantSessions)},
+		{"bare", newLoadTarget(bareURL+"/profile", "", wantPage)},
+	}
+	for _, t := range targets {
+		if _, err := t.target.run(b.Context(), benchWarmup); err != nil {
+			b.Fatalf("%s warm-up: %v", t.name, err)
+		}
+	}
+
+	b.ResetTimer()
+	results := make([]loadResult, len(targets))
+	for i, t := range targets {
+		r, err := t.target.run(b.Context(), b.N)
+		if err != nil {
+			b.Fatalf("%s: %v", t.name, err)
+		}
+		results[i] = r
+	}
+	b.StopTimer()
+
+	roster, bare := results[0], results[1]
+	for i, t := range targets {
+		r := results[i]
+		b.ReportMetric(r.perSecond(), t.name+"-req/s")
+		b.ReportMetric(millis(r.quantile(0.50)), t.name+"-p50-ms")
+		b.ReportMetric(millis(r.quantile(0.99)), t.name+"-p99-ms")
+	}
+	ratio := roster.perSecond() / bare.perSecond()
+	b.ReportMetric(ratio, "ratio")
+	// Time per op mixes the two loads and says nothing on its own.
+	b.ReportMetric(0, "ns/op")
+	// The framework's probing runs (b.N = 1, 100) are too small for a p99
+	// worth reading; say only what the measuring runs found.
+	if b.N >= benchMinLogged {
+		b.Logf("GET /profile (%d requests, %d connections): %.0f req/s p50 %.2fms p99 %.2fms | bare echo, same %d bytes: %.0f req/s p50 %.2fms p99 %.2fms | roster/bare throughput %.2f",
+			b.N, benchConns, roster.perSecond(), millis(roster.quantile(0.50)), millis(roster.quantile(0.99)),
+			len(page), bare.perSecond(), millis(bare.quantile(0.50)), millis(bare.quantile(0.99)), ratio)
+	}
+}
+
+// startRoster serves the application, wired as main wires it, on a loopback
+// port, creates a user, signs in through the login form and returns the base
+// URL and the Cookie header of the signed-in browser.
+func startRoster(b *testing.B) (string, string) {
+	b.Helper()
+	ctx := b.Context()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	env := map[string]string{
+		"ROSTER_DB":       b.TempDir() + "/roster.db",
+		"ROSTER_BASE_URL": base,
+		"ROSTER_ADDR":     ln.Addr().String(),
+	}
+	cfg, err := parseConfig(nil, func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	e, _, err := newServer(ctx, cfg, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	serveOn(b, ln, e)
+
+	const email, password = "bench@example.com", "correct horse battery staple"
+	hash, err := auth.NewHasher(1, 0).Hash(ctx, password)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, err = store.CreateUser(ctx, db.NewUser{Email: email, Name: "Bench User", PasswordHash: hash, Verified: true},
+		db.Event{Kind: db.EventSignUp, IP: "bench", UserAgent: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return base, formSignIn(b, base, email, password)
+}
+
+// formSignIn gets the CSRF cookie from GET /login, posts the form and returns the
+// cookies the browser now holds.
+func formSignIn(b *testing.B, base, email, password string) string {
+	b.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		Transport:     &http.Transport{Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	defer client.CloseIdleConnections()
+	u, _ := url.Parse(base)
+
+	resp, err := client.Get(base + "/login")
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	csrf := ""
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "roster_csrf" {
+			csrf = c.Value
+		}
+	}
+	if resp.StatusCode != http.StatusOK || csrf == "" {
+		b.Fatalf("GET /login: got status %d and CSRF cookie %q, want 200 and a cookie", resp.StatusCode, csrf)
+	}
+
+	resp, err = client.PostForm(base+"/login", url.Values{"email": {email}, "password": {password}, "_csrf": {csrf}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/profile" {
+		b.Fatalf("POST /login: got %d to %q, want 303 to /profile; body:\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	var pairs []string
+	signedIn := false
+	for _, c := range jar.Cookies(u) {
+		pairs = append(pairs, c.Name+"="+c.Value)
+		signedIn = signedIn || c.Name == "roster_session"
+	}
+	if !signedIn {
+		b.Fatalf("POST /login set no session cookie; cookies: %v", pairs)
+	}
+	return strings.Join(pairs, "; ")
+}
+
+// fetchProfile returns the signed-in profile page: the bytes the bare server
+// will send.
+func fetchProfile(b *testing.B, url, cookies string) []byte {
+	b.Helper()
+	req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, url, nil)
+	req.Header.Set("Cookie", cookies)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`id="sessions"`)) {
+		b.Fatalf(`GET /profile: got %d, want 200 and the signed-in page with id="sessions"; body:\n%s`, resp.StatusCode, body)
+	}
+	return body
+}
+
+// startBare serves page from a bare Echo with one route and no middleware.
+func startBare(b *testing.B, page []byte) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/profile", func(c echo.Context) error {
+		return c.HTMLBlob(http.StatusOK, page)
+	})
+	serveOn(b, ln, e)
+	return "http://" + ln.Addr().String()
+}
+
+// serveOn serves h on ln until the benchmark ends.
+func serveOn(b *testing.B, ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+}
+
+// loadTarget is one URL loaded by benchConns workers over keep-alive
+// connections.
+type loadTarget struct {
+	url     string
+	cookies string
+	check   func(body []byte) error
+	client  *http.Client
+}
+
+func newLoadTarget(url, cookies string, check func([]byte) error) loadTarget {
+	tr := &http.Transport{
+		Proxy:               nil, // loopback only, whatever the environment says
+		MaxIdleConns:        benchConns,
+		MaxIdleConnsPerHost: benchConns,
+		MaxConnsPerHost:     benchConns,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}
+	return loadTarget{url: url, cookies: cookies, check: check, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
+
+// loadResult holds the latency of every request and the wall time of a run.
+type loadResult struct {
+	latencies []time.Duration // sorted
+	elapsed   time.Duration
+}
+
+func (r loadResult) perSecond() float64 {
+	return float64(len(r.latencies)) / r.elapsed.Seconds()
+}
+
+// quantile is the nearest-rank quantile q of the latencies.
+func (r loadResult) quantile(q float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(r.latencies))+0.5) - 1
+	return r.latencies[min(max(i, 0), len(r.latencies)-1)]
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// run sends n requests from benchConns workers and records each latency. The
+// first failed request stops the run; so does benchDeadline.
+func (t loadTarget) run(ctx context.Context, n int) (loadResult, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, benchDeadline, fmt.Errorf("%d requests took longer than %s", n, benchDeadline))
+	defer cancel()
+	latencies := make([]time.Duration, n)
+	var (
+		next     atomic.Int64
+		firstErr error
+		errOnce  sync.Once
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancel() })
+	}
+	start := time.Now()
+	for range min(benchConns, n) {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				d, err := t.get(ctx, &buf)
+				if err != nil {
+					fail(fmt.Errorf("request %d: %w", i, err))
+					return
+				}
+				latencies[i] = d
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return loadResult{}, firstErr
+	}
+	if err := context.Cause(ctx); err != nil {
+		return loadResult{}, err
+	}
+	slices.Sort(latencies)
+	return loadResult{latencies: latencies, elapsed: elapsed}, nil
+}
+
+// get sends one request and reads the whole body into buf.
+func (t loadTarget) get(ctx context.Context, buf *bytes.Buffer) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url, nil)
+	if err != nil {
+		return 0, err
+	}
+	if t.cookies != "" {
+		req.Header.Set("Cookie", t.cookies)
+	}
+	start := time.Now()
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("got status %d, want 200", resp.StatusCode)
+	}
+	return d, t.check(buf.Bytes())
+}
