@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOBIN_DIR := $(or $(shell go env GOBIN 2>/dev/null),$(firstword $(subst :, ,$(shell go env GOPATH 2>/dev/null)))/bin)
 
 .DEFAULT_GOAL := build
-.PHONY: run build deps test bench fmt vet
+.PHONY: run build deps test bench fmt vet screenshot
 
 run:
 	go run .
@@ -47,3 +47,7 @@ fmt:
 
 vet:
 	CGO_ENABLED=1 go vet ./...
+
+# Refresh the README's screenshot of the profile page, taken by the browser test.
+screenshot: deps
+	ROSTER_SCREENSHOT=$(CURDIR)/docs/screenshot-profile.png CGO_ENABLED=1 go test -count=1 -run Browser .
