@@ -80,13 +80,13 @@ func TestUsers(t *testing.T) {
 	if _, err := s.UserByID(ctx, 999); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("UserByID missing: got %v, want ErrNotFound", err)
 	}
-	if err := s.UpdateName(ctx, u.ID, "  Ann  "); err != nil {
+	if err := s.UpdateName(ctx, u.ID, "  Ann  ", Event{Kind: EventProfileUpdated}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); got.Name != "Ann" {
 		t.Fatalf("name: got %q, want %q", got.Name, "Ann")
 	}
-	if err := s.UpdateName(ctx, 999, "x"); !errors.Is(err, ErrNotFound) {
+	if err := s.UpdateName(ctx, 999, "x", Event{Kind: EventProfileUpdated}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("UpdateName missing: got %v, want ErrNotFound", err)
 	}
 	if err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
@@ -105,7 +105,7 @@ func TestUsers(t *testing.T) {
 		t.Fatalf("CountUsers: got %d, %v; want 1", n, err)
 	}
 	events, more, err := s.EventsForUser(ctx, u.ID, 25, 0)
-	if err != nil || more || len(events) != 2 || events[0].Kind != EventEmailVerified || events[1].Kind != EventSignUp {
+	if err != nil || more || len(events) != 3 || events[0].Kind != EventEmailVerified || events[1].Kind != EventProfileUpdated || events[2].Kind != EventSignUp {
 		t.Fatalf("events: got %+v, more=%v, %v", events, more, err)
 	}
 }

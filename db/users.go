@@ -104,14 +104,24 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// UpdateName sets the user's display name.
-func (s *Store) UpdateName(ctx context.Context, userID int64, name string) error {
-	res, err := s.exec(ctx, `UPDATE users SET name = ?, updated_at = ? WHERE id = ?`,
-		strings.TrimSpace(name), unix(s.now()), userID)
+// UpdateName sets the user's display name and writes ev, in one transaction.
+func (s *Store) UpdateName(ctx context.Context, userID int64, name string, ev Event) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, updated_at = ? WHERE id = ?`,
+			strings.TrimSpace(name), unix(s.now()), userID)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(res); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		return addEvent(ctx, tx, ev, s.now())
+	})
 	if err != nil {
 		return fmt.Errorf("update name of user %d: %w", userID, err)
 	}
-	return oneRow(res)
+	return nil
 }
 
 // ChangePassword sets a new password hash, revokes every session of the user

@@ -62,6 +62,9 @@ func describe(ev db.Event) string {
 	case db.EventEmailVerified:
 		return "Confirmed the email address"
 	case db.EventProfileUpdated:
+		if name, _ := ev.Detail["name"].(string); name != "" {
+			return "Changed the name to " + name
+		}
 		return "Updated the profile"
 	}
 	return ev.Kind

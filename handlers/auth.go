@@ -99,6 +99,7 @@ func (h *Handler) login(c echo.Context) error {
 	if err := h.signIn(c, u.ID, map[string]any{"method": "password"}); err != nil {
 		return err
 	}
+	h.flash.set(c, "success", "You are signed in.")
 	return redirect(c, safeNext(c.FormValue("next")))
 }
 
@@ -143,7 +144,11 @@ func (h *Handler) signupPage(c echo.Context) error {
 func (h *Handler) signup(c echo.Context) error {
 	ctx := c.Request().Context()
 	if h.cfg.Signup != SignupOpen {
-		return h.render(c, http.StatusForbidden, "signup.html", "", h.authPage(c, "Create your profile", views.Form{}))
+		msg := "Sign-up is closed on this server."
+		if h.cfg.Signup == SignupInvite {
+			msg = "Sign-up is by invitation only: follow the link in your invitation email."
+		}
+		return echo.NewHTTPError(http.StatusForbidden, msg)
 	}
 	name := strings.TrimSpace(c.FormValue("name"))
 	email := strings.TrimSpace(c.FormValue("email"))

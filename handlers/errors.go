@@ -19,9 +19,14 @@ func (h *Handler) HandleError(err error, c echo.Context) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code = he.Code
-		if msg, ok := he.Message.(string); ok && code < 500 {
+		// A 503 is an overload the person should hear about (see hashError);
+		// other 5xx texts stay in the log.
+		if msg, ok := he.Message.(string); ok && (code < 500 || code == http.StatusServiceUnavailable) {
 			text = publicMessage(code, msg)
 		}
+	}
+	if code == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "5")
 	}
 	if code >= 500 {
 		logger(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)

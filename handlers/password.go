@@ -109,12 +109,14 @@ func (h *Handler) forgot(c echo.Context) error {
 			}
 		}()
 	}
-	data := h.authPage(c, "Reset your password", form)
-	data.Sent = true
-	if isFragment(c) {
+	// A plain post is redirected (post/redirect/get): reloading a page that
+	// answered the post would send another link and void the first.
+	form.Message = "If a profile exists for " + email + ", we have sent it a link to choose a new password. The link works for one hour."
+	return h.done(c, "/login", form.Message, func() error {
+		data := h.authPage(c, "Reset your password", form)
+		data.Sent = true
 		return h.render(c, http.StatusOK, "forgot.html", "forgot/form", data)
-	}
-	return h.render(c, http.StatusOK, "forgot.html", "", data)
+	})
 }
 
 func (h *Handler) resetPage(c echo.Context) error {

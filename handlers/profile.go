@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,16 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 			LastSeen: s.LastSeenAt, Created: s.CreatedAt, Current: bytes.Equal(s.IDHash, current),
 		})
 	}
+	// This device first, then the others by when they were last used.
+	slices.SortStableFunc(rows, func(a, b views.SessionRow) int {
+		switch {
+		case a.Current == b.Current:
+			return 0
+		case a.Current:
+			return -1
+		}
+		return 1
+	})
 	return views.ProfilePage{Page: h.page(c, "User Profile"), Sessions: rows}, nil
 }
 
@@ -85,7 +96,9 @@ func (h *Handler) updateName(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"name": name}}
 	checkName(&form, name)
 	if !form.Failed() {
-		if err := h.store.UpdateName(c.Request().Context(), u.ID, name); err != nil {
+		ev := event(c, db.EventProfileUpdated)
+		ev.Detail = map[string]any{"name": name}
+		if err := h.store.UpdateName(c.Request().Context(), u.ID, name, ev); err != nil {
 			return err
 		}
 		u.Name = name

@@ -20,6 +20,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 
 	// Health and static files.
 	e.GET("/healthz", h.health)
+	e.HEAD("/healthz", h.health)
 	e.StaticFS("/static", static)
 
 	// Sign-in, sign-up and sign-out.

@@ -1,0 +1,144 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const csrfRefused = "This form has expired or did not come from this site. Reload the page and try again."
+
+// TestCSRF refuses a state change whose token is missing or is not the
+// cookie's, from the form field or the X-CSRF-Token header, and accepts the
+// right token in either place.
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	passwordForm := url.Values{"current_password": {annPassword}, "new_password": {newPassword}}
+	passwordUnchanged := func(t *testing.T, s *state, _ *response) {
+		s.app.client(t).login(annEmail, annPassword)
+	}
+	stillSignedIn := func(t *testing.T, s *state, _ *response) {
+		if !s.c.signedIn() {
+			t.Error("after a refused post: signed out, want the session untouched")
+		}
+	}
+	refused := []string{"<html", csrfRefused}
+
+	runScenarios(t, []scenario{
+		{
+			name: "sign in, token missing", setup: annExists, path: "/login", csrf: csrfMissing,
+			form:       url.Values{"email": {annEmail}, "password": {annPassword}},
+			wantStatus: http.StatusForbidden, wantContains: refused, wantHeader: map[string]string{"Location": ""},
+			after: func(t *testing.T, s *state, _ *response) {
+				if s.c.signedIn() {
+					t.Error("after a refused sign-in: signed in, want signed out")
+				}
+			},
+		},
+		{
+			name: "sign in, token wrong", setup: annExists, path: "/login", csrf: csrfWrong,
+			form:       url.Values{"email": {annEmail}, "password": {annPassword}},
+			wantStatus: http.StatusForbidden, wantContains: refused,
+		},
+		{
+			name: "sign up, token wrong, htmx", path: "/signup", csrf: csrfWrong, htmx: true,
+			form:       url.Values{"name": {annName}, "email": {annEmail}, "password": {annPassword}},
+			wantStatus: http.StatusForbidden, wantContains: []string{`<div class="toast error" role="alert">`, csrfRefused},
+			wantHeader: map[string]string{"HX-Retarget": "#toasts", "HX-Redirect": ""},
+		},
+		{
+			name: "change password, token missing", setup: signedUp, path: "/profile/password", csrf: csrfMissing,
+			form: passwordForm, wantStatus: http.StatusForbidden, wantContains: refused, after: passwordUnchanged,
+		},
+		{
+			name: "change password, token wrong", setup: signedUp, path: "/profile/password", csrf: csrfWrong,
+			form: passwordForm, wantStatus: http.StatusForbidden, wantContains: refused, after: passwordUnchanged,
+		},
+		{
+			name: "change password, token wrong, htmx", setup: signedUp, path: "/profile/password", csrf: csrfWrong, htmx: true,
+			form: passwordForm, wantStatus: http.StatusForbidden, wantContains: []string{csrfRefused}, after: passwordUnchanged,
+		},
+		{
+			name: "sign out, token missing", setup: signedUp, path: "/logout", csrf: csrfMissing, form: url.Values{},
+			wantStatus: http.StatusForbidden, wantContains: refused, after: stillSignedIn,
+		},
+		{
+			name: "revoke other sessions, token wrong", setup: withSecondSession, path: "/profile/sessions/revoke-others", csrf: csrfWrong,
+			form: url.Values{}, wantStatus: http.StatusForbidden, wantContains: refused,
+			after: func(t *testing.T, s *state, _ *response) {
+				if !s.clients["second"].signedIn() {
+					t.Error("second browser after a refused revoke: signed out, want signed in")
+				}
+			},
+		},
+		{
+			name: "save name, token in the header of a plain post", setup: signedUp, path: "/profile/name", csrf: csrfHeader,
+			form: url.Values{"name": {"Ann B."}}, wantStatus: http.StatusSeeOther, wantFlash: "Your name is saved.",
+		},
+		{
+			name: "save name, token in the header, htmx", setup: signedUp, path: "/profile/name", htmx: true,
+			form: url.Values{"name": {"Ann B."}}, wantStatus: http.StatusOK, wantContains: []string{"Your name is saved."},
+		},
+	})
+}
+
+// TestCSRFTokenOfAnotherBrowser refuses a token that is valid for another
+// browser: it must match this browser's own cookie.
+func TestCSRFTokenOfAnotherBrowser(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	attacker, victim := a.client(t), a.client(t)
+	victim.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
+
+	form := url.Values{"_csrf": {attacker.csrf()}, "name": {"Mallory"}}
+	res := victim.do(http.MethodPost, "/profile/name", form, nil)
+	if res.status != http.StatusForbidden {
+		t.Errorf("POST /profile/name with another browser's token: got %d, want 403", res.status)
+	}
+	fresh := a.client(t) // no cookie at all
+	res = fresh.do(http.MethodPost, "/login", url.Values{"_csrf": {attacker.csrf()}, "email": {annEmail}, "password": {annPassword}}, nil)
+	if res.status != http.StatusForbidden {
+		t.Errorf("POST /login without a CSRF cookie: got %d, want 403", res.status)
+	}
+}
+
+// TestEveryFormCarriesTheToken checks DESIGN section 6: each form has the
+// hidden _csrf field, and the head and <body hx-headers> carry the token.
+func TestEveryFormCarriesTheToken(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	a.client(t).adopt(ann.ID) // so the Revoke buttons show
+	token := c.csrf()
+
+	anonymous := a.client(t)
+	for path, who := range map[string]*client{"/profile": c, "/login": anonymous, "/signup": anonymous, "/password/forgot": anonymous} {
+		res := who.get(path)
+		if res.status != http.StatusOK {
+			t.Fatalf("GET %s: got %d, want 200", path, res.status)
+		}
+		forms := strings.Count(res.body, "<form")
+		fields := regexp.MustCompile(`<input type="hidden" name="_csrf" value="[A-Za-z0-9_-]{43}">`).FindAllString(res.body, -1)
+		if forms == 0 || len(fields) != forms {
+			t.Errorf("GET %s: got %d _csrf fields in %d forms, want one in each", path, len(fields), forms)
+		}
+	}
+
+	body := c.get("/profile").body
+	for _, want := range []string{
+		`<meta name="csrf-token" content="` + token + `">`,
+		`<body hx-headers='{"X-CSRF-Token": "` + token + `"}'>`,
+		`<input type="hidden" name="_csrf" value="` + token + `">`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET /profile: missing %q", want)
+		}
+	}
+	if forms := strings.Count(body, "<form"); forms < 5 {
+		t.Errorf("GET /profile with two sessions: got %d forms, want at least 5 (name, resend, password, revoke, sign out others, log out)", forms)
+	}
+}

@@ -1,0 +1,318 @@
+package handlers_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var activityRow = regexp.MustCompile(`<tr>\s*<td><time datetime="[^"]+">[^<]*</time></td>\s*<td>([^<]*)</td>`)
+
+// activity returns the "What" column of one page of the client's activity
+// log, newest first, and the page's body.
+func activity(t *testing.T, c *client, page int) ([]string, string) {
+	t.Helper()
+	path := "/profile/activity"
+	if page > 1 {
+		path += "?page=" + strconv.Itoa(page)
+	}
+	res := c.get(path)
+	if res.status != http.StatusOK {
+		t.Fatalf("GET %s: got %d, want 200", path, res.status)
+	}
+	var what []string
+	for _, m := range activityRow.FindAllStringSubmatch(res.body, -1) {
+		what = append(what, html.UnescapeString(m[1]))
+	}
+	return what, res.body
+}
+
+// activityText signs in from a new browser and returns the first page of
+// the user's activity, one event a line.
+func activityText(t *testing.T, a *app, email, password string) string {
+	t.Helper()
+	c := a.client(t)
+	c.login(email, password)
+	what, _ := activity(t, c, 1)
+	return strings.Join(what, "\n")
+}
+
+// TestProfilePage shows the sections this issue owns, in order, the user
+// menu, and the sessions with this device marked.
+func TestProfilePage(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	other := a.client(t)
+	other.ua = safariUA
+	other.adopt(ann.ID)
+
+	body := c.get("/profile").body
+	var sections []string
+	for _, m := range regexp.MustCompile(`<section id="([^"]+)"`).FindAllStringSubmatch(body, -1) {
+		sections = append(sections, m[1])
+	}
+	if got, want := strings.Join(sections, " "), "contact-info change-password sessions"; got != want {
+		t.Errorf("got sections %q, want %q", got, want)
+	}
+	for _, want := range []string{
+		`<nav id="user-menu">`, `<a href="/profile">User Profile</a>`, ">Preferences</a>", ">Credit Cards</a>", ">Create Account</a>", "Log out",
+		annName, `value="` + annEmail + `"`, "Not verified yet",
+		`Firefox 128 on Linux <small class="muted">(this device)</small>`, "Safari 17 on Mac OS X", "127.0.0.1",
+		"Sign out other sessions",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET /profile: missing %q", want)
+		}
+	}
+	if got := strings.Count(body, "(this device)"); got != 1 {
+		t.Errorf("got %d sessions marked this device, want 1", got)
+	}
+}
+
+// TestChangePassword signs out every other session, keeps this one, and
+// records the change.
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	second := a.client(t)
+	second.adopt(ann.ID)
+
+	res := c.postForm("/profile/password", url.Values{"current_password": {annPassword}, "new_password": {newPassword}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("POST /profile/password: got %d, want 303; body:\n%s", res.status, res.body)
+	}
+	if second.signedIn() {
+		t.Error("second browser after the change: signed in, want signed out")
+	}
+	if !c.signedIn() {
+		t.Error("this browser after the change: signed out, want signed in")
+	}
+	if res := a.client(t).postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}}); res.status != http.StatusUnprocessableEntity {
+		t.Errorf("sign in with the old password: got %d, want 422", res.status)
+	}
+	a.client(t).login(annEmail, newPassword)
+
+	what, _ := activity(t, c, 1)
+	want := []string{"Signed in with password", "Changed the password; 1 other session signed out", "Failed sign-in attempt (wrong password)"}
+	for _, w := range want {
+		if !slices.Contains(what, w) {
+			t.Errorf("activity: got %q, want an entry %q", what, w)
+		}
+	}
+	if len(what) == 0 || what[0] != "Signed in with password" {
+		t.Errorf("activity: got %q, want newest first", what)
+	}
+}
+
+// TestRevokeSession ends one session by its id, refuses another user's
+// session with 404, and "Sign out other sessions" ends all but this one.
+func TestRevokeSession(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ann1, ann2, ann3 := a.client(t), a.client(t), a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann1.adopt(ann.ID)
+	ann2.adopt(ann.ID)
+	ann3.adopt(ann.ID)
+	bob := a.client(t)
+	bob.adopt(a.seedUser(t, "Bob", bobEmail, bobPassword).ID)
+
+	ids := ann1.otherSessionIDs()
+	if len(ids) != 2 {
+		t.Fatalf("Ann's profile: got %d other sessions, want 2", len(ids))
+	}
+	for _, path := range []string{"/profile/sessions/" + ids[0] + "/revoke", "/profile/sessions/nonsense/revoke", "/profile/sessions/999999/revoke"} {
+		res := bob.postForm(path, nil)
+		if res.status != http.StatusNotFound || !strings.Contains(res.body, "<html") {
+			t.Errorf("Bob: POST %s: got %d, want 404 with the error page", path, res.status)
+		}
+		res = bob.postHTMX(path, nil)
+		if res.status != http.StatusNotFound || strings.Contains(res.body, "<html") || res.header.Get("HX-Retarget") != "#toasts" {
+			t.Errorf("Bob: htmx POST %s: got %d retargeted to %q, want 404 as a toast", path, res.status, res.header.Get("HX-Retarget"))
+		}
+	}
+	if !ann2.signedIn() || !ann3.signedIn() {
+		t.Fatal("Ann's sessions after Bob's attempts: signed out, want signed in")
+	}
+
+	res := ann1.postForm("/profile/sessions/"+ids[0]+"/revoke", nil)
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("Ann revokes a session: got %d, want 303", res.status)
+	}
+	if res := ann1.postForm("/profile/sessions/"+ids[0]+"/revoke", nil); res.status != http.StatusNotFound || !strings.Contains(res.body, "That session has already ended.") {
+		t.Errorf("revoke the same session again: got %d, want 404 saying it has ended", res.status)
+	}
+	if got := ann1.otherSessionIDs(); len(got) != 1 {
+		t.Fatalf("after one revoke: got %d other sessions, want 1", len(got))
+	}
+
+	res = ann1.postHTMX("/profile/sessions/revoke-others", nil)
+	if res.status != http.StatusOK || !strings.Contains(res.body, "1 other session was signed out.") {
+		t.Errorf("revoke others: got %d, want 200 saying 1 other session was signed out; body:\n%s", res.status, res.body)
+	}
+	if ann2.signedIn() || ann3.signedIn() {
+		t.Error("Ann's other browsers: still signed in, want both signed out")
+	}
+	if !ann1.signedIn() || !bob.signedIn() {
+		t.Error("Ann's own browser or Bob: signed out, want them kept")
+	}
+	what, _ := activity(t, ann1, 1)
+	for _, w := range []string{"Signed out a session", "Signed out 1 other session"} {
+		if !slices.Contains(what, w) {
+			t.Errorf("activity: got %q, want an entry %q", what, w)
+		}
+	}
+}
+
+// TestPasswordReset mails a link built from the base URL that works once,
+// and answers an unknown email exactly as a known one.
+func TestPasswordReset(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ann := a.client(t)
+	ann.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
+	c := a.client(t)
+
+	// The Host header is the sender's to choose; links must not use it.
+	const unknown = "nobody@example.com"
+	req := func(email string) *response {
+		t.Helper()
+		return c.do(http.MethodPost, "/password/forgot", url.Values{"email": {email}},
+			http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.csrf()}, "Host": {"evil.example"}})
+	}
+	unknownRes := req(unknown)
+	knownRes := req(annEmail)
+	if unknownRes.status != http.StatusOK || knownRes.status != http.StatusOK {
+		t.Fatalf("forgot: got %d for an unknown and %d for a known email, want 200 for both", unknownRes.status, knownRes.status)
+	}
+	if got, want := strings.ReplaceAll(unknownRes.body, unknown, "EMAIL"), strings.ReplaceAll(knownRes.body, annEmail, "EMAIL"); got != want {
+		t.Errorf("forgot: unknown email got\n%s\nwant the known email's answer\n%s", got, want)
+	}
+
+	msg := a.mail.waitFor(t, annEmail, "Reset")
+	if got := a.mail.sentTo(unknown); len(got) != 0 {
+		t.Errorf("got %d mails to an unknown address, want none", len(got))
+	}
+	resetURL := link(t, msg, "http://roster.test/password/reset/")
+	if strings.Contains(msg.Text, "evil.example") {
+		t.Errorf("reset mail uses the request's Host header:\n%s", msg.Text)
+	}
+	path := strings.TrimPrefix(resetURL, "http://roster.test")
+
+	if res := c.get(path); res.status != http.StatusOK || !strings.Contains(res.body, `<form id="reset-form"`) {
+		t.Fatalf("GET %s: got %d, want 200 with the form", path, res.status)
+	}
+	res := c.postForm(path, url.Values{"new_password": {newPassword}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/login" {
+		t.Fatalf("POST %s: got %d to %q, want 303 to /login", path, res.status, res.header.Get("Location"))
+	}
+	if ann.signedIn() {
+		t.Error("Ann's browser after the reset: signed in, want every session signed out")
+	}
+	a.client(t).login(annEmail, newPassword)
+
+	// A second use of the link changes nothing and explains why.
+	res = c.postForm(path, url.Values{"new_password": {bobPassword}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != path {
+		t.Fatalf("second POST %s: got %d to %q, want 303 back to the link", path, res.status, res.header.Get("Location"))
+	}
+	spent := c.get(path)
+	if spent.status != http.StatusNotFound || !strings.Contains(spent.body, "This link has expired or has already been used.") {
+		t.Errorf("GET %s after use: got %d, want 404 saying the link is spent; body:\n%s", path, spent.status, spent.body)
+	}
+	if strings.Contains(spent.body, `<form id="reset-form"`) {
+		t.Error("spent link: got the reset form, want none")
+	}
+	a.client(t).login(annEmail, newPassword)
+	if !strings.Contains(activityText(t, a, annEmail, newPassword), "Reset the password from an emailed link") {
+		t.Error("activity: no password reset event")
+	}
+}
+
+// TestVerifyEmail: the sign-up mail's link, built from the base URL, marks
+// the email verified once.
+func TestVerifyEmail(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	c.signup(annName, annEmail, annPassword)
+	const verified = `<small id="email-status">Verified</small>`
+	if body := c.get("/profile").body; strings.Contains(body, verified) || !strings.Contains(body, "Send the verification link again") {
+		t.Fatal("profile before verifying: want not verified, with a resend button")
+	}
+
+	msg := a.mail.waitFor(t, annEmail, "Confirm")
+	path := strings.TrimPrefix(link(t, msg, "http://roster.test/verify/"), "http://roster.test")
+	res := c.get(path)
+	if res.status != http.StatusOK || !strings.Contains(res.body, "your email address is confirmed") {
+		t.Fatalf("GET %s: got %d, want 200 saying the email is confirmed; body:\n%s", path, res.status, res.body)
+	}
+	body := c.get("/profile").body
+	if !strings.Contains(body, verified) {
+		t.Errorf("profile after verifying: missing %q", verified)
+	}
+	if strings.Contains(body, "Send the verification link again") {
+		t.Error("profile after verifying: still offers to resend the link")
+	}
+	if res := c.get(path); res.status != http.StatusNotFound || !strings.Contains(res.body, "This link does not work") {
+		t.Errorf("GET %s again: got %d, want 404 saying the link does not work", path, res.status)
+	}
+	if res := a.client(t).get("/verify/not-a-token"); res.status != http.StatusNotFound {
+		t.Errorf("GET /verify/not-a-token: got %d, want 404", res.status)
+	}
+	what, _ := activity(t, c, 1)
+	if !slices.Contains(what, "Confirmed the email address") {
+		t.Errorf("activity: got %q, want the confirmation", what)
+	}
+}
+
+// TestActivityPagination shows 25 events a page, newest first, with links
+// to older and newer pages.
+func TestActivityPagination(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	c.signup(annName, annEmail, annPassword) // "Created the profile", "Signed in"
+	for range 24 {
+		if res := c.postForm("/profile/sessions/revoke-others", nil); res.status != http.StatusSeeOther {
+			t.Fatalf("POST /profile/sessions/revoke-others: got %d, want 303", res.status)
+		}
+	}
+
+	page1, body1 := activity(t, c, 1)
+	if len(page1) != 25 {
+		t.Errorf("page 1: got %d rows, want 25", len(page1))
+	}
+	if !strings.Contains(body1, `<a href="/profile/activity?page=2" rel="next">Older</a>`) {
+		t.Error("page 1: no link to older events")
+	}
+	if strings.Contains(body1, "Newer") {
+		t.Error("page 1: got a link to newer events, want none")
+	}
+	page2, body2 := activity(t, c, 2)
+	if want := []string{"Created the profile"}; strings.Join(page2, "|") != strings.Join(want, "|") {
+		t.Errorf("page 2: got %q, want %q", page2, want)
+	}
+	if !strings.Contains(body2, `<a href="/profile/activity?page=1" rel="prev">Newer</a>`) || strings.Contains(body2, "Older") {
+		t.Error("page 2: want a link to newer events and none to older")
+	}
+	if len(page1) > 0 && (page1[0] != "Signed out 0 other sessions" || page1[len(page1)-1] != "Signed in") {
+		t.Errorf("page 1: got %q first and %q last, want newest first", page1[0], page1[len(page1)-1])
+	}
+	for _, q := range []string{"?page=0", "?page=-3", "?page=x"} {
+		if res := c.get("/profile/activity" + q); res.status != http.StatusOK || !strings.Contains(res.body, "Older") {
+			t.Errorf("GET /profile/activity%s: got %d, want page 1", q, res.status)
+		}
+	}
+}
