@@ -20,6 +20,19 @@ const (
 	EventSessionsRevoked = "other_sessions_revoked"
 	EventEmailVerified   = "email_verified"
 	EventProfileUpdated  = "profile_updated"
+
+	EventAccountCreated   = "account_created"
+	EventAccountRenamed   = "account_renamed"
+	EventAccountDeleted   = "account_deleted"
+	EventRoleChanged      = "role_changed"
+	EventMemberRemoved    = "member_removed"
+	EventAccountLeft      = "account_left"
+	EventOwnerTransferred = "owner_transferred"
+	EventInviteSent       = "invite_sent"
+	EventInviteResent     = "invite_resent"
+	EventInviteRevoked    = "invite_revoked"
+	EventInviteAccepted   = "invite_accepted"
+	EventInviteIgnored    = "invite_ignored"
 )
 
 // Event is one entry of a user's security/activity log.

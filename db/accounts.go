@@ -1,0 +1,402 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Roles of a member in an account.
+const (
+	RoleAdmin    = "admin"
+	RoleNormal   = "normal"
+	RoleReadOnly = "readonly"
+)
+
+// Roles lists the roles from most to least powerful.
+var Roles = []string{RoleAdmin, RoleNormal, RoleReadOnly}
+
+// ValidRole reports whether r is one of Roles.
+func ValidRole(r string) bool { return r == RoleAdmin || r == RoleNormal || r == RoleReadOnly }
+
+// RoleName is how a role is shown to people.
+func RoleName(r string) string {
+	switch r {
+	case RoleAdmin:
+		return "Admin"
+	case RoleNormal:
+		return "Normal"
+	case RoleReadOnly:
+		return "Read-Only"
+	}
+	return r
+}
+
+// RuleError is a broken account rule. Its text is written for the person
+// who tried, and errors.Is matches the sentinels below.
+type RuleError string
+
+func (e RuleError) Error() string { return string(e) }
+
+// The account rules of DESIGN section 4, as errors.
+const (
+	ErrForbidden        = RuleError("You need to be an Admin of this account to do that.")
+	ErrOwnerOnly        = RuleError("Only the owner of this account can do that.")
+	ErrOwnerStays       = RuleError("The owner cannot leave, be removed or stop being an Admin. Transfer ownership to another Admin first.")
+	ErrLastAdmin        = RuleError("An account needs at least one Admin. Make someone else an Admin first.")
+	ErrTransferToAdmin  = RuleError("Ownership can only go to another Admin of this account.")
+	ErrAlreadyMember    = RuleError("This person is already a member of the account.")
+	ErrInvitePending    = RuleError("This address already has a pending invite. Resend it instead.")
+	ErrInviteLimit      = RuleError("This account has sent 50 invites today. Try again tomorrow.")
+	ErrInviteGone       = RuleError("This invite has expired or was already used, ignored or revoked.")
+	ErrInviteWrongEmail = RuleError("This invite was sent to another email address.")
+)
+
+// Account is a tenant that users belong to.
+type Account struct {
+	ID        int64
+	Name      string
+	OwnerID   int64
+	CreatedAt time.Time
+}
+
+// Membership is one user's place in one account.
+type Membership struct {
+	Account   Account
+	UserID    int64
+	Role      string
+	CreatedAt time.Time
+}
+
+// IsOwner reports whether the member owns the account.
+func (m Membership) IsOwner() bool { return m.Account.OwnerID == m.UserID }
+
+// IsAdmin reports whether the member may manage the account.
+func (m Membership) IsAdmin() bool { return m.Role == RoleAdmin }
+
+// Member is a user as listed among an account's members.
+type Member struct {
+	UserID    int64
+	Email     string
+	Name      string
+	Role      string
+	IsOwner   bool
+	CreatedAt time.Time
+}
+
+// DisplayName is the name, or the email when no name is set.
+func (m Member) DisplayName() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.Email
+}
+
+// CreateAccount creates an account owned by ownerID, who becomes its first
+// Admin, and writes ev, in one transaction.
+func (s *Store) CreateAccount(ctx context.Context, ownerID int64, name string, ev Event) (Account, error) {
+	var a Account
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		now := unix(s.now())
+		var created int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO accounts (name, owner_id, created_at) VALUES (?, ?, ?)
+			RETURNING id, name, owner_id, created_at`, strings.TrimSpace(name), ownerID, now).Scan(&a.ID, &a.Name, &a.OwnerID, &created)
+		if err != nil {
+			return err
+		}
+		a.CreatedAt = fromUnix(created)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, 'admin', ?)`,
+			a.ID, ownerID, now); err != nil {
+			return err
+		}
+		ev.UserID, ev.AccountID = ownerID, a.ID
+		ev.Detail = withDetail(ev.Detail, "account", a.Name)
+		return addEvent(ctx, tx, ev, s.now())
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("create account: %w", err)
+	}
+	return a, nil
+}
+
+const membershipColumns = `a.id, a.name, a.owner_id, a.created_at, m.user_id, m.role, m.created_at`
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func scanMembership(row interface{ Scan(...any) error }) (Membership, error) {
+	var m Membership
+	var ac, mc int64
+	if err := row.Scan(&m.Account.ID, &m.Account.Name, &m.Account.OwnerID, &ac, &m.UserID, &m.Role, &mc); err != nil {
+		return Membership{}, mapErr(err)
+	}
+	m.Account.CreatedAt, m.CreatedAt = fromUnix(ac), fromUnix(mc)
+	return m, nil
+}
+
+func membership(ctx context.Context, q queryer, accountID, userID int64) (Membership, error) {
+	return scanMembership(q.QueryRowContext(ctx, `SELECT `+membershipColumns+`
+		FROM memberships m JOIN accounts a ON a.id = m.account_id
+		WHERE m.account_id = ? AND m.user_id = ?`, accountID, userID))
+}
+
+// Membership is the one membership and role check: the user's place in the
+// account, or ErrNotFound when the user is not a member (or there is no
+// such account; the two look the same from outside).
+func (s *Store) Membership(ctx context.Context, accountID, userID int64) (Membership, error) {
+	return membership(ctx, s.r, accountID, userID)
+}
+
+// MembershipsForUser lists every account the user belongs to, by name.
+func (s *Store) MembershipsForUser(ctx context.Context, userID int64) ([]Membership, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+membershipColumns+`
+		FROM memberships m JOIN accounts a ON a.id = m.account_id
+		WHERE m.user_id = ? ORDER BY a.name COLLATE NOCASE, a.id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var list []Membership
+	for rows.Next() {
+		m, err := scanMembership(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, m)
+	}
+	return list, rows.Err()
+}
+
+// Members lists one page of an account's members: Admins first, then by name.
+func (s *Store) Members(ctx context.Context, accountID int64, limit, offset int) ([]Member, bool, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.email, u.name, m.role, u.id = a.owner_id, m.created_at
+		FROM memberships m JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = m.account_id
+		WHERE m.account_id = ?
+		ORDER BY u.id = a.owner_id DESC, CASE m.role WHEN 'admin' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END,
+			COALESCE(NULLIF(u.name, ''), u.email) COLLATE NOCASE, u.id
+		LIMIT ? OFFSET ?`, accountID, limit+1, offset)
+	if err != nil {
+		return nil, false, fmt.Errorf("members of account %d: %w", accountID, err)
+	}
+	defer rows.Close()
+	var list []Member
+	for rows.Next() {
+		var m Member
+		var created int64
+		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.IsOwner, &created); err != nil {
+			return nil, false, err
+		}
+		m.CreatedAt = fromUnix(created)
+		list = append(list, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(list) > limit
+	if more {
+		list = list[:limit]
+	}
+	return list, more, nil
+}
+
+// accountTx runs fn in a write transaction after checking, inside that same
+// transaction, that actorID holds at least the role need in the account.
+// Checking inside the transaction is what keeps the rules true when
+// requests race: every write runs on the one writer, one at a time.
+func (s *Store) accountTx(ctx context.Context, accountID, actorID int64, need string, fn func(tx *sql.Tx, actor Membership) error) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		actor, err := membership(ctx, tx, accountID, actorID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case need == "owner" && !actor.IsOwner():
+			return ErrOwnerOnly
+		case need == RoleAdmin && !actor.IsAdmin():
+			return ErrForbidden
+		}
+		return fn(tx, actor)
+	})
+}
+
+// adminCount counts the Admins of an account.
+func adminCount(ctx context.Context, tx *sql.Tx, accountID int64) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM memberships WHERE account_id = ? AND role = 'admin'`, accountID).Scan(&n)
+	return n, err
+}
+
+// auditBoth writes ev for the actor and, when someone else is concerned,
+// for them too, so the change shows in each one's activity log.
+func auditBoth(ctx context.Context, tx *sql.Tx, ev Event, accountID, actorID, subjectID int64, now time.Time) error {
+	ev.AccountID, ev.UserID = accountID, actorID
+	if err := addEvent(ctx, tx, ev, now); err != nil {
+		return err
+	}
+	if subjectID != 0 && subjectID != actorID {
+		ev.UserID = subjectID
+		return addEvent(ctx, tx, ev, now)
+	}
+	return nil
+}
+
+func withAccount(ev Event, a Account) Event {
+	ev.Detail = withDetail(ev.Detail, "account", a.Name)
+	return ev
+}
+
+// RenameAccount renames the account; actor must be an Admin.
+func (s *Store) RenameAccount(ctx context.Context, accountID, actorID int64, name string, ev Event) error {
+	return s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET name = ? WHERE id = ?`, strings.TrimSpace(name), accountID); err != nil {
+			return err
+		}
+		ev = withAccount(ev, actor.Account)
+		ev.Detail = withDetail(ev.Detail, "name", strings.TrimSpace(name))
+		return auditBoth(ctx, tx, ev, accountID, actorID, 0, s.now())
+	})
+}
+
+// SetRole changes a member's role; actor must be an Admin. The owner stays
+// an Admin and the account keeps at least one Admin.
+func (s *Store) SetRole(ctx context.Context, accountID, actorID, userID int64, role string, ev Event) error {
+	if !ValidRole(role) {
+		return fmt.Errorf("set role: invalid role %q", role)
+	}
+	return s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		target, err := membership(ctx, tx, accountID, userID)
+		if err != nil {
+			return err
+		}
+		if target.Role == role {
+			return nil
+		}
+		if target.IsOwner() {
+			return ErrOwnerStays
+		}
+		if target.IsAdmin() {
+			if n, err := adminCount(ctx, tx, accountID); err != nil || n <= 1 {
+				return cmp(err, ErrLastAdmin)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE account_id = ? AND user_id = ?`, role, accountID, userID); err != nil {
+			return err
+		}
+		ev = withAccount(ev, actor.Account)
+		ev.Detail = withDetail(withDetail(ev.Detail, "role", role), "member", userID)
+		return auditBoth(ctx, tx, ev, accountID, actorID, userID, s.now())
+	})
+}
+
+// cmp returns err when there is one, else rule.
+func cmp(err error, rule error) error {
+	if err != nil {
+		return err
+	}
+	return rule
+}
+
+// removeMember deletes a membership under the rules shared by Remove and
+// Leave. The user is never deleted.
+func removeMember(ctx context.Context, tx *sql.Tx, accountID, userID int64) (Membership, error) {
+	target, err := membership(ctx, tx, accountID, userID)
+	if err != nil {
+		return Membership{}, err
+	}
+	if target.IsOwner() {
+		return Membership{}, ErrOwnerStays
+	}
+	if target.IsAdmin() {
+		if n, err := adminCount(ctx, tx, accountID); err != nil || n <= 1 {
+			return Membership{}, cmp(err, ErrLastAdmin)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE account_id = ? AND user_id = ?`, accountID, userID)
+	return target, err
+}
+
+// RemoveMember removes userID from the account; actor must be an Admin.
+func (s *Store) RemoveMember(ctx context.Context, accountID, actorID, userID int64, ev Event) error {
+	return s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		if _, err := removeMember(ctx, tx, accountID, userID); err != nil {
+			return err
+		}
+		ev = withAccount(ev, actor.Account)
+		ev.Detail = withDetail(ev.Detail, "member", userID)
+		return auditBoth(ctx, tx, ev, accountID, actorID, userID, s.now())
+	})
+}
+
+// Leave takes userID out of the account. Coming back needs a new invite.
+func (s *Store) Leave(ctx context.Context, accountID, userID int64, ev Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		m, err := removeMember(ctx, tx, accountID, userID)
+		if err != nil {
+			return err
+		}
+		return auditBoth(ctx, tx, withAccount(ev, m.Account), accountID, userID, 0, s.now())
+	})
+}
+
+// TransferOwnership makes toUserID, an Admin, the owner; actor must be the
+// owner and stays an Admin.
+func (s *Store) TransferOwnership(ctx context.Context, accountID, actorID, toUserID int64, ev Event) error {
+	return s.accountTx(ctx, accountID, actorID, "owner", func(tx *sql.Tx, actor Membership) error {
+		target, err := membership(ctx, tx, accountID, toUserID)
+		if errors.Is(err, ErrNotFound) || (err == nil && !target.IsAdmin()) {
+			return ErrTransferToAdmin
+		}
+		if err != nil {
+			return err
+		}
+		if toUserID == actorID {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET owner_id = ? WHERE id = ?`, toUserID, accountID); err != nil {
+			return err
+		}
+		ev = withAccount(ev, actor.Account)
+		ev.Detail = withDetail(ev.Detail, "new_owner", toUserID)
+		return auditBoth(ctx, tx, ev, accountID, actorID, toUserID, s.now())
+	})
+}
+
+// DeleteAccount deletes the account with its memberships and invites; actor
+// must be the owner. Users are kept. Every member is told in their log.
+func (s *Store) DeleteAccount(ctx context.Context, accountID, actorID int64, ev Event) error {
+	return s.accountTx(ctx, accountID, actorID, "owner", func(tx *sql.Tx, actor Membership) error {
+		rows, err := tx.QueryContext(ctx, `SELECT user_id FROM memberships WHERE account_id = ?`, accountID)
+		if err != nil {
+			return err
+		}
+		var members []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			members = append(members, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ev = withAccount(ev, actor.Account)
+		for _, id := range members {
+			ev.UserID = id
+			if err := addEvent(ctx, tx, ev, s.now()); err != nil {
+				return err
+			}
+		}
+		// Memberships and invites go by ON DELETE CASCADE. The trigger that
+		// guards the owner's membership lets it go: by then the account row,
+		// and so its owner_id, is gone.
+		_, err = tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, accountID)
+		return err
+	})
+}
