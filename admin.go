@@ -64,20 +64,23 @@ func userCommand(ctx context.Context, store *db.Store, sub string, args []string
 	if *email == "" {
 		return fmt.Errorf("user %s: -email is required", sub)
 	}
-	hasher := auth.NewHasher(runtime.NumCPU(), 0)
-	password := func() (string, bool, error) {
-		if !*fromStdin {
-			return generatePassword(), true, nil
+	// password reads or generates the new password and hashes it; printed
+	// is the text to show afterwards (the generated password), if any.
+	password := func() (hash, printed string, err error) {
+		pw := generatePassword()
+		printed = "password: " + pw + "\n"
+		if *fromStdin {
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return "", "", fmt.Errorf("read password: %w", err)
+			}
+			pw, printed = strings.TrimRight(line, "\r\n"), ""
+			if err := auth.CheckPassword(pw); err != nil {
+				return "", "", fmt.Errorf("password: %v", err)
+			}
 		}
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", false, fmt.Errorf("read password: %w", err)
-		}
-		pw := strings.TrimRight(line, "\r\n")
-		if err := auth.CheckPassword(pw); err != nil {
-			return "", false, fmt.Errorf("password: %v", err)
-		}
-		return pw, false, nil
+		hash, err = auth.NewHasher(runtime.NumCPU(), 0).Hash(ctx, pw)
+		return hash, printed, err
 	}
 	ev := db.Event{IP: "cli", UserAgent: "roster " + sub}
 	switch sub {
@@ -85,11 +88,7 @@ func userCommand(ctx context.Context, store *db.Store, sub string, args []string
 		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email {
 			return fmt.Errorf("user create: %q is not an email address such as ann@example.com", *email)
 		}
-		pw, generated, err := password()
-		if err != nil {
-			return err
-		}
-		hash, err := hasher.Hash(ctx, pw)
+		hash, printed, err := password()
 		if err != nil {
 			return err
 		}
@@ -101,21 +100,14 @@ func userCommand(ctx context.Context, store *db.Store, sub string, args []string
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created user %d <%s>\n", u.ID, u.Email)
-		if generated {
-			fmt.Fprintf(stdout, "password: %s\n", pw)
-		}
+		fmt.Fprintf(stdout, "created user %d <%s>\n%s", u.ID, u.Email, printed)
 		return nil
 	case "reset-password":
 		u, err := userByEmail(ctx, store, *email)
 		if err != nil {
 			return err
 		}
-		pw, generated, err := password()
-		if err != nil {
-			return err
-		}
-		hash, err := hasher.Hash(ctx, pw)
+		hash, printed, err := password()
 		if err != nil {
 			return err
 		}
@@ -124,10 +116,7 @@ func userCommand(ctx context.Context, store *db.Store, sub string, args []string
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "reset the password of <%s>; %d sessions signed out\n", u.Email, n)
-		if generated {
-			fmt.Fprintf(stdout, "password: %s\n", pw)
-		}
+		fmt.Fprintf(stdout, "reset the password of <%s>; %d sessions signed out\n%s", u.Email, n, printed)
 		return nil
 	case "verify-email":
 		u, err := userByEmail(ctx, store, *email)

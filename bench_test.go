@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/session"
 )
 
 // benchConns is the number of concurrent connections (and workers) of the
@@ -104,10 +105,9 @@ func BenchmarkProfile(b *testing.B) {
 	}
 }
 
-// startRoster serves the application, wired as main wires it, on a loopback
-// port, creates a user, signs in through the login form and returns the base
-// URL and the Cookie header of the signed-in browser.
-func startRoster(b *testing.B) (string, string) {
+// benchApp wires the application as main wires it, on a temporary database
+// and a loopback listener that the caller serves once its routes are set.
+func benchApp(b *testing.B) (net.Listener, string, *db.Store, *echo.Echo, *session.Store) {
 	b.Helper()
 	ctx := b.Context()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -129,10 +129,20 @@ func startRoster(b *testing.B) (string, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	e, _, err := newServer(ctx, cfg, store, slog.New(slog.DiscardHandler))
+	e, sessions, err := newServer(ctx, cfg, store, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
+	return ln, base, store, e, sessions
+}
+
+// startRoster serves the application on a loopback port, creates a user,
+// signs in through the login form and returns the base URL and the Cookie
+// header of the signed-in browser.
+func startRoster(b *testing.B) (string, string) {
+	b.Helper()
+	ctx := b.Context()
+	ln, base, store, e, _ := benchApp(b)
 	serveOn(b, ln, e)
 
 	const email, password = "bench@example.com", "correct horse battery staple"

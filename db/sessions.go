@@ -113,11 +113,8 @@ func (s *Store) RevokeSession(ctx context.Context, userID, sessionID int64, ev E
 func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keep []byte, ev Event) (int64, error) {
 	var n int64
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?`, userID, keep)
-		if err != nil {
-			return err
-		}
-		if n, err = res.RowsAffected(); err != nil {
+		var err error
+		if n, err = deleteOtherSessions(ctx, tx, userID, keep); err != nil {
 			return err
 		}
 		ev.UserID = userID
@@ -125,6 +122,16 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keep []by
 		return addEvent(ctx, tx, ev, s.now())
 	})
 	return n, err
+}
+
+// deleteOtherSessions signs the user out everywhere but keep (nil keeps
+// none) and says how many sessions ended.
+func deleteOtherSessions(ctx context.Context, tx *sql.Tx, userID int64, keep []byte) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?`, userID, keep)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // DeleteExpired removes sessions past their absolute expiry or idle since

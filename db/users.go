@@ -153,11 +153,7 @@ func setPassword(ctx context.Context, tx *sql.Tx, userID int64, hash string, kee
 	if err := oneRow(res); err != nil {
 		return 0, err
 	}
-	res, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?`, userID, keepSession)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return deleteOtherSessions(ctx, tx, userID, keepSession)
 }
 
 // SetPasswordHash replaces a user's hash without touching sessions; used to
