@@ -171,16 +171,19 @@ func (s *Store) MembershipsForUser(ctx context.Context, userID int64) ([]Members
 	return list, rows.Err()
 }
 
-// Members lists one page of an account's members: Admins first, then by name.
-func (s *Store) Members(ctx context.Context, accountID int64, limit, offset int) ([]Member, bool, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.email, u.name, m.role, u.id = a.owner_id, m.created_at
+const memberQuery = `SELECT u.id, u.email, u.name, m.role, u.id = a.owner_id, m.created_at
 		FROM memberships m JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = m.account_id
-		WHERE m.account_id = ?
+		WHERE m.account_id = ? AND (? = '' OR m.role = ?)
 		ORDER BY u.id = a.owner_id DESC, CASE m.role WHEN 'admin' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END,
 			COALESCE(NULLIF(u.name, ''), u.email) COLLATE NOCASE, u.id
-		LIMIT ? OFFSET ?`, accountID, limit+1, offset)
+		LIMIT ? OFFSET ?`
+
+// listMembers lists members in the order of Members, only those with role
+// unless it is "". A negative limit means no limit.
+func listMembers(ctx context.Context, s *Store, accountID int64, role string, limit, offset int) ([]Member, error) {
+	rows, err := s.r.QueryContext(ctx, memberQuery, accountID, role, role, limit, offset)
 	if err != nil {
-		return nil, false, fmt.Errorf("members of account %d: %w", accountID, err)
+		return nil, fmt.Errorf("members of account %d: %w", accountID, err)
 	}
 	defer rows.Close()
 	var list []Member
@@ -188,12 +191,18 @@ func (s *Store) Members(ctx context.Context, accountID int64, limit, offset int)
 		var m Member
 		var created int64
 		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.IsOwner, &created); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		m.CreatedAt = fromUnix(created)
 		list = append(list, m)
 	}
-	if err := rows.Err(); err != nil {
+	return list, rows.Err()
+}
+
+// Members lists one page of an account's members: Admins first, then by name.
+func (s *Store) Members(ctx context.Context, accountID int64, limit, offset int) ([]Member, bool, error) {
+	list, err := listMembers(ctx, s, accountID, "", limit+1, offset)
+	if err != nil {
 		return nil, false, err
 	}
 	more := len(list) > limit
@@ -201,6 +210,12 @@ func (s *Store) Members(ctx context.Context, accountID int64, limit, offset int)
 		list = list[:limit]
 	}
 	return list, more, nil
+}
+
+// Admins lists every Admin of the account, the owner first: the people
+// ownership can be transferred to.
+func (s *Store) Admins(ctx context.Context, accountID int64) ([]Member, error) {
+	return listMembers(ctx, s, accountID, RoleAdmin, -1, 0)
 }
 
 // accountTx runs fn in a write transaction after checking, inside that same

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -36,6 +37,15 @@ func describe(ev db.Event) string {
 		n, _ := ev.Detail[key].(float64) // JSON numbers decode as float64
 		return int64(n)
 	}
+	text := func(key string) string {
+		s, _ := ev.Detail[key].(string)
+		return s
+	}
+	// The same account event is in the log of the Admin who acted and of
+	// the member it concerns; "me" tells them apart.
+	me := func(key string) bool { return count(key) == ev.UserID }
+	account, role := text("account"), db.RoleName(text("role"))
+	memberName := cmp.Or(text("member_name"), "a member")
 	switch ev.Kind {
 	case db.EventSignUp:
 		return "Created the profile"
@@ -61,6 +71,42 @@ func describe(ev db.Event) string {
 		return fmt.Sprintf("Signed out %s", plural(count("count"), "other session", "other sessions"))
 	case db.EventEmailVerified:
 		return "Confirmed the email address"
+	case db.EventAccountCreated:
+		return "Created the account " + account
+	case db.EventAccountRenamed:
+		return "Renamed the account " + account + " to " + text("name")
+	case db.EventAccountDeleted:
+		return "The account " + account + " was deleted by its owner"
+	case db.EventRoleChanged:
+		if me("member") {
+			return "Your role in " + account + " was changed to " + role
+		}
+		return "Changed the role of " + memberName + " in " + account + " to " + role
+	case db.EventMemberRemoved:
+		if me("member") {
+			return "You were removed from " + account
+		}
+		return "Removed " + memberName + " from " + account
+	case db.EventAccountLeft:
+		return "Left the account " + account
+	case db.EventOwnerTransferred:
+		if me("new_owner") {
+			return "Became the owner of " + account
+		}
+		return "Transferred the ownership of " + account
+	case db.EventInviteSent:
+		return "Invited " + text("email") + " to " + account + " as " + role
+	case db.EventInviteResent:
+		return "Sent " + text("email") + " a new invite link to " + account
+	case db.EventInviteRevoked:
+		return "Revoked the invite of " + text("email") + " to " + account
+	case db.EventInviteAccepted:
+		if me("member") {
+			return "Joined " + account + " as " + role
+		}
+		return cmp.Or(text("email"), "Someone") + " accepted your invite to " + account + " as " + role
+	case db.EventInviteIgnored:
+		return "Ignored an invite to " + account
 	case db.EventProfileUpdated:
 		if name, _ := ev.Detail["name"].(string); name != "" {
 			return "Changed the name to " + name

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -138,17 +139,47 @@ func (h *Handler) signupPage(c echo.Context) error {
 	if _, ok := currentUser(c); ok {
 		return c.Redirect(http.StatusSeeOther, "/profile")
 	}
-	return h.render(c, http.StatusOK, "signup.html", "", h.authPage(c, "Create your profile", views.Form{}))
+	data := h.authPage(c, "Create your profile", views.Form{})
+	if h.cfg.Signup == SignupInvite {
+		inv, ok, err := h.signupInvite(c)
+		if err != nil {
+			return err
+		}
+		if ok {
+			data.SignupOpen = true
+			data.Form.Values = map[string]string{"email": inv.Email}
+		}
+	}
+	return h.render(c, http.StatusOK, "signup.html", "", data)
+}
+
+// signupAllowed decides whether this sign-up may go ahead: always with
+// open sign-up; with invite-only sign-up when it comes from an open invite
+// link, which is returned so the email can be checked against it.
+func (h *Handler) signupAllowed(c echo.Context) (db.Invite, error) {
+	switch h.cfg.Signup {
+	case SignupOpen:
+		return db.Invite{}, nil
+	case SignupInvite:
+		inv, ok, err := h.signupInvite(c)
+		if err != nil || ok {
+			return inv, err
+		}
+		return db.Invite{}, echo.NewHTTPError(http.StatusForbidden, "Sign-up is by invitation only: follow the link in your invitation email.")
+	}
+	return db.Invite{}, echo.NewHTTPError(http.StatusForbidden, "Sign-up is closed on this server.")
 }
 
 func (h *Handler) signup(c echo.Context) error {
 	ctx := c.Request().Context()
-	if h.cfg.Signup != SignupOpen {
-		msg := "Sign-up is closed on this server."
-		if h.cfg.Signup == SignupInvite {
-			msg = "Sign-up is by invitation only: follow the link in your invitation email."
-		}
-		return echo.NewHTTPError(http.StatusForbidden, msg)
+	invite, err := h.signupAllowed(c)
+	if err != nil {
+		return err
+	}
+	page := func(form views.Form) views.AuthPage {
+		data := h.authPage(c, "Create your profile", form)
+		data.SignupOpen = data.SignupOpen || invite.ID != 0
+		return data
 	}
 	name := strings.TrimSpace(c.FormValue("name"))
 	email := strings.TrimSpace(c.FormValue("email"))
@@ -156,11 +187,14 @@ func (h *Handler) signup(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"name": name, "email": email}}
 	checkName(&form, name)
 	checkEmail(&form, email)
+	if invite.ID != 0 && !form.Failed() && !strings.EqualFold(email, invite.Email) {
+		form.Fail("email", "Your invite is for "+invite.Email+". Sign up with that address.")
+	}
 	if err := auth.CheckPassword(password); err != nil {
 		form.Fail("password", err.Error())
 	}
 	if form.Failed() {
-		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", h.authPage(c, "Create your profile", form))
+		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", page(form))
 	}
 	hash, err := h.hasher.Hash(ctx, password)
 	if err != nil {
@@ -169,7 +203,7 @@ func (h *Handler) signup(c echo.Context) error {
 	u, err := h.store.CreateUser(ctx, db.NewUser{Email: email, Name: name, PasswordHash: hash}, event(c, db.EventSignUp))
 	if errors.Is(err, db.ErrConflict) {
 		form.Fail("email", "A profile with this email already exists. Sign in, or reset your password if you forgot it.")
-		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", h.authPage(c, "Create your profile", form))
+		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", page(form))
 	}
 	if err != nil {
 		return err
@@ -196,7 +230,13 @@ func (h *Handler) logout(c echo.Context) error {
 		return err
 	}
 	h.flash.set(c, "success", "You are signed out.")
-	return redirect(c, "/login")
+	// An optional next, such as an invite page's "Sign in as someone else",
+	// is where the next sign-in goes.
+	to := "/login"
+	if next := c.FormValue("next"); next != "" {
+		to += "?next=" + url.QueryEscape(safeNext(next))
+	}
+	return redirect(c, to)
 }
 
 // checkName requires a name of 1 to 100 characters.

@@ -16,6 +16,7 @@ const (
 	ctxNonce       = "roster.nonce"
 	ctxCSRF        = "roster.csrf"
 	ctxLog         = "roster.log"
+	ctxMembership  = "roster.membership"
 )
 
 // currentUser is the signed-in user, loaded once by loadUser; ok is false
@@ -23,6 +24,13 @@ const (
 func currentUser(c echo.Context) (db.User, bool) {
 	u, ok := c.Get(ctxUser).(db.User)
 	return u, ok
+}
+
+// currentMembership is the signed-in user's place in the account of an
+// /accounts/{id}/... route, loaded once by the member middleware.
+func currentMembership(c echo.Context) db.Membership {
+	m, _ := c.Get(ctxMembership).(db.Membership)
+	return m
 }
 
 // sessionHash identifies the request's session in the sessions table.
@@ -53,12 +61,28 @@ func logger(c echo.Context) *slog.Logger {
 func (h *Handler) page(c echo.Context, title string) views.Page {
 	u, _ := currentUser(c)
 	return views.Page{
-		Title: title,
-		User:  u,
-		CSRF:  csrfToken(c),
-		Nonce: nonce(c),
-		Flash: h.flash.take(c),
+		Title:       title,
+		User:        u,
+		CSRF:        csrfToken(c),
+		Nonce:       nonce(c),
+		Flash:       h.flash.take(c),
+		InviteCount: h.inviteCount(c, u.ID),
 	}
+}
+
+// inviteCount is the number on the menu's badge. The badge is a hint, and
+// the error page builds a Page too, so a failed count is logged and shown
+// as no badge rather than failing the page.
+func (h *Handler) inviteCount(c echo.Context, userID int64) int {
+	if userID == 0 {
+		return 0
+	}
+	n, err := h.store.CountInvitesForUser(c.Request().Context(), userID)
+	if err != nil {
+		logger(c).Warn("count invites", "user_id", userID, "err", err)
+		return 0
+	}
+	return n
 }
 
 // event starts an audit event with the request's client details.

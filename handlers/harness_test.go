@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"html"
 	"io"
 	"log/slog"
@@ -441,9 +443,9 @@ const (
 // PocketBase's ApiScenario.
 type scenario struct {
 	name   string
-	method string // GET, or POST when empty and form is set
-	path   string // {key} is replaced with state.vars[key] after setup
-	form   url.Values
+	method string     // GET, or POST when empty and form is set
+	path   string     // {key} is replaced with state.vars[key] after setup
+	form   url.Values // values expanded as path is
 	htmx   bool
 	config func(*appConfig) // adjusts the app before it is built
 	csrf   csrfMode
@@ -453,7 +455,7 @@ type scenario struct {
 	wantStatus      int
 	wantContains    []string
 	wantNotContains []string
-	wantHeader      map[string]string // "" means the header must be absent
+	wantHeader      map[string]string // "" means the header must be absent; values expanded as path is
 	// wantFlash is the message that the page the response redirects to
 	// (Location or HX-Redirect) shows once.
 	wantFlash string
@@ -506,7 +508,9 @@ func (sc scenario) run(t *testing.T) {
 
 	form := url.Values{}
 	for k, vs := range sc.form {
-		form[k] = vs
+		for _, v := range vs {
+			form.Add(k, expand(v))
+		}
 	}
 	header := http.Header{}
 	for k, v := range sc.header {
@@ -553,7 +557,7 @@ func (sc scenario) run(t *testing.T) {
 		}
 	}
 	for k, want := range sc.wantHeader {
-		if got := res.header.Get(k); got != want {
+		if got := res.header.Get(k); got != expand(want) {
 			t.Errorf("%s %s: got header %s %q, want %q", method, path, k, got, want)
 		}
 	}
@@ -609,4 +613,51 @@ func withSecondSession(t *testing.T, s *state) {
 	}
 	s.vars["other"] = ids[0]
 	s.clients["second"] = second
+}
+
+// verify marks a user's email as confirmed, as following the link would.
+func (a *app) verify(t *testing.T, u db.User) db.User {
+	t.Helper()
+	if err := a.store.MarkEmailVerified(context.Background(), u.ID, db.Event{Kind: db.EventEmailVerified}); err != nil {
+		t.Fatalf("verify %s: %v", u.Email, err)
+	}
+	u, err := a.store.UserByID(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// seedAccount creates an account owned by owner, directly in the database.
+func (a *app) seedAccount(t *testing.T, owner db.User, name string) db.Account {
+	t.Helper()
+	acc, err := a.store.CreateAccount(context.Background(), owner.ID, name, db.Event{Kind: db.EventAccountCreated})
+	if err != nil {
+		t.Fatalf("create account %s: %v", name, err)
+	}
+	return acc
+}
+
+// seedInvite invites email to the account as role on behalf of by, and
+// returns the invite with the token of its link.
+func (a *app) seedInvite(t *testing.T, acc db.Account, by db.User, email, role string) (db.Invite, string) {
+	t.Helper()
+	token := rand.Text()
+	sum := sha256.Sum256([]byte(token))
+	inv, err := a.store.CreateInvite(context.Background(), acc.ID, by.ID, email, role, sum[:], db.Event{Kind: db.EventInviteSent})
+	if err != nil {
+		t.Fatalf("invite %s to %s: %v", email, acc.Name, err)
+	}
+	return inv, token
+}
+
+// join makes u (whose email it verifies) a member of the account with
+// role, through an invite from by, as the product does.
+func (a *app) join(t *testing.T, acc db.Account, by, u db.User, role string) {
+	t.Helper()
+	u = a.verify(t, u)
+	inv, _ := a.seedInvite(t, acc, by, u.Email, role)
+	if _, err := a.store.AcceptInvite(context.Background(), inv.ID, u.ID, db.Event{Kind: db.EventInviteAccepted}); err != nil {
+		t.Fatalf("%s joins %s: %v", u.Email, acc.Name, err)
+	}
 }

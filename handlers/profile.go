@@ -19,8 +19,17 @@ import (
 // loadProfileData builds the User Profile page. The GET and every failed or
 // htmx POST use it, so the page and its fragments cannot drift apart.
 func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
+	ctx := c.Request().Context()
 	u, _ := currentUser(c)
-	list, err := h.store.SessionsForUser(c.Request().Context(), u.ID, h.sessions.IdleSince())
+	accounts, err := h.store.MembershipsForUser(ctx, u.ID)
+	if err != nil {
+		return views.ProfilePage{}, err
+	}
+	invites, err := h.store.InvitesForUser(ctx, u.ID)
+	if err != nil {
+		return views.ProfilePage{}, err
+	}
+	list, err := h.store.SessionsForUser(ctx, u.ID, h.sessions.IdleSince())
 	if err != nil {
 		return views.ProfilePage{}, err
 	}
@@ -42,7 +51,7 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 		}
 		return 1
 	})
-	return views.ProfilePage{Page: h.page(c, "User Profile"), Sessions: rows}, nil
+	return views.ProfilePage{Page: h.page(c, "User Profile"), Accounts: accounts, Invites: invites, Sessions: rows}, nil
 }
 
 // device names a browser and system from a user agent, such as "Firefox 128 on Linux".
@@ -88,6 +97,18 @@ func (h *Handler) profileAnswer(c echo.Context, fragment string, fill func(*view
 	return h.done(c, "/profile", message, func() error {
 		return h.render(c, http.StatusOK, "profile.html", fragment, data)
 	})
+}
+
+// profileRefused answers a POST that an account rule refused: the profile
+// with the rule's message in the section, as the fragment for htmx or the
+// whole page, with status.
+func (h *Handler) profileRefused(c echo.Context, status int, fragment string, fill func(*views.ProfilePage)) error {
+	data, err := h.loadProfileData(c)
+	if err != nil {
+		return err
+	}
+	fill(&data)
+	return h.render(c, status, "profile.html", fragment, data)
 }
 
 func (h *Handler) updateName(c echo.Context) error {

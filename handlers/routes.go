@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
 )
 
 // Routes registers every route of Roster on e: the one route table.
@@ -46,5 +47,32 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/profile/sessions/:id/revoke", h.revokeSession, signedIn)
 	e.POST("/profile/sessions/revoke-others", h.revokeOtherSessions, signedIn)
 	e.GET("/profile/activity", h.activity, signedIn)
+
+	// Accounts: create one, see one, leave one. Every /accounts/:id route
+	// passes the membership check first: 404 for non-members.
+	anyMember := h.member(db.RoleReadOnly)
+	e.GET("/accounts/new", h.newAccountPage, signedIn)
+	e.POST("/accounts", h.createAccount, signedIn)
+	e.GET("/accounts/:id", h.account, signedIn, anyMember)
+	e.POST("/accounts/:id/leave", h.leave, signedIn, anyMember)
+
+	// The Manage console: Admins only (403 for other members); owner-only
+	// actions are refused inside their transactions.
+	admin := h.member(db.RoleAdmin)
+	e.GET("/accounts/:id/manage", h.manage, signedIn, admin)
+	e.POST("/accounts/:id/invites", h.createInvite, signedIn, admin)
+	e.POST("/accounts/:id/invites/:iid/revoke", h.revokeInvite, signedIn, admin)
+	e.POST("/accounts/:id/invites/:iid/resend", h.resendInvite, signedIn, admin)
+	e.POST("/accounts/:id/members/:uid/role", h.setRole, signedIn, admin)
+	e.POST("/accounts/:id/members/:uid/remove", h.removeMember, signedIn, admin)
+	e.POST("/accounts/:id/owner", h.transferOwnership, signedIn, admin)
+	e.POST("/accounts/:id/settings", h.renameAccount, signedIn, admin)
+	e.POST("/accounts/:id/delete", h.deleteAccount, signedIn, admin)
+
+	// Invites: the emailed link is public (it offers sign-in or sign-up);
+	// answering one needs the invited, verified address.
+	e.GET("/invites/:token", h.invitePage)
+	e.POST("/invites/:id/accept", h.acceptInvite, signedIn)
+	e.POST("/invites/:id/ignore", h.ignoreInvite, signedIn)
 	return nil
 }

@@ -76,6 +76,11 @@ type ProfilePage struct {
 	SessionsMessage string
 	SessionsOOB     bool // send #sessions out of band with another section
 	Sessions        []SessionRow
+	Accounts        []db.Membership // #my-accounts
+	AccountsForm    Form            // Leave's outcome
+	Invites         []db.Invite     // #account-invites: open ones, for accounts the user is not in
+	InvitesForm     Form            // Accept's or Ignore's outcome
+	InviteAnswered  bool            // send #my-accounts and the menu's badge out of band with #account-invites
 }
 
 // SessionRow is one signed-in browser in the #sessions table.
@@ -123,14 +128,18 @@ type MessagePage struct {
 // pages maps each page file to the zero value of its data, which also lets
 // the tests execute every template with zero data.
 var pages = map[string]any{
-	"login.html":    AuthPage{},
-	"signup.html":   AuthPage{},
-	"forgot.html":   AuthPage{},
-	"reset.html":    AuthPage{},
-	"message.html":  MessagePage{},
-	"error.html":    MessagePage{},
-	"profile.html":  ProfilePage{},
-	"activity.html": ActivityPage{},
+	"login.html":       AuthPage{},
+	"signup.html":      AuthPage{},
+	"forgot.html":      AuthPage{},
+	"reset.html":       AuthPage{},
+	"message.html":     MessagePage{},
+	"error.html":       MessagePage{},
+	"profile.html":     ProfilePage{},
+	"activity.html":    ActivityPage{},
+	"account_new.html": NewAccountPage{},
+	"account.html":     AccountPage{},
+	"manage.html":      ManagePage{},
+	"invite.html":      InvitePage{},
 }
 
 // Renderer holds one parsed template set per page file.
@@ -185,7 +194,9 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
-	"ago": ago,
+	"ago":      ago,
+	"roleName": db.RoleName,
+	"roles":    func() []string { return db.Roles },
 }
 
 // ago says how long ago t was, in the coarsest unit that fits.

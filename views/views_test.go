@@ -26,11 +26,11 @@ func TestEveryTemplateWithZeroData(t *testing.T) {
 				var buf bytes.Buffer
 				var data any = zero
 				switch name {
-				case "csrf", "invite-badge":
+				case "csrf", "invite-badge", "invite-badge/oob":
 					data = Page{}
 				case "flash":
 					data = Flash{}
-				case "field-error", "form-message", "toast":
+				case "field-error", "form-message", "form-error", "toast":
 					data = ""
 				}
 				if err := r.Fragment(&buf, page, name, data); err != nil {
@@ -78,7 +78,7 @@ func TestProfileSectionOrder(t *testing.T) {
 	for _, m := range ids {
 		got = append(got, m[1])
 	}
-	want := "contact-info change-password sessions"
+	want := "contact-info my-accounts account-invites change-password sessions"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("sections: got %v, want %s", got, want)
 	}

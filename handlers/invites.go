@@ -1,0 +1,157 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/views"
+)
+
+// sendInvite mails the invite's link. Only the account name, which
+// checkAccountName keeps to one line, goes into the subject.
+func (h *Handler) sendInvite(ctx context.Context, from db.User, inv db.Invite, token string) error {
+	msg := mail.Message{
+		To:      inv.Email,
+		Subject: "You are invited to join " + inv.AccountName + " on Roster",
+		Text: fmt.Sprintf("Hello,\n\n%s invited you to join the account %s on Roster as %s. To accept, open this link:\n\n%s\n\n"+
+			"The link works for 7 days. If you do not expect this invite, ignore this message.\n",
+			from.DisplayName(), inv.AccountName, db.RoleName(inv.Role), h.link("/invites/"+token)),
+	}
+	if err := h.mail.Send(ctx, msg); err != nil {
+		return fmt.Errorf("send invite %d: %w", inv.ID, err)
+	}
+	return nil
+}
+
+// invitePage is where an invite link lands. What it offers depends on who
+// looks: sign in or sign up; accept or ignore; confirm the email first; or
+// sign in as the invited address.
+func (h *Handler) invitePage(c echo.Context) error {
+	token := c.Param("token")
+	inv, err := h.store.InviteByToken(c.Request().Context(), tokenHash(token))
+	if errors.Is(err, db.ErrNotFound) {
+		data := views.InvitePage{Page: h.page(c, "Invite"), Offer: views.InviteUnknown}
+		return h.render(c, http.StatusNotFound, "invite.html", "", data)
+	}
+	if err != nil {
+		return err
+	}
+	offer, err := h.inviteOffer(c, inv)
+	if err != nil {
+		return err
+	}
+	data := views.InvitePage{Page: h.page(c, "Invite to "+inv.AccountName), Token: token, Invite: inv, Offer: offer}
+	status := http.StatusOK
+	if offer == views.InviteClosed {
+		status = http.StatusGone
+	}
+	return h.render(c, status, "invite.html", "", data)
+}
+
+// inviteOffer decides what the invite page offers the person looking.
+func (h *Handler) inviteOffer(c echo.Context, inv db.Invite) (string, error) {
+	if !inv.Open(time.Now()) {
+		return views.InviteClosed, nil
+	}
+	u, ok := currentUser(c)
+	if !ok {
+		return views.InviteSignIn, nil
+	}
+	_, err := h.store.Membership(c.Request().Context(), inv.AccountID, u.ID)
+	if err == nil {
+		return views.InviteMember, nil
+	}
+	if !errors.Is(err, db.ErrNotFound) {
+		return "", err
+	}
+	switch {
+	case !strings.EqualFold(u.Email, inv.Email):
+		return views.InviteOtherEmail, nil
+	case !u.EmailVerified():
+		return views.InviteVerify, nil
+	}
+	return views.InviteAnswer, nil
+}
+
+func (h *Handler) acceptInvite(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	// Who accepted, for the inviter's activity log, which gets this event too.
+	ev := event(c, db.EventInviteAccepted)
+	ev.Detail = map[string]any{"member": u.ID, "email": u.Email}
+	m, err := h.store.AcceptInvite(c.Request().Context(), id, u.ID, ev)
+	if err != nil {
+		return h.inviteRefused(c, err)
+	}
+	return h.inviteAnswered(c, "You joined "+m.Account.Name+" as "+db.RoleName(m.Role)+".")
+}
+
+func (h *Handler) ignoreInvite(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.store.IgnoreInvite(c.Request().Context(), id, u.ID, event(c, db.EventInviteIgnored)); err != nil {
+		return h.inviteRefused(c, err)
+	}
+	return h.inviteAnswered(c, "You ignored the invite.")
+}
+
+// inviteAnswered finishes Accept or Ignore. htmx gets #account-invites with
+// My Accounts and the menu's badge out of band; a plain post goes to the
+// form's next (the account, from the invite page) or the profile.
+func (h *Handler) inviteAnswered(c echo.Context, message string) error {
+	return h.done(c, safeNext(c.FormValue("next")), message, func() error {
+		data, err := h.loadProfileData(c)
+		if err != nil {
+			return err
+		}
+		data.InvitesForm.Message, data.InviteAnswered = message, true
+		return h.render(c, http.StatusOK, "profile.html", "profile/account-invites", data)
+	})
+}
+
+// inviteRefused answers an Accept or Ignore the rules refused (wrong
+// address, invite gone, already a member) with 409 and the reason in
+// #account-invites.
+func (h *Handler) inviteRefused(c echo.Context, err error) error {
+	msg, ok := brokenRule(err)
+	if !ok {
+		return accountError(err)
+	}
+	return h.profileRefused(c, http.StatusConflict, "profile/account-invites", func(p *views.ProfilePage) {
+		p.InvitesForm.Fail("form", msg)
+		// The invite may have changed under the person: refresh the badge
+		// and My Accounts too. Only for htmx, as the whole page has them.
+		p.InviteAnswered = isFragment(c)
+	})
+}
+
+// signupInvite finds the open invite that a sign-up came from, by its form
+// or query field next=/invites/{token}: with ROSTER_SIGNUP=invite it is
+// what lets a person sign up.
+func (h *Handler) signupInvite(c echo.Context) (db.Invite, bool, error) {
+	token, ok := strings.CutPrefix(safeNext(c.FormValue("next")), "/invites/")
+	if !ok || token == "" || strings.Contains(token, "/") {
+		return db.Invite{}, false, nil
+	}
+	inv, err := h.store.InviteByToken(c.Request().Context(), tokenHash(token))
+	if errors.Is(err, db.ErrNotFound) {
+		return db.Invite{}, false, nil
+	}
+	if err != nil {
+		return db.Invite{}, false, err
+	}
+	return inv, inv.Open(time.Now()), nil
+}

@@ -1,0 +1,296 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+)
+
+// The Manage console of an account, for its Admins. Every POST answers a
+// plain form with 303 back to the console and a flash, and htmx with the
+// section it changed. A broken rule re-renders the section (or the whole
+// console) with the rule's text and 409; invalid fields give 422. Actions
+// that change the Admin's own rights (transfer, demoting or removing
+// oneself, delete) redirect, as every section of the page changes with them.
+
+// manageSection is one section of the console: its fragment and its form.
+type manageSection struct {
+	fragment string
+	form     func(*views.ManagePage) *views.Form
+}
+
+var (
+	membersSection  = manageSection{"manage/members", func(p *views.ManagePage) *views.Form { return &p.MembersForm }}
+	inviteSection   = manageSection{"manage/invite", func(p *views.ManagePage) *views.Form { return &p.InviteForm }}
+	invitesSection  = manageSection{"manage/invites", func(p *views.ManagePage) *views.Form { return &p.InvitesForm }}
+	settingsSection = manageSection{"manage/settings", func(p *views.ManagePage) *views.Form { return &p.SettingsForm }}
+	ownerSection    = manageSection{"manage/owner", func(p *views.ManagePage) *views.Form { return &p.OwnerForm }}
+	dangerSection   = manageSection{"manage/danger", func(p *views.ManagePage) *views.Form { return &p.DangerForm }}
+)
+
+func accountURL(m db.Membership) string { return "/accounts/" + strconv.FormatInt(m.Account.ID, 10) }
+
+// loadManageData builds the console. The GET and every failed or htmx POST
+// use it, so the page and its fragments cannot drift apart.
+func (h *Handler) loadManageData(c echo.Context) (views.ManagePage, error) {
+	ctx := c.Request().Context()
+	m := currentMembership(c)
+	data := views.ManagePage{
+		Membership:  m,
+		Now:         time.Now(),
+		MembersPage: views.Pager{Num: pageParam(c, "members_page")},
+		InvitesPage: views.Pager{Num: pageParam(c, "invites_page")},
+	}
+	var err error
+	data.Members, data.MembersPage.HasMore, err = h.store.Members(ctx, m.Account.ID, accountPageSize, (data.MembersPage.Num-1)*accountPageSize)
+	if err != nil {
+		return views.ManagePage{}, err
+	}
+	data.Invites, data.InvitesPage.HasMore, err = h.store.PendingInvites(ctx, m.Account.ID, accountPageSize, (data.InvitesPage.Num-1)*accountPageSize)
+	if err != nil {
+		return views.ManagePage{}, err
+	}
+	if m.IsOwner() {
+		admins, err := h.store.Admins(ctx, m.Account.ID)
+		if err != nil {
+			return views.ManagePage{}, err
+		}
+		for _, a := range admins {
+			if a.UserID != m.UserID {
+				data.Admins = append(data.Admins, a)
+			}
+		}
+	}
+	data.Page = h.page(c, "Manage "+m.Account.Name)
+	return data, nil
+}
+
+func (h *Handler) manage(c echo.Context) error {
+	data, err := h.loadManageData(c)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "manage.html", "", data)
+}
+
+// manageRender renders the console, or for htmx the section s, after fill
+// has put a POST's outcome in.
+func (h *Handler) manageRender(c echo.Context, status int, s manageSection, fill func(*views.ManagePage)) error {
+	data, err := h.loadManageData(c)
+	if err != nil {
+		return err
+	}
+	fill(&data)
+	return h.render(c, status, "manage.html", s.fragment, data)
+}
+
+// manageInvalid answers a POST whose fields failed validation, with 422.
+func (h *Handler) manageInvalid(c echo.Context, s manageSection, form views.Form) error {
+	return h.manageRender(c, http.StatusUnprocessableEntity, s, func(p *views.ManagePage) { *s.form(p) = form })
+}
+
+// manageResult answers a POST after its write. A broken rule re-renders the
+// section with its text and 409, keeping what was typed in form; other
+// errors go to accountError. Success re-renders the section for htmx, with
+// oob marking what else to swap, or redirects a plain post with message.
+func (h *Handler) manageResult(c echo.Context, s manageSection, form views.Form, err error, message string, oob func(*views.ManagePage)) error {
+	if msg, ok := brokenRule(err); ok {
+		return h.manageRender(c, http.StatusConflict, s, func(p *views.ManagePage) {
+			*s.form(p) = form
+			s.form(p).Fail("form", msg)
+		})
+	}
+	if err != nil {
+		return accountError(err)
+	}
+	return h.done(c, accountURL(currentMembership(c))+"/manage", message, func() error {
+		return h.manageRender(c, http.StatusOK, s, func(p *views.ManagePage) {
+			*s.form(p) = views.Form{Message: message}
+			if oob != nil {
+				oob(p)
+			}
+		})
+	})
+}
+
+// leaveConsole redirects, with a flash, after an action that changed what
+// the Admin may see.
+func (h *Handler) leaveConsole(c echo.Context, to, message string) error {
+	h.flash.set(c, "success", message)
+	return redirect(c, to)
+}
+
+const chooseRole = "Choose Admin, Normal or Read-Only."
+
+func (h *Handler) setRole(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, _ := currentUser(c)
+	m := currentMembership(c)
+	uid, err := idParam(c, "uid")
+	if err != nil {
+		return err
+	}
+	role := c.FormValue("role")
+	if !db.ValidRole(role) {
+		var form views.Form
+		form.Fail("form", chooseRole)
+		return h.manageInvalid(c, membersSection, form)
+	}
+	target, err := h.store.UserByID(ctx, uid)
+	if err != nil {
+		return accountError(err)
+	}
+	ev := event(c, db.EventRoleChanged)
+	ev.Detail = map[string]any{"member_name": target.DisplayName()}
+	err = h.store.SetRole(ctx, m.Account.ID, u.ID, uid, role, ev)
+	if err == nil && uid == u.ID && role != db.RoleAdmin {
+		return h.leaveConsole(c, accountURL(m), "You are now "+db.RoleName(role)+" in "+m.Account.Name+".")
+	}
+	return h.manageResult(c, membersSection, views.Form{}, err, target.DisplayName()+" is now "+db.RoleName(role)+".",
+		func(p *views.ManagePage) { p.OwnerOOB = true }) // the Admins may have changed
+}
+
+func (h *Handler) removeMember(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, _ := currentUser(c)
+	m := currentMembership(c)
+	uid, err := idParam(c, "uid")
+	if err != nil {
+		return err
+	}
+	target, err := h.store.UserByID(ctx, uid)
+	if err != nil {
+		return accountError(err)
+	}
+	ev := event(c, db.EventMemberRemoved)
+	ev.Detail = map[string]any{"member_name": target.DisplayName()}
+	err = h.store.RemoveMember(ctx, m.Account.ID, u.ID, uid, ev)
+	if err == nil && uid == u.ID {
+		return h.leaveConsole(c, "/profile", "You left "+m.Account.Name+". You need a new invite to come back.")
+	}
+	return h.manageResult(c, membersSection, views.Form{}, err, target.DisplayName()+" is removed from "+m.Account.Name+".",
+		func(p *views.ManagePage) { p.OwnerOOB = true })
+}
+
+func (h *Handler) createInvite(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, _ := currentUser(c)
+	m := currentMembership(c)
+	email, role := strings.TrimSpace(c.FormValue("email")), c.FormValue("role")
+	form := views.Form{Values: map[string]string{"email": email, "role": role}}
+	if email == "" {
+		form.Fail("email", "Enter the email of the person to invite.")
+	} else {
+		checkEmail(&form, email)
+	}
+	if !db.ValidRole(role) {
+		form.Fail("role", chooseRole)
+	}
+	if form.Failed() {
+		return h.manageInvalid(c, inviteSection, form)
+	}
+	token, hash := newToken()
+	inv, err := h.store.CreateInvite(ctx, m.Account.ID, u.ID, email, role, hash, event(c, db.EventInviteSent))
+	if err == nil {
+		err = h.sendInvite(ctx, u, inv, token)
+	}
+	return h.manageResult(c, inviteSection, form, err, "We sent an invite to "+email+".",
+		func(p *views.ManagePage) { p.InvitesOOB = true })
+}
+
+// resendInvite gives the invite a new link and expiry and mails it; the
+// old link stops working.
+func (h *Handler) resendInvite(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, _ := currentUser(c)
+	m := currentMembership(c)
+	iid, err := idParam(c, "iid")
+	if err != nil {
+		return err
+	}
+	token, hash := newToken()
+	inv, err := h.store.ResendInvite(ctx, m.Account.ID, u.ID, iid, hash, event(c, db.EventInviteResent))
+	if err == nil {
+		err = h.sendInvite(ctx, u, inv, token)
+	}
+	return h.manageResult(c, invitesSection, views.Form{}, err, "We sent a new link to "+inv.Email+".", nil)
+}
+
+func (h *Handler) revokeInvite(c echo.Context) error {
+	u, _ := currentUser(c)
+	m := currentMembership(c)
+	iid, err := idParam(c, "iid")
+	if err != nil {
+		return err
+	}
+	err = h.store.RevokeInvite(c.Request().Context(), m.Account.ID, u.ID, iid, event(c, db.EventInviteRevoked))
+	return h.manageResult(c, invitesSection, views.Form{}, err, "The invite is revoked: its link no longer works.", nil)
+}
+
+func (h *Handler) renameAccount(c echo.Context) error {
+	u, _ := currentUser(c)
+	m := currentMembership(c)
+	name := strings.TrimSpace(c.FormValue("name"))
+	form := views.Form{Values: map[string]string{"name": name}}
+	checkAccountName(&form, name)
+	if form.Failed() {
+		return h.manageInvalid(c, settingsSection, form)
+	}
+	err := h.store.RenameAccount(c.Request().Context(), m.Account.ID, u.ID, name, event(c, db.EventAccountRenamed))
+	if err == nil {
+		m.Account.Name = name
+		c.Set(ctxMembership, m)
+	}
+	return h.manageResult(c, settingsSection, form, err, "The account is renamed to "+name+".",
+		func(p *views.ManagePage) { p.RenameOOB = true }) // the heading and #danger show the name
+}
+
+func (h *Handler) transferOwnership(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, _ := currentUser(c)
+	m := currentMembership(c)
+	if !m.IsOwner() {
+		return accountError(db.ErrOwnerOnly) // before the form, so other Admins always get 403
+	}
+	to, err := strconv.ParseInt(c.FormValue("user_id"), 10, 64)
+	if err != nil {
+		var form views.Form
+		form.Fail("form", "Choose the new owner.")
+		return h.manageInvalid(c, ownerSection, form)
+	}
+	err = h.store.TransferOwnership(ctx, m.Account.ID, u.ID, to, event(c, db.EventOwnerTransferred))
+	if err != nil {
+		return h.manageResult(c, ownerSection, views.Form{}, err, "", nil)
+	}
+	owner, err := h.store.UserByID(ctx, to)
+	if err != nil {
+		return err
+	}
+	return h.leaveConsole(c, accountURL(m)+"/manage", owner.DisplayName()+" now owns "+m.Account.Name+". You stay an Admin.")
+}
+
+// deleteAccount deletes the account once its owner has typed its name, so
+// a stray click cannot.
+func (h *Handler) deleteAccount(c echo.Context) error {
+	u, _ := currentUser(c)
+	m := currentMembership(c)
+	if !m.IsOwner() {
+		return accountError(db.ErrOwnerOnly)
+	}
+	confirm := strings.TrimSpace(c.FormValue("confirm_name"))
+	form := views.Form{Values: map[string]string{"confirm_name": confirm}}
+	if confirm != m.Account.Name {
+		form.Fail("confirm_name", "Type the account name, "+m.Account.Name+", exactly as shown.")
+		return h.manageInvalid(c, dangerSection, form)
+	}
+	err := h.store.DeleteAccount(c.Request().Context(), m.Account.ID, u.ID, event(c, db.EventAccountDeleted))
+	if err != nil {
+		return h.manageResult(c, dangerSection, form, err, "", nil)
+	}
+	return h.leaveConsole(c, "/profile", "The account "+m.Account.Name+" is deleted.")
+}

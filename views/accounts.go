@@ -1,0 +1,79 @@
+package views
+
+import (
+	"time"
+
+	"github.com/rosterhq/roster/db"
+)
+
+// Pager is the position in a paginated list.
+type Pager struct {
+	Num     int // from 1
+	HasMore bool
+}
+
+// Prev is the number of the page before.
+func (p Pager) Prev() int { return p.Num - 1 }
+
+// Next is the number of the page after.
+func (p Pager) Next() int { return p.Num + 1 }
+
+// NewAccountPage is the Create Account form.
+type NewAccountPage struct {
+	Page
+	Form Form
+}
+
+// AccountPage is what every member sees of an account.
+type AccountPage struct {
+	Page
+	Membership  db.Membership // the viewer's
+	OwnerName   string
+	Members     []db.Member
+	MembersPage Pager
+}
+
+// ManagePage is the Manage console of an account, for its Admins. Each
+// section has its own Form for its messages, so a failed POST re-renders
+// only that section's errors.
+type ManagePage struct {
+	Page
+	Membership   db.Membership // the viewer's: the owner-only sections follow it
+	Now          time.Time     // marks expired invites
+	Members      []db.Member
+	MembersPage  Pager
+	MembersForm  Form
+	InviteForm   Form
+	Invites      []db.Invite
+	InvitesPage  Pager
+	InvitesForm  Form
+	SettingsForm Form
+	Admins       []db.Member // the other Admins, whom ownership can go to
+	OwnerForm    Form
+	DangerForm   Form
+	OwnerOOB     bool // send #owner out of band with #members: the Admins changed
+	InvitesOOB   bool // send #invites out of band with #invite: a new one is pending
+	RenameOOB    bool // send the heading and #danger out of band with #settings
+}
+
+// Expired reports whether a pending invite's link no longer works.
+func (p ManagePage) Expired(inv db.Invite) bool { return !inv.ExpiresAt.After(p.Now) }
+
+// What the invite page offers, by who is looking at it.
+const (
+	InviteUnknown    = ""            // no invite has this link
+	InviteClosed     = "closed"      // expired, used, ignored or revoked
+	InviteSignIn     = "sign-in"     // signed out: sign in or sign up first
+	InviteAnswer     = "answer"      // addressed to the user's verified email: Accept or Ignore
+	InviteVerify     = "verify"      // addressed to the user's email, not confirmed yet
+	InviteOtherEmail = "other-email" // addressed to someone else
+	InviteMember     = "member"      // the user is already in the account
+)
+
+// InvitePage is the page an invite link opens.
+type InvitePage struct {
+	Page
+	Token  string
+	Invite db.Invite
+	Offer  string // one of the Invite* constants
+}
