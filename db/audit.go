@@ -33,6 +33,9 @@ const (
 	EventInviteRevoked    = "invite_revoked"
 	EventInviteAccepted   = "invite_accepted"
 	EventInviteIgnored    = "invite_ignored"
+
+	EventLoginLinked   = "login_linked"
+	EventLoginUnlinked = "login_unlinked"
 )
 
 // Event is one entry of a user's security/activity log.

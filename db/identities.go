@@ -1,0 +1,219 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// External is what a validated external login asserts about a person.
+type External struct {
+	Provider      string // google, github, slack, oidc:<name>, saml:<connection id>
+	Subject       string // the provider's stable id for the person
+	Email         string
+	EmailVerified bool // the provider vouches for Email
+	DisplayName   string
+}
+
+// Identity is an external login linked to a user.
+type Identity struct {
+	ID            int64
+	UserID        int64
+	Provider      string
+	Subject       string
+	Email         string
+	EmailVerified bool
+	DisplayName   string
+	CreatedAt     time.Time
+	LastUsedAt    time.Time
+}
+
+// Outcomes of ResolveLogin.
+const (
+	LoginExisting = "existing" // the identity was already linked
+	LoginLinked   = "linked"   // linked to the user with the same verified email
+	LoginCreated  = "created"  // a new user was made for it
+)
+
+// The refusals of DESIGN section 5, as errors with words for the person.
+const (
+	ErrLinkUnverifiedProvider = RuleError("A profile with this email already exists, but the provider does not confirm that the email is yours. Sign in with your password, then use Add Login on your profile to link this login.")
+	ErrLinkUnverifiedLocal    = RuleError("A profile with this email already exists, but its email has not been confirmed. Sign in with your password, then use Add Login on your profile to link this login.")
+	ErrIdentityTaken          = RuleError("This login is already linked to another profile. Sign in with it and unlink it there first.")
+	ErrLastLogin              = RuleError("This is your only way to sign in. Set a password or link another login before removing it.")
+	ErrSignupClosed           = RuleError("There is no profile for this login, and sign-up is closed on this server. Ask an account admin for an invitation.")
+)
+
+const identityColumns = `id, user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at`
+
+func scanIdentity(row interface{ Scan(...any) error }) (Identity, error) {
+	var i Identity
+	var created, used int64
+	err := row.Scan(&i.ID, &i.UserID, &i.Provider, &i.Subject, &i.Email, &i.EmailVerified, &i.DisplayName, &created, &used)
+	if err != nil {
+		return Identity{}, mapErr(err)
+	}
+	i.CreatedAt, i.LastUsedAt = fromUnix(created), fromUnix(used)
+	return i, nil
+}
+
+func identityBySubject(ctx context.Context, tx *sql.Tx, provider, subject string) (Identity, error) {
+	return scanIdentity(tx.QueryRowContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE provider = ? AND subject = ?`, provider, subject))
+}
+
+// touchIdentity records a use and what the provider now says.
+func touchIdentity(ctx context.Context, tx *sql.Tx, id int64, ext External, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE identities SET email = ?, email_verified = ?, display_name = ?, last_used_at = ? WHERE id = ?`,
+		strings.TrimSpace(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), id)
+	return err
+}
+
+func insertIdentity(ctx context.Context, tx *sql.Tx, userID int64, ext External, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO identities (user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, userID, ext.Provider, ext.Subject, strings.TrimSpace(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), unix(now))
+	return mapErr(err)
+}
+
+// ResolveLogin finds or makes the user an external login signs in as, in
+// the order of DESIGN section 5, inside one transaction:
+//  1. an identity with (provider, subject) signs in as its user;
+//  2. else, if the provider verifies the email and a user with a verified
+//     account email equal to it exists, the identity is linked to that user;
+//  3. else, if a user with that email exists, nothing is linked and the
+//     refusal says to sign in with the password and use Add Login;
+//  4. else a user is made (verified if the provider says so) and linked,
+//     when create allows it.
+//
+// ev is written for the user with the outcome in its detail.
+func (s *Store) ResolveLogin(ctx context.Context, ext External, create bool, ev Event) (User, string, error) {
+	if ext.Provider == "" || ext.Subject == "" {
+		return User{}, "", errors.New("resolve login: provider and subject are required")
+	}
+	var u User
+	var outcome string
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		id, err := identityBySubject(ctx, tx, ext.Provider, ext.Subject)
+		switch {
+		case err == nil:
+			if err := touchIdentity(ctx, tx, id.ID, ext, now); err != nil {
+				return err
+			}
+			outcome = LoginExisting
+			u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id.UserID))
+		case !errors.Is(err, ErrNotFound):
+			return err
+		default:
+			u, outcome, err = linkOrCreate(ctx, tx, ext, create, now)
+		}
+		if err != nil {
+			return err
+		}
+		ev.UserID = u.ID
+		ev.Detail = withDetail(withDetail(ev.Detail, "provider", ext.Provider), "outcome", outcome)
+		return addEvent(ctx, tx, ev, now)
+	})
+	if err != nil {
+		return User{}, "", fmt.Errorf("resolve %s login: %w", ext.Provider, err)
+	}
+	return u, outcome, nil
+}
+
+// linkOrCreate is steps 2 to 4 of ResolveLogin.
+func linkOrCreate(ctx context.Context, tx *sql.Tx, ext External, create bool, now time.Time) (User, string, error) {
+	email := strings.TrimSpace(ext.Email)
+	if email == "" {
+		return User{}, "", errors.New("the provider gave no email address")
+	}
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+	switch {
+	case err == nil && !ext.EmailVerified:
+		return User{}, "", ErrLinkUnverifiedProvider
+	case err == nil && !u.EmailVerified():
+		return User{}, "", ErrLinkUnverifiedLocal
+	case err == nil:
+		return u, LoginLinked, insertIdentity(ctx, tx, u.ID, ext, now)
+	case !errors.Is(err, ErrNotFound):
+		return User{}, "", err
+	case !create:
+		return User{}, "", ErrSignupClosed
+	}
+	u, err = createUser(ctx, tx, NewUser{Email: email, Name: ext.DisplayName, Verified: ext.EmailVerified}, now)
+	if err != nil {
+		return User{}, "", err
+	}
+	return u, LoginCreated, insertIdentity(ctx, tx, u.ID, ext, now)
+}
+
+// LinkIdentity is Add Login: it links the external login to userID whatever
+// its email, unless another user already has it.
+func (s *Store) LinkIdentity(ctx context.Context, userID int64, ext External, ev Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		id, err := identityBySubject(ctx, tx, ext.Provider, ext.Subject)
+		switch {
+		case err == nil && id.UserID != userID:
+			return ErrIdentityTaken
+		case err == nil:
+			err = touchIdentity(ctx, tx, id.ID, ext, now)
+		case errors.Is(err, ErrNotFound):
+			err = insertIdentity(ctx, tx, userID, ext, now)
+		}
+		if err != nil {
+			return err
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(withDetail(ev.Detail, "provider", ext.Provider), "email", ext.Email)
+		return addEvent(ctx, tx, ev, now)
+	})
+}
+
+// IdentitiesForUser lists the user's linked logins, oldest first.
+func (s *Store) IdentitiesForUser(ctx context.Context, userID int64) ([]Identity, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("identities of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var list []Identity
+	for rows.Next() {
+		i, err := scanIdentity(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, i)
+	}
+	return list, rows.Err()
+}
+
+// UnlinkIdentity removes one of the user's linked logins, unless it is the
+// last way in: no password and no other identity.
+func (s *Store) UnlinkIdentity(ctx context.Context, userID, identityID int64, ev Event) (Identity, error) {
+	var id Identity
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = scanIdentity(tx.QueryRowContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ? AND user_id = ?`, identityID, userID))
+		if err != nil {
+			return err
+		}
+		var others int
+		var hasPassword bool
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM identities WHERE user_id = ?1 AND id <> ?2),
+			(SELECT password_hash IS NOT NULL FROM users WHERE id = ?1)`, userID, identityID).Scan(&others, &hasPassword); err != nil {
+			return err
+		}
+		if others == 0 && !hasPassword {
+			return ErrLastLogin
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM identities WHERE id = ?`, identityID); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(withDetail(ev.Detail, "provider", id.Provider), "email", id.Email)
+		return addEvent(ctx, tx, ev, s.now())
+	})
+	return id, err
+}
