@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/png"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/rosterhq/roster/db"
 )
 
 // The browser test drives Debian's Chromium through the issue-2 scenario
@@ -46,37 +48,11 @@ const browserCSPWatch = `document.addEventListener('securitypolicyviolation', fu
 const browserConsoleEnd = "roster-browser-test: end of console"
 
 func TestBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("the browser test needs Debian's Chromium on PATH: %v\n"+
-			"install it with `make deps` or `apt-get install -y --no-install-recommends chromium`", err)
-	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	base := startBrowserApp(t)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// Chromium leaves its singleton socket in TMPDIR when it is stopped.
-		chromedp.Env("TMPDIR="+t.TempDir()),
-	)
-	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer allocCancel() // runs before t.TempDir's cleanup, once Chromium has exited
-	browserCtx, browserCancel := chromedp.NewContext(allocCtx)
-	defer browserCancel()
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	base, _ := startBrowserApp(t, nil)
+	browserCtx := startChromium(t, ctx)
 
 	// Each tab after the first lives in its own BrowserContext: its own cookie
 	// jar, as a second browser would have.
@@ -198,19 +174,57 @@ func TestBrowser(t *testing.T) {
 	t.Logf("browser scenario took %s", time.Since(start).Round(time.Millisecond))
 }
 
+// startChromium starts Debian's Chromium, headless, for the test: its first
+// tab is the returned context. It stops when ctx ends or the test does.
+func startChromium(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("the browser test needs Debian's Chromium on PATH: %v\n"+
+			"install it with `make deps` or `apt-get install -y --no-install-recommends chromium`", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		// Chromium leaves its singleton socket in TMPDIR when it is stopped.
+		chromedp.Env("TMPDIR="+t.TempDir()),
+	)
+	// Registered after t.TempDir's cleanups, so these run first: Chromium
+	// has exited before its directories are removed.
+	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(allocCancel)
+	browserCtx, browserCancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(browserCancel)
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return browserCtx
+}
+
 // startBrowserApp serves the application, wired as main wires it, on a loopback
-// port, with a fresh database.
-func startBrowserApp(t *testing.T) string {
+// port, with a fresh database. env adds ROSTER_* settings, such as
+// ROSTER_SMTP_URL. It returns the base URL and the store, for setting up users.
+func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	env := map[string]string{
-		"ROSTER_DB":       filepath.Join(t.TempDir(), "roster.db"),
-		"ROSTER_BASE_URL": base,
+	env = maps.Clone(env)
+	if env == nil {
+		env = map[string]string{}
 	}
+	env["ROSTER_DB"] = filepath.Join(t.TempDir(), "roster.db")
+	env["ROSTER_BASE_URL"] = base
 	cfg, err := parseConfig(nil, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +245,7 @@ func startBrowserApp(t *testing.T) string {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close) // before store.Close: cleanups run last-in first-out
-	return base
+	return base, store
 }
 
 // browserTab is one browser tab and, for a JavaScript tab, what its console said.
