@@ -19,7 +19,7 @@ import (
 
 var errHelp = flag.ErrHelp
 
-// admin runs the maintenance commands: migrate, backup and user.
+// admin runs the maintenance commands: migrate, backup, user and saml.
 func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.Reader, stdout io.Writer) error {
 	if cmd == "backup" {
 		if len(args) != 1 || args[0] == "" {
@@ -44,6 +44,9 @@ func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.
 		}
 		fmt.Fprintf(stdout, "wrote a consistent copy of %s to %s\n", cfg.DB, args[0])
 		return nil
+	}
+	if cmd == "saml" {
+		return samlCommand(ctx, store, args, stdout)
 	}
 	if len(args) == 0 {
 		return errors.New("usage: roster user create|reset-password|verify-email -email ADDRESS")
@@ -162,5 +165,39 @@ func seedDemo(ctx context.Context, store *db.Store, stdout io.Writer) error {
 		return fmt.Errorf("seed demo user: %w", err)
 	}
 	fmt.Fprintf(stdout, "Demo user created. Sign in as %s with the password %s (shown only this once).\n", u.Email, pw)
+	return nil
+}
+
+// samlCommand is `roster saml verify-domain`: the operator, having checked
+// that the account behind a SAML connection controls an email domain (by
+// whatever means they trust), makes emails at that domain count as
+// verified when the connection asserts them.
+func samlCommand(ctx context.Context, store *db.Store, args []string, stdout io.Writer) error {
+	const usage = "usage: roster saml verify-domain -connection ID -domain example.com"
+	if len(args) == 0 || args[0] != "verify-domain" {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("saml verify-domain", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	connID := fs.Int64("connection", 0, "the SAML connection's id, as shown in its URLs (/saml/ID/...)")
+	domain := fs.String("domain", "", "an email domain the connection lists")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *connID <= 0 || *domain == "" {
+		return errors.New(usage)
+	}
+	err := store.VerifySAMLDomain(ctx, *connID, *domain, db.Event{Kind: db.EventSAMLDomainVerified, IP: "cli", UserAgent: "roster saml verify-domain"})
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return fmt.Errorf("saml verify-domain: there is no SAML connection %d", *connID)
+	case errors.Is(err, db.ErrDomainNotServed):
+		return fmt.Errorf("saml verify-domain: connection %d does not list %s among its email domains; an Admin of its account adds it there first", *connID, *domain)
+	case errors.Is(err, db.ErrDomainTaken):
+		return fmt.Errorf("saml verify-domain: %s is already verified for another SAML connection", *domain)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(stdout, "emails at %s from SAML connection %d now count as verified\n", strings.ToLower(strings.TrimSpace(*domain)), *connID)
 	return nil
 }

@@ -27,6 +27,15 @@ type config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 
+	// External logins: a provider is offered when its client id is set.
+	GoogleClientID, GoogleClientSecret string
+	GitHubClientID, GitHubClientSecret string
+	GitHubURL                          string
+	SlackClientID, SlackClientSecret   string
+	SlackIssuer                        string
+	OIDCName, OIDCIssuer               string
+	OIDCClientID, OIDCClientSecret     string
+
 	baseURL *url.URL
 }
 
@@ -73,6 +82,18 @@ var options = []option{
 	{"trusted-proxies", "ROSTER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted", str(func(c *config) *string { return &c.TrustedProxies })},
 	{"session-idle", "ROSTER_SESSION_IDLE", "168h", "sign out sessions unused for this long", dur(func(c *config) *time.Duration { return &c.SessionIdle })},
 	{"session-max", "ROSTER_SESSION_MAX", "720h", "sign out sessions this long after sign-in", dur(func(c *config) *time.Duration { return &c.SessionAbsolute })},
+	{"google-client-id", "ROSTER_GOOGLE_CLIENT_ID", "", "OAuth client id of Sign in with Google", str(func(c *config) *string { return &c.GoogleClientID })},
+	{"google-client-secret", "ROSTER_GOOGLE_CLIENT_SECRET", "", "OAuth client secret of Sign in with Google", str(func(c *config) *string { return &c.GoogleClientSecret })},
+	{"github-client-id", "ROSTER_GITHUB_CLIENT_ID", "", "client id of the GitHub OAuth app", str(func(c *config) *string { return &c.GitHubClientID })},
+	{"github-client-secret", "ROSTER_GITHUB_CLIENT_SECRET", "", "client secret of the GitHub OAuth app", str(func(c *config) *string { return &c.GitHubClientSecret })},
+	{"github-url", "ROSTER_GITHUB_URL", "", "GitHub Enterprise Server base URL, such as https://github.example.com; unset means github.com", str(func(c *config) *string { return &c.GitHubURL })},
+	{"slack-client-id", "ROSTER_SLACK_CLIENT_ID", "", "client id of the Slack app (Sign in with Slack)", str(func(c *config) *string { return &c.SlackClientID })},
+	{"slack-client-secret", "ROSTER_SLACK_CLIENT_SECRET", "", "client secret of the Slack app", str(func(c *config) *string { return &c.SlackClientSecret })},
+	{"slack-issuer", "ROSTER_SLACK_ISSUER", "https://slack.com", "OpenID Connect issuer of Sign in with Slack", str(func(c *config) *string { return &c.SlackIssuer })},
+	{"oidc-name", "ROSTER_OIDC_NAME", "", "name of the OpenID Connect provider on the sign-in button, such as Okta", str(func(c *config) *string { return &c.OIDCName })},
+	{"oidc-issuer", "ROSTER_OIDC_ISSUER", "", "issuer URL of the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCIssuer })},
+	{"oidc-client-id", "ROSTER_OIDC_CLIENT_ID", "", "client id at the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCClientID })},
+	{"oidc-client-secret", "ROSTER_OIDC_CLIENT_SECRET", "", "client secret at the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCClientSecret })},
 }
 
 // parseConfig reads flags over variables over defaults. An error names the
@@ -145,6 +166,9 @@ func (c *config) validate() error {
 	}
 	if c.SessionAbsolute < c.SessionIdle {
 		return fmt.Errorf("ROSTER_SESSION_MAX: must not be shorter than ROSTER_SESSION_IDLE")
+	}
+	if err := c.validateOAuth(); err != nil {
+		return err
 	}
 	return nil
 }

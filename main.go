@@ -54,6 +54,8 @@ Usage:
   roster user create -email E [-name N] [-password-stdin] [-verified]
   roster user reset-password -email E [-password-stdin]
   roster user verify-email -email E
+  roster saml verify-domain -connection ID -domain D
+                                    trust emails at D from SAML connection ID (after checking its owner)
   roster version
 
 Every flag of serve can also be set by its environment variable:
@@ -63,7 +65,7 @@ Every flag of serve can also be set by its environment variable:
 		if def == "" {
 			def = "unset"
 		}
-		fmt.Fprintf(w, "  -%-17s %-24s %s (default %s)\n", o.flag, o.env, o.help, def)
+		fmt.Fprintf(w, "  -%-20s %-27s %s (default %s)\n", o.flag, o.env, o.help, def)
 	}
 }
 
@@ -79,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return quietHelp(err)
 		}
 		return serve(ctx, cfg, stdout, stderr)
-	case "migrate", "backup", "user":
+	case "migrate", "backup", "user", "saml":
 		cfg, err := parseConfig(nil, getenv)
 		if err != nil {
 			return err
@@ -179,6 +181,7 @@ func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logge
 	h := handlers.New(handlers.Config{
 		BaseURL: cfg.baseURL, Signup: cfg.Signup, Secret: key, TrustedProxies: cfg.trustedProxies(),
 		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
+		OAuth: cfg.oauthProviders(),
 	}, store, v, sessions, hasher, m, log)
 	static, _ := fs.Sub(staticFiles, "static")
 	if err := h.Routes(e, static); err != nil {
@@ -222,6 +225,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go sweep(ctx, sessions, log)
+	go sweepSAML(ctx, store, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("Roster is listening", "url", cfg.baseURL.String(), "addr", ln.Addr().String(), "db", cfg.DB, "version", version)
@@ -238,6 +242,23 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		log.Warn("requests still running after 10s were cut off", "err", err)
 	}
 	return nil
+}
+
+// sweepSAML forgets SAML sign-in requests and assertion ids once a day
+// old: by then they are refused on their age alone.
+func sweepSAML(ctx context.Context, store *db.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := store.DeleteSpentSAML(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Error("delete spent saml requests", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // sweep deletes expired sessions, spent email links and old login failures

@@ -94,12 +94,67 @@ var configSettings = []configSetting{
 		func(c config) any { return c.SessionIdle }, 24 * time.Hour, 90 * time.Minute},
 	{"ROSTER_SESSION_MAX", "session-max", "240h", "2160h",
 		func(c config) any { return c.SessionAbsolute }, 240 * time.Hour, 2160 * time.Hour},
+	{"ROSTER_GOOGLE_CLIENT_ID", "google-client-id", "g-id", "g-id-2",
+		func(c config) any { return c.GoogleClientID }, "g-id", "g-id-2"},
+	{"ROSTER_GOOGLE_CLIENT_SECRET", "google-client-secret", "g-secret", "g-secret-2",
+		func(c config) any { return c.GoogleClientSecret }, "g-secret", "g-secret-2"},
+	{"ROSTER_GITHUB_CLIENT_ID", "github-client-id", "gh-id", "gh-id-2",
+		func(c config) any { return c.GitHubClientID }, "gh-id", "gh-id-2"},
+	{"ROSTER_GITHUB_CLIENT_SECRET", "github-client-secret", "gh-secret", "gh-secret-2",
+		func(c config) any { return c.GitHubClientSecret }, "gh-secret", "gh-secret-2"},
+	{"ROSTER_GITHUB_URL", "github-url", "https://github.example.com/", "http://127.0.0.1:3000",
+		func(c config) any { return c.GitHubURL }, "https://github.example.com", "http://127.0.0.1:3000"},
+	{"ROSTER_SLACK_CLIENT_ID", "slack-client-id", "s-id", "s-id-2",
+		func(c config) any { return c.SlackClientID }, "s-id", "s-id-2"},
+	{"ROSTER_SLACK_CLIENT_SECRET", "slack-client-secret", "s-secret", "s-secret-2",
+		func(c config) any { return c.SlackClientSecret }, "s-secret", "s-secret-2"},
+	{"ROSTER_SLACK_ISSUER", "slack-issuer", "https://slack.example.com/", "http://localhost:9000",
+		func(c config) any { return c.SlackIssuer }, "https://slack.example.com", "http://localhost:9000"},
+	{"ROSTER_OIDC_NAME", "oidc-name", "Okta", " Keycloak ",
+		func(c config) any { return c.OIDCName }, "Okta", "Keycloak"},
+	{"ROSTER_OIDC_ISSUER", "oidc-issuer", "https://example.okta.com/", "https://id.example.com/realms/main",
+		func(c config) any { return c.OIDCIssuer }, "https://example.okta.com", "https://id.example.com/realms/main"},
+	{"ROSTER_OIDC_CLIENT_ID", "oidc-client-id", "o-id", "o-id-2",
+		func(c config) any { return c.OIDCClientID }, "o-id", "o-id-2"},
+	{"ROSTER_OIDC_CLIENT_SECRET", "oidc-client-secret", "o-secret", "o-secret-2",
+		func(c config) any { return c.OIDCClientSecret }, "o-secret", "o-secret-2"},
+}
+
+// configCompanions are the variables a setting is only valid with, such as
+// a provider's client secret with its client id.
+var configCompanions = map[string]map[string]string{
+	"ROSTER_GOOGLE_CLIENT_ID":     {"ROSTER_GOOGLE_CLIENT_SECRET": "x"},
+	"ROSTER_GOOGLE_CLIENT_SECRET": {"ROSTER_GOOGLE_CLIENT_ID": "x"},
+	"ROSTER_GITHUB_CLIENT_ID":     {"ROSTER_GITHUB_CLIENT_SECRET": "x"},
+	"ROSTER_GITHUB_CLIENT_SECRET": {"ROSTER_GITHUB_CLIENT_ID": "x"},
+	"ROSTER_SLACK_CLIENT_ID":      {"ROSTER_SLACK_CLIENT_SECRET": "x"},
+	"ROSTER_SLACK_CLIENT_SECRET":  {"ROSTER_SLACK_CLIENT_ID": "x"},
+	"ROSTER_OIDC_NAME":            oidcEnv,
+	"ROSTER_OIDC_ISSUER":          oidcEnv,
+	"ROSTER_OIDC_CLIENT_ID":       oidcEnv,
+	"ROSTER_OIDC_CLIENT_SECRET":   oidcEnv,
+}
+
+var oidcEnv = map[string]string{
+	"ROSTER_OIDC_NAME": "Okta", "ROSTER_OIDC_ISSUER": "https://example.okta.com",
+	"ROSTER_OIDC_CLIENT_ID": "x", "ROSTER_OIDC_CLIENT_SECRET": "x",
+}
+
+// settingEnv is the environment of a test of one setting: its value and
+// its companions.
+func settingEnv(s configSetting) map[string]string {
+	env := map[string]string{}
+	for k, v := range configCompanions[s.env] {
+		env[k] = v
+	}
+	env[s.env] = s.value
+	return env
 }
 
 func TestParseConfigEnv(t *testing.T) {
 	for _, s := range configSettings {
 		t.Run(s.env, func(t *testing.T) {
-			cfg, err := parseConfig(nil, envOf(map[string]string{s.env: s.value}))
+			cfg, err := parseConfig(nil, envOf(settingEnv(s)))
 			if err != nil {
 				t.Fatalf("parseConfig: %v", err)
 			}
@@ -121,7 +176,7 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 	for _, s := range configSettings {
 		t.Run(s.flag, func(t *testing.T) {
 			// -flag=value works for every flag, the boolean-style -demo included.
-			cfg, err := parseConfig([]string{"-" + s.flag + "=" + s.flagValue}, envOf(map[string]string{s.env: s.value}))
+			cfg, err := parseConfig([]string{"-" + s.flag + "=" + s.flagValue}, envOf(settingEnv(s)))
 			if err != nil {
 				t.Fatalf("parseConfig: %v", err)
 			}
@@ -187,6 +242,19 @@ func TestParseConfigErrors(t *testing.T) {
 		{args: []string{"-addr", ""}, want: "ROSTER_ADDR"},
 		{args: []string{"-db", ""}, want: "ROSTER_DB"},
 		{args: []string{"extra"}, want: "serve: unexpected argument"},
+		{env: map[string]string{"ROSTER_GOOGLE_CLIENT_ID": "id"}, want: "ROSTER_GOOGLE_CLIENT_SECRET"},
+		{env: map[string]string{"ROSTER_GOOGLE_CLIENT_SECRET": "hunter2-secret"}, want: "ROSTER_GOOGLE_CLIENT_ID", never: "hunter2-secret"},
+		{env: map[string]string{"ROSTER_GITHUB_CLIENT_ID": "id"}, want: "ROSTER_GITHUB_CLIENT_SECRET"},
+		{env: map[string]string{"ROSTER_GITHUB_CLIENT_SECRET": "hunter2-secret"}, want: "ROSTER_GITHUB_CLIENT_ID", never: "hunter2-secret"},
+		{env: map[string]string{"ROSTER_GITHUB_URL": "http://github.example.com"}, want: "ROSTER_GITHUB_URL"},
+		{env: map[string]string{"ROSTER_GITHUB_URL": "https://github.example.com/?x=1"}, want: "ROSTER_GITHUB_URL"},
+		{env: map[string]string{"ROSTER_SLACK_CLIENT_ID": "id"}, want: "ROSTER_SLACK_CLIENT_SECRET"},
+		{env: map[string]string{"ROSTER_SLACK_CLIENT_SECRET": "hunter2-secret"}, want: "ROSTER_SLACK_CLIENT_ID", never: "hunter2-secret"},
+		{env: map[string]string{"ROSTER_SLACK_ISSUER": "not a url"}, want: "ROSTER_SLACK_ISSUER"},
+		{env: map[string]string{"ROSTER_OIDC_NAME": "Okta"}, want: "ROSTER_OIDC_ISSUER"},
+		{env: map[string]string{"ROSTER_OIDC_NAME": "Okta", "ROSTER_OIDC_ISSUER": "https://example.okta.com", "ROSTER_OIDC_CLIENT_ID": "id"}, want: "ROSTER_OIDC_CLIENT_SECRET"},
+		{env: map[string]string{"ROSTER_OIDC_NAME": "Okta", "ROSTER_OIDC_ISSUER": "ftp://example.okta.com", "ROSTER_OIDC_CLIENT_ID": "id", "ROSTER_OIDC_CLIENT_SECRET": "hunter2-secret"}, want: "ROSTER_OIDC_ISSUER", never: "hunter2-secret"},
+		{env: map[string]string{"ROSTER_OIDC_NAME": "Ok\tta", "ROSTER_OIDC_ISSUER": "https://example.okta.com", "ROSTER_OIDC_CLIENT_ID": "id", "ROSTER_OIDC_CLIENT_SECRET": "s"}, want: "ROSTER_OIDC_NAME"},
 	}
 	for _, tt := range tests {
 		name := fmt.Sprint(tt.env, tt.args)
@@ -773,5 +841,42 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "shutting down") {
 		t.Errorf("log does not say it is shutting down:\n%s", stderr.String())
+	}
+}
+
+// TestOAuthProviders: a provider is offered exactly when its keys are set,
+// with the settings it needs.
+func TestOAuthProviders(t *testing.T) {
+	cfg, err := parseConfig(nil, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.oauthProviders(); len(got) != 0 {
+		t.Fatalf("no keys set: got %+v, want no providers", got)
+	}
+	env := map[string]string{
+		"ROSTER_GOOGLE_CLIENT_ID": "g", "ROSTER_GOOGLE_CLIENT_SECRET": "gs",
+		"ROSTER_GITHUB_CLIENT_ID": "h", "ROSTER_GITHUB_CLIENT_SECRET": "hs", "ROSTER_GITHUB_URL": "https://git.example.com/",
+		"ROSTER_SLACK_CLIENT_ID": "s", "ROSTER_SLACK_CLIENT_SECRET": "ss",
+	}
+	for k, v := range oidcEnv {
+		env[k] = v
+	}
+	cfg, err = parseConfig(nil, envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.oauthProviders() {
+		got = append(got, fmt.Sprintf("%s %s %s %s%s", p.Key, p.Name, p.ClientID, p.Issuer, p.GitHubURL))
+	}
+	want := []string{
+		"google Google g https://accounts.google.com",
+		"github GitHub h https://git.example.com",
+		"slack Slack s https://slack.com",
+		"oidc Okta x https://example.okta.com",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got providers\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -45,6 +45,7 @@ const (
 	ErrIdentityTaken          = RuleError("This login is already linked to another profile. Sign in with it and unlink it there first.")
 	ErrLastLogin              = RuleError("This is your only way to sign in. Set a password or link another login before removing it.")
 	ErrSignupClosed           = RuleError("There is no profile for this login, and sign-up is closed on this server. Ask an account admin for an invitation.")
+	ErrNoEmail                = RuleError("The provider did not tell us your email address, so we cannot make a profile for this login. Sign in another way, then use Add Login on your profile to link it.")
 )
 
 const identityColumns = `id, user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at`
@@ -95,26 +96,9 @@ func (s *Store) ResolveLogin(ctx context.Context, ext External, create bool, ev 
 	var u User
 	var outcome string
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		now := s.now()
-		id, err := identityBySubject(ctx, tx, ext.Provider, ext.Subject)
-		switch {
-		case err == nil:
-			if err := touchIdentity(ctx, tx, id.ID, ext, now); err != nil {
-				return err
-			}
-			outcome = LoginExisting
-			u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id.UserID))
-		case !errors.Is(err, ErrNotFound):
-			return err
-		default:
-			u, outcome, err = linkOrCreate(ctx, tx, ext, create, now)
-		}
-		if err != nil {
-			return err
-		}
-		ev.UserID = u.ID
-		ev.Detail = withDetail(withDetail(ev.Detail, "provider", ext.Provider), "outcome", outcome)
-		return addEvent(ctx, tx, ev, now)
+		var err error
+		u, outcome, err = resolveLogin(ctx, tx, ext, create, ev, s.now())
+		return err
 	})
 	if err != nil {
 		return User{}, "", fmt.Errorf("resolve %s login: %w", ext.Provider, err)
@@ -122,11 +106,37 @@ func (s *Store) ResolveLogin(ctx context.Context, ext External, create bool, ev 
 	return u, outcome, nil
 }
 
+// resolveLogin is ResolveLogin inside the caller's transaction, so that a
+// SAML sign-in can consume its request and assertion in the same one.
+func resolveLogin(ctx context.Context, tx *sql.Tx, ext External, create bool, ev Event, now time.Time) (User, string, error) {
+	var u User
+	var outcome string
+	id, err := identityBySubject(ctx, tx, ext.Provider, ext.Subject)
+	switch {
+	case err == nil:
+		if err := touchIdentity(ctx, tx, id.ID, ext, now); err != nil {
+			return User{}, "", err
+		}
+		outcome = LoginExisting
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id.UserID))
+	case !errors.Is(err, ErrNotFound):
+		return User{}, "", err
+	default:
+		u, outcome, err = linkOrCreate(ctx, tx, ext, create, now)
+	}
+	if err != nil {
+		return User{}, "", err
+	}
+	ev.UserID = u.ID
+	ev.Detail = withDetail(withDetail(ev.Detail, "provider", ext.Provider), "outcome", outcome)
+	return u, outcome, addEvent(ctx, tx, ev, now)
+}
+
 // linkOrCreate is steps 2 to 4 of ResolveLogin.
 func linkOrCreate(ctx context.Context, tx *sql.Tx, ext External, create bool, now time.Time) (User, string, error) {
 	email := strings.TrimSpace(ext.Email)
 	if email == "" {
-		return User{}, "", errors.New("the provider gave no email address")
+		return User{}, "", ErrNoEmail
 	}
 	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 	switch {

@@ -327,6 +327,18 @@ func TestInvitePage(t *testing.T) {
 			},
 			wantStatus: http.StatusGone, wantContains: []string{"has expired, or was already used, ignored or revoked"},
 		},
+		{
+			name: "opened again after accepting", path: "/invites/{token}",
+			setup: func(t *testing.T, s *state) {
+				withInvite(false)(t, s)
+				iid, _ := strconv.ParseInt(s.vars["invite"], 10, 64)
+				bob, _ := s.app.store.UserByEmail(context.Background(), bobEmail)
+				if _, err := s.app.store.AcceptInvite(context.Background(), iid, bob.ID, db.Event{Kind: db.EventInviteAccepted}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: http.StatusOK, wantContains: []string{"You are already a member of Acme"},
+		},
 		{name: "unknown", path: "/invites/nonsense", wantStatus: http.StatusNotFound, wantContains: []string{"There is no invite at this address"}},
 	})
 }

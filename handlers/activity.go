@@ -50,10 +50,21 @@ func describe(ev db.Event) string {
 	case db.EventSignUp:
 		return "Created the profile"
 	case db.EventSignIn:
-		if m, _ := ev.Detail["method"].(string); m != "" && m != "signup" {
+		m := cmp.Or(text("method"), providerLabel(text("provider")))
+		switch text("outcome") {
+		case db.LoginCreated:
+			return "Created the profile by signing in with " + m
+		case db.LoginLinked:
+			return "Signed in with " + m + ", which was linked to this profile by its confirmed email " + text("email")
+		}
+		if m != "" && m != "signup" {
 			return "Signed in with " + m
 		}
 		return "Signed in"
+	case db.EventLoginLinked:
+		return "Linked a " + cmp.Or(text("method"), providerLabel(text("provider"))) + " login" + inParens(text("email"))
+	case db.EventLoginUnlinked:
+		return "Removed the " + providerLabel(text("provider")) + " login" + inParens(text("email"))
 	case db.EventSignInFailed:
 		return "Failed sign-in attempt (wrong password)"
 	case db.EventSignOut:
@@ -107,6 +118,12 @@ func describe(ev db.Event) string {
 		return cmp.Or(text("email"), "Someone") + " accepted your invite to " + account + " as " + role
 	case db.EventInviteIgnored:
 		return "Ignored an invite to " + account
+	case db.EventSAMLJoined:
+		return "Joined " + account + " as " + role + " through single sign-on (" + text("connection") + ")"
+	case db.EventSAMLConnectionAdded:
+		return "Added the SAML connection " + text("connection") + " to " + account
+	case db.EventSAMLConnectionDeleted:
+		return "Deleted the SAML connection " + text("connection") + " of " + account
 	case db.EventProfileUpdated:
 		if name, _ := ev.Detail["name"].(string); name != "" {
 			return "Changed the name to " + name
@@ -114,4 +131,12 @@ func describe(ev db.Event) string {
 		return "Updated the profile"
 	}
 	return ev.Kind
+}
+
+// inParens is " (s)", or nothing for an empty s.
+func inParens(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }

@@ -24,6 +24,7 @@ func (h *Handler) authPage(c echo.Context, title string, form views.Form) views.
 		Next:       safeNext(c.FormValue("next")),
 		SignupOpen: h.cfg.Signup == SignupOpen,
 		InviteOnly: h.cfg.Signup == SignupInvite,
+		Logins:     h.loginOptions(),
 	}
 }
 

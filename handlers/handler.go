@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -35,6 +36,7 @@ type Config struct {
 	TrustedProxies  []string // CIDRs whose X-Forwarded-For is believed
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
+	OAuth           []OAuthProvider // the external logins offered, in button order
 }
 
 // Secure reports whether the site is served over https, which decides the
@@ -52,11 +54,15 @@ type Handler struct {
 	log      *slog.Logger
 	flash    *flasher
 	throttle throttle
+	// The external logins and the cookie that carries each flow's state.
+	providers *providerSet
+	flows     *flowCookie
+	saml      samlState // SAML service provider key and clock (saml.go)
 }
 
 // New wires a Handler.
 func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store, hasher *auth.Hasher, m mailer, log *slog.Logger) *Handler {
-	return &Handler{
+	h := &Handler{
 		cfg:      cfg,
 		store:    store,
 		views:    v,
@@ -67,6 +73,19 @@ func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store
 		flash:    newFlasher(cfg.Secret, cfg.Secure()),
 		throttle: defaultThrottle,
 	}
+	// Calls to the providers get a deadline: a slow one must not hold a
+	// request, or a discovery, forever.
+	client := &http.Client{Timeout: 15 * time.Second}
+	h.providers = newProviderSet(cfg.OAuth, client, func(key string) string { return h.link("/auth/" + key + "/callback") })
+	h.flows = newFlowCookie(cfg.Secret, cfg.Secure())
+	if len(cfg.OAuth) > 0 {
+		keys := make([]string, 0, len(cfg.OAuth))
+		for _, p := range cfg.OAuth {
+			keys = append(keys, p.Key)
+		}
+		log.Info("external logins offered; OpenID Connect issuers are discovered on first use", "providers", keys)
+	}
+	return h
 }
 
 // link builds an absolute URL for emails from the configured base URL, never

@@ -49,6 +49,7 @@ type app struct {
 	store    *db.Store
 	sessions *session.Store
 	echo     *echo.Echo
+	handler  *handlers.Handler
 	server   *httptest.Server
 	mail     *recordingMailer
 	logs     *syncBuffer
@@ -104,6 +105,7 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 	if err := h.Routes(a.echo, os.DirFS("../static")); err != nil {
 		t.Fatalf("routes: %v", err)
 	}
+	a.handler = h
 	a.server = httptest.NewServer(a.echo)
 	t.Cleanup(a.server.Close)
 	return a

@@ -57,19 +57,23 @@ func (h *Handler) invitePage(c echo.Context) error {
 
 // inviteOffer decides what the invite page offers the person looking.
 func (h *Handler) inviteOffer(c echo.Context, inv db.Invite) (string, error) {
+	u, ok := currentUser(c)
+	// A member who opens the link again, after accepting, is told so rather
+	// than that the (now spent) invite no longer works.
+	if ok {
+		_, err := h.store.Membership(c.Request().Context(), inv.AccountID, u.ID)
+		if err == nil {
+			return views.InviteMember, nil
+		}
+		if !errors.Is(err, db.ErrNotFound) {
+			return "", err
+		}
+	}
 	if !inv.Open(time.Now()) {
 		return views.InviteClosed, nil
 	}
-	u, ok := currentUser(c)
 	if !ok {
 		return views.InviteSignIn, nil
-	}
-	_, err := h.store.Membership(c.Request().Context(), inv.AccountID, u.ID)
-	if err == nil {
-		return views.InviteMember, nil
-	}
-	if !errors.Is(err, db.ErrNotFound) {
-		return "", err
 	}
 	switch {
 	case !strings.EqualFold(u.Email, inv.Email):

@@ -55,6 +55,9 @@ func (h *Handler) loadManageData(c echo.Context) (views.ManagePage, error) {
 	if err != nil {
 		return views.ManagePage{}, err
 	}
+	if data.SAML, err = h.samlRows(ctx, m.Account.ID); err != nil {
+		return views.ManagePage{}, err
+	}
 	if m.IsOwner() {
 		admins, err := h.store.Admins(ctx, m.Account.ID)
 		if err != nil {

@@ -33,6 +33,10 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 	if err != nil {
 		return views.ProfilePage{}, err
 	}
+	logins, err := h.store.IdentitiesForUser(ctx, u.ID)
+	if err != nil {
+		return views.ProfilePage{}, err
+	}
 	current := sessionHash(c)
 	rows := make([]views.SessionRow, 0, len(list))
 	for _, s := range list {
@@ -51,7 +55,8 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 		}
 		return 1
 	})
-	return views.ProfilePage{Page: h.page(c, "User Profile"), Accounts: accounts, Invites: invites, Sessions: rows}, nil
+	return views.ProfilePage{Page: h.page(c, "User Profile"), Accounts: accounts, Invites: invites, Sessions: rows,
+		Logins: loginRows(logins), AddLogins: h.loginOptions()}, nil
 }
 
 // device names a browser and system from a user agent, such as "Firefox 128 on Linux".
@@ -189,9 +194,12 @@ func (h *Handler) changePassword(c echo.Context) error {
 		if revoked, err = h.store.ChangePassword(ctx, u.ID, hash, sessionHash(c), event(c, db.EventPasswordChanged)); err != nil {
 			return err
 		}
+		form.Message = "Your password is changed."
+		if u.PasswordHash == "" {
+			form.Message = "Your password is set: you can sign in with it too."
+		}
 		u.PasswordHash = hash
 		c.Set(ctxUser, u)
-		form.Message = "Your password is changed."
 		if revoked > 0 {
 			form.Message += fmt.Sprintf(" %s signed out.", plural(revoked, "other session was", "other sessions were"))
 		}

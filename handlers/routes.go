@@ -32,6 +32,18 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/signup", h.signup)
 	e.POST("/logout", h.logout)
 
+	// External logins through OAuth and OpenID Connect: sign-in starts here,
+	// and every provider (Add Login included) comes back to the callback.
+	e.GET("/auth/:provider", h.oauthStart)
+	e.GET("/auth/:provider/callback", h.oauthCallback)
+
+	// SAML 2.0 sign-in, one service provider per connection. The ACS is
+	// exempt from the CSRF check (see csrfExempt): the IdP's page posts it.
+	e.GET("/login/saml", h.samlLoginPage)
+	e.GET("/saml/:conn/login", h.samlStart)
+	e.POST("/saml/:conn/acs", h.samlACS)
+	e.GET("/saml/:conn/metadata", h.samlMetadata)
+
 	// Links sent by email: address verification and password reset.
 	e.GET("/verify/:token", h.verifyEmail)
 	e.GET("/password/forgot", h.forgotPage)
@@ -44,6 +56,8 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/profile/name", h.updateName, signedIn)
 	e.POST("/profile/verify-email", h.resendVerification, signedIn)
 	e.POST("/profile/password", h.changePassword, signedIn)
+	e.POST("/profile/logins/:provider", h.addLogin, signedIn)
+	e.POST("/profile/logins/:id/delete", h.unlinkLogin, signedIn)
 	e.POST("/profile/sessions/:id/revoke", h.revokeSession, signedIn)
 	e.POST("/profile/sessions/revoke-others", h.revokeOtherSessions, signedIn)
 	e.GET("/profile/activity", h.activity, signedIn)
@@ -68,6 +82,9 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/accounts/:id/owner", h.transferOwnership, signedIn, admin)
 	e.POST("/accounts/:id/settings", h.renameAccount, signedIn, admin)
 	e.POST("/accounts/:id/delete", h.deleteAccount, signedIn, admin)
+	e.GET("/accounts/:id/saml", h.samlPage, signedIn, admin)
+	e.POST("/accounts/:id/saml", h.createSAMLConnection, signedIn, admin)
+	e.POST("/accounts/:id/saml/:cid/delete", h.deleteSAMLConnection, signedIn, admin)
 
 	// Invites: the emailed link is public (it offers sign-in or sign-up);
 	// answering one needs the invited, verified address.

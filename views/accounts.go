@@ -54,6 +54,27 @@ type ManagePage struct {
 	OwnerOOB     bool // send #owner out of band with #members: the Admins changed
 	InvitesOOB   bool // send #invites out of band with #invite: a new one is pending
 	RenameOOB    bool // send the heading and #danger out of band with #settings
+	SAML         []SAMLRow
+	SAMLForm     Form
+}
+
+// SAMLRow is one SAML connection in the console's #saml section, with the
+// addresses its identity provider needs.
+type SAMLRow struct {
+	db.SAMLConnection
+	MetadataURL string // also the service provider's entity id
+	ACSURL      string
+}
+
+// Unverified lists the connection's domains an operator has not verified yet.
+func (r SAMLRow) Unverified() []string {
+	var list []string
+	for _, d := range r.EmailDomains {
+		if !r.DomainVerified(d) {
+			list = append(list, d)
+		}
+	}
+	return list
 }
 
 // Expired reports whether a pending invite's link no longer works.

@@ -66,6 +66,8 @@ type AuthPage struct {
 	Sent       bool   // forgot: the link was sent
 	Token      string // reset: the token from the link
 	Valid      bool   // reset: the token can still be used
+
+	Logins []LoginOption // login: a "Log in with" button per configured provider
 }
 
 // ProfilePage is the User Profile page.
@@ -81,6 +83,9 @@ type ProfilePage struct {
 	Invites         []db.Invite     // #account-invites: open ones, for accounts the user is not in
 	InvitesForm     Form            // Accept's or Ignore's outcome
 	InviteAnswered  bool            // send #my-accounts and the menu's badge out of band with #account-invites
+	Logins          []LoginRow      // #sso-logins: the linked logins
+	AddLogins       []LoginOption   // #sso-logins: an Add Login button per configured provider
+	LoginsForm      Form            // the X's outcome
 }
 
 // SessionRow is one signed-in browser in the #sessions table.
@@ -91,6 +96,22 @@ type SessionRow struct {
 	LastSeen time.Time
 	Created  time.Time
 	Current  bool
+}
+
+// LoginRow is one linked external login in #sso-logins.
+type LoginRow struct {
+	ID       int64
+	Provider string // as people know it: Google, GitHub, Slack, the OpenID Connect provider's name
+	Email    string // the email at the provider
+	Linked   time.Time
+	LastUsed time.Time
+}
+
+// LoginOption is a configured external-login provider: Key in its URLs
+// (/auth/{key}), Name on its buttons.
+type LoginOption struct {
+	Key  string
+	Name string
 }
 
 // ActivityPage is one page of the security/activity log.
@@ -140,6 +161,7 @@ var pages = map[string]any{
 	"account.html":     AccountPage{},
 	"manage.html":      ManagePage{},
 	"invite.html":      InvitePage{},
+	"login_saml.html":  AuthPage{},
 }
 
 // Renderer holds one parsed template set per page file.

@@ -1,0 +1,362 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Audit event kinds of SAML connections.
+const (
+	EventSAMLConnectionAdded   = "saml_connection_added"
+	EventSAMLConnectionDeleted = "saml_connection_deleted"
+	EventSAMLDomainVerified    = "saml_domain_verified"
+	EventSAMLJoined            = "saml_joined" // a SAML sign-in made the user a member
+)
+
+// SAMLRequestTTL is how long an SP-initiated sign-in may take at the IdP.
+const SAMLRequestTTL = 10 * time.Minute
+
+// Refusals of a SAML sign-in, with words for the person.
+const (
+	ErrSAMLRequestUnknown = RuleError("This sign-in has expired or was already used. Start again from the sign-in page.")
+	ErrSAMLReplayed       = RuleError("This sign-in response was already used. Start again from the sign-in page.")
+)
+
+// SAMLConnection is one SAML identity provider an account signs its
+// people in with.
+type SAMLConnection struct {
+	ID                int64
+	AccountID         int64
+	Name              string
+	IdPMetadataXML    string
+	IdPEntityID       string
+	EmailDomains      []string // lowercase
+	VerifiedDomains   []string // those of EmailDomains an operator has verified
+	DefaultRole       string   // "" (no membership), RoleNormal or RoleReadOnly
+	AllowIdPInitiated bool
+	CreatedAt         time.Time
+}
+
+// DomainVerified reports whether emails at domain count as verified when
+// this connection asserts them.
+func (c SAMLConnection) DomainVerified(domain string) bool {
+	return slices.Contains(c.VerifiedDomains, strings.ToLower(domain))
+}
+
+// NewSAMLConnection is what an Admin gives to add a connection.
+type NewSAMLConnection struct {
+	Name              string
+	IdPMetadataXML    string
+	IdPEntityID       string
+	EmailDomains      []string
+	DefaultRole       string
+	AllowIdPInitiated bool
+}
+
+// SAMLRequest is an SP-initiated sign-in in flight.
+type SAMLRequest struct {
+	ID           int64
+	RelayState   string
+	ConnectionID int64
+	RequestID    string // the AuthnRequest's ID, which the response must answer
+	LinkUserID   int64
+	Next         string
+	CreatedAt    time.Time
+	UsedAt       time.Time
+}
+
+// ValidSAMLRole reports whether r may be given to people a connection brings in.
+func ValidSAMLRole(r string) bool { return r == "" || r == RoleNormal || r == RoleReadOnly }
+
+const samlConnectionColumns = `id, account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, allow_idp_initiated, created_at,
+	COALESCE((SELECT group_concat(domain, ',') FROM saml_domains d WHERE d.connection_id = saml_connections.id), '')`
+
+func splitDomains(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func scanSAMLConnection(row interface{ Scan(...any) error }) (SAMLConnection, error) {
+	var c SAMLConnection
+	var domains, verified string
+	var created int64
+	err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.IdPMetadataXML, &c.IdPEntityID, &domains, &c.DefaultRole, &c.AllowIdPInitiated, &created, &verified)
+	if err != nil {
+		return SAMLConnection{}, mapErr(err)
+	}
+	c.EmailDomains, c.VerifiedDomains, c.CreatedAt = splitDomains(domains), splitDomains(strings.ToLower(verified)), fromUnix(created)
+	return c, nil
+}
+
+// CreateSAMLConnection adds a connection to the account; actor must be an Admin.
+func (s *Store) CreateSAMLConnection(ctx context.Context, accountID, actorID int64, nc NewSAMLConnection, ev Event) (SAMLConnection, error) {
+	if !ValidSAMLRole(nc.DefaultRole) {
+		return SAMLConnection{}, fmt.Errorf("create saml connection: invalid role %q", nc.DefaultRole)
+	}
+	var c SAMLConnection
+	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		domains := make([]string, len(nc.EmailDomains))
+		for i, d := range nc.EmailDomains {
+			domains[i] = strings.ToLower(strings.TrimSpace(d))
+		}
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO saml_connections
+			(account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, allow_idp_initiated, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			accountID, strings.TrimSpace(nc.Name), nc.IdPMetadataXML, nc.IdPEntityID, strings.Join(domains, ","),
+			nc.DefaultRole, nc.AllowIdPInitiated, unix(s.now())).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if c, err = scanSAMLConnection(tx.QueryRowContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE id = ?`, id)); err != nil {
+			return err
+		}
+		ev = withAccount(ev, actor.Account)
+		ev.Detail = withDetail(withDetail(ev.Detail, "connection", c.Name), "idp", c.IdPEntityID)
+		return auditBoth(ctx, tx, ev, accountID, actorID, 0, s.now())
+	})
+	if err != nil {
+		return SAMLConnection{}, fmt.Errorf("create saml connection: %w", err)
+	}
+	return c, nil
+}
+
+// DeleteSAMLConnection removes a connection of the account; actor must be
+// an Admin. Logins made through it stay linked but can no longer be used.
+func (s *Store) DeleteSAMLConnection(ctx context.Context, accountID, actorID, connID int64, ev Event) (SAMLConnection, error) {
+	var c SAMLConnection
+	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		var err error
+		c, err = scanSAMLConnection(tx.QueryRowContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE id = ? AND account_id = ?`, connID, accountID))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_connections WHERE id = ?`, connID); err != nil {
+			return err
+		}
+		ev = withAccount(ev, actor.Account)
+		ev.Detail = withDetail(ev.Detail, "connection", c.Name)
+		return auditBoth(ctx, tx, ev, accountID, actorID, 0, s.now())
+	})
+	return c, err
+}
+
+// SAMLConnections lists the account's connections, oldest first.
+func (s *Store) SAMLConnections(ctx context.Context, accountID int64) ([]SAMLConnection, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE account_id = ? ORDER BY id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("saml connections of account %d: %w", accountID, err)
+	}
+	defer rows.Close()
+	var list []SAMLConnection
+	for rows.Next() {
+		c, err := scanSAMLConnection(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	return list, rows.Err()
+}
+
+// SAMLConnection returns the connection with id, or ErrNotFound. It serves
+// the public SAML routes, which name the connection in their path.
+func (s *Store) SAMLConnection(ctx context.Context, id int64) (SAMLConnection, error) {
+	return scanSAMLConnection(s.r.QueryRowContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE id = ?`, id))
+}
+
+// SAMLConnectionsForDomain lists the connections that serve emails at
+// domain, those that have it verified first.
+func (s *Store) SAMLConnectionsForDomain(ctx context.Context, domain string) ([]SAMLConnection, error) {
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	rows, err := s.r.QueryContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections
+		WHERE instr(',' || email_domains || ',', ',' || ? || ',') > 0
+		ORDER BY EXISTS (SELECT 1 FROM saml_domains d WHERE d.connection_id = saml_connections.id AND d.domain = ?) DESC, id`, domain, domain)
+	if err != nil {
+		return nil, fmt.Errorf("saml connections for %s: %w", domain, err)
+	}
+	defer rows.Close()
+	var list []SAMLConnection
+	for rows.Next() {
+		c, err := scanSAMLConnection(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	return list, rows.Err()
+}
+
+// ErrDomainNotServed and ErrDomainTaken are the refusals of VerifySAMLDomain.
+var (
+	ErrDomainNotServed = errors.New("the connection does not list this email domain")
+	ErrDomainTaken     = errors.New("the domain is already verified for another connection")
+)
+
+// VerifySAMLDomain records that an operator has checked that the owner of
+// connection connID controls domain, which the connection must list. From
+// then on, emails at domain from this connection count as verified.
+func (s *Store) VerifySAMLDomain(ctx context.Context, connID int64, domain string, ev Event) error {
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		c, err := scanSAMLConnection(tx.QueryRowContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE id = ?`, connID))
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(c.EmailDomains, domain) {
+			return ErrDomainNotServed
+		}
+		if c.DomainVerified(domain) {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO saml_domains (connection_id, domain, verified_at) VALUES (?, ?, ?)`, connID, domain, unix(s.now()))
+		if err = mapErr(err); errors.Is(err, ErrConflict) {
+			return ErrDomainTaken
+		}
+		if err != nil {
+			return err
+		}
+		ev.AccountID = c.AccountID
+		ev.Detail = withDetail(withDetail(ev.Detail, "connection", c.Name), "domain", domain)
+		return addEvent(ctx, tx, ev, s.now())
+	})
+}
+
+// StartSAMLRequest records an SP-initiated sign-in about to go to the IdP.
+func (s *Store) StartSAMLRequest(ctx context.Context, r SAMLRequest) error {
+	_, err := s.exec(ctx, `INSERT INTO saml_requests (relay_state, connection_id, request_id, link_user_id, next, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, r.RelayState, r.ConnectionID, r.RequestID,
+		sql.NullInt64{Int64: r.LinkUserID, Valid: r.LinkUserID != 0}, r.Next, unix(s.now()))
+	if err != nil {
+		return fmt.Errorf("start saml request: %w", err)
+	}
+	return nil
+}
+
+// OpenSAMLRequest returns the unused, unexpired sign-in of connection connID
+// with relayState, or ErrSAMLRequestUnknown.
+func (s *Store) OpenSAMLRequest(ctx context.Context, connID int64, relayState string) (SAMLRequest, error) {
+	var r SAMLRequest
+	var link sql.NullInt64
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT id, relay_state, connection_id, request_id, link_user_id, next, created_at
+		FROM saml_requests WHERE relay_state = ? AND connection_id = ? AND used_at IS NULL AND created_at >= ?`,
+		relayState, connID, unix(s.now().Add(-SAMLRequestTTL))).
+		Scan(&r.ID, &r.RelayState, &r.ConnectionID, &r.RequestID, &link, &r.Next, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SAMLRequest{}, ErrSAMLRequestUnknown
+	}
+	if err != nil {
+		return SAMLRequest{}, fmt.Errorf("saml request: %w", err)
+	}
+	r.LinkUserID, r.CreatedAt = link.Int64, fromUnix(created)
+	return r, nil
+}
+
+// SAMLSignIn is a validated SAML response about to sign someone in.
+type SAMLSignIn struct {
+	Connection  SAMLConnection
+	RelayState  string // "" for an IdP-initiated sign-in
+	AssertionID string
+	External    External
+}
+
+// SAMLLogin signs in through a SAML connection, in one transaction: it
+// consumes the request (by RelayState) and the assertion id, so neither
+// can be used twice; resolves the login like any other (creating the user
+// when needed: the account's Admins set the connection up to bring people
+// in); and makes the user a member of the connection's account with its
+// default role, if it has one and the user is not a member yet.
+//
+// A refusal (a RuleError, such as ErrLinkUnverifiedProvider) still
+// consumes the request and the assertion.
+func (s *Store) SAMLLogin(ctx context.Context, in SAMLSignIn, ev Event) (User, string, error) {
+	var u User
+	var outcome string
+	var refusal error
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		if in.RelayState != "" {
+			res, err := tx.ExecContext(ctx, `UPDATE saml_requests SET used_at = ?
+				WHERE relay_state = ? AND connection_id = ? AND used_at IS NULL AND created_at >= ?`,
+				unix(now), in.RelayState, in.Connection.ID, unix(now.Add(-SAMLRequestTTL)))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return cmp(err, ErrSAMLRequestUnknown)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO saml_assertions (id, connection_id, seen_at) VALUES (?, ?, ?)`,
+			in.AssertionID, in.Connection.ID, unix(now))
+		if err = mapErr(err); errors.Is(err, ErrConflict) {
+			return ErrSAMLReplayed
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT saml_login`); err != nil {
+			return err
+		}
+		u, outcome, err = resolveLogin(ctx, tx, in.External, true, ev, now)
+		if err == nil {
+			err = joinBySAML(ctx, tx, in.Connection, u.ID, ev, now)
+		}
+		var re RuleError
+		if errors.As(err, &re) {
+			refusal = err
+			_, err = tx.ExecContext(ctx, `ROLLBACK TO saml_login`)
+		}
+		return err
+	})
+	if err == nil {
+		err = refusal
+	}
+	if err != nil {
+		return User{}, "", fmt.Errorf("saml login through connection %d: %w", in.Connection.ID, err)
+	}
+	return u, outcome, nil
+}
+
+// joinBySAML makes userID a member of the connection's account with its
+// default role, unless it has none or the user is a member already (whose
+// role is then left as the Admins set it).
+func joinBySAML(ctx context.Context, tx *sql.Tx, c SAMLConnection, userID int64, ev Event, now time.Time) error {
+	if c.DefaultRole == "" {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (account_id, user_id) DO NOTHING`, c.AccountID, userID, c.DefaultRole, unix(now))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	var account string
+	if err := tx.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = ?`, c.AccountID).Scan(&account); err != nil {
+		return err
+	}
+	ev.Kind, ev.UserID, ev.AccountID = EventSAMLJoined, userID, c.AccountID
+	ev.Detail = map[string]any{"account": account, "role": c.DefaultRole, "connection": c.Name}
+	return addEvent(ctx, tx, ev, now)
+}
+
+// DeleteSpentSAML forgets sign-in requests and assertion ids older than
+// before: by then both are refused on their age alone.
+func (s *Store) DeleteSpentSAML(ctx context.Context, before time.Time) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_requests WHERE created_at < ?`, unix(before)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM saml_assertions WHERE seen_at < ?`, unix(before))
+		return err
+	})
+}

@@ -1,0 +1,47 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+)
+
+// The SSO Logins section of the profile: linked logins and their X. Add
+// Login starts in oauth.go, as it leaves for the provider.
+
+// loginRows lists the user's linked logins for #sso-logins.
+func loginRows(ids []db.Identity) []views.LoginRow {
+	rows := make([]views.LoginRow, 0, len(ids))
+	for _, i := range ids {
+		rows = append(rows, views.LoginRow{ID: i.ID, Provider: providerLabel(i.Provider), Email: i.Email, Linked: i.CreatedAt, LastUsed: i.LastUsedAt})
+	}
+	return rows
+}
+
+// unlinkLogin removes a linked login and keeps the session; the last way
+// in (no password, no other login) stays.
+func (h *Handler) unlinkLogin(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	removed, err := h.store.UnlinkIdentity(c.Request().Context(), u.ID, id, event(c, db.EventLoginUnlinked))
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return echo.NewHTTPError(http.StatusNotFound, "That login is not linked to your profile.")
+	case errors.Is(err, db.ErrLastLogin):
+		return h.profileRefused(c, http.StatusConflict, "profile/sso-logins", func(p *views.ProfilePage) {
+			p.LoginsForm.Fail("form", err.Error())
+		})
+	case err != nil:
+		return err
+	}
+	return h.profileAnswer(c, "profile/sso-logins", func(p *views.ProfilePage) (bool, string) {
+		p.LoginsForm.Message = "The " + providerLabel(removed.Provider) + " login is removed: it no longer signs you in."
+		return false, p.LoginsForm.Message
+	})
+}

@@ -1,0 +1,286 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/gorilla/securecookie"
+	"github.com/labstack/echo/v4"
+	"github.com/markbates/goth/providers/github"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+	"golang.org/x/oauth2"
+)
+
+// Sign-in and Add Login through OAuth 2.0 and OpenID Connect, DESIGN
+// section 5. goth's providers speak the protocols; the state of each flow
+// lives in a cookie of ours rather than in gothic's global store.
+
+const (
+	modeLogin = "login" // sign in (or sign up) with the external login
+	modeLink  = "link"  // Add Login: link it to the signed-in user
+)
+
+// oauthFlow is what one sign-in or Add Login remembers between the redirect
+// to the provider and the provider's redirect back.
+type oauthFlow struct {
+	Provider string // the provider's key
+	State    string
+	Verifier string // PKCE code_verifier
+	Nonce    string // OpenID Connect nonce
+	Session  string // goth's session, marshalled
+	Mode     string
+	UserID   int64  // modeLink: who started it
+	Next     string // modeLogin: where to go once signed in
+}
+
+// flowCookie keeps an oauthFlow in an encrypted, signed cookie that lives
+// ten minutes and is sent only to /auth, where the callbacks are. Its name
+// cannot have the __Host- prefix, which requires Path=/.
+type flowCookie struct {
+	codec  *securecookie.SecureCookie
+	secure bool
+}
+
+const (
+	flowCookieName = "roster_oauth"
+	flowTTL        = 600 // seconds
+)
+
+func newFlowCookie(secret []byte, secure bool) *flowCookie {
+	codec := securecookie.New(deriveKey(secret, "oauth flow hash"), deriveKey(secret, "oauth flow block"))
+	codec.MaxAge(flowTTL)
+	return &flowCookie{codec: codec, secure: secure}
+}
+
+func (fc *flowCookie) set(c echo.Context, f oauthFlow) error {
+	v, err := fc.codec.Encode(flowCookieName, f)
+	if err != nil {
+		return fmt.Errorf("encode oauth flow: %w", err)
+	}
+	c.SetCookie(&http.Cookie{Name: flowCookieName, Value: v, Path: "/auth", MaxAge: flowTTL,
+		HttpOnly: true, Secure: fc.secure, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// take returns the flow, once: the cookie is deleted whatever it held.
+func (fc *flowCookie) take(c echo.Context) (oauthFlow, bool) {
+	var f oauthFlow
+	ck, err := c.Cookie(flowCookieName)
+	if err != nil {
+		return f, false
+	}
+	c.SetCookie(&http.Cookie{Name: flowCookieName, Path: "/auth", MaxAge: -1,
+		HttpOnly: true, Secure: fc.secure, SameSite: http.SameSiteLaxMode})
+	return f, fc.codec.Decode(flowCookieName, ck.Value, &f) == nil
+}
+
+// oauthStart sends the person to the provider to sign in.
+func (h *Handler) oauthStart(c echo.Context) error {
+	p, ok := h.providers.get(c.Param("provider"))
+	if !ok {
+		return echo.ErrNotFound
+	}
+	return h.beginFlow(c, p, oauthFlow{Mode: modeLogin, Next: safeNext(c.QueryParam("next"))})
+}
+
+// addLogin starts Add Login: the same trip to the provider, which links
+// the login to the signed-in user when it comes back.
+func (h *Handler) addLogin(c echo.Context) error {
+	p, ok := h.providers.get(c.Param("provider"))
+	if !ok {
+		return echo.ErrNotFound
+	}
+	u, _ := currentUser(c)
+	return h.beginFlow(c, p, oauthFlow{Mode: modeLink, UserID: u.ID, Next: "/profile#sso-logins"})
+}
+
+func (h *Handler) beginFlow(c echo.Context, p OAuthProvider, f oauthFlow) error {
+	lp, err := h.providers.live(c.Request().Context(), p)
+	if err != nil {
+		logger(c).Error("external login unavailable", "provider", p.Key, "err", err)
+		return h.oauthProblem(c, http.StatusServiceUnavailable, f, p.Name+" is not available",
+			"We could not reach "+p.Name+" to sign you in. Please try again in a few minutes, or sign in another way.")
+	}
+	f.Provider, f.State, f.Nonce, f.Verifier = p.Key, rand.Text(), rand.Text(), oauth2.GenerateVerifier()
+	sess, err := lp.BeginAuth(f.State)
+	if err != nil {
+		return fmt.Errorf("begin %s login: %w", p.Key, err)
+	}
+	to, err := sess.GetAuthURL()
+	if err != nil {
+		return fmt.Errorf("begin %s login: %w", p.Key, err)
+	}
+	if lp.keys != nil {
+		// goth's openidConnect sends code_verifier with the code, so these
+		// providers get PKCE; its BeginAuth takes no per-request options.
+		if to, err = withQuery(to, url.Values{
+			"code_challenge":        {oauth2.S256ChallengeFromVerifier(f.Verifier)},
+			"code_challenge_method": {"S256"},
+			"nonce":                 {f.Nonce},
+		}); err != nil {
+			return fmt.Errorf("begin %s login: %w", p.Key, err)
+		}
+	}
+	f.Session = sess.Marshal()
+	if err := h.flows.set(c, f); err != nil {
+		return err
+	}
+	return redirect(c, to)
+}
+
+func withQuery(raw string, extra url.Values) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	for k, vs := range extra {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// oauthCallback is where the provider sends the person back, for both
+// sign-in and Add Login. Nothing happens unless the state matches the one
+// in this browser's flow cookie.
+func (h *Handler) oauthCallback(c echo.Context) error {
+	p, ok := h.providers.get(c.Param("provider"))
+	if !ok {
+		return echo.ErrNotFound
+	}
+	f, ok := h.flows.take(c)
+	state := c.QueryParam("state")
+	if !ok || f.Provider != p.Key || state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1 {
+		return h.oauthProblem(c, http.StatusBadRequest, f, "This sign-in did not start here",
+			"The sign-in with "+p.Name+" has expired, or was not started from this browser. Please start again.")
+	}
+	if c.QueryParam("error") != "" {
+		return h.oauthProblem(c, http.StatusBadRequest, f, "Sign-in with "+p.Name+" was cancelled",
+			p.Name+" did not sign you in: you cancelled, or it refused. You can try again.")
+	}
+	ext, err := h.exchange(c, p, f)
+	if err != nil {
+		logger(c).Warn("external login failed", "provider", p.Key, "err", err)
+		return h.oauthProblem(c, http.StatusBadGateway, f, p.Name+" did not confirm the sign-in",
+			"We could not complete the sign-in with "+p.Name+". Please try again.")
+	}
+	if f.Mode == modeLink {
+		return h.finishLink(c, p, f, ext)
+	}
+	return h.finishLogin(c, p, f, ext)
+}
+
+// exchange trades the code for tokens and asks the provider who signed in.
+func (h *Handler) exchange(c echo.Context, p OAuthProvider, f oauthFlow) (db.External, error) {
+	ctx := c.Request().Context()
+	lp, err := h.providers.live(ctx, p)
+	if err != nil {
+		return db.External{}, err
+	}
+	sess, err := lp.UnmarshalSession(f.Session)
+	if err != nil {
+		return db.External{}, err
+	}
+	params := url.Values{"code": {c.QueryParam("code")}, "code_verifier": {f.Verifier}}
+	if _, err := sess.Authorize(lp.Provider, params); err != nil {
+		return db.External{}, fmt.Errorf("token exchange: %w", err)
+	}
+	u, err := lp.FetchUser(sess)
+	// goth gives up when a GitHub user has no verified primary email;
+	// githubEmail below looks at every address itself.
+	if err != nil && !errors.Is(err, github.ErrNoVerifiedGitHubPrimaryEmail) {
+		return db.External{}, fmt.Errorf("fetch user: %w", err)
+	}
+	if lp.keys != nil {
+		if err := verifyIDToken(ctx, lp.keys, u.IDToken, f.Nonce); err != nil {
+			return db.External{}, err
+		}
+	}
+	return h.providers.external(ctx, p, lp, u)
+}
+
+// finishLogin signs the person in as the user the external login resolves
+// to, or says in plain words why not.
+func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext db.External) error {
+	ev := event(c, db.EventSignIn)
+	ev.Detail = map[string]any{"method": p.Name, "email": ext.Email}
+	u, outcome, err := h.store.ResolveLogin(c.Request().Context(), ext, h.cfg.Signup == SignupOpen, ev)
+	var re db.RuleError
+	if errors.As(err, &re) {
+		status := http.StatusConflict
+		if re == db.ErrSignupClosed {
+			status = http.StatusForbidden
+		}
+		return h.oauthProblem(c, status, f, "You are not signed in", re.Error())
+	}
+	if err != nil {
+		return err
+	}
+	// ResolveLogin wrote the sign-in to the audit log in its transaction.
+	if err := h.sessions.SignIn(c.Response(), c.Request(), u.ID); err != nil {
+		return err
+	}
+	msg := "You are signed in with " + p.Name + "."
+	switch outcome {
+	case db.LoginCreated:
+		msg = "Welcome to Roster! Your profile was made from your " + p.Name + " login."
+	case db.LoginLinked:
+		msg = "Your " + p.Name + " login is now linked to your profile, which has the same confirmed email. You are signed in."
+	}
+	h.flash.set(c, "success", msg)
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
+}
+
+// finishLink is Add Login's return: the login is linked to the user who
+// started it, who must still be the one signed in.
+func (h *Handler) finishLink(c echo.Context, p OAuthProvider, f oauthFlow, ext db.External) error {
+	u, ok := currentUser(c)
+	if !ok || u.ID != f.UserID {
+		return h.oauthProblem(c, http.StatusForbidden, oauthFlow{}, "Nothing was linked",
+			"You are no longer signed in as the person who started Add Login. Sign in and try again from your profile.")
+	}
+	ev := event(c, db.EventLoginLinked)
+	ev.Detail = map[string]any{"method": p.Name}
+	err := h.store.LinkIdentity(c.Request().Context(), u.ID, ext, ev)
+	var re db.RuleError
+	switch {
+	case errors.As(err, &re):
+		h.flash.set(c, "error", re.Error())
+	case err != nil:
+		return err
+	default:
+		msg := "Your " + p.Name + " login is linked: you can sign in with it now."
+		if ext.Email != "" {
+			msg = "Your " + p.Name + " login (" + ext.Email + ") is linked: you can sign in with it now."
+		}
+		h.flash.set(c, "success", msg)
+	}
+	return c.Redirect(http.StatusSeeOther, "/profile#sso-logins")
+}
+
+// oauthProblem answers a sign-in that did not work with a page that says
+// why and where to go next: back to the profile for Add Login, to the
+// sign-in page otherwise. No session is started.
+func (h *Handler) oauthProblem(c echo.Context, status int, f oauthFlow, heading, text string) error {
+	data := views.MessagePage{Page: h.page(c, heading), Heading: heading, Text: text, Link: "/login", LinkText: "Back to sign in"}
+	if _, ok := currentUser(c); ok && f.Mode == modeLink {
+		data.Link, data.LinkText = "/profile#sso-logins", "Back to your profile"
+	}
+	return h.render(c, status, "message.html", "", data)
+}
+
+// loginOptions are the configured providers, for the "Log in with" and
+// "Add Login" buttons.
+func (h *Handler) loginOptions() []views.LoginOption {
+	var list []views.LoginOption
+	for _, p := range h.providers.list {
+		list = append(list, views.LoginOption{Key: p.Key, Name: p.Name})
+	}
+	return list
+}

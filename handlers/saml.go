@@ -1,0 +1,464 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crewjam/saml"
+	"github.com/crewjam/saml/samlsp"
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+	dsig "github.com/russellhaering/goxmldsig"
+)
+
+// SAML 2.0 sign-in, one service provider per connection (DESIGN section 5):
+// /login/saml finds the connection by email domain, /saml/{conn}/login
+// sends an AuthnRequest (HTTP-Redirect) and records it by RelayState,
+// /saml/{conn}/acs takes the IdP's POST, and /saml/{conn}/metadata
+// describes the service provider to the IdP.
+
+// spKeySetting is the settings key of the service provider's key and
+// certificate (PEM), shared by every connection.
+const spKeySetting = "saml_sp_key_cert"
+
+// samlState is the Handler's SAML state: the key pair, loaded once, and the
+// clock the service providers check times against (nil: the real one).
+type samlState struct {
+	mu    sync.Mutex
+	key   *rsa.PrivateKey
+	cert  *x509.Certificate
+	clock *dsig.Clock
+}
+
+// samlKeys returns the service provider's key and certificate. They are
+// made at the first SAML use and kept in settings, so every process and
+// every restart presents the same certificate to the IdPs.
+func (h *Handler) samlKeys(ctx context.Context) (*rsa.PrivateKey, *x509.Certificate, error) {
+	h.saml.mu.Lock()
+	defer h.saml.mu.Unlock()
+	if h.saml.key != nil {
+		return h.saml.key, h.saml.cert, nil
+	}
+	fresh, err := newSPKeyPEM()
+	if err != nil {
+		return nil, nil, err
+	}
+	stored, err := h.store.SettingOrInit(ctx, spKeySetting, fresh)
+	if err != nil {
+		return nil, nil, fmt.Errorf("saml key: %w", err)
+	}
+	key, cert, err := parseSPKeyPEM(stored)
+	if err != nil {
+		return nil, nil, err
+	}
+	h.saml.key, h.saml.cert = key, cert
+	return key, cert, nil
+}
+
+// newSPKeyPEM makes an RSA 2048 key and a self-signed certificate for it,
+// valid for 10 years: IdPs use it only as a container for the public key.
+func newSPKeyPEM() (string, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", fmt.Errorf("saml key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "Roster SAML service provider"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", fmt.Errorf("saml certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})) +
+		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
+}
+
+func parseSPKeyPEM(s string) (*rsa.PrivateKey, *x509.Certificate, error) {
+	var key *rsa.PrivateKey
+	var cert *x509.Certificate
+	rest := []byte(s)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		switch b.Type {
+		case "PRIVATE KEY":
+			k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+			if err != nil {
+				return nil, nil, fmt.Errorf("saml key: %w", err)
+			}
+			key, _ = k.(*rsa.PrivateKey)
+		case "CERTIFICATE":
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, nil, fmt.Errorf("saml certificate: %w", err)
+			}
+			cert = c
+		}
+	}
+	if key == nil || cert == nil {
+		return nil, nil, errors.New("saml key: the stored key or certificate is missing")
+	}
+	return key, cert, nil
+}
+
+// samlMetadataURL is a connection's metadata address, which is also its
+// service provider's entity id.
+func (h *Handler) samlMetadataURL(id int64) string {
+	return h.link("/saml/" + strconv.FormatInt(id, 10) + "/metadata")
+}
+
+// samlACSURL is where a connection's IdP posts its responses.
+func (h *Handler) samlACSURL(id int64) string {
+	return h.link("/saml/" + strconv.FormatInt(id, 10) + "/acs")
+}
+
+// serviceProvider builds the service provider of one connection. Its
+// entity id is its metadata URL, which is what crewjam checks the
+// assertion's audience against. Signatures are always required (no
+// SignatureVerifier override), SHA-1 signatures are refused, and
+// IdP-initiated responses are refused unless the caller allows them.
+// AuthnRequests are not signed: they carry nothing secret, the response is
+// what is checked, and IdPs (samlidp among them) that re-post the request
+// from their login form would find the redirect signature gone.
+func (h *Handler) serviceProvider(ctx context.Context, conn db.SAMLConnection) (*saml.ServiceProvider, error) {
+	key, cert, err := h.samlKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	md, err := samlsp.ParseMetadata([]byte(conn.IdPMetadataXML))
+	if err != nil {
+		return nil, fmt.Errorf("saml connection %d: stored IdP metadata: %w", conn.ID, err)
+	}
+	metadataURL, err := url.Parse(h.samlMetadataURL(conn.ID))
+	if err != nil {
+		return nil, err
+	}
+	acsURL, err := url.Parse(h.samlACSURL(conn.ID))
+	if err != nil {
+		return nil, err
+	}
+	h.saml.mu.Lock()
+	clock := h.saml.clock
+	h.saml.mu.Unlock()
+	return &saml.ServiceProvider{
+		EntityID:                         metadataURL.String(),
+		Key:                              key,
+		Certificate:                      cert,
+		MetadataURL:                      *metadataURL,
+		AcsURL:                           *acsURL,
+		IDPMetadata:                      md,
+		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
+		RejectSHA1Signatures:             true,
+		LimitRelayStateLength:            true,
+		Clock:                            clock,
+	}, nil
+}
+
+// samlConnection loads the connection named by the :conn path parameter;
+// an unknown one is a 404.
+func (h *Handler) samlConnection(c echo.Context) (db.SAMLConnection, error) {
+	id, err := idParam(c, "conn")
+	if err != nil {
+		return db.SAMLConnection{}, err
+	}
+	conn, err := h.store.SAMLConnection(c.Request().Context(), id)
+	if errors.Is(err, db.ErrNotFound) {
+		return conn, echo.ErrNotFound
+	}
+	return conn, err
+}
+
+// samlLoginPage asks for an email and sends the person to the connection
+// that serves its domain.
+func (h *Handler) samlLoginPage(c echo.Context) error {
+	data := h.authPage(c, "Sign in with SAML single sign-on", views.Form{})
+	email := strings.TrimSpace(c.QueryParam("email"))
+	if email == "" {
+		return h.render(c, http.StatusOK, "login_saml.html", "", data)
+	}
+	data.Form.Values = map[string]string{"email": email}
+	checkEmail(&data.Form, email)
+	if data.Form.Failed() {
+		return h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
+	}
+	domain := strings.ToLower(email[strings.LastIndexByte(email, '@')+1:])
+	conns, err := h.store.SAMLConnectionsForDomain(c.Request().Context(), domain)
+	if err != nil {
+		return err
+	}
+	// The verified connection comes first; without one, an unverified
+	// claim counts only when no other connection makes the same claim.
+	if len(conns) == 0 || (len(conns) > 1 && !conns[0].DomainVerified(domain)) {
+		msg := "No organization on this server signs in people at " + domain + " with single sign-on. Sign in with your password instead."
+		if len(conns) > 1 {
+			msg = "More than one organization signs in people at " + domain + ". Ask your account admin for your organization's sign-in link."
+		}
+		data.Form.Fail("email", msg)
+		return h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
+	}
+	to := "/saml/" + strconv.FormatInt(conns[0].ID, 10) + "/login"
+	if next := c.QueryParam("next"); next != "" {
+		to += "?next=" + url.QueryEscape(safeNext(next))
+	}
+	return redirect(c, to)
+}
+
+// samlStart begins an SP-initiated sign-in: it records the AuthnRequest's
+// ID under a random RelayState and sends the browser to the IdP.
+func (h *Handler) samlStart(c echo.Context) error {
+	ctx := c.Request().Context()
+	conn, err := h.samlConnection(c)
+	if err != nil {
+		return err
+	}
+	sp, err := h.serviceProvider(ctx, conn)
+	if err != nil {
+		return err
+	}
+	sso := sp.GetSSOBindingLocation(saml.HTTPRedirectBinding)
+	if sso == "" {
+		return h.samlRefused(c, conn, "no_redirect_binding", http.StatusBadGateway,
+			"The identity provider of "+conn.Name+" has no sign-in address for browser redirects. Ask your account admin to check its metadata.")
+	}
+	req, err := sp.MakeAuthenticationRequest(sso, saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	if err != nil {
+		return err
+	}
+	relay := rand.Text()
+	if err := h.store.StartSAMLRequest(ctx, db.SAMLRequest{
+		RelayState: relay, ConnectionID: conn.ID, RequestID: req.ID, Next: safeNext(c.QueryParam("next")),
+	}); err != nil {
+		return err
+	}
+	to, err := req.Redirect(relay, sp)
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, to.String())
+}
+
+// samlACS takes the IdP's response. It is exempt from the CSRF check: the
+// POST comes from the IdP's page, and the response carries the IdP's
+// signature and answers a request found by its RelayState instead.
+func (h *Handler) samlACS(c echo.Context) error {
+	ctx := c.Request().Context()
+	conn, err := h.samlConnection(c)
+	if err != nil {
+		return err
+	}
+	r := c.Request()
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("SAMLResponse") == "" || r.PostForm.Has("SAMLart") {
+		return h.samlRefused(c, conn, "no_response", http.StatusBadRequest, samlFailedText)
+	}
+	sp, err := h.serviceProvider(ctx, conn)
+	if err != nil {
+		return err
+	}
+	relay := r.PostForm.Get("RelayState")
+	var ids []string
+	var next string
+	req, err := h.store.OpenSAMLRequest(ctx, conn.ID, relay)
+	switch {
+	case err == nil:
+		ids, next = []string{req.RequestID}, req.Next
+	case errors.Is(err, db.ErrSAMLRequestUnknown) && conn.AllowIdPInitiated:
+		// Unsolicited: whatever RelayState the IdP sent names no request
+		// of ours, and is not trusted as a place to go.
+		sp.AllowIDPInitiated, relay = true, ""
+	case errors.Is(err, db.ErrSAMLRequestUnknown):
+		return h.samlRefused(c, conn, "unknown_relay_state", http.StatusForbidden, db.ErrSAMLRequestUnknown.Error())
+	default:
+		return err
+	}
+	assertion, err := sp.ParseResponse(r, ids)
+	if err != nil {
+		return h.samlRefused(c, conn, samlErrorKind(err), http.StatusForbidden, samlFailedText)
+	}
+	ext, refusal := samlExternal(conn, assertion)
+	if refusal != "" {
+		return h.samlRefused(c, conn, "subject", http.StatusForbidden, refusal)
+	}
+	ev := event(c, db.EventSignIn)
+	ev.Detail = map[string]any{"method": "SAML (" + conn.Name + ")"}
+	u, _, err := h.store.SAMLLogin(ctx, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext}, ev)
+	var re db.RuleError
+	if errors.As(err, &re) {
+		kind := "rule"
+		if re == db.ErrSAMLReplayed || re == db.ErrSAMLRequestUnknown {
+			kind = "replayed"
+		}
+		return h.samlRefused(c, conn, kind, http.StatusForbidden, re.Error())
+	}
+	if err != nil {
+		return err
+	}
+	// SAMLLogin wrote the sign-in to the audit log with its outcome, so the
+	// session starts here without a second entry.
+	if err := h.sessions.SignIn(c.Response(), r, u.ID); err != nil {
+		return err
+	}
+	h.flash.set(c, "success", "You are signed in.")
+	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+// samlMetadata describes the connection's service provider, for its IdP.
+func (h *Handler) samlMetadata(c echo.Context) error {
+	conn, err := h.samlConnection(c)
+	if err != nil {
+		return err
+	}
+	sp, err := h.serviceProvider(c.Request().Context(), conn)
+	if err != nil {
+		return err
+	}
+	buf, err := xml.MarshalIndent(sp.Metadata(), "", "  ")
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "application/samlmetadata+xml", append([]byte(xml.Header), buf...))
+}
+
+const samlFailedText = "Sign-in failed: the response from your identity provider could not be accepted. " +
+	"Start again from the sign-in page; if it keeps failing, ask your account admin to check the SAML connection."
+
+// samlRefused answers a SAML sign-in that failed, in plain words. The log
+// gets the kind of failure only: never the SAMLResponse, which carries
+// personal data and, while it is fresh, a way in.
+func (h *Handler) samlRefused(c echo.Context, conn db.SAMLConnection, kind string, status int, text string) error {
+	logger(c).Warn("saml sign-in refused", "connection", conn.ID, "kind", kind)
+	return h.render(c, status, "message.html", "", views.MessagePage{
+		Page: h.page(c, "Sign-in failed"), Heading: "Sign-in failed", Text: text,
+		Link: "/login", LinkText: "Back to the sign-in page",
+	})
+}
+
+// samlErrorKind names what was wrong with a response, for the log.
+func samlErrorKind(err error) string {
+	kinds := []struct {
+		err  error
+		kind string
+	}{
+		{saml.ErrExpired, "expired"},
+		{saml.ErrNotYetValid, "not_yet_valid"},
+		{saml.ErrAudienceMismatch, "audience"},
+		{saml.ErrRequestIDMismatch, "in_response_to"},
+		{saml.ErrDestinationMismatch, "destination"},
+		{saml.ErrIssuerMismatch, "issuer"},
+		{saml.ErrUntrustedCertificate, "untrusted_certificate"},
+		{saml.ErrCertificateNotValidNow, "certificate_validity"},
+		{saml.ErrInvalidSignature, "signature"},
+		{saml.ErrDecryptionFailed, "decryption"},
+		{saml.ErrUnsupported, "unsupported"},
+		{saml.ErrMissingElement, "missing_element"},
+		{saml.ErrMalformedMessage, "malformed"},
+	}
+	for _, k := range kinds {
+		if errors.Is(err, k.err) {
+			return k.kind
+		}
+	}
+	var status saml.ErrBadStatus
+	if errors.As(err, &status) {
+		return "idp_status"
+	}
+	return "invalid_response"
+}
+
+// Attribute names IdPs put the email and the display name under: the
+// LDAP/eduPerson OIDs (Shibboleth, Keycloak, crewjam), the claim URIs of
+// AD FS and Entra ID, and the short names of Okta and Google.
+var (
+	samlEmailAttrs = []string{
+		"urn:oid:0.9.2342.19200300.100.1.3", "mail", "email", "emailaddress",
+		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+	}
+	samlNameAttrs = []string{
+		"urn:oid:2.16.840.1.113730.3.1.241", "displayname", "name",
+		"http://schemas.microsoft.com/identity/claims/displayname",
+		"urn:oid:2.5.4.3", "cn",
+	}
+)
+
+// samlAttr returns the first value of the first attribute named (or
+// friendly-named) any of names.
+func samlAttr(a *saml.Assertion, names []string) string {
+	for _, name := range names {
+		for _, st := range a.AttributeStatements {
+			for _, at := range st.Attributes {
+				if (strings.EqualFold(at.Name, name) || strings.EqualFold(at.FriendlyName, name)) && len(at.Values) > 0 {
+					if v := strings.TrimSpace(at.Values[0].Value); v != "" {
+						return v
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// samlExternal is what a validated assertion says about the person. The
+// subject is the NameID; a transient one changes at every sign-in and
+// cannot identify anyone. The email counts as verified only at a domain
+// an operator has verified for this connection. A refusal is returned in
+// words for the person.
+func samlExternal(conn db.SAMLConnection, a *saml.Assertion) (db.External, string) {
+	if a.Subject == nil || a.Subject.NameID == nil || strings.TrimSpace(a.Subject.NameID.Value) == "" {
+		return db.External{}, "Sign-in failed: the identity provider did not say who you are (no NameID). Ask your account admin to check the SAML connection."
+	}
+	nameID := a.Subject.NameID
+	if nameID.Format == string(saml.TransientNameIDFormat) {
+		return db.External{}, "Sign-in failed: the identity provider sent a one-time (transient) NameID. Ask your account admin to configure a persistent NameID or the email address."
+	}
+	email := samlAttr(a, samlEmailAttrs)
+	if email == "" && (nameID.Format == string(saml.EmailAddressNameIDFormat) || strings.Contains(nameID.Value, "@")) {
+		email = strings.TrimSpace(nameID.Value)
+	}
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+		return db.External{}, "Sign-in failed: the identity provider did not send your email address. Ask your account admin to release the email attribute to Roster."
+	}
+	domain := email[strings.LastIndexByte(email, '@')+1:]
+	name := samlAttr(a, samlNameAttrs)
+	if name == "" {
+		name = strings.TrimSpace(samlAttr(a, []string{"urn:oid:2.5.4.42", "givenname"}) + " " + samlAttr(a, []string{"urn:oid:2.5.4.4", "sn", "surname"}))
+	}
+	return db.External{
+		Provider:      "saml:" + strconv.FormatInt(conn.ID, 10),
+		Subject:       strings.TrimSpace(nameID.Value),
+		Email:         email,
+		EmailVerified: conn.DomainVerified(domain),
+		DisplayName:   name,
+	}, ""
+}
