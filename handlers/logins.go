@@ -40,6 +40,8 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	h.securityNotice(c, u, providerLabel(removed.Provider)+" login removed",
+		"The "+providerLabel(removed.Provider)+" login ("+removed.Email+") was removed from your Roster profile. It no longer signs you in.")
 	return h.profileAnswer(c, "profile/sso-logins", func(p *views.ProfilePage) (bool, string) {
 		p.LoginsForm.Message = "The " + providerLabel(removed.Provider) + " login is removed: it no longer signs you in."
 		return false, p.LoginsForm.Message

@@ -232,6 +232,7 @@ func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext 
 		msg = "Welcome to Roster! Your profile was made from your " + p.Name + " login."
 	case db.LoginLinked:
 		msg = "Your " + p.Name + " login is now linked to your profile, which has the same confirmed email. You are signed in."
+		h.securityNotice(c, u, p.Name+" login linked", "Your "+p.Name+" login ("+ext.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
 	}
 	h.flash.set(c, "success", msg)
 	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
@@ -255,6 +256,7 @@ func (h *Handler) finishLink(c echo.Context, p OAuthProvider, f oauthFlow, ext d
 	case err != nil:
 		return err
 	default:
+		h.securityNotice(c, u, p.Name+" login linked", "A "+p.Name+" login ("+ext.Email+") was linked to your Roster profile with Add Login. It can now sign you in.")
 		msg := "Your " + p.Name + " login is linked: you can sign in with it now."
 		if ext.Email != "" {
 			msg = "Your " + p.Name + " login (" + ext.Email + ") is linked: you can sign in with it now."

@@ -384,6 +384,12 @@ func TestUnlinkLogin(t *testing.T) {
 	if len(a.identities(t, "sso@example.com")) != 0 {
 		t.Fatal("login still linked after the unlink")
 	}
+	// Both changes to the ways in were told to the account email.
+	a.mail.waitFor(t, "sso@example.com", "Security notice: password changed")
+	notice := a.mail.waitFor(t, "sso@example.com", "Security notice: GitHub login removed")
+	if !strings.Contains(notice.Text, "http://roster.test/password/forgot") {
+		t.Errorf("notice: got %q, want a link to reset the password", notice.Text)
+	}
 	act := c.get("/profile/activity").body
 	for _, want := range []string{"Removed the GitHub login (sso@example.com)", "Created the profile by signing in with GitHub"} {
 		if !strings.Contains(act, want) {

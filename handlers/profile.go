@@ -200,6 +200,7 @@ func (h *Handler) changePassword(c echo.Context) error {
 		}
 		u.PasswordHash = hash
 		c.Set(ctxUser, u)
+		h.securityNotice(c, u, "password changed", "The password of your Roster profile was changed, and every other session was signed out.")
 		if revoked > 0 {
 			form.Message += fmt.Sprintf(" %s signed out.", plural(revoked, "other session was", "other sessions were"))
 		}

@@ -102,6 +102,9 @@ func TestChangePassword(t *testing.T) {
 		t.Errorf("sign in with the old password: got %d, want 422", res.status)
 	}
 	a.client(t).login(annEmail, newPassword)
+	if notice := a.mail.waitFor(t, annEmail, "Security notice: password changed"); !strings.Contains(notice.Text, "every other session was signed out") {
+		t.Errorf("password notice: got %q", notice.Text)
+	}
 
 	what, _ := activity(t, c, 1)
 	want := []string{"Signed in with password", "Changed the password; 1 other session signed out", "Failed sign-in attempt (wrong password)"}
@@ -221,6 +224,7 @@ func TestPasswordReset(t *testing.T) {
 		t.Error("Ann's browser after the reset: signed in, want every session signed out")
 	}
 	a.client(t).login(annEmail, newPassword)
+	a.mail.waitFor(t, annEmail, "Security notice: password reset")
 
 	// A second use of the link changes nothing and explains why.
 	res = c.postForm(path, url.Values{"new_password": {bobPassword}})

@@ -313,7 +313,7 @@ func (h *Handler) samlACS(c echo.Context) error {
 	}
 	ev := event(c, db.EventSignIn)
 	ev.Detail = map[string]any{"method": "SAML (" + conn.Name + ")"}
-	u, _, err := h.store.SAMLLogin(ctx, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext}, ev)
+	u, outcome, err := h.store.SAMLLogin(ctx, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext}, ev)
 	var re db.RuleError
 	if errors.As(err, &re) {
 		kind := "rule"
@@ -324,6 +324,9 @@ func (h *Handler) samlACS(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if outcome == db.LoginLinked {
+		h.securityNotice(c, u, "SAML login linked", "The single sign-on of "+conn.Name+" ("+ext.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
 	}
 	// SAMLLogin wrote the sign-in to the audit log with its outcome, so the
 	// session starts here without a second entry.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -88,7 +89,7 @@ func (h *Handler) createSAMLConnection(c echo.Context) error {
 	case metadataXML == "" && !form.Failed():
 		// Fetched only once the rest is valid, so a typo elsewhere does
 		// not cost a request to the IdP.
-		b, msg := fetchIdPMetadata(ctx, metadataURL)
+		b, msg := fetchIdPMetadata(ctx, metadataURL, !h.cfg.Secure())
 		if msg != "" {
 			form.Fail("metadata_url", msg)
 			break
@@ -177,32 +178,56 @@ func checkIdPMetadata(b []byte) (string, string) {
 	return md.EntityID, ""
 }
 
-// metadataURLAllowed is https, or http to this machine (for an IdP on the
-// same host, and for tests).
-func metadataURLAllowed(u *url.URL) bool {
+// metadataURLAllowed is https, or, on a development install (an http base
+// URL), plain http to this machine, for an IdP on the same host and tests.
+func metadataURLAllowed(u *url.URL, allowLocal bool) bool {
 	if u.Scheme == "https" {
 		return true
 	}
 	host := u.Hostname()
 	ip := net.ParseIP(host)
-	return u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback()))
+	return allowLocal && u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback()))
+}
+
+// publicOnly refuses connections to loopback, private, link-local and other
+// non-public addresses, checked on the address actually dialled (after DNS),
+// so that anyone who can create an account cannot make the server probe its
+// own network through the metadata URL.
+func publicOnly(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return fmt.Errorf("refused to fetch metadata from non-public address %s", host)
+	}
+	return nil
 }
 
 // fetchIdPMetadata gets metadata from an Admin's URL once, with a timeout
 // and a size limit. Problems come back in words; nothing of the answer is
-// shown, so the form cannot be used to read other servers' pages.
-func fetchIdPMetadata(ctx context.Context, raw string) ([]byte, string) {
+// shown, so the form cannot be used to read other servers' pages. Only a
+// development install (allowLocal) may fetch from this machine or its
+// private network.
+func fetchIdPMetadata(ctx context.Context, raw string, allowLocal bool) ([]byte, string) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, "Enter the full URL of the metadata, such as https://idp.example.com/metadata."
 	}
-	if !metadataURLAllowed(u) {
+	if !metadataURLAllowed(u, allowLocal) {
 		return nil, "Use an https URL: metadata fetched over plain http could have been changed on the way."
 	}
+	dialer := &net.Dialer{Timeout: metadataFetchTimeout}
+	if !allowLocal {
+		dialer.Control = publicOnly
+	}
 	client := &http.Client{
-		Timeout: metadataFetchTimeout,
+		Timeout:   metadataFetchTimeout,
+		Transport: &http.Transport{Proxy: nil, DialContext: dialer.DialContext, TLSHandshakeTimeout: metadataFetchTimeout},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 || !metadataURLAllowed(req.URL) {
+			if len(via) >= 5 || !metadataURLAllowed(req.URL, allowLocal) {
 				return errors.New("redirected too often or away from https")
 			}
 			return nil
