@@ -200,6 +200,10 @@ func TestBrowserAccounts(t *testing.T) {
 	ada.wantTextAt(t, browserRow("members", carolName)+"/td[2]", carolEmail)
 	ada.wantText(t, "#invites > p:not(.flash)", "No pending invites.")
 
+	// Ada, who sent both invites, was told of each acceptance.
+	mailbox.take(t, adaEmail, bobName+" joined "+account)
+	mailbox.take(t, adaEmail, carolName+" joined "+account)
+
 	// 6. No console errors and no CSP violations in any browser, and no mail
 	// the test did not expect.
 	for _, tb := range []*browserTab{ada, bob, carol} {

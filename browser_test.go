@@ -236,10 +236,16 @@ func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 	}
 	t.Cleanup(func() { store.Close() })
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, _, err := newServer(ctx, cfg, store, log)
+	e, _, worker, err := newServer(ctx, cfg, store, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The notification worker runs as serve runs it, and stops (its
+	// delivery in hand finished) before the database closes.
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	var delivering sync.WaitGroup
+	delivering.Go(func() { worker.Run(workerCtx) })
+	t.Cleanup(func() { stopWorker(); delivering.Wait() })
 	srv := httptest.NewUnstartedServer(e)
 	srv.Listener.Close()
 	srv.Listener = ln

@@ -36,6 +36,17 @@ type config struct {
 	OIDCName, OIDCIssuer               string
 	OIDCClientID, OIDCClientSecret     string
 
+	// Card payments through Stripe: offered when the keys are set.
+	StripeSecretKey, StripePublishableKey string
+	StripeWebhookSecret                   string
+	StripeAPIBase, StripeJSURL            string
+
+	// Notifications: the notify API's token, and SMS and voice calls
+	// through Twilio (or an API that speaks it) when the three are set.
+	APIToken                          string
+	TwilioAccountSID, TwilioAuthToken string
+	TwilioFrom, TwilioAPIBase         string
+
 	baseURL *url.URL
 }
 
@@ -94,6 +105,16 @@ var options = []option{
 	{"oidc-issuer", "ROSTER_OIDC_ISSUER", "", "issuer URL of the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCIssuer })},
 	{"oidc-client-id", "ROSTER_OIDC_CLIENT_ID", "", "client id at the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCClientID })},
 	{"oidc-client-secret", "ROSTER_OIDC_CLIENT_SECRET", "", "client secret at the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCClientSecret })},
+	{"api-token", "ROSTER_API_TOKEN", "", "bearer token of the API (POST /api/v1/notify, GET /api/v1/me/preferences); unset refuses tokens", str(func(c *config) *string { return &c.APIToken })},
+	{"twilio-account-sid", "ROSTER_TWILIO_ACCOUNT_SID", "", "Twilio account SID for SMS and voice notifications", str(func(c *config) *string { return &c.TwilioAccountSID })},
+	{"twilio-auth-token", "ROSTER_TWILIO_AUTH_TOKEN", "", "Twilio auth token", str(func(c *config) *string { return &c.TwilioAuthToken })},
+	{"twilio-from", "ROSTER_TWILIO_FROM", "", "the number (E.164) SMS and calls come from", str(func(c *config) *string { return &c.TwilioFrom })},
+	{"twilio-api-base", "ROSTER_TWILIO_API_BASE", "https://api.twilio.com", "base URL of the Twilio-compatible REST API", str(func(c *config) *string { return &c.TwilioAPIBase })},
+	{"stripe-secret-key", "ROSTER_STRIPE_SECRET_KEY", "", "Stripe secret key (sk_...); with the publishable key, offers saved cards", str(func(c *config) *string { return &c.StripeSecretKey })},
+	{"stripe-publishable-key", "ROSTER_STRIPE_PUBLISHABLE_KEY", "", "Stripe publishable key (pk_...), given to Stripe.js", str(func(c *config) *string { return &c.StripePublishableKey })},
+	{"stripe-webhook-secret", "ROSTER_STRIPE_WEBHOOK_SECRET", "", "signing secret (whsec_...) of the webhook endpoint /stripe/webhook; unset refuses webhooks", str(func(c *config) *string { return &c.StripeWebhookSecret })},
+	{"stripe-api-base", "ROSTER_STRIPE_API_BASE", "", "Stripe API base URL, such as stripe-mock's; unset means https://api.stripe.com", str(func(c *config) *string { return &c.StripeAPIBase })},
+	{"stripe-js-url", "ROSTER_STRIPE_JS_URL", handlers.DefaultStripeJSURL, "where the cards page loads Stripe.js from", str(func(c *config) *string { return &c.StripeJSURL })},
 }
 
 // parseConfig reads flags over variables over defaults. An error names the
@@ -168,6 +189,12 @@ func (c *config) validate() error {
 		return fmt.Errorf("ROSTER_SESSION_MAX: must not be shorter than ROSTER_SESSION_IDLE")
 	}
 	if err := c.validateOAuth(); err != nil {
+		return err
+	}
+	if err := c.validateNotify(); err != nil {
+		return err
+	}
+	if err := c.validateStripe(); err != nil {
 		return err
 	}
 	return nil

@@ -16,8 +16,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
+	// The tz database goes into the binary: distroless has no
+	// /usr/share/zoneinfo, and time zone preferences need every zone.
+	_ "time/tzdata"
 
 	"embed"
 
@@ -27,6 +31,7 @@ import (
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/session"
 	"github.com/rosterhq/roster/views"
 )
@@ -155,19 +160,20 @@ func newMailer(cfg config, log *slog.Logger) (interface {
 	return mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
 }
 
-// newServer wires the whole application on an open store.
-func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logger) (*echo.Echo, *session.Store, error) {
+// newServer wires the whole application on an open store. The caller runs
+// the notification worker it returns (serve does until shutdown).
+func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logger) (*echo.Echo, *session.Store, *notify.Worker, error) {
 	key, err := secret(ctx, store, cfg.Secret)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	v, err := views.New()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	m, err := newMailer(cfg, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -178,16 +184,22 @@ func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logge
 	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
 	// per core, a short queue, and a quick "busy" past that.
 	hasher := auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+	worker := notify.New(store, notify.Config{
+		Mail: m, Phone: cfg.phone(), Log: log,
+		// Webhooks reach this machine only on a development install.
+		HTTP: notify.HTTPClient(cfg.baseURL.Scheme == "http"),
+	})
 	h := handlers.New(handlers.Config{
 		BaseURL: cfg.baseURL, Signup: cfg.Signup, Secret: key, TrustedProxies: cfg.trustedProxies(),
 		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
-		OAuth: cfg.oauthProviders(),
+		APIToken: cfg.APIToken, Queued: worker.Kick,
+		OAuth: cfg.oauthProviders(), Stripe: cfg.stripe(),
 	}, store, v, sessions, hasher, m, log)
 	static, _ := fs.Sub(staticFiles, "static")
 	if err := h.Routes(e, static); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return e, sessions, nil
+	return e, sessions, worker, nil
 }
 
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
@@ -208,7 +220,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	e, sessions, err := newServer(ctx, cfg, store, log)
+	e, sessions, worker, err := newServer(ctx, cfg, store, log)
 	if err != nil {
 		return err
 	}
@@ -226,6 +238,16 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	go sweep(ctx, sessions, log)
 	go sweepSAML(ctx, store, log)
+	// The worker finishes the delivery in hand before the database closes.
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	var delivering sync.WaitGroup
+	delivering.Go(func() { worker.Run(workerCtx) })
+	defer delivering.Wait()
+	defer stopWorker()
+	go sweepExpiredCards(ctx, store, log)
+	if cfg.StripeSecretKey != "" && cfg.StripeWebhookSecret == "" {
+		log.Warn("ROSTER_STRIPE_WEBHOOK_SECRET is unset: cards removed or renewed at Stripe will not be updated here")
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("Roster is listening", "url", cfg.baseURL.String(), "addr", ln.Addr().String(), "db", cfg.DB, "version", version)
@@ -242,6 +264,27 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		log.Warn("requests still running after 10s were cut off", "err", err)
 	}
 	return nil
+}
+
+// sweepExpiredCards takes expired cards off the accounts they paid for,
+// hourly; the Admins' billing notices are queued with each change.
+func sweepExpiredCards(ctx context.Context, store *db.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		cleared, err := store.ClearExpiredBilling(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			log.Error("clear expired cards from accounts", "err", err)
+		}
+		for _, b := range cleared {
+			log.Info("expired card no longer pays for an account", "account_id", b.AccountID)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // sweepSAML forgets SAML sign-in requests and assertion ids once a day

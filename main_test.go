@@ -118,21 +118,50 @@ var configSettings = []configSetting{
 		func(c config) any { return c.OIDCClientID }, "o-id", "o-id-2"},
 	{"ROSTER_OIDC_CLIENT_SECRET", "oidc-client-secret", "o-secret", "o-secret-2",
 		func(c config) any { return c.OIDCClientSecret }, "o-secret", "o-secret-2"},
+	{"ROSTER_API_TOKEN", "api-token", "tok-1", "tok-2",
+		func(c config) any { return c.APIToken }, "tok-1", "tok-2"},
+	{"ROSTER_TWILIO_ACCOUNT_SID", "twilio-account-sid", "AC1", "AC2",
+		func(c config) any { return c.TwilioAccountSID }, "AC1", "AC2"},
+	{"ROSTER_TWILIO_AUTH_TOKEN", "twilio-auth-token", "t1", "t2",
+		func(c config) any { return c.TwilioAuthToken }, "t1", "t2"},
+	{"ROSTER_TWILIO_FROM", "twilio-from", "+14155550100", "+14155550101",
+		func(c config) any { return c.TwilioFrom }, "+14155550100", "+14155550101"},
+	{"ROSTER_TWILIO_API_BASE", "twilio-api-base", "https://twilio.example.com/", "http://127.0.0.1:9999",
+		func(c config) any { return c.TwilioAPIBase }, "https://twilio.example.com", "http://127.0.0.1:9999"},
+	{"ROSTER_STRIPE_SECRET_KEY", "stripe-secret-key", "sk_test_1", "sk_live_2",
+		func(c config) any { return c.StripeSecretKey }, "sk_test_1", "sk_live_2"},
+	{"ROSTER_STRIPE_PUBLISHABLE_KEY", "stripe-publishable-key", "pk_test_1", "pk_live_2",
+		func(c config) any { return c.StripePublishableKey }, "pk_test_1", "pk_live_2"},
+	{"ROSTER_STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", "whsec_1", "whsec_2",
+		func(c config) any { return c.StripeWebhookSecret }, "whsec_1", "whsec_2"},
+	{"ROSTER_STRIPE_API_BASE", "stripe-api-base", "https://stripe.example.com/", "http://127.0.0.1:12111",
+		func(c config) any { return c.StripeAPIBase }, "https://stripe.example.com", "http://127.0.0.1:12111"},
+	{"ROSTER_STRIPE_JS_URL", "stripe-js-url", "https://js.example.com/v3/", "http://localhost:9000/stripe.js",
+		func(c config) any { return c.StripeJSURL }, "https://js.example.com/v3/", "http://localhost:9000/stripe.js"},
 }
 
 // configCompanions are the variables a setting is only valid with, such as
 // a provider's client secret with its client id.
 var configCompanions = map[string]map[string]string{
-	"ROSTER_GOOGLE_CLIENT_ID":     {"ROSTER_GOOGLE_CLIENT_SECRET": "x"},
-	"ROSTER_GOOGLE_CLIENT_SECRET": {"ROSTER_GOOGLE_CLIENT_ID": "x"},
-	"ROSTER_GITHUB_CLIENT_ID":     {"ROSTER_GITHUB_CLIENT_SECRET": "x"},
-	"ROSTER_GITHUB_CLIENT_SECRET": {"ROSTER_GITHUB_CLIENT_ID": "x"},
-	"ROSTER_SLACK_CLIENT_ID":      {"ROSTER_SLACK_CLIENT_SECRET": "x"},
-	"ROSTER_SLACK_CLIENT_SECRET":  {"ROSTER_SLACK_CLIENT_ID": "x"},
-	"ROSTER_OIDC_NAME":            oidcEnv,
-	"ROSTER_OIDC_ISSUER":          oidcEnv,
-	"ROSTER_OIDC_CLIENT_ID":       oidcEnv,
-	"ROSTER_OIDC_CLIENT_SECRET":   oidcEnv,
+	"ROSTER_GOOGLE_CLIENT_ID":       {"ROSTER_GOOGLE_CLIENT_SECRET": "x"},
+	"ROSTER_GOOGLE_CLIENT_SECRET":   {"ROSTER_GOOGLE_CLIENT_ID": "x"},
+	"ROSTER_GITHUB_CLIENT_ID":       {"ROSTER_GITHUB_CLIENT_SECRET": "x"},
+	"ROSTER_GITHUB_CLIENT_SECRET":   {"ROSTER_GITHUB_CLIENT_ID": "x"},
+	"ROSTER_SLACK_CLIENT_ID":        {"ROSTER_SLACK_CLIENT_SECRET": "x"},
+	"ROSTER_SLACK_CLIENT_SECRET":    {"ROSTER_SLACK_CLIENT_ID": "x"},
+	"ROSTER_TWILIO_ACCOUNT_SID":     twilioEnv,
+	"ROSTER_TWILIO_AUTH_TOKEN":      twilioEnv,
+	"ROSTER_TWILIO_FROM":            twilioEnv,
+	"ROSTER_OIDC_NAME":              oidcEnv,
+	"ROSTER_OIDC_ISSUER":            oidcEnv,
+	"ROSTER_OIDC_CLIENT_ID":         oidcEnv,
+	"ROSTER_OIDC_CLIENT_SECRET":     oidcEnv,
+	"ROSTER_STRIPE_SECRET_KEY":      {"ROSTER_STRIPE_PUBLISHABLE_KEY": "pk_test_x"},
+	"ROSTER_STRIPE_PUBLISHABLE_KEY": {"ROSTER_STRIPE_SECRET_KEY": "sk_test_x"},
+}
+
+var twilioEnv = map[string]string{
+	"ROSTER_TWILIO_ACCOUNT_SID": "AC1", "ROSTER_TWILIO_AUTH_TOKEN": "t1", "ROSTER_TWILIO_FROM": "+14155550100",
 }
 
 var oidcEnv = map[string]string{

@@ -246,14 +246,20 @@ func adminCount(ctx context.Context, tx *sql.Tx, accountID int64) (int, error) {
 }
 
 // auditBoth writes ev for the actor and, when someone else is concerned,
-// for them too, so the change shows in each one's activity log.
+// for them too, so the change shows in each one's activity log. The event's
+// notice goes to the other person only: the actor knows.
 func auditBoth(ctx context.Context, tx *sql.Tx, ev Event, accountID, actorID, subjectID int64, now time.Time) error {
 	ev.AccountID, ev.UserID = accountID, actorID
+	other := subjectID != 0 && subjectID != actorID
+	notice := ev.Notice
+	if other {
+		ev.Notice = nil
+	}
 	if err := addEvent(ctx, tx, ev, now); err != nil {
 		return err
 	}
-	if subjectID != 0 && subjectID != actorID {
-		ev.UserID = subjectID
+	if other {
+		ev.UserID, ev.Notice = subjectID, notice
 		return addEvent(ctx, tx, ev, now)
 	}
 	return nil
@@ -330,7 +336,12 @@ func removeMember(ctx context.Context, tx *sql.Tx, accountID, userID int64) (Mem
 			return Membership{}, cmp(err, ErrLastAdmin)
 		}
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE account_id = ? AND user_id = ?`, accountID, userID)
+	if _, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE account_id = ? AND user_id = ?`, accountID, userID); err != nil {
+		return Membership{}, err
+	}
+	// Only members' cards pay for an account: theirs stops, and the
+	// Admins are told (cards.go).
+	_, err = clearMemberBilling(ctx, tx, accountID, userID, time.Now())
 	return target, err
 }
 
@@ -414,4 +425,13 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID, actorID int64, ev 
 		_, err = tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, accountID)
 		return err
 	})
+}
+
+// CountMembers counts the members of an account, for the last page's link.
+func (s *Store) CountMembers(ctx context.Context, accountID int64) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM memberships WHERE account_id = ?`, accountID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count members of account %d: %w", accountID, err)
+	}
+	return n, nil
 }

@@ -48,6 +48,10 @@ type Event struct {
 	IP        string
 	UserAgent string
 	CreatedAt time.Time
+	// Notice, when set, is queued to the event's user by their rules in
+	// the transaction that writes the event: the change and its
+	// notification commit together or not at all.
+	Notice *Notice
 }
 
 func withDetail(d map[string]any, k string, v any) map[string]any {
@@ -75,6 +79,10 @@ func addEvent(ctx context.Context, tx *sql.Tx, ev Event, now time.Time) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		sql.NullInt64{Int64: ev.UserID, Valid: ev.UserID != 0}, sql.NullInt64{Int64: ev.AccountID, Valid: ev.AccountID != 0},
 		ev.Kind, string(detail), ev.IP, ev.UserAgent, unix(now))
+	if err != nil || ev.Notice == nil || ev.UserID == 0 {
+		return err
+	}
+	_, err = enqueue(ctx, tx, ev.UserID, *ev.Notice, now)
 	return err
 }
 
@@ -109,4 +117,13 @@ func (s *Store) EventsForUser(ctx context.Context, userID int64, limit, offset i
 		events = events[:limit]
 	}
 	return events, more, nil
+}
+
+// CountEventsForUser counts the user's events, for the last page's link.
+func (s *Store) CountEventsForUser(ctx context.Context, userID int64) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM audit_events WHERE user_id = ?`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events of user %d: %w", userID, err)
+	}
+	return n, nil
 }

@@ -192,8 +192,9 @@ func (s *Store) PendingInvites(ctx context.Context, accountID int64, limit, offs
 }
 
 // userEmails is the set of verified addresses a user can accept invites
-// for: the account email once it is verified.
-const userEmails = `SELECT email FROM users WHERE id = ? AND email_verified_at IS NOT NULL`
+// for: the account email once it is verified (its contact method mirrors
+// it) and every verified email contact method.
+const userEmails = `SELECT address AS email FROM contact_methods WHERE user_id = ? AND kind = 'email' AND verified_at IS NOT NULL`
 
 // InvitesForUser lists the open invites addressed to the user's verified
 // emails, for accounts the user is not in yet.
@@ -289,4 +290,15 @@ func (s *Store) IgnoreInvite(ctx context.Context, inviteID, userID int64, ev Eve
 		ev.Detail = withDetail(ev.Detail, "account", inv.AccountName)
 		return auditBoth(ctx, tx, ev, inv.AccountID, userID, 0, s.now())
 	})
+}
+
+// CountPendingInvites counts the account's pending invites, as
+// PendingInvites lists them, for the last page's link.
+func (s *Store) CountPendingInvites(ctx context.Context, accountID int64) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM invites WHERE account_id = ? AND state = 'pending'`, accountID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count invites of account %d: %w", accountID, err)
+	}
+	return n, nil
 }

@@ -84,7 +84,13 @@ func createUser(ctx context.Context, tx *sql.Tx, nu NewUser, now time.Time) (Use
 	row := tx.QueryRowContext(ctx, `INSERT INTO users (email, email_verified_at, name, password_hash, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING `+userColumns,
 		strings.TrimSpace(nu.Email), verified, strings.TrimSpace(nu.Name), hash, unix(now), unix(now))
-	return scanUser(row)
+	u, err := scanUser(row)
+	if err != nil {
+		return User{}, err
+	}
+	// Every user has the account email as a contact method, with every
+	// circumstance routed to it.
+	return u, insertAccountContact(ctx, tx, u, now)
 }
 
 // UserByID returns the user with that id.

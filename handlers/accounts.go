@@ -13,9 +13,6 @@ import (
 	"github.com/rosterhq/roster/views"
 )
 
-// accountPageSize is the length of the member and invite lists.
-const accountPageSize = 25
-
 // roleRank orders the roles for the member middleware's check.
 var roleRank = map[string]int{db.RoleReadOnly: 1, db.RoleNormal: 2, db.RoleAdmin: 3}
 
@@ -130,8 +127,12 @@ func (h *Handler) createAccount(c echo.Context) error {
 func (h *Handler) account(c echo.Context) error {
 	ctx := c.Request().Context()
 	m := currentMembership(c)
-	page := pageParam(c, "page")
-	members, more, err := h.store.Members(ctx, m.Account.ID, accountPageSize, (page-1)*accountPageSize)
+	total, err := h.store.CountMembers(ctx, m.Account.ID)
+	if err != nil {
+		return err
+	}
+	pager := h.listPage(c, accountURL(m), "page", "Pages of members", total)
+	members, _, err := h.store.Members(ctx, m.Account.ID, pager.Size, pager.Offset())
 	if err != nil {
 		return err
 	}
@@ -139,9 +140,13 @@ func (h *Handler) account(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	billing, err := h.accountBilling(ctx, m.Account.ID)
+	if err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, "account.html", "", views.AccountPage{
 		Page: h.page(c, m.Account.Name), Membership: m, OwnerName: owner.DisplayName(),
-		Members: members, MembersPage: views.Pager{Num: page, HasMore: more},
+		Members: members, MembersPage: pager, Billing: billing,
 	})
 }
 

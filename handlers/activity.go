@@ -4,30 +4,40 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/views"
 )
 
-const activityPageSize = 25
-
-// activity lists the user's security events, newest first.
+// activity lists the user's security events, newest first, under the
+// sign-in chart. htmx asks for the chart alone when its range is switched.
 func (h *Handler) activity(c echo.Context) error {
+	ctx := c.Request().Context()
 	u, _ := currentUser(c)
-	page, err := strconv.Atoi(c.QueryParam("page"))
-	if err != nil || page < 1 {
-		page = 1
-	}
-	events, more, err := h.store.EventsForUser(c.Request().Context(), u.ID, activityPageSize, (page-1)*activityPageSize)
+	chart, err := h.signInChart(c, u.ID)
 	if err != nil {
 		return err
 	}
-	data := views.ActivityPage{Page: h.page(c, "Security activity"), PageNum: page, HasMore: more}
+	data := views.ActivityPage{Chart: chart}
+	total, err := h.store.CountEventsForUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	data.Pager = h.listPage(c, "/profile/activity", "page", "Pages of the activity log", total)
+	if isFragment(c) && c.Request().Header.Get("HX-Target") == "signin-chart" {
+		// The pager's links go out of band, so they keep the new range.
+		data.Page, data.PagerOOB = h.page(c, "Security activity"), true
+		return h.render(c, http.StatusOK, "activity.html", "activity/chart", data)
+	}
+	events, _, err := h.store.EventsForUser(ctx, u.ID, data.Pager.Size, data.Pager.Offset())
+	if err != nil {
+		return err
+	}
 	for _, ev := range events {
 		data.Events = append(data.Events, views.EventRow{When: ev.CreatedAt, What: describe(ev), IP: ev.IP, Device: device(ev.UserAgent)})
 	}
+	data.Page = h.page(c, "Security activity")
 	return h.render(c, http.StatusOK, "activity.html", "", data)
 }
 
@@ -118,6 +128,20 @@ func describe(ev db.Event) string {
 		return cmp.Or(text("email"), "Someone") + " accepted your invite to " + account + " as " + role
 	case db.EventInviteIgnored:
 		return "Ignored an invite to " + account
+	case db.EventCardAdded:
+		return "Saved the card " + text("card")
+	case db.EventCardRemoved:
+		if text("by") == "stripe" {
+			return "The card " + text("card") + " was removed at Stripe"
+		}
+		return "Deleted the card " + text("card")
+	case db.EventBillingSet:
+		if text("card") == "" {
+			return "Took the card off " + account
+		}
+		return "Made the card " + text("card") + " pay for " + account
+	case db.EventBillingCleared:
+		return "The card " + text("card") + " of " + text("card_owner") + " no longer pays for " + account
 	case db.EventSAMLJoined:
 		return "Joined " + account + " as " + role + " through single sign-on (" + text("connection") + ")"
 	case db.EventSAMLConnectionAdded:
@@ -129,6 +153,18 @@ func describe(ev db.Event) string {
 			return "Changed the name to " + name
 		}
 		return "Updated the profile"
+	case db.EventContactAdded:
+		return "Added the contact method " + text("address")
+	case db.EventContactVerified:
+		return "Verified the contact method " + text("address")
+	case db.EventContactDeleted:
+		return "Deleted the contact method " + text("address")
+	case db.EventRoutingChanged:
+		return "Changed the notification routing"
+	case db.EventEmailChangeAsked:
+		return "Asked to change the account email to " + text("new_email")
+	case db.EventEmailChanged:
+		return "Changed the account email from " + text("old_email") + " to " + text("new_email")
 	}
 	return ev.Kind
 }

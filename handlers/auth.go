@@ -112,7 +112,23 @@ func (h *Handler) signIn(c echo.Context, userID int64, detail map[string]any) er
 	}
 	ev := event(c, db.EventSignIn)
 	ev.UserID, ev.Detail = userID, detail
-	return h.store.AddEvent(c.Request().Context(), ev)
+	// A browser that never signed in to this profile before is news for
+	// its owner (a first sign-in ever is not).
+	fresh, err := h.store.NewSignInDevice(c.Request().Context(), userID, ev.UserAgent)
+	if err != nil {
+		return err
+	}
+	if fresh {
+		ev.Notice = h.securityNoticeFor(c, db.User{}, "sign-in from a new device",
+			"Your Roster profile was signed in to from "+device(ev.UserAgent)+", a browser that had not signed in to it before.")
+	}
+	if err := h.store.AddEvent(c.Request().Context(), ev); err != nil {
+		return err
+	}
+	if fresh {
+		h.queued()
+	}
+	return nil
 }
 
 // rehash upgrades a hash made with older, weaker parameters while the

@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/zones"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -17,6 +19,7 @@ const (
 	ctxCSRF        = "roster.csrf"
 	ctxLog         = "roster.log"
 	ctxMembership  = "roster.membership"
+	ctxPrefs       = "roster.prefs"
 )
 
 // currentUser is the signed-in user, loaded once by loadUser; ok is false
@@ -67,7 +70,34 @@ func (h *Handler) page(c echo.Context, title string) views.Page {
 		Nonce:       nonce(c),
 		Flash:       h.flash.take(c),
 		InviteCount: h.inviteCount(c, u.ID),
+		Prefs:       h.prefs(c),
+		Clock:       clockFor(h.prefs(c)),
 	}
+}
+
+// prefs are the signed-in user's preferences, read once per request; the
+// defaults for anonymous requests. Like the badge, a failed read is logged
+// and shown as the defaults rather than failing the page.
+func (h *Handler) prefs(c echo.Context) db.Preferences {
+	if p, ok := c.Get(ctxPrefs).(db.Preferences); ok {
+		return p
+	}
+	p := db.DefaultPreferences()
+	if u, ok := currentUser(c); ok {
+		saved, err := h.store.Preferences(c.Request().Context(), u.ID)
+		if err != nil {
+			logger(c).Warn("load preferences", "user_id", u.ID, "err", err)
+		} else {
+			p = saved
+		}
+	}
+	c.Set(ctxPrefs, p)
+	return p
+}
+
+// clockFor shows times as p says.
+func clockFor(p db.Preferences) views.Clock {
+	return views.Clock{Zone: zones.Load(p.Timezone), DateFormat: p.DateFormat, Hour12: p.Clock == "12", Now: time.Now()}
 }
 
 // inviteCount is the number on the menu's badge. The badge is a hint, and

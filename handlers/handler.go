@@ -37,6 +37,9 @@ type Config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	OAuth           []OAuthProvider // the external logins offered, in button order
+	APIToken        string          // bearer token of the /api/v1 routes; empty refuses every token
+	Queued          func()          // called after a notification is queued: wakes the delivery worker
+	Stripe          StripeConfig    // saved cards; unset means card payments are not offered
 }
 
 // Secure reports whether the site is served over https, which decides the

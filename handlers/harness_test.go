@@ -24,6 +24,7 @@ import (
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/session"
 	"github.com/rosterhq/roster/views"
 )
@@ -53,12 +54,18 @@ type app struct {
 	server   *httptest.Server
 	mail     *recordingMailer
 	logs     *syncBuffer
+	worker   *notify.Worker
 }
 
 // appConfig is what a test may change before an app is built.
 type appConfig struct {
 	handlers.Config
 	workers, queue int // of the password hasher
+	// The notification worker: phone is its SMS and voice sender (none by
+	// default); manualWorker leaves it stopped, for tests that drive it
+	// with RunOnce.
+	phone        notify.Phone
+	manualWorker bool
 }
 
 // newApp builds an app with an http base URL and open sign-up; opts adjust
@@ -101,6 +108,14 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 		ClientIP: func(r *http.Request) string { return a.echo.IPExtractor(r) },
 	})
 	log := slog.New(slog.NewTextHandler(a.logs, nil))
+	a.worker = notify.New(store, notify.Config{Mail: a.mail, Phone: ac.phone, HTTP: notify.HTTPClient(true), Log: log})
+	if !ac.manualWorker {
+		cfg.Queued = a.worker.Kick
+		workerCtx, stop := context.WithCancel(ctx)
+		var delivering sync.WaitGroup
+		delivering.Go(func() { a.worker.Run(workerCtx) })
+		t.Cleanup(func() { stop(); delivering.Wait() })
+	}
 	h := handlers.New(cfg, store, v, a.sessions, auth.NewHasher(ac.workers, ac.queue), a.mail, log)
 	if err := h.Routes(a.echo, os.DirFS("../static")); err != nil {
 		t.Fatalf("routes: %v", err)
@@ -238,7 +253,11 @@ func (a *app) client(t *testing.T) *client {
 		t.Fatal(err)
 	}
 	return &client{t: t, app: a, ua: firefoxUA, hc: &http.Client{
-		Jar:           jar,
+		Jar: jar,
+		// Its own connections: httptest.Server.Close closes the idle
+		// connections of http.DefaultTransport, which would break the
+		// requests of tests running in parallel.
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}

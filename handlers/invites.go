@@ -90,13 +90,19 @@ func (h *Handler) acceptInvite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Who accepted, for the inviter's activity log, which gets this event too.
+	// Who accepted, for the inviter's activity log, which gets this event
+	// too, with an account notice.
 	ev := event(c, db.EventInviteAccepted)
 	ev.Detail = map[string]any{"member": u.ID, "email": u.Email}
+	ev.Notice, err = h.joinedNotice(c, u, id)
+	if err != nil {
+		return err
+	}
 	m, err := h.store.AcceptInvite(c.Request().Context(), id, u.ID, ev)
 	if err != nil {
 		return h.inviteRefused(c, err)
 	}
+	h.queued()
 	return h.inviteAnswered(c, "You joined "+m.Account.Name+" as "+db.RoleName(m.Role)+".")
 }
 
@@ -158,4 +164,26 @@ func (h *Handler) signupInvite(c echo.Context) (db.Invite, bool, error) {
 		return db.Invite{}, false, err
 	}
 	return inv, inv.Open(time.Now()), nil
+}
+
+// joinedNotice tells an inviter that u accepted their invite; nil when the
+// invite is not one u may answer (AcceptInvite then refuses it).
+func (h *Handler) joinedNotice(c echo.Context, u db.User, inviteID int64) (*db.Notice, error) {
+	open, err := h.store.InvitesForUser(c.Request().Context(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range open {
+		// Without an inviter (their profile is gone) the notice would go
+		// to u, who knows.
+		if inv.ID == inviteID && inv.InvitedBy != 0 && inv.InvitedBy != u.ID {
+			return &db.Notice{
+				Circumstance: db.CircumstanceAccount,
+				Subject:      u.DisplayName() + " joined " + inv.AccountName,
+				Body: "Hello,\n\n" + u.DisplayName() + " (" + u.Email + ") accepted your invite and joined " + inv.AccountName +
+					" as " + db.RoleName(inv.Role) + ".\n",
+			}, nil
+		}
+	}
+	return nil, nil
 }

@@ -40,22 +40,30 @@ func accountURL(m db.Membership) string { return "/accounts/" + strconv.FormatIn
 func (h *Handler) loadManageData(c echo.Context) (views.ManagePage, error) {
 	ctx := c.Request().Context()
 	m := currentMembership(c)
-	data := views.ManagePage{
-		Membership:  m,
-		Now:         time.Now(),
-		MembersPage: views.Pager{Num: pageParam(c, "members_page")},
-		InvitesPage: views.Pager{Num: pageParam(c, "invites_page")},
-	}
-	var err error
-	data.Members, data.MembersPage.HasMore, err = h.store.Members(ctx, m.Account.ID, accountPageSize, (data.MembersPage.Num-1)*accountPageSize)
+	data := views.ManagePage{Membership: m, Now: time.Now()}
+	members, err := h.store.CountMembers(ctx, m.Account.ID)
 	if err != nil {
 		return views.ManagePage{}, err
 	}
-	data.Invites, data.InvitesPage.HasMore, err = h.store.PendingInvites(ctx, m.Account.ID, accountPageSize, (data.InvitesPage.Num-1)*accountPageSize)
+	invites, err := h.store.CountPendingInvites(ctx, m.Account.ID)
+	if err != nil {
+		return views.ManagePage{}, err
+	}
+	console := accountURL(m) + "/manage"
+	data.MembersPage = h.listPage(c, console, "members_page", "Pages of members", members)
+	data.InvitesPage = h.listPage(c, console, "invites_page", "Pages of invites", invites)
+	data.Members, _, err = h.store.Members(ctx, m.Account.ID, data.MembersPage.Size, data.MembersPage.Offset())
+	if err != nil {
+		return views.ManagePage{}, err
+	}
+	data.Invites, _, err = h.store.PendingInvites(ctx, m.Account.ID, data.InvitesPage.Size, data.InvitesPage.Offset())
 	if err != nil {
 		return views.ManagePage{}, err
 	}
 	if data.SAML, err = h.samlRows(ctx, m.Account.ID); err != nil {
+		return views.ManagePage{}, err
+	}
+	if err := h.loadBilling(c, &data); err != nil {
 		return views.ManagePage{}, err
 	}
 	if m.IsOwner() {
@@ -150,7 +158,11 @@ func (h *Handler) setRole(c echo.Context) error {
 	}
 	ev := event(c, db.EventRoleChanged)
 	ev.Detail = map[string]any{"member_name": target.DisplayName()}
+	if uid != u.ID {
+		ev.Notice = accountNotice(m.Account.Name, u.DisplayName()+" made you "+db.RoleName(role)+" in "+m.Account.Name+".")
+	}
 	err = h.store.SetRole(ctx, m.Account.ID, u.ID, uid, role, ev)
+	h.queued() // the member's notice, when the change was made
 	if err == nil && uid == u.ID && role != db.RoleAdmin {
 		return h.leaveConsole(c, accountURL(m), "You are now "+db.RoleName(role)+" in "+m.Account.Name+".")
 	}
@@ -172,7 +184,11 @@ func (h *Handler) removeMember(c echo.Context) error {
 	}
 	ev := event(c, db.EventMemberRemoved)
 	ev.Detail = map[string]any{"member_name": target.DisplayName()}
+	if uid != u.ID {
+		ev.Notice = accountNotice(m.Account.Name, u.DisplayName()+" removed you from "+m.Account.Name+". You need a new invite to come back.")
+	}
 	err = h.store.RemoveMember(ctx, m.Account.ID, u.ID, uid, ev)
+	h.queued() // the member's notice, when the change was made
 	if err == nil && uid == u.ID {
 		return h.leaveConsole(c, "/profile", "You left "+m.Account.Name+". You need a new invite to come back.")
 	}

@@ -248,6 +248,8 @@ func (h *Handler) finishLink(c echo.Context, p OAuthProvider, f oauthFlow, ext d
 	}
 	ev := event(c, db.EventLoginLinked)
 	ev.Detail = map[string]any{"method": p.Name}
+	// The security notice is queued in the transaction of the link.
+	ev.Notice = h.securityNoticeFor(c, u, p.Name+" login linked", "A "+p.Name+" login ("+ext.Email+") was linked to your Roster profile with Add Login. It can now sign you in.")
 	err := h.store.LinkIdentity(c.Request().Context(), u.ID, ext, ev)
 	var re db.RuleError
 	switch {
@@ -256,7 +258,7 @@ func (h *Handler) finishLink(c echo.Context, p OAuthProvider, f oauthFlow, ext d
 	case err != nil:
 		return err
 	default:
-		h.securityNotice(c, u, p.Name+" login linked", "A "+p.Name+" login ("+ext.Email+") was linked to your Roster profile with Add Login. It can now sign you in.")
+		h.queued()
 		msg := "Your " + p.Name + " login is linked: you can sign in with it now."
 		if ext.Email != "" {
 			msg = "Your " + p.Name + " login (" + ext.Email + ") is linked: you can sign in with it now."

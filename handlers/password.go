@@ -150,16 +150,16 @@ func (h *Handler) reset(c echo.Context) error {
 	if err != nil {
 		return h.hashError(err)
 	}
-	userID, err := h.store.ResetPassword(ctx, tokenHash(token), hash, event(c, db.EventPasswordReset))
+	ev := event(c, db.EventPasswordReset)
+	ev.Notice = h.securityNoticeFor(c, db.User{}, "password reset", "The password of your Roster profile was reset from an emailed link, and every session was signed out.")
+	_, err = h.store.ResetPassword(ctx, tokenHash(token), hash, ev)
 	if errors.Is(err, db.ErrNotFound) {
 		return redirect(c, "/password/reset/"+token) // which explains that the link is spent
 	}
 	if err != nil {
 		return err
 	}
-	if u, err := h.store.UserByID(ctx, userID); err == nil {
-		h.securityNotice(c, u, "password reset", "The password of your Roster profile was reset from an emailed link, and every session was signed out.")
-	}
+	h.queued()
 	// The current browser's session, if any, was revoked with the others.
 	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
 		return err

@@ -37,6 +37,10 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 	if err != nil {
 		return views.ProfilePage{}, err
 	}
+	notify, err := h.loadNotifyData(c, u)
+	if err != nil {
+		return views.ProfilePage{}, err
+	}
 	current := sessionHash(c)
 	rows := make([]views.SessionRow, 0, len(list))
 	for _, s := range list {
@@ -55,8 +59,12 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 		}
 		return 1
 	})
-	return views.ProfilePage{Page: h.page(c, "User Profile"), Accounts: accounts, Invites: invites, Sessions: rows,
-		Logins: loginRows(logins), AddLogins: h.loginOptions()}, nil
+	// A person has few sessions, so they are paged here rather than in SQL,
+	// which keeps "this device first" simple.
+	pager := h.listPage(c, "/profile", "sessions_page", "Pages of sessions", len(rows))
+	rows = rows[min(pager.Offset(), len(rows)):min(pager.Offset()+pager.Size, len(rows))]
+	return views.ProfilePage{Page: h.page(c, "User Profile"), Accounts: accounts, Invites: invites, Notify: notify, Sessions: rows,
+		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions()}, nil
 }
 
 // device names a browser and system from a user agent, such as "Firefox 128 on Linux".
@@ -191,16 +199,19 @@ func (h *Handler) changePassword(c echo.Context) error {
 		if err != nil {
 			return h.hashError(err)
 		}
-		if revoked, err = h.store.ChangePassword(ctx, u.ID, hash, sessionHash(c), event(c, db.EventPasswordChanged)); err != nil {
+		// The security notice is queued in the transaction of the change.
+		ev := event(c, db.EventPasswordChanged)
+		ev.Notice = h.securityNoticeFor(c, u, "password changed", "The password of your Roster profile was changed, and every other session was signed out.")
+		if revoked, err = h.store.ChangePassword(ctx, u.ID, hash, sessionHash(c), ev); err != nil {
 			return err
 		}
+		h.queued()
 		form.Message = "Your password is changed."
 		if u.PasswordHash == "" {
 			form.Message = "Your password is set: you can sign in with it too."
 		}
 		u.PasswordHash = hash
 		c.Set(ctxUser, u)
-		h.securityNotice(c, u, "password changed", "The password of your Roster profile was changed, and every other session was signed out.")
 		if revoked > 0 {
 			form.Message += fmt.Sprintf(" %s signed out.", plural(revoked, "other session was", "other sessions were"))
 		}

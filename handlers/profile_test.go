@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-var activityRow = regexp.MustCompile(`<tr>\s*<td><time datetime="[^"]+">[^<]*</time></td>\s*<td>([^<]*)</td>`)
+var activityRow = regexp.MustCompile(`<tr>\s*<td><time datetime="[^"]+" title="[^"]+">[^<]*</time></td>\s*<td>([^<]*)</td>`)
 
 // activity returns the "What" column of one page of the client's activity
 // log, newest first, and the page's body.
@@ -281,8 +281,8 @@ func TestVerifyEmail(t *testing.T) {
 	}
 }
 
-// TestActivityPagination shows 25 events a page, newest first, with links
-// to older and newer pages.
+// TestActivityPagination shows 25 events a page (the default page size),
+// newest first, with links to the next and previous pages.
 func TestActivityPagination(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
@@ -298,24 +298,24 @@ func TestActivityPagination(t *testing.T) {
 	if len(page1) != 25 {
 		t.Errorf("page 1: got %d rows, want 25", len(page1))
 	}
-	if !strings.Contains(body1, `<a href="/profile/activity?page=2" rel="next">Older</a>`) {
+	if !strings.Contains(body1, `<a href="/profile/activity?page=2" rel="next">Next</a>`) {
 		t.Error("page 1: no link to older events")
 	}
-	if strings.Contains(body1, "Newer") {
+	if strings.Contains(body1, `rel="prev"`) {
 		t.Error("page 1: got a link to newer events, want none")
 	}
 	page2, body2 := activity(t, c, 2)
 	if want := []string{"Created the profile"}; strings.Join(page2, "|") != strings.Join(want, "|") {
 		t.Errorf("page 2: got %q, want %q", page2, want)
 	}
-	if !strings.Contains(body2, `<a href="/profile/activity?page=1" rel="prev">Newer</a>`) || strings.Contains(body2, "Older") {
+	if !strings.Contains(body2, `<a href="/profile/activity?page=1" rel="prev">Previous</a>`) || strings.Contains(body2, `rel="next"`) {
 		t.Error("page 2: want a link to newer events and none to older")
 	}
 	if len(page1) > 0 && (page1[0] != "Signed out 0 other sessions" || page1[len(page1)-1] != "Signed in") {
 		t.Errorf("page 1: got %q first and %q last, want newest first", page1[0], page1[len(page1)-1])
 	}
 	for _, q := range []string{"?page=0", "?page=-3", "?page=x"} {
-		if res := c.get("/profile/activity" + q); res.status != http.StatusOK || !strings.Contains(res.body, "Older") {
+		if res := c.get("/profile/activity" + q); res.status != http.StatusOK || !strings.Contains(res.body, `rel="next"`) {
 			t.Errorf("GET /profile/activity%s: got %d, want page 1", q, res.status)
 		}
 	}

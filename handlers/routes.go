@@ -62,6 +62,27 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/profile/sessions/revoke-others", h.revokeOtherSessions, signedIn)
 	e.GET("/profile/activity", h.activity, signedIn)
 
+	// Contact methods, their verification, routing and the account email
+	// (contacts.go); every POST answers with #contact-info for htmx.
+	e.POST("/profile/contacts", h.addContact, signedIn)
+	e.POST("/profile/contacts/:id/delete", h.deleteContact, signedIn)
+	e.POST("/profile/contacts/:id/verify", h.verifyContact, signedIn)
+	e.GET("/profile/contacts/:id/verify", h.verifyContactLink, signedIn)
+	e.POST("/profile/contacts/:id/resend", h.resendCode, signedIn)
+	e.POST("/profile/contacts/:id/test", h.testContact, signedIn)
+	e.POST("/profile/contacts/:id/label", h.labelContact, signedIn)
+	e.POST("/profile/notifications", h.saveRouting, signedIn)
+	e.POST("/profile/email", h.changeEmail, signedIn)
+	e.GET("/email-change/:token", h.confirmEmailChange)
+
+	// The notify API: a bearer token, no cookies, no CSRF (csrfExempt).
+	e.POST("/api/v1/notify", h.notifyAPI)
+
+	// Preferences: the page, and the JSON other parts of a product read.
+	e.GET("/preferences", h.preferencesPage, signedIn)
+	e.POST("/preferences", h.savePreferences, signedIn)
+	e.GET("/api/v1/me/preferences", h.apiPreferences)
+
 	// Accounts: create one, see one, leave one. Every /accounts/:id route
 	// passes the membership check first: 404 for non-members.
 	anyMember := h.member(db.RoleReadOnly)
@@ -82,6 +103,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/accounts/:id/owner", h.transferOwnership, signedIn, admin)
 	e.POST("/accounts/:id/settings", h.renameAccount, signedIn, admin)
 	e.POST("/accounts/:id/delete", h.deleteAccount, signedIn, admin)
+	e.POST("/accounts/:id/billing", h.setBilling, signedIn, admin)
 	e.GET("/accounts/:id/saml", h.samlPage, signedIn, admin)
 	e.POST("/accounts/:id/saml", h.createSAMLConnection, signedIn, admin)
 	e.POST("/accounts/:id/saml/:cid/delete", h.deleteSAMLConnection, signedIn, admin)
@@ -91,5 +113,15 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.GET("/invites/:token", h.invitePage)
 	e.POST("/invites/:id/accept", h.acceptInvite, signedIn)
 	e.POST("/invites/:id/ignore", h.ignoreInvite, signedIn)
+
+	// Credit cards, kept by Stripe; each route reads only the signed-in
+	// user's cards. Stripe's webhook is exempt from the CSRF check (see
+	// csrfExempt): it is signed with ROSTER_STRIPE_WEBHOOK_SECRET.
+	e.GET("/cards", h.cards, signedIn)
+	e.POST("/cards/setup", h.cardSetup, signedIn)
+	e.POST("/cards", h.addCard, signedIn)
+	e.POST("/cards/:id/delete", h.deleteCard, signedIn)
+	e.POST("/cards/:id/default", h.defaultCard, signedIn)
+	e.POST("/stripe/webhook", h.stripeWebhook)
 	return nil
 }

@@ -48,4 +48,122 @@
   document.addEventListener('htmx:sendError', function () {
     showToast(MESSAGE);
   });
+
+  // Preferences. The time-zone field starts from the browser's zone while
+  // none is saved; the change event makes htmx save it like a choice.
+  function fillBrowserZone() {
+    var field = document.querySelector('input[data-browser-zone]');
+    if (!field || field.value || !window.Intl) {
+      return;
+    }
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) {
+      field.value = zone;
+      field.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  }
+  // htmx.onLoad runs once htmx has processed the page (and after each
+  // swap), so the field's hx-trigger is listening by then.
+  if (window.htmx) {
+    window.htmx.onLoad(fillBrowserZone);
+  }
+
+  // A saved theme applies at once; the server sets it on <html> from then on.
+  document.addEventListener('htmx:afterRequest', function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (!elt || elt.name !== 'theme' || !evt.detail.successful) {
+      return;
+    }
+    if (elt.value === 'light' || elt.value === 'dark') {
+      document.documentElement.setAttribute('data-theme', elt.value);
+    } else {
+      document.documentElement.removeAttribute('data-theme');
+    }
+  });
+
+  // The card form of /cards. New + asks Roster for a SetupIntent, mounts
+  // Stripe's Payment Element (the card number goes from it to Stripe, never
+  // to Roster), confirms the SetupIntent on Save, then posts only the
+  // PaymentMethod id to POST /cards as an ordinary form.
+  function initCardForm() {
+    var button = document.getElementById('new-card-button');
+    var form = document.getElementById('card-form');
+    var errorBox = document.getElementById('card-error');
+    if (!button || !form || !errorBox) {
+      return;
+    }
+    var stripe = null;
+    var elements = null;
+
+    function showError(text) {
+      errorBox.textContent = text || MESSAGE;
+      errorBox.hidden = false;
+    }
+
+    if (typeof window.Stripe !== 'function') {
+      button.disabled = true;
+      showError('Stripe.js did not load, so cards cannot be added right now. Reload the page to try again.');
+      return;
+    }
+
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      errorBox.hidden = true;
+      var token = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
+      fetch('/cards/setup', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'X-CSRF-Token': token, 'Accept': 'application/json' }
+      }).then(function (res) {
+        return res.json().then(function (body) {
+          if (!res.ok || !body.client_secret) {
+            throw new Error(body.error || MESSAGE);
+          }
+          return body.client_secret;
+        });
+      }).then(function (clientSecret) {
+        stripe = window.Stripe(form.getAttribute('data-stripe-key'));
+        elements = stripe.elements({ clientSecret: clientSecret });
+        elements.create('payment').mount('#card-element');
+        form.hidden = false;
+        button.hidden = true;
+      }).catch(function (err) {
+        button.disabled = false;
+        showError(err && err.message);
+      });
+    });
+
+    form.addEventListener('submit', function (evt) {
+      evt.preventDefault();
+      if (!stripe || !elements) {
+        return;
+      }
+      var save = document.getElementById('card-save');
+      save.disabled = true;
+      errorBox.hidden = true;
+      stripe.confirmSetup({
+        elements: elements,
+        redirect: 'if_required',
+        confirmParams: { return_url: window.location.href }
+      }).then(function (result) {
+        if (result.error) {
+          save.disabled = false;
+          showError(result.error.message);
+          return;
+        }
+        var pm = result.setupIntent && result.setupIntent.payment_method;
+        form.elements.payment_method.value = typeof pm === 'string' ? pm : (pm && pm.id) || '';
+        form.submit(); // a plain post: Roster answers 303 to /cards with a message
+      }, function () {
+        save.disabled = false;
+        showError(MESSAGE);
+      });
+    });
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', initCardForm);
+  } else {
+    initCardForm();
+  }
 })();

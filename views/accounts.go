@@ -6,18 +6,6 @@ import (
 	"github.com/rosterhq/roster/db"
 )
 
-// Pager is the position in a paginated list.
-type Pager struct {
-	Num     int // from 1
-	HasMore bool
-}
-
-// Prev is the number of the page before.
-func (p Pager) Prev() int { return p.Num - 1 }
-
-// Next is the number of the page after.
-func (p Pager) Next() int { return p.Num + 1 }
-
 // NewAccountPage is the Create Account form.
 type NewAccountPage struct {
 	Page
@@ -31,6 +19,7 @@ type AccountPage struct {
 	OwnerName   string
 	Members     []db.Member
 	MembersPage Pager
+	Billing     *db.AccountBilling // the card paying for the account; nil when none
 }
 
 // ManagePage is the Manage console of an account, for its Admins. Each
@@ -56,6 +45,7 @@ type ManagePage struct {
 	RenameOOB    bool // send the heading and #danger out of band with #settings
 	SAML         []SAMLRow
 	SAMLForm     Form
+	Billing      BillingSection
 }
 
 // SAMLRow is one SAML connection in the console's #saml section, with the

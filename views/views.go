@@ -26,10 +26,26 @@ type Page struct {
 	Nonce       string
 	Flash       Flash
 	InviteCount int
+	Prefs       db.Preferences // the user's, or the defaults when signed out
+	Clock       Clock          // shows times as Prefs say
 }
 
 // SignedIn reports whether the page is for a signed-in user.
 func (p Page) SignedIn() bool { return p.User.ID != 0 }
+
+// Time renders a timestamp the one way every page shows them: a <time>
+// element in the person's zone, date format and clock, with the exact UTC
+// time as its title. In templates: {{$.Time .CreatedAt}}.
+func (p Page) Time(t time.Time) template.HTML { return p.Clock.Tag(t) }
+
+// Theme is the data-theme of <html>: "light" or "dark", or "" to follow
+// the browser's prefers-color-scheme.
+func (p Page) Theme() string {
+	if p.Prefs.Theme == "light" || p.Prefs.Theme == "dark" {
+		return p.Prefs.Theme
+	}
+	return ""
+}
 
 // Flash is a one-time message shown at the top of the next page.
 type Flash struct {
@@ -74,10 +90,12 @@ type AuthPage struct {
 type ProfilePage struct {
 	Page
 	Contact         Form
+	Notify          NotifySection // #contact-info: contact methods, routing, recent notifications
 	Password        Form
 	SessionsMessage string
 	SessionsOOB     bool // send #sessions out of band with another section
 	Sessions        []SessionRow
+	SessionsPage    Pager
 	Accounts        []db.Membership // #my-accounts
 	AccountsForm    Form            // Leave's outcome
 	Invites         []db.Invite     // #account-invites: open ones, for accounts the user is not in
@@ -114,19 +132,17 @@ type LoginOption struct {
 	Name string
 }
 
-// ActivityPage is one page of the security/activity log.
+// ActivityPage is one page of the security/activity log, under the
+// sign-in chart.
 type ActivityPage struct {
 	Page
-	Events  []EventRow
-	PageNum int
-	HasMore bool
+	Events []EventRow
+	Pager  Pager
+	Chart  SignInChart
+	// PagerOOB sends the log's pager out of band with the chart, whose
+	// range its links keep.
+	PagerOOB bool
 }
-
-// PrevPage is the number of the newer page.
-func (p ActivityPage) PrevPage() int { return p.PageNum - 1 }
-
-// NextPage is the number of the older page.
-func (p ActivityPage) NextPage() int { return p.PageNum + 1 }
 
 // EventRow is one line of the activity log.
 type EventRow struct {
@@ -162,6 +178,8 @@ var pages = map[string]any{
 	"manage.html":      ManagePage{},
 	"invite.html":      InvitePage{},
 	"login_saml.html":  AuthPage{},
+	"preferences.html": PreferencesPage{},
+	"cards.html":       CardsPage{},
 }
 
 // Renderer holds one parsed template set per page file.
@@ -209,6 +227,8 @@ func (r *Renderer) Toast(w io.Writer, message string) error {
 }
 
 var funcs = template.FuncMap{
+	// iso, datetime and ago ignore the person's preferences: show times
+	// with Page.Time ({{$.Time .At}}) instead.
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"datetime": func(t time.Time) string {
 		if t.IsZero() {
@@ -218,6 +238,7 @@ var funcs = template.FuncMap{
 	},
 	"ago":      ago,
 	"roleName": db.RoleName,
+	"kindName": db.KindName,
 	"roles":    func() []string { return db.Roles },
 }
 
@@ -226,17 +247,7 @@ func ago(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	d := time.Since(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return plural(int(d/time.Minute), "minute") + " ago"
-	case d < 24*time.Hour:
-		return plural(int(d/time.Hour), "hour") + " ago"
-	default:
-		return plural(int(d/(24*time.Hour)), "day") + " ago"
-	}
+	return relative(t, time.Now())
 }
 
 func plural(n int, unit string) string {

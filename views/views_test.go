@@ -32,6 +32,10 @@ func TestEveryTemplateWithZeroData(t *testing.T) {
 					data = Flash{}
 				case "field-error", "form-message", "form-error", "toast":
 					data = ""
+				case "pager":
+					data = Pager{}
+				case "preferences/select", "preferences/checkbox":
+					data = PrefField{}
 				}
 				if err := r.Fragment(&buf, page, name, data); err != nil {
 					t.Fatalf("got %v, want no error", err)

@@ -1,0 +1,468 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// Kinds of contact methods.
+const (
+	KindEmail   = "email"
+	KindSMS     = "sms"
+	KindVoice   = "voice"
+	KindSlack   = "slack"
+	KindWebhook = "webhook"
+)
+
+// Kinds lists the contact method kinds in the order the add form offers them.
+var Kinds = []string{KindEmail, KindSMS, KindVoice, KindSlack, KindWebhook}
+
+// KindName is how a kind is shown to people.
+func KindName(kind string) string {
+	switch kind {
+	case KindEmail:
+		return "Email"
+	case KindSMS:
+		return "SMS"
+	case KindVoice:
+		return "Voice call"
+	case KindSlack:
+		return "Slack"
+	case KindWebhook:
+		return "Webhook"
+	}
+	return kind
+}
+
+// Limits of contact methods and their verification codes.
+const (
+	MaxContactMethods = 10
+	MaxPhones         = 3
+	MaxCodeAttempts   = 5
+	CodeTTL           = 15 * time.Minute
+)
+
+// The contact-method rules, as errors written for the person.
+const (
+	ErrTooManyMethods = RuleError("You can have at most 10 contact methods. Delete one first.")
+	ErrTooManyPhones  = RuleError("You can have at most 3 phone numbers (SMS and voice calls together). Delete one first.")
+	ErrAccountMethod  = RuleError("The account email cannot be deleted. Change the account email instead.")
+	ErrCodeLocked     = RuleError("Too many wrong codes: this code is locked. Send a new code.")
+	ErrCodeExpired    = RuleError("This code has expired. Send a new code.")
+	ErrCodeWrong      = RuleError("That code is not right. Check the last message and try again.")
+	ErrNotVerified    = RuleError("Verify this contact method first.")
+)
+
+// ContactMethod is one way to reach a user.
+type ContactMethod struct {
+	ID            int64
+	UserID        int64
+	Kind          string
+	Address       string
+	Label         string
+	IsAccount     bool // the account email: first, and never deleted here
+	VerifiedAt    time.Time
+	Secret        string // webhook signing key
+	CodeExpiresAt time.Time
+	CodeAttempts  int
+	CreatedAt     time.Time
+}
+
+// Verified reports whether the method may be used.
+func (m ContactMethod) Verified() bool { return !m.VerifiedAt.IsZero() }
+
+// Locked reports whether the pending code took too many wrong tries.
+func (m ContactMethod) Locked() bool { return m.CodeAttempts >= MaxCodeAttempts }
+
+// IsPhone reports whether the method is a phone number.
+func (m ContactMethod) IsPhone() bool { return m.Kind == KindSMS || m.Kind == KindVoice }
+
+// NewContactMethod is what is needed to add a method; Address is already
+// normalized (E.164 for phones).
+type NewContactMethod struct {
+	Kind, Address, Label, Secret string
+}
+
+const contactColumns = `id, user_id, kind, address, label, is_account, verified_at, secret, code_expires_at, code_attempts, created_at`
+
+func scanContact(row interface{ Scan(...any) error }) (ContactMethod, error) {
+	var m ContactMethod
+	var verified sql.NullInt64
+	var expires, created int64
+	err := row.Scan(&m.ID, &m.UserID, &m.Kind, &m.Address, &m.Label, &m.IsAccount, &verified, &m.Secret, &expires, &m.CodeAttempts, &created)
+	if err != nil {
+		return ContactMethod{}, mapErr(err)
+	}
+	m.VerifiedAt, m.CodeExpiresAt, m.CreatedAt = nullTime(verified), fromUnix(expires), fromUnix(created)
+	return m, nil
+}
+
+// insertAccountContact gives a new user the account email as a method and
+// routes every circumstance to it: the defaults.
+func insertAccountContact(ctx context.Context, tx *sql.Tx, u User, now time.Time) error {
+	var verified sql.NullInt64
+	if u.EmailVerified() {
+		verified = sql.NullInt64{Int64: unix(u.EmailVerifiedAt), Valid: true}
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO contact_methods (user_id, kind, address, label, is_account, verified_at, created_at)
+		VALUES (?, 'email', ?, 'Account email', 1, ?, ?) RETURNING id`, u.ID, u.Email, verified, unix(now)).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("account contact method: %w", err)
+	}
+	for _, r := range DefaultRules(id) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notification_rules (user_id, circumstance, severity, contact_method_id) VALUES (?, ?, ?, ?)`,
+			u.ID, r.Circumstance, r.Severity, r.MethodID); err != nil {
+			return fmt.Errorf("default rules: %w", err)
+		}
+	}
+	return nil
+}
+
+// ContactMethods lists the user's methods: the account email first, then
+// in the order they were added.
+func (s *Store) ContactMethods(ctx context.Context, userID int64) ([]ContactMethod, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE user_id = ? ORDER BY is_account DESC, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("contact methods of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var list []ContactMethod
+	for rows.Next() {
+		m, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, m)
+	}
+	return list, rows.Err()
+}
+
+// ContactMethodByID returns one of the user's methods.
+func (s *Store) ContactMethodByID(ctx context.Context, userID, id int64) (ContactMethod, error) {
+	return contactByID(ctx, s.r, userID, id)
+}
+
+func contactByID(ctx context.Context, q queryer, userID, id int64) (ContactMethod, error) {
+	return scanContact(q.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE id = ? AND user_id = ?`, id, userID))
+}
+
+// Composer writes the message that carries a verification code to m.
+type Composer func(m ContactMethod, code string) Notice
+
+// AddContactMethod adds a method within the limits, gives it a fresh
+// verification code and queues compose's message with it to the new method,
+// all in one transaction. The same address twice gives ErrConflict.
+func (s *Store) AddContactMethod(ctx context.Context, userID int64, nm NewContactMethod, compose Composer, ev Event) (ContactMethod, error) {
+	var m ContactMethod
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var total, phones int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE kind IN ('sms', 'voice'))
+			FROM contact_methods WHERE user_id = ?`, userID).Scan(&total, &phones); err != nil {
+			return err
+		}
+		switch {
+		case total >= MaxContactMethods:
+			return ErrTooManyMethods
+		case (nm.Kind == KindSMS || nm.Kind == KindVoice) && phones >= MaxPhones:
+			return ErrTooManyPhones
+		}
+		now := s.now()
+		var err error
+		m, err = scanContact(tx.QueryRowContext(ctx, `INSERT INTO contact_methods (user_id, kind, address, label, secret, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING `+contactColumns, userID, nm.Kind, nm.Address, strings.TrimSpace(nm.Label), nm.Secret, unix(now)))
+		if err != nil {
+			return err
+		}
+		if m, err = newCode(ctx, tx, m, compose, now); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(withDetail(ev.Detail, "kind", m.Kind), "address", m.Address)
+		return addEvent(ctx, tx, ev, now)
+	})
+	if err != nil {
+		return ContactMethod{}, fmt.Errorf("add contact method: %w", err)
+	}
+	return m, nil
+}
+
+// SendContactCode replaces the method's code with a new one, which unlocks
+// it, and queues compose's message with it.
+func (s *Store) SendContactCode(ctx context.Context, userID, id int64, compose Composer) (ContactMethod, error) {
+	var m ContactMethod
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if m, err = contactByID(ctx, tx, userID, id); err != nil {
+			return err
+		}
+		if m.IsAccount || m.Verified() {
+			return nil
+		}
+		m, err = newCode(ctx, tx, m, compose, s.now())
+		return err
+	})
+	if err != nil {
+		return ContactMethod{}, fmt.Errorf("send code to contact method %d: %w", id, err)
+	}
+	return m, nil
+}
+
+func newCode(ctx context.Context, tx *sql.Tx, m ContactMethod, compose Composer, now time.Time) (ContactMethod, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return m, err
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	m.CodeExpiresAt, m.CodeAttempts = fromUnix(unix(now.Add(CodeTTL))), 0
+	if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET code_hash = ?, code_expires_at = ?, code_attempts = 0 WHERE id = ?`,
+		codeHash(m.ID, code), unix(m.CodeExpiresAt), m.ID); err != nil {
+		return m, err
+	}
+	msg := compose(m, code)
+	msg.Circumstance = CircumstanceVerify
+	_, err = enqueueTo(ctx, tx, m, msg, now)
+	return m, err
+}
+
+// codeHash binds a code to its method, so one code cannot verify another.
+func codeHash(id int64, code string) []byte {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d:%s", id, code))
+	return sum[:]
+}
+
+// VerifyContactMethod checks a code typed back. A wrong one counts, and
+// stays counted: the fifth locks the code until a new one is sent.
+func (s *Store) VerifyContactMethod(ctx context.Context, userID, id int64, code string, ev Event) (ContactMethod, error) {
+	var m ContactMethod
+	var refused error
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var stored []byte
+		var err error
+		if m, err = contactByID(ctx, tx, userID, id); err != nil {
+			return err
+		}
+		if m.Verified() || m.IsAccount {
+			return nil
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT code_hash FROM contact_methods WHERE id = ?`, id).Scan(&stored); err != nil {
+			return err
+		}
+		now := s.now()
+		switch {
+		case m.Locked():
+			refused = ErrCodeLocked
+			return nil
+		case stored == nil || !now.Before(m.CodeExpiresAt):
+			refused = ErrCodeExpired
+			return nil
+		case subtle.ConstantTimeCompare(stored, codeHash(id, strings.TrimSpace(code))) != 1:
+			m.CodeAttempts++
+			refused = ErrCodeWrong
+			if m.Locked() {
+				refused = ErrCodeLocked
+			}
+			// Committed although the answer is a refusal: the try counts.
+			_, err := tx.ExecContext(ctx, `UPDATE contact_methods SET code_attempts = code_attempts + 1 WHERE id = ?`, id)
+			return err
+		}
+		m.VerifiedAt = fromUnix(unix(now))
+		if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET verified_at = ?, code_hash = NULL, code_expires_at = 0, code_attempts = 0
+			WHERE id = ?`, unix(now), id); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(withDetail(ev.Detail, "kind", m.Kind), "address", m.Address)
+		return addEvent(ctx, tx, ev, now)
+	})
+	if err != nil {
+		return ContactMethod{}, fmt.Errorf("verify contact method %d: %w", id, err)
+	}
+	return m, refused
+}
+
+// SetContactLabel renames one of the user's methods.
+func (s *Store) SetContactLabel(ctx context.Context, userID, id int64, label string) error {
+	res, err := s.exec(ctx, `UPDATE contact_methods SET label = ? WHERE id = ? AND user_id = ?`, strings.TrimSpace(label), id, userID)
+	if err != nil {
+		return fmt.Errorf("label contact method %d: %w", id, err)
+	}
+	return oneRow(res)
+}
+
+// DeleteContactMethod deletes one of the user's methods with its rules;
+// the account email stays.
+func (s *Store) DeleteContactMethod(ctx context.Context, userID, id int64, ev Event) (ContactMethod, error) {
+	var m ContactMethod
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if m, err = contactByID(ctx, tx, userID, id); err != nil {
+			return err
+		}
+		if m.IsAccount {
+			return ErrAccountMethod
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM contact_methods WHERE id = ? AND user_id = ?`, id, userID); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(withDetail(ev.Detail, "kind", m.Kind), "address", m.Address)
+		return addEvent(ctx, tx, ev, s.now())
+	})
+	if err != nil {
+		return ContactMethod{}, fmt.Errorf("delete contact method %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// SendTest queues a test message to one verified method of the user.
+func (s *Store) SendTest(ctx context.Context, userID, id int64, n Notice) (int64, error) {
+	var queued int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		m, err := contactByID(ctx, tx, userID, id)
+		if err != nil {
+			return err
+		}
+		if !m.Verified() {
+			return ErrNotVerified
+		}
+		n.Circumstance = CircumstanceTest
+		queued, err = enqueueTo(ctx, tx, m, n, s.now())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("test contact method %d: %w", id, err)
+	}
+	return queued, nil
+}
+
+// Circumstances of notifications. Test and verify messages go to one method
+// and follow no rules.
+const (
+	CircumstanceAlerts   = "alerts"
+	CircumstanceAccount  = "account"
+	CircumstanceBilling  = "billing"
+	CircumstanceSecurity = "security"
+	CircumstanceTest     = "test"
+	CircumstanceVerify   = "verify"
+)
+
+// Circumstances lists the circumstances people route, in matrix order.
+var Circumstances = []string{CircumstanceAlerts, CircumstanceAccount, CircumstanceBilling, CircumstanceSecurity}
+
+// ValidCircumstance reports whether c is one of Circumstances.
+func ValidCircumstance(c string) bool {
+	for _, x := range Circumstances {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Rule sends a circumstance (and for alerts, one severity) to a method.
+type Rule struct {
+	Circumstance string
+	Severity     int // 1-5 for alerts, 0 otherwise
+	MethodID     int64
+}
+
+// DefaultRules sends everything to one method, the account email.
+func DefaultRules(methodID int64) []Rule {
+	var rules []Rule
+	for sev := 1; sev <= 5; sev++ {
+		rules = append(rules, Rule{CircumstanceAlerts, sev, methodID})
+	}
+	for _, c := range Circumstances[1:] {
+		rules = append(rules, Rule{c, 0, methodID})
+	}
+	return rules
+}
+
+// Rules lists the user's routing rules.
+func (s *Store) Rules(ctx context.Context, userID int64) ([]Rule, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT circumstance, severity, contact_method_id FROM notification_rules WHERE user_id = ?`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("rules of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var list []Rule
+	for rows.Next() {
+		var r Rule
+		if err := rows.Scan(&r.Circumstance, &r.Severity, &r.MethodID); err != nil {
+			return nil, err
+		}
+		list = append(list, r)
+	}
+	return list, rows.Err()
+}
+
+// ErrBadRule is a rule naming something that cannot be routed; the form
+// offers no such choice, so it comes from a forged or stale post.
+var ErrBadRule = errors.New("rule for an unknown circumstance or an unverified method")
+
+// SetRules replaces the user's rules. Every method must be the user's and
+// verified; security always keeps the account email.
+func (s *Store) SetRules(ctx context.Context, userID int64, rules []Rule, ev Event) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var account int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM contact_methods WHERE user_id = ? AND is_account = 1`, userID).Scan(&account); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM notification_rules WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		rules = append(rules, Rule{CircumstanceSecurity, 0, account})
+		for _, r := range rules {
+			if !ValidCircumstance(r.Circumstance) || (r.Circumstance == CircumstanceAlerts) != (r.Severity >= 1 && r.Severity <= 5) {
+				return ErrBadRule
+			}
+			// The account email may be routed before it is verified; it is
+			// used once it is. Other methods need verifying first.
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO notification_rules (user_id, circumstance, severity, contact_method_id)
+				SELECT ?, ?, ?, id FROM contact_methods WHERE id = ? AND user_id = ? AND (verified_at IS NOT NULL OR is_account = 1)`,
+				userID, r.Circumstance, r.Severity, r.MethodID, userID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				var exists int
+				tx.QueryRowContext(ctx, `SELECT count(*) FROM notification_rules WHERE user_id = ? AND circumstance = ? AND severity = ? AND contact_method_id = ?`,
+					userID, r.Circumstance, r.Severity, r.MethodID).Scan(&exists)
+				if exists == 0 {
+					return ErrBadRule
+				}
+			}
+		}
+		ev.UserID = userID
+		return addEvent(ctx, tx, ev, s.now())
+	})
+	if err != nil {
+		return fmt.Errorf("set rules of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// Audit event kinds of contact methods, routing and the account email.
+const (
+	EventContactAdded     = "contact_added"
+	EventContactVerified  = "contact_verified"
+	EventContactDeleted   = "contact_deleted"
+	EventRoutingChanged   = "routing_changed"
+	EventEmailChangeAsked = "email_change_requested"
+	EventEmailChanged     = "email_changed"
+)
+
+// KindName is how the method's kind is shown.
+func (m ContactMethod) KindName() string { return KindName(m.Kind) }
+
+// KindName is how the delivery's kind is shown.
+func (d Delivery) KindName() string { return KindName(d.Kind) }

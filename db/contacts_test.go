@@ -1,0 +1,138 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+)
+
+// TestMigrationBackfillsContacts: users who exist before migration 00005
+// get the account email as a method, verified as their email is, with
+// every circumstance routed to it.
+func TestMigrationBackfillsContacts(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, migrationsFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`INSERT INTO users (email, email_verified_at, name, created_at, updated_at) VALUES
+		('old@example.com', 100, 'Old', 1, 1), ('new@example.com', NULL, 'New', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		email    string
+		verified bool
+	}{{"old@example.com", true}, {"new@example.com", false}} {
+		u, err := s.UserByEmail(ctx, tt.email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.ContactMethods(ctx, u.ID)
+		if err != nil || len(list) != 1 || !list[0].IsAccount || list[0].Address != tt.email || list[0].Verified() != tt.verified {
+			t.Errorf("%s: methods %+v (%v), want the account email, verified %v", tt.email, list, err, tt.verified)
+		}
+		rules, _ := s.Rules(ctx, u.ID)
+		if len(rules) != 8 {
+			t.Errorf("%s: %d rules, want 8", tt.email, len(rules))
+		}
+	}
+}
+
+// TestRoutingStaysWithinTheUser: a rule may name only the user's own
+// verified methods, and a notice reaches only what the rules name.
+func TestRoutingStaysWithinTheUser(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	ann, bob := mustUser(t, s, "ann@example.com"), mustUser(t, s, "bob@example.com")
+	var code string
+	compose := func(_ ContactMethod, c string) Notice { code = c; return Notice{Subject: "code"} }
+	bobPhone, err := s.AddContactMethod(ctx, bob.ID, NewContactMethod{Kind: KindSMS, Address: "+14155550100"}, compose, Event{Kind: EventContactAdded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifyContactMethod(ctx, bob.ID, bobPhone.ID, code, Event{Kind: EventContactVerified}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.SetRules(ctx, ann.ID, []Rule{{CircumstanceAlerts, 1, bobPhone.ID}}, Event{Kind: EventRoutingChanged})
+	if !errors.Is(err, ErrBadRule) {
+		t.Errorf("Ann routes to Bob's phone: got %v, want ErrBadRule", err)
+	}
+	if _, err := s.ContactMethodByID(ctx, ann.ID, bobPhone.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Ann reads Bob's phone: got %v, want ErrNotFound", err)
+	}
+	if _, err := s.DeleteContactMethod(ctx, ann.ID, bobPhone.ID, Event{Kind: EventContactDeleted}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Ann deletes Bob's phone: got %v, want ErrNotFound", err)
+	}
+
+	// Bob: alerts of severity 1 to the phone only; security still reaches
+	// the account email (and only it).
+	if err := s.SetRules(ctx, bob.ID, []Rule{{CircumstanceAlerts, 1, bobPhone.ID}}, Event{Kind: EventRoutingChanged}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		n    Notice
+		want []string
+	}{
+		{Notice{Circumstance: CircumstanceAlerts, Severity: 1, Subject: "a"}, []string{"+14155550100"}},
+		{Notice{Circumstance: CircumstanceAlerts, Severity: 2, Subject: "b"}, nil},
+		{Notice{Circumstance: CircumstanceBilling, Subject: "c"}, nil},
+		{Notice{Circumstance: CircumstanceSecurity, Subject: "d"}, []string{"bob@example.com"}},
+	} {
+		ids, err := s.Enqueue(ctx, bob.ID, tt.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, id := range ids {
+			d, _ := s.DeliveryByID(ctx, id)
+			got = append(got, d.Address)
+		}
+		if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+			t.Errorf("%s severity %d: queued to %v, want %v", tt.n.Circumstance, tt.n.Severity, got, tt.want)
+		}
+	}
+}
+
+// TestNoticeRollsBackWithItsCause: a notice in an event is queued in the
+// event's transaction, so a change that fails leaves no notice behind.
+func TestNoticeRollsBackWithItsCause(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	ann := mustUser(t, s, "ann@example.com")
+	ev := Event{Kind: EventPasswordChanged, Notice: &Notice{Circumstance: CircumstanceSecurity, Subject: "changed"}}
+	ev.UserID = ann.ID
+	boom := errors.New("boom")
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := addEvent(ctx, tx, ev, s.now()); err != nil {
+			return err
+		}
+		return boom // the change fails after its event was written
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("failing change: %v", err)
+	}
+	if list, _ := s.RecentDeliveries(ctx, ann.ID, 10); len(list) != 0 {
+		t.Errorf("outbox after a failed change: %+v, want empty", list)
+	}
+	if _, err := s.ChangePassword(ctx, ann.ID, "h2", nil, ev); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.RecentDeliveries(ctx, ann.ID, 10); len(list) != 1 || list[0].Subject != "changed" {
+		t.Errorf("outbox after the change: %+v, want the notice", list)
+	}
+}

@@ -1,0 +1,116 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrEmailTaken refuses an account email another profile has.
+const ErrEmailTaken = RuleError("Another profile uses this email address.")
+
+// RequestEmailChange records that the user wants newEmail as the account
+// email and queues compose's message (with the confirmation link) to that
+// address, in one transaction. A new request replaces an earlier one.
+func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail string, tokenHash []byte, ttl time.Duration, n Notice, ev Event) error {
+	newEmail = strings.TrimSpace(newEmail)
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := emailFree(ctx, tx, userID, newEmail); err != nil {
+			return err
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET new_email = excluded.new_email, token_hash = excluded.token_hash,
+				created_at = excluded.created_at, expires_at = excluded.expires_at`,
+			userID, newEmail, tokenHash, unix(now), unix(now.Add(ttl))); err != nil {
+			return err
+		}
+		n.Circumstance = CircumstanceVerify
+		if _, err := enqueueTo(ctx, tx, ContactMethod{UserID: userID, Kind: KindEmail, Address: newEmail}, n, now); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(ev.Detail, "new_email", newEmail)
+		return addEvent(ctx, tx, ev, now)
+	})
+	if err != nil {
+		return fmt.Errorf("request email change of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+func emailFree(ctx context.Context, tx *sql.Tx, userID int64, email string) error {
+	var other int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE email = ? AND id <> ?`, email, userID).Scan(&other)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return ErrEmailTaken
+}
+
+// PendingEmailChange is the address the user asked to change to, or "".
+func (s *Store) PendingEmailChange(ctx context.Context, userID int64) (string, error) {
+	var email string
+	err := s.r.QueryRowContext(ctx, `SELECT new_email FROM email_changes WHERE user_id = ? AND expires_at > ?`, userID, unix(s.now())).Scan(&email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return email, err
+}
+
+// ConfirmEmailChange spends a confirmation link: the new address replaces
+// the old one, verified (following the link proved it), and tell, given
+// the old and new addresses, is queued to the old address, all in one
+// transaction. An unknown or expired link is ErrNotFound.
+func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash []byte, tell func(old, new string) Notice, ev Event) (User, error) {
+	var u User
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		var userID int64
+		var newEmail string
+		err := tx.QueryRowContext(ctx, `DELETE FROM email_changes WHERE token_hash = ? AND expires_at > ? RETURNING user_id, new_email`,
+			tokenHash, unix(now)).Scan(&userID, &newEmail)
+		if err != nil {
+			return err
+		}
+		if err := emailFree(ctx, tx, userID, newEmail); err != nil {
+			return err
+		}
+		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID))
+		if err != nil {
+			return err
+		}
+		// The new address may have been a contact method: it is the
+		// account email now, so the other row goes.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM contact_methods WHERE user_id = ? AND kind = 'email' AND is_account = 0 AND address = ? COLLATE NOCASE`,
+			userID, newEmail); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`,
+			newEmail, unix(now), unix(now), userID); err != nil {
+			return mapErr(err)
+		}
+		n := tell(old.Email, newEmail)
+		n.Circumstance = CircumstanceSecurity
+		if _, err := enqueueTo(ctx, tx, ContactMethod{UserID: userID, Kind: KindEmail, Address: old.Email}, n, now); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(withDetail(ev.Detail, "old_email", old.Email), "new_email", newEmail)
+		if err := addEvent(ctx, tx, ev, now); err != nil {
+			return err
+		}
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID))
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("confirm email change: %w", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+)
+
+// Changing the account email: the new address is confirmed from a link
+// before it replaces the old one, and the old one is told.
+
+const emailChangeTTL = 48 * time.Hour
+
+// changeEmail asks for a new account email: a link goes to it, and only
+// following that link makes the change.
+func (h *Handler) changeEmail(c echo.Context) error {
+	u, _ := currentUser(c)
+	email := strings.TrimSpace(c.FormValue("new_email"))
+	form := views.Form{Values: map[string]string{"new_email": email}}
+	if checkContactEmail(&form, email); form.Failed() {
+		form.Errors = map[string]string{"new_email": form.Errors["address"]}
+	} else if strings.EqualFold(email, u.Email) {
+		form.Fail("new_email", "This is your account email already.")
+	}
+	if !form.Failed() {
+		token, hash := newToken()
+		n := db.Notice{Subject: "Confirm your new Roster account email",
+			Body: fmt.Sprintf("Hello %s,\n\nTo make this address the account email of your Roster profile (instead of %s), open this link:\n\n%s\n\n"+
+				"The link works for 48 hours. If you did not ask for this, ignore this message: nothing changes.\n",
+				u.DisplayName(), u.Email, h.link("/email-change/"+token))}
+		err := h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, n, event(c, db.EventEmailChangeAsked))
+		switch {
+		case errors.Is(err, db.ErrEmailTaken):
+			form.Fail("new_email", ruleText(err))
+		case err != nil:
+			return err
+		default:
+			h.queued()
+			form = views.Form{Message: "We sent a link to " + email + ". Your account email changes when you follow it; until then it stays " + u.Email + "."}
+		}
+	}
+	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
+		n.EmailForm = form
+		return form.Failed(), form.Message
+	})
+}
+
+// confirmEmailChange is the link sent to the new address.
+func (h *Handler) confirmEmailChange(c echo.Context) error {
+	tell := func(old, new string) db.Notice {
+		return db.Notice{Subject: "Security notice: account email changed",
+			Body: fmt.Sprintf("Hello,\n\nThe account email of your Roster profile changed from %s to %s. Notices go to the new address from now on.\n\n"+
+				"If you did not do this, reset your password at\n%s\nand contact your administrator.\n", old, new, h.link("/password/forgot"))}
+	}
+	_, err := h.store.ConfirmEmailChange(c.Request().Context(), tokenHash(c.Param("token")), tell, event(c, db.EventEmailChanged))
+	data := views.MessagePage{Page: h.page(c, "Account email changed"), Heading: "Account email changed",
+		Text: "Your new account email is confirmed and in use. We told the old address.", Link: "/profile", LinkText: "Go to your profile"}
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		data.Heading, data.Text = "This link does not work", "It has expired or was already used. You can ask for a new one on your profile page."
+		return h.render(c, http.StatusNotFound, "message.html", "", data)
+	case errors.Is(err, db.ErrEmailTaken), errors.Is(err, db.ErrConflict):
+		data.Heading, data.Text = "This address is taken", "Another profile uses this email address now, so it cannot become yours."
+		return h.render(c, http.StatusConflict, "message.html", "", data)
+	case err != nil:
+		return err
+	}
+	h.queued()
+	return h.render(c, http.StatusOK, "message.html", "", data)
+}

@@ -1,0 +1,421 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster/db"
+)
+
+// apiPrefs reads the client's preferences through the JSON API.
+func (c *client) apiPrefs() map[string]any {
+	c.t.Helper()
+	res := c.get("/api/v1/me/preferences")
+	if res.status != http.StatusOK || !strings.HasPrefix(res.header.Get("Content-Type"), "application/json") {
+		c.t.Fatalf("GET /api/v1/me/preferences: got %d %s, want 200 JSON; body %s", res.status, res.header.Get("Content-Type"), res.body)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(res.body), &m); err != nil {
+		c.t.Fatalf("preferences JSON: %v", err)
+	}
+	return m
+}
+
+// TestPreferencesRoundTrip saves each preference, with htmx (one field, as
+// a control does on change) and without (the whole form), and reads it
+// back from the API and the form.
+func TestPreferencesRoundTrip(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	c.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
+
+	defaults := map[string]any{
+		"page_size": 25.0, "timezone": "UTC", "date_format": "iso", "clock": "24", "week_start": "monday",
+		"theme": "system", "graph_style": "line", "graph_range": "7d", "legend": true, "colourblind": false,
+	}
+	if got := c.apiPrefs(); !sameJSON(got, defaults) {
+		t.Fatalf("defaults: got %v, want %v", got, defaults)
+	}
+
+	tests := []struct {
+		field, value string
+		want         any    // in the JSON
+		selected     string // in the form
+	}{
+		{"page_size", "50", 50.0, `<option value="50" selected>`},
+		{"timezone", "America/New_York", "America/New_York", `value="America/New_York"`},
+		{"date_format", "eu", "eu", `<option value="eu" selected>`},
+		{"clock", "12", "12", `<option value="12" selected>`},
+		{"week_start", "sunday", "sunday", `<option value="sunday" selected>`},
+		{"theme", "dark", "dark", `<option value="dark" selected>`},
+		{"graph_style", "bar", "bar", `<option value="bar" selected>`},
+		{"graph_range", "30d", "30d", `<option value="30d" selected>`},
+		{"legend", "0", false, `id="pref-legend" name="legend" type="checkbox" role="switch" value="1"` + "\n"},
+		{"colourblind", "1", true, `id="pref-colourblind" name="colourblind" type="checkbox" role="switch" value="1" checked`},
+	}
+	for _, tt := range tests {
+		res := c.postHTMX("/preferences", url.Values{tt.field: {tt.value}})
+		if res.status != http.StatusOK || !strings.Contains(res.body, "Saved") {
+			t.Errorf("htmx POST %s=%s: got %d %q, want 200 Saved", tt.field, tt.value, res.status, res.body)
+		}
+		got := c.apiPrefs()
+		if got[tt.field] != tt.want {
+			t.Errorf("%s after saving %s: got %v, want %v", tt.field, tt.value, got[tt.field], tt.want)
+		}
+		if page := c.get("/preferences").body; !strings.Contains(page, tt.selected) {
+			t.Errorf("form after saving %s=%s: missing %q", tt.field, tt.value, tt.selected)
+		}
+	}
+
+	// The whole form without JavaScript: 303 and a flash; a checkbox left
+	// unchecked posts only its hidden "0".
+	form := url.Values{
+		"page_size": {"10"}, "timezone": {"Europe/Paris"}, "date_format": {"us"}, "clock": {"24"},
+		"week_start": {"saturday"}, "theme": {"light"}, "graph_style": {"area"}, "graph_range": {"90d"},
+		"legend": {"0", "1"}, "colourblind": {"0"},
+	}
+	res := c.postForm("/preferences", form)
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/preferences" {
+		t.Fatalf("plain POST /preferences: got %d to %q, want 303 to /preferences; body %s", res.status, res.header.Get("Location"), res.body)
+	}
+	checkFlash(t, c, res, "Your preferences are saved.")
+	want := map[string]any{
+		"page_size": 10.0, "timezone": "Europe/Paris", "date_format": "us", "clock": "24", "week_start": "saturday",
+		"theme": "light", "graph_style": "area", "graph_range": "90d", "legend": true, "colourblind": false,
+	}
+	if got := c.apiPrefs(); !sameJSON(got, want) {
+		t.Errorf("after the whole form: got %v, want %v", got, want)
+	}
+	if page := c.get("/profile").body; !strings.Contains(page, `<html lang="en" data-theme="light">`) {
+		t.Error("profile after choosing the light theme: no data-theme=light on <html>")
+	}
+}
+
+func sameJSON(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPreferencesRefused: an unknown value is refused with 422 and a
+// message, and nothing at all is saved, with or without htmx.
+func TestPreferencesRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		field, value, message string
+	}{
+		{"page_size", "7", "Choose 10, 25, 50 or 100 rows a page."},
+		{"timezone", "Mars/Olympus", "Choose a time zone from the list, such as Europe/Paris."},
+		{"theme", "neon", "Choose the system, light or dark theme."},
+		{"legend", "maybe", "Turn the legend on or off."},
+	}
+	var scenarios []scenario
+	for _, tt := range tests {
+		for _, htmx := range []bool{false, true} {
+			name := tt.field + "=" + tt.value
+			if htmx {
+				name += " with htmx"
+			}
+			scenarios = append(scenarios, scenario{
+				name:  name,
+				path:  "/preferences",
+				form:  url.Values{tt.field: {tt.value}, "graph_style": {"bar"}}, // a valid field is not saved either
+				htmx:  htmx,
+				setup: signedUp,
+				// The whole page names the field; the htmx answer goes next to it.
+				wantStatus:   http.StatusUnprocessableEntity,
+				wantContains: []string{tt.message},
+				after: func(t *testing.T, s *state, res *response) {
+					got := s.c.apiPrefs()
+					if got["graph_style"] != "line" || got[tt.field] == tt.value {
+						t.Errorf("after a refused POST: got %v, want the defaults", got)
+					}
+					p, err := s.app.store.Preferences(context.Background(), 1)
+					if err != nil || p != db.DefaultPreferences() {
+						t.Errorf("stored: got %+v, %v; want the defaults", p, err)
+					}
+				},
+			})
+		}
+	}
+	runScenarios(t, scenarios)
+}
+
+func TestPreferencesNeedSignIn(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	if res := c.get("/api/v1/me/preferences"); res.status != http.StatusUnauthorized || !strings.Contains(res.body, `"error"`) {
+		t.Errorf("GET /api/v1/me/preferences signed out: got %d %s, want 401 JSON", res.status, res.body)
+	}
+	if res := c.get("/preferences"); res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/login?next=") {
+		t.Errorf("GET /preferences signed out: got %d to %q, want 303 to /login", res.status, res.header.Get("Location"))
+	}
+}
+
+// TestPreferencesAPIWithBearer: a service holding ROSTER_API_TOKEN reads
+// a user's preferences by id or email.
+func TestPreferencesAPIWithBearer(t *testing.T) {
+	t.Parallel()
+	const token = "service-token-for-preferences"
+	a := newApp(t, func(ac *appConfig) { ac.APIToken = token })
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	p := db.DefaultPreferences()
+	p.Theme, p.Timezone = "dark", "Europe/Paris"
+	if err := a.store.SavePreferences(context.Background(), ann.ID, p); err != nil {
+		t.Fatal(err)
+	}
+	c := a.client(t)
+	bearer := func(v string) http.Header { return http.Header{"Authorization": {"Bearer " + v}} }
+	tests := []struct {
+		name, path string
+		header     http.Header
+		status     int
+		want       string
+	}{
+		{"by id", "/api/v1/me/preferences?user=" + strconv.FormatInt(ann.ID, 10), bearer(token), http.StatusOK, `"theme":"dark"`},
+		{"by email", "/api/v1/me/preferences?user=" + url.QueryEscape(annEmail), bearer(token), http.StatusOK, `"timezone":"Europe/Paris"`},
+		{"no user named", "/api/v1/me/preferences", bearer(token), http.StatusBadRequest, `"error"`},
+		{"unknown user", "/api/v1/me/preferences?user=nobody@example.com", bearer(token), http.StatusNotFound, `no such user`},
+		{"wrong token", "/api/v1/me/preferences?user=1", bearer("nope"), http.StatusUnauthorized, `"error"`},
+		{"neither cookie nor token", "/api/v1/me/preferences?user=1", nil, http.StatusUnauthorized, `"error"`},
+	}
+	for _, tt := range tests {
+		res := c.do(http.MethodGet, tt.path, nil, tt.header)
+		if res.status != tt.status || !strings.Contains(res.body, tt.want) {
+			t.Errorf("%s: got %d %s, want %d with %s", tt.name, res.status, res.body, tt.status, tt.want)
+		}
+	}
+}
+
+var pagerLink = regexp.MustCompile(`<a href="([^"]+)" rel="(first|prev|next|last)">`)
+
+// pagerLinks maps the rel of each pager link on a page to its URL.
+func pagerLinks(body string) map[string]string {
+	links := map[string]string{}
+	for _, m := range pagerLink.FindAllStringSubmatch(body, -1) {
+		links[m[2]] = strings.ReplaceAll(m[1], "&amp;", "&")
+	}
+	return links
+}
+
+// TestActivityFollowsPageSize: 60 events show 25 a page, then 10 once the
+// page size is changed, with first and last links that reach the ends.
+func TestActivityFollowsPageSize(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword) // event 1: signup
+	c.adopt(ann.ID)
+	for i := 2; i <= 60; i++ {
+		if err := a.store.AddEvent(context.Background(), db.Event{UserID: ann.ID, Kind: db.EventProfileUpdated, Detail: map[string]any{"name": "Ann " + strconv.Itoa(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(size, pages int) {
+		t.Helper()
+		rows, body := activity(t, c, 1)
+		if len(rows) != size || rows[0] != "Changed the name to Ann 60" {
+			t.Fatalf("page size %d: page 1 has %d rows, first %q; want %d, newest first", size, len(rows), rows[0], size)
+		}
+		links := pagerLinks(body)
+		if _, ok := links["first"]; ok {
+			t.Errorf("page size %d: page 1 links to the first page", size)
+		}
+		last := "/profile/activity?page=" + strconv.Itoa(pages)
+		if links["last"] != last || links["next"] != "/profile/activity?page=2" {
+			t.Errorf("page size %d: got links %v, want next page=2 and last %s", size, links, last)
+		}
+		if !strings.Contains(body, "Page 1 of "+strconv.Itoa(pages)) {
+			t.Errorf("page size %d: missing \"Page 1 of %d\"", size, pages)
+		}
+		lastRows, lastBody := activity(t, c, pages)
+		if want := 60 - (pages-1)*size; len(lastRows) != want || lastRows[len(lastRows)-1] != "Created the profile" {
+			t.Errorf("page size %d: last page has %d rows ending %q, want %d ending with the sign-up", size, len(lastRows), lastRows[len(lastRows)-1], want)
+		}
+		ll := pagerLinks(lastBody)
+		if ll["first"] != "/profile/activity?page=1" || ll["last"] != "" || ll["next"] != "" {
+			t.Errorf("page size %d: last page links %v, want first page=1 and no next or last", size, ll)
+		}
+	}
+	check(25, 3)
+	if res := c.postHTMX("/preferences", url.Values{"page_size": {"10"}}); res.status != http.StatusOK {
+		t.Fatalf("save page size 10: got %d", res.status)
+	}
+	check(10, 6)
+	// Past the end shows the last page.
+	if rows, _ := activity(t, c, 99); len(rows) != 10 || rows[len(rows)-1] != "Created the profile" {
+		t.Errorf("page 99: got %d rows, want the last page", len(rows))
+	}
+}
+
+// TestTimesFollowPreferences renders the activity log's times in the
+// chosen zone, format and clock, each in <time> with the UTC instant.
+func TestTimesFollowPreferences(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	c.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
+	tag := regexp.MustCompile(`<td><time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)" title="(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)">([^<]+)</time></td>`)
+	tests := []struct {
+		prefs url.Values
+		text  *regexp.Regexp
+	}{
+		{url.Values{}, regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d UTC$`)},
+		{url.Values{"timezone": {"Asia/Kolkata"}, "date_format": {"eu"}, "clock": {"24"}}, regexp.MustCompile(`^\d\d/\d\d/\d{4} \d\d:\d\d IST$`)},
+		{url.Values{"timezone": {"America/New_York"}, "date_format": {"us"}, "clock": {"12"}}, regexp.MustCompile(`^\d\d/\d\d/\d{4} \d{1,2}:\d\d [AP]M E[SD]T$`)},
+		{url.Values{"date_format": {"relative"}}, regexp.MustCompile(`^just now|\d+ minutes? ago$`)},
+	}
+	for _, tt := range tests {
+		if len(tt.prefs) > 0 {
+			if res := c.postHTMX("/preferences", tt.prefs); res.status != http.StatusOK {
+				t.Fatalf("save %v: got %d", tt.prefs, res.status)
+			}
+		}
+		_, body := activity(t, c, 1)
+		m := tag.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("%v: no <time datetime title> in the activity log:\n%s", tt.prefs, body)
+		}
+		if !tt.text.MatchString(m[3]) {
+			t.Errorf("%v: time shows %q, want it to match %s", tt.prefs, m[3], tt.text)
+		}
+	}
+}
+
+// TestSignInChart draws the sign-ins of the preferred range, switches
+// range for one request without saving it, and keeps the table's numbers
+// equal to the drawing's.
+func TestSignInChart(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	a.seedUser(t, annName, annEmail, annPassword)
+	c.login(annEmail, annPassword)
+	if res := c.postForm("/login", url.Values{"email": {annEmail}, "password": {"not the password at all"}}); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("wrong password: got %d, want 422", res.status)
+	}
+	c.login(annEmail, annPassword)
+
+	page := c.get("/profile/activity").body
+	for _, want := range []string{
+		`<section id="signin-chart"`, `role="img" aria-labelledby="signin-chart-title signin-chart-desc"`,
+		`<title id="signin-chart-title">Sign-ins per day, last 7 days</title>`,
+		`2 successful and 1 failed sign-ins`, `class="chart chart-line"`,
+		`<tfoot><tr><th scope="row">Total</th><td>2</td><td>1</td></tr></tfoot>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("activity page: missing %q", want)
+		}
+	}
+	sum := func(body, series string) int {
+		g := regexp.MustCompile(`(?s)<g class="series ` + series + `"[^>]*>(.*?)</g>`).FindStringSubmatch(body)
+		if g == nil {
+			t.Fatalf("no series %s in the chart", series)
+		}
+		n := 0
+		for _, m := range regexp.MustCompile(`data-value="(\d+)"`).FindAllStringSubmatch(g[1], -1) {
+			v, _ := strconv.Atoi(m[1])
+			n += v
+		}
+		return n
+	}
+	if ok, failed := sum(page, "s0"), sum(page, "s1"); ok != 2 || failed != 1 {
+		t.Errorf("chart marks add up to %d and %d, want 2 and 1 as in the table", ok, failed)
+	}
+
+	// The range switched in place: htmx gets the chart alone.
+	res := c.do(http.MethodGet, "/profile/activity?range=24h", nil, http.Header{"Hx-Request": {"true"}, "Hx-Target": {"signin-chart"}})
+	if res.status != http.StatusOK || strings.Contains(res.body, "<html") || !strings.Contains(res.body, "Sign-ins per hour, last 24 hours") ||
+		strings.Contains(res.body, `id="activity"`) {
+		t.Errorf("htmx range 24h: got %d, want the chart fragment per hour; body %s", res.status, res.body)
+	}
+	if !strings.Contains(res.body, `<div id="activity-pager" hx-swap-oob="true">`) {
+		t.Error("htmx range 24h: the pager is not sent out of band")
+	}
+	if got := c.apiPrefs()["graph_range"]; got != "7d" {
+		t.Errorf("switching the range saved it: graph_range %v, want 7d", got)
+	}
+	// Without JavaScript the link loads the page with that range, and the
+	// pager keeps it.
+	if body := c.get("/profile/activity?range=90d").body; !strings.Contains(body, "Sign-ins per day, last 90 days") {
+		t.Error("?range=90d: not the 90-day chart")
+	}
+	// The preferred style and palette.
+	c.postHTMX("/preferences", url.Values{"graph_style": {"bar"}, "colourblind": {"1"}, "legend": {"0"}})
+	body := c.get("/profile/activity").body
+	if !strings.Contains(body, `class="chart chart-bar"`) || !strings.Contains(body, `fill="#0072B2"`) || strings.Contains(body, `class="legend"`) {
+		t.Error("bar chart in the colour-blind palette without legend: not drawn so")
+	}
+}
+
+// TestAccountMembersFollowPageSize pages the members of the account page
+// and the Manage console with the page size, keeping the other list's page.
+func TestAccountMembersFollowPageSize(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	acc := a.seedAccount(t, ann, "Acme")
+	for i := range 11 {
+		u := a.seedUser(t, "Member "+strconv.Itoa(i), "m"+strconv.Itoa(i)+"@example.com", bobPassword)
+		a.join(t, acc, ann, u, db.RoleNormal)
+	}
+	c.postHTMX("/preferences", url.Values{"page_size": {"10"}})
+	path := "/accounts/" + strconv.FormatInt(acc.ID, 10)
+	body := c.get(path).body
+	links := pagerLinks(body)
+	if links["last"] != path+"?page=2" || !strings.Contains(body, "Page 1 of 2") {
+		t.Errorf("account page: links %v, want last %s?page=2", links, path)
+	}
+	manage := c.get(path + "/manage?invites_page=1").body
+	ml := pagerLinks(manage)
+	if ml["last"] != path+"/manage?invites_page=1&members_page=2" {
+		t.Errorf("manage: links %v, want last members page 2 keeping invites_page", ml)
+	}
+}
+
+// TestSessionsFollowPageSize pages the #sessions table, this browser first.
+func TestSessionsFollowPageSize(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	for range 11 {
+		a.client(t).adopt(ann.ID)
+	}
+	c.postHTMX("/preferences", url.Values{"page_size": {"10"}})
+	rows := regexp.MustCompile(`(?s)<section id="sessions".*?</section>`)
+	count := func(path string) (int, string) {
+		section := rows.FindString(c.get(path).body)
+		return strings.Count(section, "<tr") - 1, section // minus the header row
+	}
+	n, first := count("/profile")
+	if n != 10 || !strings.Contains(first, "(this device)") {
+		t.Errorf("page 1: got %d rows, want 10 with this device", n)
+	}
+	if l := pagerLinks(first); l["last"] != "/profile?sessions_page=2" {
+		t.Errorf("page 1: links %v, want last /profile?sessions_page=2", l)
+	}
+	if !strings.Contains(first, "Sign out other sessions") {
+		t.Error("page 1: no Sign out other sessions")
+	}
+	if n, second := count("/profile?sessions_page=2"); n != 2 || strings.Contains(second, "(this device)") {
+		t.Errorf("page 2: got %d rows, want the 2 others", n)
+	}
+}

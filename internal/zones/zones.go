@@ -1,0 +1,34 @@
+// Package zones lists the IANA time zones a person may choose. Go's
+// time/tzdata embeds the zone data but not its list of names, so the list is
+// generated (gen.go) from the zoneinfo.zip of the same Go release; it needs
+// nothing from the machine, which on distroless has no /usr/share/zoneinfo.
+package zones
+
+//go:generate go run gen.go
+
+import (
+	"slices"
+	"time"
+)
+
+// Names returns every zone name, sorted. The caller must not change it.
+func Names() []string { return names }
+
+// Valid reports whether name is one of Names. LoadLocation alone would also
+// take "Local" and "", which are not zones a person chose.
+func Valid(name string) bool {
+	_, found := slices.BinarySearch(names, name)
+	return found
+}
+
+// Load returns the location of a valid zone name, and UTC for any other.
+func Load(name string) *time.Location {
+	if !Valid(name) {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
