@@ -5,24 +5,19 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"io"
-	"mime"
-	"mime/quotedprintable"
-	"net"
 	netmail "net/mail"
-	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/smtptest"
 )
 
 // TestBrowserAccounts drives the issue-3 scenario through Chromium with
@@ -36,7 +31,7 @@ func TestBrowserAccounts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	mailbox := startBrowserMailbox(t)
-	base, store := startBrowserApp(t, map[string]string{"ROSTER_SMTP_URL": "smtp://" + mailbox.addr})
+	base, store := startBrowserApp(t, map[string]string{"ROSTER_SMTP_URL": "smtp://" + mailbox.Addr})
 	browserCtx := startChromium(t, ctx)
 
 	const (
@@ -203,6 +198,8 @@ func TestBrowserAccounts(t *testing.T) {
 	// Ada, who sent both invites, was told of each acceptance.
 	mailbox.take(t, adaEmail, bobName+" joined "+account)
 	mailbox.take(t, adaEmail, carolName+" joined "+account)
+	// and, as the account's Admin, of Bob's leaving.
+	mailbox.take(t, adaEmail, bobName+" left "+account)
 
 	// 6. No console errors and no CSP violations in any browser, and no mail
 	// the test did not expect.
@@ -378,193 +375,49 @@ func (tb *browserTab) fullScreenshot(t *testing.T, width int64, u, waitFor, file
 	}
 }
 
-// browserMailbox is a minimal SMTP server on loopback (no TLS, no AUTH,
-// which mail.SMTP allows to this machine) that keeps what it is sent.
+// browserMailbox is the test's SMTP server, with what the scenario has
+// taken from it so far: each take gets a mail no earlier one returned.
 type browserMailbox struct {
-	addr string
-	ln   net.Listener
-	wg   sync.WaitGroup
-
-	mu      sync.Mutex
-	conns   map[net.Conn]bool
-	mails   []*browserMail
-	changed chan struct{} // closed and replaced on each mail
+	*smtptest.Server
+	taken map[int]bool // by index in Mails()
 }
 
 // browserMail is one message the mailbox accepted.
-type browserMail struct {
-	From    string   // MAIL FROM
-	Rcpt    []string // RCPT TO
-	Header  netmail.Header
-	Subject string // decoded
-	Text    string // body, transfer encoding undone
-	Err     error  // the message did not parse
-	taken   bool
-}
+type browserMail struct{ smtptest.Mail }
 
 func startBrowserMailbox(t *testing.T) *browserMailbox {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &browserMailbox{addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]bool{}, changed: make(chan struct{})}
-	m.wg.Go(func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			m.mu.Lock()
-			m.conns[conn] = true
-			m.mu.Unlock()
-			m.wg.Go(func() {
-				m.serve(conn)
-				m.mu.Lock()
-				delete(m.conns, conn)
-				m.mu.Unlock()
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		m.mu.Lock()
-		for c := range m.conns {
-			c.Close()
-		}
-		m.mu.Unlock()
-		m.wg.Wait()
-	})
-	return m
-}
-
-// serve speaks enough SMTP for net/smtp's client: EHLO/HELO, MAIL, RCPT,
-// DATA, RSET, NOOP, QUIT.
-func (m *browserMailbox) serve(conn net.Conn) {
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	c := textproto.NewConn(conn)
-	c.PrintfLine("220 roster-test ESMTP")
-	var from string
-	var rcpt []string
-	for {
-		line, err := c.ReadLine()
-		if err != nil {
-			return
-		}
-		verb, arg, _ := strings.Cut(line, " ")
-		switch strings.ToUpper(verb) {
-		case "EHLO", "HELO":
-			c.PrintfLine("250 roster-test")
-		case "MAIL":
-			from, rcpt = browserSMTPPath(arg, "FROM:"), nil
-			c.PrintfLine("250 OK")
-		case "RCPT":
-			rcpt = append(rcpt, browserSMTPPath(arg, "TO:"))
-			c.PrintfLine("250 OK")
-		case "DATA":
-			if from == "" || len(rcpt) == 0 {
-				c.PrintfLine("503 need MAIL and RCPT first")
-				continue
-			}
-			c.PrintfLine("354 end with <CRLF>.<CRLF>")
-			data, err := c.ReadDotBytes()
-			if err != nil {
-				return
-			}
-			m.add(parseBrowserMail(from, rcpt, data))
-			from, rcpt = "", nil
-			c.PrintfLine("250 OK")
-		case "RSET":
-			from, rcpt = "", nil
-			c.PrintfLine("250 OK")
-		case "NOOP":
-			c.PrintfLine("250 OK")
-		case "QUIT":
-			c.PrintfLine("221 bye")
-			return
-		default:
-			c.PrintfLine("502 not implemented")
-		}
-	}
-}
-
-// browserSMTPPath takes the address out of "FROM:<a@b> PARAMS".
-func browserSMTPPath(arg, prefix string) string {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return ""
-	}
-	path, _, _ := strings.Cut(strings.TrimSpace(arg[len(prefix):]), " ")
-	return strings.TrimSuffix(strings.TrimPrefix(path, "<"), ">")
-}
-
-func parseBrowserMail(from string, rcpt []string, data []byte) *browserMail {
-	mail := &browserMail{From: from, Rcpt: rcpt}
-	msg, err := netmail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		mail.Err = err
-		return mail
-	}
-	mail.Header = msg.Header
-	if mail.Subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil {
-		mail.Err = fmt.Errorf("subject: %w", err)
-		return mail
-	}
-	body := msg.Body
-	switch cte := strings.ToLower(msg.Header.Get("Content-Transfer-Encoding")); cte {
-	case "quoted-printable":
-		body = quotedprintable.NewReader(body)
-	case "", "7bit", "8bit":
-	default:
-		mail.Err = fmt.Errorf("unexpected Content-Transfer-Encoding %q", cte)
-		return mail
-	}
-	text, err := io.ReadAll(body)
-	if err != nil {
-		mail.Err = fmt.Errorf("body: %w", err)
-		return mail
-	}
-	mail.Text = string(text)
-	return mail
-}
-
-func (m *browserMailbox) add(mail *browserMail) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.mails = append(m.mails, mail)
-	close(m.changed)
-	m.changed = make(chan struct{})
+	return &browserMailbox{Server: smtptest.Start(t), taken: map[int]bool{}}
 }
 
 // take waits for the next mail to "to" with this subject that no earlier
 // take returned, and checks its envelope and headers.
 func (m *browserMailbox) take(t *testing.T, to, subject string) *browserMail {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
+	deadline := time.Now().Add(20 * time.Second)
 	for {
-		m.mu.Lock()
-		for _, mail := range m.mails {
-			if mail.taken || mail.Err != nil || mail.Subject != subject || len(mail.Rcpt) != 1 || mail.Rcpt[0] != to {
+		for i, mail := range m.Mails() {
+			if m.taken[i] || mail.Subject != subject || len(mail.Rcpt) != 1 || mail.Rcpt[0] != to {
 				continue
 			}
-			mail.taken = true
-			m.mu.Unlock()
+			m.taken[i] = true
 			if got, err := netmail.ParseAddress(mail.Header.Get("To")); err != nil || got.Address != to {
 				t.Errorf("mail %q: To: %q, want %s", subject, mail.Header.Get("To"), to)
 			}
 			if ct := mail.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
 				t.Errorf("mail %q: Content-Type %q, want text/plain; charset=utf-8", subject, ct)
 			}
-			return mail
+			switch cte := strings.ToLower(mail.Header.Get("Content-Transfer-Encoding")); cte {
+			case "quoted-printable", "", "7bit", "8bit":
+			default:
+				t.Errorf("mail %q: unexpected Content-Transfer-Encoding %q", subject, cte)
+			}
+			return &browserMail{mail}
 		}
-		changed := m.changed
-		m.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
+		if time.Now().After(deadline) {
 			t.Fatalf("no mail to %s with subject %q arrived; the mailbox has:\n%s", to, subject, m.summary())
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -572,21 +425,17 @@ func (m *browserMailbox) take(t *testing.T, to, subject string) *browserMail {
 // someone else.
 func (m *browserMailbox) wantAllTaken(t *testing.T) {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, mail := range m.mails {
-		if !mail.taken {
-			t.Errorf("unexpected mail to %v, subject %q (err %v):\n%s", mail.Rcpt, mail.Subject, mail.Err, mail.Text)
+	for i, mail := range m.Mails() {
+		if !m.taken[i] {
+			t.Errorf("unexpected mail to %v, subject %q:\n%s", mail.Rcpt, mail.Subject, mail.Text)
 		}
 	}
 }
 
 func (m *browserMailbox) summary() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	var b strings.Builder
-	for _, mail := range m.mails {
-		fmt.Fprintf(&b, "  to %v, subject %q, taken %v, err %v\n", mail.Rcpt, mail.Subject, mail.taken, mail.Err)
+	for i, mail := range m.Mails() {
+		fmt.Fprintf(&b, "  to %v, subject %q, taken %v\n", mail.Rcpt, mail.Subject, m.taken[i])
 	}
 	if b.Len() == 0 {
 		return "  (nothing)\n"

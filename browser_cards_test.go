@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -95,6 +96,9 @@ func TestBrowserCards(t *testing.T) {
 	tab.wantText(t, "main > .flash.success", "Your "+card+" is saved.")
 	tab.wantTextAt(t, `//section[@id="cards"]//tbody/tr/td[1]`, card+" Default")
 	tab.wantTextAt(t, `//section[@id="cards"]//tbody/tr/td[2]`, "08/2030")
+	if dir := browserShotDir(); dir != "" {
+		tab.fullScreenshot(t, 1200, base+"/cards", "section#cards table", filepath.Join(dir, "screenshot-cards.png"))
+	}
 
 	// 2. The card pays for Acme, picked in the console's #billing (htmx).
 	consolePath := fmt.Sprintf("/accounts/%d/manage", acme.ID)

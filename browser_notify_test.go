@@ -103,6 +103,7 @@ func TestBrowserNotify(t *testing.T) {
 	ada.wantTextAt(t, `//table[@id="recent-notifications-table"]//tr[td[2][normalize-space()="web-1 is down"] and td[3][normalize-space()="SMS `+phone+`"]]/td[4]`, "Sent")
 	if dir := browserShotDir(); dir != "" {
 		ada.fullScreenshot(t, 1200, base+"/profile", "#recent-notifications-table", filepath.Join(dir, "screenshot-notify.png"))
+		ada.fullScreenshot(t, 1200, base+"/profile/notifications", "#notifications-table", filepath.Join(dir, "screenshot-notifications.png"))
 	}
 	ada.wantCleanConsole(t)
 	t.Logf("browser notify scenario took %s", time.Since(start).Round(time.Millisecond))

@@ -237,7 +237,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go sweep(ctx, sessions, log)
-	go sweepSAML(ctx, store, log)
+	go sweepSpent(ctx, store, log)
 	// The worker finishes the delivery in hand before the database closes.
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	var delivering sync.WaitGroup
@@ -287,14 +287,22 @@ func sweepExpiredCards(ctx context.Context, store *db.Store, log *slog.Logger) {
 	}
 }
 
-// sweepSAML forgets SAML sign-in requests and assertion ids once a day
-// old: by then they are refused on their age alone.
-func sweepSAML(ctx context.Context, store *db.Store, log *slog.Logger) {
+// sweepSpent hourly forgets SAML sign-in requests and assertion ids once a
+// day old (by then they are refused on their age alone) and notifications
+// sent or given up more than db.DeliveryRetention ago.
+func sweepSpent(ctx context.Context, store *db.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if err := store.DeleteSpentSAML(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+		now := time.Now()
+		if err := store.DeleteSpentSAML(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			log.Error("delete spent saml requests", "err", err)
+		}
+		n, err := store.DeleteOldDeliveries(ctx, now.Add(-db.DeliveryRetention))
+		if err != nil && ctx.Err() == nil {
+			log.Error("delete old notifications", "err", err)
+		} else if n > 0 {
+			log.Info("deleted old notifications", "count", n)
 		}
 		select {
 		case <-ctx.Done():

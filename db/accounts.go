@@ -358,18 +358,55 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, actorID, userID int
 }
 
 // Leave takes userID out of the account. Coming back needs a new invite.
+// The event's notice, if any, goes to the account's Admins (the leaver
+// knows), queued in the same transaction.
 func (s *Store) Leave(ctx context.Context, accountID, userID int64, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		m, err := removeMember(ctx, tx, accountID, userID)
 		if err != nil {
 			return err
 		}
-		return auditBoth(ctx, tx, withAccount(ev, m.Account), accountID, userID, 0, s.now())
+		notice := ev.Notice
+		ev.Notice = nil
+		now := s.now()
+		if err := auditBoth(ctx, tx, withAccount(ev, m.Account), accountID, userID, 0, now); err != nil || notice == nil {
+			return err
+		}
+		admins, err := memberIDs(ctx, tx, accountID, RoleAdmin)
+		if err != nil {
+			return err
+		}
+		for _, id := range admins {
+			if _, err := enqueue(ctx, tx, id, *notice, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
+// memberIDs lists the ids of the account's members, only those with role
+// unless it is "".
+func memberIDs(ctx context.Context, tx *sql.Tx, accountID int64, role string) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM memberships WHERE account_id = ? AND (? = '' OR role = ?) ORDER BY user_id`,
+		accountID, role, role)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // TransferOwnership makes toUserID, an Admin, the owner; actor must be the
-// owner and stays an Admin.
+// owner and stays an Admin. The event's notice goes to the new owner.
 func (s *Store) TransferOwnership(ctx context.Context, accountID, actorID, toUserID int64, ev Event) error {
 	return s.accountTx(ctx, accountID, actorID, "owner", func(tx *sql.Tx, actor Membership) error {
 		target, err := membership(ctx, tx, accountID, toUserID)
@@ -392,29 +429,21 @@ func (s *Store) TransferOwnership(ctx context.Context, accountID, actorID, toUse
 }
 
 // DeleteAccount deletes the account with its memberships and invites; actor
-// must be the owner. Users are kept. Every member is told in their log.
+// must be the owner. Users are kept. Every member is told in their log, and
+// the event's notice goes to each of them but the owner who deleted it.
 func (s *Store) DeleteAccount(ctx context.Context, accountID, actorID int64, ev Event) error {
 	return s.accountTx(ctx, accountID, actorID, "owner", func(tx *sql.Tx, actor Membership) error {
-		rows, err := tx.QueryContext(ctx, `SELECT user_id FROM memberships WHERE account_id = ?`, accountID)
+		members, err := memberIDs(ctx, tx, accountID, "")
 		if err != nil {
 			return err
 		}
-		var members []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			members = append(members, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		ev = withAccount(ev, actor.Account)
+		notice := ev.Notice
 		for _, id := range members {
-			ev.UserID = id
+			ev.UserID, ev.Notice = id, notice
+			if id == actorID {
+				ev.Notice = nil
+			}
 			if err := addEvent(ctx, tx, ev, s.now()); err != nil {
 				return err
 			}

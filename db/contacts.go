@@ -48,6 +48,11 @@ const (
 	MaxPhones         = 3
 	MaxCodeAttempts   = 5
 	CodeTTL           = 15 * time.Minute
+	// Verification messages cost money (SMS, calls) and land in someone's
+	// inbox whether or not they asked: at most this many per address an
+	// hour and per user a day, counted from the outbox.
+	MaxCodesPerAddressHour = 5
+	MaxCodesPerUserDay     = 20
 )
 
 // The contact-method rules, as errors written for the person.
@@ -59,6 +64,8 @@ const (
 	ErrCodeExpired    = RuleError("This code has expired. Send a new code.")
 	ErrCodeWrong      = RuleError("That code is not right. Check the last message and try again.")
 	ErrNotVerified    = RuleError("Verify this contact method first.")
+	ErrCodesAddress   = RuleError("We sent 5 codes to this address in the last hour. Wait an hour, then send a new code.")
+	ErrCodesUser      = RuleError("We sent you 20 verification codes in the last day. Try again tomorrow.")
 )
 
 // ContactMethod is one way to reach a user.
@@ -217,6 +224,9 @@ func (s *Store) SendContactCode(ctx context.Context, userID, id int64, compose C
 }
 
 func newCode(ctx context.Context, tx *sql.Tx, m ContactMethod, compose Composer, now time.Time) (ContactMethod, error) {
+	if err := codeLimit(ctx, tx, m, now); err != nil {
+		return m, err
+	}
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
 		return m, err
@@ -231,6 +241,26 @@ func newCode(ctx context.Context, tx *sql.Tx, m ContactMethod, compose Composer,
 	msg.Circumstance = CircumstanceVerify
 	_, err = enqueueTo(ctx, tx, m, msg, now)
 	return m, err
+}
+
+// codeLimit refuses one more verification message to m when its address
+// (of any of the user's methods, deleted ones too) had
+// MaxCodesPerAddressHour in the last hour or the user MaxCodesPerUserDay
+// in the last day. The outbox is the count: every code message is a row.
+func codeLimit(ctx context.Context, tx *sql.Tx, m ContactMethod, now time.Time) error {
+	var hour, day int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE kind = ? AND address = ? AND created_at > ?), count(*)
+		FROM outbox WHERE user_id = ? AND circumstance = ? AND created_at > ?`,
+		m.Kind, m.Address, unix(now.Add(-time.Hour)), m.UserID, CircumstanceVerify, unix(now.Add(-24*time.Hour))).Scan(&hour, &day)
+	switch {
+	case err != nil:
+		return fmt.Errorf("count codes sent: %w", err)
+	case hour >= MaxCodesPerAddressHour:
+		return ErrCodesAddress
+	case day >= MaxCodesPerUserDay:
+		return ErrCodesUser
+	}
+	return nil
 }
 
 // codeHash binds a code to its method, so one code cannot verify another.

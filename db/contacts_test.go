@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 )
@@ -134,5 +136,49 @@ func TestNoticeRollsBackWithItsCause(t *testing.T) {
 	}
 	if list, _ := s.RecentDeliveries(ctx, ann.ID, 10); len(list) != 1 || list[0].Subject != "changed" {
 		t.Errorf("outbox after the change: %+v, want the notice", list)
+	}
+}
+
+// TestCodeLimits: 5 codes an address an hour, 20 a user a day; a refused
+// add stores nothing, and the windows slide.
+func TestCodeLimits(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	u, err := s.CreateUser(ctx, NewUser{Email: "ann@example.com", Name: "Ann"}, Event{Kind: EventSignUp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compose := func(ContactMethod, string) Notice { return Notice{Subject: "code"} }
+	add := func(address string) (ContactMethod, error) {
+		return s.AddContactMethod(ctx, u.ID, NewContactMethod{Kind: KindEmail, Address: address}, compose, Event{Kind: EventContactAdded})
+	}
+	var methods []ContactMethod
+	for i := range 4 {
+		m, err := add(fmt.Sprintf("m%d@example.com", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		methods = append(methods, m)
+		for range MaxCodesPerAddressHour - 1 {
+			if _, err := s.SendContactCode(ctx, u.ID, m.ID, compose); err != nil {
+				t.Fatalf("code to %s: %v", m.Address, err)
+			}
+		}
+	}
+	if _, err := s.SendContactCode(ctx, u.ID, methods[0].ID, compose); !errors.Is(err, ErrCodesAddress) {
+		t.Errorf("6th code in an hour: got %v, want ErrCodesAddress", err)
+	}
+	now = now.Add(61 * time.Minute)
+	if _, err := add("m4@example.com"); !errors.Is(err, ErrCodesUser) {
+		t.Errorf("21st code in a day: got %v, want ErrCodesUser", err)
+	}
+	if list, _ := s.ContactMethods(ctx, u.ID); len(list) != 5 {
+		t.Errorf("%d methods after the refused add, want 5", len(list))
+	}
+	now = now.Add(24 * time.Hour)
+	if _, err := add("m4@example.com"); err != nil {
+		t.Errorf("a day later: %v", err)
 	}
 }

@@ -47,6 +47,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		q.Set("_foreign_keys", "on")
 		q.Set("_busy_timeout", "10000")
 		q.Set("_synchronous", "NORMAL")
+		// Every page runs the same few dozen statements: keep them prepared
+		// per connection rather than parsing the SQL on every query.
+		q.Set("_stmt_cache_size", "128")
 		q.Set("mode", mode)
 		if mode == "rwc" {
 			q.Set("_txlock", "immediate")

@@ -78,6 +78,15 @@ func insertIdentity(ctx context.Context, tx *sql.Tx, userID int64, ext External,
 	return mapErr(err)
 }
 
+// LoginNotices are the security notices an external sign-in queues for
+// the user it signs in as, in its own transaction: Linked when the login
+// was just linked to them by its confirmed email; NewDevice when they
+// signed in before, never with the event's user agent. A new user gets
+// neither, and a linked login only Linked (which names the device too).
+type LoginNotices struct {
+	Linked, NewDevice *Notice
+}
+
 // ResolveLogin finds or makes the user an external login signs in as, in
 // the order of DESIGN section 5, inside one transaction:
 //  1. an identity with (provider, subject) signs in as its user;
@@ -88,8 +97,9 @@ func insertIdentity(ctx context.Context, tx *sql.Tx, userID int64, ext External,
 //  4. else a user is made (verified if the provider says so) and linked,
 //     when create allows it.
 //
-// ev is written for the user with the outcome in its detail.
-func (s *Store) ResolveLogin(ctx context.Context, ext External, create bool, ev Event) (User, string, error) {
+// ev is written for the user with the outcome in its detail, with the
+// notice of notices that the outcome calls for.
+func (s *Store) ResolveLogin(ctx context.Context, ext External, create bool, ev Event, notices LoginNotices) (User, string, error) {
 	if ext.Provider == "" || ext.Subject == "" {
 		return User{}, "", errors.New("resolve login: provider and subject are required")
 	}
@@ -97,7 +107,7 @@ func (s *Store) ResolveLogin(ctx context.Context, ext External, create bool, ev 
 	var outcome string
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		u, outcome, err = resolveLogin(ctx, tx, ext, create, ev, s.now())
+		u, outcome, err = resolveLogin(ctx, tx, ext, create, ev, notices, s.now())
 		return err
 	})
 	if err != nil {
@@ -108,7 +118,7 @@ func (s *Store) ResolveLogin(ctx context.Context, ext External, create bool, ev 
 
 // resolveLogin is ResolveLogin inside the caller's transaction, so that a
 // SAML sign-in can consume its request and assertion in the same one.
-func resolveLogin(ctx context.Context, tx *sql.Tx, ext External, create bool, ev Event, now time.Time) (User, string, error) {
+func resolveLogin(ctx context.Context, tx *sql.Tx, ext External, create bool, ev Event, notices LoginNotices, now time.Time) (User, string, error) {
 	var u User
 	var outcome string
 	id, err := identityBySubject(ctx, tx, ext.Provider, ext.Subject)
@@ -127,8 +137,20 @@ func resolveLogin(ctx context.Context, tx *sql.Tx, ext External, create bool, ev
 	if err != nil {
 		return User{}, "", err
 	}
-	ev.UserID = u.ID
+	ev.UserID, ev.Notice = u.ID, nil
 	ev.Detail = withDetail(withDetail(ev.Detail, "provider", ext.Provider), "outcome", outcome)
+	switch {
+	case outcome == LoginLinked:
+		ev.Notice = notices.Linked
+	case outcome == LoginExisting && notices.NewDevice != nil:
+		fresh, err := newSignInDevice(ctx, tx, u.ID, ev.UserAgent)
+		if err != nil {
+			return User{}, "", err
+		}
+		if fresh {
+			ev.Notice = notices.NewDevice
+		}
+	}
 	return u, outcome, addEvent(ctx, tx, ev, now)
 }
 
@@ -197,6 +219,11 @@ func (s *Store) IdentitiesForUser(ctx context.Context, userID int64) ([]Identity
 		list = append(list, i)
 	}
 	return list, rows.Err()
+}
+
+// IdentityByID returns one of the user's linked logins, or ErrNotFound.
+func (s *Store) IdentityByID(ctx context.Context, userID, id int64) (Identity, error) {
+	return scanIdentity(s.r.QueryRowContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ? AND user_id = ?`, id, userID))
 }
 
 // UnlinkIdentity removes one of the user's linked logins, unless it is the

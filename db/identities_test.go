@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -36,7 +37,7 @@ func TestResolveLogin(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			u, outcome, err := s.ResolveLogin(ctx, tt.ext, tt.create, ev)
+			u, outcome, err := s.ResolveLogin(ctx, tt.ext, tt.create, ev, LoginNotices{})
 			if !errors.Is(err, tt.wantErr) || outcome != tt.wantOutcome {
 				t.Fatalf("got %q, %v; want %q, %v", outcome, err, tt.wantOutcome, tt.wantErr)
 			}
@@ -59,11 +60,11 @@ func TestResolveLogin(t *testing.T) {
 func TestResolveBySubjectNotEmail(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	first, _, err := s.ResolveLogin(ctx, External{"github", "42", "old@example.com", true, ""}, true, Event{Kind: EventSignIn})
+	first, _, err := s.ResolveLogin(ctx, External{"github", "42", "old@example.com", true, ""}, true, Event{Kind: EventSignIn}, LoginNotices{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, outcome, err := s.ResolveLogin(ctx, External{"github", "42", "changed@example.com", true, ""}, true, Event{Kind: EventSignIn})
+	again, outcome, err := s.ResolveLogin(ctx, External{"github", "42", "changed@example.com", true, ""}, true, Event{Kind: EventSignIn}, LoginNotices{})
 	if err != nil || again.ID != first.ID || outcome != LoginExisting {
 		t.Fatalf("returning login: got user %d %q %v, want user %d existing", again.ID, outcome, err, first.ID)
 	}
@@ -72,7 +73,7 @@ func TestResolveBySubjectNotEmail(t *testing.T) {
 		t.Fatalf("identity after return: got %+v, want the new email recorded", ids)
 	}
 	// The same subject at another provider is another person.
-	other, outcome, err := s.ResolveLogin(ctx, External{"google", "42", "someone@example.com", true, ""}, true, Event{Kind: EventSignIn})
+	other, outcome, err := s.ResolveLogin(ctx, External{"google", "42", "someone@example.com", true, ""}, true, Event{Kind: EventSignIn}, LoginNotices{})
 	if err != nil || other.ID == first.ID || outcome != LoginCreated {
 		t.Fatalf("same subject, other provider: got user %d %q %v", other.ID, outcome, err)
 	}
@@ -82,7 +83,7 @@ func TestLinkAndUnlink(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	ann := mustUser(t, s, "ann@example.com") // has a password
-	sso, _, err := s.ResolveLogin(ctx, External{"github", "7", "bob@example.com", true, ""}, true, Event{Kind: EventSignIn})
+	sso, _, err := s.ResolveLogin(ctx, External{"github", "7", "bob@example.com", true, ""}, true, Event{Kind: EventSignIn}, LoginNotices{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,5 +117,58 @@ func TestLinkAndUnlink(t *testing.T) {
 	}
 	if _, err := s.UnlinkIdentity(ctx, sso.ID, bobIDs[0].ID, Event{Kind: EventLoginUnlinked}); err != nil {
 		t.Fatalf("unlink with another login left: %v", err)
+	}
+}
+
+// TestLoginNotices: an external sign-in queues, with its audit entry, the
+// linked notice when it links by email, the new-device notice when a
+// returning user comes from a browser never seen, and nothing for a new
+// user or a known browser; a refused sign-in queues nothing.
+func TestLoginNotices(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	notices := LoginNotices{Linked: &Notice{Circumstance: CircumstanceSecurity, Subject: "linked"},
+		NewDevice: &Notice{Circumstance: CircumstanceSecurity, Subject: "new device"}}
+	ann, err := s.CreateUser(ctx, NewUser{Email: "ann@example.com", PasswordHash: "h", Verified: true}, Event{Kind: EventSignUp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(ext External, ua string) User {
+		t.Helper()
+		u, _, err := s.ResolveLogin(ctx, ext, true, Event{Kind: EventSignIn, UserAgent: ua}, notices)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	subjects := func(u User) []string {
+		t.Helper()
+		list, err := s.RecentDeliveries(ctx, u.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range list {
+			got = append(got, d.Subject)
+		}
+		return got
+	}
+	google := External{"google", "g1", "ann@example.com", true, ""}
+	signIn(google, "firefox")
+	signIn(google, "firefox")
+	signIn(google, "safari")
+	if got, want := subjects(ann), []string{"new device", "linked"}; !slices.Equal(got, want) {
+		t.Errorf("ann's outbox %q, want %q (newest first)", got, want)
+	}
+	bob := signIn(External{"github", "b1", "bob@example.com", true, ""}, "firefox")
+	if got := subjects(bob); len(got) != 0 {
+		t.Errorf("a new user's outbox %q, want nothing", got)
+	}
+	if _, _, err := s.ResolveLogin(ctx, External{"github", "a2", "ann@example.com", false, ""}, true,
+		Event{Kind: EventSignIn, UserAgent: "edge"}, notices); !errors.Is(err, ErrLinkUnverifiedProvider) {
+		t.Fatalf("unverified link: got %v", err)
+	}
+	if got := subjects(ann); len(got) != 2 {
+		t.Errorf("after a refused sign-in ann's outbox %q, want the 2 before", got)
 	}
 }

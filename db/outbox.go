@@ -213,9 +213,26 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id int64, worker string) er
 
 // RecentDeliveries lists the user's latest outbox rows, newest first.
 func (s *Store) RecentDeliveries(ctx context.Context, userID int64, limit int) ([]Delivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
+	return s.Deliveries(ctx, userID, limit, 0)
+}
+
+// CountDeliveries counts the user's outbox rows, for the last page of
+// their notifications.
+func (s *Store) CountDeliveries(ctx context.Context, userID int64) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE user_id = ?`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count deliveries of user %d: %w", userID, err)
+	}
+	return n, nil
+}
+
+// Deliveries lists a page of the user's outbox rows, newest first: limit
+// rows after the first offset.
+func (s *Store) Deliveries(ctx context.Context, userID int64, limit, offset int) ([]Delivery, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE user_id = ?
+		ORDER BY id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
 	if err != nil {
-		return nil, fmt.Errorf("recent deliveries of user %d: %w", userID, err)
+		return nil, fmt.Errorf("deliveries of user %d: %w", userID, err)
 	}
 	defer rows.Close()
 	var list []Delivery
@@ -245,11 +262,32 @@ func (s *Store) NextDelivery(ctx context.Context) (time.Time, error) {
 // NewSignInDevice reports whether a sign-in with userAgent is from a new
 // device: the user has signed in before, never with this user agent.
 func (s *Store) NewSignInDevice(ctx context.Context, userID int64, userAgent string) (bool, error) {
+	return newSignInDevice(ctx, s.r, userID, userAgent)
+}
+
+func newSignInDevice(ctx context.Context, q queryer, userID int64, userAgent string) (bool, error) {
 	var before, same int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE user_agent = ?) FROM audit_events
+	err := q.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE user_agent = ?) FROM audit_events
 		WHERE user_id = ? AND kind = 'signin'`, userAgent, userID).Scan(&before, &same)
 	if err != nil {
 		return false, fmt.Errorf("sign-in devices of user %d: %w", userID, err)
 	}
 	return before > 0 && same == 0, nil
+}
+
+// DeliveryRetention is how long sent and given-up outbox rows are kept:
+// long enough to answer "did that notice go out?", short enough that the
+// outbox does not grow for ever. Queued rows are never deleted.
+const DeliveryRetention = 30 * 24 * time.Hour
+
+// DeleteOldDeliveries deletes the sent rows sent before before and the
+// given-up rows queued before it, and says how many went. It is
+// idempotent, so every process may run it.
+func (s *Store) DeleteOldDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.exec(ctx, `DELETE FROM outbox WHERE (state = 'sent' AND sent_at < ?1) OR (state = 'failed' AND created_at < ?1)`,
+		unix(before))
+	if err != nil {
+		return 0, fmt.Errorf("delete old deliveries: %w", err)
+	}
+	return res.RowsAffected()
 }

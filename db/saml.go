@@ -266,6 +266,7 @@ type SAMLSignIn struct {
 	RelayState  string // "" for an IdP-initiated sign-in
 	AssertionID string
 	External    External
+	Notices     LoginNotices // queued as ResolveLogin queues them
 }
 
 // SAMLLogin signs in through a SAML connection, in one transaction: it
@@ -305,7 +306,7 @@ func (s *Store) SAMLLogin(ctx context.Context, in SAMLSignIn, ev Event) (User, s
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT saml_login`); err != nil {
 			return err
 		}
-		u, outcome, err = resolveLogin(ctx, tx, in.External, true, ev, now)
+		u, outcome, err = resolveLogin(ctx, tx, in.External, true, ev, in.Notices, now)
 		if err == nil {
 			err = joinBySAML(ctx, tx, in.Connection, u.ID, ev, now)
 		}
@@ -344,7 +345,7 @@ func joinBySAML(ctx context.Context, tx *sql.Tx, c SAMLConnection, userID int64,
 	if err := tx.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = ?`, c.AccountID).Scan(&account); err != nil {
 		return err
 	}
-	ev.Kind, ev.UserID, ev.AccountID = EventSAMLJoined, userID, c.AccountID
+	ev.Kind, ev.UserID, ev.AccountID, ev.Notice = EventSAMLJoined, userID, c.AccountID, nil
 	ev.Detail = map[string]any{"account": account, "role": c.DefaultRole, "connection": c.Name}
 	return addEvent(ctx, tx, ev, now)
 }

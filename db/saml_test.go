@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -145,5 +147,35 @@ func TestSAMLLogin(t *testing.T) {
 	}
 	if err := s.DeleteSpentSAML(ctx, s.now()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSAMLLoginNotices: a SAML sign-in that links by email queues the
+// linked notice in its transaction, a later one from a new browser the
+// new-device notice.
+func TestSAMLLoginNotices(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	_, c := samlSetup(t, s)
+	carol := verifiedUser(t, s, "carol@example.com")
+	notices := LoginNotices{Linked: &Notice{Circumstance: CircumstanceSecurity, Subject: "linked"},
+		NewDevice: &Notice{Circumstance: CircumstanceSecurity, Subject: "new device"}}
+	ext := External{Provider: "saml:1", Subject: "carol", Email: "carol@example.com", EmailVerified: true}
+	for i, ua := range []string{"firefox", "firefox", "safari"} {
+		in := SAMLSignIn{Connection: c, AssertionID: fmt.Sprint("a", i), External: ext, Notices: notices}
+		if _, _, err := s.SAMLLogin(ctx, in, Event{Kind: EventSignIn, UserAgent: ua}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := s.RecentDeliveries(ctx, carol.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range list {
+		got = append(got, d.Subject)
+	}
+	if want := []string{"new device", "linked"}; !slices.Equal(got, want) {
+		t.Errorf("outbox %q, want %q (newest first)", got, want)
 	}
 }

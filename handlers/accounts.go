@@ -155,7 +155,14 @@ func (h *Handler) account(c echo.Context) error {
 func (h *Handler) leave(c echo.Context) error {
 	u, _ := currentUser(c)
 	m := currentMembership(c)
-	err := h.store.Leave(c.Request().Context(), m.Account.ID, u.ID, event(c, db.EventAccountLeft))
+	ev := event(c, db.EventAccountLeft)
+	// The Admins are told, in the transaction of the leaving.
+	ev.Notice = &db.Notice{
+		Circumstance: db.CircumstanceAccount,
+		Subject:      u.DisplayName() + " left " + m.Account.Name,
+		Body:         "Hello,\n\n" + u.DisplayName() + " (" + u.Email + ") left " + m.Account.Name + ". They need a new invite to come back.\n",
+	}
+	err := h.store.Leave(c.Request().Context(), m.Account.ID, u.ID, ev)
 	if msg, ok := brokenRule(err); ok {
 		return h.profileRefused(c, http.StatusConflict, "profile/my-accounts", func(p *views.ProfilePage) {
 			p.AccountsForm.Fail("form", msg)
@@ -164,6 +171,7 @@ func (h *Handler) leave(c echo.Context) error {
 	if err != nil {
 		return accountError(err)
 	}
+	h.queued() // the Admins' notice
 	return h.profileAnswer(c, "profile/my-accounts", func(p *views.ProfilePage) (bool, string) {
 		p.AccountsForm.Message = "You left " + m.Account.Name + ". You need a new invite to come back."
 		return false, p.AccountsForm.Message

@@ -119,8 +119,7 @@ func (h *Handler) signIn(c echo.Context, userID int64, detail map[string]any) er
 		return err
 	}
 	if fresh {
-		ev.Notice = h.securityNoticeFor(c, db.User{}, "sign-in from a new device",
-			"Your Roster profile was signed in to from "+device(ev.UserAgent)+", a browser that had not signed in to it before.")
+		ev.Notice = h.newDeviceNotice(c)
 	}
 	if err := h.store.AddEvent(c.Request().Context(), ev); err != nil {
 		return err

@@ -74,10 +74,14 @@ func (h *Handler) loadCardsData(c echo.Context) (views.CardsPage, error) {
 	sc := h.cfg.Stripe
 	data := views.CardsPage{Configured: sc.Cards != nil, PublishableKey: sc.PublishableKey, JSURL: sc.JSURL, Now: time.Now()}
 	if data.Configured {
-		var err error
-		if data.Cards, err = h.store.Cards(c.Request().Context(), u.ID); err != nil {
+		cards, err := h.store.Cards(c.Request().Context(), u.ID)
+		if err != nil {
 			return views.CardsPage{}, err
 		}
+		// A person has few cards, so they are paged here rather than in
+		// SQL, like the sessions; the default stays first.
+		data.Pager = h.listPage(c, "/cards", "page", "Pages of cards", len(cards))
+		data.Cards = cards[min(data.Pager.Offset(), len(cards)):min(data.Pager.Offset()+data.Pager.Size, len(cards))]
 	}
 	data.Page = h.page(c, "Credit Cards")
 	return data, nil

@@ -123,6 +123,7 @@ func (h *Handler) addContact(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"kind": kind, "address": address, "label": label}}
 	normalized := h.checkContact(&form, kind, address, label)
 	var secret string
+	status := http.StatusUnprocessableEntity
 	if !form.Failed() {
 		if kind == db.KindWebhook {
 			secret = "whsec_" + rand.Text()
@@ -135,6 +136,9 @@ func (h *Handler) addContact(c echo.Context) error {
 			form.Fail("address", ruleText(err))
 		case errors.Is(err, db.ErrConflict):
 			form.Fail("address", "You already have this contact method.")
+		case errors.Is(err, db.ErrCodesAddress), errors.Is(err, db.ErrCodesUser):
+			form.Fail("address", ruleText(err))
+			status = http.StatusTooManyRequests
 		case err != nil:
 			return err
 		default:
@@ -143,7 +147,7 @@ func (h *Handler) addContact(c echo.Context) error {
 		}
 	}
 	if form.Failed() {
-		return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) { n.AddForm = form; return true, "" })
+		return h.profileRefused(c, status, contactFragment, func(p *views.ProfilePage) { p.Notify.AddForm = form })
 	}
 	if secret != "" && !isFragment(c) {
 		// The secret is shown once, on this answer: a redirect would lose it.
@@ -341,9 +345,18 @@ func (h *Handler) resendCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if m, err = h.store.SendContactCode(c.Request().Context(), m.UserID, m.ID, h.codeMessage); err != nil {
+	sent, err := h.store.SendContactCode(c.Request().Context(), m.UserID, m.ID, h.codeMessage)
+	if errors.Is(err, db.ErrCodesAddress) || errors.Is(err, db.ErrCodesUser) {
+		// Toll fraud and mail bombing: nothing is sent, the code stays.
+		return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) {
+			p.Notify.MethodForm, p.Notify.MethodID = views.Form{}, m.ID
+			p.Notify.MethodForm.Fail("code", ruleText(err))
+		})
+	}
+	if err != nil {
 		return err
 	}
+	m = sent
 	h.queued()
 	msg := "A new code is on its way. " + codeSentText(m)
 	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {

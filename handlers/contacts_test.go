@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -610,4 +611,110 @@ func TestJoinedNotice(t *testing.T) {
 	if msg := a.mail.waitFor(t, annEmail, "Bob joined Acme"); !strings.Contains(msg.Text, "Bob (bob@example.com) accepted your invite and joined Acme as Normal.") {
 		t.Errorf("joined notice text %q", msg.Text)
 	}
+}
+
+// TestCodeSendLimit: codes to one number stop at 5 an hour, whether asked
+// for by "Send a new code" or by deleting and adding the number again; the
+// refusal is a 429 by the field and nothing more is queued.
+func TestCodeSendLimit(t *testing.T) {
+	t.Parallel()
+	_, phone := withTwilio(t)
+	a := newApp(t, phone, func(ac *appConfig) { ac.manualWorker = true })
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	add := url.Values{"kind": {"sms"}, "address": {"+14155550123"}}
+	if res := c.postHTMX("/profile/contacts", add); res.status != http.StatusOK {
+		t.Fatalf("add a phone: got %d; body:\n%s", res.status, res.body)
+	}
+	m := a.methods(t, ann)[1]
+	resend := fmt.Sprintf("/profile/contacts/%d/resend", m.ID)
+	for i := 2; i <= db.MaxCodesPerAddressHour; i++ {
+		if res := c.postHTMX(resend, nil); res.status != http.StatusOK {
+			t.Fatalf("code %d: got %d, want 200", i, res.status)
+		}
+	}
+	sent := func() int {
+		t.Helper()
+		list, err := a.store.RecentDeliveries(context.Background(), ann.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	res := c.postHTMX(resend, nil)
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(db.ErrCodesAddress.Error())) {
+		t.Fatalf("code 6: got %d, want 429 with the limit by the field; body:\n%s", res.status, res.body)
+	}
+	if n := sent(); n != db.MaxCodesPerAddressHour {
+		t.Errorf("outbox after the refusal: %d rows, want %d", n, db.MaxCodesPerAddressHour)
+	}
+	if res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/delete", m.ID), nil); res.status != http.StatusOK {
+		t.Fatalf("delete: got %d", res.status)
+	}
+	res = c.postHTMX("/profile/contacts", add)
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(db.ErrCodesAddress.Error())) {
+		t.Fatalf("add again: got %d, want 429 with the limit by the field; body:\n%s", res.status, res.body)
+	}
+	if n, list := sent(), a.methods(t, ann); n != db.MaxCodesPerAddressHour || len(list) != 1 {
+		t.Errorf("after the refused add: %d outbox rows, %d methods; want %d and 1", n, len(list), db.MaxCodesPerAddressHour)
+	}
+}
+
+// TestAccountChangeNotices: leaving tells the Admins, a transfer the new
+// owner, a deletion every former member but the owner; never the one who
+// acted. Each is queued with the change (the worker is not running).
+func TestAccountChangeNotices(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, func(ac *appConfig) { ac.manualWorker = true })
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+	bob := a.seedUser(t, "Bob", bobEmail, bobPassword)
+	cat := a.seedUser(t, "Cat", "cat@example.com", bobPassword)
+	dan := a.seedUser(t, "Dan", "dan@example.com", bobPassword)
+	acme := a.seedAccount(t, ann, "Acme")
+	a.join(t, acme, ann, bob, db.RoleAdmin)
+	a.join(t, acme, ann, cat, db.RoleNormal)
+	a.join(t, acme, ann, dan, db.RoleReadOnly)
+	subjects := func(u db.User) []string {
+		t.Helper()
+		list, err := a.store.RecentDeliveries(context.Background(), u.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, d := range list {
+			if d.Circumstance == db.CircumstanceAccount {
+				s = append(s, d.Subject)
+			}
+		}
+		return s
+	}
+	check := func(step string, want map[db.User][]string) {
+		t.Helper()
+		for u, w := range want {
+			if got := subjects(u); !slices.Equal(got, w) {
+				t.Errorf("%s: %s has account notices %q, want %q", step, u.Email, got, w)
+			}
+		}
+	}
+	post := func(u db.User, path string, form url.Values) {
+		t.Helper()
+		c := a.client(t)
+		c.adopt(u.ID)
+		if res := c.postForm(path, form); res.status != http.StatusSeeOther {
+			t.Fatalf("%s as %s: got %d; body:\n%s", path, u.Email, res.status, res.body)
+		}
+	}
+
+	post(cat, fmt.Sprintf("/accounts/%d/leave", acme.ID), nil)
+	left := []string{"Cat left Acme"}
+	check("leave", map[db.User][]string{ann: left, bob: left, cat: nil, dan: nil})
+
+	post(ann, fmt.Sprintf("/accounts/%d/owner", acme.ID), url.Values{"user_id": {strconv.FormatInt(bob.ID, 10)}})
+	owner := []string{"Your membership of Acme changed", "Cat left Acme"}
+	check("transfer", map[db.User][]string{ann: left, bob: owner, dan: nil})
+
+	post(bob, fmt.Sprintf("/accounts/%d/delete", acme.ID), url.Values{"confirm_name": {"Acme"}})
+	deleted := "Acme was deleted"
+	check("delete", map[db.User][]string{ann: {deleted, "Cat left Acme"}, bob: owner, cat: nil, dan: {deleted}})
 }

@@ -29,7 +29,16 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	removed, err := h.store.UnlinkIdentity(c.Request().Context(), u.ID, id, event(c, db.EventLoginUnlinked))
+	ctx := c.Request().Context()
+	// The notice names the login, so it is read first; it is queued in the
+	// unlink's transaction, and only if the unlink happens.
+	ev := event(c, db.EventLoginUnlinked)
+	if login, err := h.store.IdentityByID(ctx, u.ID, id); err == nil {
+		name := providerLabel(login.Provider)
+		ev.Notice = h.securityNoticeFor(c, u, name+" login removed",
+			"The "+name+" login ("+login.Email+") was removed from your Roster profile. It no longer signs you in.")
+	}
+	removed, err := h.store.UnlinkIdentity(ctx, u.ID, id, ev)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return echo.NewHTTPError(http.StatusNotFound, "That login is not linked to your profile.")
@@ -40,8 +49,7 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	h.securityNotice(c, u, providerLabel(removed.Provider)+" login removed",
-		"The "+providerLabel(removed.Provider)+" login ("+removed.Email+") was removed from your Roster profile. It no longer signs you in.")
+	h.queued()
 	return h.profileAnswer(c, "profile/sso-logins", func(p *views.ProfilePage) (bool, string) {
 		p.LoginsForm.Message = "The " + providerLabel(removed.Provider) + " login is removed: it no longer signs you in."
 		return false, p.LoginsForm.Message

@@ -282,10 +282,14 @@ func (h *Handler) transferOwnership(c echo.Context) error {
 		form.Fail("form", "Choose the new owner.")
 		return h.manageInvalid(c, ownerSection, form)
 	}
-	err = h.store.TransferOwnership(ctx, m.Account.ID, u.ID, to, event(c, db.EventOwnerTransferred))
+	ev := event(c, db.EventOwnerTransferred)
+	ev.Notice = accountNotice(m.Account.Name, u.DisplayName()+" made you the owner of "+m.Account.Name+
+		". You can now transfer the ownership or delete the account; you cannot leave it or stop being an Admin until you pass it on.")
+	err = h.store.TransferOwnership(ctx, m.Account.ID, u.ID, to, ev)
 	if err != nil {
 		return h.manageResult(c, ownerSection, views.Form{}, err, "", nil)
 	}
+	h.queued() // the new owner's notice
 	owner, err := h.store.UserByID(ctx, to)
 	if err != nil {
 		return err
@@ -307,9 +311,16 @@ func (h *Handler) deleteAccount(c echo.Context) error {
 		form.Fail("confirm_name", "Type the account name, "+m.Account.Name+", exactly as shown.")
 		return h.manageInvalid(c, dangerSection, form)
 	}
-	err := h.store.DeleteAccount(c.Request().Context(), m.Account.ID, u.ID, event(c, db.EventAccountDeleted))
+	ev := event(c, db.EventAccountDeleted)
+	ev.Notice = &db.Notice{
+		Circumstance: db.CircumstanceAccount,
+		Subject:      m.Account.Name + " was deleted",
+		Body:         "Hello,\n\n" + u.DisplayName() + ", its owner, deleted the account " + m.Account.Name + ", and with it your membership.\n",
+	}
+	err := h.store.DeleteAccount(c.Request().Context(), m.Account.ID, u.ID, ev)
 	if err != nil {
 		return h.manageResult(c, dangerSection, form, err, "", nil)
 	}
+	h.queued() // the former members' notices
 	return h.leaveConsole(c, "/profile", "The account "+m.Account.Name+" is deleted.")
 }

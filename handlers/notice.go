@@ -29,16 +29,23 @@ func (h *Handler) securityNoticeFor(c echo.Context, u db.User, subject, what str
 	}
 }
 
-// securityNotice queues the notice in a transaction of its own, for
-// changes whose transaction cannot carry it (an external sign-in that
-// linked a login, an unlink whose provider is known only afterwards). A
-// failure is logged: the change is made and audited already.
-func (h *Handler) securityNotice(c echo.Context, u db.User, subject, what string) {
-	if _, err := h.store.Enqueue(c.Request().Context(), u.ID, *h.securityNoticeFor(c, u, subject, what)); err != nil {
-		logger(c).Error("queue security notice", "user_id", u.ID, "subject", subject, "err", err)
-		return
+// loginNotices are the notices an external sign-in may queue with its
+// audit entry: linkedSubject and linkedWhat when it links the login by its
+// email, the new-device notice when it comes from a browser the person
+// never signed in from (as for a password sign-in, signIn in auth.go).
+// The user is not known yet, so the greeting names no one.
+func (h *Handler) loginNotices(c echo.Context, linkedSubject, linkedWhat string) db.LoginNotices {
+	return db.LoginNotices{
+		Linked:    h.securityNoticeFor(c, db.User{}, linkedSubject, linkedWhat),
+		NewDevice: h.newDeviceNotice(c),
 	}
-	h.queued()
+}
+
+// newDeviceNotice tells the owner of a profile that a browser it never
+// saw signed in to it.
+func (h *Handler) newDeviceNotice(c echo.Context) *db.Notice {
+	return h.securityNoticeFor(c, db.User{}, "sign-in from a new device",
+		"Your Roster profile was signed in to from "+device(c.Request().UserAgent())+", a browser that had not signed in to it before.")
 }
 
 // accountNotice tells a member about a change to their membership. It is

@@ -210,7 +210,11 @@ func (h *Handler) exchange(c echo.Context, p OAuthProvider, f oauthFlow) (db.Ext
 func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext db.External) error {
 	ev := event(c, db.EventSignIn)
 	ev.Detail = map[string]any{"method": p.Name, "email": ext.Email}
-	u, outcome, err := h.store.ResolveLogin(c.Request().Context(), ext, h.cfg.Signup == SignupOpen, ev)
+	// The security notice the outcome calls for is queued in ResolveLogin's
+	// transaction, with the sign-in.
+	notices := h.loginNotices(c, p.Name+" login linked",
+		"Your "+p.Name+" login ("+ext.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
+	u, outcome, err := h.store.ResolveLogin(c.Request().Context(), ext, h.cfg.Signup == SignupOpen, ev, notices)
 	var re db.RuleError
 	if errors.As(err, &re) {
 		status := http.StatusConflict
@@ -226,13 +230,13 @@ func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext 
 	if err := h.sessions.SignIn(c.Response(), c.Request(), u.ID); err != nil {
 		return err
 	}
+	h.queued()
 	msg := "You are signed in with " + p.Name + "."
 	switch outcome {
 	case db.LoginCreated:
 		msg = "Welcome to Roster! Your profile was made from your " + p.Name + " login."
 	case db.LoginLinked:
 		msg = "Your " + p.Name + " login is now linked to your profile, which has the same confirmed email. You are signed in."
-		h.securityNotice(c, u, p.Name+" login linked", "Your "+p.Name+" login ("+ext.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
 	}
 	h.flash.set(c, "success", msg)
 	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))

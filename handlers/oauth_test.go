@@ -3,10 +3,12 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -514,5 +516,46 @@ func TestOIDCBadSignature(t *testing.T) {
 	}
 	if c.signedIn() {
 		t.Fatal("signed in with a forged ID token")
+	}
+}
+
+// TestExternalSignInNotices: linking at sign-in, a sign-in from a new
+// browser and an unlink each queue their security notice with the change
+// (the worker is not running, so only the change's transaction can have).
+func TestExternalSignInNotices(t *testing.T) {
+	t.Parallel()
+	a, fakes := oauthApp(t, func(ac *appConfig) { ac.manualWorker = true })
+	oc, f := oauthCases[0], fakes[oauthCases[0].key]
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+	f.signInAs(person("2001", annEmail, true))
+	subjects := func() []string {
+		t.Helper()
+		list, err := a.store.RecentDeliveries(context.Background(), ann.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range list {
+			got = append(got, d.Subject)
+		}
+		return got
+	}
+	firefox, safari := a.client(t), a.client(t)
+	safari.ua = safariUA
+	for _, c := range []*client{firefox, firefox, safari} {
+		if res := c.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther {
+			t.Fatalf("sign in: got %d; body %s", res.status, res.body)
+		}
+	}
+	want := []string{"Security notice: sign-in from a new device", "Security notice: " + oc.name + " login linked"}
+	if got := subjects(); !slices.Equal(got, want) {
+		t.Fatalf("outbox after three sign-ins %q, want %q", got, want)
+	}
+	ids := a.identities(t, annEmail)
+	if res := safari.postForm(fmt.Sprintf("/profile/logins/%d/delete", ids[0].ID), nil); res.status != http.StatusSeeOther {
+		t.Fatalf("unlink: got %d; body %s", res.status, res.body)
+	}
+	if got := subjects(); len(got) != 3 || got[0] != "Security notice: "+oc.name+" login removed" {
+		t.Fatalf("outbox after the unlink %q, want the removal first", got)
 	}
 }

@@ -61,6 +61,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/profile/sessions/:id/revoke", h.revokeSession, signedIn)
 	e.POST("/profile/sessions/revoke-others", h.revokeOtherSessions, signedIn)
 	e.GET("/profile/activity", h.activity, signedIn)
+	e.GET("/profile/notifications", h.notifications, signedIn)
 
 	// Contact methods, their verification, routing and the account email
 	// (contacts.go); every POST answers with #contact-info for htmx.

@@ -313,7 +313,9 @@ func (h *Handler) samlACS(c echo.Context) error {
 	}
 	ev := event(c, db.EventSignIn)
 	ev.Detail = map[string]any{"method": "SAML (" + conn.Name + ")"}
-	u, outcome, err := h.store.SAMLLogin(ctx, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext}, ev)
+	notices := h.loginNotices(c, "SAML login linked",
+		"The single sign-on of "+conn.Name+" ("+ext.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
+	u, _, err := h.store.SAMLLogin(ctx, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext, Notices: notices}, ev)
 	var re db.RuleError
 	if errors.As(err, &re) {
 		kind := "rule"
@@ -325,14 +327,12 @@ func (h *Handler) samlACS(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if outcome == db.LoginLinked {
-		h.securityNotice(c, u, "SAML login linked", "The single sign-on of "+conn.Name+" ("+ext.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
-	}
-	// SAMLLogin wrote the sign-in to the audit log with its outcome, so the
-	// session starts here without a second entry.
+	// SAMLLogin wrote the sign-in to the audit log with its outcome, and
+	// queued its notice, so the session starts here without a second entry.
 	if err := h.sessions.SignIn(c.Response(), r, u.ID); err != nil {
 		return err
 	}
+	h.queued()
 	h.flash.set(c, "success", "You are signed in.")
 	return c.Redirect(http.StatusSeeOther, safeNext(next))
 }

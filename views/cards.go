@@ -9,10 +9,11 @@ import (
 // CardsPage is the Credit Cards page.
 type CardsPage struct {
 	Page
-	Configured     bool   // Stripe keys are set; else the page says so and offers no form
-	PublishableKey string // for Stripe.js
-	JSURL          string // where Stripe.js is loaded from
-	Cards          []db.Card
+	Configured     bool      // Stripe keys are set; else the page says so and offers no form
+	PublishableKey string    // for Stripe.js
+	JSURL          string    // where Stripe.js is loaded from
+	Cards          []db.Card // this page of them
+	Pager          Pager
 	Now            time.Time // decides the expired and expires-soon badges
 	Form           Form      // the outcome of the last card POST
 }

@@ -165,21 +165,22 @@ type MessagePage struct {
 // pages maps each page file to the zero value of its data, which also lets
 // the tests execute every template with zero data.
 var pages = map[string]any{
-	"login.html":       AuthPage{},
-	"signup.html":      AuthPage{},
-	"forgot.html":      AuthPage{},
-	"reset.html":       AuthPage{},
-	"message.html":     MessagePage{},
-	"error.html":       MessagePage{},
-	"profile.html":     ProfilePage{},
-	"activity.html":    ActivityPage{},
-	"account_new.html": NewAccountPage{},
-	"account.html":     AccountPage{},
-	"manage.html":      ManagePage{},
-	"invite.html":      InvitePage{},
-	"login_saml.html":  AuthPage{},
-	"preferences.html": PreferencesPage{},
-	"cards.html":       CardsPage{},
+	"login.html":         AuthPage{},
+	"signup.html":        AuthPage{},
+	"forgot.html":        AuthPage{},
+	"reset.html":         AuthPage{},
+	"message.html":       MessagePage{},
+	"error.html":         MessagePage{},
+	"profile.html":       ProfilePage{},
+	"activity.html":      ActivityPage{},
+	"account_new.html":   NewAccountPage{},
+	"account.html":       AccountPage{},
+	"manage.html":        ManagePage{},
+	"invite.html":        InvitePage{},
+	"login_saml.html":    AuthPage{},
+	"preferences.html":   PreferencesPage{},
+	"cards.html":         CardsPage{},
+	"notifications.html": NotificationsPage{},
 }
 
 // Renderer holds one parsed template set per page file.
@@ -236,10 +237,11 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
-	"ago":      ago,
-	"roleName": db.RoleName,
-	"kindName": db.KindName,
-	"roles":    func() []string { return db.Roles },
+	"ago":           ago,
+	"roleName":      db.RoleName,
+	"kindName":      db.KindName,
+	"deliveryError": PlainDeliveryError,
+	"roles":         func() []string { return db.Roles },
 }
 
 // ago says how long ago t was, in the coarsest unit that fits.

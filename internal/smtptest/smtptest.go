@@ -24,6 +24,7 @@ import (
 type Mail struct {
 	From    string
 	Rcpt    []string
+	Header  netmail.Header
 	Subject string // decoded
 	Text    string // body, transfer encoding undone
 }
@@ -209,6 +210,7 @@ func parse(from string, rcpt []string, data []byte) (Mail, error) {
 	if err != nil {
 		return m, err
 	}
+	m.Header = msg.Header
 	if m.Subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil {
 		return m, fmt.Errorf("subject: %w", err)
 	}
