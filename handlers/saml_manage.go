@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/crewjam/saml/samlsp"
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/netguard"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -189,23 +189,6 @@ func metadataURLAllowed(u *url.URL, allowLocal bool) bool {
 	return allowLocal && u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback()))
 }
 
-// publicOnly refuses connections to loopback, private, link-local and other
-// non-public addresses, checked on the address actually dialled (after DNS),
-// so that anyone who can create an account cannot make the server probe its
-// own network through the metadata URL.
-func publicOnly(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
-		return fmt.Errorf("refused to fetch metadata from non-public address %s", host)
-	}
-	return nil
-}
-
 // fetchIdPMetadata gets metadata from an Admin's URL once, with a timeout
 // and a size limit. Problems come back in words; nothing of the answer is
 // shown, so the form cannot be used to read other servers' pages. Only a
@@ -219,10 +202,7 @@ func fetchIdPMetadata(ctx context.Context, raw string, allowLocal bool) ([]byte,
 	if !metadataURLAllowed(u, allowLocal) {
 		return nil, "Use an https URL: metadata fetched over plain http could have been changed on the way."
 	}
-	dialer := &net.Dialer{Timeout: metadataFetchTimeout}
-	if !allowLocal {
-		dialer.Control = publicOnly
-	}
+	dialer := netguard.Dialer(metadataFetchTimeout, allowLocal)
 	client := &http.Client{
 		Timeout:   metadataFetchTimeout,
 		Transport: &http.Transport{Proxy: nil, DialContext: dialer.DialContext, TLSHandshakeTimeout: metadataFetchTimeout},

@@ -10,13 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/netguard"
 )
 
 // SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the request
@@ -33,28 +32,12 @@ const DeliveryHeader = "X-Roster-Delivery"
 // address actually dialled: a user's webhook must not reach into the
 // server's own network.
 func HTTPClient(allowLocal bool) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second}
-	if !allowLocal {
-		dialer.Control = publicOnly
-	}
+	dialer := netguard.Dialer(10*time.Second, allowLocal)
 	return &http.Client{
 		Timeout:       attemptTimeout,
 		Transport:     &http.Transport{Proxy: nil, DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-func publicOnly(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
-		return fmt.Errorf("refused to connect to non-public address %s", host)
-	}
-	return nil
 }
 
 // Sign is the SignatureHeader value of body under secret.
