@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -262,6 +263,10 @@ func checkName(form *views.Form, name string) {
 		form.Fail("name", "Enter your name.")
 	case n > 100:
 		form.Fail("name", "Use at most 100 characters.")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		// The name goes into mail and the audit log, where a line break
+		// could forge a line of its own.
+		form.Fail("name", "Use a name without line breaks or tabs.")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -240,8 +241,17 @@ func checkPhone(form *views.Form, address string) string {
 		form.Fail("address", "This is not a valid phone number. "+msg)
 		return ""
 	}
-	return phonenumbers.Format(n, phonenumbers.E164)
+	// The library's metadata allows some numbers longer than E.164's 15
+	// digits ("+49 201 000000000000"), which no SMS gateway takes.
+	e164 := phonenumbers.Format(n, phonenumbers.E164)
+	if !e164Number.MatchString(e164) {
+		form.Fail("address", "This is not a valid phone number. "+msg)
+		return ""
+	}
+	return e164
 }
+
+var e164Number = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
 // checkHookURL accepts https URLs; plain http only to this machine, and
 // only while Roster itself runs on http (development and tests).
@@ -251,7 +261,12 @@ func (h *Handler) checkHookURL(form *views.Form, kind, address string) string {
 		example = "https://hooks.slack.com/services/..."
 	}
 	u, err := url.Parse(address)
-	if address == "" || err != nil || u.Host == "" || u.User != nil || len(address) > 2000 || (u.Scheme != "https" && u.Scheme != "http") {
+	if err == nil {
+		// What is stored is u.String(), which escapes what was typed raw
+		// and must itself parse ("https://[::%25\xc6]" does not).
+		u, err = url.Parse(u.String())
+	}
+	if address == "" || err != nil || strings.ContainsFunc(address, unicode.IsSpace) || u.Hostname() == "" || u.User != nil || len(u.String()) > 2000 || (u.Scheme != "https" && u.Scheme != "http") {
 		form.Fail("address", "Enter the full URL, such as "+example+".")
 		return ""
 	}

@@ -189,7 +189,13 @@ func safeNext(next string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || strings.ContainsAny(next, "\r\n\t") {
 		return fallback
 	}
-	return u.RequestURI()
+	// Re-escaping can turn a safe path into an unsafe one: "/%2Fevil.com/<"
+	// comes back as "//evil.com/%3C", which browsers read as another host.
+	out := u.RequestURI()
+	if strings.HasPrefix(out, "//") || strings.HasPrefix(out, "/\\") {
+		return fallback
+	}
+	return out
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies.

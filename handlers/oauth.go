@@ -156,7 +156,7 @@ func (h *Handler) oauthCallback(c echo.Context) error {
 	}
 	f, ok := h.flows.take(c)
 	state := c.QueryParam("state")
-	if !ok || f.Provider != p.Key || state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1 {
+	if !ok || !flowMatches(f, p.Key, state) {
 		return h.oauthProblem(c, http.StatusBadRequest, f, "This sign-in did not start here",
 			"The sign-in with "+p.Name+" has expired, or was not started from this browser. Please start again.")
 	}
@@ -174,6 +174,12 @@ func (h *Handler) oauthCallback(c echo.Context) error {
 		return h.finishLink(c, p, f, ext)
 	}
 	return h.finishLogin(c, p, f, ext)
+}
+
+// flowMatches reports whether a callback answers flow f: it is for the
+// same provider and brings back the state f sent away.
+func flowMatches(f oauthFlow, provider, state string) bool {
+	return f.Provider == provider && state != "" && subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) == 1
 }
 
 // exchange trades the code for tokens and asks the provider who signed in.

@@ -52,8 +52,9 @@ func onOff(dst func(*db.Preferences) *bool) func(*db.Preferences, string) bool {
 
 var prefFields = []prefField{
 	{"page_size", "Choose 10, 25, 50 or 100 rows a page.", func(p *db.Preferences, v string) bool {
+		// Only the numbers as the form writes them: Atoi also reads "+25" and "025".
 		n, err := strconv.Atoi(v)
-		if err != nil || !slices.Contains(db.PageSizes, n) {
+		if err != nil || strconv.Itoa(n) != v || !slices.Contains(db.PageSizes, n) {
 			return false
 		}
 		p.PageSize = n

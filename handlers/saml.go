@@ -280,14 +280,14 @@ func (h *Handler) samlACS(c echo.Context) error {
 		return err
 	}
 	r := c.Request()
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("SAMLResponse") == "" || r.PostForm.Has("SAMLart") {
+	relay, ok := samlACSForm(r)
+	if !ok {
 		return h.samlRefused(c, conn, "no_response", http.StatusBadRequest, samlFailedText)
 	}
 	sp, err := h.serviceProvider(ctx, conn)
 	if err != nil {
 		return err
 	}
-	relay := r.PostForm.Get("RelayState")
 	var ids []string
 	var next string
 	req, err := h.store.OpenSAMLRequest(ctx, conn.ID, relay)
@@ -335,6 +335,16 @@ func (h *Handler) samlACS(c echo.Context) error {
 	h.queued()
 	h.flash.set(c, "success", "You are signed in.")
 	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+// samlACSForm reads the form the IdP posts: a SAMLResponse (the HTTP-POST
+// binding; an artifact, SAMLart, is not supported) and the RelayState that
+// names our request.
+func samlACSForm(r *http.Request) (relay string, ok bool) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("SAMLResponse") == "" || r.PostForm.Has("SAMLart") {
+		return "", false
+	}
+	return r.PostForm.Get("RelayState"), true
 }
 
 // samlMetadata describes the connection's service provider, for its IdP.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"mime"
@@ -93,19 +94,16 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 // Send delivers m. It gives up when ctx is done, or after 30 seconds if ctx
 // has no deadline.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	if strings.ContainsAny(m.To+m.Subject, "\r\n") {
-		return errHeaderInjection
-	}
-	to, err := netmail.ParseAddress(m.To)
+	rcpt, msg, err := s.compose(m)
 	if err != nil {
-		return fmt.Errorf("mail to %q: %w", m.To, err)
+		return err
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
 		defer cancel()
 	}
-	if err := s.send(ctx, to.Address, s.message(to, m)); err != nil {
+	if err := s.send(ctx, rcpt, msg); err != nil {
 		return fmt.Errorf("smtp %s: %w", s.addr, err)
 	}
 	return nil
@@ -186,6 +184,19 @@ func (s *SMTP) tlsConfig() *tls.Config {
 	return cfg
 }
 
+// compose refuses header values that could start a header of their own,
+// and renders m for its one recipient.
+func (s *SMTP) compose(m Message) (rcpt string, msg []byte, err error) {
+	if strings.ContainsAny(m.To+m.Subject, "\r\n") {
+		return "", nil, errHeaderInjection
+	}
+	to, err := netmail.ParseAddress(m.To)
+	if err != nil {
+		return "", nil, fmt.Errorf("mail to %q: %w", m.To, err)
+	}
+	return to.Address, s.message(to, m), nil
+}
+
 // message renders m as an RFC 5322 message. Callers have already rejected
 // line breaks in the header values.
 func (s *SMTP) message(to *netmail.Address, m Message) []byte {
@@ -194,7 +205,7 @@ func (s *SMTP) message(to *netmail.Address, m Message) []byte {
 	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	header("From", s.from.String())
 	header("To", to.String())
-	header("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
+	header("Subject", encodeSubject(m.Subject))
 	header("Date", time.Now().Format(time.RFC1123Z))
 	header("Message-ID", "<"+rand.Text()+"@"+domain+">")
 	header("MIME-Version", "1.0")
@@ -203,10 +214,32 @@ func (s *SMTP) message(to *netmail.Address, m Message) []byte {
 	// survives relays that are not 8-bit clean.
 	header("Content-Transfer-Encoding", "quoted-printable")
 	b.WriteString("\r\n")
+	// Every line end becomes \n first: the writer turns each into CRLF,
+	// but loses the one after a lone CR and text ("\r=\n" ends "=3D").
 	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(m.Text))
+	qp.Write([]byte(lineEnds.Replace(m.Text)))
 	qp.Close()
 	return b.Bytes()
+}
+
+var lineEnds = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// encodeSubject encodes s for the Subject header. Plain text that only
+// looks like an encoded word ("=?utf-8?q?=0D=0A...?=") is encoded too, or
+// mail programs would decode it and show something other than was written.
+func encodeSubject(s string) string {
+	if enc := mime.QEncoding.Encode("utf-8", s); enc != s || !strings.Contains(s, "=?") {
+		return enc
+	}
+	// mime encodes only text that needs it. s is printable ASCII here, cut
+	// into words within RFC 2047's 75 characters.
+	var words []string
+	for s != "" {
+		n := min(len(s), 45)
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
 }
 
 // mayAuthPlain reports whether credentials may be sent to host: only over
