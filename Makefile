@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOBIN_DIR := $(or $(shell go env GOBIN 2>/dev/null),$(firstword $(subst :, ,$(shell go env GOPATH 2>/dev/null)))/bin)
 
 .DEFAULT_GOAL := build
-.PHONY: run build deps test bench fmt vet screenshot
+.PHONY: run build deps test bench fuzz fmt vet screenshot
 
 run:
 	go run .
@@ -38,11 +38,32 @@ test: deps
 	PATH="$(GOBIN_DIR):$$PATH" CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./...
 
 # GET /profile of a signed-in user at 50 connections over loopback, next to a
-# bare Echo handler sending the same bytes: req/s, p50/p99 and their ratio.
+# bare Echo handler sending the same bytes: req/s, p50/p99 and their ratio;
+# the invite-accept race; start-up (exec to first /healthz, idle RSS, binary).
 # Each benchmark reports its own reference, measured in the same run.
 bench:
 	CGO_ENABLED=1 go test -run '^$$' -bench Profile -benchtime 20000x -timeout 10m .
 	CGO_ENABLED=1 go test -run '^$$' -bench AcceptInvites -benchtime 1x -timeout 10m .
+	CGO_ENABLED=1 go test -run '^$$' -bench Startup -benchtime 20x -timeout 10m .
+
+# Each fuzz target for FUZZTIME (30 s): the form decoders and validators.
+# Their seeds and the inputs that once failed (testdata/fuzz) run in `make test`.
+FUZZTIME ?= 30s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzSafeNext$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzCheckEmail$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzCheckName$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzCheckPhone$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzCheckHookURL$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzParseRule$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzApplyPreferences$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzSAMLACS$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzSAMLExternal$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzParseDomains$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzCheckIdPMetadata$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzOAuthCallback$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzCheckPassword$$' -fuzztime $(FUZZTIME) ./auth/
+	go test -run '^$$' -fuzz '^FuzzCompose$$' -fuzztime $(FUZZTIME) ./mail/
 
 fmt:
 	go fmt ./...

@@ -129,7 +129,7 @@ func benchApp(b *testing.B) (net.Listener, string, *db.Store, *echo.Echo, *sessi
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	e, sessions, _, err := newServer(ctx, cfg, store, slog.New(slog.DiscardHandler))
+	e, sessions, _, err := newServer(ctx, cfg, store, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -236,7 +236,7 @@ func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 	}
 	t.Cleanup(func() { store.Close() })
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, _, worker, err := newServer(ctx, cfg, store, log)
+	e, _, worker, err := newServer(ctx, cfg, store, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

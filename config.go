@@ -24,6 +24,7 @@ type config struct {
 	SMTPURL         string
 	MailFrom        string
 	TrustedProxies  string
+	MetricsAddr     string
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 
@@ -48,6 +49,9 @@ type config struct {
 	TwilioFrom, TwilioAPIBase         string
 
 	baseURL *url.URL
+	// timeouts of the HTTP server; zero means defaultTimeouts. Only tests
+	// set them, to see a slow client cut off in milliseconds.
+	timeouts timeouts
 }
 
 // option is one setting: its flag, its variable and its help.
@@ -91,6 +95,7 @@ var options = []option{
 	{"smtp-url", "ROSTER_SMTP_URL", "", "SMTP server, smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; unset logs mail instead", str(func(c *config) *string { return &c.SMTPURL })},
 	{"mail-from", "ROSTER_MAIL_FROM", "Roster <roster@localhost>", "From address of outgoing mail", str(func(c *config) *string { return &c.MailFrom })},
 	{"trusted-proxies", "ROSTER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted", str(func(c *config) *string { return &c.TrustedProxies })},
+	{"metrics-addr", "ROSTER_METRICS_ADDR", "", "address of a separate listener serving Prometheus /metrics, such as 127.0.0.1:9090; unset serves none", str(func(c *config) *string { return &c.MetricsAddr })},
 	{"session-idle", "ROSTER_SESSION_IDLE", "168h", "sign out sessions unused for this long", dur(func(c *config) *time.Duration { return &c.SessionIdle })},
 	{"session-max", "ROSTER_SESSION_MAX", "720h", "sign out sessions this long after sign-in", dur(func(c *config) *time.Duration { return &c.SessionAbsolute })},
 	{"google-client-id", "ROSTER_GOOGLE_CLIENT_ID", "", "OAuth client id of Sign in with Google", str(func(c *config) *string { return &c.GoogleClientID })},
@@ -183,6 +188,14 @@ func (c *config) validate() error {
 	for _, cidr := range c.trustedProxies() {
 		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
 			return fmt.Errorf("ROSTER_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return fmt.Errorf("ROSTER_METRICS_ADDR: want host:port such as 127.0.0.1:9090, got %q", c.MetricsAddr)
+		}
+		if c.MetricsAddr == c.Addr {
+			return fmt.Errorf("ROSTER_METRICS_ADDR: must differ from ROSTER_ADDR")
 		}
 	}
 	if c.SessionAbsolute < c.SessionIdle {

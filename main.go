@@ -31,6 +31,7 @@ import (
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/metrics"
 	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/session"
 	"github.com/rosterhq/roster/views"
@@ -161,8 +162,9 @@ func newMailer(cfg config, log *slog.Logger) (interface {
 }
 
 // newServer wires the whole application on an open store. The caller runs
-// the notification worker it returns (serve does until shutdown).
-func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logger) (*echo.Echo, *session.Store, *notify.Worker, error) {
+// the notification worker it returns (serve does until shutdown). With obs,
+// every request is timed and obs's gauges read this application.
+func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logger, obs *metrics.Metrics) (*echo.Echo, *session.Store, *notify.Worker, error) {
 	key, err := secret(ctx, store, cfg.Secret)
 	if err != nil {
 		return nil, nil, nil, err
@@ -184,6 +186,11 @@ func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logge
 	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
 	// per core, a short queue, and a quick "busy" past that.
 	hasher := auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+	if obs != nil {
+		// First in the chain: it sees the status the error handler sent.
+		e.Use(obs.Observe)
+		obs.Watch(metrics.Sources{Store: store, HashDepth: hasher.Depth, IdleSince: sessions.IdleSince})
+	}
 	worker := notify.New(store, notify.Config{
 		Mail: m, Phone: cfg.phone(), Log: log,
 		// Webhooks reach this machine only on a development install.
@@ -220,22 +227,26 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	e, sessions, worker, err := newServer(ctx, cfg, store, log)
+	var obs *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		obs = metrics.New()
+	}
+	e, sessions, worker, err := newServer(ctx, cfg, store, log, obs)
 	if err != nil {
 		return err
+	}
+	if obs != nil {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, obs, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("ROSTER_ADDR: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(e, cfg.httpTimeouts(), log)
 	go sweep(ctx, sessions, log)
 	go sweepSpent(ctx, store, log)
 	// The worker finishes the delivery in hand before the database closes.
@@ -331,4 +342,29 @@ func sweep(ctx context.Context, sessions *session.Store, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// serveMetrics serves /metrics on its own listener, away from the public
+// address, until the returned stop is called.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ROSTER_METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go srv.Serve(ln)
+	log.Info("metrics are served", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
 }

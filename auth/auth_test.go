@@ -319,6 +319,26 @@ func TestBusy(t *testing.T) {
 	}
 }
 
+func TestDepth(t *testing.T) {
+	tests := []struct {
+		workers, queue, callers int
+		running, waiting        int
+	}{
+		{2, 3, 0, 0, 0},
+		{2, 3, 1, 1, 0},
+		{2, 3, 2, 2, 0},
+		{2, 3, 5, 2, 3},
+	}
+	for _, tt := range tests {
+		h := NewHasher(tt.workers, tt.queue)
+		fill(h, tt.callers)
+		if running, waiting := h.Depth(); running != tt.running || waiting != tt.waiting {
+			t.Errorf("%d callers on %d workers: got %d running, %d waiting; want %d, %d",
+				tt.callers, tt.workers, running, waiting, tt.running, tt.waiting)
+		}
+	}
+}
+
 // waitQueued returns once n callers are admitted to h.
 func waitQueued(h *Hasher, n int) {
 	for len(h.admitted) < n {

@@ -151,6 +151,13 @@ func NewHasher(workers, queue int) *Hasher {
 	}
 }
 
+// Depth reports how many callers are hashing now and how many wait for a
+// worker: the queue that ErrBusy bounds.
+func (hr *Hasher) Depth() (running, waiting int) {
+	running = len(hr.running)
+	return running, max(len(hr.admitted)-running, 0)
+}
+
 // Hash returns the PHC string of pw with the current parameters and a new
 // random salt. It returns ErrBusy when the Hasher is full, or ctx's error if
 // ctx ends while waiting for a worker.

@@ -20,6 +20,7 @@ const (
 	ctxLog         = "roster.log"
 	ctxMembership  = "roster.membership"
 	ctxPrefs       = "roster.prefs"
+	ctxInvites     = "roster.invites"
 )
 
 // currentUser is the signed-in user, loaded once by loadUser; ok is false
@@ -106,6 +107,10 @@ func clockFor(p db.Preferences) views.Clock {
 func (h *Handler) inviteCount(c echo.Context, userID int64) int {
 	if userID == 0 {
 		return 0
+	}
+	// A page that lists the invites has counted them already.
+	if n, ok := c.Get(ctxInvites).(int); ok {
+		return n
 	}
 	n, err := h.store.CountInvitesForUser(c.Request().Context(), userID)
 	if err != nil {

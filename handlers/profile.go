@@ -29,6 +29,8 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 	if err != nil {
 		return views.ProfilePage{}, err
 	}
+	// The badge counts what this list holds: no second query for it.
+	c.Set(ctxInvites, len(invites))
 	list, err := h.store.SessionsForUser(ctx, u.ID, h.sessions.IdleSince())
 	if err != nil {
 		return views.ProfilePage{}, err
