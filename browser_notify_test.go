@@ -70,6 +70,7 @@ func TestBrowserNotify(t *testing.T) {
 
 	// 3. Route severity-1 alerts to it: ticking the box saves in place.
 	ada.do(t, "route alerts of severity 1 to the phone",
+		htmxSettled,
 		chromedp.Click(chromedp.CSS(`#routing-form tr[data-route="alerts:1"] td:nth-of-type(2) input`)),
 		chromedp.WaitVisible(chromedp.Search(`//section[@id="contact-info"]//p[contains(@class, "flash") and normalize-space()="Notification routing is saved."]`)),
 	)

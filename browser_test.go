@@ -308,6 +308,11 @@ func (tb *browserTab) step() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(tb.ctx, 20*time.Second)
 }
 
+// htmxSettled waits until htmx has finished swapping and settling: an
+// element that just arrived can be visible before htmx has wired up its
+// triggers, and a click in that moment would be lost.
+var htmxSettled = chromedp.Poll[chromedp.Void](`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`)
+
 func (tb *browserTab) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := tb.step()
