@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,9 +24,11 @@ import (
 // buildRoster compiles the roster command into a temporary directory.
 func buildRoster(t *testing.T) string {
 	t.Helper()
+	// The go command running the tests puts its own bin directory first on
+	// PATH, so this finds the same toolchain.
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go command is not on PATH: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "roster")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)

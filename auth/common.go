@@ -105,7 +105,7 @@ var qwertyPairs = sync.OnceValue(func() map[[2]rune]struct{} {
 	mustLoad("data/Qwerty.json", &g)
 	m := make(map[[2]rune]struct{})
 	for key, adjacent := range g.Graph {
-		for _, a := range []rune(strings.ToLower(key)) {
+		for _, a := range strings.ToLower(key) {
 			for _, keys := range adjacent {
 				if keys == nil {
 					continue

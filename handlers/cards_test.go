@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -57,16 +56,6 @@ func (c *client) setup() (*response, map[string]string) {
 		c.t.Fatalf("POST /cards/setup: got %d %q, want JSON", res.status, res.body)
 	}
 	return res, body
-}
-
-// cardIDs are the ids in the Delete buttons of /cards, in page order.
-func (c *client) cardIDs() []string {
-	c.t.Helper()
-	var ids []string
-	for _, m := range regexp.MustCompile(`action="/cards/(\d+)/delete"`).FindAllStringSubmatch(c.get("/cards").body, -1) {
-		ids = append(ids, m[1])
-	}
-	return ids
 }
 
 func wantStatus(t *testing.T, what string, res *response, want int) {

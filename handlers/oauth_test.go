@@ -98,11 +98,10 @@ func (c *client) profileEmail() string {
 
 func TestOAuthLogin(t *testing.T) {
 	type check struct {
-		a     *app
-		f     *fakeIdP
-		oc    oauthCase
-		c     *client
-		refer *response // the callback's answer
+		a  *app
+		f  *fakeIdP
+		oc oauthCase
+		c  *client
 	}
 	tests := []struct {
 		name string
