@@ -103,7 +103,8 @@ func TestNotificationsFollowPageSize(t *testing.T) {
 // notification in plain words.
 func TestNotificationStates(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	// No background worker: this test claims the rows itself.
+	a := newApp(t, func(ac *appConfig) { ac.manualWorker = true })
 	c := a.client(t)
 	ann := a.seedUser(t, annName, annEmail, annPassword)
 	c.adopt(ann.ID)
