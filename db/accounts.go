@@ -156,19 +156,11 @@ func (s *Store) MembershipsForUser(ctx context.Context, userID int64) ([]Members
 	rows, err := s.r.QueryContext(ctx, `SELECT `+membershipColumns+`
 		FROM memberships m JOIN accounts a ON a.id = m.account_id
 		WHERE m.user_id = ? ORDER BY a.name COLLATE NOCASE, a.id`, userID)
+	list, err := collect(rows, err, scanMembership)
 	if err != nil {
 		return nil, fmt.Errorf("memberships of user %d: %w", userID, err)
 	}
-	defer rows.Close()
-	var list []Membership
-	for rows.Next() {
-		m, err := scanMembership(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, m)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 const memberQuery = `SELECT u.id, u.email, u.name, m.role, u.id = a.owner_id, m.created_at
@@ -179,29 +171,32 @@ const memberQuery = `SELECT u.id, u.email, u.name, m.role, u.id = a.owner_id, m.
 		LIMIT ? OFFSET ?`
 
 // listMembers lists members in the order of Members, only those with role
-// unless it is "". A negative limit means no limit.
-func listMembers(ctx context.Context, s *Store, accountID int64, role string, limit, offset int) ([]Member, error) {
-	rows, err := s.r.QueryContext(ctx, memberQuery, accountID, role, role, limit, offset)
+// unless it is "". A negative limit means no limit. q is the reader pool,
+// or a write transaction that needs the list as it stands inside it.
+func listMembers(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, accountID int64, role string, limit, offset int) ([]Member, error) {
+	rows, err := q.QueryContext(ctx, memberQuery, accountID, role, role, limit, offset)
+	list, err := collect(rows, err, scanMember)
 	if err != nil {
 		return nil, fmt.Errorf("members of account %d: %w", accountID, err)
 	}
-	defer rows.Close()
-	var list []Member
-	for rows.Next() {
-		var m Member
-		var created int64
-		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.IsOwner, &created); err != nil {
-			return nil, err
-		}
-		m.CreatedAt = fromUnix(created)
-		list = append(list, m)
+	return list, nil
+}
+
+func scanMember(row rowScanner) (Member, error) {
+	var m Member
+	var created int64
+	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.IsOwner, &created); err != nil {
+		return Member{}, err
 	}
-	return list, rows.Err()
+	m.CreatedAt = fromUnix(created)
+	return m, nil
 }
 
 // Members lists one page of an account's members: Admins first, then by name.
 func (s *Store) Members(ctx context.Context, accountID int64, limit, offset int) ([]Member, bool, error) {
-	list, err := listMembers(ctx, s, accountID, "", limit+1, offset)
+	list, err := listMembers(ctx, s.r, accountID, "", limit+1, offset)
 	if err != nil {
 		return nil, false, err
 	}
@@ -215,7 +210,7 @@ func (s *Store) Members(ctx context.Context, accountID int64, limit, offset int)
 // Admins lists every Admin of the account, the owner first: the people
 // ownership can be transferred to.
 func (s *Store) Admins(ctx context.Context, accountID int64) ([]Member, error) {
-	return listMembers(ctx, s, accountID, RoleAdmin, -1, 0)
+	return listMembers(ctx, s.r, accountID, RoleAdmin, -1, 0)
 }
 
 // accountTx runs fn in a write transaction after checking, inside that same

@@ -139,19 +139,11 @@ func scanCard(row interface{ Scan(...any) error }) (Card, error) {
 func (s *Store) Cards(ctx context.Context, userID int64) ([]Card, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+cardColumns+` FROM payment_methods
 		WHERE user_id = ? ORDER BY is_default DESC, created_at DESC, id DESC`, userID)
+	list, err := collect(rows, err, scanCard)
 	if err != nil {
 		return nil, fmt.Errorf("cards of user %d: %w", userID, err)
 	}
-	defer rows.Close()
-	var list []Card
-	for rows.Next() {
-		c, err := scanCard(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, c)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 // Card is one of the user's cards; another user's card is ErrNotFound.
@@ -389,7 +381,7 @@ func clearBilling(ctx context.Context, tx *sql.Tx, now time.Time, reason, where 
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET billing_payment_method_id = NULL WHERE id = ?`, b.AccountID); err != nil {
 			return nil, err
 		}
-		admins, err := adminsTx(ctx, tx, b.AccountID)
+		admins, err := listMembers(ctx, tx, b.AccountID, RoleAdmin, -1, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -423,28 +415,6 @@ func billingNotice(b BillingCleared) *Notice {
 		Body: "The card " + b.Card.Label() + " of " + b.OwnerName + " no longer pays for the account " + b.AccountName +
 			": " + why + ".\n\nAn Admin of " + b.AccountName + " can choose another card in the account's Manage console, under Billing.",
 	}
-}
-
-// adminsTx lists the account's Admins inside a write transaction.
-func adminsTx(ctx context.Context, tx *sql.Tx, accountID int64) ([]Member, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT u.id, u.email, u.name, m.role, u.id = a.owner_id, m.created_at
-		FROM memberships m JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = m.account_id
-		WHERE m.account_id = ? AND m.role = 'admin' ORDER BY u.id = a.owner_id DESC, u.id`, accountID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var list []Member
-	for rows.Next() {
-		var m Member
-		var created int64
-		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.IsOwner, &created); err != nil {
-			return nil, err
-		}
-		m.CreatedAt = fromUnix(created)
-		list = append(list, m)
-	}
-	return list, rows.Err()
 }
 
 // clearMemberBilling takes a member's card off the account they leave or

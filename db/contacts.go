@@ -138,19 +138,11 @@ func insertAccountContact(ctx context.Context, tx *sql.Tx, u User, now time.Time
 // in the order they were added.
 func (s *Store) ContactMethods(ctx context.Context, userID int64) ([]ContactMethod, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE user_id = ? ORDER BY is_account DESC, id`, userID)
+	list, err := collect(rows, err, scanContact)
 	if err != nil {
 		return nil, fmt.Errorf("contact methods of user %d: %w", userID, err)
 	}
-	defer rows.Close()
-	var list []ContactMethod
-	for rows.Next() {
-		m, err := scanContact(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, m)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 // ContactMethodByID returns one of the user's methods.

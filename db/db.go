@@ -159,6 +159,28 @@ func mapErr(err error) error {
 	return err
 }
 
+// rowScanner is what *sql.Row and *sql.Rows both offer; each table's
+// scan function takes one, so it reads a single row and a list alike.
+type rowScanner = interface{ Scan(...any) error }
+
+// collect reads every row of a query with scan. It takes the query's own
+// results, so a failed query passes straight through.
+func collect[T any](rows *sql.Rows, err error, scan func(rowScanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	return list, rows.Err()
+}
+
 // unix turns a time into the integer seconds every table stores.
 func unix(t time.Time) int64 { return t.Unix() }
 

@@ -206,19 +206,11 @@ func (s *Store) LinkIdentity(ctx context.Context, userID int64, ext External, ev
 // IdentitiesForUser lists the user's linked logins, oldest first.
 func (s *Store) IdentitiesForUser(ctx context.Context, userID int64) ([]Identity, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE user_id = ? ORDER BY created_at, id`, userID)
+	list, err := collect(rows, err, scanIdentity)
 	if err != nil {
 		return nil, fmt.Errorf("identities of user %d: %w", userID, err)
 	}
-	defer rows.Close()
-	var list []Identity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, i)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 // IdentityByID returns one of the user's linked logins, or ErrNotFound.

@@ -58,19 +58,11 @@ func scanInvite(row interface{ Scan(...any) error }) (Invite, error) {
 
 func listInvites(ctx context.Context, s *Store, query string, args ...any) ([]Invite, error) {
 	rows, err := s.r.QueryContext(ctx, query, args...)
+	list, err := collect(rows, err, scanInvite)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var list []Invite
-	for rows.Next() {
-		i, err := scanInvite(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, i)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 // CreateInvite invites email to the account with role; actor must be an

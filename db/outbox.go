@@ -91,21 +91,9 @@ func enqueue(ctx context.Context, tx *sql.Tx, userID int64, n Notice, now time.T
 				WHERE r.user_id = cm.user_id AND r.contact_method_id = cm.id AND r.circumstance = ? AND r.severity = ?))
 			OR (? = 'security' AND cm.is_account = 1))
 		ORDER BY cm.is_account DESC, cm.id`, userID, n.Circumstance, n.Severity, n.Circumstance)
+	methods, err := collect(rows, err, scanContact)
 	if err != nil {
 		return nil, fmt.Errorf("route %s notice: %w", n.Circumstance, err)
-	}
-	var methods []ContactMethod
-	for rows.Next() {
-		m, err := scanContact(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		methods = append(methods, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	ids := []int64{}
 	for _, m := range methods {
@@ -231,19 +219,11 @@ func (s *Store) CountDeliveries(ctx context.Context, userID int64) (int, error) 
 func (s *Store) Deliveries(ctx context.Context, userID int64, limit, offset int) ([]Delivery, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE user_id = ?
 		ORDER BY id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
+	list, err := collect(rows, err, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of user %d: %w", userID, err)
 	}
-	defer rows.Close()
-	var list []Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, d)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 // DeliveryByID returns one outbox row.

@@ -151,19 +151,11 @@ func (s *Store) DeleteSAMLConnection(ctx context.Context, accountID, actorID, co
 // SAMLConnections lists the account's connections, oldest first.
 func (s *Store) SAMLConnections(ctx context.Context, accountID int64) ([]SAMLConnection, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE account_id = ? ORDER BY id`, accountID)
+	list, err := collect(rows, err, scanSAMLConnection)
 	if err != nil {
 		return nil, fmt.Errorf("saml connections of account %d: %w", accountID, err)
 	}
-	defer rows.Close()
-	var list []SAMLConnection
-	for rows.Next() {
-		c, err := scanSAMLConnection(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, c)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 // SAMLConnection returns the connection with id, or ErrNotFound. It serves
@@ -179,19 +171,11 @@ func (s *Store) SAMLConnectionsForDomain(ctx context.Context, domain string) ([]
 	rows, err := s.r.QueryContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections
 		WHERE instr(',' || email_domains || ',', ',' || ? || ',') > 0
 		ORDER BY EXISTS (SELECT 1 FROM saml_domains d WHERE d.connection_id = saml_connections.id AND d.domain = ?) DESC, id`, domain, domain)
+	list, err := collect(rows, err, scanSAMLConnection)
 	if err != nil {
 		return nil, fmt.Errorf("saml connections for %s: %w", domain, err)
 	}
-	defer rows.Close()
-	var list []SAMLConnection
-	for rows.Next() {
-		c, err := scanSAMLConnection(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, c)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 // ErrDomainNotServed and ErrDomainTaken are the refusals of VerifySAMLDomain.

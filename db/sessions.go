@@ -77,19 +77,11 @@ func (s *Store) SessionsForUser(ctx context.Context, userID int64, idleSince tim
 	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id DESC`,
 		userID, unix(s.now()), unix(idleSince))
+	list, err := collect(rows, err, scanSession)
 	if err != nil {
 		return nil, fmt.Errorf("sessions of user %d: %w", userID, err)
 	}
-	defer rows.Close()
-	var list []Session
-	for rows.Next() {
-		ss, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, ss)
-	}
-	return list, rows.Err()
+	return list, nil
 }
 
 // RevokeSession deletes one of the user's sessions by its public id and
