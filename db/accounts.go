@@ -155,7 +155,7 @@ func (s *Store) Membership(ctx context.Context, accountID, userID int64) (Member
 func (s *Store) MembershipsForUser(ctx context.Context, userID int64) ([]Membership, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+membershipColumns+`
 		FROM memberships m JOIN accounts a ON a.id = m.account_id
-		WHERE m.user_id = ? ORDER BY a.name COLLATE NOCASE, a.id`, userID)
+		WHERE m.user_id = CAST(? AS INTEGER) ORDER BY a.name COLLATE NOCASE, a.id`, userID)
 	list, err := collect(rows, err, scanMembership)
 	if err != nil {
 		return nil, fmt.Errorf("memberships of user %d: %w", userID, err)
@@ -165,10 +165,10 @@ func (s *Store) MembershipsForUser(ctx context.Context, userID int64) ([]Members
 
 const memberQuery = `SELECT u.id, u.email, u.name, m.role, u.id = a.owner_id, m.created_at
 		FROM memberships m JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = m.account_id
-		WHERE m.account_id = ? AND (? = '' OR m.role = ?)
+		WHERE m.account_id = CAST(? AS INTEGER) AND (? = '' OR m.role = ?)
 		ORDER BY u.id = a.owner_id DESC, CASE m.role WHEN 'admin' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END,
 			COALESCE(NULLIF(u.name, ''), u.email) COLLATE NOCASE, u.id
-		LIMIT ? OFFSET ?`
+		LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`
 
 // listMembers lists members in the order of Members, only those with role
 // unless it is "". A negative limit means no limit. q is the reader pool,

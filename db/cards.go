@@ -138,7 +138,7 @@ func scanCard(row interface{ Scan(...any) error }) (Card, error) {
 // Cards lists the user's saved cards, the default first, then newest first.
 func (s *Store) Cards(ctx context.Context, userID int64) ([]Card, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+cardColumns+` FROM payment_methods
-		WHERE user_id = ? ORDER BY is_default DESC, created_at DESC, id DESC`, userID)
+		WHERE user_id = CAST(? AS INTEGER) ORDER BY is_default DESC, created_at DESC, id DESC`, userID)
 	list, err := collect(rows, err, scanCard)
 	if err != nil {
 		return nil, fmt.Errorf("cards of user %d: %w", userID, err)

@@ -137,7 +137,7 @@ func insertAccountContact(ctx context.Context, tx *sql.Tx, u User, now time.Time
 // ContactMethods lists the user's methods: the account email first, then
 // in the order they were added.
 func (s *Store) ContactMethods(ctx context.Context, userID int64) ([]ContactMethod, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE user_id = ? ORDER BY is_account DESC, id`, userID)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE user_id = CAST(? AS INTEGER) ORDER BY is_account DESC, id`, userID)
 	list, err := collect(rows, err, scanContact)
 	if err != nil {
 		return nil, fmt.Errorf("contact methods of user %d: %w", userID, err)
@@ -411,7 +411,7 @@ func DefaultRules(methodID int64) []Rule {
 
 // Rules lists the user's routing rules.
 func (s *Store) Rules(ctx context.Context, userID int64) ([]Rule, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT circumstance, severity, contact_method_id FROM notification_rules WHERE user_id = ?`, userID)
+	rows, err := s.r.QueryContext(ctx, `SELECT circumstance, severity, contact_method_id FROM notification_rules WHERE user_id = CAST(? AS INTEGER)`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("rules of user %d: %w", userID, err)
 	}
@@ -439,7 +439,7 @@ func (s *Store) SetRules(ctx context.Context, userID int64, rules []Rule, ev Eve
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM contact_methods WHERE user_id = ? AND is_account = 1`, userID).Scan(&account); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM notification_rules WHERE user_id = ?`, userID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM notification_rules WHERE user_id = CAST(? AS INTEGER)`, userID); err != nil {
 			return err
 		}
 		rules = append(rules, Rule{CircumstanceSecurity, 0, account})

@@ -205,7 +205,7 @@ func (s *Store) LinkIdentity(ctx context.Context, userID int64, ext External, ev
 
 // IdentitiesForUser lists the user's linked logins, oldest first.
 func (s *Store) IdentitiesForUser(ctx context.Context, userID int64) ([]Identity, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE user_id = ? ORDER BY created_at, id`, userID)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE user_id = CAST(? AS INTEGER) ORDER BY created_at, id`, userID)
 	list, err := collect(rows, err, scanIdentity)
 	if err != nil {
 		return nil, fmt.Errorf("identities of user %d: %w", userID, err)

@@ -171,7 +171,7 @@ func (s *Store) RevokeInvite(ctx context.Context, accountID, actorID, inviteID i
 // first, expired ones included so they can be resent.
 func (s *Store) PendingInvites(ctx context.Context, accountID int64, limit, offset int) ([]Invite, bool, error) {
 	list, err := listInvites(ctx, s, `SELECT `+inviteColumns+inviteFrom+`
-		WHERE i.account_id = ? AND i.state = 'pending' ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?`,
+		WHERE i.account_id = CAST(? AS INTEGER) AND i.state = 'pending' ORDER BY i.created_at DESC, i.id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
 		accountID, limit+1, offset)
 	if err != nil {
 		return nil, false, fmt.Errorf("invites of account %d: %w", accountID, err)
@@ -186,14 +186,14 @@ func (s *Store) PendingInvites(ctx context.Context, accountID int64, limit, offs
 // userEmails is the set of verified addresses a user can accept invites
 // for: the account email once it is verified (its contact method mirrors
 // it) and every verified email contact method.
-const userEmails = `SELECT address AS email FROM contact_methods WHERE user_id = ? AND kind = 'email' AND verified_at IS NOT NULL`
+const userEmails = `SELECT address AS email FROM contact_methods WHERE user_id = CAST(? AS INTEGER) AND kind = 'email' AND verified_at IS NOT NULL`
 
 // InvitesForUser lists the open invites addressed to the user's verified
 // emails, for accounts the user is not in yet.
 func (s *Store) InvitesForUser(ctx context.Context, userID int64) ([]Invite, error) {
 	list, err := listInvites(ctx, s, `SELECT `+inviteColumns+inviteFrom+`
 		WHERE i.state = 'pending' AND i.expires_at > ? AND i.email IN (`+userEmails+`)
-		AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = i.account_id AND m.user_id = ?)
+		AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = i.account_id AND m.user_id = CAST(? AS INTEGER))
 		ORDER BY i.created_at DESC, i.id DESC`, unix(s.now()), userID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("invites of user %d: %w", userID, err)
@@ -206,7 +206,7 @@ func (s *Store) CountInvitesForUser(ctx context.Context, userID int64) (int, err
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM invites i
 		WHERE i.state = 'pending' AND i.expires_at > ? AND i.email IN (`+userEmails+`)
-		AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = i.account_id AND m.user_id = ?)`,
+		AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = i.account_id AND m.user_id = CAST(? AS INTEGER))`,
 		unix(s.now()), userID, userID).Scan(&n)
 	return n, err
 }

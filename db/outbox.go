@@ -131,7 +131,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Tim
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? AND claimed_until <= ?
-				ORDER BY next_attempt_at, id LIMIT ?)
+				ORDER BY next_attempt_at, id LIMIT CAST(? AS INTEGER))
 			RETURNING `+deliveryColumns, worker, unix(now.Add(lease)), unix(now), unix(now), limit)
 		if err != nil {
 			return err
@@ -217,8 +217,8 @@ func (s *Store) CountDeliveries(ctx context.Context, userID int64) (int, error) 
 // Deliveries lists a page of the user's outbox rows, newest first: limit
 // rows after the first offset.
 func (s *Store) Deliveries(ctx context.Context, userID int64, limit, offset int) ([]Delivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE user_id = ?
-		ORDER BY id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE user_id = CAST(? AS INTEGER)
+		ORDER BY id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`, userID, limit, offset)
 	list, err := collect(rows, err, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of user %d: %w", userID, err)

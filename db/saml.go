@@ -150,7 +150,7 @@ func (s *Store) DeleteSAMLConnection(ctx context.Context, accountID, actorID, co
 
 // SAMLConnections lists the account's connections, oldest first.
 func (s *Store) SAMLConnections(ctx context.Context, accountID int64) ([]SAMLConnection, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE account_id = ? ORDER BY id`, accountID)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE account_id = CAST(? AS INTEGER) ORDER BY id`, accountID)
 	list, err := collect(rows, err, scanSAMLConnection)
 	if err != nil {
 		return nil, fmt.Errorf("saml connections of account %d: %w", accountID, err)

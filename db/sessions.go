@@ -75,7 +75,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 // SessionsForUser lists the user's live sessions, most recently used first.
 func (s *Store) SessionsForUser(ctx context.Context, userID int64, idleSince time.Time) ([]Session, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id DESC`,
+		WHERE user_id = CAST(? AS INTEGER) AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id DESC`,
 		userID, unix(s.now()), unix(idleSince))
 	list, err := collect(rows, err, scanSession)
 	if err != nil {
