@@ -19,6 +19,9 @@ type flasher struct {
 func newFlasher(secret []byte, secure bool) *flasher {
 	codec := securecookie.New(deriveKey(secret, "flash"), nil)
 	codec.MaxAge(300)
+	// Two strings need no gob: JSON decodes them without compiling a gob
+	// type description on every request that carries a message.
+	codec.SetSerializer(securecookie.JSONEncoder{})
 	name := "roster_flash"
 	if secure {
 		name = "__Host-roster_flash"
