@@ -149,7 +149,7 @@ func TestDeleteAccountKeepsUsers(t *testing.T) {
 		if _, err := s.UserByID(ctx, u.ID); err != nil {
 			t.Fatalf("user %d after account delete: %v", u.ID, err)
 		}
-		events, _, _ := s.EventsForUser(ctx, u.ID, 1, 0)
+		events := newestEvents(t, s, u.ID, 1)
 		if len(events) != 1 || events[0].Kind != EventAccountDeleted {
 			t.Fatalf("user %d's newest event: got %+v, want account_deleted", u.ID, events)
 		}
@@ -213,7 +213,7 @@ func TestInviteRules(t *testing.T) {
 		t.Fatalf("invites after accepting: got %d, want 0", n)
 	}
 	// The inviter's log shows the acceptance too.
-	events, _, _ := s.EventsForUser(ctx, owner.ID, 1, 0)
+	events := newestEvents(t, s, owner.ID, 1)
 	if len(events) != 1 || events[0].Kind != EventInviteAccepted {
 		t.Fatalf("inviter's newest event: got %+v, want invite_accepted", events)
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 )
 
@@ -86,44 +88,110 @@ func addEvent(ctx context.Context, tx *sql.Tx, ev Event, now time.Time) error {
 	return err
 }
 
-// EventsForUser returns one page of the user's events, newest first, and
-// whether older events exist past it.
-func (s *Store) EventsForUser(ctx context.Context, userID int64, limit, offset int) ([]Event, bool, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, COALESCE(account_id, 0), kind, detail_json, ip, user_agent, created_at
-		FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`, userID, limit+1, offset)
-	if err != nil {
-		return nil, false, fmt.Errorf("events of user %d: %w", userID, err)
-	}
-	defer rows.Close()
-	var events []Event
-	for rows.Next() {
-		ev := Event{UserID: userID}
-		var detail string
-		var created int64
-		if err := rows.Scan(&ev.ID, &ev.AccountID, &ev.Kind, &detail, &ev.IP, &ev.UserAgent, &created); err != nil {
-			return nil, false, err
-		}
-		ev.CreatedAt = fromUnix(created)
-		if err := json.Unmarshal([]byte(detail), &ev.Detail); err != nil {
-			return nil, false, fmt.Errorf("event %d detail: %w", ev.ID, err)
-		}
-		events = append(events, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := len(events) > limit
-	if more {
-		events = events[:limit]
-	}
-	return events, more, nil
+// EventKey is where a page of a user's activity log starts, as the links
+// of the page before it say: the events just older than ID or, with Newer,
+// just newer than ID. ID 0 is an end of the log: the zero EventKey is the
+// newest page, and EventKey{Newer: true} the oldest.
+type EventKey struct {
+	ID    int64
+	Newer bool
 }
 
-// CountEventsForUser counts the user's events, for the last page's link.
-func (s *Store) CountEventsForUser(ctx context.Context, userID int64) (int, error) {
-	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM audit_events WHERE user_id = ?`, userID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count events of user %d: %w", userID, err)
+// EventPage is one page of a user's activity log, newest first, and
+// whether the log goes on past it either way.
+type EventPage struct {
+	Events []Event
+	Newer  bool // events newer than the first exist
+	Older  bool // events older than the last exist
+}
+
+// EventsForUser returns the page of at most limit of the user's events at
+// key, by keyset on (user_id, id) so that the oldest page costs what the
+// newest does. A page that would run past an end of the log is the full
+// page at that end: newer than the newest is the newest page, and older
+// than the oldest the oldest.
+func (s *Store) EventsForUser(ctx context.Context, userID int64, key EventKey, limit int) (EventPage, error) {
+	limit = max(limit, 1)
+	page, err := s.eventsFrom(ctx, userID, key, limit)
+	if err == nil && key.ID > 0 {
+		switch {
+		case key.Newer && len(page.Events) < limit:
+			page, err = s.eventsFrom(ctx, userID, EventKey{}, limit)
+		case !key.Newer && len(page.Events) == 0:
+			page, err = s.eventsFrom(ctx, userID, EventKey{Newer: true}, limit)
+		}
 	}
-	return n, nil
+	if err != nil {
+		return EventPage{}, fmt.Errorf("events of user %d: %w", userID, err)
+	}
+	return page, nil
+}
+
+// The keyset queries read limit+1 rows to learn whether the log goes on.
+// Their LIMIT and their user_id, which the planner weighs between the two
+// indexes on (user_id, ...), are CASTs: see reprepareNote in db.go. Bound
+// bare, the page costs 37 us instead of 27 us (10k events, 26 rows). The
+// EXISTS probes measured the same bound as inline, so they stay plain.
+const (
+	eventColumns = `id, COALESCE(account_id, 0), kind, detail_json, ip, user_agent, created_at`
+	eventsOlder  = `SELECT ` + eventColumns + ` FROM audit_events
+		WHERE user_id = CAST(? AS INTEGER) AND id < ? ORDER BY id DESC LIMIT CAST(? AS INTEGER)`
+	eventsNewer = `SELECT ` + eventColumns + ` FROM audit_events
+		WHERE user_id = CAST(? AS INTEGER) AND id > ? ORDER BY id ASC LIMIT CAST(? AS INTEGER)`
+	eventsExistOlder = `SELECT EXISTS (SELECT 1 FROM audit_events WHERE user_id = ? AND id < ?)`
+	eventsExistNewer = `SELECT EXISTS (SELECT 1 FROM audit_events WHERE user_id = ? AND id > ?)`
+)
+
+// eventsFrom reads the page at key as it falls, without the fallbacks at
+// the ends. Only a page in the middle needs a second query, to learn
+// whether the log goes on behind it.
+func (s *Store) eventsFrom(ctx context.Context, userID int64, key EventKey, limit int) (EventPage, error) {
+	var p EventPage
+	scan := func(r rowScanner) (Event, error) { return scanEvent(r, userID) }
+	if key.Newer {
+		rows, err := s.r.QueryContext(ctx, eventsNewer, userID, key.ID, limit+1)
+		events, err := collect(rows, err, scan)
+		if err != nil {
+			return EventPage{}, err
+		}
+		p.Newer = len(events) > limit
+		p.Events = events[:min(len(events), limit)]
+		slices.Reverse(p.Events)
+	} else {
+		before := key.ID
+		if before == 0 {
+			before = math.MaxInt64
+		}
+		rows, err := s.r.QueryContext(ctx, eventsOlder, userID, before, limit+1)
+		events, err := collect(rows, err, scan)
+		if err != nil {
+			return EventPage{}, err
+		}
+		p.Older = len(events) > limit
+		p.Events = events[:min(len(events), limit)]
+	}
+	if key.ID == 0 || len(p.Events) == 0 {
+		return p, nil // at an end: nothing lies behind
+	}
+	var err error
+	if key.Newer {
+		err = s.r.QueryRowContext(ctx, eventsExistOlder, userID, p.Events[len(p.Events)-1].ID).Scan(&p.Older)
+	} else {
+		err = s.r.QueryRowContext(ctx, eventsExistNewer, userID, p.Events[0].ID).Scan(&p.Newer)
+	}
+	return p, err
+}
+
+func scanEvent(r rowScanner, userID int64) (Event, error) {
+	ev := Event{UserID: userID}
+	var detail string
+	var created int64
+	if err := r.Scan(&ev.ID, &ev.AccountID, &ev.Kind, &detail, &ev.IP, &ev.UserAgent, &created); err != nil {
+		return Event{}, err
+	}
+	ev.CreatedAt = fromUnix(created)
+	if err := json.Unmarshal([]byte(detail), &ev.Detail); err != nil {
+		return Event{}, fmt.Errorf("event %d detail: %w", ev.ID, err)
+	}
+	return ev, nil
 }

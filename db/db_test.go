@@ -104,9 +104,9 @@ func TestUsers(t *testing.T) {
 	if n, err := s.CountUsers(ctx); err != nil || n != 1 {
 		t.Fatalf("CountUsers: got %d, %v; want 1", n, err)
 	}
-	events, more, err := s.EventsForUser(ctx, u.ID, 25, 0)
-	if err != nil || more || len(events) != 3 || events[0].Kind != EventEmailVerified || events[1].Kind != EventProfileUpdated || events[2].Kind != EventSignUp {
-		t.Fatalf("events: got %+v, more=%v, %v", events, more, err)
+	page, err := s.EventsForUser(ctx, u.ID, EventKey{}, 25)
+	if events := page.Events; err != nil || page.Newer || page.Older || len(events) != 3 || events[0].Kind != EventEmailVerified || events[1].Kind != EventProfileUpdated || events[2].Kind != EventSignUp {
+		t.Fatalf("events: got %+v, %v", page, err)
 	}
 }
 
@@ -342,7 +342,7 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 					fail(err)
 					return
 				}
-				if _, _, err := s.EventsForUser(ctx, u.ID, 25, 0); err != nil {
+				if _, err := s.EventsForUser(ctx, u.ID, EventKey{}, 25); err != nil {
 					fail(err)
 					return
 				}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
@@ -11,7 +12,8 @@ import (
 )
 
 // activity lists the user's security events, newest first, under the
-// sign-in chart. htmx asks for the chart alone when its range is switched.
+// sign-in chart, a page at a time by keyset (see eventKey). htmx asks for
+// the chart alone when its range is switched.
 func (h *Handler) activity(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, _ := currentUser(c)
@@ -19,26 +21,39 @@ func (h *Handler) activity(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := views.ActivityPage{Chart: chart}
-	total, err := h.store.CountEventsForUser(ctx, u.ID)
+	page, err := h.store.EventsForUser(ctx, u.ID, eventKey(c), h.prefs(c).PageSize)
 	if err != nil {
 		return err
 	}
-	data.Pager = h.listPage(c, "/profile/activity", "page", "Pages of the activity log", total)
+	data := views.ActivityPage{Chart: chart, Pager: keysetPager(c, "/profile/activity", "Pages of the activity log")}
+	data.Pager.HasNewer, data.Pager.HasOlder = page.Newer, page.Older
+	if n := len(page.Events); n > 0 {
+		data.Pager.FirstID, data.Pager.LastID = page.Events[0].ID, page.Events[n-1].ID
+	}
 	if isFragment(c) && c.Request().Header.Get("HX-Target") == "signin-chart" {
 		// The pager's links go out of band, so they keep the new range.
 		data.Page, data.PagerOOB = h.page(c, "Security activity"), true
 		return h.render(c, http.StatusOK, "activity.html", "activity/chart", data)
 	}
-	events, _, err := h.store.EventsForUser(ctx, u.ID, data.Pager.Size, data.Pager.Offset())
-	if err != nil {
-		return err
-	}
-	for _, ev := range events {
+	for _, ev := range page.Events {
 		data.Events = append(data.Events, views.EventRow{When: ev.CreatedAt, What: describe(ev), IP: ev.IP, Device: device(ev.UserAgent)})
 	}
 	data.Page = h.page(c, "Security activity")
 	return h.render(c, http.StatusOK, "activity.html", "", data)
+}
+
+// eventKey reads the log's position from the query, as the pager's links
+// write it: ?before=<id> is the page of the events just older than id,
+// ?after=<id> the page just newer (?after=0 the oldest page). Anything else,
+// an old ?page=<n> bookmark included, is the newest page.
+func eventKey(c echo.Context) db.EventKey {
+	if id, err := strconv.ParseInt(c.QueryParam("before"), 10, 64); err == nil && id > 0 {
+		return db.EventKey{ID: id}
+	}
+	if id, err := strconv.ParseInt(c.QueryParam("after"), 10, 64); err == nil && id >= 0 {
+		return db.EventKey{ID: id, Newer: true}
+	}
+	return db.EventKey{}
 }
 
 // describe says in words what an audit event records.

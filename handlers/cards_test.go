@@ -348,12 +348,12 @@ func (f billingFixture) billing(t *testing.T) *db.AccountBilling {
 func (f billingFixture) wantBillingNotice(t *testing.T, users ...db.User) {
 	t.Helper()
 	for _, u := range users {
-		events, _, err := f.a.store.EventsForUser(context.Background(), u.ID, 50, 0)
+		page, err := f.a.store.EventsForUser(context.Background(), u.ID, db.EventKey{}, 50)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n := 0
-		for _, ev := range events {
+		for _, ev := range page.Events {
 			if ev.Kind == db.EventBillingCleared && ev.AccountID == f.acme.ID {
 				n++
 			}

@@ -30,3 +30,22 @@ func (h *Handler) listPage(c echo.Context, path, param, label string, total int)
 	}
 	return p
 }
+
+// keysetPager starts the KeysetPager of a list on the page at path, which
+// reads its position from ?before=<id> or ?after=<id>; the caller sets the
+// ids and the flags from the rows it found. A GET's other query parameters
+// are kept in the links, but for a ?page=<n> of a bookmark from when the
+// list had numbered pages.
+func keysetPager(c echo.Context, path, label string) views.KeysetPager {
+	p := views.KeysetPager{Path: path, Label: label}
+	if c.Request().Method == http.MethodGet {
+		q := url.Values{}
+		for k, vs := range c.QueryParams() {
+			if k != "before" && k != "after" && k != "page" {
+				q[k] = vs
+			}
+		}
+		p.Query = q
+	}
+	return p
+}

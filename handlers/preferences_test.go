@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -213,7 +214,9 @@ func pagerLinks(body string) map[string]string {
 }
 
 // TestActivityFollowsPageSize: 60 events show 25 a page, then 10 once the
-// page size is changed, with first and last links that reach the ends.
+// page size is changed. Next from the first page meets every event once,
+// in order; Last shows the oldest full page; Previous from there climbs
+// back to the first page; a bookmarked page keeps its place.
 func TestActivityFollowsPageSize(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
@@ -225,40 +228,78 @@ func TestActivityFollowsPageSize(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var all []string // newest first
+	for i := 60; i >= 2; i-- {
+		all = append(all, "Changed the name to Ann "+strconv.Itoa(i))
+	}
+	all = append(all, "Created the profile")
+
 	check := func(size, pages int) {
 		t.Helper()
-		rows, body := activity(t, c, 1)
-		if len(rows) != size || rows[0] != "Changed the name to Ann 60" {
-			t.Fatalf("page size %d: page 1 has %d rows, first %q; want %d, newest first", size, len(rows), rows[0], size)
+		var seen []string
+		path := "/profile/activity"
+		for n := 1; ; n++ {
+			if n > pages {
+				t.Fatalf("page size %d: still a next link after %d pages", size, pages)
+			}
+			rows, body := activityAt(t, c, path)
+			links := pagerLinks(body)
+			if want := min(size, 60-len(seen)); len(rows) != want {
+				t.Errorf("page size %d: page %d has %d rows, want %d", size, n, len(rows), want)
+			}
+			if n == 1 && (links["first"] != "" || links["prev"] != "") {
+				t.Errorf("page size %d: page 1 links %v, want no first or prev", size, links)
+			}
+			seen = append(seen, rows...)
+			if links["next"] == "" {
+				if n != pages || links["last"] != "" {
+					t.Errorf("page size %d: page %d has no next link, links %v; want %d pages", size, n, links, pages)
+				}
+				break
+			}
+			if links["last"] != "/profile/activity?after=0" {
+				t.Errorf("page size %d: page %d links %v, want last ?after=0", size, n, links)
+			}
+			path = links["next"]
 		}
-		links := pagerLinks(body)
-		if _, ok := links["first"]; ok {
-			t.Errorf("page size %d: page 1 links to the first page", size)
+		if !slices.Equal(seen, all) {
+			t.Errorf("page size %d: walking next met %q, want every event once, newest first", size, seen)
 		}
-		last := "/profile/activity?page=" + strconv.Itoa(pages)
-		if links["last"] != last || links["next"] != "/profile/activity?page=2" {
-			t.Errorf("page size %d: got links %v, want next page=2 and last %s", size, links, last)
-		}
-		if !strings.Contains(body, "Page 1 of "+strconv.Itoa(pages)) {
-			t.Errorf("page size %d: missing \"Page 1 of %d\"", size, pages)
-		}
-		lastRows, lastBody := activity(t, c, pages)
-		if want := 60 - (pages-1)*size; len(lastRows) != want || lastRows[len(lastRows)-1] != "Created the profile" {
-			t.Errorf("page size %d: last page has %d rows ending %q, want %d ending with the sign-up", size, len(lastRows), lastRows[len(lastRows)-1], want)
-		}
-		ll := pagerLinks(lastBody)
-		if ll["first"] != "/profile/activity?page=1" || ll["last"] != "" || ll["next"] != "" {
-			t.Errorf("page size %d: last page links %v, want first page=1 and no next or last", size, ll)
+
+		rows, body := activityAt(t, c, "/profile/activity?after=0")
+		for k := 0; ; k++ {
+			if k > pages {
+				t.Fatalf("page size %d: still a prev link after %d pages up", size, pages)
+			}
+			links := pagerLinks(body)
+			if links["prev"] == "" {
+				if !slices.Equal(rows, all[:size]) || links["next"] == "" {
+					t.Errorf("page size %d: climbing ended on %q with links %v, want the first page", size, rows, links)
+				}
+				break
+			}
+			if want := all[60-(k+1)*size : 60-k*size]; !slices.Equal(rows, want) {
+				t.Errorf("page size %d: page %d from the oldest is %q, want %q", size, k+1, rows, want)
+			}
+			if k == 0 && (links["first"] != "/profile/activity" || links["next"] != "" || links["last"] != "") {
+				t.Errorf("page size %d: last page links %v, want first and prev only", size, links)
+			}
+			rows, body = activityAt(t, c, links["prev"])
 		}
 	}
 	check(25, 3)
+	_, body := activity(t, c)
+	bookmark := pagerLinks(body)["next"] // older than "Ann 36"
 	if res := c.postHTMX("/preferences", url.Values{"page_size": {"10"}}); res.status != http.StatusOK {
 		t.Fatalf("save page size 10: got %d", res.status)
 	}
 	check(10, 6)
-	// Past the end shows the last page.
-	if rows, _ := activity(t, c, 99); len(rows) != 10 || rows[len(rows)-1] != "Created the profile" {
-		t.Errorf("page 99: got %d rows, want the last page", len(rows))
+	if rows, _ := activityAt(t, c, bookmark); !slices.Equal(rows, all[25:35]) {
+		t.Errorf("bookmarked page after the size change: got %q, want %q", rows, all[25:35])
+	}
+	// Older than the oldest shows the last page.
+	if rows, _ := activityAt(t, c, "/profile/activity?before=1"); !slices.Equal(rows, all[50:]) {
+		t.Errorf("?before=1: got %q, want the last page", rows)
 	}
 }
 
@@ -285,7 +326,7 @@ func TestTimesFollowPreferences(t *testing.T) {
 				t.Fatalf("save %v: got %d", tt.prefs, res.status)
 			}
 		}
-		_, body := activity(t, c, 1)
+		_, body := activity(t, c)
 		m := tag.FindStringSubmatch(body)
 		if m == nil {
 			t.Fatalf("%v: no <time datetime title> in the activity log:\n%s", tt.prefs, body)

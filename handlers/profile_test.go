@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -9,18 +10,22 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/db"
 )
 
 var activityRow = regexp.MustCompile(`<tr>\s*<td><time datetime="[^"]+" title="[^"]+">[^<]*</time></td>\s*<td>([^<]*)</td>`)
 
-// activity returns the "What" column of one page of the client's activity
-// log, newest first, and the page's body.
-func activity(t *testing.T, c *client, page int) ([]string, string) {
+// activity returns the "What" column of the first page of the client's
+// activity log, newest first, and the page's body.
+func activity(t *testing.T, c *client) ([]string, string) {
 	t.Helper()
-	path := "/profile/activity"
-	if page > 1 {
-		path += "?page=" + strconv.Itoa(page)
-	}
+	return activityAt(t, c, "/profile/activity")
+}
+
+// activityAt is activity for the page at path, such as a pager's link.
+func activityAt(t *testing.T, c *client, path string) ([]string, string) {
+	t.Helper()
 	res := c.get(path)
 	if res.status != http.StatusOK {
 		t.Fatalf("GET %s: got %d, want 200", path, res.status)
@@ -38,7 +43,7 @@ func activityText(t *testing.T, a *app, email, password string) string {
 	t.Helper()
 	c := a.client(t)
 	c.login(email, password)
-	what, _ := activity(t, c, 1)
+	what, _ := activity(t, c)
 	return strings.Join(what, "\n")
 }
 
@@ -106,7 +111,7 @@ func TestChangePassword(t *testing.T) {
 		t.Errorf("password notice: got %q", notice.Text)
 	}
 
-	what, _ := activity(t, c, 1)
+	what, _ := activity(t, c)
 	want := []string{"Signed in with password", "Changed the password; 1 other session signed out", "Failed sign-in attempt (wrong password)"}
 	for _, w := range want {
 		if !slices.Contains(what, w) {
@@ -170,7 +175,7 @@ func TestRevokeSession(t *testing.T) {
 	if !ann1.signedIn() || !bob.signedIn() {
 		t.Error("Ann's own browser or Bob: signed out, want them kept")
 	}
-	what, _ := activity(t, ann1, 1)
+	what, _ := activity(t, ann1)
 	for _, w := range []string{"Signed out a session", "Signed out 1 other session"} {
 		if !slices.Contains(what, w) {
 			t.Errorf("activity: got %q, want an entry %q", what, w)
@@ -275,48 +280,110 @@ func TestVerifyEmail(t *testing.T) {
 	if res := a.client(t).get("/verify/not-a-token"); res.status != http.StatusNotFound {
 		t.Errorf("GET /verify/not-a-token: got %d, want 404", res.status)
 	}
-	what, _ := activity(t, c, 1)
+	what, _ := activity(t, c)
 	if !slices.Contains(what, "Confirmed the email address") {
 		t.Errorf("activity: got %q, want the confirmation", what)
 	}
 }
 
-// TestActivityPagination shows 25 events a page (the default page size),
-// newest first, with links to the next and previous pages.
+// TestActivityPagination pages the log by keyset, 25 events a page (the
+// default page size), newest first: Next and Last lead down, First and
+// Previous back up, each link a bookmark that keeps showing the same events
+// as new ones arrive, and a bad or stale position shows the first page.
 func TestActivityPagination(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	c := a.client(t)
 	c.signup(annName, annEmail, annPassword) // "Created the profile", "Signed in"
-	for range 24 {
+	revokeOthers := func() {
+		t.Helper()
 		if res := c.postForm("/profile/sessions/revoke-others", nil); res.status != http.StatusSeeOther {
 			t.Fatalf("POST /profile/sessions/revoke-others: got %d, want 303", res.status)
 		}
 	}
+	for range 24 {
+		revokeOthers()
+	}
+	before, after := regexp.MustCompile(`^/profile/activity\?before=\d+$`), regexp.MustCompile(`^/profile/activity\?after=\d+$`)
 
-	page1, body1 := activity(t, c, 1)
-	if len(page1) != 25 {
-		t.Errorf("page 1: got %d rows, want 25", len(page1))
+	page1, body1 := activity(t, c)
+	if len(page1) != 25 || page1[0] != "Signed out 0 other sessions" || page1[24] != "Signed in" {
+		t.Fatalf("page 1: got %d rows %q, want 25, newest first", len(page1), page1)
 	}
-	if !strings.Contains(body1, `<a href="/profile/activity?page=2" rel="next">Next</a>`) {
-		t.Error("page 1: no link to older events")
+	links1 := pagerLinks(body1)
+	if !before.MatchString(links1["next"]) || links1["last"] != "/profile/activity?after=0" || links1["first"] != "" || links1["prev"] != "" {
+		t.Errorf("page 1: got links %v, want next ?before=<id> and last ?after=0 only", links1)
 	}
-	if strings.Contains(body1, `rel="prev"`) {
-		t.Error("page 1: got a link to newer events, want none")
+
+	page2, body2 := activityAt(t, c, links1["next"])
+	if want := []string{"Created the profile"}; !slices.Equal(page2, want) {
+		t.Errorf("next page: got %q, want %q", page2, want)
 	}
-	page2, body2 := activity(t, c, 2)
-	if want := []string{"Created the profile"}; strings.Join(page2, "|") != strings.Join(want, "|") {
-		t.Errorf("page 2: got %q, want %q", page2, want)
+	links2 := pagerLinks(body2)
+	if links2["first"] != "/profile/activity" || !after.MatchString(links2["prev"]) || links2["next"] != "" || links2["last"] != "" {
+		t.Errorf("next page: got links %v, want first and prev ?after=<id> only", links2)
 	}
-	if !strings.Contains(body2, `<a href="/profile/activity?page=1" rel="prev">Previous</a>`) || strings.Contains(body2, `rel="next"`) {
-		t.Error("page 2: want a link to newer events and none to older")
+	if back, _ := activityAt(t, c, links2["prev"]); !slices.Equal(back, page1) {
+		t.Errorf("previous from the next page: got %q, want page 1", back)
 	}
-	if len(page1) > 0 && (page1[0] != "Signed out 0 other sessions" || page1[len(page1)-1] != "Signed in") {
-		t.Errorf("page 1: got %q first and %q last, want newest first", page1[0], page1[len(page1)-1])
+
+	last, bodyLast := activityAt(t, c, links1["last"])
+	if len(last) != 25 || last[24] != "Created the profile" || last[23] != "Signed in" || !slices.Equal(last[:24], page1[1:]) {
+		t.Errorf("last page: got %q, want the 25 oldest events, newest first", last)
 	}
-	for _, q := range []string{"?page=0", "?page=-3", "?page=x"} {
-		if res := c.get("/profile/activity" + q); res.status != http.StatusOK || !strings.Contains(res.body, `rel="next"`) {
-			t.Errorf("GET /profile/activity%s: got %d, want page 1", q, res.status)
+	linksLast := pagerLinks(bodyLast)
+	if linksLast["first"] != "/profile/activity" || !after.MatchString(linksLast["prev"]) || linksLast["next"] != "" || linksLast["last"] != "" {
+		t.Errorf("last page: got links %v, want first and prev only", linksLast)
+	}
+	if up, _ := activityAt(t, c, linksLast["prev"]); !slices.Equal(up, page1) {
+		t.Errorf("previous from the last page: got %q, want page 1", up)
+	}
+
+	// A newer event moves the first page, not a bookmarked one.
+	c.postForm("/profile/name", url.Values{"name": {"Ann Again"}})
+	if again, _ := activityAt(t, c, links1["next"]); !slices.Equal(again, page2) {
+		t.Errorf("bookmarked next page after a new event: got %q, want %q", again, page2)
+	}
+	if now, _ := activity(t, c); len(now) != 25 || now[0] != "Changed the name to Ann Again" {
+		t.Errorf("page 1 after a new event: got %q, want it first", now)
+	}
+
+	for _, q := range []string{"?page=2", "?page=x", "?before=x", "?before=-3", "?before=0", "?after=-1", "?after=", "?after=1e3"} {
+		rows, body := activityAt(t, c, "/profile/activity"+q)
+		links := pagerLinks(body)
+		if len(rows) != 25 || rows[0] != "Changed the name to Ann Again" || links["prev"] != "" || !before.MatchString(links["next"]) {
+			t.Errorf("GET /profile/activity%s: got %q, links %v; want page 1, its links without the stale parameter", q, rows, links)
 		}
+	}
+}
+
+// TestActivityPagerKeepsRange: the pager's links keep the chart's range,
+// on the page without JavaScript and out of band when htmx switches the
+// range, and the switch keeps the log where it was.
+func TestActivityPagerKeepsRange(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	for i := range 30 {
+		if err := a.store.AddEvent(context.Background(), db.Event{UserID: ann.ID, Kind: db.EventProfileUpdated, Detail: map[string]any{"name": "Ann " + strconv.Itoa(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, body := activityAt(t, c, "/profile/activity?range=30d")
+	next := pagerLinks(body)["next"]
+	if !regexp.MustCompile(`^/profile/activity\?before=\d+&range=30d$`).MatchString(next) {
+		t.Fatalf("?range=30d: next link %q, want ?before=<id>&range=30d", next)
+	}
+	res := c.do(http.MethodGet, strings.Replace(next, "30d", "24h", 1), nil, http.Header{"Hx-Request": {"true"}, "Hx-Target": {"signin-chart"}})
+	oob := regexp.MustCompile(`(?s)<div id="activity-pager" hx-swap-oob="true">(.*?)</div>`).FindStringSubmatch(res.body)
+	if res.status != http.StatusOK || oob == nil {
+		t.Fatalf("htmx range switch on page 2: got %d, want 200 with the pager out of band; body %s", res.status, res.body)
+	}
+	links := pagerLinks(oob[1])
+	if links["first"] != "/profile/activity?range=24h" || !regexp.MustCompile(`^/profile/activity\?after=\d+&range=24h$`).MatchString(links["prev"]) ||
+		links["next"] != "" || links["last"] != "" {
+		t.Errorf("out-of-band pager on page 2: got %v, want first and prev with range=24h, no next (6 of 31 events left)", links)
 	}
 }

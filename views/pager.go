@@ -63,3 +63,45 @@ func (p Pager) URL(n int) string {
 	q.Set(param, strconv.Itoa(n))
 	return p.Path + "?" + q.Encode()
 }
+
+// KeysetPager is the position in a list paged by keyset rather than by
+// number, such as the activity log: its links name the row next to the
+// page they lead to (?before=<id>, ?after=<id>), so a page deep in a long
+// list costs what the first does, and a bookmarked link shows the same rows
+// however many were added since. It has no page numbers; First and Last
+// lead to the two ends, Last by ?after=0.
+type KeysetPager struct {
+	FirstID  int64 // the id of the page's first (newest) row; 0 on an empty page
+	LastID   int64 // the id of its last (oldest) row
+	HasNewer bool  // rows come before the page
+	HasOlder bool  // rows come after the page
+	Path     string
+	Query    url.Values // other parameters of the request, kept in the links
+	Label    string     // names the list for screen readers, e.g. "Pages of the activity log"
+}
+
+// FirstURL links to the newest page.
+func (p KeysetPager) FirstURL() string { return p.url("", 0) }
+
+// PrevURL links to the page of the rows just newer than this one.
+func (p KeysetPager) PrevURL() string { return p.url("after", p.FirstID) }
+
+// NextURL links to the page of the rows just older than this one.
+func (p KeysetPager) NextURL() string { return p.url("before", p.LastID) }
+
+// LastURL links to the oldest page.
+func (p KeysetPager) LastURL() string { return p.url("after", 0) }
+
+func (p KeysetPager) url(param string, id int64) string {
+	q := url.Values{}
+	for k, vs := range p.Query {
+		q[k] = vs
+	}
+	if param != "" {
+		q.Set(param, strconv.FormatInt(id, 10))
+	}
+	if len(q) == 0 {
+		return p.Path
+	}
+	return p.Path + "?" + q.Encode()
+}

@@ -137,7 +137,7 @@ type LoginOption struct {
 type ActivityPage struct {
 	Page
 	Events []EventRow
-	Pager  Pager
+	Pager  KeysetPager
 	Chart  SignInChart
 	// PagerOOB sends the log's pager out of band with the chart, whose
 	// range its links keep.
