@@ -451,6 +451,34 @@ func TestChangeAccountEmail(t *testing.T) {
 	}
 }
 
+// TestEmailChangeSendLimit: asking again and again for the same new address
+// stops at the verification codes' hourly limit, with the reason by the
+// field and nothing more queued.
+func TestEmailChangeSendLimit(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, func(ac *appConfig) { ac.manualWorker = true })
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	for i := range db.MaxCodesPerAddressHour {
+		if res := c.postHTMX("/profile/email", url.Values{"new_email": {"target@example.com"}}); res.status != http.StatusOK {
+			t.Fatalf("request %d: got %d, want 200", i+1, res.status)
+		}
+	}
+	res := c.postHTMX("/profile/email", url.Values{"new_email": {"target@example.com"}})
+	want := fmt.Sprintf("We sent %d messages to this address in the last hour. Wait an hour, then try again.", db.MaxCodesPerAddressHour)
+	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, fieldErr(want)) {
+		t.Fatalf("one request over the limit: got %d, want 422 with %q; body:\n%s", res.status, want, res.body)
+	}
+	list, err := a.store.Deliveries(context.Background(), ann.ID, 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != db.MaxCodesPerAddressHour {
+		t.Errorf("queued %d messages, want %d", len(list), db.MaxCodesPerAddressHour)
+	}
+}
+
 // TestSecurityNoticeQueuedWithTheChange: the password change's notice is
 // in the outbox, for the account email, even when the routing sends
 // security nowhere else.

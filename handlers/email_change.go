@@ -38,6 +38,10 @@ func (h *Handler) changeEmail(c echo.Context) error {
 		switch {
 		case errors.Is(err, db.ErrEmailTaken):
 			form.Fail("new_email", ruleText(err))
+		case errors.Is(err, db.ErrCodesAddress):
+			form.Fail("new_email", fmt.Sprintf("We sent %d messages to this address in the last hour. Wait an hour, then try again.", db.MaxCodesPerAddressHour))
+		case errors.Is(err, db.ErrCodesUser):
+			form.Fail("new_email", fmt.Sprintf("We sent you %d confirmation messages in the last day. Try again tomorrow.", db.MaxCodesPerUserDay))
 		case err != nil:
 			return err
 		default:
