@@ -299,8 +299,9 @@ func sweepExpiredCards(ctx context.Context, store *db.Store, log *slog.Logger) {
 }
 
 // sweepSpent hourly forgets SAML sign-in requests and assertion ids once a
-// day old (by then they are refused on their age alone) and notifications
-// sent or given up more than db.DeliveryRetention ago.
+// day old (by then they are refused on their age alone), notifications
+// sent or given up more than db.DeliveryRetention ago, and Stripe webhook
+// ids older than db.StripeEventRetention.
 func sweepSpent(ctx context.Context, store *db.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -314,6 +315,9 @@ func sweepSpent(ctx context.Context, store *db.Store, log *slog.Logger) {
 			log.Error("delete old notifications", "err", err)
 		} else if n > 0 {
 			log.Info("deleted old notifications", "count", n)
+		}
+		if _, err := store.DeleteOldStripeEvents(ctx, now.Add(-db.StripeEventRetention)); err != nil && ctx.Err() == nil {
+			log.Error("delete old stripe events", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -515,3 +515,18 @@ func (s *Store) CardDetachedAtStripe(ctx context.Context, eventID, eventType, st
 func (s *Store) RecordStripeEvent(ctx context.Context, eventID, eventType string) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error { return recordStripeEvent(ctx, tx, eventID, eventType, s.now()) })
 }
+
+// StripeEventRetention is how long a processed webhook event's id is kept.
+// Stripe retries a delivery for up to three days, and a signature older
+// than five minutes is refused anyway, so a month is ample.
+const StripeEventRetention = 30 * 24 * time.Hour
+
+// DeleteOldStripeEvents forgets the events received before before, so the
+// table does not grow forever, and returns how many it deleted.
+func (s *Store) DeleteOldStripeEvents(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM stripe_events WHERE received_at < ?`, unix(before))
+	if err != nil {
+		return 0, fmt.Errorf("delete old stripe events: %w", err)
+	}
+	return res.RowsAffected()
+}

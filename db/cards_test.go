@@ -84,3 +84,29 @@ func TestCardsAndBilling(t *testing.T) {
 		t.Errorf("billing after the card row went: got %v, want ErrNotFound", err)
 	}
 }
+
+// TestDeleteOldStripeEvents: events past the retention are forgotten, newer
+// ones still refuse a replay.
+func TestDeleteOldStripeEvents(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return start }
+	if err := s.RecordStripeEvent(ctx, "evt_old", "customer.updated"); err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return start.Add(StripeEventRetention) }
+	if err := s.RecordStripeEvent(ctx, "evt_new", "customer.updated"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteOldStripeEvents(ctx, start.Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("delete: got %d, %v; want 1 row", n, err)
+	}
+	if err := s.RecordStripeEvent(ctx, "evt_new", "customer.updated"); !errors.Is(err, ErrEventSeen) {
+		t.Errorf("replay of a kept event: got %v, want ErrEventSeen", err)
+	}
+	if err := s.RecordStripeEvent(ctx, "evt_old", "customer.updated"); err != nil {
+		t.Errorf("the deleted event's id: got %v, want it accepted again", err)
+	}
+}
