@@ -45,6 +45,10 @@ bench:
 	CGO_ENABLED=1 go test -run '^$$' -bench Profile -benchtime 20000x -timeout 10m .
 	CGO_ENABLED=1 go test -run '^$$' -bench AcceptInvites -benchtime 1x -timeout 10m .
 	CGO_ENABLED=1 go test -run '^$$' -bench Startup -benchtime 20x -timeout 10m .
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkLargeDB$$' -benchtime 1x -timeout 20m .
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSavePreference$$' -benchtime 20000x -timeout 10m .
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInStorm$$' -benchtime 600x -timeout 10m .
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 20m .
 
 # Each fuzz target for FUZZTIME (30 s): the form decoders and validators.
 # Their seeds and the inputs that once failed (testdata/fuzz) run in `make test`.

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -68,6 +70,8 @@ func (h *Handler) login(c echo.Context) error {
 		return err
 	}
 	if blocked {
+		// The window is the longest the wait can be, as the message says.
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(h.throttle.window/time.Second)))
 		form.Fail("form", throttledMessage)
 		return h.render(c, http.StatusTooManyRequests, "login.html", "login/form", h.authPage(c, "Sign in", form))
 	}

@@ -150,7 +150,8 @@ func TestWrongEmailAndWrongPasswordLookTheSame(t *testing.T) {
 }
 
 // TestLoginThrottled refuses even the right password after ten failures
-// for one email, with 429, and counts an unknown email the same way.
+// for one email, with 429 and Retry-After, and counts an unknown email the
+// same way.
 func TestLoginThrottled(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
@@ -171,6 +172,9 @@ func TestLoginThrottled(t *testing.T) {
 		}
 		if strings.Contains(res.body, "<html") {
 			t.Errorf("%s: htmx 429: got a whole page, want the form fragment", email)
+		}
+		if got := res.header.Get("Retry-After"); got != "900" {
+			t.Errorf("%s: 429: got Retry-After %q, want 900 (the 15-minute window)", email, got)
 		}
 	}
 	res := c.postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}})
