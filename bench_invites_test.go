@@ -54,7 +54,7 @@ type inviteBench struct {
 func newInviteBench(b *testing.B) *inviteBench {
 	b.Helper()
 	ctx := b.Context()
-	ln, base, store, e, sessions := benchApp(b)
+	ln, base, store, e, sessions := benchApp(b, "")
 	// The reference: one plain one-row UPDATE behind the same middleware.
 	e.POST("/bench/update", func(c echo.Context) error {
 		var id int64

@@ -5,15 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 )
@@ -28,7 +25,6 @@ const (
 	// the whole table as a long-lived user's would be.
 	largeActivityEvery = 100
 	largeActivityEmail = "activity@bench.example"
-	largePassword      = "correct horse battery staple"
 )
 
 // The requests of each measuring round, and the rounds. Rounds alternate
@@ -58,7 +54,7 @@ const (
 //	go test -run '^$' -bench LargeDB -benchtime 1x -timeout 20m .
 func BenchmarkLargeDB(b *testing.B) {
 	ctx := b.Context()
-	hash, err := auth.NewHasher(1, 0).Hash(ctx, largePassword)
+	hash, err := auth.NewHasher(1, 0).Hash(ctx, benchPassword)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,7 +66,7 @@ func BenchmarkLargeDB(b *testing.B) {
 
 	large := startS1(b, path, hash)
 	small := startS1(b, "", hash)
-	activityCookies := formSignIn(b, large.base, largeActivityEmail, largePassword)
+	activityCookies := formSignIn(b, large.base, largeActivityEmail, benchPassword)
 
 	// S1 on both databases: at benchConns connections, and one request
 	// at a time for the cost of one request without the queue.
@@ -224,59 +220,6 @@ func seedLargeDB(b *testing.B, path, hash string) {
 	}
 	b.Logf("seeded %d users, %d accounts, %d memberships, %d audit events: %s",
 		largeUsers, largeAccounts, largeAccounts*largeMembersEach, largeEvents, strings.Join(took, ", "))
-}
-
-// s1Server is the application on one database, with the S1 user signed in.
-type s1Server struct {
-	base, cookies string
-	store         *db.Store
-}
-
-// startS1 serves the application on the database at path (a new temporary
-// one when path is ""), gives a new user the S1 profile and signs them in.
-func startS1(b *testing.B, path, hash string) s1Server {
-	b.Helper()
-	ln, base, store, e := benchAppAt(b, path)
-	serveOn(b, ln, e)
-	const email = "s1@example.com"
-	u, err := store.CreateUser(b.Context(), db.NewUser{Email: email, Name: "Bench User", PasswordHash: hash, Verified: true},
-		db.Event{Kind: db.EventSignUp, IP: "bench", UserAgent: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	seedS1Profile(b, store, u)
-	cookies := withoutCookie(formSignIn(b, base, email, largePassword), "roster_flash")
-	return s1Server{base: base, cookies: cookies, store: store}
-}
-
-// benchAppAt is benchApp on the database at path, which may be seeded
-// already; "" is a new temporary database.
-func benchAppAt(b *testing.B, path string) (net.Listener, string, *db.Store, *echo.Echo) {
-	b.Helper()
-	ctx := b.Context()
-	if path == "" {
-		path = b.TempDir() + "/roster.db"
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	env := map[string]string{"ROSTER_DB": path, "ROSTER_BASE_URL": base, "ROSTER_ADDR": ln.Addr().String()}
-	cfg, err := parseConfig(nil, func(k string) string { return env[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	e, _, _, err := newServer(ctx, cfg, store, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ln, base, store, e
 }
 
 // comparison is what compare found: every latency of each side, and the

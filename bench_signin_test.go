@@ -28,8 +28,6 @@ import (
 const (
 	// signInClients sign in at once, each as its own user.
 	signInClients = 200
-	// benchPassword is every bench user's password.
-	benchPassword = "correct horse battery staple"
 	// s1MaxRequests measure S1's maximum rate; s1Quiet is how long S1 runs
 	// paced, without sign-ins, for its quiet p99.
 	s1MaxRequests = 3000

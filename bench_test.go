@@ -105,18 +105,22 @@ func BenchmarkProfile(b *testing.B) {
 	}
 }
 
-// benchApp wires the application as main wires it, on a temporary database
-// and a loopback listener that the caller serves once its routes are set.
-func benchApp(b *testing.B) (net.Listener, string, *db.Store, *echo.Echo, *session.Store) {
+// benchApp wires the application as main wires it, on the database at path
+// (which may be seeded already; "" is a new temporary one) and a loopback
+// listener that the caller serves once its routes are set.
+func benchApp(b *testing.B, path string) (net.Listener, string, *db.Store, *echo.Echo, *session.Store) {
 	b.Helper()
 	ctx := b.Context()
+	if path == "" {
+		path = b.TempDir() + "/roster.db"
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
 	env := map[string]string{
-		"ROSTER_DB":       b.TempDir() + "/roster.db",
+		"ROSTER_DB":       path,
 		"ROSTER_BASE_URL": base,
 		"ROSTER_ADDR":     ln.Addr().String(),
 	}
@@ -136,27 +140,43 @@ func benchApp(b *testing.B) (net.Listener, string, *db.Store, *echo.Echo, *sessi
 	return ln, base, store, e, sessions
 }
 
-// startRoster serves the application on a loopback port, creates a user,
-// signs in through the login form and returns the base URL and the Cookie
+// benchPassword is the password of every user the benchmarks sign in.
+const benchPassword = "correct horse battery staple"
+
+// startRoster serves the application on a new database with the S1 user
+// signed in through the login form, and returns the base URL and the Cookie
 // header of the signed-in browser.
 func startRoster(b *testing.B) (string, string) {
 	b.Helper()
-	ctx := b.Context()
-	ln, base, store, e, _ := benchApp(b)
-	serveOn(b, ln, e)
-
-	const email, password = "bench@example.com", "correct horse battery staple"
-	hash, err := auth.NewHasher(1, 0).Hash(ctx, password)
+	hash, err := auth.NewHasher(1, 0).Hash(b.Context(), benchPassword)
 	if err != nil {
 		b.Fatal(err)
 	}
-	u, err := store.CreateUser(ctx, db.NewUser{Email: email, Name: "Bench User", PasswordHash: hash, Verified: true},
+	s := startS1(b, "", hash)
+	return s.base, s.cookies
+}
+
+// s1Server is the application on one database, with the S1 user signed in.
+type s1Server struct {
+	base, cookies string
+	store         *db.Store
+}
+
+// startS1 serves the application on the database at path (a new temporary
+// one when path is ""), gives a new user the S1 profile and signs them in.
+func startS1(b *testing.B, path, hash string) s1Server {
+	b.Helper()
+	ln, base, store, e, _ := benchApp(b, path)
+	serveOn(b, ln, e)
+	const email = "s1@example.com"
+	u, err := store.CreateUser(b.Context(), db.NewUser{Email: email, Name: "Bench User", PasswordHash: hash, Verified: true},
 		db.Event{Kind: db.EventSignUp, IP: "bench", UserAgent: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	seedS1Profile(b, store, u)
-	return base, withoutCookie(formSignIn(b, base, email, password), "roster_flash")
+	cookies := withoutCookie(formSignIn(b, base, email, benchPassword), "roster_flash")
+	return s1Server{base: base, cookies: cookies, store: store}
 }
 
 // withoutCookie drops one cookie from a Cookie header. The sign-in leaves a
