@@ -214,6 +214,16 @@ func TestInvitesOnProfile(t *testing.T) {
 			wantContains: []string{`<span id="invite-badge"></span>`, "No pending invites.", "once you confirm that address"},
 		},
 		{
+			name: "accept one of two with htmx leaves 1 on the badge", form: url.Values{}, path: "/invites/{invite}/accept", htmx: true,
+			setup: func(t *testing.T, s *state) {
+				withInvite(false)(t, s)
+				ann, _ := s.app.store.UserByEmail(context.Background(), annEmail)
+				s.app.seedInvite(t, s.app.seedAccount(t, ann, "Globex"), ann, bobEmail, db.RoleReadOnly)
+			},
+			wantStatus:   http.StatusOK,
+			wantContains: []string{"You joined Acme as Normal.", "<td>Globex</td>", `<span id="invite-badge" hx-swap-oob="true">1</span>`},
+		},
+		{
 			name: "accept with htmx swaps the box, the badge and My Accounts", form: url.Values{}, path: "/invites/{invite}/accept", htmx: true,
 			setup: withInvite(false), wantStatus: http.StatusOK,
 			wantContains: []string{

@@ -112,6 +112,11 @@ func (h *Handler) inviteCount(c echo.Context, userID int64) int {
 	if n, ok := c.Get(ctxInvites).(int); ok {
 		return n
 	}
+	// A fragment carries no menu, so there is no badge to count for; the
+	// profile's out-of-band badge takes the count of its list above.
+	if isFragment(c) {
+		return 0
+	}
 	n, err := h.store.CountInvitesForUser(c.Request().Context(), userID)
 	if err != nil {
 		logger(c).Warn("count invites", "user_id", userID, "err", err)
