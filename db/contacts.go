@@ -53,6 +53,9 @@ const (
 	// hour and per user a day, counted from the outbox.
 	MaxCodesPerAddressHour = 5
 	MaxCodesPerUserDay     = 20
+	// MaxTestsPerMethodHour bounds "Send test": each SMS or call costs the
+	// operator, and a number its owner verified can still be a premium one.
+	MaxTestsPerMethodHour = 3
 )
 
 // The contact-method rules, as errors written for the person.
@@ -66,6 +69,7 @@ const (
 	ErrNotVerified    = RuleError("Verify this contact method first.")
 	ErrCodesAddress   = RuleError("We sent 5 codes to this address in the last hour. Wait an hour, then send a new code.")
 	ErrCodesUser      = RuleError("We sent you 20 verification codes in the last day. Try again tomorrow.")
+	ErrTestsMethod    = RuleError("We sent 3 test messages to this method in the last hour. Wait an hour, then try again.")
 )
 
 // ContactMethod is one way to reach a user.
@@ -345,7 +349,8 @@ func (s *Store) DeleteContactMethod(ctx context.Context, userID, id int64, ev Ev
 	return m, nil
 }
 
-// SendTest queues a test message to one verified method of the user.
+// SendTest queues a test message to one verified method of the user, at
+// most MaxTestsPerMethodHour an hour to one address (ErrTestsMethod).
 func (s *Store) SendTest(ctx context.Context, userID, id int64, n Notice) (int64, error) {
 	var queued int64
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -356,8 +361,18 @@ func (s *Store) SendTest(ctx context.Context, userID, id int64, n Notice) (int64
 		if !m.Verified() {
 			return ErrNotVerified
 		}
+		now := s.now()
+		var sent int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE user_id = ? AND circumstance = ?
+			AND kind = ? AND address = ? AND created_at > ?`,
+			userID, CircumstanceTest, m.Kind, m.Address, unix(now.Add(-time.Hour))).Scan(&sent); err != nil {
+			return err
+		}
+		if sent >= MaxTestsPerMethodHour {
+			return ErrTestsMethod
+		}
 		n.Circumstance = CircumstanceTest
-		queued, err = enqueueTo(ctx, tx, m, n, s.now())
+		queued, err = enqueueTo(ctx, tx, m, n, now)
 		return err
 	})
 	if err != nil {

@@ -395,6 +395,13 @@ func (h *Handler) testContact(c echo.Context) error {
 		form.Fail("code", ruleText(err))
 		return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) { n.MethodForm, n.MethodID = form, m.ID; return true, "" })
 	}
+	if errors.Is(err, db.ErrTestsMethod) {
+		// Toll fraud: nothing is sent.
+		return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) {
+			p.Notify.MethodForm, p.Notify.MethodID = views.Form{}, m.ID
+			p.Notify.MethodForm.Fail("form", ruleText(err))
+		})
+	}
 	if err != nil {
 		return err
 	}

@@ -402,6 +402,46 @@ func TestSendTestAndRecent(t *testing.T) {
 	}
 }
 
+// TestSendTestLimit: "Send test" stops at MaxTestsPerMethodHour to one
+// method, with 429 and the reason in the method's row, and queues nothing
+// more; another method still gets its own.
+func TestSendTestLimit(t *testing.T) {
+	t.Parallel()
+	fake, phone := withTwilio(t)
+	a := newApp(t, phone)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	m := a.seedMethod(t, ann, "sms", "+14155550123")
+	other := a.seedMethod(t, ann, "sms", "+14155550124")
+	for i := range db.MaxTestsPerMethodHour {
+		if res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/test", m.ID), nil); res.status != http.StatusOK {
+			t.Fatalf("test %d: got %d, want 200", i+1, res.status)
+		}
+	}
+	res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/test", m.ID), nil)
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, esc(db.ErrTestsMethod.Error())) {
+		t.Fatalf("one test over the limit: got %d, want 429 with %q; body:\n%s", res.status, db.ErrTestsMethod.Error(), res.body)
+	}
+	if res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/test", other.ID), nil); res.status != http.StatusOK {
+		t.Errorf("a test to another method: got %d, want 200", res.status)
+	}
+	fake.Wait(t, "sms", "+14155550124", "Roster test message")
+	list, err := a.store.Deliveries(context.Background(), ann.ID, 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := 0
+	for _, d := range list {
+		if d.Circumstance == db.CircumstanceTest && d.Address == m.Address {
+			tests++
+		}
+	}
+	if tests != db.MaxTestsPerMethodHour {
+		t.Errorf("queued %d tests to %s, want %d", tests, m.Address, db.MaxTestsPerMethodHour)
+	}
+}
+
 // TestChangeAccountEmail: the new address is confirmed before it replaces
 // the old one, and the old one is told.
 func TestChangeAccountEmail(t *testing.T) {
