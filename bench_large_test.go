@@ -249,7 +249,7 @@ func compare(b *testing.B, rounds, n int, ref, target loadTarget) comparison {
 	targets := []loadTarget{ref, target}
 	for _, t := range targets {
 		if _, err := t.run(b.Context(), benchWarmup); err != nil {
-			b.Fatalf("%s warm-up: %v", t.url, err)
+			b.Fatalf("%s warm-up: %v", t.what, err)
 		}
 	}
 	var c comparison
@@ -285,9 +285,9 @@ func serial(b *testing.B, n int, ref, target loadTarget) (loadResult, loadResult
 	var buf bytes.Buffer
 	for range n {
 		for i, t := range []loadTarget{ref, target} {
-			d, err := t.get(b.Context(), &buf)
+			d, err := t.do(b.Context(), 0, &buf)
 			if err != nil {
-				b.Fatalf("%s: %v", t.url, err)
+				b.Fatalf("%s: %v", t.what, err)
 			}
 			res[i].latencies = append(res[i].latencies, d)
 			res[i].elapsed += d

@@ -7,12 +7,8 @@ import (
 	"net"
 	"net/http"
 	"runtime/pprof"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
@@ -52,12 +48,10 @@ func BenchmarkSavePreference(b *testing.B) {
 		}
 		return nil
 	}
-	targets := []struct {
-		name string
-		load requestLoad
-	}{
-		{"roster", requestLoad{
-			client: newLoadTarget("", "", nil).client,
+	results := runTargets(b, []namedTarget{
+		{"roster", loadTarget{
+			what:   "POST /preferences",
+			client: newLoadClient(),
 			build: func(ctx context.Context, i int) (*http.Request, error) {
 				req, err := formPost(ctx, base+"/preferences", "theme="+themes[i%2])
 				if err != nil {
@@ -71,38 +65,16 @@ func BenchmarkSavePreference(b *testing.B) {
 			},
 			check: wantSaved,
 		}},
-		{"bare", requestLoad{
-			client: newLoadTarget("", "", nil).client,
+		{"bare", loadTarget{
+			what:   "POST /update",
+			client: newLoadClient(),
 			build: func(ctx context.Context, i int) (*http.Request, error) {
 				return formPost(ctx, bareURL+"/update", "value="+themes[i%2])
 			},
 			check: wantNoContent,
 		}},
-	}
-	for _, t := range targets {
-		if _, err := t.load.run(b.Context(), benchWarmup); err != nil {
-			b.Fatalf("%s warm-up: %v", t.name, err)
-		}
-	}
-
-	b.ResetTimer()
-	results := make([]loadResult, len(targets))
-	for i, t := range targets {
-		r, err := t.load.run(b.Context(), b.N)
-		if err != nil {
-			b.Fatalf("%s: %v", t.name, err)
-		}
-		results[i] = r
-	}
-	b.StopTimer()
-
+	})
 	roster, bare := results[0], results[1]
-	for i, t := range targets {
-		r := results[i]
-		b.ReportMetric(r.perSecond(), t.name+"-req/s")
-		b.ReportMetric(millis(r.quantile(0.50)), t.name+"-p50-ms")
-		b.ReportMetric(millis(r.quantile(0.99)), t.name+"-p99-ms")
-	}
 	ratio := roster.perSecond() / bare.perSecond()
 	b.ReportMetric(ratio, "ratio")
 	b.ReportMetric(0, "ns/op")
@@ -161,100 +133,4 @@ func formPost(ctx context.Context, url, body string) (*http.Request, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return req, nil
-}
-
-// cookieValue returns the value of the cookie name in a Cookie header.
-func cookieValue(header, name string) string {
-	for pair := range strings.SplitSeq(header, "; ") {
-		if v, ok := strings.CutPrefix(pair, name+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// dropCookie returns a Cookie header without the cookie name.
-func dropCookie(header, name string) string {
-	var kept []string
-	for pair := range strings.SplitSeq(header, "; ") {
-		if !strings.HasPrefix(pair, name+"=") {
-			kept = append(kept, pair)
-		}
-	}
-	return strings.Join(kept, "; ")
-}
-
-// requestLoad is loadTarget for any request: build makes request i, check
-// judges its answer. run sends n of them from benchConns workers, as
-// loadTarget.run does.
-type requestLoad struct {
-	client *http.Client
-	build  func(ctx context.Context, i int) (*http.Request, error)
-	check  func(resp *http.Response, body []byte) error
-}
-
-// run sends n requests from benchConns workers and records each latency.
-// The first failed request stops the run; so does benchDeadline.
-func (l requestLoad) run(ctx context.Context, n int) (loadResult, error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, benchDeadline, fmt.Errorf("%d requests took longer than %s", n, benchDeadline))
-	defer cancel()
-	latencies := make([]time.Duration, n)
-	var (
-		next     atomic.Int64
-		firstErr error
-		errOnce  sync.Once
-		wg       sync.WaitGroup
-	)
-	fail := func(err error) {
-		errOnce.Do(func() { firstErr = err; cancel() })
-	}
-	start := time.Now()
-	for range min(benchConns, n) {
-		wg.Go(func() {
-			var buf bytes.Buffer
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				d, err := l.do(ctx, i, &buf)
-				if err != nil {
-					fail(fmt.Errorf("request %d: %w", i, err))
-					return
-				}
-				latencies[i] = d
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if firstErr != nil {
-		return loadResult{}, firstErr
-	}
-	if err := context.Cause(ctx); err != nil {
-		return loadResult{}, err
-	}
-	slices.Sort(latencies)
-	return loadResult{latencies: latencies, elapsed: elapsed}, nil
-}
-
-// do sends request i, reads the whole answer into buf and checks it.
-func (l requestLoad) do(ctx context.Context, i int, buf *bytes.Buffer) (time.Duration, error) {
-	req, err := l.build(ctx, i)
-	if err != nil {
-		return 0, err
-	}
-	start := time.Now()
-	resp, err := l.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	buf.Reset()
-	_, err = buf.ReadFrom(resp.Body)
-	resp.Body.Close()
-	d := time.Since(start)
-	if err != nil {
-		return 0, err
-	}
-	return d, l.check(resp, buf.Bytes())
 }

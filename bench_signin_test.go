@@ -116,7 +116,7 @@ func measureS1(b *testing.B, base, cookies string) s1Figures {
 	if err != nil {
 		b.Fatalf("S1 maximum: %v", err)
 	}
-	paced := pacedLoad{rate: s1Share * maxRun.perSecond(), conns: benchConns, do: s1.pacedGet}
+	paced := pacedLoad{rate: s1Share * maxRun.perSecond(), conns: benchConns, do: s1.paced}
 	quiet := paced.run(b.Context(), s1Quiet, nil)
 	if quiet.failed > 0 {
 		b.Fatalf("S1 paced, quiet: %d of %d failed, first: %v", quiet.failed, quiet.sent, quiet.firstErr)
@@ -604,9 +604,9 @@ func (p pacedLoad) run(ctx context.Context, d time.Duration, each func(pacedSamp
 	return res
 }
 
-// pacedGet is loadTarget.get for a paced load.
-func (t loadTarget) pacedGet(ctx context.Context, _ int, buf *bytes.Buffer) error {
-	_, err := t.get(ctx, buf)
+// paced is loadTarget.do for a paced load.
+func (t loadTarget) paced(ctx context.Context, i int, buf *bytes.Buffer) error {
+	_, err := t.do(ctx, i, buf)
 	return err
 }
 

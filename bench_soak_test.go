@@ -199,7 +199,7 @@ type soak struct {
 }
 
 func newSoak(base string, viewers, signers []string) *soak {
-	s := &soak{base: base, viewers: viewers, signers: signers, pages: newLoadTarget("", "", nil).client,
+	s := &soak{base: base, viewers: viewers, signers: signers, pages: newLoadClient(),
 		signIns: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: benchConns, MaxConnsPerHost: benchConns, DisableCompression: true}}
 	for _, c := range viewers {
 		s.csrf = append(s.csrf, cookieValue(c, "roster_csrf"))

@@ -61,37 +61,11 @@ func BenchmarkProfile(b *testing.B) {
 		}
 		return nil
 	}
-	targets := []struct {
-		name   string
-		target loadTarget
-	}{
+	results := runTargets(b, []namedTarget{
 		{"roster", newLoadTarget(rosterURL+"/profile", cookies, wantSessions)},
 		{"bare", newLoadTarget(bareURL+"/profile", "", wantPage)},
-	}
-	for _, t := range targets {
-		if _, err := t.target.run(b.Context(), benchWarmup); err != nil {
-			b.Fatalf("%s warm-up: %v", t.name, err)
-		}
-	}
-
-	b.ResetTimer()
-	results := make([]loadResult, len(targets))
-	for i, t := range targets {
-		r, err := t.target.run(b.Context(), b.N)
-		if err != nil {
-			b.Fatalf("%s: %v", t.name, err)
-		}
-		results[i] = r
-	}
-	b.StopTimer()
-
+	})
 	roster, bare := results[0], results[1]
-	for i, t := range targets {
-		r := results[i]
-		b.ReportMetric(r.perSecond(), t.name+"-req/s")
-		b.ReportMetric(millis(r.quantile(0.50)), t.name+"-p50-ms")
-		b.ReportMetric(millis(r.quantile(0.99)), t.name+"-p99-ms")
-	}
 	ratio := roster.perSecond() / bare.perSecond()
 	b.ReportMetric(ratio, "ratio")
 	// Time per op mixes the two loads and says nothing on its own.
@@ -103,6 +77,40 @@ func BenchmarkProfile(b *testing.B) {
 			b.N, benchConns, roster.perSecond(), millis(roster.quantile(0.50)), millis(roster.quantile(0.99)),
 			len(page), bare.perSecond(), millis(bare.quantile(0.50)), millis(bare.quantile(0.99)), ratio)
 	}
+}
+
+// namedTarget is a load with the name its metrics carry.
+type namedTarget struct {
+	name string
+	load loadTarget
+}
+
+// runTargets warms each target up with benchWarmup requests, then sends b.N
+// requests to each in turn, timed, and reports each one's req/s, p50 and p99.
+func runTargets(b *testing.B, targets []namedTarget) []loadResult {
+	b.Helper()
+	for _, t := range targets {
+		if _, err := t.load.run(b.Context(), benchWarmup); err != nil {
+			b.Fatalf("%s warm-up: %v", t.name, err)
+		}
+	}
+	b.ResetTimer()
+	results := make([]loadResult, len(targets))
+	for i, t := range targets {
+		r, err := t.load.run(b.Context(), b.N)
+		if err != nil {
+			b.Fatalf("%s: %v", t.name, err)
+		}
+		results[i] = r
+	}
+	b.StopTimer()
+	for i, t := range targets {
+		r := results[i]
+		b.ReportMetric(r.perSecond(), t.name+"-req/s")
+		b.ReportMetric(millis(r.quantile(0.50)), t.name+"-p50-ms")
+		b.ReportMetric(millis(r.quantile(0.99)), t.name+"-p99-ms")
+	}
+	return results
 }
 
 // benchApp wires the application as main wires it, on the database at path
@@ -175,14 +183,14 @@ func startS1(b *testing.B, path, hash string) s1Server {
 		b.Fatal(err)
 	}
 	seedS1Profile(b, store, u)
-	cookies := withoutCookie(formSignIn(b, base, email, benchPassword), "roster_flash")
+	cookies := dropCookie(formSignIn(b, base, email, benchPassword), "roster_flash")
 	return s1Server{base: base, cookies: cookies, store: store}
 }
 
-// withoutCookie drops one cookie from a Cookie header. The sign-in leaves a
+// dropCookie drops one cookie from a Cookie header. The sign-in leaves a
 // one-time flash message that a browser shows on the first page and then
 // drops; a load that sent it on every request would decode it every time.
-func withoutCookie(header, name string) string {
+func dropCookie(header, name string) string {
 	var kept []string
 	for pair := range strings.SplitSeq(header, "; ") {
 		if !strings.HasPrefix(pair, name+"=") {
@@ -190,6 +198,16 @@ func withoutCookie(header, name string) string {
 		}
 	}
 	return strings.Join(kept, "; ")
+}
+
+// cookieValue returns the value of the cookie name in a Cookie header.
+func cookieValue(header, name string) string {
+	for pair := range strings.SplitSeq(header, "; ") {
+		if v, ok := strings.CutPrefix(pair, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // seedS1Profile gives u the profile of scenario S1: 5 accounts (3 owned, 2
@@ -376,16 +394,39 @@ func serveOn(b *testing.B, ln net.Listener, h http.Handler) {
 	})
 }
 
-// loadTarget is one URL loaded by benchConns workers over keep-alive
-// connections.
+// loadTarget is one kind of request, sent by benchConns workers over
+// keep-alive connections: build makes request i, check judges its answer.
 type loadTarget struct {
-	url     string
-	cookies string
-	check   func(body []byte) error
-	client  *http.Client
+	what   string // names it in errors
+	client *http.Client
+	build  func(ctx context.Context, i int) (*http.Request, error)
+	check  func(resp *http.Response, body []byte) error
 }
 
+// newLoadTarget GETs url with the Cookie header cookies; an answer must be
+// 200 and pass check.
 func newLoadTarget(url, cookies string, check func([]byte) error) loadTarget {
+	return loadTarget{
+		what:   url,
+		client: newLoadClient(),
+		build: func(ctx context.Context, _ int) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err == nil && cookies != "" {
+				req.Header.Set("Cookie", cookies)
+			}
+			return req, err
+		},
+		check: func(resp *http.Response, body []byte) error {
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("got status %d, want 200", resp.StatusCode)
+			}
+			return check(body)
+		},
+	}
+}
+
+// newLoadClient is an HTTP client for benchConns workers on loopback.
+func newLoadClient() *http.Client {
 	tr := &http.Transport{
 		Proxy:               nil, // loopback only, whatever the environment says
 		MaxIdleConns:        benchConns,
@@ -394,7 +435,7 @@ func newLoadTarget(url, cookies string, check func([]byte) error) loadTarget {
 		IdleConnTimeout:     time.Minute,
 		DisableCompression:  true,
 	}
-	return loadTarget{url: url, cookies: cookies, check: check, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
 // loadResult holds the latency of every request and the wall time of a run.
@@ -442,7 +483,7 @@ func (t loadTarget) run(ctx context.Context, n int) (loadResult, error) {
 				if i >= n {
 					return
 				}
-				d, err := t.get(ctx, &buf)
+				d, err := t.do(ctx, i, &buf)
 				if err != nil {
 					fail(fmt.Errorf("request %d: %w", i, err))
 					return
@@ -463,14 +504,11 @@ func (t loadTarget) run(ctx context.Context, n int) (loadResult, error) {
 	return loadResult{latencies: latencies, elapsed: elapsed}, nil
 }
 
-// get sends one request and reads the whole body into buf.
-func (t loadTarget) get(ctx context.Context, buf *bytes.Buffer) (time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url, nil)
+// do sends request i, reads the whole answer into buf and checks it.
+func (t loadTarget) do(ctx context.Context, i int, buf *bytes.Buffer) (time.Duration, error) {
+	req, err := t.build(ctx, i)
 	if err != nil {
 		return 0, err
-	}
-	if t.cookies != "" {
-		req.Header.Set("Cookie", t.cookies)
 	}
 	start := time.Now()
 	resp, err := t.client.Do(req)
@@ -484,8 +522,5 @@ func (t loadTarget) get(ctx context.Context, buf *bytes.Buffer) (time.Duration, 
 	if err != nil {
 		return 0, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("got status %d, want 200", resp.StatusCode)
-	}
-	return d, t.check(buf.Bytes())
+	return d, t.check(resp, buf.Bytes())
 }
