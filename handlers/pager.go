@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/views"
@@ -19,16 +20,23 @@ func (h *Handler) listPage(c echo.Context, path, param, label string, total int)
 		Path: path, Param: param, Label: label,
 	}
 	p.Num = min(p.Num, p.Pages())
-	if c.Request().Method == http.MethodGet {
-		q := url.Values{}
-		for k, vs := range c.QueryParams() {
-			if k != param {
-				q[k] = vs
-			}
-		}
-		p.Query = q
-	}
+	p.Query = keptQuery(c, param)
 	return p
+}
+
+// keptQuery is what a pager's links keep of the request's query: a GET's
+// parameters but those of the pager itself; nothing of a POST's.
+func keptQuery(c echo.Context, drop ...string) url.Values {
+	if c.Request().Method != http.MethodGet {
+		return nil
+	}
+	q := url.Values{}
+	for k, vs := range c.QueryParams() {
+		if !slices.Contains(drop, k) {
+			q[k] = vs
+		}
+	}
+	return q
 }
 
 // keysetPager starts the KeysetPager of a list on the page at path, which
@@ -37,15 +45,5 @@ func (h *Handler) listPage(c echo.Context, path, param, label string, total int)
 // are kept in the links, but for a ?page=<n> of a bookmark from when the
 // list had numbered pages.
 func keysetPager(c echo.Context, path, label string) views.KeysetPager {
-	p := views.KeysetPager{Path: path, Label: label}
-	if c.Request().Method == http.MethodGet {
-		q := url.Values{}
-		for k, vs := range c.QueryParams() {
-			if k != "before" && k != "after" && k != "page" {
-				q[k] = vs
-			}
-		}
-		p.Query = q
-	}
-	return p
+	return views.KeysetPager{Path: path, Label: label, Query: keptQuery(c, "before", "after", "page")}
 }

@@ -52,16 +52,27 @@ func (p Pager) Next() int { return p.Num + 1 }
 
 // URL links to page n of the list, keeping the request's other parameters.
 func (p Pager) URL(n int) string {
-	q := url.Values{}
-	for k, vs := range p.Query {
-		q[k] = vs
-	}
 	param := p.Param
 	if param == "" {
 		param = "page"
 	}
-	q.Set(param, strconv.Itoa(n))
-	return p.Path + "?" + q.Encode()
+	return listLink(p.Path, p.Query, param, strconv.Itoa(n))
+}
+
+// listLink is path with the query keep and, unless param is "", param set
+// to value: a pager's link that keeps the list's other parameters.
+func listLink(path string, keep url.Values, param, value string) string {
+	q := url.Values{}
+	for k, vs := range keep {
+		q[k] = vs
+	}
+	if param != "" {
+		q.Set(param, value)
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
 // KeysetPager is the position in a list paged by keyset rather than by
@@ -93,15 +104,5 @@ func (p KeysetPager) NextURL() string { return p.url("before", p.LastID) }
 func (p KeysetPager) LastURL() string { return p.url("after", 0) }
 
 func (p KeysetPager) url(param string, id int64) string {
-	q := url.Values{}
-	for k, vs := range p.Query {
-		q[k] = vs
-	}
-	if param != "" {
-		q.Set(param, strconv.FormatInt(id, 10))
-	}
-	if len(q) == 0 {
-		return p.Path
-	}
-	return p.Path + "?" + q.Encode()
+	return listLink(p.Path, p.Query, param, strconv.FormatInt(id, 10))
 }
