@@ -5,11 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/pressly/goose/v3"
 )
 
 // TestMigrationBackfillsContacts: users who exist before migration 00005
@@ -17,18 +14,7 @@ import (
 // every circumstance routed to it.
 func TestMigrationBackfillsContacts(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, migrationsFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := migratedTo(t, 4)
 	if _, err := s.w.Exec(`INSERT INTO users (email, email_verified_at, name, created_at, updated_at) VALUES
 		('old@example.com', 100, 'Old', 1, 1), ('new@example.com', NULL, 'New', 1, 1)`); err != nil {
 		t.Fatal(err)

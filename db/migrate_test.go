@@ -9,22 +9,30 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-// TestCheckListsMigration: 00008 rebuilds preferences and outbox with their
-// rows, and the rebuilt checks refuse what the old ones did, down and up.
-func TestCheckListsMigration(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+// migratedTo opens a new database with the migrations up to version
+// applied, and the provider to apply the rest (or undo some) with.
+func migratedTo(t *testing.T, version int64) (*Store, *goose.Provider) {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, migrationsFS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.UpTo(ctx, 7); err != nil {
+	if _, err := p.UpTo(context.Background(), version); err != nil {
 		t.Fatal(err)
 	}
+	return s, p
+}
+
+// TestCheckListsMigration: 00008 rebuilds preferences and outbox with their
+// rows, and the rebuilt checks refuse what the old ones did, down and up.
+func TestCheckListsMigration(t *testing.T) {
+	ctx := context.Background()
+	s, p := migratedTo(t, 7)
 	u, err := s.CreateUser(ctx, NewUser{Email: "m@example.com", Name: "M", PasswordHash: "h"}, Event{})
 	if err != nil {
 		t.Fatal(err)
