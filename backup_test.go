@@ -27,7 +27,7 @@ func TestBackupDuringLoad(t *testing.T) {
 		close(stop)
 		wait()
 	}()
-	waitFor(t, "200 acknowledged writes", func() bool { return log.count() >= 200 })
+	waitFor(t, "200 acknowledged writes, a sign-up among them", func() bool { return log.ready(200) })
 
 	names, signups := log.snapshot()
 	if len(signups) == 0 {

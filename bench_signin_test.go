@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,13 +11,13 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -129,7 +128,7 @@ type stormResult struct {
 	*signInStorm
 	signedIn     int
 	elapsed      time.Duration
-	coresUsed    float64 // CPU time of this process / elapsed
+	coresUsed    float64 // CPU time of this process and its hash worker / elapsed
 	coresIdle    float64 // the machine's idle CPU time / elapsed
 	faults       float64 // minor page faults per sign-in
 	s1           pacedResult
@@ -147,7 +146,8 @@ func runStorm(b *testing.B, base string, emails []string, s1 pacedLoad) stormRes
 	go func() { s1c <- s1.run(ctx, 10*benchDeadline, nil) }()
 	ok := make(chan struct{}, len(emails))
 	done := make(chan struct{})
-	start, cpuStart, idleStart, faultsStart := time.Now(), cpuTime(), machineIdle(), minorFaults()
+	cpuStart, faultsStart := treeUsage()
+	start, idleStart := time.Now(), machineIdle()
 	go func() { st.run(ctx, ok); close(done) }()
 	for b.Loop() {
 		select {
@@ -158,9 +158,10 @@ func runStorm(b *testing.B, base string, emails []string, s1 pacedLoad) stormRes
 		}
 	}
 	st.elapsed = time.Since(start)
-	st.coresUsed = (cpuTime() - cpuStart).Seconds() / st.elapsed.Seconds()
+	cpuEnd, faultsEnd := treeUsage()
+	st.coresUsed = (cpuEnd - cpuStart).Seconds() / st.elapsed.Seconds()
 	st.coresIdle = (machineIdle() - idleStart).Seconds() / st.elapsed.Seconds()
-	st.faults = float64(minorFaults()-faultsStart) / float64(st.signedIn)
+	st.faults = float64(faultsEnd-faultsStart) / float64(st.signedIn)
 	stop()
 	<-done
 	st.s1 = <-s1c
@@ -221,8 +222,8 @@ func reportStorm(b *testing.B, st stormResult, s1 s1Figures, h hasherFigures) {
 	b.Logf("%d password sign-ins by %d clients in %.1fs: %.1f/s | one hash (NewHasher(%d, %d)) %.1fms, so %d cores / hash = %.1f/s | ratio %.2f (target >= 0.9) | "+
 		"the hasher alone, %d hashing at once: %.1f/s, so sign-ins/s / that = %.2f | refused: %d x 503, %d x 429, %d without Retry-After | other 5xx %d, transport errors %d, other answers %d | "+
 		"S1: max %.0f req/s (p99 %.1fms); paced at %.0f req/s: quiet p99 %.1fms (%d requests), during sign-ins p99 %.1fms (%d requests, %d failed), ratio %.2f (target <= 2) | "+
-		"RSS of the test process, load generator included: peak %.0f MB sampled, VmHWM %.0f MB (target <= 300) | "+
-		"during the sign-ins the test process used %.2f of %d cores and %.2f stayed idle; sign-ins/s against the cores used / hash: %.2f | %.0f minor page faults per sign-in (a hash's memory is 4,864 pages)",
+		"RSS of the test process (load generator included) and its hash worker: peak %.0f MB sampled, VmHWM sum %.0f MB (target <= 300) | "+
+		"during the sign-ins the test process and its hash worker used %.2f of %d cores and %.2f stayed idle; sign-ins/s against the cores used / hash: %.2f | %.0f minor page faults per sign-in (a hash's memory is 4,864 pages)",
 		st.signedIn, signInClients, st.elapsed.Seconds(), signIns, cores, 4*cores, millis(hashTime), cores, h.capacity(), ratio, cores, h.parallel, ratioOfHasher,
 		st.busy.Load(), st.throttled.Load(), st.noRetryAfter.Load(), st.serverErrors.Load(), st.transportErrors.Load(), st.unexpected.Load(),
 		s1.max.perSecond(), millis(s1.max.quantile(0.99)), s1.paced.rate, millis(quietP99), s1.quiet.sent, millis(loadedP99), st.s1.sent, st.s1.failed, p99Ratio,
@@ -277,15 +278,6 @@ func median(ds []time.Duration) time.Duration {
 	ds = slices.Clone(ds)
 	slices.Sort(ds)
 	return ds[len(ds)/2]
-}
-
-// cpuTime is the CPU time, user and system, the test process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // signUpUsers creates n users through the sign-up form, two at a time (the
@@ -610,14 +602,55 @@ func (t loadTarget) paced(ctx context.Context, i int, buf *bytes.Buffer) error {
 	return err
 }
 
-// minorFaults is the number of minor page faults of the test process so
-// far: memory the kernel had to map and zero on first touch.
-func minorFaults() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// processTree is the test process and its children: the servers' password
+// hash workers, whose CPU and memory are the server's too.
+func processTree() []int {
+	pids := []int{os.Getpid()}
+	lists, _ := filepath.Glob("/proc/self/task/*/children")
+	for _, list := range lists {
+		b, _ := os.ReadFile(list)
+		for f := range strings.FieldsSeq(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
 	}
-	return ru.Minflt
+	return pids
+}
+
+// treeUsage is the CPU time and the minor page faults (memory the kernel
+// had to map and zero on first touch) of processTree so far, from
+// /proc/PID/stat.
+func treeUsage() (cpu time.Duration, faults int64) {
+	for _, pid := range processTree() {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue // a worker that has just exited
+		}
+		// After "pid (comm) ", fields from 3 (state): minflt is 10, utime 14, stime 15.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		minflt, _ := strconv.ParseInt(f[7], 10, 64)
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		faults += minflt
+		// USER_HZ, 100 a second on Linux.
+		cpu += time.Duration(utime+stime) * 10 * time.Millisecond
+	}
+	return cpu, faults
+}
+
+// treeStatusKB sums a "kB" field of /proc/PID/status over processTree.
+func treeStatusKB(field string) int64 {
+	var sum int64
+	for _, pid := range processTree() {
+		if kb, err := procStatusKB(pid, field); err == nil {
+			sum += kb
+		}
+	}
+	return sum
 }
 
 // machineIdle is the idle time of all the machine's CPUs so far, iowait
@@ -638,9 +671,10 @@ func machineIdle() time.Duration {
 	return time.Duration(idle+iowait) * 10 * time.Millisecond
 }
 
-// sampleRSS reads the test process's VmRSS every interval until ctx ends or
-// the returned function is called; that function returns the highest VmRSS
-// seen and the kernel's VmHWM (the peak over the process's life), in KiB.
+// sampleRSS reads the VmRSS of the test process and its hash workers every
+// interval until ctx ends or the returned function is called; that
+// function returns the highest sum seen and the sum of the kernel's VmHWM
+// (each process's peak over its life), in KiB.
 func sampleRSS(ctx context.Context, every time.Duration) func() (peak, hwm int64) {
 	ctx, cancel := context.WithCancel(ctx)
 	var peak atomic.Int64
@@ -650,7 +684,7 @@ func sampleRSS(ctx context.Context, every time.Duration) func() (peak, hwm int64
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			if kb := procStatus("VmRSS"); kb > peak.Load() {
+			if kb := treeStatusKB("VmRSS"); kb > peak.Load() {
 				peak.Store(kb)
 			}
 			select {
@@ -663,28 +697,6 @@ func sampleRSS(ctx context.Context, every time.Duration) func() (peak, hwm int64
 	return func() (int64, int64) {
 		cancel()
 		<-done
-		return peak.Load(), procStatus("VmHWM")
+		return peak.Load(), treeStatusKB("VmHWM")
 	}
-}
-
-// procStatus returns a "kB" field of /proc/self/status, or -1.
-func procStatus(field string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		v, ok := strings.CutPrefix(sc.Text(), field+":")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	return -1
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -117,26 +119,25 @@ func startOnce(b *testing.B, bin string, env []string) (time.Duration, int64, in
 	}
 	d := time.Since(start)
 	time.Sleep(startupIdle)
-	return d, procStatusKB(b, cmd.Process.Pid, "VmRSS"), procStatusKB(b, cmd.Process.Pid, "RssAnon")
+	rss, errRSS := procStatusKB(cmd.Process.Pid, "VmRSS")
+	anon, errAnon := procStatusKB(cmd.Process.Pid, "RssAnon")
+	if err := errors.Join(errRSS, errAnon); err != nil {
+		b.Fatal(err)
+	}
+	return d, rss, anon
 }
 
-// procStatusKB reads one size of pid, in KiB, from /proc/pid/status:
+// procStatusKB reads one size of pid, in KiB, from /proc/PID/status:
 // VmRSS is all resident memory, RssAnon the part that is not file pages.
-func procStatusKB(b *testing.B, pid int, key string) int64 {
-	b.Helper()
+func procStatusKB(pid int, key string) (int64, error) {
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	for line := range strings.Lines(string(status)) {
 		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				b.Fatalf("%s %q: %v", key, v, err)
-			}
-			return kb
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		}
 	}
-	b.Fatalf("no %s in /proc/%d/status", key, pid)
-	return 0
+	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
 }

@@ -229,7 +229,7 @@ func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := t.Context() // ends the server's hash worker with the test
 	store, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		t.Fatal(err)

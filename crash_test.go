@@ -22,7 +22,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	log := newWriteLog()
 	stop := make(chan struct{})
 	browsers, wait := writeLoad(t, srv.base, 8, 2, log, stop)
-	waitFor(t, "300 acknowledged writes", func() bool { return log.count() >= 300 })
+	waitFor(t, "300 acknowledged writes, a sign-up among them", func() bool { return log.ready(300) })
 	srv.signal(syscall.SIGKILL)
 	<-srv.exited
 	close(stop)

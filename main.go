@@ -44,10 +44,23 @@ var version = "dev"
 var staticFiles embed.FS
 
 func main() {
+	if auth.IsHashWorker() {
+		os.Exit(hashWorker())
+	}
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "roster:", err)
 		os.Exit(1)
 	}
+}
+
+// hashWorker is the whole of a password hash worker, the child process the
+// server hashes in (auth.Hasher.UseWorkerProcess).
+func hashWorker() int {
+	if err := auth.ServeHashWorker(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "roster hash worker:", err)
+		return 1
+	}
+	return 0
 }
 
 func usage(w io.Writer) {
@@ -186,6 +199,13 @@ func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logge
 	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
 	// per core, a short queue, and a quick "busy" past that.
 	hasher := auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+	// In a child at a low CPU priority, so that a storm of sign-ins
+	// takes only the CPU that pages leave idle.
+	if exe, err := os.Executable(); err == nil {
+		hasher.UseWorkerProcess(ctx, exe, log)
+	} else {
+		log.Warn("passwords are hashed in the server's process", "err", err)
+	}
 	if obs != nil {
 		// First in the chain: it sees the status the error handler sent.
 		e.Use(obs.Observe)

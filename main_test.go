@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +26,15 @@ import (
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 )
+
+// TestMain lets the test binary serve as the servers' password hash
+// worker, as the roster binary does.
+func TestMain(m *testing.M) {
+	if auth.IsHashWorker() {
+		os.Exit(hashWorker())
+	}
+	os.Exit(m.Run())
+}
 
 // envOf turns a map into the getenv that run and parseConfig take.
 func envOf(m map[string]string) func(string) string {
@@ -823,6 +834,36 @@ func TestServeGracefulShutdown(t *testing.T) {
 		t.Fatalf("while serving: want a non-empty WAL to checkpoint, got %v, %v", info, err)
 	}
 
+	// A sign-in hashes in a worker process, a child of the server.
+	before := hashWorkers(t)
+	const token = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG" // 43 characters, as the CSRF cookie
+	form := url.Values{"email": {m[1]}, "password": {m[2]}}.Encode()
+	req, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "roster_csrf="+token)
+	req.Header.Set("X-CSRF-Token", token)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/profile" {
+		t.Fatalf("sign-in with the demo credentials: got %d to %q, want 303 to /profile", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var worker int
+	for _, pid := range hashWorkers(t) {
+		if !slices.Contains(before, pid) {
+			if worker != 0 {
+				t.Fatalf("hash workers %d and %d started for one sign-in", worker, pid)
+			}
+			worker = pid
+		}
+	}
+	if worker == 0 {
+		t.Fatal("no hash worker started for a sign-in")
+	}
+
 	// A sign-in whose body has not all arrived is in flight at shutdown.
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -830,8 +871,6 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	const token = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG" // 43 characters, as the CSRF cookie
-	form := url.Values{"email": {m[1]}, "password": {m[2]}}.Encode()
 	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
 		"Content-Length: %d\r\nCookie: roster_csrf=%s\r\nX-CSRF-Token: %s\r\n\r\n%s",
 		addr, len(form), token, token, form[:10])
@@ -851,7 +890,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 	io.WriteString(conn, form[10:])
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("in-flight request: %v", err)
 	}
@@ -876,6 +915,39 @@ func TestServeGracefulShutdown(t *testing.T) {
 	if !strings.Contains(stderr.String(), "shutting down") {
 		t.Errorf("log does not say it is shutting down:\n%s", stderr.String())
 	}
+	waitFor(t, "the hash worker to exit", func() bool { return !slices.Contains(hashWorkers(t), worker) })
+}
+
+// hashWorkers are the test process's children that are password hash
+// workers: started with only ROSTER_HASH_WORKER=1 in their environment, at
+// nice 10.
+func hashWorkers(t *testing.T) []int {
+	t.Helper()
+	lists, err := filepath.Glob("/proc/self/task/*/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var workers []int
+	for _, list := range lists {
+		b, _ := os.ReadFile(list)
+		for _, f := range strings.Fields(string(b)) {
+			env, err := os.ReadFile("/proc/" + f + "/environ")
+			if err != nil || string(env) != "ROSTER_HASH_WORKER=1\x00" {
+				continue // exited, or some other child
+			}
+			stat, err := os.ReadFile("/proc/" + f + "/stat")
+			if err != nil {
+				continue
+			}
+			// After "pid (comm) ", fields from 3 (state); field 19 is nice.
+			if nice := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))[16]; nice != "10" {
+				t.Errorf("hash worker %s has nice %s, want 10", f, nice)
+			}
+			pid, _ := strconv.Atoi(f)
+			workers = append(workers, pid)
+		}
+	}
+	return workers
 }
 
 // TestOAuthProviders: a provider is offered exactly when its keys are set,

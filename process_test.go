@@ -214,6 +214,16 @@ func (w *writeLog) snapshot() (names map[string][]string, signups []string) {
 	return names, append([]string(nil), w.signups...)
 }
 
+// ready reports whether n writes were acknowledged, a sign-up among them:
+// sign-ups hash a password at a low priority, so under the renamers' load
+// they can lag far behind.
+func (w *writeLog) ready(n int) bool {
+	w.mu.Lock()
+	signups := len(w.signups)
+	w.mu.Unlock()
+	return signups > 0 && w.count() >= n
+}
+
 func (w *writeLog) count() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()

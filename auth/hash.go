@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -137,6 +138,7 @@ func NeedsRehash(phc string) bool {
 type Hasher struct {
 	admitted chan struct{} // a token per caller hashing or waiting
 	running  chan struct{} // a token per caller hashing
+	worker   *workerProcess
 }
 
 // NewHasher returns a Hasher with the given number of workers (at least 1)
@@ -149,6 +151,19 @@ func NewHasher(workers, queue int) *Hasher {
 		admitted: make(chan struct{}, workers+queue),
 		running:  make(chan struct{}, workers),
 	}
+}
+
+// UseWorkerProcess makes hr compute keys in a hash worker, the executable
+// exe (this program) started as a child at a low CPU priority, until
+// ctx ends. Call it before the first hash. Where no worker can be started
+// (or on systems other than Linux) hr hashes in its own process, and logs
+// why. The program's main must call ServeHashWorker when IsHashWorker.
+func (hr *Hasher) UseWorkerProcess(ctx context.Context, exe string, log *slog.Logger) {
+	if !lowPriorityWorks {
+		return
+	}
+	hr.worker = &workerProcess{exe: exe, log: log, idle: workerIdle}
+	context.AfterFunc(ctx, hr.worker.close)
 }
 
 // Depth reports how many callers are hashing now and how many wait for a
@@ -211,5 +226,14 @@ func (hr *Hasher) derive(ctx context.Context, pw string, p params, salt []byte, 
 		return nil, ctx.Err()
 	}
 	defer func() { <-hr.running }()
+	if hr.worker != nil {
+		key, err := hr.worker.derive(p, salt, []byte(pw), n)
+		if err == nil {
+			return key, nil
+		}
+		if !errors.Is(err, errClosed) {
+			hr.worker.log.Warn("hashing a password in the server's process", "err", err)
+		}
+	}
 	return argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, n), nil
 }

@@ -1,0 +1,296 @@
+package auth
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// A hash worker is a child process, this same executable started with
+// workerEnv set, that computes Argon2id keys for the server at a low CPU
+// priority (workerNice). A storm of sign-ins (or a password-guessing attack) then
+// takes only the CPU that pages leave idle: in the server's own process the
+// hashes would hold every Go scheduler slot and pages would wait behind
+// them (docs/BENCHMARKS.md, S3).
+const workerEnv = "ROSTER_HASH_WORKER"
+
+// workerIdle is how long a hash worker with nothing to do lives on; the
+// next hash starts a new one, which takes a few milliseconds.
+const workerIdle = time.Minute
+
+// Limits of a request to the worker. The server sends parameters that
+// parseHash or current allow, and passwords far below maxPasswordBytes.
+const (
+	maxPasswordBytes = 64 << 10
+	maxSaltKeyBytes  = 64
+)
+
+// IsHashWorker reports whether this process was started as a hash worker;
+// main then calls ServeHashWorker and nothing else.
+func IsHashWorker() bool { return os.Getenv(workerEnv) == "1" }
+
+// request asks the worker for one key; its fixed part is requestHeader.
+type request struct {
+	id uint64
+	params
+	keyLen   uint32
+	salt, pw []byte
+}
+
+type requestHeader struct {
+	ID               uint64
+	Time, Memory     uint32
+	Threads          uint8
+	KeyLen           uint32
+	SaltLen, PassLen uint32
+}
+
+type responseHeader struct {
+	ID     uint64
+	KeyLen uint32
+}
+
+func writeRequest(w io.Writer, r request) error {
+	h := requestHeader{ID: r.id, Time: r.time, Memory: r.memory, Threads: r.threads, KeyLen: r.keyLen,
+		SaltLen: uint32(len(r.salt)), PassLen: uint32(len(r.pw))}
+	b, err := binary.Append(nil, binary.LittleEndian, h)
+	if err != nil {
+		return err
+	}
+	b = append(append(b, r.salt...), r.pw...)
+	_, err = w.Write(b)
+	return err
+}
+
+// readRequest reads one request and refuses one outside the limits a
+// server would send, so that a damaged stream cannot make the worker
+// allocate without bound.
+func readRequest(r io.Reader) (request, error) {
+	var h requestHeader
+	if err := binary.Read(r, binary.LittleEndian, &h); err != nil {
+		return request{}, err
+	}
+	if h.Time < 1 || h.Time > maxTime || h.Memory > maxMemory || h.Threads < 1 || h.Memory < 8*uint32(h.Threads) ||
+		h.KeyLen < 1 || h.KeyLen > maxSaltKeyBytes || h.SaltLen > maxSaltKeyBytes || h.PassLen > maxPasswordBytes {
+		return request{}, fmt.Errorf("hash worker: request %d is out of bounds", h.ID)
+	}
+	buf := make([]byte, h.SaltLen+h.PassLen)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return request{}, err
+	}
+	return request{id: h.ID, params: params{memory: h.Memory, time: h.Time, threads: h.Threads}, keyLen: h.KeyLen,
+		salt: buf[:h.SaltLen], pw: buf[h.SaltLen:]}, nil
+}
+
+// ServeHashWorker answers the requests on r, each in its own goroutine (the
+// server bounds how many it sends at once), until r ends; it then finishes
+// the hashes in hand and returns.
+func ServeHashWorker(r io.Reader, w io.Writer) error {
+	// The heap is the hashes' memory and little else: collect it when it
+	// has grown by a quarter rather than doubled, which holds a worker
+	// with two hashes at once to about 50 MiB instead of 80. Argon2's
+	// blocks hold no pointers, so collecting more often costs little.
+	debug.SetGCPercent(25)
+	br := bufio.NewReader(r)
+	var (
+		hashing sync.WaitGroup
+		writing sync.Mutex
+		werr    error
+	)
+	defer hashing.Wait()
+	for {
+		req, err := readRequest(br)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		hashing.Go(func() {
+			key := argon2.IDKey(req.pw, req.salt, req.time, req.memory, req.threads, req.keyLen)
+			b, _ := binary.Append(nil, binary.LittleEndian, responseHeader{ID: req.id, KeyLen: uint32(len(key))})
+			writing.Lock()
+			defer writing.Unlock()
+			if werr == nil {
+				_, werr = w.Write(append(b, key...))
+			}
+		})
+	}
+}
+
+// workerProcess runs hash workers for a Hasher: one at a time, started on
+// the first hash and stopped after workerIdle without one.
+type workerProcess struct {
+	exe  string
+	log  *slog.Logger
+	idle time.Duration // workerIdle but in tests
+
+	mu       sync.Mutex
+	cur      *worker   // nil until a hash needs one
+	failedAt time.Time // the last start that failed; none is tried for idle
+	closed   bool
+}
+
+// worker is one child process and the requests it has not answered.
+type worker struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	next    uint64
+	pending map[uint64]chan []byte // closed without a key if the worker dies
+	idle    *time.Timer
+}
+
+// errNoWorker is derive's answer when the worker cannot take or finish a
+// request, errClosed when the server is shutting down; the Hasher then
+// hashes in its own process.
+var (
+	errNoWorker = errors.New("auth: hash worker process unavailable")
+	errClosed   = errors.New("auth: hash worker process closed")
+)
+
+// derive has the worker compute a key and waits for it. The caller holds a
+// Hasher worker slot, so the worker never has more hashes in hand than the
+// Hasher has workers.
+func (wp *workerProcess) derive(p params, salt, pw []byte, keyLen uint32) ([]byte, error) {
+	wp.mu.Lock()
+	w, err := wp.worker()
+	if err != nil {
+		wp.mu.Unlock()
+		return nil, err
+	}
+	id := w.next
+	w.next++
+	answer := make(chan []byte, 1)
+	w.pending[id] = answer
+	w.idle.Stop()
+	err = writeRequest(w.stdin, request{id: id, params: p, keyLen: keyLen, salt: salt, pw: pw})
+	if err != nil {
+		delete(w.pending, id)
+		wp.mu.Unlock()
+		return nil, fmt.Errorf("%w: %v", errNoWorker, err)
+	}
+	wp.mu.Unlock()
+	key, ok := <-answer
+	if !ok {
+		return nil, fmt.Errorf("%w: it exited with request %d in hand", errNoWorker, id)
+	}
+	return key, nil
+}
+
+// worker returns the running worker, starting one if there is none.
+// wp.mu is held.
+func (wp *workerProcess) worker() (*worker, error) {
+	if wp.closed {
+		return nil, errClosed
+	}
+	if wp.cur != nil {
+		return wp.cur, nil
+	}
+	if time.Since(wp.failedAt) < wp.idle {
+		return nil, fmt.Errorf("%w: it failed to start at %s", errNoWorker, wp.failedAt.Format(time.TimeOnly))
+	}
+	cmd := exec.Command(wp.exe)
+	// Nothing of the server's configuration or secrets: the worker needs
+	// only to know what it is.
+	cmd.Env = []string{workerEnv + "=1"}
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoWorker, err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		stdin.Close()
+		return nil, fmt.Errorf("%w: %v", errNoWorker, err)
+	}
+	if err := startLowPriority(cmd); err != nil {
+		wp.failedAt = time.Now()
+		stdin.Close()
+		stdout.Close()
+		return nil, fmt.Errorf("%w: %v", errNoWorker, err)
+	}
+	w := &worker{cmd: cmd, stdin: stdin, pending: map[uint64]chan []byte{}}
+	w.idle = time.AfterFunc(wp.idle, func() { wp.retire(w) })
+	wp.cur = w
+	go wp.read(w, stdout)
+	return w, nil
+}
+
+// read hands the worker's answers to the requests waiting for them. When
+// the worker's output ends, every request still waiting is told, and the
+// next hash starts a new worker.
+func (wp *workerProcess) read(w *worker, stdout io.Reader) {
+	br := bufio.NewReader(stdout)
+	for {
+		var h responseHeader
+		err := binary.Read(br, binary.LittleEndian, &h)
+		var key []byte
+		if err == nil && h.KeyLen <= maxSaltKeyBytes {
+			key = make([]byte, h.KeyLen)
+			_, err = io.ReadFull(br, key)
+		} else if err == nil {
+			err = fmt.Errorf("answer %d has a %d-byte key", h.ID, h.KeyLen)
+		}
+		wp.mu.Lock()
+		if err != nil {
+			if wp.cur == w {
+				wp.cur = nil
+			}
+			for id, answer := range w.pending {
+				close(answer)
+				delete(w.pending, id)
+			}
+			wp.mu.Unlock()
+			w.stdin.Close()
+			w.idle.Stop()
+			if werr := w.cmd.Wait(); werr != nil || !errors.Is(err, io.EOF) {
+				wp.log.Warn("password hash worker stopped", "pid", w.cmd.Process.Pid, "err", errors.Join(err, werr))
+			}
+			return
+		}
+		answer, ok := w.pending[h.ID]
+		delete(w.pending, h.ID)
+		if len(w.pending) == 0 {
+			w.idle.Reset(wp.idle)
+		}
+		wp.mu.Unlock()
+		if ok {
+			answer <- key
+		}
+	}
+}
+
+// retire stops w once it has nothing in hand: its input ends and it
+// exits.
+func (wp *workerProcess) retire(w *worker) {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	if wp.cur != w || len(w.pending) > 0 {
+		return
+	}
+	wp.cur = nil
+	w.stdin.Close()
+}
+
+// close stops the worker for good when the server shuts down: it finishes
+// the hashes in hand and exits, and hashes after that run in the Hasher's
+// own process.
+func (wp *workerProcess) close() {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	wp.closed = true
+	if w := wp.cur; w != nil {
+		wp.cur = nil
+		w.stdin.Close()
+	}
+}
