@@ -67,6 +67,10 @@ func BenchmarkReads(b *testing.B) {
 	}{
 		{"user-by-id(reference)", func() error { _, err := s.UserByID(ctx, u.ID); return err }},
 		{"preferences", func() error { _, err := s.Preferences(ctx, u.ID); return err }},
+		{"active-session", func() error {
+			_, err := s.ActiveSession(ctx, []byte("reads-0-0123456789abcdef0123456789"), now.Add(-time.Hour))
+			return err
+		}},
 		{"memberships", func() error { _, err := s.MembershipsForUser(ctx, u.ID); return err }},
 		{"invites", func() error { _, err := s.InvitesForUser(ctx, u.ID); return err }},
 		{"sessions", func() error { _, err := s.SessionsForUser(ctx, u.ID, now.Add(-time.Hour)); return err }},

@@ -12,7 +12,8 @@
 // the lists of the profile page (BenchmarkReads). CAST(? AS INTEGER) is an
 // expression, not a bare parameter, so the planner does not look inside it
 // and the prepared plan is kept, with the same index. List queries on hot
-// paths write their integer parameters that way.
+// paths write their integer parameters that way, and the session read
+// (a join) its BLOB hash as CAST(? AS BLOB).
 package db
 
 import (

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,9 +132,29 @@ func TestSessions(t *testing.T) {
 	bs := newSession(t, s, other.ID, "x")
 	idle := time.Now().Add(-time.Hour)
 
-	got, err := s.ActiveSession(ctx, []byte("a"), idle)
-	if err != nil || got.ID != a.ID || got.UserID != u.ID {
-		t.Fatalf("ActiveSession: got %+v, %v", got, err)
+	in, err := s.ActiveSession(ctx, []byte("a"), idle)
+	if err != nil || in.SessionID != a.ID || string(in.IDHash) != "a" || !in.LastSeenAt.Equal(a.LastSeenAt) {
+		t.Fatalf("ActiveSession: got %+v, %v; want session %+v", in, err, a)
+	}
+	// The user and the preferences come with the session, as UserByID and
+	// Preferences read them: the defaults before any are saved, then the
+	// saved ones.
+	if want, err := s.UserByID(ctx, u.ID); err != nil || in.User != want {
+		t.Fatalf("ActiveSession's user: got %+v, want %+v (%v)", in.User, want, err)
+	}
+	if in.Prefs != DefaultPreferences() {
+		t.Fatalf("ActiveSession's preferences, none saved: got %+v, want the defaults", in.Prefs)
+	}
+	saved := Preferences{PageSize: 50, Timezone: "Europe/Berlin", DateFormat: "eu", Clock: "12", WeekStart: "sunday",
+		Theme: "dark", GraphStyle: "bar", GraphRange: "30d", Legend: false, Colourblind: true}
+	if err := s.SavePreferences(ctx, u.ID, saved); err != nil {
+		t.Fatal(err)
+	}
+	if in, err := s.ActiveSession(ctx, []byte("a"), idle); err != nil || in.Prefs != saved {
+		t.Fatalf("ActiveSession's preferences: got %+v, %v; want %+v", in.Prefs, err, saved)
+	}
+	if p, err := s.Preferences(ctx, u.ID); err != nil || p != saved {
+		t.Fatalf("Preferences: got %+v, %v; want %+v", p, err, saved)
 	}
 	if _, err := s.ActiveSession(ctx, []byte("a"), time.Now().Add(time.Hour)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("idle session: got %v, want ErrNotFound", err)
@@ -144,11 +165,15 @@ func TestSessions(t *testing.T) {
 	if err := s.TouchSession(ctx, []byte("a"), "10.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.ActiveSession(ctx, []byte("a"), idle)
-	if !bytes.Equal(got.Data, []byte("data")) || got.IP != "10.0.0.1" {
-		t.Fatalf("after save/touch: got %+v", got)
+	in, _ = s.ActiveSession(ctx, []byte("a"), idle)
+	if !bytes.Equal(in.Data, []byte("data")) || !in.LastSeenAt.After(a.LastSeenAt.Add(-time.Second)) {
+		t.Fatalf("after save/touch: got %+v", in)
 	}
 	list, err := s.SessionsForUser(ctx, u.ID, idle)
+	if i := slices.IndexFunc(list, func(ss Session) bool { return ss.ID == a.ID }); err != nil || i < 0 || list[i].IP != "10.0.0.1" {
+		t.Fatalf("after touch: got %+v, %v; want a from 10.0.0.1", list, err)
+	}
+	list, err = s.SessionsForUser(ctx, u.ID, idle)
 	if err != nil || len(list) != 3 {
 		t.Fatalf("SessionsForUser: got %d, %v; want 3", len(list), err)
 	}

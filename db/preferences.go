@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -52,40 +51,59 @@ func (p Preferences) Valid() bool {
 		slices.Contains(GraphRanges, p.GraphRange)
 }
 
-// Preferences returns the user's preferences, the defaults when none are saved.
-func (s *Store) Preferences(ctx context.Context, userID int64) (Preferences, error) {
-	p := DefaultPreferences()
-	err := s.r.QueryRowContext(ctx, `SELECT page_size, timezone, date_format, clock, week_start, theme,
-		graph_style, graph_range, legend, colourblind FROM preferences WHERE user_id = ?`, userID).
-		Scan(&p.PageSize, &p.Timezone, &p.DateFormat, &p.Clock, &p.WeekStart, &p.Theme,
-			&p.GraphStyle, &p.GraphRange, &p.Legend, &p.Colourblind)
-	switch err = mapErr(err); {
-	case err == ErrNotFound:
-		return DefaultPreferences(), nil
-	case err != nil:
-		return Preferences{}, fmt.Errorf("preferences of user %d: %w", userID, err)
-	}
-	return p, nil
+// prefsColumns are the preferences p of a user, read with a LEFT JOIN or
+// alone: whether any are saved, then each (zero where none are).
+const prefsColumns = `p.user_id IS NOT NULL, COALESCE(p.page_size, 0), COALESCE(p.timezone, ''),
+	COALESCE(p.date_format, ''), COALESCE(p.clock, ''), COALESCE(p.week_start, ''), COALESCE(p.theme, ''),
+	COALESCE(p.graph_style, ''), COALESCE(p.graph_range, ''), COALESCE(p.legend, 0), COALESCE(p.colourblind, 0)`
+
+// prefsRow is prefsColumns as they are scanned.
+type prefsRow struct {
+	saved bool
+	p     Preferences
 }
 
-// SavePreferences stores all of the user's preferences at once. Values the
-// table's checks refuse are an error and change nothing.
+func (r *prefsRow) targets() []any {
+	return []any{&r.saved, &r.p.PageSize, &r.p.Timezone, &r.p.DateFormat, &r.p.Clock, &r.p.WeekStart, &r.p.Theme,
+		&r.p.GraphStyle, &r.p.GraphRange, &r.p.Legend, &r.p.Colourblind}
+}
+
+// preferences are the saved ones, or the defaults when none are.
+func (r *prefsRow) preferences() Preferences {
+	if !r.saved {
+		return DefaultPreferences()
+	}
+	return r.p
+}
+
+// Preferences returns the user's preferences, the defaults when none are saved.
+func (s *Store) Preferences(ctx context.Context, userID int64) (Preferences, error) {
+	var r prefsRow
+	err := mapErr(s.r.QueryRowContext(ctx, `SELECT `+prefsColumns+` FROM preferences p WHERE p.user_id = ?`, userID).
+		Scan(r.targets()...))
+	if err != nil && err != ErrNotFound {
+		return Preferences{}, fmt.Errorf("preferences of user %d: %w", userID, err)
+	}
+	return r.preferences(), nil
+}
+
+// SavePreferences stores all of the user's preferences at once, in one
+// statement (SQLite runs it as its own transaction). Values the table's
+// checks refuse are an error and change nothing.
 func (s *Store) SavePreferences(ctx context.Context, userID int64, p Preferences) error {
-	return s.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO preferences (user_id, page_size, timezone, date_format, clock,
-			week_start, theme, graph_style, graph_range, legend, colourblind, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (user_id) DO UPDATE SET page_size = excluded.page_size, timezone = excluded.timezone,
-				date_format = excluded.date_format, clock = excluded.clock, week_start = excluded.week_start,
-				theme = excluded.theme, graph_style = excluded.graph_style, graph_range = excluded.graph_range,
-				legend = excluded.legend, colourblind = excluded.colourblind, updated_at = excluded.updated_at`,
-			userID, p.PageSize, p.Timezone, p.DateFormat, p.Clock, p.WeekStart, p.Theme,
-			p.GraphStyle, p.GraphRange, p.Legend, p.Colourblind, unix(s.now()))
-		if err != nil {
-			return fmt.Errorf("save preferences of user %d: %w", userID, err)
-		}
-		return nil
-	})
+	_, err := s.exec(ctx, `INSERT INTO preferences (user_id, page_size, timezone, date_format, clock,
+		week_start, theme, graph_style, graph_range, legend, colourblind, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET page_size = excluded.page_size, timezone = excluded.timezone,
+			date_format = excluded.date_format, clock = excluded.clock, week_start = excluded.week_start,
+			theme = excluded.theme, graph_style = excluded.graph_style, graph_range = excluded.graph_range,
+			legend = excluded.legend, colourblind = excluded.colourblind, updated_at = excluded.updated_at`,
+		userID, p.PageSize, p.Timezone, p.DateFormat, p.Clock, p.WeekStart, p.Theme,
+		p.GraphStyle, p.GraphRange, p.Legend, p.Colourblind, unix(s.now()))
+	if err != nil {
+		return fmt.Errorf("save preferences of user %d: %w", userID, err)
+	}
+	return nil
 }
 
 // SignInAttempt is one sign-in of the activity chart: when, and whether it failed.

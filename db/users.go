@@ -40,17 +40,30 @@ type NewUser struct {
 
 const userColumns = `id, email, email_verified_at, name, COALESCE(password_hash, ''), created_at, updated_at`
 
+// userRow is a user's columns as they are scanned.
+type userRow struct {
+	u                User
+	verified         sql.NullInt64
+	created, updated int64
+}
+
+// targets are Scan's destinations for userColumns.
+func (r *userRow) targets() []any {
+	return []any{&r.u.ID, &r.u.Email, &r.verified, &r.u.Name, &r.u.PasswordHash, &r.created, &r.updated}
+}
+
+func (r *userRow) user() User {
+	r.u.EmailVerifiedAt = nullTime(r.verified)
+	r.u.CreatedAt, r.u.UpdatedAt = fromUnix(r.created), fromUnix(r.updated)
+	return r.u
+}
+
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
-	var u User
-	var verified sql.NullInt64
-	var created, updated int64
-	err := row.Scan(&u.ID, &u.Email, &verified, &u.Name, &u.PasswordHash, &created, &updated)
-	if err != nil {
+	var r userRow
+	if err := row.Scan(r.targets()...); err != nil {
 		return User{}, mapErr(err)
 	}
-	u.EmailVerifiedAt = nullTime(verified)
-	u.CreatedAt, u.UpdatedAt = fromUnix(created), fromUnix(updated)
-	return u, nil
+	return r.user(), nil
 }
 
 // CreateUser inserts a user and writes ev (with the new user's id) to the

@@ -76,24 +76,13 @@ func (h *Handler) page(c echo.Context, title string) views.Page {
 	}
 }
 
-// prefs are the signed-in user's preferences, read once per request; the
-// defaults for anonymous requests. Like the badge, a failed read is logged
-// and shown as the defaults rather than failing the page.
+// prefs are the signed-in user's preferences, read with the session
+// (loadUser), or the defaults for anonymous requests.
 func (h *Handler) prefs(c echo.Context) db.Preferences {
 	if p, ok := c.Get(ctxPrefs).(db.Preferences); ok {
 		return p
 	}
-	p := db.DefaultPreferences()
-	if u, ok := currentUser(c); ok {
-		saved, err := h.store.Preferences(c.Request().Context(), u.ID)
-		if err != nil {
-			logger(c).Warn("load preferences", "user_id", u.ID, "err", err)
-		} else {
-			p = saved
-		}
-	}
-	c.Set(ctxPrefs, p)
-	return p
+	return db.DefaultPreferences()
 }
 
 // clockFor shows times as p says.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/rosterhq/roster/db"
 )
 
 // requestLog gives every request an id, a logger carrying it, and one log
@@ -130,22 +129,16 @@ func (h *Handler) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if strings.HasPrefix(p, "/static/") || p == "/healthz" {
 			return next(c)
 		}
-		userID, hash, ok, err := h.sessions.Current(c.Request())
+		in, ok, err := h.sessions.Current(c.Request())
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return next(c)
 		}
-		u, err := h.store.UserByID(c.Request().Context(), userID)
-		if errors.Is(err, db.ErrNotFound) {
-			return next(c)
-		}
-		if err != nil {
-			return err
-		}
-		c.Set(ctxUser, u)
-		c.Set(ctxSessionHash, hash)
+		c.Set(ctxUser, in.User)
+		c.Set(ctxSessionHash, in.IDHash)
+		c.Set(ctxPrefs, in.Prefs)
 		return next(c)
 	}
 }

@@ -112,11 +112,7 @@ func (h *Handler) savePreferences(c echo.Context) error {
 	if err != nil {
 		return echo.ErrBadRequest
 	}
-	// The saved row, not h.prefs: those are the defaults when a read failed.
-	saved, err := h.store.Preferences(c.Request().Context(), u.ID)
-	if err != nil {
-		return err
-	}
+	saved := h.prefs(c) // read with the session: the saved row
 	form := views.Form{Values: map[string]string{}}
 	p, changed := applyPreferences(saved, posted, &form)
 	if form.Failed() {

@@ -26,6 +26,11 @@ const touchEvery = time.Minute
 // userKey is where the signed-in user's id sits in Session.Values.
 const userKey = "user_id"
 
+// signedInKey is where New leaves the user and preferences it read with the
+// session, for Current; like userKey it is never stored in the session's
+// data.
+type signedInKey struct{}
+
 // Store implements sessions.Store on the sessions table.
 type Store struct {
 	db       *db.Store
@@ -75,24 +80,25 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err != nil || len(raw) != 32 {
 		return sess, nil
 	}
-	row, err := s.db.ActiveSession(r.Context(), hashID(c.Value), time.Now().Add(-s.idle))
+	in, err := s.db.ActiveSession(r.Context(), hashID(c.Value), time.Now().Add(-s.idle))
 	if errors.Is(err, db.ErrNotFound) {
 		return sess, nil
 	}
 	if err != nil {
 		return sess, fmt.Errorf("load session: %w", err)
 	}
-	if len(row.Data) > 0 {
-		if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&sess.Values); err != nil {
-			return sess, fmt.Errorf("decode session %d: %w", row.ID, err)
+	if len(in.Data) > 0 {
+		if err := gob.NewDecoder(bytes.NewReader(in.Data)).Decode(&sess.Values); err != nil {
+			return sess, fmt.Errorf("decode session %d: %w", in.SessionID, err)
 		}
 	}
-	sess.Values[userKey] = row.UserID
+	sess.Values[userKey] = in.User.ID
+	sess.Values[signedInKey{}] = in
 	sess.ID = c.Value
 	sess.IsNew = false
-	if time.Since(row.LastSeenAt) >= touchEvery {
-		if err := s.db.TouchSession(r.Context(), row.IDHash, s.ip(r)); err != nil {
-			return sess, fmt.Errorf("touch session %d: %w", row.ID, err)
+	if time.Since(in.LastSeenAt) >= touchEvery {
+		if err := s.db.TouchSession(r.Context(), in.IDHash, s.ip(r)); err != nil {
+			return sess, fmt.Errorf("touch session %d: %w", in.SessionID, err)
 		}
 	}
 	return sess, nil
@@ -166,18 +172,34 @@ func (s *Store) SignOut(w http.ResponseWriter, r *http.Request) error {
 	return s.Save(r, w, sess)
 }
 
-// Current returns the signed-in user's id and the hash of the session id, or
-// ok=false for an anonymous request.
-func (s *Store) Current(r *http.Request) (userID int64, idHash []byte, ok bool, err error) {
+// Current returns the request's session with its user and their
+// preferences, or ok=false for an anonymous request (or a user who no
+// longer exists).
+func (s *Store) Current(r *http.Request) (in db.SignedIn, ok bool, err error) {
 	sess, err := s.Get(r, s.name)
 	if err != nil {
-		return 0, nil, false, err
+		return db.SignedIn{}, false, err
 	}
-	userID, ok = sess.Values[userKey].(int64)
+	userID, ok := sess.Values[userKey].(int64)
 	if !ok || sess.ID == "" {
-		return 0, nil, false, nil
+		return db.SignedIn{}, false, nil
 	}
-	return userID, hashID(sess.ID), true, nil
+	if in, ok := sess.Values[signedInKey{}].(db.SignedIn); ok {
+		return in, true, nil
+	}
+	// Signed in during this request: the session was not read.
+	in.User, err = s.db.UserByID(r.Context(), userID)
+	if errors.Is(err, db.ErrNotFound) {
+		return db.SignedIn{}, false, nil
+	}
+	if err == nil {
+		in.Prefs, err = s.db.Preferences(r.Context(), userID)
+	}
+	if err != nil {
+		return db.SignedIn{}, false, err
+	}
+	in.IDHash = hashID(sess.ID)
+	return in, true, nil
 }
 
 // DeleteExpired removes sessions that can no longer be used, and other
@@ -215,7 +237,7 @@ func hashID(id string) []byte {
 func encode(values map[any]any) ([]byte, error) {
 	rest := make(map[any]any, len(values))
 	for k, v := range values {
-		if k != userKey {
+		if _, read := k.(signedInKey); k != userKey && !read {
 			rest[k] = v
 		}
 	}

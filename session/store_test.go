@@ -53,11 +53,11 @@ func current(t *testing.T, s *Store, c *http.Cookie) (int64, bool) {
 	if c != nil {
 		r.AddCookie(c)
 	}
-	id, _, ok, err := s.Current(r)
+	in, ok, err := s.Current(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id, ok
+	return in.User.ID, ok
 }
 
 func TestCookieHoldsOnlyARandomID(t *testing.T) {
