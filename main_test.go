@@ -18,13 +18,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/logtest"
 )
 
 // TestMain lets the test binary serve as the servers' password hash
@@ -762,24 +762,6 @@ func TestSeedDemoNotEmpty(t *testing.T) {
 	}
 }
 
-// lockedBuffer is an io.Writer for a server's output, read while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // listenAddr finds the address in serve's "listening" log line.
 func listenAddr(log string) string {
 	for line := range strings.Lines(log) {
@@ -800,7 +782,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	env := map[string]string{"ROSTER_DB": dbPath, "ROSTER_ADDR": "127.0.0.1:0", "ROSTER_DEMO": "1"}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr logtest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), &stdout, &stderr) }()
 

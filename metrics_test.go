@@ -7,8 +7,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/rosterhq/roster/internal/logtest"
 )
 
 // loopbackAddr returns a loopback address nothing listens on (for now).
@@ -23,27 +24,9 @@ func loopbackAddr(t *testing.T) string {
 	return addr
 }
 
-// logBuffer is a bytes.Buffer the server's logger and the test share.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *logBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *logBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serveInProcess runs `roster serve` with env until the test ends, and waits
 // for /healthz to answer. It returns the base URL and the server's log.
-func serveInProcess(t *testing.T, env map[string]string) (string, *logBuffer) {
+func serveInProcess(t *testing.T, env map[string]string) (string, *logtest.Buffer) {
 	t.Helper()
 	addr := loopbackAddr(t)
 	env["ROSTER_ADDR"] = addr
@@ -51,7 +34,7 @@ func serveInProcess(t *testing.T, env map[string]string) (string, *logBuffer) {
 	env["ROSTER_DB"] = t.TempDir() + "/roster.db"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var log logBuffer
+	var log logtest.Buffer
 	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, &log) }()
 	t.Cleanup(func() {
 		cancel()

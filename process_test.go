@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/internal/logtest"
 )
 
 // The crash and backup tests run the real binary as child processes on
@@ -56,7 +58,7 @@ func rosterEnv(dbPath string) []string {
 // child is one `roster serve` process.
 type child struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *logtest.Buffer
 	base   string // http://127.0.0.1:port
 	exited chan struct{}
 }
@@ -64,7 +66,7 @@ type child struct {
 // startServer starts `roster serve` on dbPath and waits for /healthz.
 func startServer(t *testing.T, bin, dbPath string) *child {
 	t.Helper()
-	c := &child{cmd: exec.Command(bin, "serve"), stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	c := &child{cmd: exec.Command(bin, "serve"), stderr: &logtest.Buffer{}, exited: make(chan struct{})}
 	c.cmd.Env = rosterEnv(dbPath)
 	c.cmd.Stdout = io.Discard
 	c.cmd.Stderr = c.stderr

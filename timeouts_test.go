@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/internal/logtest"
 )
 
 // TestHTTPServerTimeouts: the server of `roster serve` has every timeout
@@ -46,7 +48,7 @@ func TestSlowClientCutOff(t *testing.T) {
 	}
 	cfg.timeouts = timeouts{ReadHeader: 300 * time.Millisecond, Read: 600 * time.Millisecond, Write: 2 * time.Second, Idle: 500 * time.Millisecond}
 	ctx, cancel := context.WithCancel(t.Context())
-	var stderr lockedBuffer
+	var stderr logtest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, io.Discard, &stderr) }()
 	defer func() { cancel(); <-done }()

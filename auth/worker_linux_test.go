@@ -9,41 +9,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/logtest"
 	"golang.org/x/crypto/argon2"
 )
 
-// syncBuffer is a log destination the test reads while the Hasher writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // workerHasher is a Hasher hashing in a worker process (this test binary,
 // see TestMain) until ctx ends, with its log.
-func workerHasher(t *testing.T, ctx context.Context, idle time.Duration) (*Hasher, *syncBuffer) {
+func workerHasher(t *testing.T, ctx context.Context, idle time.Duration) (*Hasher, *logtest.Buffer) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	hr := NewHasher(2, 2)
 	hr.UseWorkerProcess(ctx, exe, slog.New(slog.NewTextHandler(logs, nil)))
 	hr.worker.idle = idle

@@ -23,6 +23,7 @@ import (
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/internal/logtest"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/session"
@@ -53,7 +54,7 @@ type app struct {
 	handler  *handlers.Handler
 	server   *httptest.Server
 	mail     *recordingMailer
-	logs     *syncBuffer
+	logs     *logtest.Buffer
 	worker   *notify.Worker
 }
 
@@ -100,7 +101,7 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 		o(&ac)
 	}
 	cfg := ac.Config
-	a := &app{store: store, mail: newRecordingMailer(), logs: &syncBuffer{}}
+	a := &app{store: store, mail: newRecordingMailer(), logs: &logtest.Buffer{}}
 	a.echo = echo.New()
 	a.echo.HideBanner, a.echo.HidePort = true, true
 	a.sessions = session.New(store, session.Config{
@@ -218,24 +219,6 @@ func link(t *testing.T, msg mail.Message, prefix string) string {
 		t.Fatalf("mail %q: no link starting with %s in %q", msg.Subject, prefix, msg.Text)
 	}
 	return m
-}
-
-// syncBuffer is a log destination safe for concurrent requests.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // client is one browser: its own cookie jar, never following redirects.
