@@ -162,7 +162,7 @@ func (hr *Hasher) UseWorkerProcess(ctx context.Context, exe string, log *slog.Lo
 	if !lowPriorityWorks {
 		return
 	}
-	hr.worker = &workerProcess{exe: exe, log: log, idle: workerIdle}
+	hr.worker = &workerProcess{exe: exe, log: log, idle: workerIdle, timeout: workerTimeout}
 	context.AfterFunc(ctx, hr.worker.close)
 }
 
@@ -231,7 +231,7 @@ func (hr *Hasher) derive(ctx context.Context, pw string, p params, salt []byte, 
 		if err == nil {
 			return key, nil
 		}
-		if !errors.Is(err, errClosed) {
+		if !errors.Is(err, errNotNow) {
 			hr.worker.log.Warn("hashing a password in the server's process", "err", err)
 		}
 	}

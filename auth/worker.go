@@ -25,8 +25,14 @@ import (
 const workerEnv = "ROSTER_HASH_WORKER"
 
 // workerIdle is how long a hash worker with nothing to do lives on; the
-// next hash starts a new one, which takes a few milliseconds.
+// next hash starts a new one, which takes a few milliseconds. After a
+// worker fails to start, none is tried for as long.
 const workerIdle = time.Minute
+
+// workerTimeout is how long a hash may take in the worker before the
+// worker is taken for stuck and killed: a hundred times what a hash takes
+// at the worker's priority with every core busy.
+const workerTimeout = 30 * time.Second
 
 // Limits of a request to the worker. The server sends parameters that
 // parseHash or current allow, and passwords far below maxPasswordBytes.
@@ -131,13 +137,13 @@ func ServeHashWorker(r io.Reader, w io.Writer) error {
 // workerProcess runs hash workers for a Hasher: one at a time, started on
 // the first hash and stopped after workerIdle without one.
 type workerProcess struct {
-	exe  string
-	log  *slog.Logger
-	idle time.Duration // workerIdle but in tests
+	exe           string
+	log           *slog.Logger
+	idle, timeout time.Duration // workerIdle and workerTimeout but in tests
 
 	mu       sync.Mutex
 	cur      *worker   // nil until a hash needs one
-	failedAt time.Time // the last start that failed; none is tried for idle
+	failedAt time.Time // the last start that failed
 	closed   bool
 }
 
@@ -150,12 +156,13 @@ type worker struct {
 	idle    *time.Timer
 }
 
-// errNoWorker is derive's answer when the worker cannot take or finish a
-// request, errClosed when the server is shutting down; the Hasher then
-// hashes in its own process.
+// derive's answers when the Hasher should hash in its own process:
+// errNoWorker when the worker could not take or finish the request, which
+// the Hasher logs; errNotNow while the server shuts down or after a worker
+// failed to start, which was logged when it happened.
 var (
 	errNoWorker = errors.New("auth: hash worker process unavailable")
-	errClosed   = errors.New("auth: hash worker process closed")
+	errNotNow   = errors.New("auth: no hash worker for now")
 )
 
 // derive has the worker compute a key and waits for it. The caller holds a
@@ -180,24 +187,30 @@ func (wp *workerProcess) derive(p params, salt, pw []byte, keyLen uint32) ([]byt
 		return nil, fmt.Errorf("%w: %v", errNoWorker, err)
 	}
 	wp.mu.Unlock()
-	key, ok := <-answer
-	if !ok {
-		return nil, fmt.Errorf("%w: it exited with request %d in hand", errNoWorker, id)
+	stuck := time.NewTimer(wp.timeout)
+	defer stuck.Stop()
+	select {
+	case key, ok := <-answer:
+		if !ok {
+			return nil, fmt.Errorf("%w: it exited with request %d in hand", errNoWorker, id)
+		}
+		return key, nil
+	case <-stuck.C:
+		// Its end closes answer, and every other request's, in read.
+		w.cmd.Process.Kill()
+		<-answer
+		return nil, fmt.Errorf("%w: killed it after %s without an answer to request %d", errNoWorker, wp.timeout, id)
 	}
-	return key, nil
 }
 
 // worker returns the running worker, starting one if there is none.
 // wp.mu is held.
 func (wp *workerProcess) worker() (*worker, error) {
-	if wp.closed {
-		return nil, errClosed
+	if wp.closed || time.Since(wp.failedAt) < wp.idle {
+		return nil, errNotNow
 	}
 	if wp.cur != nil {
 		return wp.cur, nil
-	}
-	if time.Since(wp.failedAt) < wp.idle {
-		return nil, fmt.Errorf("%w: it failed to start at %s", errNoWorker, wp.failedAt.Format(time.TimeOnly))
 	}
 	cmd := exec.Command(wp.exe)
 	// Nothing of the server's configuration or secrets: the worker needs
@@ -217,7 +230,8 @@ func (wp *workerProcess) worker() (*worker, error) {
 		wp.failedAt = time.Now()
 		stdin.Close()
 		stdout.Close()
-		return nil, fmt.Errorf("%w: %v", errNoWorker, err)
+		wp.log.Warn("password hash worker did not start: hashing in the server's process", "for", wp.idle, "err", err)
+		return nil, errNotNow
 	}
 	w := &worker{cmd: cmd, stdin: stdin, pending: map[uint64]chan []byte{}}
 	w.idle = time.AfterFunc(wp.idle, func() { wp.retire(w) })

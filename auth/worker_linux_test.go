@@ -32,6 +32,49 @@ func workerHasher(t *testing.T, ctx context.Context, idle time.Duration) (*Hashe
 	return hr, logs
 }
 
+// TestWorkerStuck: a worker that stops answering is killed after the
+// timeout, the hash it had in hand is done in the server's process, and
+// the next hash starts a new worker.
+func TestWorkerStuck(t *testing.T) {
+	hr, logs := workerHasher(t, t.Context(), time.Minute)
+	hr.worker.timeout = 300 * time.Millisecond
+	hashAndVerify(t, hr)
+	stuck := workerPID(hr)
+	if err := syscall.Kill(stuck, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	hashAndVerify(t, hr)
+	waitExited(t, stuck)
+	if !strings.Contains(logs.String(), "killed it after 300ms without an answer") {
+		t.Errorf("log lacks the kill:\n%s", logs)
+	}
+	hashAndVerify(t, hr)
+	if next := workerPID(hr); next == 0 || next == stuck {
+		t.Errorf("worker after the stuck one: %d (stuck %d)", next, stuck)
+	}
+}
+
+// TestWorkerDoesNotStart: when the executable cannot be started, hashes
+// run in the server's process, and the failure is logged once, not per
+// hash.
+func TestWorkerDoesNotStart(t *testing.T) {
+	logs := &logtest.Buffer{}
+	hr := NewHasher(2, 2)
+	hr.UseWorkerProcess(t.Context(), filepath.Join(t.TempDir(), "no-such-roster"), slog.New(slog.NewTextHandler(logs, nil)))
+	for range 3 {
+		hashAndVerify(t, hr)
+	}
+	if pid := workerPID(hr); pid != 0 {
+		t.Errorf("worker %d running", pid)
+	}
+	if n := strings.Count(logs.String(), "password hash worker did not start"); n != 1 {
+		t.Errorf("the failed start logged %d times, want once:\n%s", n, logs)
+	}
+	if strings.Contains(logs.String(), "hashing a password in the server's process") {
+		t.Errorf("each hash logged the missing worker:\n%s", logs)
+	}
+}
+
 // workerPID is the process id of hr's running worker, or 0.
 func workerPID(hr *Hasher) int {
 	hr.worker.mu.Lock()
