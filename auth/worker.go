@@ -29,6 +29,11 @@ const workerEnv = "ROSTER_HASH_WORKER"
 // worker fails to start, none is tried for as long.
 const workerIdle = time.Minute
 
+// workerRelease is how long a worker waits with no hash in hand before it
+// returns its memory to the system: long enough that a storm's hashes,
+// which follow each other closely, reuse it.
+const workerRelease = time.Second
+
 // workerTimeout is how long a hash may take in the worker before the
 // worker is taken for stuck and killed: a hundred times what a hash takes
 // at the worker's priority with every core busy.
@@ -107,11 +112,16 @@ func ServeHashWorker(r io.Reader, w io.Writer) error {
 	// with two hashes at once to about 50 MiB instead of 80. Argon2's
 	// blocks hold no pointers, so collecting more often costs little.
 	debug.SetGCPercent(25)
+	// A worker idle for workerRelease gives its hashes' memory back to the
+	// system instead of holding it until it exits.
+	release := time.AfterFunc(time.Hour, debug.FreeOSMemory)
+	release.Stop()
 	br := bufio.NewReader(r)
 	var (
 		hashing sync.WaitGroup
-		writing sync.Mutex
+		mu      sync.Mutex // guards w, werr and inHand
 		werr    error
+		inHand  int
 	)
 	defer hashing.Wait()
 	for {
@@ -122,13 +132,20 @@ func ServeHashWorker(r io.Reader, w io.Writer) error {
 		if err != nil {
 			return err
 		}
+		mu.Lock()
+		inHand++
+		release.Stop()
+		mu.Unlock()
 		hashing.Go(func() {
 			key := argon2.IDKey(req.pw, req.salt, req.time, req.memory, req.threads, req.keyLen)
 			b, _ := binary.Append(nil, binary.LittleEndian, responseHeader{ID: req.id, KeyLen: uint32(len(key))})
-			writing.Lock()
-			defer writing.Unlock()
+			mu.Lock()
+			defer mu.Unlock()
 			if werr == nil {
 				_, werr = w.Write(append(b, key...))
+			}
+			if inHand--; inHand == 0 {
+				release.Reset(workerRelease)
 			}
 		})
 	}
@@ -267,8 +284,14 @@ func (wp *workerProcess) read(w *worker, stdout io.Reader) {
 			wp.mu.Unlock()
 			w.stdin.Close()
 			w.idle.Stop()
-			if werr := w.cmd.Wait(); werr != nil || !errors.Is(err, io.EOF) {
-				wp.log.Warn("password hash worker stopped", "pid", w.cmd.Process.Pid, "err", errors.Join(err, werr))
+			// Its output ends cleanly (EOF) when it exits; anything else
+			// is a broken answer, and the worker was told to stop above.
+			werr := w.cmd.Wait()
+			switch {
+			case !errors.Is(err, io.EOF):
+				wp.log.Warn("password hash worker stopped", "pid", w.cmd.Process.Pid, "exit", w.cmd.ProcessState.String(), "err", err)
+			case werr != nil:
+				wp.log.Warn("password hash worker stopped", "pid", w.cmd.Process.Pid, "exit", w.cmd.ProcessState.String())
 			}
 			return
 		}

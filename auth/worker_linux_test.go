@@ -54,6 +54,43 @@ func TestWorkerStuck(t *testing.T) {
 	}
 }
 
+// TestWorkerReleasesMemory: a second after its last hash a worker gives
+// the hash's 19 MiB back to the system, while it lives on waiting for the
+// next.
+func TestWorkerReleasesMemory(t *testing.T) {
+	hr, _ := workerHasher(t, t.Context(), time.Minute)
+	hashAndVerify(t, hr)
+	pid := workerPID(hr)
+	anon := func() int64 {
+		status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(string(status)) {
+			if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return kb
+			}
+		}
+		t.Fatal("no RssAnon")
+		return 0
+	}
+	const limit = 16 << 10 // KiB, below one hash's 19 MiB
+	deadline := time.Now().Add(10 * time.Second)
+	for kb := anon(); kb >= limit; kb = anon() {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d holds %d KiB of anonymous memory 10 s after its last hash, want under %d", pid, kb, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if workerPID(hr) != pid {
+		t.Fatal("the worker exited instead")
+	}
+}
+
 // TestWorkerDoesNotStart: when the executable cannot be started, hashes
 // run in the server's process, and the failure is logged once, not per
 // hash.
