@@ -161,3 +161,42 @@ func TestIdleAndAbsoluteExpiry(t *testing.T) {
 		t.Fatalf("sessions left: got %d, want 1", len(list))
 	}
 }
+
+// TestCurrentReadsUserAndPreferences: Current gives the session's user and
+// their saved preferences, whether the session came from the cookie or was
+// started by SignIn in the same request.
+func TestCurrentReadsUserAndPreferences(t *testing.T) {
+	s, store, u := newStore(t, false)
+	ctx := context.Background()
+	prefs := db.DefaultPreferences()
+	prefs.Theme, prefs.PageSize = "dark", 50
+	if err := store.SavePreferences(ctx, u.ID, prefs); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, in db.SignedIn, ok bool, err error, cookie string) {
+		t.Helper()
+		if err != nil || !ok {
+			t.Fatalf("%s: Current = %v, %v; want signed in", what, ok, err)
+		}
+		if in.User.ID != u.ID || in.User.Email != u.Email || in.Prefs != prefs {
+			t.Errorf("%s: user %+v, preferences %+v; want user %d and %+v", what, in.User, in.Prefs, u.ID, prefs)
+		}
+		if string(in.IDHash) != string(hashID(cookie)) {
+			t.Errorf("%s: session hash is not the cookie's", what)
+		}
+	}
+
+	r := httptest.NewRequest("POST", "/login", nil)
+	w := httptest.NewRecorder()
+	if err := s.SignIn(w, r, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+	in, ok, err := s.Current(r)
+	check("in the request that signed in", in, ok, err, cookie.Value)
+
+	r = httptest.NewRequest("GET", "/profile", nil)
+	r.AddCookie(cookie)
+	in, ok, err = s.Current(r)
+	check("from the cookie", in, ok, err, cookie.Value)
+}
