@@ -18,15 +18,16 @@ import (
 
 // A hash worker is a child process, this same executable started with
 // workerEnv set, that computes Argon2id keys for the server at a low CPU
-// priority (workerNice). A storm of sign-ins (or a password-guessing attack) then
-// takes only the CPU that pages leave idle: in the server's own process the
-// hashes would hold every Go scheduler slot and pages would wait behind
-// them (docs/BENCHMARKS.md, S3).
+// priority (workerNice). A storm of sign-ins, or a password-guessing
+// attack, then takes only the CPU that pages leave idle: in the server's
+// own process the hashes would hold every Go scheduler slot and pages
+// would wait behind them (docs/BENCHMARKS.md, S3).
 const workerEnv = "ROSTER_HASH_WORKER"
 
 // workerIdle is how long a hash worker with nothing to do lives on; the
-// next hash starts a new one, which takes a few milliseconds. After a
-// worker fails to start, none is tried for as long.
+// next hash starts a new one, which takes about as long as starting any
+// process of this size (`roster version` in S6: 17 ms). After a worker
+// fails to start, none is tried for as long.
 const workerIdle = time.Minute
 
 // workerRelease is how long a worker waits with no hash in hand before it
