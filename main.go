@@ -201,11 +201,7 @@ func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logge
 	hasher := auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
 	// In a child at a low CPU priority, so that a storm of sign-ins
 	// takes only the CPU that pages leave idle.
-	if exe, err := os.Executable(); err == nil {
-		hasher.UseWorkerProcess(ctx, exe, log)
-	} else {
-		log.Warn("passwords are hashed in the server's process", "err", err)
-	}
+	hasher.UseWorkerProcess(ctx, log)
 	if obs != nil {
 		// First in the chain: it sees the status the error handler sent.
 		e.Use(obs.Observe)

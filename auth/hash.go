@@ -153,16 +153,16 @@ func NewHasher(workers, queue int) *Hasher {
 	}
 }
 
-// UseWorkerProcess makes hr compute keys in a hash worker, the executable
-// exe (this program) started as a child at a low CPU priority, until
-// ctx ends. Call it before the first hash. Where no worker can be started
-// (or on systems other than Linux) hr hashes in its own process, and logs
-// why. The program's main must call ServeHashWorker when IsHashWorker.
-func (hr *Hasher) UseWorkerProcess(ctx context.Context, exe string, log *slog.Logger) {
+// UseWorkerProcess makes hr compute keys in a hash worker, this program
+// started again as a child at a low CPU priority, until ctx ends. Call it
+// before the first hash. Where no worker can be started (or on systems
+// other than Linux) hr hashes in its own process, and logs why. The
+// program's main must call ServeHashWorker when IsHashWorker.
+func (hr *Hasher) UseWorkerProcess(ctx context.Context, log *slog.Logger) {
 	if !lowPriorityWorks {
 		return
 	}
-	hr.worker = &workerProcess{exe: exe, log: log, idle: workerIdle, timeout: workerTimeout}
+	hr.worker = &workerProcess{exe: selfExe, log: log, idle: workerIdle, timeout: workerTimeout}
 	context.AfterFunc(ctx, hr.worker.close)
 }
 

@@ -10,6 +10,11 @@ import (
 // lowPriorityWorks: startLowPriority can lower a child alone.
 const lowPriorityWorks = true
 
+// selfExe is the running program's own file, even after an upgrade has
+// replaced or removed the file at its path: a worker is always the same
+// build as its server, so they speak the same protocol.
+const selfExe = "/proc/self/exe"
+
 // workerNice is the hash worker's CPU priority. Against a thread of the
 // server's (nice 0) that wants the same core, a worker thread gets about a
 // tenth of it: pages come first, and sign-ins still go on, a few times

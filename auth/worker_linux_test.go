@@ -21,13 +21,9 @@ import (
 // see TestMain) until ctx ends, with its log.
 func workerHasher(t *testing.T, ctx context.Context, idle time.Duration) (*Hasher, *logtest.Buffer) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &logtest.Buffer{}
 	hr := NewHasher(2, 2)
-	hr.UseWorkerProcess(ctx, exe, slog.New(slog.NewTextHandler(logs, nil)))
+	hr.UseWorkerProcess(ctx, slog.New(slog.NewTextHandler(logs, nil)))
 	hr.worker.idle = idle
 	return hr, logs
 }
@@ -97,7 +93,8 @@ func TestWorkerReleasesMemory(t *testing.T) {
 func TestWorkerDoesNotStart(t *testing.T) {
 	logs := &logtest.Buffer{}
 	hr := NewHasher(2, 2)
-	hr.UseWorkerProcess(t.Context(), filepath.Join(t.TempDir(), "no-such-roster"), slog.New(slog.NewTextHandler(logs, nil)))
+	hr.UseWorkerProcess(t.Context(), slog.New(slog.NewTextHandler(logs, nil)))
+	hr.worker.exe = filepath.Join(t.TempDir(), "no-such-roster")
 	for range 3 {
 		hashAndVerify(t, hr)
 	}
