@@ -74,11 +74,14 @@ func TestWorkerReleasesMemory(t *testing.T) {
 		t.Fatal("no RssAnon")
 		return 0
 	}
-	const limit = 16 << 10 // KiB, below one hash's 19 MiB
+	// Measured as a drop rather than a level: under the race detector the
+	// worker's shadow memory stays whatever the heap does.
+	const drop = 15 << 10 // KiB, most of one hash's 19 MiB
+	held := anon()
 	deadline := time.Now().Add(10 * time.Second)
-	for kb := anon(); kb >= limit; kb = anon() {
+	for kb := held; held-kb < drop; kb = anon() {
 		if time.Now().After(deadline) {
-			t.Fatalf("worker %d holds %d KiB of anonymous memory 10 s after its last hash, want under %d", pid, kb, limit)
+			t.Fatalf("worker %d holds %d KiB of anonymous memory 10 s after its last hash, %d right after it; want %d less", pid, kb, held, drop)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
