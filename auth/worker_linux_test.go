@@ -33,15 +33,15 @@ func workerHasher(t *testing.T, ctx context.Context, idle time.Duration) (*Hashe
 // the next hash starts a new worker.
 func TestWorkerStuck(t *testing.T) {
 	hr, logs := workerHasher(t, t.Context(), time.Minute)
-	hr.worker.timeout = 300 * time.Millisecond
+	hr.worker.timeout = 2 * time.Second
 	hashAndVerify(t, hr)
-	stuck := workerPID(hr)
+	stuck := runningWorker(t, hr)
 	if err := syscall.Kill(stuck, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	hashAndVerify(t, hr)
 	waitExited(t, stuck)
-	if !strings.Contains(logs.String(), "killed it after 300ms without an answer") {
+	if !strings.Contains(logs.String(), "killed it after 2s without an answer") {
 		t.Errorf("log lacks the kill:\n%s", logs)
 	}
 	hashAndVerify(t, hr)
@@ -56,7 +56,7 @@ func TestWorkerStuck(t *testing.T) {
 func TestWorkerReleasesMemory(t *testing.T) {
 	hr, _ := workerHasher(t, t.Context(), time.Minute)
 	hashAndVerify(t, hr)
-	pid := workerPID(hr)
+	pid := runningWorker(t, hr)
 	anon := func() int64 {
 		status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
 		if err != nil {
@@ -122,6 +122,18 @@ func workerPID(hr *Hasher) int {
 	return hr.worker.cur.cmd.Process.Pid
 }
 
+// runningWorker is workerPID for a test that goes on to signal the worker
+// or read its /proc entries: it fails the test rather than return 0, which
+// kill(2) would take for the test's own process group.
+func runningWorker(t *testing.T, hr *Hasher) int {
+	t.Helper()
+	pid := workerPID(hr)
+	if pid <= 0 {
+		t.Fatal("no hash worker is running")
+	}
+	return pid
+}
+
 // waitExited waits until pid has exited and been reaped.
 func waitExited(t *testing.T, pid int) {
 	t.Helper()
@@ -159,10 +171,7 @@ func TestWorkerProcess(t *testing.T) {
 	t.Setenv("ROSTER_SESSION_KEY", "a secret the worker must not see")
 	hr, logs := workerHasher(t, t.Context(), time.Minute)
 	hashAndVerify(t, hr)
-	pid := workerPID(hr)
-	if pid == 0 {
-		t.Fatal("no worker process after hashing")
-	}
+	pid := runningWorker(t, hr)
 	tasks, err := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "stat"))
 	if err != nil || len(tasks) == 0 {
 		t.Fatalf("threads of %d: %v", pid, err)
@@ -196,15 +205,15 @@ func TestWorkerProcess(t *testing.T) {
 func TestWorkerKilled(t *testing.T) {
 	hr, logs := workerHasher(t, t.Context(), time.Minute)
 	hashAndVerify(t, hr)
-	first := workerPID(hr)
+	first := runningWorker(t, hr)
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	waitExited(t, first)
 	hashAndVerify(t, hr)
-	second := workerPID(hr)
-	if second == 0 || second == first {
-		t.Fatalf("worker after the kill: %d (first %d)", second, first)
+	second := runningWorker(t, hr)
+	if second == first {
+		t.Fatalf("worker after the kill: %d, the killed one", second)
 	}
 
 	// A hash slow enough to kill the worker while it has it in hand.
@@ -244,12 +253,9 @@ func TestWorkerKilled(t *testing.T) {
 // TestWorkerIdle: a worker with nothing to do exits, and the next hash
 // starts another.
 func TestWorkerIdle(t *testing.T) {
-	hr, logs := workerHasher(t, t.Context(), 20*time.Millisecond)
+	hr, logs := workerHasher(t, t.Context(), 300*time.Millisecond)
 	hashAndVerify(t, hr)
-	first := workerPID(hr)
-	if first == 0 {
-		t.Fatal("no worker process after hashing")
-	}
+	first := runningWorker(t, hr)
 	waitExited(t, first)
 	hashAndVerify(t, hr)
 	if second := workerPID(hr); second == first {
@@ -266,7 +272,7 @@ func TestWorkerClosed(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	hr, logs := workerHasher(t, ctx, time.Minute)
 	hashAndVerify(t, hr)
-	pid := workerPID(hr)
+	pid := runningWorker(t, hr)
 	cancel()
 	waitExited(t, pid)
 	hashAndVerify(t, hr)
