@@ -8,6 +8,7 @@ package zones
 
 import (
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -21,8 +22,17 @@ func Valid(name string) bool {
 	return found
 }
 
+// loaded holds each zone Load has read: time.LoadLocation reads and parses
+// the zone's file on every call (about 5 us), and every page shown to a
+// person with a zone set needs it. Only valid names are kept, so it holds
+// at most len(names) entries; a Location is safe to share.
+var loaded sync.Map // name -> *time.Location
+
 // Load returns the location of a valid zone name, and UTC for any other.
 func Load(name string) *time.Location {
+	if loc, ok := loaded.Load(name); ok {
+		return loc.(*time.Location)
+	}
 	if !Valid(name) {
 		return time.UTC
 	}
@@ -30,5 +40,6 @@ func Load(name string) *time.Location {
 	if err != nil {
 		return time.UTC
 	}
+	loaded.Store(name, loc)
 	return loc
 }

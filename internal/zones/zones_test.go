@@ -44,3 +44,23 @@ func TestValid(t *testing.T) {
 		t.Errorf("Load(Mars/Olympus): got %v, want UTC", got)
 	}
 }
+
+// TestLoadKeepsZones: a zone is read once and shared after that; a name
+// that is not a zone is UTC and is not kept.
+func TestLoadKeepsZones(t *testing.T) {
+	first := Load("Europe/Berlin")
+	if first.String() != "Europe/Berlin" {
+		t.Fatalf("Load(Europe/Berlin) = %v", first)
+	}
+	if again := Load("Europe/Berlin"); again != first {
+		t.Error("Load read Europe/Berlin again instead of keeping it")
+	}
+	for _, name := range []string{"", "Local", "Not/AZone"} {
+		if loc := Load(name); loc != time.UTC {
+			t.Errorf("Load(%q) = %v, want UTC", name, loc)
+		}
+		if _, kept := loaded.Load(name); kept {
+			t.Errorf("Load kept %q", name)
+		}
+	}
+}
