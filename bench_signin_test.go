@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -605,17 +604,7 @@ func (t loadTarget) paced(ctx context.Context, i int, buf *bytes.Buffer) error {
 // processTree is the test process and its children: the servers' password
 // hash workers, whose CPU and memory are the server's too.
 func processTree() []int {
-	pids := []int{os.Getpid()}
-	lists, _ := filepath.Glob("/proc/self/task/*/children")
-	for _, list := range lists {
-		b, _ := os.ReadFile(list)
-		for f := range strings.FieldsSeq(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				pids = append(pids, pid)
-			}
-		}
-	}
-	return pids
+	return append([]int{os.Getpid()}, children(os.Getpid())...)
 }
 
 // treeUsage is the CPU time and the minor page faults (memory the kernel
@@ -623,14 +612,9 @@ func processTree() []int {
 // /proc/PID/stat.
 func treeUsage() (cpu time.Duration, faults int64) {
 	for _, pid := range processTree() {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		f, err := procStat(pid)
 		if err != nil {
 			continue // a worker that has just exited
-		}
-		// After "pid (comm) ", fields from 3 (state): minflt is 10, utime 14, stime 15.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) < 13 {
-			continue
 		}
 		minflt, _ := strconv.ParseInt(f[7], 10, 64)
 		utime, _ := strconv.ParseInt(f[11], 10, 64)

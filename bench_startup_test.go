@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -125,19 +122,4 @@ func startOnce(b *testing.B, bin string, env []string) (time.Duration, int64, in
 		b.Fatal(err)
 	}
 	return d, rss, anon
-}
-
-// procStatusKB reads one size of pid, in KiB, from /proc/PID/status:
-// VmRSS is all resident memory, RssAnon the part that is not file pages.
-func procStatusKB(pid int, key string) (int64, error) {
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(status)) {
-		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
 }

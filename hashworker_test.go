@@ -35,16 +35,11 @@ func TestHashWorkerIsTheServersBuild(t *testing.T) {
 	if log := srv.stderr.String(); strings.Contains(log, "hash worker") || strings.Contains(log, "server's process") {
 		t.Fatalf("the sign-up was not hashed by a worker:\n%s", log)
 	}
-	lists, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(srv.cmd.Process.Pid), "task", "*", "children"))
-	var workers []string
-	for _, list := range lists {
-		b, _ := os.ReadFile(list)
-		workers = append(workers, strings.Fields(string(b))...)
-	}
+	workers := children(srv.cmd.Process.Pid)
 	if len(workers) != 1 {
 		t.Fatalf("the server has %d children %v, want its hash worker", len(workers), workers)
 	}
-	exe, err := os.Readlink(filepath.Join("/proc", workers[0], "exe"))
+	exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(workers[0]), "exe"))
 	if err != nil || !strings.HasSuffix(exe, " (deleted)") {
 		t.Errorf("the worker runs %q (%v), want the server's replaced build, %s (deleted)", exe, err, bin)
 	}

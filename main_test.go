@@ -905,29 +905,20 @@ func TestServeGracefulShutdown(t *testing.T) {
 // nice 10.
 func hashWorkers(t *testing.T) []int {
 	t.Helper()
-	lists, err := filepath.Glob("/proc/self/task/*/children")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var workers []int
-	for _, list := range lists {
-		b, _ := os.ReadFile(list)
-		for _, f := range strings.Fields(string(b)) {
-			env, err := os.ReadFile("/proc/" + f + "/environ")
-			if err != nil || string(env) != "ROSTER_HASH_WORKER=1\x00" {
-				continue // exited, or some other child
-			}
-			stat, err := os.ReadFile("/proc/" + f + "/stat")
-			if err != nil {
-				continue
-			}
-			// After "pid (comm) ", fields from 3 (state); field 19 is nice.
-			if nice := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))[16]; nice != "10" {
-				t.Errorf("hash worker %s has nice %s, want 10", f, nice)
-			}
-			pid, _ := strconv.Atoi(f)
-			workers = append(workers, pid)
+	for _, pid := range children(os.Getpid()) {
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		if err != nil || string(env) != "ROSTER_HASH_WORKER=1\x00" {
+			continue // exited, or some other child
 		}
+		stat, err := procStat(pid)
+		if err != nil {
+			continue
+		}
+		if nice := stat[16]; nice != "10" {
+			t.Errorf("hash worker %d has nice %s, want 10", pid, nice)
+		}
+		workers = append(workers, pid)
 	}
 	return workers
 }
