@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -81,12 +80,7 @@ func BenchmarkStartup(b *testing.B) {
 // startupIdle, reads VmRSS and RssAnon (KiB) and stops the server with SIGTERM.
 func startOnce(b *testing.B, bin string, env []string) (time.Duration, int64, int64) {
 	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := loopbackAddr(b)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(env, "ROSTER_ADDR="+addr, "ROSTER_BASE_URL=http://"+addr)
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}

@@ -773,6 +773,24 @@ func listenAddr(log string) string {
 	return ""
 }
 
+// waitListening waits for an in-process serve, whose result comes on done,
+// to log that it listens, and returns the address; serve returning first
+// fails the test.
+func waitListening(t *testing.T, done <-chan error, log *logtest.Buffer) string {
+	t.Helper()
+	var addr string
+	waitFor(t, "the listening log line", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\n%s", err, log.String())
+		default:
+		}
+		addr = listenAddr(log.String())
+		return addr != ""
+	})
+	return addr
+}
+
 // TestServeGracefulShutdown runs `roster serve` with a demo user, starts a
 // sign-in whose body is still arriving, cancels: the server stops accepting,
 // finishes that request, returns nil and leaves the WAL checkpointed.
@@ -786,16 +804,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), &stdout, &stderr) }()
 
-	var addr string
-	waitFor(t, "the listening log line", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("serve returned early: %v\n%s", err, stderr.String())
-		default:
-		}
-		addr = listenAddr(stderr.String())
-		return addr != ""
-	})
+	addr := waitListening(t, done, &stderr)
 	base := "http://" + addr
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer client.CloseIdleConnections()

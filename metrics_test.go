@@ -13,7 +13,7 @@ import (
 )
 
 // loopbackAddr returns a loopback address nothing listens on (for now).
-func loopbackAddr(t *testing.T) string {
+func loopbackAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -52,16 +52,7 @@ func TestSlowClientCutOff(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, io.Discard, &stderr) }()
 	defer func() { cancel(); <-done }()
-	var addr string
-	waitFor(t, "the listening log line", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("serve returned early: %v\n%s", err, stderr.String())
-		default:
-		}
-		addr = listenAddr(stderr.String())
-		return addr != ""
-	})
+	addr := waitListening(t, done, &stderr)
 
 	// trickle writes s a byte every 50 ms, stopping at the first error.
 	trickle := func(conn net.Conn, s string) {
