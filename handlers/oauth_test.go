@@ -495,29 +495,6 @@ func TestOIDCIssuerDown(t *testing.T) {
 	}
 }
 
-// TestOIDCBadSignature: an ID token not signed by the issuer's key is
-// refused, though goth alone would accept it.
-func TestOIDCBadSignature(t *testing.T) {
-	a, fakes := oauthApp(t)
-	f := fakes["oidc"]
-	forger, err := rsaKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Lock()
-	f.signKey = forger
-	f.mu.Unlock()
-	f.signInAs(person("4001", "forged@example.com", true))
-	c := a.client(t)
-	res := c.signInWith(oauthCases[3], f, "/profile")
-	if res.status != http.StatusBadGateway {
-		t.Fatalf("callback with a forged ID token: got %d, want 502; body %s", res.status, res.body)
-	}
-	if c.signedIn() {
-		t.Fatal("signed in with a forged ID token")
-	}
-}
-
 // TestExternalSignInNotices: linking at sign-in, a sign-in from a new
 // browser and an unlink each queue their security notice with the change
 // (the worker is not running, so only the change's transaction can have).
