@@ -435,3 +435,91 @@ func TestEveryIDNeverReused(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalEmailsMigration: 00009 puts every stored address in NormalEmail
+// form. Spellings that only differ in the case of a non-ASCII letter (the
+// NOCASE columns let them coexist) collide there, and each collision is
+// settled without stopping the upgrade: the verified (else the oldest)
+// user keeps the address, the other gets an undeliverable one and a line in
+// its log; a user's duplicate contact method goes, its routing kept; the
+// newest pending invite stays.
+func TestNormalEmailsMigration(t *testing.T) {
+	ctx := context.Background()
+	s, p := migratedTo(t, 8)
+	for _, stmt := range []string{
+		`INSERT INTO users (id, email, email_verified_at, created_at, updated_at) VALUES
+			(1, 'Ann@Example.COM', 5, 1, 1), (2, 'Ärger@example.com', NULL, 1, 1), (3, 'ärger@example.com', 5, 1, 1),
+			(4, 'ÖL@example.com', NULL, 1, 1), (5, 'öl@example.com', NULL, 1, 1), (6, 'öl@example.com.duplicate-5.invalid', NULL, 1, 1)`,
+		`INSERT INTO contact_methods (id, user_id, kind, address, is_account, verified_at, created_at)
+			SELECT id, id, 'email', email, 1, email_verified_at, 1 FROM users`,
+		`INSERT INTO contact_methods (id, user_id, kind, address, is_account, verified_at, created_at) VALUES
+			(20, 1, 'email', 'Ann.Work@Example.com', 0, 5, 1), (21, 1, 'email', 'Zoë@example.com', 0, NULL, 1),
+			(22, 1, 'email', 'ZOË@example.com', 0, 5, 1), (23, 1, 'webhook', 'https://Example.com/Hook', 0, 5, 1)`,
+		`INSERT INTO notification_rules (user_id, circumstance, severity, contact_method_id) VALUES (1, 'billing', 0, 21), (1, 'account', 0, 22)`,
+		`INSERT INTO accounts (id, name, owner_id, created_at) VALUES (1, 'Acme', 1, 1)`,
+		`INSERT INTO invites (id, account_id, email, role, token_hash, created_at, expires_at, state) VALUES
+			(30, 1, 'Ëve@example.com', 'normal', x'30', 1, 99, 'pending'), (31, 1, 'ëve@example.com', 'normal', x'31', 2, 99, 'pending'),
+			(32, 1, 'Dan@Example.com', 'normal', x'32', 1, 99, 'accepted')`,
+		`INSERT INTO identities (id, user_id, provider, subject, email, created_at, last_used_at) VALUES (40, 1, 'google', 'g', ' Ann@Example.COM ', 1, 1)`,
+		`INSERT INTO email_tokens (token_hash, user_id, purpose, email, created_at, expires_at) VALUES (x'50', 1, 'reset', 'Ann@Example.COM', 1, 99)`,
+		`INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) VALUES (3, 'New@Exämple.com', x'60', 1, 99)`,
+	} {
+		if _, err := s.w.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", strings.Join(strings.Fields(stmt), " "), err)
+		}
+	}
+	if _, err := p.UpTo(ctx, normalEmailsVersion); err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[string]string{
+		`SELECT group_concat(id || ' ' || email || ' ' || (email_verified_at IS NOT NULL), ', ') FROM (SELECT * FROM users ORDER BY id)`: "1 ann@example.com 1, " +
+			"2 ärger@example.com.duplicate-2.invalid 0, 3 ärger@example.com 1, 4 öl@example.com 0, 5 öl@example.com.duplicate-5-2.invalid 0, " +
+			"6 öl@example.com.duplicate-5.invalid 0",
+		`SELECT group_concat(id || ' ' || address, ', ') FROM (SELECT * FROM contact_methods ORDER BY id)`: "1 ann@example.com, " +
+			"2 ärger@example.com.duplicate-2.invalid, 3 ärger@example.com, 4 öl@example.com, 5 öl@example.com.duplicate-5-2.invalid, " +
+			"6 öl@example.com.duplicate-5.invalid, 20 ann.work@example.com, 22 zoë@example.com, 23 https://Example.com/Hook",
+		`SELECT group_concat(circumstance || ' ' || contact_method_id, ', ') FROM (SELECT * FROM notification_rules ORDER BY circumstance)`: "account 22, billing 22",
+		`SELECT group_concat(id || ' ' || email || ' ' || state, ', ') FROM (SELECT * FROM invites ORDER BY id)`: "30 ëve@example.com revoked, " +
+			"31 ëve@example.com pending, 32 dan@example.com accepted",
+		`SELECT email FROM identities`:        "ann@example.com",
+		`SELECT email FROM email_tokens`:      "ann@example.com",
+		`SELECT new_email FROM email_changes`: "new@exämple.com",
+		`SELECT group_concat(user_id || ' ' || kind || ' ' || detail_json, ', ') FROM audit_events`: `2 email_changed {"new_email":"ärger@example.com.duplicate-2.invalid",` +
+			`"old_email":"Ärger@example.com","reason":"another profile has this address"}, 5 email_changed {"new_email":"öl@example.com.duplicate-5-2.invalid",` +
+			`"old_email":"öl@example.com","reason":"another profile has this address"}`,
+	}
+	for query, w := range want {
+		var got string
+		if err := s.w.QueryRow(query).Scan(&got); err != nil || got != w {
+			t.Errorf("%s\ngot  %q, %v\nwant %q", query, got, err, w)
+		}
+	}
+	if u, err := s.UserByEmail(ctx, " ÄRGER@Example.com"); err != nil || u.ID != 3 {
+		t.Errorf("UserByEmail(ÄRGER@Example.com): got user %d, %v; want 3, the verified one", u.ID, err)
+	}
+
+	// The down step keeps the normal form; 00010 then refuses any other.
+	if _, err := p.DownTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		`UPDATE users SET email = 'ANN@example.com' WHERE id = 1`,
+		`UPDATE users SET email = ' ann@example.com' WHERE id = 1`,
+		`UPDATE contact_methods SET address = 'Ann.Work@example.com' WHERE id = 20`,
+		`UPDATE invites SET email = 'Dan@example.com' WHERE id = 32`,
+		`UPDATE identities SET email = 'Ann@example.com'`,
+		`UPDATE email_tokens SET email = 'Ann@example.com'`,
+		`UPDATE email_changes SET new_email = 'New@exämple.com'`,
+	} {
+		if _, err := s.w.Exec(bad); err == nil || !strings.Contains(err.Error(), "CHECK") {
+			t.Errorf("%s: got %v, want a CHECK failure", bad, err)
+		}
+	}
+	if _, err := s.w.Exec(`UPDATE contact_methods SET address = 'https://Example.com/Other' WHERE id = 23`); err != nil {
+		t.Errorf("a webhook URL keeps its case: %v", err)
+	}
+}
