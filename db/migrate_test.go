@@ -523,3 +523,33 @@ func TestNormalEmailsMigration(t *testing.T) {
 		t.Errorf("a webhook URL keeps its case: %v", err)
 	}
 }
+
+// TestEveryEmailColumnNormal is the class test of the email normal form:
+// after every migration, each text column named email or *_email carries
+// the CHECK of 00010, so a new table cannot store a second spelling.
+func TestEveryEmailColumnNormal(t *testing.T) {
+	s := openTest(t)
+	rows, err := s.w.Query(`SELECT m.name, c.name, m.sql FROM sqlite_master m, pragma_table_info(m.name) c
+		WHERE m.type = 'table' AND upper(c.type) = 'TEXT' AND (c.name = 'email' OR c.name LIKE '%\_email' ESCAPE '\')`)
+	type column struct{ table, name, sql string }
+	cols, err := collect(rows, err, func(r rowScanner) (column, error) {
+		var c column
+		return c, r.Scan(&c.table, &c.name, &c.sql)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) < 5 {
+		t.Fatalf("found %d email columns, want at least the 5 of 00010: %v", len(cols), cols)
+	}
+	for _, c := range cols {
+		if check := "CHECK (" + c.name + " = lower(trim(" + c.name + ")) COLLATE BINARY)"; !strings.Contains(c.sql, check) {
+			t.Errorf("%s.%s: no %s; store addresses with db.NormalEmail and add the check", c.table, c.name, check)
+		}
+	}
+	var schema string
+	if err := s.w.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'contact_methods'`).Scan(&schema); err != nil ||
+		!strings.Contains(schema, "CHECK (kind <> 'email' OR address = lower(trim(address)) COLLATE BINARY)") {
+		t.Errorf("contact_methods: no normal-form check on email addresses (%v)", err)
+	}
+}
