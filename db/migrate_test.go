@@ -553,3 +553,69 @@ func TestEveryEmailColumnNormal(t *testing.T) {
 		t.Errorf("contact_methods: no normal-form check on email addresses (%v)", err)
 	}
 }
+
+// TestIDsMigrationOrphans: rows whose parent was deleted with foreign keys
+// off (from the sqlite3 shell, say) do not block the upgrade; they stay,
+// and no new user gets the id they name.
+func TestIDsMigrationOrphans(t *testing.T) {
+	ctx := context.Background()
+	s, _ := migratedTo(t, normalEmailsVersion)
+	for _, stmt := range []string{
+		`INSERT INTO users (id, email, created_at, updated_at) VALUES (1, 'ann@example.com', 1, 1), (2, 'gone@example.com', 1, 1)`,
+		`INSERT INTO identities (user_id, provider, subject, created_at, last_used_at) VALUES (2, 'google', 'g-2', 1, 1)`,
+		`PRAGMA foreign_keys = OFF`,
+		`DELETE FROM users WHERE id = 2`,
+		`PRAGMA foreign_keys = ON`,
+	} {
+		if _, err := s.w.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var orphans int
+	if err := s.w.QueryRow(`SELECT count(*) FROM identities WHERE user_id = 2`).Scan(&orphans); err != nil || orphans != 1 {
+		t.Errorf("the orphaned login: got %d rows, %v; want it kept", orphans, err)
+	}
+	if u := mustUser(t, s, "new@example.com"); u.ID <= 2 {
+		t.Errorf("new user: got id %d, the id the orphaned login names or below", u.ID)
+	}
+}
+
+// TestIDsMigrationFailsWhole: when 00010 fails half-way (here on a row that
+// bypassed NormalEmail after 00009), nothing of it stays: every table as it
+// was, foreign keys on, the version not recorded.
+func TestIDsMigrationFailsWhole(t *testing.T) {
+	ctx := context.Background()
+	s, p := migratedTo(t, normalEmailsVersion)
+	if _, err := s.w.Exec(`INSERT INTO users (id, email, created_at, updated_at) VALUES (1, 'ann@example.com', 1, 1), (2, 'BOB@example.com', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`INSERT INTO sessions (id, id_hash, user_id, created_at, last_seen_at, expires_at) VALUES (5, x'01', 1, 1, 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	rows, schema := dump(t, s), shape(t, s)
+	if _, err := s.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "CHECK") {
+		t.Fatalf("migrate: got %v, want the email CHECK to fail", err)
+	}
+	if got := dump(t, s); fmt.Sprint(got) != fmt.Sprint(rows) {
+		t.Errorf("rows changed\ngot  %v\nwant %v", got, rows)
+	}
+	if got := shape(t, s); strings.Join(got, "\n") != strings.Join(schema, "\n") {
+		t.Errorf("schema changed\ngot  %v\nwant %v", got, schema)
+	}
+	var fk int
+	if err := s.w.QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("foreign keys: got %d, %v; want on", fk, err)
+	}
+	if v, err := p.GetDBVersion(ctx); err != nil || v != normalEmailsVersion {
+		t.Errorf("version: got %d, %v; want %d", v, err, normalEmailsVersion)
+	}
+	if _, err := s.w.Exec(`UPDATE users SET email = 'bob@example.com' WHERE id = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate once the row is fixed: %v", err)
+	}
+}

@@ -21,6 +21,11 @@
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
 
+-- References broken before the rebuild (rows deleted with foreign keys
+-- off, say from the sqlite3 shell) are kept as they are, not counted
+-- against it.
+CREATE TEMP TABLE foreign_keys_before AS SELECT count(*) AS violations FROM pragma_foreign_key_check;
+
 -- Triggers that name a rebuilt table go first, or renaming a new table
 -- into place fails on them; they come back, unchanged, at the end.
 DROP TRIGGER users_account_contact;
@@ -379,11 +384,13 @@ INSERT INTO sqlite_sequence (name, seq) SELECT 'payment_methods', coalesce(max(n
     UNION ALL SELECT max(billing_payment_method_id) FROM accounts
 );
 
--- The rebuilt tables must hold what their references say: any row of
--- PRAGMA foreign_key_check fails this insert, and so the migration.
+-- The rebuilt tables must hold what their references say: one row of
+-- PRAGMA foreign_key_check more than before fails this insert, and so the
+-- migration, which rolls back.
 CREATE TEMP TABLE foreign_keys_ok (violations INTEGER NOT NULL CHECK (violations = 0)) STRICT;
-INSERT INTO foreign_keys_ok SELECT count(*) FROM pragma_foreign_key_check;
+INSERT INTO foreign_keys_ok SELECT (SELECT count(*) FROM pragma_foreign_key_check) - violations FROM foreign_keys_before;
 DROP TABLE foreign_keys_ok;
+DROP TABLE foreign_keys_before;
 COMMIT;
 PRAGMA foreign_keys = ON;
 
@@ -392,6 +399,11 @@ PRAGMA foreign_keys = ON;
 -- checks the form of an address. Rows and ids stay.
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
+
+-- References broken before the rebuild (rows deleted with foreign keys
+-- off, say from the sqlite3 shell) are kept as they are, not counted
+-- against it.
+CREATE TEMP TABLE foreign_keys_before AS SELECT count(*) AS violations FROM pragma_foreign_key_check;
 
 -- Triggers that name a rebuilt table go first, or renaming a new table
 -- into place fails on them; they come back, unchanged, at the end.
@@ -663,10 +675,12 @@ BEGIN
 END;
 -- +goose StatementEnd
 
--- The rebuilt tables must hold what their references say: any row of
--- PRAGMA foreign_key_check fails this insert, and so the migration.
+-- The rebuilt tables must hold what their references say: one row of
+-- PRAGMA foreign_key_check more than before fails this insert, and so the
+-- migration, which rolls back.
 CREATE TEMP TABLE foreign_keys_ok (violations INTEGER NOT NULL CHECK (violations = 0)) STRICT;
-INSERT INTO foreign_keys_ok SELECT count(*) FROM pragma_foreign_key_check;
+INSERT INTO foreign_keys_ok SELECT (SELECT count(*) FROM pragma_foreign_key_check) - violations FROM foreign_keys_before;
 DROP TABLE foreign_keys_ok;
+DROP TABLE foreign_keys_before;
 COMMIT;
 PRAGMA foreign_keys = ON;
