@@ -76,15 +76,15 @@ func TestCheckListsMigration(t *testing.T) {
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	check("after 00008")
-	if _, err := p.Down(ctx); err != nil {
+	check("after every migration")
+	if _, err := p.DownTo(ctx, 7); err != nil {
 		t.Fatal(err)
 	}
-	check("after 00008 down")
+	check("down to 00007")
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	check("after 00008 again")
+	check("up again")
 }
 
 // TestChecksBuildNoTables: SQLite codes IN with three or more constants as an
@@ -618,4 +618,25 @@ func TestIDsMigrationFailsWhole(t *testing.T) {
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate once the row is fixed: %v", err)
 	}
+}
+
+// TestMigrationsDownToEmpty: every migration's down step runs, from the
+// newest to the first, and the whole chain applies again.
+func TestMigrationsDownToEmpty(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	p, err := s.migrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if names := tableNames(t, s); len(names) != 0 {
+		t.Errorf("after every down step: tables %v are left", names)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustUser(t, s, "ann@example.com")
 }
