@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -19,7 +18,7 @@ const ErrEmailTaken = RuleError("Another profile uses this email address.")
 // (ErrCodesAddress, ErrCodesUser), so the form cannot be used to flood an
 // address.
 func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail string, tokenHash []byte, ttl time.Duration, n Notice, ev Event) error {
-	newEmail = strings.TrimSpace(newEmail)
+	newEmail = NormalEmail(newEmail)
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		if err := emailFree(ctx, tx, userID, newEmail); err != nil {
 			return err

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -68,13 +67,13 @@ func identityBySubject(ctx context.Context, tx *sql.Tx, provider, subject string
 // touchIdentity records a use and what the provider now says.
 func touchIdentity(ctx context.Context, tx *sql.Tx, id int64, ext External, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE identities SET email = ?, email_verified = ?, display_name = ?, last_used_at = ? WHERE id = ?`,
-		strings.TrimSpace(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), id)
+		NormalEmail(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), id)
 	return err
 }
 
 func insertIdentity(ctx context.Context, tx *sql.Tx, userID int64, ext External, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO identities (user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, userID, ext.Provider, ext.Subject, strings.TrimSpace(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), unix(now))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, userID, ext.Provider, ext.Subject, NormalEmail(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), unix(now))
 	return mapErr(err)
 }
 
@@ -156,7 +155,7 @@ func resolveLogin(ctx context.Context, tx *sql.Tx, ext External, create bool, ev
 
 // linkOrCreate is steps 2 to 4 of ResolveLogin.
 func linkOrCreate(ctx context.Context, tx *sql.Tx, ext External, create bool, now time.Time) (User, string, error) {
-	email := strings.TrimSpace(ext.Email)
+	email := NormalEmail(ext.Email)
 	if email == "" {
 		return User{}, "", ErrNoEmail
 	}

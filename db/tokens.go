@@ -13,7 +13,8 @@ const (
 	TokenReset  = "reset"
 )
 
-// CreateEmailToken stores the hash of a token mailed to email for purpose.
+// CreateEmailToken stores the hash of a token mailed to email (kept in its
+// NormalEmail form, as users.email is) for purpose.
 // A new reset token replaces the user's earlier unused ones.
 func (s *Store) CreateEmailToken(ctx context.Context, hash []byte, userID int64, purpose, email string, ttl time.Duration) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
@@ -22,7 +23,7 @@ func (s *Store) CreateEmailToken(ctx context.Context, hash []byte, userID int64,
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO email_tokens (token_hash, user_id, purpose, email, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, hash, userID, purpose, email, unix(now), unix(now.Add(ttl)))
+			VALUES (?, ?, ?, ?, ?, ?)`, hash, userID, purpose, NormalEmail(email), unix(now), unix(now.Add(ttl)))
 		return err
 	})
 }

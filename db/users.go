@@ -96,7 +96,7 @@ func createUser(ctx context.Context, tx *sql.Tx, nu NewUser, now time.Time) (Use
 	}
 	row := tx.QueryRowContext(ctx, `INSERT INTO users (email, email_verified_at, name, password_hash, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING `+userColumns,
-		strings.TrimSpace(nu.Email), verified, strings.TrimSpace(nu.Name), hash, unix(now), unix(now))
+		NormalEmail(nu.Email), verified, strings.TrimSpace(nu.Name), hash, unix(now), unix(now))
 	u, err := scanUser(row)
 	if err != nil {
 		return User{}, err
@@ -111,9 +111,10 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
-// UserByEmail returns the user whose account email is email, ignoring case.
+// UserByEmail returns the user whose account email is email in its normal
+// form (NormalEmail).
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.TrimSpace(email)))
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, NormalEmail(email)))
 }
 
 // CountUsers returns how many users exist.

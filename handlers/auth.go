@@ -208,7 +208,7 @@ func (h *Handler) signup(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"name": name, "email": email}}
 	checkName(&form, name)
 	checkEmail(&form, email)
-	if invite.ID != 0 && !form.Failed() && !strings.EqualFold(email, invite.Email) {
+	if invite.ID != 0 && !form.Failed() && db.NormalEmail(email) != db.NormalEmail(invite.Email) {
 		form.Fail("email", "Your invite is for "+invite.Email+". Sign up with that address.")
 	}
 	if err := auth.CheckPassword(password); err != nil {

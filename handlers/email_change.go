@@ -25,7 +25,7 @@ func (h *Handler) changeEmail(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"new_email": email}}
 	if checkContactEmail(&form, email); form.Failed() {
 		form.Errors = map[string]string{"new_email": form.Errors["address"]}
-	} else if strings.EqualFold(email, u.Email) {
+	} else if db.NormalEmail(email) == db.NormalEmail(u.Email) {
 		form.Fail("new_email", "This is your account email already.")
 	}
 	if !form.Failed() {
