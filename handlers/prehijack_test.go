@@ -86,6 +86,10 @@ func TestAddLoginRefusedWhileUnverified(t *testing.T) {
 	oc := oauthCases[0]
 	c := a.client(t)
 	c.signup(annName, annEmail, annPassword)
+	page := c.get("/profile").body
+	if strings.Contains(page, `action="/profile/logins/`+oc.key+`"`) || !strings.Contains(page, "Confirm your email address to link a login") {
+		t.Errorf("#sso-logins while unverified: want no Add Login button and the reason")
+	}
 	fakes[oc.key].signInAs(person("6662", "ann@gmail.example", true))
 	res, went := c.startAddLogin(oc, fakes[oc.key])
 	if went {
