@@ -87,7 +87,9 @@ func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *vi
 	if !v.First {
 		return nil
 	}
-	if cur, ok := currentUser(c); ok && cur.ID == v.User.ID && !v.KeptSession {
+	cur, signedIn := currentUser(c)
+	signedIn = signedIn && cur.ID == v.User.ID
+	if signedIn && !v.KeptSession {
 		if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
 			return err
 		}
@@ -97,6 +99,13 @@ func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *vi
 	if len(v.Removed) == 0 {
 		if v.SignedOut > 0 {
 			data.Text += " Every other session was signed out."
+		}
+		// Confirmed from a browser that is not signed in to the profile:
+		// perhaps by the owner of an address someone else signed up with,
+		// who may still know the password they chose.
+		if !signedIn && v.User.PasswordHash != "" {
+			data.Text += " If you did not make this profile yourself, choose a new password now: whoever made it may know its password."
+			data.Link, data.LinkText = "/password/forgot", "Choose a new password"
 		}
 		return nil
 	}

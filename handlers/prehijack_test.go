@@ -245,3 +245,24 @@ func TestVerifyLinkSignsOutOthers(t *testing.T) {
 		t.Error("another browser: still signed in, want signed out")
 	}
 }
+
+// TestVerifyLinkInAnotherBrowser: Mallory signed up with Ann's address and
+// a password of her choosing; Ann follows the verification link Mallory
+// had sent her. Mallory's session ends, and the page tells Ann to choose a
+// new password, which ends Mallory's password too.
+func TestVerifyLinkInAnotherBrowser(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	mallory := a.client(t)
+	mallory.signup("Mallory", annEmail, bobPassword)
+	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
+	ann := a.client(t)
+	res := ann.get(path)
+	if res.status != http.StatusOK || !strings.Contains(res.body, "If you did not make this profile yourself, choose a new password now") ||
+		!strings.Contains(res.body, `href="/password/forgot"`) {
+		t.Fatalf("GET %s in Ann's browser: got %d; body:\n%s", path, res.status, res.body)
+	}
+	if mallory.signedIn() {
+		t.Error("Mallory's session after Ann confirmed the address: signed in, want signed out")
+	}
+}
