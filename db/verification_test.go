@@ -205,3 +205,34 @@ func TestLinkRefusedWhileUnverified(t *testing.T) {
 		t.Fatalf("logins: got %+v, want none", ids)
 	}
 }
+
+// TestFirstVerificationMigration: 00013's triggers come and go with it.
+func TestFirstVerificationMigration(t *testing.T) {
+	ctx := context.Background()
+	s, p := migratedTo(t, 12)
+	u, _, err := s.ResolveLogin(ctx, External{"oidc:Acme", "m1", "ann@example.com", false, ""}, true, Event{Kind: EventSignIn}, LoginNotices{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateEmailToken(ctx, []byte("r"), u.ID, TokenReset, u.Email, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.UpByOne(ctx); err != nil || res.Source.Version != 13 {
+		t.Fatalf("up to 00013: got %+v, %v", res, err)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE users SET email_verified_at = 1 WHERE id = ?`, u.ID); err == nil {
+		t.Error("after 00013: a bare verification with a login linked went through")
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE users SET email = 'other@example.com' WHERE id = ?`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ValidResetToken(ctx, []byte("r")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after 00013: a link to the old address survived the change: %v", err)
+	}
+	if _, err := p.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE users SET email_verified_at = 1 WHERE id = ?`, u.ID); err != nil {
+		t.Errorf("after 00013 down: %v, want the trigger gone", err)
+	}
+}
