@@ -50,3 +50,24 @@ func TestEmailChangeEndsLinks(t *testing.T) {
 		t.Errorf("ResetPassword with a link to the old address: got %v, want ErrNotFound", err)
 	}
 }
+
+// TestPasswordChangeEndsEmailChange: a pending change of the account email
+// may come from a session the password change signs out; its link must
+// not outlive it.
+func TestPasswordChangeEndsEmailChange(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := mustUser(t, s, "ann@example.com")
+	if err := s.RequestEmailChange(ctx, u.ID, "mallory@evil.example", []byte("c"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChangePassword(ctx, u.ID, "new", nil, Event{Kind: EventPasswordChanged}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), nil, func(string, string) Notice { return Notice{} }, Event{Kind: EventEmailChanged}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("email change link after a password change: got %v, want ErrNotFound", err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.Email != "ann@example.com" {
+		t.Fatalf("account email: got %s, want ann@example.com", got.Email)
+	}
+}
