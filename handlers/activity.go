@@ -89,6 +89,9 @@ func describe(ev db.Event) string {
 	case db.EventLoginLinked:
 		return "Linked a " + cmp.Or(text("method"), providerLabel(text("provider"))) + " login" + inParens(text("email"))
 	case db.EventLoginUnlinked:
+		if text("reason") == db.ReasonUnconfirmedEmail {
+			return "Removed the " + providerLabel(text("provider")) + " login" + inParens(text("email")) + ": it was linked before the email address was confirmed"
+		}
 		return "Removed the " + providerLabel(text("provider")) + " login" + inParens(text("email"))
 	case db.EventSignInFailed:
 		return "Failed sign-in attempt (wrong password)"

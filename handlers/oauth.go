@@ -94,6 +94,9 @@ func (h *Handler) addLogin(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	u, _ := currentUser(c)
+	if !u.EmailVerified() {
+		return h.refuseAddLogin(c)
+	}
 	return h.beginFlow(c, p, oauthFlow{Mode: modeLink, UserID: u.ID, Next: "/profile#sso-logins"})
 }
 
