@@ -228,3 +228,40 @@ func (s *Store) ReserveDNSLookup(ctx context.Context, window time.Duration, limi
 	}
 	return ok, max(wait, time.Second), nil
 }
+
+// EventSAMLConnectionChanged: an Admin changed a setting of a connection.
+const EventSAMLConnectionChanged = "saml_connection_changed"
+
+// ErrIdPInitiatedUnverified refuses IdP-initiated sign-in for a connection
+// none of whose domains is verified.
+var ErrIdPInitiatedUnverified = errors.New("idp-initiated sign-in needs a verified domain")
+
+// SetSAMLIdPInitiated allows or refuses sign-in started at the identity
+// provider for connection connID of account accountID; actorID must be an
+// Admin. Allowing it needs a domain verified for the connection.
+func (s *Store) SetSAMLIdPInitiated(ctx context.Context, accountID, actorID, connID int64, allow bool, ev Event) error {
+	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		c, err := scanSAMLConnection(tx.QueryRowContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections
+			WHERE id = ? AND account_id = ?`, connID, accountID))
+		if err != nil {
+			return err
+		}
+		if allow && len(c.VerifiedDomains) == 0 {
+			return ErrIdPInitiatedUnverified
+		}
+		if c.AllowIdPInitiated == allow {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE saml_connections SET allow_idp_initiated = ? WHERE id = ?`, allow, connID); err != nil {
+			return err
+		}
+		ev.Kind = EventSAMLConnectionChanged
+		ev = withAccount(ev, actor.Account)
+		ev.Detail = withDetail(withDetail(ev.Detail, "connection", c.Name), "idp_initiated", allow)
+		return auditBoth(ctx, tx, ev, accountID, actorID, 0, s.now())
+	})
+	if err != nil {
+		return fmt.Errorf("set idp-initiated sign-in of saml connection %d: %w", connID, err)
+	}
+	return nil
+}
