@@ -198,11 +198,11 @@ func (s *Store) ReserveDNSLookup(ctx context.Context, window time.Duration, limi
 	ok, wait := true, time.Duration(0)
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		since := unix(now.Add(-window))
+		// Every key's old rows go: the table holds the last window only.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM dns_lookups WHERE created_at <= ?`, unix(now.Add(-window))); err != nil {
+			return err
+		}
 		for _, l := range limits {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM dns_lookups WHERE key = ? AND created_at <= ?`, l.Key, since); err != nil {
-				return err
-			}
 			var n int
 			var oldest sql.NullInt64
 			if err := tx.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM dns_lookups WHERE key = ?`, l.Key).Scan(&n, &oldest); err != nil {
