@@ -104,6 +104,8 @@ var configSettings = []configSetting{
 		func(c config) any { return len(c.trustedProxies()) }, 2, 1},
 	{"ROSTER_METRICS_ADDR", "metrics-addr", "127.0.0.1:9090", ":9091",
 		func(c config) any { return c.MetricsAddr }, "127.0.0.1:9090", ":9091"},
+	{"ROSTER_DNS_RESOLVER", "dns-resolver", "127.0.0.1:5353", "[::1]:53",
+		func(c config) any { return c.DNSResolver }, "127.0.0.1:5353", "[::1]:53"},
 	{"ROSTER_SESSION_IDLE", "session-idle", "24h", "1h30m",
 		func(c config) any { return c.SessionIdle }, 24 * time.Hour, 90 * time.Minute},
 	{"ROSTER_SESSION_MAX", "session-max", "240h", "2160h",

@@ -166,6 +166,13 @@ func describe(ev db.Event) string {
 		return "Added the SAML connection " + text("connection") + " to " + account
 	case db.EventSAMLConnectionDeleted:
 		return "Deleted the SAML connection " + text("connection") + " of " + account
+	case db.EventSAMLDomainVerified:
+		return "Verified the domain " + text("domain") + " for the SAML connection " + text("connection") + " of " + account
+	case db.EventSAMLConnectionChanged:
+		if on, _ := ev.Detail["idp_initiated"].(bool); on {
+			return "Allowed sign-in started at the identity provider for the SAML connection " + text("connection") + " of " + account
+		}
+		return "Refused sign-in started at the identity provider for the SAML connection " + text("connection") + " of " + account
 	case db.EventProfileUpdated:
 		if name, _ := ev.Detail["name"].(string); name != "" {
 			return "Changed the name to " + name
