@@ -169,25 +169,26 @@ func (h *Handler) changePassword(c echo.Context) error {
 	u, _ := currentUser(c)
 	var form views.Form
 	current, next := c.FormValue("current_password"), c.FormValue("new_password")
-	if u.PasswordHash != "" {
-		blocked, err := h.blocked(ctx, u.Email, c.RealIP())
-		if err != nil {
-			return err
-		}
-		switch {
-		case blocked:
+	if u.PasswordHash != "" && current == "" {
+		form.Fail("current_password", "Enter your current password.")
+	} else if u.PasswordHash != "" {
+		// As at sign-in: the slot is taken before the hash and kept by a
+		// wrong password.
+		slot, err := h.reservePassword(c, u.Email)
+		if _, ok := throttled(c, err); ok {
 			form.Fail("current_password", throttledMessage)
-		case current == "":
-			form.Fail("current_password", "Enter your current password.")
-		default:
+			return h.profileRefused(c, http.StatusTooManyRequests, "profile/change-password", func(p *views.ProfilePage) { p.Password = form })
+		} else if err != nil {
+			return err
+		} else {
 			ok, err := h.hasher.Verify(ctx, current, u.PasswordHash)
+			if err != nil || ok {
+				h.release(ctx, c, slot)
+			}
 			if err != nil {
 				return h.hashError(err)
 			}
 			if !ok {
-				if err := h.recordFailure(ctx, u.Email, c.RealIP()); err != nil {
-					return err
-				}
 				form.Fail("current_password", "That is not your current password.")
 			}
 		}
