@@ -28,6 +28,18 @@ func (h *Handler) changeEmail(c echo.Context) error {
 	} else if strings.EqualFold(email, u.Email) {
 		form.Fail("new_email", "This is your account email already.")
 	}
+	var slot db.Reservation
+	if !form.Failed() {
+		var err error
+		slot, err = h.store.Reserve(c.Request().Context(), h.throttle.changeAddress.on(emailKey(email)), h.throttle.changeIP.on(c.RealIP()))
+		if t, ok := throttled(c, err); ok {
+			form.Fail("new_email", mailLimitText(t, h.throttle.changeIP, "confirmation links", email))
+			return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) { p.Notify.EmailForm = form })
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if !form.Failed() {
 		token, hash := newToken()
 		n := db.Notice{Subject: "Confirm your new Roster account email",
@@ -37,11 +49,8 @@ func (h *Handler) changeEmail(c echo.Context) error {
 		err := h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, n, event(c, db.EventEmailChangeAsked))
 		switch {
 		case errors.Is(err, db.ErrEmailTaken):
+			h.release(c.Request().Context(), c, slot) // nothing was sent
 			form.Fail("new_email", ruleText(err))
-		case errors.Is(err, db.ErrCodesAddress):
-			form.Fail("new_email", fmt.Sprintf("We sent %d messages to this address in the last hour. Wait an hour, then try again.", db.MaxCodesPerAddressHour))
-		case errors.Is(err, db.ErrCodesUser):
-			form.Fail("new_email", fmt.Sprintf("We sent you %d confirmation messages in the last day. Try again tomorrow.", db.MaxCodesPerUserDay))
 		case err != nil:
 			return err
 		default:
