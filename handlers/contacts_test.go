@@ -424,6 +424,7 @@ func TestSendTestLimit(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, esc(db.ErrTestsMethod.Error())) {
 		t.Fatalf("one test over the limit: got %d, want 429 with %q; body:\n%s", res.status, db.ErrTestsMethod.Error(), res.body)
 	}
+	wantRetryAfter(t, "test limit", res, time.Hour)
 	if res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/test", other.ID), nil); res.status != http.StatusOK {
 		t.Errorf("a test to another method: got %d, want 200", res.status)
 	}
@@ -716,6 +717,7 @@ func TestCodeSendLimit(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(db.ErrCodesAddress.Error())) {
 		t.Fatalf("code 6: got %d, want 429 with the limit by the field; body:\n%s", res.status, res.body)
 	}
+	wantRetryAfter(t, "code limit", res, time.Hour)
 	if n := sent(); n != db.MaxCodesPerAddressHour {
 		t.Errorf("outbox after the refusal: %d rows, want %d", n, db.MaxCodesPerAddressHour)
 	}
@@ -726,6 +728,7 @@ func TestCodeSendLimit(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(db.ErrCodesAddress.Error())) {
 		t.Fatalf("add again: got %d, want 429 with the limit by the field; body:\n%s", res.status, res.body)
 	}
+	wantRetryAfter(t, "code limit on add", res, time.Hour)
 	if n, list := sent(), a.methods(t, ann); n != db.MaxCodesPerAddressHour || len(list) != 1 {
 		t.Errorf("after the refused add: %d outbox rows, %d methods; want %d and 1", n, len(list), db.MaxCodesPerAddressHour)
 	}

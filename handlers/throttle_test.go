@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/db"
 )
 
 // The attacks on the limits of issue 13: each one is played through the
@@ -387,4 +389,54 @@ func TestAPIBearerThrottle(t *testing.T) {
 	if res := call(token, "198.51.100.3"); res.status != http.StatusOK {
 		t.Errorf("right token from another address: got %d, want 200", res.status)
 	}
+}
+
+// TestCodeFloodAcrossProfiles: verification codes were limited per profile
+// and address, so every profile an attacker made could send 5 more codes an
+// hour to one victim's address. The address's limit is the address's now.
+func TestCodeFloodAcrossProfiles(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	const victim = "victim@example.com"
+	codes := 0
+	for i := range 3 {
+		c := a.client(t)
+		email := fmt.Sprintf("attacker%d@example.com", i)
+		c.adopt(a.seedUser(t, email, email, annPassword).ID)
+		res := c.postHTMX("/profile/contacts", url.Values{"kind": {"email"}, "address": {victim}})
+		if res.status != http.StatusOK {
+			if res.status != http.StatusTooManyRequests {
+				t.Fatalf("%s adds %s: got %d", email, victim, res.status)
+			}
+			continue
+		}
+		codes++
+		list, err := a.store.ContactMethods(context.Background(), a.userID(t, email))
+		if err != nil || len(list) != 2 {
+			t.Fatalf("methods of %s: %v, %v", email, list, err)
+		}
+		for range 4 {
+			switch res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/resend", list[1].ID), nil); res.status {
+			case http.StatusOK:
+				codes++
+			case http.StatusTooManyRequests:
+				wantRetryAfter(t, "code limit", res, time.Hour)
+			default:
+				t.Fatalf("resend: got %d", res.status)
+			}
+		}
+	}
+	if codes != db.MaxCodesPerAddressHour {
+		t.Errorf("3 profiles sending codes to one address: %d codes sent, want %d", codes, db.MaxCodesPerAddressHour)
+	}
+}
+
+// userID is the id of the user with email.
+func (a *app) userID(t *testing.T, email string) int64 {
+	t.Helper()
+	u, err := a.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
 }
