@@ -440,3 +440,36 @@ func (a *app) userID(t *testing.T, email string) int64 {
 	}
 	return u.ID
 }
+
+// TestChangePasswordRace: the current password on the profile is a
+// password check like sign-in's, with the same slots: checks sent at once
+// cannot pass the limit either, and a refusal is a 429 with Retry-After.
+func TestChangePasswordRace(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, func(ac *appConfig) { ac.workers, ac.queue = 2, 64 })
+	c := a.client(t)
+	c.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
+	reqs := make([]raceRequest, 20)
+	for i := range reqs {
+		reqs[i] = raceRequest{c: c, path: "/profile/password", form: url.Values{"current_password": {fmt.Sprintf("wrong %d", i)}, "new_password": {newPassword}}}
+	}
+	checked, throttled := 0, 0
+	for _, s := range raceAll(t, reqs) {
+		switch s {
+		case http.StatusUnprocessableEntity:
+			checked++
+		case http.StatusTooManyRequests:
+			throttled++
+		default:
+			t.Errorf("concurrent wrong current password: got %d, want 422 or 429", s)
+		}
+	}
+	if checked != 10 || throttled != 10 {
+		t.Errorf("20 concurrent wrong current passwords: %d checked, %d throttled; want 10 and 10", checked, throttled)
+	}
+	res := c.postHTMX("/profile/password", url.Values{"current_password": {annPassword}, "new_password": {newPassword}})
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, "Too many failed sign-in attempts.") {
+		t.Errorf("right current password after the race: got %d, want 429 with the message; body:\n%s", res.status, res.body)
+	}
+	wantRetryAfter(t, "change password limit", res, 15*time.Minute)
+}
