@@ -28,10 +28,8 @@ func (h *Handler) changeEmail(c echo.Context) error {
 	} else if strings.EqualFold(email, u.Email) {
 		form.Fail("new_email", "This is your account email already.")
 	}
-	var slot db.Reservation
 	if !form.Failed() {
-		var err error
-		slot, err = h.store.Reserve(c.Request().Context(), h.throttle.changeAddress.on(emailKey(email)), h.throttle.changeIP.on(c.RealIP()))
+		slot, err := h.store.Reserve(c.Request().Context(), h.throttle.changeAddress.on(emailKey(email)), h.throttle.changeIP.on(c.RealIP()))
 		if t, ok := throttled(c, err); ok {
 			form.Fail("new_email", mailLimitText(t, h.throttle.changeIP, "confirmation links", email))
 			return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) { p.Notify.EmailForm = form })
@@ -39,14 +37,12 @@ func (h *Handler) changeEmail(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-	}
-	if !form.Failed() {
 		token, hash := newToken()
 		n := db.Notice{Subject: "Confirm your new Roster account email",
 			Body: fmt.Sprintf("Hello %s,\n\nTo make this address the account email of your Roster profile (instead of %s), open this link:\n\n%s\n\n"+
 				"The link works for 48 hours. If you did not ask for this, ignore this message: nothing changes.\n",
 				u.DisplayName(), u.Email, h.link("/email-change/"+token))}
-		err := h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, n, event(c, db.EventEmailChangeAsked))
+		err = h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, n, event(c, db.EventEmailChangeAsked))
 		switch {
 		case errors.Is(err, db.ErrEmailTaken):
 			h.release(c.Request().Context(), c, slot) // nothing was sent
