@@ -45,7 +45,7 @@ func apiFail(c echo.Context, status int, msg string) error {
 // client learns nothing about its guesses. Without a configured token
 // nothing is authorized.
 func (h *Handler) apiBearer(c echo.Context) error {
-	slot, err := h.store.Reserve(c.Request().Context(), h.throttle.apiFailures.on(c.RealIP()))
+	slot, err := h.store.Reserve(c.Request().Context(), h.throttle.apiFailures.on(clientKey(c)))
 	if t, ok := throttled(c, err); ok {
 		return apiRefusal{http.StatusTooManyRequests, fmt.Sprintf("too many failed bearer tokens from this address; retry after %d seconds", int(t.RetryAfter/time.Second))}
 	}

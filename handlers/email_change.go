@@ -29,7 +29,7 @@ func (h *Handler) changeEmail(c echo.Context) error {
 		form.Fail("new_email", "This is your account email already.")
 	}
 	if !form.Failed() {
-		slot, err := h.store.Reserve(c.Request().Context(), h.throttle.changeAddress.on(emailKey(email)), h.throttle.changeIP.on(c.RealIP()))
+		slot, err := h.store.Reserve(c.Request().Context(), h.throttle.changeAddress.on(emailKey(email)), h.throttle.changeIP.on(clientKey(c)))
 		if t, ok := throttled(c, err); ok {
 			form.Fail("new_email", mailLimitText(t, h.throttle.changeIP, "confirmation links", email))
 			return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) { p.Notify.EmailForm = form })

@@ -266,7 +266,7 @@ func (h *Handler) resendInvite(c echo.Context) error {
 
 // reserveInvite takes the slots of one invite mail to email.
 func (h *Handler) reserveInvite(c echo.Context, email string) (db.Reservation, error) {
-	return h.store.Reserve(c.Request().Context(), h.throttle.inviteAddress.on(emailKey(email)), h.throttle.inviteIP.on(c.RealIP()))
+	return h.store.Reserve(c.Request().Context(), h.throttle.inviteAddress.on(emailKey(email)), h.throttle.inviteIP.on(clientKey(c)))
 }
 
 // inviteThrottled answers an invite mail refused by its limit, with 429

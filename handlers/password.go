@@ -87,7 +87,7 @@ func (h *Handler) forgot(c echo.Context) error {
 	// on how often this client asked, never on the address. The address's
 	// limit is then taken for every address, known or not, and a full one
 	// sends nothing and answers as if it had sent.
-	if _, err := h.store.Reserve(ctx, h.throttle.resetIP.on(c.RealIP())); err != nil {
+	if _, err := h.store.Reserve(ctx, h.throttle.resetIP.on(clientKey(c))); err != nil {
 		t, ok := throttled(c, err)
 		if !ok {
 			return err

@@ -151,7 +151,7 @@ func (h *Handler) resendVerification(c echo.Context) error {
 	u, _ := currentUser(c)
 	msg := "Your email is already confirmed."
 	if !u.EmailVerified() {
-		_, err := h.store.Reserve(c.Request().Context(), h.throttle.verifyAddress.on(emailKey(u.Email)), h.throttle.verifyIP.on(c.RealIP()))
+		_, err := h.store.Reserve(c.Request().Context(), h.throttle.verifyAddress.on(emailKey(u.Email)), h.throttle.verifyIP.on(clientKey(c)))
 		if t, ok := throttled(c, err); ok {
 			return h.profileRefused(c, http.StatusTooManyRequests, "profile/contact-info", func(p *views.ProfilePage) {
 				p.Contact.Fail("form", mailLimitText(t, h.throttle.verifyIP, "confirmation links", u.Email))

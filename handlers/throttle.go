@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -66,10 +67,28 @@ const throttledMessage = "Too many failed sign-in attempts. Wait 15 minutes and 
 // TODO(merge): db.NormalEmail.
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
+// ipKey is the form of a client IP in a limit's key: an IPv4 address, or
+// the /64 of an IPv6 one, since one IPv6 client usually holds a whole /64
+// and could otherwise take a fresh address for every try.
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
+}
+
+// clientKey is the client of the request, as its per-IP limits count it.
+func clientKey(c echo.Context) string { return ipKey(c.RealIP()) }
+
 // reservePassword takes a slot for one password check of email from the
 // client's IP, before the hash. A *db.Throttled error means refuse.
 func (h *Handler) reservePassword(c echo.Context, email string) (db.Reservation, error) {
-	return h.store.Reserve(c.Request().Context(), h.throttle.signinEmail.on(emailKey(email)), h.throttle.signinIP.on(c.RealIP()))
+	return h.store.Reserve(c.Request().Context(), h.throttle.signinEmail.on(emailKey(email)), h.throttle.signinIP.on(clientKey(c)))
 }
 
 // release gives back a reservation whose work did not count. Failing to is

@@ -195,6 +195,29 @@ func TestForgotPerClientLimit(t *testing.T) {
 	wantRetryAfter(t, "per-client reset limit", res, time.Hour)
 }
 
+// TestClientLimitIPv6: an IPv6 client holds a whole /64, so its addresses
+// count as one client; another /64 is another client.
+func TestClientLimitIPv6(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, behindProxy)
+	c := a.client(t)
+	forgot := func(i int, ip string) *response {
+		return c.do(http.MethodPost, "/password/forgot", url.Values{"_csrf": {c.csrf()}, "email": {fmt.Sprintf("user%d@example.com", i)}},
+			http.Header{"Hx-Request": {"true"}, "X-Forwarded-For": {ip}})
+	}
+	for i := range 20 {
+		if res := forgot(i, fmt.Sprintf("2001:db8:1:2::%x", i+1)); res.status != http.StatusOK {
+			t.Fatalf("forgot %d: got %d, want 200", i+1, res.status)
+		}
+	}
+	if res := forgot(20, "2001:db8:1:2:ffff::1"); res.status != http.StatusTooManyRequests {
+		t.Errorf("21st from one /64: got %d, want 429", res.status)
+	}
+	if res := forgot(21, "2001:db8:1:3::1"); res.status != http.StatusOK {
+		t.Errorf("from another /64: got %d, want 200", res.status)
+	}
+}
+
 // TestVerifyEmailFlood is attack 6: 31 posts of /profile/verify-email sent
 // 31 mails. Three an hour go now; the fourth says when to try again.
 func TestVerifyEmailFlood(t *testing.T) {
