@@ -63,8 +63,8 @@ var defaultThrottle = throttle{
 
 const throttledMessage = "Too many failed sign-in attempts. Wait 15 minutes and try again, or reset your password."
 
-// emailKey is the form of an address in a limit's key.
-// TODO(merge): db.NormalEmail.
+// emailKey is the form of an address in a limit's key: the one normal
+// form of emails (trimmed, lowercased).
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // ipKey is the form of a client IP in a limit's key: an IPv4 address, or
@@ -112,12 +112,11 @@ func throttled(c echo.Context, err error) (*db.Throttled, bool) {
 
 // tryAgainIn says in words when a throttled person may try again.
 func tryAgainIn(d time.Duration) string {
-	switch m := int((d + time.Minute - 1) / time.Minute); {
-	case m <= 1:
+	m := int((d + time.Minute - 1) / time.Minute) // rounded up
+	if m <= 1 {
 		return "Try again in a minute."
-	default:
-		return fmt.Sprintf("Try again in %d minutes.", m)
 	}
+	return fmt.Sprintf("Try again in %d minutes.", m)
 }
 
 // mailLimitText is the refusal of a mail with a link to address, for a
