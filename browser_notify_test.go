@@ -29,7 +29,7 @@ func TestBrowserNotify(t *testing.T) {
 	const (
 		name, email = "Ada Lovelace", "ada@example.com"
 		password    = "lantern orbit velvet quarry 42"
-		token       = "browser-notify-token"
+		token       = "browser-notify-token-of-32-characters"
 		phone       = "+14155550123"
 	)
 	base, store := startBrowserApp(t, map[string]string{

@@ -112,7 +112,7 @@ var options = []option{
 	{"oidc-issuer", "ROSTER_OIDC_ISSUER", "", "issuer URL of the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCIssuer })},
 	{"oidc-client-id", "ROSTER_OIDC_CLIENT_ID", "", "client id at the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCClientID })},
 	{"oidc-client-secret", "ROSTER_OIDC_CLIENT_SECRET", "", "client secret at the OpenID Connect provider", str(func(c *config) *string { return &c.OIDCClientSecret })},
-	{"api-token", "ROSTER_API_TOKEN", "", "bearer token of the API (POST /api/v1/notify, GET /api/v1/me/preferences); unset refuses tokens", str(func(c *config) *string { return &c.APIToken })},
+	{"api-token", "ROSTER_API_TOKEN", "", "bearer token of the API (POST /api/v1/notify, GET /api/v1/me/preferences), at least 32 characters; unset refuses tokens", str(func(c *config) *string { return &c.APIToken })},
 	{"twilio-account-sid", "ROSTER_TWILIO_ACCOUNT_SID", "", "Twilio account SID for SMS and voice notifications", str(func(c *config) *string { return &c.TwilioAccountSID })},
 	{"twilio-auth-token", "ROSTER_TWILIO_AUTH_TOKEN", "", "Twilio auth token", str(func(c *config) *string { return &c.TwilioAuthToken })},
 	{"twilio-from", "ROSTER_TWILIO_FROM", "", "the number (E.164) SMS and calls come from", str(func(c *config) *string { return &c.TwilioFrom })},
@@ -161,6 +161,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	return cfg, cfg.validate()
 }
 
+// minAPIToken is the shortest ROSTER_API_TOKEN accepted: the token is a
+// password that guards every user's notifications and preferences.
+const minAPIToken = 32
+
 func (c *config) validate() error {
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -176,6 +180,9 @@ func (c *config) validate() error {
 	}
 	if c.Secret != "" && len(c.Secret) < 32 {
 		return fmt.Errorf("ROSTER_SECRET: use at least 32 characters (or leave it unset to have one generated)")
+	}
+	if c.APIToken != "" && len(c.APIToken) < minAPIToken {
+		return fmt.Errorf("ROSTER_API_TOKEN: use at least %d characters (a random one: openssl rand -base64 33)", minAPIToken)
 	}
 	switch c.Signup {
 	case handlers.SignupOpen, handlers.SignupInvite, handlers.SignupClosed:

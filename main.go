@@ -343,14 +343,14 @@ func sweepSpent(ctx context.Context, store *db.Store, log *slog.Logger) {
 	}
 }
 
-// sweep deletes expired sessions, spent email links and old login failures
+// sweep deletes expired sessions, spent email links and expired throttle slots
 // every few minutes. Any number of processes can run it: each delete is
 // idempotent.
 func sweep(ctx context.Context, sessions *session.Store, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
-		n, err := sessions.DeleteExpired(ctx, time.Now().Add(-time.Hour))
+		n, err := sessions.DeleteExpired(ctx)
 		if err != nil && ctx.Err() == nil {
 			log.Error("delete expired sessions", "err", err)
 		} else if n > 0 {

@@ -83,6 +83,9 @@ type configSetting struct {
 
 var secret32 = strings.Repeat("s", 32)
 
+// Two API tokens of the shortest accepted length.
+var apiToken1, apiToken2 = strings.Repeat("a", 32), strings.Repeat("b", 32)
+
 var configSettings = []configSetting{
 	{"ROSTER_ADDR", "addr", "127.0.0.1:9000", "127.0.0.1:9001",
 		func(c config) any { return c.Addr }, "127.0.0.1:9000", "127.0.0.1:9001"},
@@ -134,8 +137,8 @@ var configSettings = []configSetting{
 		func(c config) any { return c.OIDCClientID }, "o-id", "o-id-2"},
 	{"ROSTER_OIDC_CLIENT_SECRET", "oidc-client-secret", "o-secret", "o-secret-2",
 		func(c config) any { return c.OIDCClientSecret }, "o-secret", "o-secret-2"},
-	{"ROSTER_API_TOKEN", "api-token", "tok-1", "tok-2",
-		func(c config) any { return c.APIToken }, "tok-1", "tok-2"},
+	{"ROSTER_API_TOKEN", "api-token", apiToken1, apiToken2,
+		func(c config) any { return c.APIToken }, apiToken1, apiToken2},
 	{"ROSTER_TWILIO_ACCOUNT_SID", "twilio-account-sid", "AC1", "AC2",
 		func(c config) any { return c.TwilioAccountSID }, "AC1", "AC2"},
 	{"ROSTER_TWILIO_AUTH_TOKEN", "twilio-auth-token", "t1", "t2",
@@ -272,6 +275,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{env: map[string]string{"ROSTER_BASE_URL": "https://x.example/?q=1"}, want: "ROSTER_BASE_URL"},
 		{env: map[string]string{"ROSTER_SIGNUP": "maybe"}, want: "ROSTER_SIGNUP"},
 		{env: map[string]string{"ROSTER_SECRET": "short-secret"}, want: "ROSTER_SECRET", never: "short-secret"},
+		{env: map[string]string{"ROSTER_API_TOKEN": "hunter2-api-token-too-short"}, want: "ROSTER_API_TOKEN", never: "hunter2"},
 		{env: map[string]string{"ROSTER_SMTP_URL": "http://x"}, want: "ROSTER_SMTP_URL"},
 		{env: map[string]string{"ROSTER_SMTP_URL": "smtp://user:hunter2-secret@mail.example.com:99999"}, want: "ROSTER_SMTP_URL", never: "hunter2-secret"},
 		{env: map[string]string{"ROSTER_SMTP_URL": "smtp://user:hunter2-secret@mail example.com"}, want: "ROSTER_SMTP_URL", never: "hunter2-secret"},

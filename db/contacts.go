@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,7 +51,7 @@ const (
 	CodeTTL           = 15 * time.Minute
 	// Verification messages cost money (SMS, calls) and land in someone's
 	// inbox whether or not they asked: at most this many per address an
-	// hour and per user a day, counted from the outbox.
+	// hour, whoever asks, and per user a day, counted by the limiter.
 	MaxCodesPerAddressHour = 5
 	MaxCodesPerUserDay     = 20
 	// MaxTestsPerMethodHour bounds "Send test": each SMS or call costs the
@@ -243,24 +244,24 @@ func newCode(ctx context.Context, tx *sql.Tx, m ContactMethod, compose Composer,
 	return m, err
 }
 
-// codeLimit refuses one more verification message to m when its address
-// (of any of the user's methods, deleted ones too) had
-// MaxCodesPerAddressHour in the last hour or the user MaxCodesPerUserDay
-// in the last day. The outbox is the count: every code message is a row.
+// codeLimit takes the slots of one more verification message to m: at
+// most MaxCodesPerAddressHour an hour to its address, whoever asks, and
+// MaxCodesPerUserDay a day for the user (the limiter's, db/throttle.go, in
+// the caller's transaction, so a refused or rolled back message takes
+// none). The refusal is ErrCodesAddress or ErrCodesUser joined with the
+// *Throttled that says when to try again.
 func codeLimit(ctx context.Context, tx *sql.Tx, m ContactMethod, now time.Time) error {
-	var hour, day int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE kind = ? AND address = ? AND created_at > ?), count(*)
-		FROM outbox WHERE user_id = ? AND circumstance = ? AND created_at > ?`,
-		m.Kind, m.Address, unix(now.Add(-time.Hour)), m.UserID, CircumstanceVerify, unix(now.Add(-24*time.Hour))).Scan(&hour, &day)
+	address := Limit{Key: "code:addr:" + m.Kind + ":" + strings.ToLower(m.Address), Max: MaxCodesPerAddressHour, Window: time.Hour}
+	user := Limit{Key: "code:user:" + strconv.FormatInt(m.UserID, 10), Max: MaxCodesPerUserDay, Window: 24 * time.Hour}
+	_, err := reserve(ctx, tx, now, []Limit{address, user})
+	var t *Throttled
 	switch {
-	case err != nil:
-		return fmt.Errorf("count codes sent: %w", err)
-	case hour >= MaxCodesPerAddressHour:
-		return ErrCodesAddress
-	case day >= MaxCodesPerUserDay:
-		return ErrCodesUser
+	case errors.As(err, &t) && t.Limit.Key == user.Key:
+		return errors.Join(ErrCodesUser, t)
+	case t != nil:
+		return errors.Join(ErrCodesAddress, t)
 	}
-	return nil
+	return err
 }
 
 // codeHash binds a code to its method, so one code cannot verify another.
@@ -366,14 +367,13 @@ func (s *Store) SendTest(ctx context.Context, userID, id int64, n Notice) (int64
 			return ErrNotVerified
 		}
 		now := s.now()
-		var sent int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE user_id = ? AND circumstance = ?
-			AND kind = ? AND address = ? AND created_at > ?`,
-			userID, CircumstanceTest, m.Kind, m.Address, unix(now.Add(-time.Hour))).Scan(&sent); err != nil {
-			return err
+		// To one address, whoever asks: each SMS or call costs the operator.
+		_, err = reserve(ctx, tx, now, []Limit{{Key: "test:addr:" + m.Kind + ":" + strings.ToLower(m.Address), Max: MaxTestsPerMethodHour, Window: time.Hour}})
+		if errors.Is(err, ErrThrottled) {
+			return errors.Join(ErrTestsMethod, err)
 		}
-		if sent >= MaxTestsPerMethodHour {
-			return ErrTestsMethod
+		if err != nil {
+			return err
 		}
 		n.Circumstance = CircumstanceTest
 		queued, err = enqueueTo(ctx, tx, m, n, now)

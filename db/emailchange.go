@@ -14,9 +14,7 @@ const ErrEmailTaken = RuleError("Another profile uses this email address.")
 // RequestEmailChange records that the user wants newEmail as the account
 // email and queues compose's message (with the confirmation link) to that
 // address, in one transaction. A new request replaces an earlier one. The
-// link counts against the same limits as verification codes
-// (ErrCodesAddress, ErrCodesUser), so the form cannot be used to flood an
-// address.
+// caller limits how many links go to one address (handlers/throttle.go).
 func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail string, tokenHash []byte, ttl time.Duration, n Notice, ev Event) error {
 	newEmail = NormalEmail(newEmail)
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -24,9 +22,6 @@ func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail s
 			return err
 		}
 		now := s.now()
-		if err := codeLimit(ctx, tx, ContactMethod{UserID: userID, Kind: KindEmail, Address: newEmail}, now); err != nil {
-			return err
-		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET new_email = excluded.new_email, token_hash = excluded.token_hash,
 				created_at = excluded.created_at, expires_at = excluded.expires_at`,

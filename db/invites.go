@@ -117,6 +117,19 @@ func (s *Store) CreateInvite(ctx context.Context, accountID, actorID int64, emai
 	return inv, nil
 }
 
+// PendingInvite is an invite of the account that is still pending
+// (ErrInviteGone when it was answered or revoked).
+func (s *Store) PendingInvite(ctx context.Context, accountID, inviteID int64) (Invite, error) {
+	inv, err := scanInvite(s.r.QueryRowContext(ctx, `SELECT `+inviteColumns+inviteFrom+`WHERE i.id = ? AND i.account_id = ?`, inviteID, accountID))
+	if err != nil {
+		return Invite{}, mapErr(err)
+	}
+	if inv.State != InvitePending {
+		return Invite{}, ErrInviteGone
+	}
+	return inv, nil
+}
+
 // pendingInvite loads an invite of the account that is still pending.
 func pendingInvite(ctx context.Context, tx *sql.Tx, accountID, inviteID int64) (Invite, error) {
 	inv, err := scanInvite(tx.QueryRowContext(ctx, `SELECT `+inviteColumns+inviteFrom+`WHERE i.id = ? AND i.account_id = ?`, inviteID, accountID))

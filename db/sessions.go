@@ -174,9 +174,9 @@ func deleteOtherSessions(ctx context.Context, tx *sql.Tx, userID int64, keep []b
 }
 
 // DeleteExpired removes sessions past their absolute expiry or idle since
-// before idleSince, spent or expired email tokens, and login failures older
-// than failuresBefore. It returns how many sessions went.
-func (s *Store) DeleteExpired(ctx context.Context, idleSince, failuresBefore time.Time) (int64, error) {
+// before idleSince, spent or expired email tokens, and expired throttle
+// slots. It returns how many sessions went.
+func (s *Store) DeleteExpired(ctx context.Context, idleSince time.Time) (int64, error) {
 	var n int64
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		now := unix(s.now())
@@ -190,7 +190,7 @@ func (s *Store) DeleteExpired(ctx context.Context, idleSince, failuresBefore tim
 		if _, err := tx.ExecContext(ctx, `DELETE FROM email_tokens WHERE expires_at <= ?`, now); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM login_failures WHERE created_at < ?`, unix(failuresBefore))
+		_, err = tx.ExecContext(ctx, `DELETE FROM throttle_slots WHERE expires_at <= ?`, now)
 		return err
 	})
 	return n, err

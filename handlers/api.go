@@ -5,9 +5,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -35,25 +37,38 @@ func apiFail(c echo.Context, status int, msg string) error {
 	return c.JSON(status, apiError{msg})
 }
 
-// apiAuthorized compares the bearer token with ROSTER_API_TOKEN in constant
-// time (over hashes, so the length leaks nothing either). Without a
-// configured token nothing is authorized.
-func (h *Handler) apiAuthorized(c echo.Context) bool {
-	if h.cfg.APIToken == "" {
-		return false
+// apiBearer checks the bearer token against ROSTER_API_TOKEN, in constant
+// time (over hashes, so the length leaks nothing either), and answers an
+// apiRefusal: 401 for a wrong or missing token, 429 when the client's IP
+// has used up its failures. The slot is taken before the comparison and a
+// right token gives it back, so only failures count, and a throttled
+// client learns nothing about its guesses. Without a configured token
+// nothing is authorized.
+func (h *Handler) apiBearer(c echo.Context) error {
+	slot, err := h.store.Reserve(c.Request().Context(), h.throttle.apiFailures.on(clientKey(c)))
+	if t, ok := throttled(c, err); ok {
+		return apiRefusal{http.StatusTooManyRequests, fmt.Sprintf("too many failed bearer tokens from this address; retry after %d seconds", int(t.RetryAfter/time.Second))}
+	}
+	if err != nil {
+		return err
 	}
 	got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
 	a, b := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(h.cfg.APIToken))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+	if !ok || h.cfg.APIToken == "" || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+		return apiRefusal{http.StatusUnauthorized, "a valid bearer token (ROSTER_API_TOKEN) is required"}
+	}
+	h.release(c.Request().Context(), c, slot)
+	return nil
 }
 
 func (h *Handler) notifyAPI(c echo.Context) error {
-	if !h.apiAuthorized(c) {
-		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
-		return apiFail(c, http.StatusUnauthorized, "a valid bearer token (ROSTER_API_TOKEN) is required")
+	if err := h.apiBearer(c); err != nil {
+		var refused apiRefusal
+		if errors.As(err, &refused) {
+			return apiFail(c, refused.status, refused.msg)
+		}
+		return err
 	}
 	var req notifyRequest
 	dec := json.NewDecoder(c.Request().Body)

@@ -6,9 +6,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -65,15 +63,15 @@ func (h *Handler) login(c echo.Context) error {
 	if form.Failed() {
 		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, "Sign in", form))
 	}
-	blocked, err := h.blocked(ctx, email, c.RealIP())
-	if err != nil {
-		return err
-	}
-	if blocked {
-		// The window is the longest the wait can be, as the message says.
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(h.throttle.window/time.Second)))
+	// The attempt takes its slot before the hash, so concurrent attempts
+	// cannot all pass the check; a wrong password keeps it.
+	slot, err := h.reservePassword(c, email)
+	if _, ok := throttled(c, err); ok {
 		form.Fail("form", throttledMessage)
 		return h.render(c, http.StatusTooManyRequests, "login.html", "login/form", h.authPage(c, "Sign in", form))
+	}
+	if err != nil {
+		return err
 	}
 	u, err := h.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
@@ -81,12 +79,10 @@ func (h *Handler) login(c echo.Context) error {
 	}
 	ok, err := h.hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
+		h.release(ctx, c, slot) // nothing was checked
 		return h.hashError(err)
 	}
 	if !ok {
-		if err := h.recordFailure(ctx, email, c.RealIP()); err != nil {
-			return err
-		}
 		if u.ID != 0 {
 			ev := event(c, db.EventSignInFailed)
 			ev.UserID = u.ID
@@ -97,7 +93,8 @@ func (h *Handler) login(c echo.Context) error {
 		form.Fail("form", wrongCredentials)
 		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, "Sign in", form))
 	}
-	if err := h.store.ClearLoginFailures(ctx, emailKey(email)); err != nil {
+	h.release(ctx, c, slot)
+	if err := h.store.ClearThrottle(ctx, h.throttle.signinEmail.on(emailKey(email)).Key); err != nil {
 		return err
 	}
 	if auth.NeedsRehash(u.PasswordHash) {

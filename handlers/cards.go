@@ -159,7 +159,20 @@ func (h *Handler) cardSetup(c echo.Context) error {
 		status, msg := h.stripeFailure(c, err, "No card was added.")
 		return c.JSON(status, map[string]string{"error": msg})
 	}
+	// Card testing: each SetupIntent lets a card be tried. The slot is
+	// taken before Stripe is called, and given back if no SetupIntent came.
+	slot, err := h.store.Reserve(ctx, h.throttle.cardSetups.on(strconv.FormatInt(u.ID, 10)))
+	if t, ok := throttled(c, err); ok {
+		return c.JSON(http.StatusTooManyRequests, map[string]string{"error": "You started adding a card " +
+			strconv.Itoa(t.Limit.Max) + " times in the last hour. " + tryAgainIn(t.RetryAfter) + " No card was added."})
+	}
+	if err != nil {
+		return err
+	}
 	customer, err := h.stripeCustomer(ctx, u)
+	if err != nil {
+		h.release(ctx, c, slot)
+	}
 	if errors.Is(err, payments.ErrUnavailable) || errors.As(err, new(*payments.Error)) {
 		return fail(err)
 	}
@@ -168,6 +181,7 @@ func (h *Handler) cardSetup(c echo.Context) error {
 	}
 	secret, err := h.cfg.Stripe.Cards.CreateSetupIntent(ctx, customer, h.idempotencyKey("setup-"+rand.Text()))
 	if err != nil {
+		h.release(ctx, c, slot)
 		return fail(err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"client_secret": secret})

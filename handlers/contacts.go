@@ -138,6 +138,7 @@ func (h *Handler) addContact(c echo.Context) error {
 		case errors.Is(err, db.ErrConflict):
 			form.Fail("address", "You already have this contact method.")
 		case errors.Is(err, db.ErrCodesAddress), errors.Is(err, db.ErrCodesUser):
+			throttled(c, err) // Retry-After
 			form.Fail("address", ruleText(err))
 			status = http.StatusTooManyRequests
 		case err != nil:
@@ -363,6 +364,7 @@ func (h *Handler) resendCode(c echo.Context) error {
 	sent, err := h.store.SendContactCode(c.Request().Context(), m.UserID, m.ID, h.codeMessage)
 	if errors.Is(err, db.ErrCodesAddress) || errors.Is(err, db.ErrCodesUser) {
 		// Toll fraud and mail bombing: nothing is sent, the code stays.
+		throttled(c, err) // Retry-After
 		return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) {
 			p.Notify.MethodForm, p.Notify.MethodID = views.Form{}, m.ID
 			p.Notify.MethodForm.Fail("code", ruleText(err))
@@ -397,6 +399,7 @@ func (h *Handler) testContact(c echo.Context) error {
 	}
 	if errors.Is(err, db.ErrTestsMethod) {
 		// Toll fraud: nothing is sent.
+		throttled(c, err) // Retry-After
 		return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) {
 			p.Notify.MethodForm, p.Notify.MethodID = views.Form{}, m.ID
 			p.Notify.MethodForm.Fail("form", ruleText(err))

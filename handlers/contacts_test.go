@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
@@ -423,6 +424,7 @@ func TestSendTestLimit(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, esc(db.ErrTestsMethod.Error())) {
 		t.Fatalf("one test over the limit: got %d, want 429 with %q; body:\n%s", res.status, db.ErrTestsMethod.Error(), res.body)
 	}
+	wantRetryAfter(t, "test limit", res, time.Hour)
 	if res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/test", other.ID), nil); res.status != http.StatusOK {
 		t.Errorf("a test to another method: got %d, want 200", res.status)
 	}
@@ -492,30 +494,31 @@ func TestChangeAccountEmail(t *testing.T) {
 }
 
 // TestEmailChangeSendLimit: asking again and again for the same new address
-// stops at the verification codes' hourly limit, with the reason by the
-// field and nothing more queued.
+// stops at 3 links an hour to that address, with the reason by the field,
+// Retry-After, and nothing more queued.
 func TestEmailChangeSendLimit(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, func(ac *appConfig) { ac.manualWorker = true })
 	c := a.client(t)
 	ann := a.seedUser(t, annName, annEmail, annPassword)
 	c.adopt(ann.ID)
-	for i := range db.MaxCodesPerAddressHour {
+	for i := range 3 {
 		if res := c.postHTMX("/profile/email", url.Values{"new_email": {"target@example.com"}}); res.status != http.StatusOK {
 			t.Fatalf("request %d: got %d, want 200", i+1, res.status)
 		}
 	}
 	res := c.postHTMX("/profile/email", url.Values{"new_email": {"target@example.com"}})
-	want := fmt.Sprintf("We sent %d messages to this address in the last hour. Wait an hour, then try again.", db.MaxCodesPerAddressHour)
-	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, fieldErr(want)) {
-		t.Fatalf("one request over the limit: got %d, want 422 with %q; body:\n%s", res.status, want, res.body)
+	want := `<small class="field-error" role="alert">We sent 3 confirmation links to target@example.com in the last hour. Try again in `
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, want) {
+		t.Fatalf("one request over the limit: got %d, want 429 with %q; body:\n%s", res.status, want, res.body)
 	}
+	wantRetryAfter(t, "email change limit", res, time.Hour)
 	list, err := a.store.Deliveries(context.Background(), ann.ID, 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != db.MaxCodesPerAddressHour {
-		t.Errorf("queued %d messages, want %d", len(list), db.MaxCodesPerAddressHour)
+	if len(list) != 3 {
+		t.Errorf("queued %d messages, want 3", len(list))
 	}
 }
 
@@ -714,6 +717,7 @@ func TestCodeSendLimit(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(db.ErrCodesAddress.Error())) {
 		t.Fatalf("code 6: got %d, want 429 with the limit by the field; body:\n%s", res.status, res.body)
 	}
+	wantRetryAfter(t, "code limit", res, time.Hour)
 	if n := sent(); n != db.MaxCodesPerAddressHour {
 		t.Errorf("outbox after the refusal: %d rows, want %d", n, db.MaxCodesPerAddressHour)
 	}
@@ -724,6 +728,7 @@ func TestCodeSendLimit(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(db.ErrCodesAddress.Error())) {
 		t.Fatalf("add again: got %d, want 429 with the limit by the field; body:\n%s", res.status, res.body)
 	}
+	wantRetryAfter(t, "code limit on add", res, time.Hour)
 	if n, list := sent(), a.methods(t, ann); n != db.MaxCodesPerAddressHour || len(list) != 1 {
 		t.Errorf("after the refused add: %d outbox rows, %d methods; want %d and 1", n, len(list), db.MaxCodesPerAddressHour)
 	}

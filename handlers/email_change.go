@@ -29,19 +29,24 @@ func (h *Handler) changeEmail(c echo.Context) error {
 		form.Fail("new_email", "This is your account email already.")
 	}
 	if !form.Failed() {
+		slot, err := h.store.Reserve(c.Request().Context(), h.throttle.changeAddress.on(emailKey(email)), h.throttle.changeIP.on(clientKey(c)))
+		if t, ok := throttled(c, err); ok {
+			form.Fail("new_email", mailLimitText(t, h.throttle.changeIP, "confirmation links", email))
+			return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) { p.Notify.EmailForm = form })
+		}
+		if err != nil {
+			return err
+		}
 		token, hash := newToken()
 		n := db.Notice{Subject: "Confirm your new Roster account email",
 			Body: fmt.Sprintf("Hello %s,\n\nTo make this address the account email of your Roster profile (instead of %s), open this link:\n\n%s\n\n"+
 				"The link works for 48 hours. If you did not ask for this, ignore this message: nothing changes.\n",
 				u.DisplayName(), u.Email, h.link("/email-change/"+token))}
-		err := h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, n, event(c, db.EventEmailChangeAsked))
+		err = h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, n, event(c, db.EventEmailChangeAsked))
 		switch {
 		case errors.Is(err, db.ErrEmailTaken):
+			h.release(c.Request().Context(), c, slot) // nothing was sent
 			form.Fail("new_email", ruleText(err))
-		case errors.Is(err, db.ErrCodesAddress):
-			form.Fail("new_email", fmt.Sprintf("We sent %d messages to this address in the last hour. Wait an hour, then try again.", db.MaxCodesPerAddressHour))
-		case errors.Is(err, db.ErrCodesUser):
-			form.Fail("new_email", fmt.Sprintf("We sent you %d confirmation messages in the last day. Try again tomorrow.", db.MaxCodesPerUserDay))
 		case err != nil:
 			return err
 		default:

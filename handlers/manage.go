@@ -213,10 +213,19 @@ func (h *Handler) createInvite(c echo.Context) error {
 	if form.Failed() {
 		return h.manageInvalid(c, inviteSection, form)
 	}
+	slot, err := h.reserveInvite(c, email)
+	if t, ok := throttled(c, err); ok {
+		return h.inviteThrottled(c, inviteSection, form, t, email)
+	}
+	if err != nil {
+		return err
+	}
 	token, hash := newToken()
 	inv, err := h.store.CreateInvite(ctx, m.Account.ID, u.ID, email, role, hash, event(c, db.EventInviteSent))
 	if err == nil {
 		err = h.sendInvite(ctx, u, inv, token)
+	} else {
+		h.release(ctx, c, slot) // refused: nothing was sent
 	}
 	return h.manageResult(c, inviteSection, form, err, "We sent an invite to "+email+".",
 		func(p *views.ManagePage) { p.InvitesOOB = true })
@@ -232,12 +241,39 @@ func (h *Handler) resendInvite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The address is needed for its limit before the invite gets a new
+	// link: a refused resend leaves the old link working.
+	inv, err := h.store.PendingInvite(ctx, m.Account.ID, iid)
+	if err != nil {
+		return h.manageResult(c, invitesSection, views.Form{}, err, "", nil)
+	}
+	slot, err := h.reserveInvite(c, inv.Email)
+	if t, ok := throttled(c, err); ok {
+		return h.inviteThrottled(c, invitesSection, views.Form{}, t, inv.Email)
+	}
+	if err != nil {
+		return err
+	}
 	token, hash := newToken()
-	inv, err := h.store.ResendInvite(ctx, m.Account.ID, u.ID, iid, hash, event(c, db.EventInviteResent))
+	inv, err = h.store.ResendInvite(ctx, m.Account.ID, u.ID, iid, hash, event(c, db.EventInviteResent))
 	if err == nil {
 		err = h.sendInvite(ctx, u, inv, token)
+	} else {
+		h.release(ctx, c, slot)
 	}
 	return h.manageResult(c, invitesSection, views.Form{}, err, "We sent a new link to "+inv.Email+".", nil)
+}
+
+// reserveInvite takes the slots of one invite mail to email.
+func (h *Handler) reserveInvite(c echo.Context, email string) (db.Reservation, error) {
+	return h.store.Reserve(c.Request().Context(), h.throttle.inviteAddress.on(emailKey(email)), h.throttle.inviteIP.on(clientKey(c)))
+}
+
+// inviteThrottled answers an invite mail refused by its limit, with 429
+// and when to try again in the section.
+func (h *Handler) inviteThrottled(c echo.Context, s manageSection, form views.Form, t *db.Throttled, email string) error {
+	form.Fail("form", mailLimitText(t, h.throttle.inviteIP, "invites", email))
+	return h.manageRender(c, http.StatusTooManyRequests, s, func(p *views.ManagePage) { *s.form(p) = form })
 }
 
 func (h *Handler) revokeInvite(c echo.Context) error {

@@ -134,9 +134,26 @@ func (h *Handler) forgot(c echo.Context) error {
 	if form.Failed() {
 		return h.render(c, http.StatusUnprocessableEntity, "forgot.html", "forgot/form", h.authPage(c, "Reset your password", form))
 	}
+	// The client's limit is checked first and alone: its 429 depends only
+	// on how often this client asked, never on the address. The address's
+	// limit is then taken for every address, known or not, and a full one
+	// sends nothing and answers as if it had sent.
+	if _, err := h.store.Reserve(ctx, h.throttle.resetIP.on(clientKey(c))); err != nil {
+		t, ok := throttled(c, err)
+		if !ok {
+			return err
+		}
+		form.Fail("email", "Too many reset requests from your network. "+tryAgainIn(t.RetryAfter))
+		return h.render(c, http.StatusTooManyRequests, "forgot.html", "forgot/form", h.authPage(c, "Reset your password", form))
+	}
+	_, err := h.store.Reserve(ctx, h.throttle.resetAddress.on(emailKey(email)))
+	held := errors.Is(err, db.ErrThrottled)
+	if err != nil && !held {
+		return err
+	}
 	u, err := h.store.UserByEmail(ctx, email)
 	switch {
-	case errors.Is(err, db.ErrNotFound):
+	case held, errors.Is(err, db.ErrNotFound):
 	case err != nil:
 		return err
 	default:

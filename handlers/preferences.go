@@ -192,8 +192,8 @@ func (h *Handler) apiPreferencesOf(c echo.Context) (db.Preferences, error) {
 	if c.Request().Header.Get("Authorization") == "" {
 		return db.Preferences{}, apiRefusal{http.StatusUnauthorized, "sign in, or send the API's bearer token and ?user="}
 	}
-	if !h.apiAuthorized(c) {
-		return db.Preferences{}, apiRefusal{http.StatusUnauthorized, "a valid bearer token (ROSTER_API_TOKEN) is required"}
+	if err := h.apiBearer(c); err != nil {
+		return db.Preferences{}, err
 	}
 	who := c.QueryParam("user")
 	if who == "" {

@@ -151,6 +151,15 @@ func (h *Handler) resendVerification(c echo.Context) error {
 	u, _ := currentUser(c)
 	msg := "Your email is already confirmed."
 	if !u.EmailVerified() {
+		_, err := h.store.Reserve(c.Request().Context(), h.throttle.verifyAddress.on(emailKey(u.Email)), h.throttle.verifyIP.on(clientKey(c)))
+		if t, ok := throttled(c, err); ok {
+			return h.profileRefused(c, http.StatusTooManyRequests, "profile/contact-info", func(p *views.ProfilePage) {
+				p.Contact.Fail("form", mailLimitText(t, h.throttle.verifyIP, "confirmation links", u.Email))
+			})
+		}
+		if err != nil {
+			return err
+		}
 		if err := h.sendVerification(c.Request().Context(), u); err != nil {
 			return err
 		}
@@ -170,26 +179,12 @@ func (h *Handler) changePassword(c echo.Context) error {
 	var form views.Form
 	current, next := c.FormValue("current_password"), c.FormValue("new_password")
 	if u.PasswordHash != "" {
-		blocked, err := h.blocked(ctx, u.Email, c.RealIP())
+		refused, err := h.checkCurrentPassword(c, u, current, &form)
 		if err != nil {
 			return err
 		}
-		switch {
-		case blocked:
-			form.Fail("current_password", throttledMessage)
-		case current == "":
-			form.Fail("current_password", "Enter your current password.")
-		default:
-			ok, err := h.hasher.Verify(ctx, current, u.PasswordHash)
-			if err != nil {
-				return h.hashError(err)
-			}
-			if !ok {
-				if err := h.recordFailure(ctx, u.Email, c.RealIP()); err != nil {
-					return err
-				}
-				form.Fail("current_password", "That is not your current password.")
-			}
+		if refused {
+			return h.profileRefused(c, http.StatusTooManyRequests, "profile/change-password", func(p *views.ProfilePage) { p.Password = form })
 		}
 	}
 	if err := auth.CheckPassword(next); err != nil {
@@ -223,6 +218,36 @@ func (h *Handler) changePassword(c echo.Context) error {
 		p.SessionsOOB = !form.Failed() // the sessions table changed too
 		return form.Failed(), form.Message
 	})
+}
+
+// checkCurrentPassword checks the current password as a sign-in does, with
+// the same slots, taken before the hash and kept by a wrong password;
+// refused is the limit's refusal (Retry-After is set).
+func (h *Handler) checkCurrentPassword(c echo.Context, u db.User, current string, form *views.Form) (refused bool, err error) {
+	if current == "" {
+		form.Fail("current_password", "Enter your current password.")
+		return false, nil
+	}
+	ctx := c.Request().Context()
+	slot, err := h.reservePassword(c, u.Email)
+	if _, ok := throttled(c, err); ok {
+		form.Fail("current_password", throttledMessage)
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ok, err := h.hasher.Verify(ctx, current, u.PasswordHash)
+	if err != nil || ok {
+		h.release(ctx, c, slot) // a right password, or nothing checked
+	}
+	if err != nil {
+		return false, h.hashError(err)
+	}
+	if !ok {
+		form.Fail("current_password", "That is not your current password.")
+	}
+	return false, nil
 }
 
 func plural(n int64, one, many string) string {

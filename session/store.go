@@ -204,8 +204,8 @@ func (s *Store) Current(r *http.Request) (in db.SignedIn, ok bool, err error) {
 
 // DeleteExpired removes sessions that can no longer be used, and other
 // short-lived rows, older than their limits.
-func (s *Store) DeleteExpired(ctx context.Context, failuresBefore time.Time) (int64, error) {
-	return s.db.DeleteExpired(ctx, time.Now().Add(-s.idle), failuresBefore)
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	return s.db.DeleteExpired(ctx, time.Now().Add(-s.idle))
 }
 
 // IdleSince is the last-seen time before which a session counts as expired.

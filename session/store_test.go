@@ -153,7 +153,7 @@ func TestIdleAndAbsoluteExpiry(t *testing.T) {
 	if _, ok := current(t, s, &http.Cookie{Name: s.Name(), Value: id}); ok {
 		t.Fatal("session past its absolute expiry still works")
 	}
-	n, err := s.DeleteExpired(context.Background(), time.Now())
+	n, err := s.DeleteExpired(context.Background())
 	if err != nil || n != 1 {
 		t.Fatalf("DeleteExpired: got %d, %v; want 1", n, err)
 	}
