@@ -184,51 +184,6 @@ func markSAMLDomainVerified(ctx context.Context, tx *sql.Tx, c SAMLConnection, d
 	return addEvent(ctx, tx, ev, now)
 }
 
-// DNSLookupLimit is at most Max look-ups a window under Key.
-type DNSLookupLimit struct {
-	Key string
-	Max int
-}
-
-// ReserveDNSLookup takes a look-up under every limit at once, before the
-// look-up is made, or under none: when one of them has had its Max within
-// window, it answers false and how long until the oldest of those leaves
-// the window.
-func (s *Store) ReserveDNSLookup(ctx context.Context, window time.Duration, limits ...DNSLookupLimit) (bool, time.Duration, error) {
-	ok, wait := true, time.Duration(0)
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		now := s.now()
-		// Every key's old rows go: the table holds the last window only.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM dns_lookups WHERE created_at <= ?`, unix(now.Add(-window))); err != nil {
-			return err
-		}
-		for _, l := range limits {
-			var n int
-			var oldest sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM dns_lookups WHERE key = ?`, l.Key).Scan(&n, &oldest); err != nil {
-				return err
-			}
-			if n >= l.Max {
-				ok = false
-				wait = max(wait, fromUnix(oldest.Int64).Add(window).Sub(now))
-			}
-		}
-		if !ok {
-			return nil
-		}
-		for _, l := range limits {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO dns_lookups (key, created_at) VALUES (?, ?)`, l.Key, unix(now)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return false, 0, fmt.Errorf("reserve dns look-up: %w", err)
-	}
-	return ok, max(wait, time.Second), nil
-}
-
 // EventSAMLConnectionChanged: an Admin changed a setting of a connection.
 const EventSAMLConnectionChanged = "saml_connection_changed"
 

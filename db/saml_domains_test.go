@@ -209,39 +209,6 @@ func TestSAMLDomainVerifiedOnce(t *testing.T) {
 	}
 }
 
-// TestReserveDNSLookup: a look-up is reserved under every limit or none,
-// and the window frees them.
-func TestReserveDNSLookup(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t)
-	now := time.Unix(1_800_000_000, 0)
-	s.now = func() time.Time { return now }
-	acc := DNSLookupLimit{Key: "account:1", Max: 3}
-	ip := DNSLookupLimit{Key: "ip:192.0.2.1", Max: 4}
-	for i := range 3 {
-		if ok, _, err := s.ReserveDNSLookup(ctx, time.Minute, acc, ip); err != nil || !ok {
-			t.Fatalf("look-up %d: got %t, %v; want it reserved", i+1, ok, err)
-		}
-	}
-	now = now.Add(20 * time.Second)
-	ok, wait, err := s.ReserveDNSLookup(ctx, time.Minute, acc, ip)
-	if err != nil || ok || wait != 40*time.Second {
-		t.Fatalf("4th look-up of the account: got %t, wait %v, %v; want refused, 40s", ok, wait, err)
-	}
-	// The refusal took nothing from the address: it has one left.
-	other := DNSLookupLimit{Key: "account:2", Max: 3}
-	if ok, _, _ := s.ReserveDNSLookup(ctx, time.Minute, other, ip); !ok {
-		t.Fatalf("the address's 4th look-up: refused, want it reserved")
-	}
-	if ok, _, _ := s.ReserveDNSLookup(ctx, time.Minute, other, ip); ok {
-		t.Fatalf("the address's 5th look-up: reserved, want it refused")
-	}
-	now = now.Add(41 * time.Second)
-	if ok, _, err := s.ReserveDNSLookup(ctx, time.Minute, acc, DNSLookupLimit{Key: "ip:192.0.2.2", Max: 4}); err != nil || !ok {
-		t.Fatalf("a minute later: got %t, %v; want it reserved", ok, err)
-	}
-}
-
 // TestSAMLDomainClaimsMigration: 00012 keeps the operator's verified
 // domains, gives every listed domain a claim with its own token, and turns
 // IdP-initiated sign-in off where no domain is verified; down and up again.

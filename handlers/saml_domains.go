@@ -21,15 +21,10 @@ import (
 // click; an apex cannot be a CNAME to someone else's zone), as a fully
 // qualified name so that the resolver's search list never adds a suffix.
 
-// Limits of the Verify button's look-ups: every click costs a DNS query to
-// a name the Admin chose, so clicks are counted, per account and per
-// client address, before the query is sent.
-const (
-	dnsLookupTimeout     = 5 * time.Second
-	dnsLookupWindow      = time.Minute
-	dnsLookupsPerAccount = 10
-	dnsLookupsPerIP      = 30
-)
+// dnsLookupTimeout bounds one Verify click's look-up. Its limits (every
+// click costs a DNS query to a name the Admin chose) are dnsAccount and
+// dnsIP in defaultThrottle, reserved before the query is sent.
+const dnsLookupTimeout = 5 * time.Second
 
 // DNSResolver is a resolver that sends every query to the DNS server at
 // addr (host:port), over UDP or, for a truncated answer, TCP.
@@ -118,16 +113,13 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 		return refuse(http.StatusConflict, domain+" is verified for another SAML connection on this server. It can be verified for this one once that connection is deleted.")
 	}
 
-	ok, wait, err := h.store.ReserveDNSLookup(ctx, dnsLookupWindow,
-		db.DNSLookupLimit{Key: "account:" + strconv.FormatInt(m.Account.ID, 10), Max: dnsLookupsPerAccount},
-		db.DNSLookupLimit{Key: "ip:" + c.RealIP(), Max: dnsLookupsPerIP})
+	_, err = h.store.Reserve(ctx, h.throttle.dnsAccount.on(strconv.FormatInt(m.Account.ID, 10)), h.throttle.dnsIP.on(clientKey(c)))
+	if t, ok := throttled(c, err); ok {
+		secs := int((t.RetryAfter + time.Second - 1) / time.Second)
+		return refuse(http.StatusTooManyRequests, "Too many DNS look-ups in the last minute. Try again in "+strconv.Itoa(secs)+" seconds.")
+	}
 	if err != nil {
 		return err
-	}
-	if !ok {
-		secs := int((wait + time.Second - 1) / time.Second)
-		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return refuse(http.StatusTooManyRequests, "Too many DNS look-ups in the last minute. Try again in "+strconv.Itoa(secs)+" seconds.")
 	}
 
 	record := claim.TXTRecord()

@@ -44,6 +44,9 @@ type throttle struct {
 	// SetupIntents (card testing) per user, and failed API bearer tokens
 	// per client IP.
 	cardSetups, apiFailures rule
+	// DNS look-ups of the SAML domain Verify button, per account and per
+	// client IP, whatever they find: each is a query to a name an Admin chose.
+	dnsAccount, dnsIP rule
 }
 
 var defaultThrottle = throttle{
@@ -59,6 +62,8 @@ var defaultThrottle = throttle{
 	inviteIP:      rule{"invite:ip:", 50, time.Hour}, // an Admin inviting a team at once
 	cardSetups:    rule{"setup:user:", 5, time.Hour},
 	apiFailures:   rule{"api:ip:", 20, 15 * time.Minute},
+	dnsAccount:    rule{"dns:account:", 10, time.Minute},
+	dnsIP:         rule{"dns:ip:", 30, time.Minute},
 }
 
 const throttledMessage = "Too many failed sign-in attempts. Wait 15 minutes and try again, or reset your password."

@@ -37,16 +37,7 @@ UPDATE saml_connections SET allow_idp_initiated = 0
 WHERE allow_idp_initiated <> 0
   AND NOT EXISTS (SELECT 1 FROM saml_domains d WHERE d.connection_id = saml_connections.id AND d.verified_at IS NOT NULL);
 
--- The Verify button's DNS look-ups, for its limits: one row per look-up,
--- under a key (the account, the client address), forgotten after a minute.
-CREATE TABLE dns_lookups (
-    key        TEXT    NOT NULL,
-    created_at INTEGER NOT NULL
-) STRICT;
-CREATE INDEX dns_lookups_key ON dns_lookups(key, created_at);
-
 -- +goose Down
-DROP TABLE dns_lookups;
 CREATE TABLE saml_domains_old (
     connection_id INTEGER NOT NULL REFERENCES saml_connections(id) ON DELETE CASCADE,
     domain        TEXT    NOT NULL COLLATE NOCASE UNIQUE,
