@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -197,6 +198,105 @@ func TestSAMLAttackIdPInitiatedSilent(t *testing.T) {
 	res := e.postACS(alicesBrowser, e.unsolicited(t))
 	if alicesBrowser.signedIn() {
 		t.Fatalf("an IdP-initiated response signed the browser in without a confirmation (status %d to %q)", res.status, res.header.Get("Location"))
+	}
+	confirmURL := res.header.Get("Location")
+	if res.status != http.StatusSeeOther || !strings.HasPrefix(confirmURL, e.connPath("/confirm?token=")) {
+		t.Fatalf("POST ACS: got %d to %q, want 303 to the confirmation page", res.status, confirmURL)
+	}
+
+	// The page asks, in a form that needs a POST with the CSRF token.
+	page := alicesBrowser.get(confirmURL)
+	if page.status != http.StatusOK || !strings.Contains(page.body, "Sign in as "+idpEmail+" through Test IdP?") {
+		t.Fatalf("GET the confirmation page: got %d; body %s", page.status, page.body)
+	}
+	action, form := formOf(t, page.body)
+	if action != e.connPath("/confirm") || form.Get("token") == "" || form.Get("_csrf") == "" {
+		t.Fatalf("confirmation form: got %q with %v, want a POST to %s with the token and _csrf", action, form, e.connPath("/confirm"))
+	}
+
+	// Another browser (Mallory's, with its own CSRF token) can neither see
+	// nor confirm it; nor can a cross-site POST without the CSRF token.
+	mallory := e.app.client(t)
+	if res := mallory.get(confirmURL); res.status != http.StatusForbidden || strings.Contains(res.body, idpEmail) {
+		t.Errorf("GET the confirmation page in another browser: got %d, want 403 without the email", res.status)
+	}
+	if res := mallory.postForm(action, url.Values{"token": {form.Get("token")}}); res.status != http.StatusForbidden || mallory.signedIn() {
+		t.Errorf("confirm from another browser: got %d, want 403 and no session", res.status)
+	}
+	if res := alicesBrowser.do(http.MethodPost, action, url.Values{"token": {form.Get("token")}}, nil); res.status != http.StatusForbidden || alicesBrowser.signedIn() {
+		t.Errorf("confirm without the CSRF token: got %d, want 403 and no session", res.status)
+	}
+
+	// Alice confirms: signed in, once.
+	if res := alicesBrowser.do(http.MethodPost, action, form, nil); res.status != http.StatusSeeOther || profileEmail(t, alicesBrowser, idpEmail) != idpEmail {
+		t.Fatalf("confirm: got %d to %q, want 303 and signed in as %s; body %s", res.status, res.header.Get("Location"), idpEmail, res.body)
+	}
+	again := e.app.client(t)
+	again.hc.Jar.SetCookies(mustURL(e.app.server.URL), []*http.Cookie{{Name: "roster_saml", Value: alicesBrowser.cookie("roster_saml")}})
+	if res := again.postForm(action, url.Values{"token": {form.Get("token")}}); res.status != http.StatusForbidden || again.signedIn() {
+		t.Errorf("confirm a second time: got %d, want 403 and no session", res.status)
+	}
+}
+
+// IdP-initiated sign-in is refused, in plain words, for a connection with
+// no verified domain, even when its Admin switched it on.
+func TestSAMLIdPInitiatedNeedsVerifiedDomain(t *testing.T) {
+	t.Parallel()
+	e := newSAMLEnv(t, "", nil)
+	allowIdPInitiated(t, e)
+	c := e.app.client(t)
+	form := e.unsolicited(t)
+	res := e.postACS(c, form)
+	refused(t, e, c, res, form, "idp_initiated_unverified")
+	if !strings.Contains(res.body, "until one of its email domains is verified") {
+		t.Errorf("refusal page: want the reason in plain words; body %s", res.body)
+	}
+}
+
+// The cookie that binds an SP-initiated sign-in to its browser: random,
+// HttpOnly, short-lived; SameSite=None; Secure under https, so that the
+// IdP's cross-site POST carries it; no SameSite attribute under plain http,
+// where None without Secure is refused by browsers.
+func TestSAMLBrowserCookie(t *testing.T) {
+	t.Parallel()
+	e := newSAMLEnv(t, "", nil)
+	first := e.app.client(t).get(e.connPath("/login"))
+	ck := first.cookie("roster_saml")
+	if ck == nil || !ck.HttpOnly || ck.Secure || ck.MaxAge != 600 || len(ck.Value) < 26 {
+		t.Fatalf("http: got %+v, want an HttpOnly cookie of 10 minutes", ck)
+	}
+	for _, h := range first.header.Values("Set-Cookie") {
+		if strings.HasPrefix(h, "roster_saml=") && strings.Contains(h, "SameSite") {
+			t.Errorf("http: got %q, want no SameSite attribute", h)
+		}
+	}
+	if second := e.app.client(t).get(e.connPath("/login")).cookie("roster_saml"); second == nil || second.Value == ck.Value {
+		t.Errorf("two browsers got the same binding value")
+	}
+
+	// Under https, on an app whose connection is added directly.
+	a := newApp(t, httpsBase)
+	owner := a.seedUser(t, annName, annEmail, annPassword)
+	acc := a.seedAccount(t, owner, "Acme")
+	res, err := http.Get(e.idp.URL + "/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := new(strings.Builder)
+	if _, err := io.Copy(md, res.Body); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	conn, err := a.store.CreateSAMLConnection(context.Background(), acc.ID, owner.ID, db.NewSAMLConnection{
+		Name: "Test IdP", IdPMetadataXML: md.String(), IdPEntityID: e.idp.URL + "/metadata", EmailDomains: []string{"example.com"},
+	}, db.Event{Kind: db.EventSAMLConnectionAdded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := a.client(t).get("/saml/" + strconv.FormatInt(conn.ID, 10) + "/login")
+	ck = start.cookie("__Host-roster_saml")
+	if start.status != http.StatusSeeOther || ck == nil || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteNoneMode || ck.Path != "/" {
+		t.Errorf("https: got %d with %+v, want __Host-roster_saml HttpOnly, Secure, SameSite=None, Path=/", start.status, ck)
 	}
 }
 
