@@ -149,18 +149,47 @@ func (s *Store) DeleteSAMLConnection(ctx context.Context, accountID, actorID, co
 		if err != nil {
 			return err
 		}
-		var logins int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identities WHERE provider = ?`, samlProvider(connID)).Scan(&logins); err != nil {
+		ev = withAccount(ev, actor.Account)
+		logins, err := noteSAMLLoginsGone(ctx, tx, accountID, connID, ev, s.now())
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_connections WHERE id = ?`, connID); err != nil {
 			return err
 		}
-		ev = withAccount(ev, actor.Account)
 		ev.Detail = withDetail(withDetail(ev.Detail, "connection", c.Name), "logins_removed", logins)
 		return auditBoth(ctx, tx, ev, accountID, actorID, 0, s.now())
 	})
 	return c, err
+}
+
+// noteSAMLLoginsGone writes in the log of each person with a login through
+// the account's connection connID (0: through any of its connections) that
+// the login goes with the connection, and says how many there are. The
+// trigger saml_connections_drop_logins deletes them.
+func noteSAMLLoginsGone(ctx context.Context, tx *sql.Tx, accountID, connID int64, ev Event, now time.Time) (int, error) {
+	type gone struct {
+		userID                int64
+		email, provider, conn string
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT i.user_id, i.email, i.provider, c.name FROM saml_connections c
+		JOIN identities i ON i.provider = 'saml:' || c.id
+		WHERE c.account_id = ?1 AND (?2 = 0 OR c.id = ?2) ORDER BY i.id`, accountID, connID)
+	list, err := collect(rows, err, func(r rowScanner) (gone, error) {
+		var g gone
+		return g, r.Scan(&g.userID, &g.email, &g.provider, &g.conn)
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range list {
+		note := Event{Kind: EventLoginUnlinked, UserID: g.userID, AccountID: accountID, IP: ev.IP, UserAgent: ev.UserAgent,
+			Detail: map[string]any{"provider": g.provider, "email": g.email, "connection": g.conn, "account": ev.Detail["account"]}}
+		if err := addEvent(ctx, tx, note, now); err != nil {
+			return 0, err
+		}
+	}
+	return len(list), nil
 }
 
 // samlProvider is the provider of the logins made through connection id.
@@ -471,7 +500,9 @@ func (s *Store) DeleteSpentSAML(ctx context.Context, before time.Time) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_requests WHERE created_at < ?`, unix(before)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_held WHERE created_at < ?`, unix(before)); err != nil {
+		// A held response carries an email and a name: it goes as soon as
+		// it can no longer be confirmed.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_held WHERE created_at < ?`, unix(s.now().Add(-SAMLHeldTTL))); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM saml_assertions WHERE seen_at < ?`, unix(before))

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -313,6 +314,11 @@ func TestDeleteSAMLConnectionDropsLogins(t *testing.T) {
 			if got := sessionIDs(t, s, ann.ID); !slices.Equal(got, []int64{annPassword.ID}) {
 				t.Errorf("Ann's sessions: got %v, want only %d (not %d, opened through the deleted login)", got, annPassword.ID, annSAML.ID)
 			}
+			page, err := s.EventsForUser(ctx, ann.ID, EventKey{}, 10)
+			log := page.Events
+			if err != nil || len(log) == 0 || log[0].Kind != EventLoginUnlinked || log[0].Detail["connection"] != "Okta" || log[0].Detail["provider"] != samlProvider(c.ID) {
+				t.Errorf("Ann's log: got %+v, %v; want the login's removal with connection Okta first", log, err)
+			}
 		})
 	}
 }
@@ -387,5 +393,32 @@ func TestSAMLBindingsMigration(t *testing.T) {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)
+	}
+}
+
+// TestUnlinkKeepsSessions: the X on a login keeps the sessions it opened
+// (DESIGN 5), which then name no login.
+func TestUnlinkKeepsSessions(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	_, c := samlSetup(t, s)
+	if err := s.VerifySAMLDomain(ctx, c.ID, "example.com", Event{Kind: EventSAMLDomainVerified}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = s.SAMLConnection(ctx, c.ID)
+	ann, through, _ := samlSignedIn(t, s, c, "ann")
+	if _, err := s.w.Exec(`UPDATE users SET password_hash = 'h' WHERE id = ?`, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	var identityID int64
+	if err := s.w.QueryRow(`SELECT identity_id FROM sessions WHERE id = ?`, through.ID).Scan(&identityID); err != nil || identityID == 0 {
+		t.Fatalf("identity of the session: got %d, %v; want the login's id", identityID, err)
+	}
+	if _, err := s.UnlinkIdentity(ctx, ann.ID, identityID, Event{Kind: EventLoginUnlinked}); err != nil {
+		t.Fatal(err)
+	}
+	var left sql.NullInt64
+	if err := s.w.QueryRow(`SELECT identity_id FROM sessions WHERE id = ?`, through.ID).Scan(&left); err != nil || left.Valid {
+		t.Errorf("session after unlinking its login: got %v, %v; want kept, with no login", left, err)
 	}
 }
