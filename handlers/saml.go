@@ -384,23 +384,24 @@ func (h *Handler) samlHold(c echo.Context, conn db.SAMLConnection, assertionID s
 
 // samlHeld loads the held response the token names, if this browser holds
 // it and the connection still allows IdP-initiated sign-in; the email
-// counts as verified per the connection's domains as they are now.
-func (h *Handler) samlHeld(c echo.Context, conn db.SAMLConnection, token string) (db.External, error) {
+// counts as verified per the connection's domains as they are now. When
+// it cannot be used, the refusal is the answer, and ok is false.
+func (h *Handler) samlHeld(c echo.Context, conn db.SAMLConnection, token string) (ext db.External, ok bool, err error) {
 	if !conn.AllowIdPInitiated || len(conn.VerifiedDomains) == 0 {
-		return db.External{}, h.samlRefused(c, conn, "idp_initiated_unverified", http.StatusForbidden, samlIdPInitiatedUnverifiedText(conn))
+		return ext, false, h.samlRefused(c, conn, "idp_initiated_unverified", http.StatusForbidden, samlIdPInitiatedUnverifiedText(conn))
 	}
-	ext, err := h.store.HeldSAMLResponse(c.Request().Context(), conn.ID, samlTokenHash(token), h.samlBrowser(c))
+	ext, err = h.store.HeldSAMLResponse(c.Request().Context(), conn.ID, samlTokenHash(token), h.samlBrowser(c))
 	if errors.Is(err, db.ErrSAMLRequestUnknown) {
-		return db.External{}, h.samlRefused(c, conn, "unknown_held", http.StatusForbidden, db.ErrSAMLRequestUnknown.Error())
+		return ext, false, h.samlRefused(c, conn, "unknown_held", http.StatusForbidden, db.ErrSAMLRequestUnknown.Error())
 	}
 	if err != nil {
-		return db.External{}, err
+		return ext, false, err
 	}
 	if refusal := samlEmailRefusal(conn, ext.Email); refusal != "" {
-		return db.External{}, h.samlRefused(c, conn, "subject", http.StatusForbidden, refusal)
+		return ext, false, h.samlRefused(c, conn, "subject", http.StatusForbidden, refusal)
 	}
 	ext.EmailVerified = conn.DomainVerified(samlDomain(ext.Email))
-	return ext, nil
+	return ext, true, nil
 }
 
 // samlConfirmPage asks the person whether to finish an IdP-initiated
@@ -411,8 +412,8 @@ func (h *Handler) samlConfirmPage(c echo.Context) error {
 		return err
 	}
 	token := c.QueryParam("token")
-	ext, err := h.samlHeld(c, conn, token)
-	if err != nil || ext.Subject == "" {
+	ext, ok, err := h.samlHeld(c, conn, token)
+	if !ok {
 		return err
 	}
 	return h.render(c, http.StatusOK, "saml_confirm.html", "", views.SAMLConfirmPage{
@@ -429,8 +430,8 @@ func (h *Handler) samlConfirm(c echo.Context) error {
 		return err
 	}
 	token := c.FormValue("token")
-	ext, err := h.samlHeld(c, conn, token)
-	if err != nil || ext.Subject == "" {
+	ext, ok, err := h.samlHeld(c, conn, token)
+	if !ok {
 		return err
 	}
 	return h.samlSignIn(c, conn, db.SAMLSignIn{Connection: conn, HeldTokenHash: samlTokenHash(token), External: ext}, "")
