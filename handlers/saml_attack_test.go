@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/internal/samltest"
 )
 
@@ -311,5 +312,27 @@ func TestSAMLLoginPageUnverifiedDomain(t *testing.T) {
 	}
 	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "example.com") {
 		t.Errorf("got %d, want 422 naming the domain; body %s", res.status, res.body)
+	}
+}
+
+// Profile creation through SAML follows the connection's verified domains,
+// not ROSTER_SIGNUP: with sign-up closed, a verified domain still brings
+// its people in.
+func TestSAMLCreatesProfilesWithSignupClosed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newApp(t, func(ac *appConfig) { ac.Signup = handlers.SignupClosed })
+	owner := a.seedUser(t, annName, "ann@acme.test", annPassword)
+	acc := a.seedAccount(t, owner, "Acme")
+	idp := samltest.New(t, nil)
+	idp.AddUser(t, idpUser, idpEmail, "Alice Example", idpPassword)
+	e := addConnection(t, a, idp, owner, acc, "Test IdP", "example.com")
+	verifyDomain(t, e, "example.com")
+	c := a.client(t)
+	if res := e.postACS(c, e.idpResponse(t, c)); res.status != http.StatusSeeOther || profileEmail(t, c, idpEmail) != idpEmail {
+		t.Fatalf("sign-in at a verified domain with sign-up closed: got %d; body %s", res.status, res.body)
+	}
+	if u, err := a.store.UserByEmail(ctx, idpEmail); err != nil || !u.EmailVerified() {
+		t.Errorf("profile: got %+v, %v; want a verified profile for %s", u, err, idpEmail)
 	}
 }
