@@ -643,10 +643,9 @@ func samlEmailRefusal(conn db.SAMLConnection, email string) string {
 	if slices.Contains(conn.EmailDomains, samlDomain(email)) {
 		return ""
 	}
-	domains := strings.Join(conn.EmailDomains, ", ")
-	if domains == "" {
-		domains = "no domain yet"
+	if len(conn.EmailDomains) == 0 {
+		return "Sign-in failed: " + conn.Name + " lists no email domains yet, so it signs nobody in. Ask your account admin to add your organization's domain to the connection."
 	}
-	return "Sign-in failed: " + conn.Name + " signs in only people with email addresses at " + domains +
+	return "Sign-in failed: " + conn.Name + " signs in only people with email addresses at " + strings.Join(conn.EmailDomains, ", ") +
 		", and your identity provider sent " + email + ". Ask your account admin to check the connection's email domains."
 }
