@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -199,4 +200,46 @@ func TestCurrentReadsUserAndPreferences(t *testing.T) {
 	r.AddCookie(cookie)
 	in, ok, err = s.Current(r)
 	check("from the cookie", in, ok, err, cookie.Value)
+}
+
+// TestSignInThroughRecordsTheLogin: a session opened through an external
+// login ends when the login goes with its SAML connection; one opened
+// otherwise stays.
+func TestSignInThroughRecordsTheLogin(t *testing.T) {
+	ctx := context.Background()
+	s, store, u := newStore(t, false)
+	if err := store.MarkEmailVerified(ctx, u.ID, db.Event{Kind: db.EventEmailVerified}); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := store.CreateAccount(ctx, u.ID, "Acme", db.Event{Kind: db.EventAccountCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := store.CreateSAMLConnection(ctx, acc.ID, u.ID, db.NewSAMLConnection{Name: "Okta", IdPMetadataXML: "<md/>", EmailDomains: []string{"example.com"}}, db.Event{Kind: db.EventSAMLConnectionAdded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := db.External{Provider: "saml:" + strconv.FormatInt(conn.ID, 10), Subject: "a", Email: u.Email}
+	if err := store.LinkIdentity(ctx, u.ID, ext, db.Event{Kind: db.EventLoginLinked}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := store.IdentityBySubject(ctx, ext.Provider, ext.Subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	if err := s.SignInThrough(w, httptest.NewRequest("POST", "/saml/1/acs", nil), u.ID, id.ID); err != nil {
+		t.Fatal(err)
+	}
+	through := w.Result().Cookies()[0]
+	password := signIn(t, s, u.ID, nil)
+	if _, err := store.DeleteSAMLConnection(ctx, acc.ID, u.ID, conn.ID, db.Event{Kind: db.EventSAMLConnectionDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := current(t, s, through); ok {
+		t.Errorf("the session opened through the deleted connection's login is still signed in")
+	}
+	if _, ok := current(t, s, password); !ok {
+		t.Errorf("the password session was signed out too")
+	}
 }
