@@ -241,7 +241,7 @@ func TestSAMLAttackIdPInitiatedSilent(t *testing.T) {
 
 // IdP-initiated sign-in is refused, in plain words, for a connection with
 // no verified domain, even when its Admin switched it on.
-func TestSAMLIdPInitiatedNeedsVerifiedDomain(t *testing.T) {
+func TestSAMLACSRefusesIdPInitiatedUnverified(t *testing.T) {
 	t.Parallel()
 	e := newSAMLEnv(t, "", nil)
 	allowIdPInitiated(t, e)
