@@ -42,7 +42,8 @@ CREATE TABLE saml_held (
     subject        TEXT    NOT NULL,
     email          TEXT    NOT NULL,
     display_name   TEXT    NOT NULL DEFAULT '',
-    created_at     INTEGER NOT NULL
+    created_at     INTEGER NOT NULL,
+    CHECK (email = lower(trim(email)) COLLATE BINARY) -- the one normal form of emails
 ) STRICT;
 CREATE INDEX saml_held_created ON saml_held(created_at);
 
