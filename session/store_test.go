@@ -208,38 +208,41 @@ func TestCurrentReadsUserAndPreferences(t *testing.T) {
 func TestSignInThroughRecordsTheLogin(t *testing.T) {
 	ctx := context.Background()
 	s, store, u := newStore(t, false)
-	if err := store.MarkEmailVerified(ctx, u.ID, db.Event{Kind: db.EventEmailVerified}); err != nil {
-		t.Fatal(err)
-	}
 	acc, err := store.CreateAccount(ctx, u.ID, "Acme", db.Event{Kind: db.EventAccountCreated})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := store.CreateSAMLConnection(ctx, acc.ID, u.ID, db.NewSAMLConnection{Name: "Okta", IdPMetadataXML: "<md/>", EmailDomains: []string{"example.com"}}, db.Event{Kind: db.EventSAMLConnectionAdded})
+	conn, err := store.CreateSAMLConnection(ctx, acc.ID, u.ID, db.NewSAMLConnection{Name: "Okta", IdPMetadataXML: "<md/>", EmailDomains: []string{"example.org"}}, db.Event{Kind: db.EventSAMLConnectionAdded})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ext := db.External{Provider: "saml:" + strconv.FormatInt(conn.ID, 10), Subject: "a", Email: u.Email}
-	if err := store.LinkIdentity(ctx, u.ID, ext, db.Event{Kind: db.EventLoginLinked}); err != nil {
+	if err := store.VerifySAMLDomain(ctx, conn.ID, "example.org", db.Event{Kind: db.EventSAMLDomainVerified}); err != nil {
 		t.Fatal(err)
 	}
-	id, err := store.IdentityBySubject(ctx, ext.Provider, ext.Subject)
+	if conn, err = store.SAMLConnection(ctx, conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.StartSAMLRequest(ctx, db.SAMLRequest{RelayState: "r", ConnectionID: conn.ID, RequestID: "id", BrowserHash: []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	ext := db.External{Provider: "saml:" + strconv.FormatInt(conn.ID, 10), Subject: "bea", Email: "bea@example.org", EmailVerified: true}
+	out, err := store.SAMLLogin(ctx, db.SAMLSignIn{Connection: conn, RelayState: "r", BrowserHash: []byte("b"), AssertionID: "a", External: ext}, db.Event{Kind: db.EventSignIn})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	if err := s.SignInThrough(w, httptest.NewRequest("POST", "/saml/1/acs", nil), u.ID, id.ID); err != nil {
+	if err := s.SignInThrough(w, httptest.NewRequest("POST", "/saml/1/acs", nil), out.User.ID, out.IdentityID); err != nil {
 		t.Fatal(err)
 	}
 	through := w.Result().Cookies()[0]
-	password := signIn(t, s, u.ID, nil)
+	other := signIn(t, s, out.User.ID, nil)
 	if _, err := store.DeleteSAMLConnection(ctx, acc.ID, u.ID, conn.ID, db.Event{Kind: db.EventSAMLConnectionDeleted}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := current(t, s, through); ok {
 		t.Errorf("the session opened through the deleted connection's login is still signed in")
 	}
-	if _, ok := current(t, s, password); !ok {
-		t.Errorf("the password session was signed out too")
+	if _, ok := current(t, s, other); !ok {
+		t.Errorf("the session opened otherwise was signed out too")
 	}
 }
