@@ -127,10 +127,18 @@ func userCommand(ctx context.Context, store *db.Store, sub string, args []string
 			return err
 		}
 		ev.Kind = db.EventEmailVerified
-		if err := store.MarkEmailVerified(ctx, u.ID, ev); err != nil {
+		v, err := store.MarkEmailVerified(ctx, u.ID, ev)
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "marked <%s> as verified\n", u.Email)
+		// A first verification ends what was attached before it.
+		for _, i := range v.Removed {
+			fmt.Fprintf(stdout, "removed the %s login %q (%s): it was linked before the email was verified\n", i.Provider, i.Subject, i.Email)
+		}
+		if v.SignedOut > 0 {
+			fmt.Fprintf(stdout, "%d sessions signed out\n", v.SignedOut)
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown command: user %s (want create, reset-password or verify-email)", sub)

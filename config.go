@@ -25,6 +25,7 @@ type config struct {
 	MailFrom        string
 	TrustedProxies  string
 	MetricsAddr     string
+	DNSResolver     string // host:port of the DNS server for TXT look-ups; "" is the system's
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 
@@ -96,6 +97,7 @@ var options = []option{
 	{"mail-from", "ROSTER_MAIL_FROM", "Roster <roster@localhost>", "From address of outgoing mail", str(func(c *config) *string { return &c.MailFrom })},
 	{"trusted-proxies", "ROSTER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted", str(func(c *config) *string { return &c.TrustedProxies })},
 	{"metrics-addr", "ROSTER_METRICS_ADDR", "", "address of a separate listener serving Prometheus /metrics, such as 127.0.0.1:9090; unset serves none", str(func(c *config) *string { return &c.MetricsAddr })},
+	{"dns-resolver", "ROSTER_DNS_RESOLVER", "", "host:port of the DNS server that SAML domain verification asks for TXT records, such as 127.0.0.1:53; unset uses the system's resolver", setDNSResolver},
 	{"session-idle", "ROSTER_SESSION_IDLE", "168h", "sign out sessions unused for this long", dur(func(c *config) *time.Duration { return &c.SessionIdle })},
 	{"session-max", "ROSTER_SESSION_MAX", "720h", "sign out sessions this long after sign-in", dur(func(c *config) *time.Duration { return &c.SessionAbsolute })},
 	{"google-client-id", "ROSTER_GOOGLE_CLIENT_ID", "", "OAuth client id of Sign in with Google", str(func(c *config) *string { return &c.GoogleClientID })},

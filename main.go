@@ -216,7 +216,7 @@ func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logge
 		BaseURL: cfg.baseURL, Signup: cfg.Signup, Secret: key, TrustedProxies: cfg.trustedProxies(),
 		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
 		APIToken: cfg.APIToken, Queued: worker.Kick,
-		OAuth: cfg.oauthProviders(), Stripe: cfg.stripe(),
+		OAuth: cfg.oauthProviders(), Stripe: cfg.stripe(), Resolver: cfg.resolver(),
 	}, store, v, sessions, hasher, m, log)
 	static, _ := fs.Sub(staticFiles, "static")
 	if err := h.Routes(e, static); err != nil {

@@ -104,6 +104,8 @@ var configSettings = []configSetting{
 		func(c config) any { return len(c.trustedProxies()) }, 2, 1},
 	{"ROSTER_METRICS_ADDR", "metrics-addr", "127.0.0.1:9090", ":9091",
 		func(c config) any { return c.MetricsAddr }, "127.0.0.1:9090", ":9091"},
+	{"ROSTER_DNS_RESOLVER", "dns-resolver", "127.0.0.1:5353", "[::1]:53",
+		func(c config) any { return c.DNSResolver }, "127.0.0.1:5353", "[::1]:53"},
 	{"ROSTER_SESSION_IDLE", "session-idle", "24h", "1h30m",
 		func(c config) any { return c.SessionIdle }, 24 * time.Hour, 90 * time.Minute},
 	{"ROSTER_SESSION_MAX", "session-max", "240h", "2160h",
@@ -600,6 +602,22 @@ func TestUserVerifyEmail(t *testing.T) {
 	}
 	// Again: still fine, still verified.
 	c.mustRun("", "user", "verify-email", "-email", "a@example.com")
+
+	// A first verification ends the logins linked while the email was
+	// unverified, and says so.
+	ext := db.External{Provider: "oidc:Acme", Subject: "m1", Email: "b@example.com"}
+	b, _, err := c.store().ResolveLogin(t.Context(), ext, true, db.Event{Kind: db.EventSignIn}, db.LoginNotices{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = c.mustRun("", "user", "verify-email", "-email", "b@example.com")
+	if want := "marked <b@example.com> as verified\n" +
+		"removed the oidc:Acme login \"m1\" (b@example.com): it was linked before the email was verified\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	if ids, err := c.store().IdentitiesForUser(t.Context(), b.ID); err != nil || len(ids) != 0 {
+		t.Errorf("logins after verify-email: got %+v, %v; want none", ids, err)
+	}
 }
 
 func TestMigrate(t *testing.T) {

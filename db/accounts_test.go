@@ -192,7 +192,7 @@ func TestInviteRules(t *testing.T) {
 	if _, err := s.AcceptInvite(ctx, inv.ID, newcomer.ID, Event{Kind: EventInviteAccepted}); !errors.Is(err, ErrInviteWrongEmail) {
 		t.Fatalf("accept unverified: got %v, want ErrInviteWrongEmail", err)
 	}
-	if err := s.MarkEmailVerified(ctx, newcomer.ID, Event{Kind: EventEmailVerified}); err != nil {
+	if _, err := s.MarkEmailVerified(ctx, newcomer.ID, Event{Kind: EventEmailVerified}); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := s.CountInvitesForUser(ctx, newcomer.ID); n != 1 {

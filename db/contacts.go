@@ -97,7 +97,8 @@ func (m ContactMethod) Locked() bool { return m.CodeAttempts >= MaxCodeAttempts 
 func (m ContactMethod) IsPhone() bool { return m.Kind == KindSMS || m.Kind == KindVoice }
 
 // NewContactMethod is what is needed to add a method; Address is already
-// normalized (E.164 for phones).
+// normalized (E.164 for phones; AddContactMethod puts an email address in
+// its NormalEmail form).
 type NewContactMethod struct {
 	Kind, Address, Label, Secret string
 }
@@ -165,6 +166,9 @@ type Composer func(m ContactMethod, code string) Notice
 // verification code and queues compose's message with it to the new method,
 // all in one transaction. The same address twice gives ErrConflict.
 func (s *Store) AddContactMethod(ctx context.Context, userID int64, nm NewContactMethod, compose Composer, ev Event) (ContactMethod, error) {
+	if nm.Kind == KindEmail {
+		nm.Address = NormalEmail(nm.Address)
+	}
 	var m ContactMethod
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		var total, phones int

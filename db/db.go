@@ -93,19 +93,38 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{w: w, r: r, path: path, now: time.Now}, nil
 }
 
-// Migrate brings the schema up to date with the embedded migrations.
-func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, migrationsFS)
+// migrator is the goose provider of the embedded SQL migrations and the
+// ones written in Go (normalEmailsMigration), on the writer connection.
+func (s *Store) migrator() (*goose.Provider, error) {
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, migrationsFS, goose.WithGoMigrations(normalEmailsMigration()))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
+	return p, nil
+}
+
+// Migrate brings the schema up to date with the embedded migrations.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	p, err := s.migrator()
+	if err != nil {
+		return nil, err
+	}
 	results, err := p.Up(ctx)
 	if err != nil {
+		// A table rebuild (-- +goose NO TRANSACTION) runs its own
+		// transaction with foreign keys off on the one writer connection:
+		// never leave either behind.
+		s.w.ExecContext(ctx, "ROLLBACK")
+		s.w.ExecContext(ctx, "PRAGMA foreign_keys = ON")
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	var applied []string
 	for _, r := range results {
-		applied = append(applied, r.Source.Path)
+		name := r.Source.Path
+		if name == "" {
+			name = fmt.Sprintf("%05d (Go)", r.Source.Version)
+		}
+		applied = append(applied, name)
 	}
 	return applied, nil
 }

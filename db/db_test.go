@@ -90,13 +90,13 @@ func TestUsers(t *testing.T) {
 	if err := s.UpdateName(ctx, 999, "x", Event{Kind: EventProfileUpdated}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("UpdateName missing: got %v, want ErrNotFound", err)
 	}
-	if err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
+	if _, err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); !got.EmailVerified() {
 		t.Fatal("email not verified after MarkEmailVerified")
 	}
-	if err := s.SetPasswordHash(ctx, u.ID, "h2"); err != nil {
+	if err := s.SetPasswordHash(ctx, u.ID, "h", "h2"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "h2" {
@@ -233,11 +233,11 @@ func TestEmailTokens(t *testing.T) {
 	if err := s.CreateEmailToken(ctx, []byte("v1"), u.ID, TokenVerify, u.Email, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.VerifyEmail(ctx, []byte("v1"), Event{Kind: EventEmailVerified})
-	if err != nil || !got.EmailVerified() {
+	got, err := s.VerifyEmail(ctx, []byte("v1"), nil, Event{Kind: EventEmailVerified})
+	if err != nil || !got.User.EmailVerified() {
 		t.Fatalf("VerifyEmail: got %+v, %v", got, err)
 	}
-	if _, err := s.VerifyEmail(ctx, []byte("v1"), Event{Kind: EventEmailVerified}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.VerifyEmail(ctx, []byte("v1"), nil, Event{Kind: EventEmailVerified}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("reused verify token: got %v, want ErrNotFound", err)
 	}
 
@@ -254,9 +254,9 @@ func TestEmailTokens(t *testing.T) {
 	if id, err := s.ValidResetToken(ctx, []byte("r2")); err != nil || id != u.ID {
 		t.Fatalf("ValidResetToken: got %d, %v", id, err)
 	}
-	id, err := s.ResetPassword(ctx, []byte("r2"), "reset-hash", Event{Kind: EventPasswordReset})
-	if err != nil || id != u.ID {
-		t.Fatalf("ResetPassword: got %d, %v", id, err)
+	v, err := s.ResetPassword(ctx, []byte("r2"), "reset-hash", Event{Kind: EventPasswordReset})
+	if err != nil || v.User.ID != u.ID {
+		t.Fatalf("ResetPassword: got %d, %v", v.User.ID, err)
 	}
 	if _, err := s.ResetPassword(ctx, []byte("r2"), "again", Event{Kind: EventPasswordReset}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("reused reset token: got %v, want ErrNotFound", err)

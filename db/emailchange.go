@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -19,7 +18,7 @@ const ErrEmailTaken = RuleError("Another profile uses this email address.")
 // (ErrCodesAddress, ErrCodesUser), so the form cannot be used to flood an
 // address.
 func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail string, tokenHash []byte, ttl time.Duration, n Notice, ev Event) error {
-	newEmail = strings.TrimSpace(newEmail)
+	newEmail = NormalEmail(newEmail)
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		if err := emailFree(ctx, tx, userID, newEmail); err != nil {
 			return err
@@ -73,9 +72,12 @@ func (s *Store) PendingEmailChange(ctx context.Context, userID int64) (string, e
 // ConfirmEmailChange spends a confirmation link: the new address replaces
 // the old one, verified (following the link proved it), and tell, given
 // the old and new addresses, is queued to the old address, all in one
-// transaction. An unknown or expired link is ErrNotFound.
-func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash []byte, tell func(old, new string) Notice, ev Event) (User, error) {
-	var u User
+// transaction. Links mailed to the old address stop working; when the old
+// address was never verified, this is a first verification and ends what
+// was attached before it (confirmAddress), keeping keepSession unless a
+// login was removed. An unknown or expired link is ErrNotFound.
+func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession []byte, tell func(old, new string) Notice, ev Event) (Verified, error) {
+	var v Verified
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var userID int64
@@ -98,9 +100,8 @@ func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash []byte, tell f
 			userID, newEmail); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`,
-			newEmail, unix(now), unix(now), userID); err != nil {
-			return mapErr(err)
+		if v, err = confirmAddress(ctx, tx, userID, newEmail, byLink, keepSession, ev, now); err != nil {
+			return err
 		}
 		n := tell(old.Email, newEmail)
 		n.Circumstance = CircumstanceSecurity
@@ -109,14 +110,11 @@ func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash []byte, tell f
 		}
 		ev.UserID = userID
 		ev.Detail = withDetail(withDetail(ev.Detail, "old_email", old.Email), "new_email", newEmail)
-		if err := addEvent(ctx, tx, ev, now); err != nil {
-			return err
-		}
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID))
-		return err
+		ev.Detail = withVerified(ev.Detail, v)
+		return addEvent(ctx, tx, ev, now)
 	})
 	if err != nil {
-		return User{}, fmt.Errorf("confirm email change: %w", err)
+		return Verified{}, fmt.Errorf("confirm email change: %w", err)
 	}
-	return u, nil
+	return v, nil
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -46,6 +45,7 @@ const (
 	ErrLastLogin              = RuleError("This is your only way to sign in. Set a password or link another login before removing it.")
 	ErrSignupClosed           = RuleError("There is no profile for this login, and sign-up is closed on this server. Ask an account admin for an invitation.")
 	ErrNoEmail                = RuleError("The provider did not tell us your email address, so we cannot make a profile for this login. Sign in another way, then use Add Login on your profile to link it.")
+	ErrLinkUnconfirmedEmail   = RuleError("Confirm your email address before you link a login: follow the link we sent to it, or ask for a new one under Contact info.")
 )
 
 const identityColumns = `id, user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at`
@@ -68,13 +68,13 @@ func identityBySubject(ctx context.Context, tx *sql.Tx, provider, subject string
 // touchIdentity records a use and what the provider now says.
 func touchIdentity(ctx context.Context, tx *sql.Tx, id int64, ext External, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE identities SET email = ?, email_verified = ?, display_name = ?, last_used_at = ? WHERE id = ?`,
-		strings.TrimSpace(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), id)
+		NormalEmail(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), id)
 	return err
 }
 
 func insertIdentity(ctx context.Context, tx *sql.Tx, userID int64, ext External, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO identities (user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, userID, ext.Provider, ext.Subject, strings.TrimSpace(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), unix(now))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, userID, ext.Provider, ext.Subject, NormalEmail(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), unix(now))
 	return mapErr(err)
 }
 
@@ -156,7 +156,7 @@ func resolveLogin(ctx context.Context, tx *sql.Tx, ext External, create bool, ev
 
 // linkOrCreate is steps 2 to 4 of ResolveLogin.
 func linkOrCreate(ctx context.Context, tx *sql.Tx, ext External, create bool, now time.Time) (User, string, error) {
-	email := strings.TrimSpace(ext.Email)
+	email := NormalEmail(ext.Email)
 	if email == "" {
 		return User{}, "", ErrNoEmail
 	}
@@ -181,10 +181,16 @@ func linkOrCreate(ctx context.Context, tx *sql.Tx, ext External, create bool, no
 }
 
 // LinkIdentity is Add Login: it links the external login to userID whatever
-// its email, unless another user already has it.
+// its email, unless another user already has it, or the user's account
+// email is unverified (ErrLinkUnconfirmedEmail): a login attached to an
+// address its owner has not confirmed would be someone else's way into
+// the owner's profile.
 func (s *Store) LinkIdentity(ctx context.Context, userID int64, ext External, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
+		if err := emailConfirmed(ctx, tx, userID); err != nil {
+			return err
+		}
 		id, err := identityBySubject(ctx, tx, ext.Provider, ext.Subject)
 		switch {
 		case err == nil && id.UserID != userID:
@@ -201,6 +207,19 @@ func (s *Store) LinkIdentity(ctx context.Context, userID int64, ext External, ev
 		ev.Detail = withDetail(withDetail(ev.Detail, "provider", ext.Provider), "email", ext.Email)
 		return addEvent(ctx, tx, ev, now)
 	})
+}
+
+// emailConfirmed refuses a user whose account email is unverified.
+func emailConfirmed(ctx context.Context, tx *sql.Tx, userID int64) error {
+	var verified bool
+	err := tx.QueryRowContext(ctx, `SELECT email_verified_at IS NOT NULL FROM users WHERE id = ?`, userID).Scan(&verified)
+	if err != nil {
+		return mapErr(err)
+	}
+	if !verified {
+		return ErrLinkUnconfirmedEmail
+	}
+	return nil
 }
 
 // IdentitiesForUser lists the user's linked logins, oldest first.

@@ -83,6 +83,9 @@ func TestLinkAndUnlink(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	ann := mustUser(t, s, "ann@example.com") // has a password
+	if _, err := s.MarkEmailVerified(ctx, ann.ID, Event{Kind: EventEmailVerified}); err != nil {
+		t.Fatal(err)
+	}
 	sso, _, err := s.ResolveLogin(ctx, External{"github", "7", "bob@example.com", true, ""}, true, Event{Kind: EventSignIn}, LoginNotices{})
 	if err != nil {
 		t.Fatal(err)

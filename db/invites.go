@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -72,7 +71,7 @@ func (s *Store) CreateInvite(ctx context.Context, accountID, actorID int64, emai
 	if !ValidRole(role) {
 		return Invite{}, fmt.Errorf("create invite: invalid role %q", role)
 	}
-	email = strings.TrimSpace(email)
+	email = NormalEmail(email)
 	var inv Invite
 	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
 		now := s.now()

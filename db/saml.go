@@ -43,7 +43,7 @@ type SAMLConnection struct {
 	IdPMetadataXML    string
 	IdPEntityID       string
 	EmailDomains      []string // lowercase
-	VerifiedDomains   []string // those of EmailDomains an operator has verified
+	VerifiedDomains   []string // those of EmailDomains verified for it (by DNS or by the operator)
 	DefaultRole       string   // "" (no membership), RoleNormal or RoleReadOnly
 	AllowIdPInitiated bool
 	CreatedAt         time.Time
@@ -82,7 +82,7 @@ type SAMLRequest struct {
 func ValidSAMLRole(r string) bool { return r == "" || r == RoleNormal || r == RoleReadOnly }
 
 const samlConnectionColumns = `id, account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, allow_idp_initiated, created_at,
-	COALESCE((SELECT group_concat(domain, ',') FROM saml_domains d WHERE d.connection_id = saml_connections.id), '')`
+	COALESCE((SELECT group_concat(domain, ',') FROM saml_domains d WHERE d.connection_id = saml_connections.id AND d.verified_at IS NOT NULL), '')`
 
 func splitDomains(s string) []string {
 	if s == "" {
@@ -121,6 +121,9 @@ func (s *Store) CreateSAMLConnection(ctx context.Context, accountID, actorID int
 			accountID, strings.TrimSpace(nc.Name), nc.IdPMetadataXML, nc.IdPEntityID, strings.Join(domains, ","),
 			nc.DefaultRole, nc.AllowIdPInitiated, unix(s.now())).Scan(&id)
 		if err != nil {
+			return err
+		}
+		if err := insertSAMLDomainClaims(ctx, tx, id, domains); err != nil {
 			return err
 		}
 		if c, err = scanSAMLConnection(tx.QueryRowContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections WHERE id = ?`, id)); err != nil {
@@ -217,7 +220,7 @@ func (s *Store) SAMLConnectionsForDomain(ctx context.Context, domain string) ([]
 	domain = strings.ToLower(strings.TrimSpace(domain))
 	rows, err := s.r.QueryContext(ctx, `SELECT `+samlConnectionColumns+` FROM saml_connections
 		WHERE instr(',' || email_domains || ',', ',' || ? || ',') > 0
-		ORDER BY EXISTS (SELECT 1 FROM saml_domains d WHERE d.connection_id = saml_connections.id AND d.domain = ?) DESC, id`, domain, domain)
+		ORDER BY EXISTS (SELECT 1 FROM saml_domains d WHERE d.connection_id = saml_connections.id AND d.domain = ? AND d.verified_at IS NOT NULL) DESC, id`, domain, domain)
 	list, err := collect(rows, err, scanSAMLConnection)
 	if err != nil {
 		return nil, fmt.Errorf("saml connections for %s: %w", domain, err)
@@ -233,7 +236,8 @@ var (
 
 // VerifySAMLDomain records that an operator has checked that the owner of
 // connection connID controls domain, which the connection must list. From
-// then on, emails at domain from this connection count as verified.
+// then on, emails at domain from this connection count as verified. It is
+// refused with ErrDomainTaken while another connection has it verified.
 func (s *Store) VerifySAMLDomain(ctx context.Context, connID int64, domain string, ev Event) error {
 	domain = strings.ToLower(strings.TrimSpace(domain))
 	return s.Tx(ctx, func(tx *sql.Tx) error {
@@ -241,22 +245,8 @@ func (s *Store) VerifySAMLDomain(ctx context.Context, connID int64, domain strin
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(c.EmailDomains, domain) {
-			return ErrDomainNotServed
-		}
-		if c.DomainVerified(domain) {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO saml_domains (connection_id, domain, verified_at) VALUES (?, ?, ?)`, connID, domain, unix(s.now()))
-		if err = mapErr(err); errors.Is(err, ErrConflict) {
-			return ErrDomainTaken
-		}
-		if err != nil {
-			return err
-		}
-		ev.AccountID = c.AccountID
-		ev.Detail = withDetail(withDetail(ev.Detail, "connection", c.Name), "domain", domain)
-		return addEvent(ctx, tx, ev, s.now())
+		ev.Detail = withDetail(ev.Detail, "method", "operator")
+		return markSAMLDomainVerified(ctx, tx, c, domain, ev, s.now())
 	})
 }
 

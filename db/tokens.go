@@ -13,7 +13,8 @@ const (
 	TokenReset  = "reset"
 )
 
-// CreateEmailToken stores the hash of a token mailed to email for purpose.
+// CreateEmailToken stores the hash of a token mailed to email (kept in its
+// NormalEmail form, as users.email is) for purpose.
 // A new reset token replaces the user's earlier unused ones.
 func (s *Store) CreateEmailToken(ctx context.Context, hash []byte, userID int64, purpose, email string, ttl time.Duration) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
@@ -22,18 +23,21 @@ func (s *Store) CreateEmailToken(ctx context.Context, hash []byte, userID int64,
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO email_tokens (token_hash, user_id, purpose, email, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, hash, userID, purpose, email, unix(now), unix(now.Add(ttl)))
+			VALUES (?, ?, ?, ?, ?, ?)`, hash, userID, purpose, NormalEmail(email), unix(now), unix(now.Add(ttl)))
 		return err
 	})
 }
 
 // useToken marks an unexpired, unused token of purpose as used and returns
-// its user id and address. Anything else is ErrNotFound.
+// its user id and address. A token mailed to an address that is no longer
+// the user's account email does not work: the link proves only that
+// address. Anything else is ErrNotFound.
 func useToken(ctx context.Context, tx *sql.Tx, hash []byte, purpose string, now time.Time) (int64, string, error) {
 	var userID int64
 	var email string
 	err := tx.QueryRowContext(ctx, `UPDATE email_tokens SET used_at = ?
 		WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+			AND email = (SELECT u.email FROM users u WHERE u.id = email_tokens.user_id)
 		RETURNING user_id, email`, unix(now), hash, purpose, unix(now)).Scan(&userID, &email)
 	return userID, email, mapErr(err)
 }
@@ -42,71 +46,65 @@ func useToken(ctx context.Context, tx *sql.Tx, hash []byte, purpose string, now 
 // so the reset form is only shown for a link that still works.
 func (s *Store) ValidResetToken(ctx context.Context, hash []byte) (int64, error) {
 	var userID int64
-	err := s.r.QueryRowContext(ctx, `SELECT user_id FROM email_tokens
-		WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`,
+	err := s.r.QueryRowContext(ctx, `SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id AND u.email = t.email
+		WHERE t.token_hash = ? AND t.purpose = ? AND t.used_at IS NULL AND t.expires_at > ?`,
 		hash, TokenReset, unix(s.now())).Scan(&userID)
 	return userID, mapErr(err)
 }
 
 // ResetPassword spends a reset token, sets the new hash, signs the user out
-// everywhere and writes ev, in one transaction.
-func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHash string, ev Event) (int64, error) {
-	var userID int64
+// everywhere and writes ev, in one transaction. Following the emailed link
+// proves the address too: a first verification ends what was attached
+// before it (confirmAddress).
+func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHash string, ev Event) (Verified, error) {
+	var v Verified
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if userID, _, err = useToken(ctx, tx, tokenHash, TokenReset, s.now()); err != nil {
-			return err
-		}
-		n, err := setPassword(ctx, tx, userID, passwordHash, nil, s.now())
+		now := s.now()
+		userID, _, err := useToken(ctx, tx, tokenHash, TokenReset, now)
 		if err != nil {
 			return err
 		}
-		// Following the emailed link proves the address too.
-		if err := markVerifiedIfSame(ctx, tx, userID, tokenHash, s.now()); err != nil {
+		n, err := setPassword(ctx, tx, userID, passwordHash, nil, now)
+		if err != nil {
 			return err
 		}
+		if v, err = confirmAddress(ctx, tx, userID, "", byLink, nil, ev, now); err != nil {
+			return err
+		}
+		v.SignedOut += n
 		ev.UserID = userID
-		ev.Detail = withDetail(ev.Detail, "sessions_revoked", n)
-		return addEvent(ctx, tx, ev, s.now())
+		ev.Detail = withVerified(ev.Detail, v)
+		ev.Detail = withDetail(ev.Detail, "sessions_revoked", v.SignedOut)
+		return addEvent(ctx, tx, ev, now)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("reset password: %w", err)
+		return Verified{}, fmt.Errorf("reset password: %w", err)
 	}
-	return userID, nil
+	return v, nil
 }
 
 // VerifyEmail spends a verification token and marks the user's email
 // verified, provided the token was sent to the address the user still has.
-func (s *Store) VerifyEmail(ctx context.Context, tokenHash []byte, ev Event) (User, error) {
-	var u User
+// A first verification ends what was attached before it (confirmAddress),
+// keeping keepSession, the session of the browser that followed the link,
+// unless a login was removed.
+func (s *Store) VerifyEmail(ctx context.Context, tokenHash, keepSession []byte, ev Event) (Verified, error) {
+	var v Verified
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		userID, email, err := useToken(ctx, tx, tokenHash, TokenVerify, s.now())
+		now := s.now()
+		userID, _, err := useToken(ctx, tx, tokenHash, TokenVerify, now)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?), updated_at = ?
-			WHERE id = ? AND email = ?`, unix(s.now()), unix(s.now()), userID, email)
-		if err != nil {
-			return err
-		}
-		if err := oneRow(res); err != nil {
+		if v, err = confirmAddress(ctx, tx, userID, "", byLink, keepSession, ev, now); err != nil {
 			return err
 		}
 		ev.UserID = userID
-		if err := addEvent(ctx, tx, ev, s.now()); err != nil {
-			return err
-		}
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID))
-		return err
+		ev.Detail = withVerified(ev.Detail, v)
+		return addEvent(ctx, tx, ev, now)
 	})
 	if err != nil {
-		return User{}, fmt.Errorf("verify email: %w", err)
+		return Verified{}, fmt.Errorf("verify email: %w", err)
 	}
-	return u, nil
-}
-
-func markVerifiedIfSame(ctx context.Context, tx *sql.Tx, userID int64, tokenHash []byte, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?)
-		WHERE id = ? AND email = (SELECT email FROM email_tokens WHERE token_hash = ?)`, unix(now), userID, tokenHash)
-	return err
+	return v, nil
 }

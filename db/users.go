@@ -96,7 +96,7 @@ func createUser(ctx context.Context, tx *sql.Tx, nu NewUser, now time.Time) (Use
 	}
 	row := tx.QueryRowContext(ctx, `INSERT INTO users (email, email_verified_at, name, password_hash, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING `+userColumns,
-		strings.TrimSpace(nu.Email), verified, strings.TrimSpace(nu.Name), hash, unix(now), unix(now))
+		NormalEmail(nu.Email), verified, strings.TrimSpace(nu.Name), hash, unix(now), unix(now))
 	u, err := scanUser(row)
 	if err != nil {
 		return User{}, err
@@ -111,9 +111,10 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
-// UserByEmail returns the user whose account email is email, ignoring case.
+// UserByEmail returns the user whose account email is email in its normal
+// form (NormalEmail).
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.TrimSpace(email)))
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, NormalEmail(email)))
 }
 
 // CountUsers returns how many users exist.
@@ -172,35 +173,51 @@ func setPassword(ctx context.Context, tx *sql.Tx, userID int64, hash string, kee
 	if err := oneRow(res); err != nil {
 		return 0, err
 	}
+	// A change of the account email asked for before is ended with the
+	// sessions: it may come from one of them, and its link would hand the
+	// profile to another mailbox.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM email_changes WHERE user_id = ?`, userID); err != nil {
+		return 0, err
+	}
 	return deleteOtherSessions(ctx, tx, userID, keepSession)
 }
 
 // SetPasswordHash replaces a user's hash without touching sessions; used to
-// upgrade hashes made with weaker parameters at sign-in.
-func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
-	_, err := s.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
-	return err
+// upgrade hashes made with weaker parameters at sign-in. It writes only
+// while the hash is still old, the one the sign-in checked the password
+// against: a password changed in between stays, and the answer is then
+// ErrConflict.
+func (s *Store) SetPasswordHash(ctx context.Context, userID int64, old, hash string) error {
+	res, err := s.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, hash, userID, old)
+	if err != nil {
+		return fmt.Errorf("rehash password of user %d: %w", userID, err)
+	}
+	if err := oneRow(res); err != nil {
+		return fmt.Errorf("rehash password of user %d: %w", userID, ErrConflict)
+	}
+	return nil
 }
 
 // MarkEmailVerified records that the user's current email is verified and
-// writes ev, in one transaction. Verifying twice keeps the first time.
-func (s *Store) MarkEmailVerified(ctx context.Context, userID int64, ev Event) error {
-	return s.Tx(ctx, func(tx *sql.Tx) error {
-		if err := markVerified(ctx, tx, userID, s.now()); err != nil {
+// writes ev, in one transaction; for the operator, who vouches for the
+// address. Verifying twice keeps the first time. A first verification
+// ends what was attached before it (confirmAddress): the logins, and the
+// sessions when a login went.
+func (s *Store) MarkEmailVerified(ctx context.Context, userID int64, ev Event) (Verified, error) {
+	var v Verified
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if v, err = confirmAddress(ctx, tx, userID, "", byOperator, nil, ev, s.now()); err != nil {
 			return err
 		}
 		ev.UserID = userID
+		ev.Detail = withVerified(ev.Detail, v)
 		return addEvent(ctx, tx, ev, s.now())
 	})
-}
-
-func markVerified(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?), updated_at = ? WHERE id = ?`,
-		unix(now), unix(now), userID)
 	if err != nil {
-		return err
+		return Verified{}, fmt.Errorf("mark email of user %d verified: %w", userID, err)
 	}
-	return oneRow(res)
+	return v, nil
 }
 
 // oneRow turns "no row changed" into ErrNotFound.

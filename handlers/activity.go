@@ -92,6 +92,9 @@ func describe(ev db.Event) string {
 		if conn := text("connection"); conn != "" {
 			return "The SAML login" + inParens(text("email")) + " was removed because its connection " + conn + " of " + account + " was deleted"
 		}
+		if text("reason") == db.ReasonUnconfirmedEmail {
+			return "Removed the " + providerLabel(text("provider")) + " login" + inParens(text("email")) + ": it was linked before the email address was confirmed"
+		}
 		return "Removed the " + providerLabel(text("provider")) + " login" + inParens(text("email"))
 	case db.EventSignInFailed:
 		return "Failed sign-in attempt (wrong password)"
@@ -166,6 +169,13 @@ func describe(ev db.Event) string {
 		return "Added the SAML connection " + text("connection") + " to " + account
 	case db.EventSAMLConnectionDeleted:
 		return "Deleted the SAML connection " + text("connection") + " of " + account
+	case db.EventSAMLDomainVerified:
+		return "Verified the domain " + text("domain") + " for the SAML connection " + text("connection") + " of " + account
+	case db.EventSAMLConnectionChanged:
+		if on, _ := ev.Detail["idp_initiated"].(bool); on {
+			return "Allowed sign-in started at the identity provider for the SAML connection " + text("connection") + " of " + account
+		}
+		return "Refused sign-in started at the identity provider for the SAML connection " + text("connection") + " of " + account
 	case db.EventProfileUpdated:
 		if name, _ := ev.Detail["name"].(string); name != "" {
 			return "Changed the name to " + name

@@ -101,7 +101,7 @@ func (h *Handler) login(c echo.Context) error {
 		return err
 	}
 	if auth.NeedsRehash(u.PasswordHash) {
-		h.rehash(ctx, c, u.ID, password)
+		h.rehash(ctx, c, u, password)
 	}
 	if err := h.signIn(c, u.ID, map[string]any{"method": "password"}); err != nil {
 		return err
@@ -136,14 +136,19 @@ func (h *Handler) signIn(c echo.Context, userID int64, detail map[string]any) er
 }
 
 // rehash upgrades a hash made with older, weaker parameters while the
-// plaintext is at hand. Failing to is not worth failing the sign-in.
-func (h *Handler) rehash(ctx context.Context, c echo.Context, userID int64, password string) {
+// plaintext is at hand. The write happens only while u's hash, the one the
+// password was checked against, is still stored: a password changed in
+// the meantime stays. Failing to is not worth failing the sign-in.
+func (h *Handler) rehash(ctx context.Context, c echo.Context, u db.User, password string) {
 	hash, err := h.hasher.Hash(ctx, password)
 	if err == nil {
-		err = h.store.SetPasswordHash(ctx, userID, hash)
+		err = h.store.SetPasswordHash(ctx, u.ID, u.PasswordHash, hash)
 	}
-	if err != nil {
-		logger(c).Warn("rehash password", "user_id", userID, "err", err)
+	switch {
+	case errors.Is(err, db.ErrConflict):
+		logger(c).Info("rehash skipped: the password changed meanwhile", "user_id", u.ID)
+	case err != nil:
+		logger(c).Warn("rehash password", "user_id", u.ID, "err", err)
 	}
 }
 
@@ -208,7 +213,7 @@ func (h *Handler) signup(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"name": name, "email": email}}
 	checkName(&form, name)
 	checkEmail(&form, email)
-	if invite.ID != 0 && !form.Failed() && !strings.EqualFold(email, invite.Email) {
+	if invite.ID != 0 && !form.Failed() && db.NormalEmail(email) != db.NormalEmail(invite.Email) {
 		form.Fail("email", "Your invite is for "+invite.Email+". Sign up with that address.")
 	}
 	if err := auth.CheckPassword(password); err != nil {

@@ -25,7 +25,7 @@ func (h *Handler) changeEmail(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"new_email": email}}
 	if checkContactEmail(&form, email); form.Failed() {
 		form.Errors = map[string]string{"new_email": form.Errors["address"]}
-	} else if strings.EqualFold(email, u.Email) {
+	} else if db.NormalEmail(email) == db.NormalEmail(u.Email) {
 		form.Fail("new_email", "This is your account email already.")
 	}
 	if !form.Failed() {
@@ -62,7 +62,7 @@ func (h *Handler) confirmEmailChange(c echo.Context) error {
 			Body: fmt.Sprintf("Hello,\n\nThe account email of your Roster profile changed from %s to %s. Notices go to the new address from now on.\n\n"+
 				"If you did not do this, reset your password at\n%s\nand contact your administrator.\n", old, new, h.link("/password/forgot"))}
 	}
-	_, err := h.store.ConfirmEmailChange(c.Request().Context(), tokenHash(c.Param("token")), tell, event(c, db.EventEmailChanged))
+	v, err := h.store.ConfirmEmailChange(c.Request().Context(), tokenHash(c.Param("token")), sessionHash(c), tell, event(c, db.EventEmailChanged))
 	data := views.MessagePage{Page: h.page(c, "Account email changed"), Heading: "Account email changed",
 		Text: "Your new account email is confirmed and in use. We told the old address.", Link: "/profile", LinkText: "Go to your profile"}
 	switch {
@@ -76,5 +76,10 @@ func (h *Handler) confirmEmailChange(c echo.Context) error {
 		return err
 	}
 	h.queued()
+	// Confirming an address of a profile that never confirmed the old one
+	// is its first verification.
+	if err := h.afterFirstVerification(c, v, &data); err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, "message.html", "", data)
 }

@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -40,6 +41,7 @@ type Config struct {
 	APIToken        string          // bearer token of the /api/v1 routes; empty refuses every token
 	Queued          func()          // called after a notification is queued: wakes the delivery worker
 	Stripe          StripeConfig    // saved cards; unset means card payments are not offered
+	Resolver        *net.Resolver   // looks up the TXT records of SAML domains; nil is net.DefaultResolver
 }
 
 // Secure reports whether the site is served over https, which decides the

@@ -622,7 +622,7 @@ func withSecondSession(t *testing.T, s *state) {
 // verify marks a user's email as confirmed, as following the link would.
 func (a *app) verify(t *testing.T, u db.User) db.User {
 	t.Helper()
-	if err := a.store.MarkEmailVerified(context.Background(), u.ID, db.Event{Kind: db.EventEmailVerified}); err != nil {
+	if _, err := a.store.MarkEmailVerified(context.Background(), u.ID, db.Event{Kind: db.EventEmailVerified}); err != nil {
 		t.Fatalf("verify %s: %v", u.Email, err)
 	}
 	u, err := a.store.UserByID(context.Background(), u.ID)

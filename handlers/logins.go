@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
@@ -19,6 +20,31 @@ func loginRows(ids []db.Identity) []views.LoginRow {
 		rows = append(rows, views.LoginRow{ID: i.ID, Provider: providerLabel(i.Provider), Email: i.Email, Linked: i.CreatedAt, LastUsed: i.LastUsedAt})
 	}
 	return rows
+}
+
+// removedLoginsText tells the person which logins the first verification
+// of their email removed, or "" when none.
+func removedLoginsText(removed []db.Identity) string {
+	if len(removed) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(removed))
+	for _, i := range removed {
+		name := "the " + providerLabel(i.Provider) + " login"
+		if i.Email != "" {
+			name += " (" + i.Email + ")"
+		}
+		names = append(names, name)
+	}
+	return "Removed, because they were linked before your email address was confirmed: " + strings.Join(names, ", ") + "."
+}
+
+// refuseAddLogin answers Add Login while the account email is unverified:
+// a login linked then could be someone else's way into the profile of the
+// address's owner (db.LinkIdentity refuses it too, in its transaction).
+func (h *Handler) refuseAddLogin(c echo.Context) error {
+	h.flash.set(c, "error", db.ErrLinkUnconfirmedEmail.Error())
+	return redirect(c, "/profile#sso-logins")
 }
 
 // unlinkLogin removes a linked login and keeps the session; the last way

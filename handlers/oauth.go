@@ -6,19 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
-	"github.com/markbates/goth/providers/github"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/views"
 	"golang.org/x/oauth2"
 )
 
 // Sign-in and Add Login through OAuth 2.0 and OpenID Connect, DESIGN
-// section 5. goth's providers speak the protocols; the state of each flow
-// lives in a cookie of ours rather than in gothic's global store.
+// section 5. go-oidc speaks OpenID Connect (oidc.go) and goth speaks to
+// GitHub (providers.go); the state of each flow lives in a cookie of ours.
 
 const (
 	modeLogin = "login" // sign in (or sign up) with the external login
@@ -32,7 +30,7 @@ type oauthFlow struct {
 	State    string
 	Verifier string // PKCE code_verifier
 	Nonce    string // OpenID Connect nonce
-	Session  string // goth's session, marshalled
+	Session  string // GitHub: goth's session, marshalled
 	Mode     string
 	UserID   int64  // modeLink: who started it
 	Next     string // modeLogin: where to go once signed in
@@ -96,54 +94,29 @@ func (h *Handler) addLogin(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	u, _ := currentUser(c)
+	if !u.EmailVerified() {
+		return h.refuseAddLogin(c)
+	}
 	return h.beginFlow(c, p, oauthFlow{Mode: modeLink, UserID: u.ID, Next: "/profile#sso-logins"})
 }
 
 func (h *Handler) beginFlow(c echo.Context, p OAuthProvider, f oauthFlow) error {
-	lp, err := h.providers.live(c.Request().Context(), p)
+	l, err := h.providers.login(c.Request().Context(), p)
 	if err != nil {
 		logger(c).Error("external login unavailable", "provider", p.Key, "err", err)
 		return h.oauthProblem(c, http.StatusServiceUnavailable, f, p.Name+" is not available",
 			"We could not reach "+p.Name+" to sign you in. Please try again in a few minutes, or sign in another way.")
 	}
 	f.Provider, f.State, f.Nonce, f.Verifier = p.Key, rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	sess, err := lp.BeginAuth(f.State)
+	to, session, err := l.start(f)
 	if err != nil {
 		return fmt.Errorf("begin %s login: %w", p.Key, err)
 	}
-	to, err := sess.GetAuthURL()
-	if err != nil {
-		return fmt.Errorf("begin %s login: %w", p.Key, err)
-	}
-	if lp.keys != nil {
-		// goth's openidConnect sends code_verifier with the code, so these
-		// providers get PKCE; its BeginAuth takes no per-request options.
-		if to, err = withQuery(to, url.Values{
-			"code_challenge":        {oauth2.S256ChallengeFromVerifier(f.Verifier)},
-			"code_challenge_method": {"S256"},
-			"nonce":                 {f.Nonce},
-		}); err != nil {
-			return fmt.Errorf("begin %s login: %w", p.Key, err)
-		}
-	}
-	f.Session = sess.Marshal()
+	f.Session = session
 	if err := h.flows.set(c, f); err != nil {
 		return err
 	}
 	return redirect(c, to)
-}
-
-func withQuery(raw string, extra url.Values) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", err
-	}
-	q := u.Query()
-	for k, vs := range extra {
-		q[k] = vs
-	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
 }
 
 // oauthCallback is where the provider sends the person back, for both
@@ -185,30 +158,11 @@ func flowMatches(f oauthFlow, provider, state string) bool {
 // exchange trades the code for tokens and asks the provider who signed in.
 func (h *Handler) exchange(c echo.Context, p OAuthProvider, f oauthFlow) (db.External, error) {
 	ctx := c.Request().Context()
-	lp, err := h.providers.live(ctx, p)
+	l, err := h.providers.login(ctx, p)
 	if err != nil {
 		return db.External{}, err
 	}
-	sess, err := lp.UnmarshalSession(f.Session)
-	if err != nil {
-		return db.External{}, err
-	}
-	params := url.Values{"code": {c.QueryParam("code")}, "code_verifier": {f.Verifier}}
-	if _, err := sess.Authorize(lp.Provider, params); err != nil {
-		return db.External{}, fmt.Errorf("token exchange: %w", err)
-	}
-	u, err := lp.FetchUser(sess)
-	// goth gives up when a GitHub user has no verified primary email;
-	// githubEmail below looks at every address itself.
-	if err != nil && !errors.Is(err, github.ErrNoVerifiedGitHubPrimaryEmail) {
-		return db.External{}, fmt.Errorf("fetch user: %w", err)
-	}
-	if lp.keys != nil {
-		if err := verifyIDToken(ctx, lp.keys, u.IDToken, f.Nonce); err != nil {
-			return db.External{}, err
-		}
-	}
-	return h.providers.external(ctx, p, lp, u)
+	return l.finish(ctx, f, c.QueryParam("code"))
 }
 
 // finishLogin signs the person in as the user the external login resolves

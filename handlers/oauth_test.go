@@ -175,7 +175,7 @@ func TestOAuthLogin(t *testing.T) {
 			}
 		}},
 		{"Add Login links a login with a different email", func(t *testing.T, k *check) {
-			k.a.seedUser(t, annName, annEmail, annPassword)
+			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
 			k.c.login(annEmail, annPassword)
 			k.f.signInAs(person("1006", "ann.elsewhere@example.net", false))
 			res, _ := k.c.viaIdP(k.f, k.c.postForm("/profile/logins/"+k.oc.key, nil))
@@ -199,12 +199,12 @@ func TestOAuthLogin(t *testing.T) {
 			}
 		}},
 		{"Add Login of a login linked to someone else: refused", func(t *testing.T, k *check) {
-			bob := k.a.seedUser(t, "Bob", bobEmail, bobPassword)
+			bob := k.a.verify(t, k.a.seedUser(t, "Bob", bobEmail, bobPassword))
 			ext := db.External{Provider: k.oc.provider, Subject: k.oc.subject("1007"), Email: bobEmail, EmailVerified: true}
 			if err := k.a.store.LinkIdentity(context.Background(), bob.ID, ext, db.Event{Kind: db.EventLoginLinked}); err != nil {
 				t.Fatal(err)
 			}
-			k.a.seedUser(t, annName, annEmail, annPassword)
+			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
 			k.c.login(annEmail, annPassword)
 			k.f.signInAs(person("1007", bobEmail, true))
 			res, _ := k.c.viaIdP(k.f, k.c.postForm("/profile/logins/"+k.oc.key, nil))
@@ -402,7 +402,7 @@ func TestUnlinkLogin(t *testing.T) {
 // TestUnlinkLoginPlain: a plain form post is redirected with a flash.
 func TestUnlinkLoginPlain(t *testing.T) {
 	a, _ := oauthApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
 	ext := db.External{Provider: "google", Subject: "g-ann", Email: "ann@gmail.example", EmailVerified: true}
 	if err := a.store.LinkIdentity(context.Background(), ann.ID, ext, db.Event{Kind: db.EventLoginLinked}); err != nil {
 		t.Fatal(err)
@@ -445,7 +445,7 @@ func TestOAuthOffered(t *testing.T) {
 	if res := c.postForm("/profile/logins/google", nil); res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/login") {
 		t.Errorf("Add Login signed out: got %d to %q, want 303 to /login", res.status, res.header.Get("Location"))
 	}
-	a.seedUser(t, annName, annEmail, annPassword)
+	a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
 	c.login(annEmail, annPassword)
 	if res := c.do(http.MethodPost, "/profile/logins/google", url.Values{}, nil); res.status != http.StatusForbidden {
 		t.Errorf("Add Login without a CSRF token: got %d, want 403", res.status)
@@ -492,29 +492,6 @@ func TestOIDCIssuerDown(t *testing.T) {
 	}
 	if res := c.get("/login"); res.status != http.StatusOK {
 		t.Fatalf("GET /login: got %d, want 200", res.status)
-	}
-}
-
-// TestOIDCBadSignature: an ID token not signed by the issuer's key is
-// refused, though goth alone would accept it.
-func TestOIDCBadSignature(t *testing.T) {
-	a, fakes := oauthApp(t)
-	f := fakes["oidc"]
-	forger, err := rsaKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Lock()
-	f.signKey = forger
-	f.mu.Unlock()
-	f.signInAs(person("4001", "forged@example.com", true))
-	c := a.client(t)
-	res := c.signInWith(oauthCases[3], f, "/profile")
-	if res.status != http.StatusBadGateway {
-		t.Fatalf("callback with a forged ID token: got %d, want 502; body %s", res.status, res.body)
-	}
-	if c.signedIn() {
-		t.Fatal("signed in with a forged ID token")
 	}
 }
 

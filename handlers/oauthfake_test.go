@@ -30,11 +30,32 @@ type fakeIdP struct {
 	clientID string
 	secret   string
 
-	mu      sync.Mutex
-	next    fakeUser // who signs in at the next authorize
-	grants  map[string]fakeGrant
-	tokens  map[string]fakeUser
-	signKey *rsa.PrivateKey // signs ID tokens (the JWKS publishes testKey); under mu
+	// Under mu: who signs in at the next authorize, the codes and access
+	// tokens given out, and what tests change to play a provider that
+	// misbehaves or rotates its keys.
+	mu     sync.Mutex
+	next   fakeUser
+	grants map[string]fakeGrant
+	tokens map[string]fakeUser
+	// issuer is what discovery and the ID tokens name: the server's URL
+	// unless a test changes it.
+	issuer string
+	// published are the keys of the JWKS, by kid; signKid and signKey
+	// sign the ID tokens.
+	published map[string]*rsa.PrivateKey
+	signKid   string
+	signKey   *rsa.PrivateKey
+	// algs is the discovery document's id_token_signing_alg_values_supported.
+	algs []string
+	// mint, when set, makes the ID token from its claims instead of sign.
+	mint func(claims map[string]any) string
+	// userinfoSub, when set, is the sub userinfo answers with.
+	userinfoSub string
+	// down makes discovery answer 503; padding adds that many bytes to it.
+	down    bool
+	padding int
+	// discoveries and keyFetches count the requests for those documents.
+	discoveries, keyFetches int
 }
 
 // fakeUser is a person at the provider.
@@ -76,7 +97,8 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func newFakeIdP(t *testing.T, kind string) *fakeIdP {
 	f := &fakeIdP{t: t, kind: kind, clientID: "roster-" + kind, secret: "secret-" + kind,
-		grants: map[string]fakeGrant{}, tokens: map[string]fakeUser{}, signKey: testKey()}
+		grants: map[string]fakeGrant{}, tokens: map[string]fakeUser{},
+		published: map[string]*rsa.PrivateKey{"k1": testKey()}, signKid: "k1", signKey: testKey(), algs: []string{"RS256"}}
 	mux := http.NewServeMux()
 	if kind == "github" {
 		mux.HandleFunc("GET /login/oauth/authorize", f.authorize)
@@ -91,8 +113,16 @@ func newFakeIdP(t *testing.T, kind string) *fakeIdP {
 		mux.HandleFunc("GET /userinfo", f.userinfo)
 	}
 	f.server = httptest.NewServer(mux)
+	f.issuer = f.server.URL
 	t.Cleanup(f.server.Close)
 	return f
+}
+
+// change runs fn with f locked, for tests that change how f behaves.
+func (f *fakeIdP) change(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn()
 }
 
 // signInAs sets who the next authorize signs in.
@@ -103,22 +133,41 @@ func (f *fakeIdP) signInAs(u fakeUser) {
 }
 
 func (f *fakeIdP) discovery(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.discoveries++
+	down, issuer, algs, padding := f.down, f.issuer, f.algs, f.padding
+	f.mu.Unlock()
+	if down {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
 	u := f.server.URL
 	writeJSON(w, map[string]any{
-		"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
+		"issuer": issuer, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
 		"userinfo_endpoint": u + "/userinfo", "jwks_uri": u + "/jwks",
-		"response_types_supported": []string{"code"}, "id_token_signing_alg_values_supported": []string{"RS256"},
-		"code_challenge_methods_supported": []string{"S256"},
+		"response_types_supported": []string{"code"}, "id_token_signing_alg_values_supported": algs,
+		"code_challenge_methods_supported": []string{"S256"}, "x_padding": strings.Repeat(" ", padding),
 	})
 }
 
 func (f *fakeIdP) jwks(w http.ResponseWriter, r *http.Request) {
-	pub := testKey().PublicKey
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keyFetches++
+	keys := []map[string]string{}
+	for kid, k := range f.published {
+		keys = append(keys, publicJWK(kid, &k.PublicKey))
+	}
+	writeJSON(w, map[string]any{"keys": keys})
+}
+
+// publicJWK is the JSON Web Key of an RSA signing key.
+func publicJWK(kid string, pub *rsa.PublicKey) map[string]string {
 	b64 := base64.RawURLEncoding
-	writeJSON(w, map[string]any{"keys": []map[string]string{{
-		"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
+	return map[string]string{
+		"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
 		"n": b64.EncodeToString(pub.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
+	}
 }
 
 // authorize signs in f.next at once and sends the browser back with a code.
@@ -174,9 +223,15 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	res := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600}
 	if f.kind != "github" {
 		claims := f.claims(g.user)
-		claims["iss"], claims["aud"], claims["nonce"] = f.server.URL, f.clientID, g.nonce
+		f.mu.Lock()
+		claims["iss"], claims["aud"], claims["nonce"] = f.issuer, f.clientID, g.nonce
+		mint := f.mint
+		f.mu.Unlock()
 		claims["iat"], claims["exp"] = time.Now().Unix(), time.Now().Add(time.Hour).Unix()
-		res["id_token"] = f.sign(claims)
+		if mint == nil {
+			mint = f.sign
+		}
+		res["id_token"] = mint(claims)
 	}
 	writeJSON(w, res)
 }
@@ -198,19 +253,32 @@ func (f *fakeIdP) claims(u fakeUser) map[string]any {
 
 // sign makes a compact RS256 JWS of claims with f.signKey.
 func (f *fakeIdP) sign(claims map[string]any) string {
-	b64 := base64.RawURLEncoding
-	header, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": "k1", "typ": "JWT"})
-	payload, _ := json.Marshal(claims)
-	input := b64.EncodeToString(header) + "." + b64.EncodeToString(payload)
-	digest := sha256.Sum256([]byte(input))
 	f.mu.Lock()
-	key := f.signKey
+	kid, key := f.signKid, f.signKey
 	f.mu.Unlock()
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
-	if err != nil {
-		f.t.Errorf("sign id token: %v", err)
+	return compactJWS(rs256Header(kid), claims, rs256(f.t, key))
+}
+
+// rs256 signs a JWS signing input with key.
+func rs256(t *testing.T, key *rsa.PrivateKey) func(input []byte) []byte {
+	return func(input []byte) []byte {
+		digest := sha256.Sum256(input)
+		sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+		if err != nil {
+			t.Errorf("sign id token: %v", err)
+		}
+		return sig
 	}
-	return input + "." + b64.EncodeToString(sig)
+}
+
+// compactJWS is header.payload.signature, each base64url, with the
+// signature that sign makes of the first two.
+func compactJWS(header, claims map[string]any, sign func(input []byte) []byte) string {
+	b64 := base64.RawURLEncoding
+	h, _ := json.Marshal(header)
+	c, _ := json.Marshal(claims)
+	input := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
+	return input + "." + b64.EncodeToString(sign([]byte(input)))
 }
 
 // bearer is the user of the request's access token.
@@ -225,9 +293,17 @@ func (f *fakeIdP) bearer(w http.ResponseWriter, r *http.Request) (fakeUser, bool
 }
 
 func (f *fakeIdP) userinfo(w http.ResponseWriter, r *http.Request) {
-	if u, ok := f.bearer(w, r); ok {
-		writeJSON(w, f.claims(u))
+	u, ok := f.bearer(w, r)
+	if !ok {
+		return
 	}
+	claims := f.claims(u)
+	f.mu.Lock()
+	if f.userinfoSub != "" {
+		claims["sub"] = f.userinfoSub
+	}
+	f.mu.Unlock()
+	writeJSON(w, claims)
 }
 
 func (f *fakeIdP) githubUser(w http.ResponseWriter, r *http.Request) {

@@ -2,219 +2,168 @@ package handlers
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/rosterhq/roster/db"
+	"golang.org/x/oauth2"
 )
 
-// OpenID Connect discovery and ID token signatures. goth's openidConnect
-// provider checks an ID token's issuer, audience and expiry but not its
-// signature or nonce; verifyIDToken adds both.
+// OpenID Connect sign-in (Google, Slack and the generic provider) through
+// go-oidc: discovery, and ID tokens checked for signature (against the
+// issuer's key set, fetched again when the issuer rotates its keys),
+// issuer, audience and expiry. The nonce is ours to check.
 
-// discoveryTimeout bounds one fetch of a discovery document or key set.
+// discoveryTimeout bounds one fetch of a discovery document.
 const discoveryTimeout = 10 * time.Second
 
-// oidcMetadata is the part of an issuer's discovery document Roster uses.
-type oidcMetadata struct {
-	Issuer                string `json:"issuer"`
-	AuthorizationEndpoint string `json:"authorization_endpoint"`
-	TokenEndpoint         string `json:"token_endpoint"`
-	UserinfoEndpoint      string `json:"userinfo_endpoint"`
-	JWKSURI               string `json:"jwks_uri"`
+// oidcLogin is one discovered OpenID Connect issuer.
+type oidcLogin struct {
+	p        OAuthProvider
+	client   *http.Client
+	provider *oidc.Provider
+	verifier *oidc.IDTokenVerifier
+	config   oauth2.Config
 }
 
-// discover fetches issuer's /.well-known/openid-configuration. The document
-// must name the same issuer, as OpenID Connect Discovery 1.0 section 4.3
-// requires, or a token from elsewhere could pass as this issuer's.
-func discover(ctx context.Context, client *http.Client, issuer string) (oidcMetadata, error) {
-	var md oidcMetadata
-	if err := getJSON(ctx, client, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", &md); err != nil {
-		return md, fmt.Errorf("discover %s: %w", issuer, err)
-	}
-	if strings.TrimSuffix(md.Issuer, "/") != strings.TrimSuffix(issuer, "/") {
-		return md, fmt.Errorf("discover %s: the document names issuer %q", issuer, md.Issuer)
-	}
-	if md.AuthorizationEndpoint == "" || md.TokenEndpoint == "" || md.JWKSURI == "" {
-		return md, fmt.Errorf("discover %s: authorization_endpoint, token_endpoint or jwks_uri missing", issuer)
-	}
-	return md, nil
-}
-
-// getJSON decodes the JSON document at url, with a timeout and a size limit.
-func getJSON(ctx context.Context, client *http.Client, url string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+// discoverOIDC fetches p's discovery document. go-oidc requires the
+// document to name the issuer it was asked for, exactly; an issuer that
+// names itself with a trailing slash (Auth0 does), configured without it,
+// is taken at its word, since the document came from the configured URL.
+func discoverOIDC(ctx context.Context, client *http.Client, p OAuthProvider, callback string) (*oidcLogin, error) {
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, client), discoveryTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	provider, err := oidc.NewProvider(ctx, p.Issuer)
+	var mismatch *oidc.IssuerMismatchError
+	if errors.As(err, &mismatch) && mismatch.Discovered == strings.TrimSuffix(p.Issuer, "/")+"/" {
+		provider, err = oidc.NewProvider(ctx, mismatch.Discovered)
+	}
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("discover %s: %w", p.Issuer, err)
 	}
-	req.Header.Set("Accept", "application/json")
-	res, err := client.Do(req)
+	return &oidcLogin{
+		p:        p,
+		client:   client,
+		provider: provider,
+		verifier: provider.Verifier(&oidc.Config{ClientID: p.ClientID}),
+		config: oauth2.Config{
+			ClientID:     p.ClientID,
+			ClientSecret: p.ClientSecret,
+			RedirectURL:  callback,
+			Endpoint:     provider.Endpoint(),
+			Scopes:       []string{oidc.ScopeOpenID, oidc.ScopeEmail, oidc.ScopeProfile},
+		},
+	}, nil
+}
+
+// start sends the person to the issuer with PKCE (S256) and the nonce the
+// ID token must bring back.
+func (l *oidcLogin) start(f oauthFlow) (string, string, error) {
+	return l.config.AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier), oidc.Nonce(f.Nonce)), "", nil
+}
+
+// finish trades the code for tokens, checks the ID token, and reads who
+// signed in from its claims, completed by userinfo.
+func (l *oidcLogin) finish(ctx context.Context, f oauthFlow, code string) (db.External, error) {
+	ctx = oidc.ClientContext(ctx, l.client)
+	tok, err := l.config.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		return err
+		return db.External{}, fmt.Errorf("token exchange: %w", err)
 	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d", url, res.StatusCode)
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return db.External{}, errors.New("the token answer has no id_token")
 	}
-	return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(v)
-}
-
-// keySet is an issuer's signing keys, fetched on first use and again when a
-// token names a key not seen yet (the issuer rotated its keys), at most once
-// a minute.
-type keySet struct {
-	uri    string
-	client *http.Client
-
-	mu      sync.Mutex
-	keys    map[string]crypto.PublicKey
-	fetched time.Time
-}
-
-func (ks *keySet) key(ctx context.Context, kid string) (crypto.PublicKey, error) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	if k, ok := ks.lookup(kid); ok {
-		return k, nil
-	}
-	if time.Since(ks.fetched) < time.Minute {
-		return nil, fmt.Errorf("no signing key %q", kid)
-	}
-	var doc struct {
-		Keys []jwk `json:"keys"`
-	}
-	if err := getJSON(ctx, ks.client, ks.uri, &doc); err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	ks.keys, ks.fetched = map[string]crypto.PublicKey{}, time.Now()
-	for _, k := range doc.Keys {
-		if pub, err := k.publicKey(); err == nil && (k.Use == "" || k.Use == "sig") {
-			ks.keys[k.Kid] = pub
-		}
-	}
-	if k, ok := ks.lookup(kid); ok {
-		return k, nil
-	}
-	return nil, fmt.Errorf("no signing key %q", kid)
-}
-
-// lookup finds the key kid; a token without a kid matches a set of one key.
-func (ks *keySet) lookup(kid string) (crypto.PublicKey, bool) {
-	if k, ok := ks.keys[kid]; ok {
-		return k, true
-	}
-	if kid == "" && len(ks.keys) == 1 {
-		for _, k := range ks.keys {
-			return k, true
-		}
-	}
-	return nil, false
-}
-
-// jwk is one JSON Web Key: RSA, or EC on P-256.
-type jwk struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-}
-
-func (k jwk) publicKey() (crypto.PublicKey, error) {
-	b64 := base64.RawURLEncoding
-	switch k.Kty {
-	case "RSA":
-		n, err1 := b64.DecodeString(k.N)
-		e, err2 := b64.DecodeString(k.E)
-		if err := errors.Join(err1, err2); err != nil || len(e) == 0 || len(e) > 4 {
-			return nil, errors.New("bad RSA key")
-		}
-		exp := 0
-		for _, b := range e {
-			exp = exp<<8 | int(b)
-		}
-		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}, nil
-	case "EC":
-		x, err1 := b64.DecodeString(k.X)
-		y, err2 := b64.DecodeString(k.Y)
-		if err := errors.Join(err1, err2); err != nil || k.Crv != "P-256" || len(x) != 32 || len(y) != 32 {
-			return nil, errors.New("bad EC key")
-		}
-		return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
-	}
-	return nil, fmt.Errorf("key type %q not supported", k.Kty)
-}
-
-// verifyIDToken checks the signature of a compact JWS ID token (RS256 or
-// ES256) against the issuer's keys, and that it carries the nonce this
-// sign-in sent.
-func verifyIDToken(ctx context.Context, ks *keySet, token, nonce string) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return errors.New("id token: not a signed JWT")
-	}
-	var header struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
-	var claims struct {
-		Nonce string `json:"nonce"`
-	}
-	if err := decodeSegment(parts[0], &header); err != nil {
-		return fmt.Errorf("id token header: %w", err)
-	}
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		return fmt.Errorf("id token claims: %w", err)
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	idt, err := l.verifier.Verify(ctx, raw)
 	if err != nil {
-		return fmt.Errorf("id token signature: %w", err)
+		return db.External{}, fmt.Errorf("id token: %w", err)
 	}
-	key, err := ks.key(ctx, header.Kid)
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
+		return db.External{}, errors.New("id token: nonce does not match this sign-in")
+	}
+	claims := map[string]any{}
+	if err := idt.Claims(&claims); err != nil {
+		return db.External{}, fmt.Errorf("id token claims: %w", err)
+	}
+	if err := l.userinfo(ctx, tok, idt.Subject, claims); err != nil {
+		return db.External{}, err
+	}
+	return l.external(idt.Subject, claims)
+}
+
+// userinfo adds the claims of the userinfo endpoint that the ID token
+// lacks. Userinfo about another subject is not used (OpenID Connect Core
+// 1.0 section 5.3.2). email_verified speaks of the email beside it, so
+// userinfo's counts only for the ID token's address, or when the ID token
+// has none.
+func (l *oidcLogin) userinfo(ctx context.Context, tok *oauth2.Token, sub string, claims map[string]any) error {
+	if l.provider.UserInfoEndpoint() == "" {
+		return nil
+	}
+	info, err := l.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
-		return fmt.Errorf("id token: %w", err)
+		return fmt.Errorf("userinfo: %w", err)
 	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	switch pub := key.(type) {
-	case *rsa.PublicKey:
-		if header.Alg != "RS256" || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) != nil {
-			return fmt.Errorf("id token: bad %s signature", header.Alg)
-		}
-	case *ecdsa.PublicKey:
-		if header.Alg != "ES256" || len(sig) != 64 ||
-			!ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-			return fmt.Errorf("id token: bad %s signature", header.Alg)
-		}
-	default:
-		return errors.New("id token: unsupported key")
+	if info.Subject != sub {
+		return fmt.Errorf("userinfo: sub %q is not the id token's %q", info.Subject, sub)
 	}
-	if subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(nonce)) != 1 {
-		return errors.New("id token: nonce does not match this sign-in")
+	more := map[string]any{}
+	if err := info.Claims(&more); err != nil {
+		return fmt.Errorf("userinfo: %w", err)
+	}
+	if email, ok := claims["email"]; !ok {
+		delete(claims, "email_verified")
+	} else if more["email"] != email {
+		delete(more, "email_verified")
+	}
+	for k, v := range more {
+		if _, ok := claims[k]; !ok {
+			claims[k] = v
+		}
 	}
 	return nil
 }
 
-func decodeSegment(s string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return err
+// external is the identity the claims describe. The email counts as
+// verified only when the email_verified claim says so.
+func (l *oidcLogin) external(sub string, claims map[string]any) (db.External, error) {
+	str := func(name string) string { s, _ := claims[name].(string); return strings.TrimSpace(s) }
+	ext := db.External{
+		Provider: l.p.identityProvider(),
+		Subject:  sub,
+		Email:    str("email"),
+		// Google's older userinfo said verified_email.
+		EmailVerified: claimTrue(claims["email_verified"]) || (l.p.Key == ProviderGoogle && claimTrue(claims["verified_email"])),
+		DisplayName: displayName(str("name"), strings.TrimSpace(str("given_name")+" "+str("family_name")),
+			str("nickname"), str("preferred_username")),
 	}
-	return json.Unmarshal(b, v)
+	if sub == "" {
+		return ext, fmt.Errorf("%s: the id token has no sub", l.p.Key)
+	}
+	if l.p.Key == ProviderSlack {
+		// Slack's sub is a user id within a workspace: the workspace makes
+		// it a stable subject across workspaces.
+		team := str("https://slack.com/team_id")
+		if team == "" {
+			return ext, errors.New("slack: the id token has no team_id")
+		}
+		ext.Subject = team + "-" + sub
+	}
+	return ext, nil
+}
+
+// claimTrue reads a boolean claim, which some providers send as a string.
+func claimTrue(v any) bool {
+	switch b := v.(type) {
+	case bool:
+		return b
+	case string:
+		return b == "true"
+	}
+	return false
 }

@@ -55,8 +55,11 @@ func (h *Handler) sendVerification(ctx context.Context, u db.User) error {
 	return nil
 }
 
+// verifyEmail is the link that confirms the account email. The first
+// confirmation ends what was attached before it (db.VerifyEmail): this
+// browser stays signed in unless a login was removed.
 func (h *Handler) verifyEmail(c echo.Context) error {
-	_, err := h.store.VerifyEmail(c.Request().Context(), tokenHash(c.Param("token")), event(c, db.EventEmailVerified))
+	v, err := h.store.VerifyEmail(c.Request().Context(), tokenHash(c.Param("token")), sessionHash(c), event(c, db.EventEmailVerified))
 	data := views.MessagePage{Page: h.page(c, "Email confirmed"), Heading: "Email confirmed",
 		Text: "Thank you: your email address is confirmed.", Link: "/profile", LinkText: "Go to your profile"}
 	if errors.Is(err, db.ErrNotFound) {
@@ -66,7 +69,55 @@ func (h *Handler) verifyEmail(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.afterFirstVerification(c, v, &data); err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, "message.html", "", data)
+}
+
+// afterFirstVerification tells the person, on the page of a link that
+// confirmed their email, what the first verification ended, and clears
+// this browser's cookie when its session was among those signed out. A
+// profile left without a password (its only login was removed: a provider
+// that did not confirm the email made it) is offered one, through a reset
+// link to the now confirmed address; signing in with the provider again
+// then links only if it confirms the email too (ResolveLogin step 2), so
+// the page also says to link it again with Add Login.
+func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *views.MessagePage) error {
+	if !v.First {
+		return nil
+	}
+	cur, signedIn := currentUser(c)
+	signedIn = signedIn && cur.ID == v.User.ID
+	if signedIn && !v.KeptSession {
+		if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
+			return err
+		}
+		data.Page.User = db.User{}
+		data.Link, data.LinkText = "/login", "Sign in"
+	}
+	if len(v.Removed) == 0 {
+		if v.SignedOut > 0 {
+			data.Text += " Every other session was signed out."
+		}
+		// Confirmed from a browser that is not signed in to the profile:
+		// perhaps by the owner of an address someone else signed up with,
+		// who may still know the password they chose.
+		if !signedIn && v.User.PasswordHash != "" {
+			data.Text += " If you did not make this profile yourself, choose a new password now: whoever made it may know its password."
+			data.Link, data.LinkText = "/password/forgot", "Choose a new password"
+		}
+		return nil
+	}
+	data.Text += " " + removedLoginsText(v.Removed) + " Every session was signed out."
+	if v.User.PasswordHash == "" {
+		data.Text += " Your profile has no password yet: choose one with a link sent to your address, then sign in and link your login again with Add Login on your profile."
+		data.Link, data.LinkText = "/password/forgot", "Choose a password"
+		return nil
+	}
+	data.Text += " Sign in with your password; you can link your logins again with Add Login on your profile."
+	data.Link, data.LinkText = "/login", "Sign in"
+	return nil
 }
 
 func (h *Handler) forgotPage(c echo.Context) error {
@@ -152,7 +203,7 @@ func (h *Handler) reset(c echo.Context) error {
 	}
 	ev := event(c, db.EventPasswordReset)
 	ev.Notice = h.securityNoticeFor(c, db.User{}, "password reset", "The password of your Roster profile was reset from an emailed link, and every session was signed out.")
-	_, err = h.store.ResetPassword(ctx, tokenHash(token), hash, ev)
+	v, err := h.store.ResetPassword(ctx, tokenHash(token), hash, ev)
 	if errors.Is(err, db.ErrNotFound) {
 		return redirect(c, "/password/reset/"+token) // which explains that the link is spent
 	}
@@ -164,6 +215,10 @@ func (h *Handler) reset(c echo.Context) error {
 	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
 		return err
 	}
-	h.flash.set(c, "success", "Your password is changed. Sign in with the new one.")
+	msg := "Your password is changed. Sign in with the new one."
+	if removed := removedLoginsText(v.Removed); removed != "" {
+		msg += " " + removed
+	}
+	h.flash.set(c, "success", msg)
 	return redirect(c, "/login")
 }

@@ -8,13 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
-	"github.com/markbates/goth"
 	"github.com/markbates/goth/providers/github"
-	"github.com/markbates/goth/providers/openidConnect"
 	"github.com/rosterhq/roster/db"
 )
 
@@ -64,20 +63,22 @@ func providerLabel(provider string) string {
 	return provider
 }
 
-// liveProvider is a goth provider ready to use, with the key set of its
-// issuer when it speaks OpenID Connect (nil for GitHub).
-type liveProvider struct {
-	goth.Provider
-	keys *keySet
-	// emailURL is GitHub's /user/emails endpoint.
-	emailURL string
+// login is the protocol of one provider: OpenID Connect (oidcLogin, for
+// Google, Slack and the generic provider) or GitHub's OAuth app
+// (githubLogin).
+type login interface {
+	// start returns where to send the person for flow f, and what the
+	// callback needs back from the flow cookie.
+	start(f oauthFlow) (to, session string, err error)
+	// finish trades the callback's code for the person's identity.
+	finish(ctx context.Context, f oauthFlow, code string) (db.External, error)
 }
 
-// providerSet holds the configured external logins. Each goth provider is
-// made on first use: OpenID Connect ones need their issuer's discovery
-// document, and an issuer that is down must neither hold up start-up nor
-// stop the other ways to sign in. A failed discovery is tried again by the
-// next request.
+// providerSet holds the configured external logins. Each one is made on
+// first use: OpenID Connect ones need their issuer's discovery document,
+// and an issuer that is down must neither hold up start-up nor stop the
+// other ways to sign in. A failed discovery is tried again by the next
+// request; one that worked is kept.
 type providerSet struct {
 	list     []OAuthProvider
 	client   *http.Client
@@ -86,16 +87,37 @@ type providerSet struct {
 }
 
 type providerSlot struct {
-	mu   sync.Mutex
-	live *liveProvider
+	mu    sync.Mutex
+	login login
 }
 
 func newProviderSet(list []OAuthProvider, client *http.Client, callback func(string) string) *providerSet {
-	ps := &providerSet{list: list, client: client, callback: callback, slots: map[string]*providerSlot{}}
+	limited := *client
+	limited.Transport = cappedBodies{next: cmp.Or[http.RoundTripper](client.Transport, http.DefaultTransport)}
+	ps := &providerSet{list: list, client: &limited, callback: callback, slots: map[string]*providerSlot{}}
 	for _, p := range list {
 		ps.slots[p.Key] = &providerSlot{}
 	}
 	return ps
+}
+
+// maxProviderAnswer caps each answer of a provider: go-oidc and oauth2
+// read discovery documents, key sets and tokens whole.
+const maxProviderAnswer = 1 << 20
+
+// cappedBodies cuts the body of every answer at maxProviderAnswer; a cut
+// JSON document no longer parses.
+type cappedBodies struct{ next http.RoundTripper }
+
+func (b cappedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := b.next.RoundTrip(r)
+	if err == nil {
+		res.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(res.Body, maxProviderAnswer), res.Body}
+	}
+	return res, err
 }
 
 // get returns the configured provider with key.
@@ -108,90 +130,96 @@ func (ps *providerSet) get(key string) (OAuthProvider, bool) {
 	return OAuthProvider{}, false
 }
 
-// live returns p's goth provider, making it on first use.
-func (ps *providerSet) live(ctx context.Context, p OAuthProvider) (*liveProvider, error) {
+// login returns p's protocol, making it on first use.
+func (ps *providerSet) login(ctx context.Context, p OAuthProvider) (login, error) {
 	slot := ps.slots[p.Key]
 	slot.mu.Lock()
 	defer slot.mu.Unlock()
-	if slot.live != nil {
-		return slot.live, nil
+	if slot.login != nil {
+		return slot.login, nil
 	}
-	lp, err := ps.make(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	slot.live = lp
-	return lp, nil
-}
-
-func (ps *providerSet) make(ctx context.Context, p OAuthProvider) (*liveProvider, error) {
 	callback := ps.callback(p.Key)
+	var l login
 	if p.Key == ProviderGitHub {
-		web, api := "https://github.com", "https://api.github.com"
-		if p.GitHubURL != "" {
-			web = strings.TrimSuffix(p.GitHubURL, "/")
-			api = web + "/api/v3"
+		l = newGitHubLogin(p, ps.client, callback)
+	} else {
+		ol, err := discoverOIDC(ctx, ps.client, p, callback)
+		if err != nil {
+			return nil, err
 		}
-		gp := github.NewCustomisedURL(p.ClientID, p.ClientSecret, callback,
-			web+"/login/oauth/authorize", web+"/login/oauth/access_token", api+"/user", api+"/user/emails",
-			"read:user", "user:email")
-		gp.HTTPClient = ps.client
-		return &liveProvider{Provider: gp, emailURL: api + "/user/emails"}, nil
+		l = ol
 	}
-	md, err := discover(ctx, ps.client, p.Issuer)
-	if err != nil {
-		return nil, err
-	}
-	op, err := openidConnect.NewCustomisedURL(p.ClientID, p.ClientSecret, callback,
-		md.AuthorizationEndpoint, md.TokenEndpoint, md.Issuer, md.UserinfoEndpoint, "", "openid", "email", "profile")
-	if err != nil {
-		return nil, err
-	}
-	op.SetName(p.Key)
-	op.HTTPClient = ps.client
-	return &liveProvider{Provider: op, keys: &keySet{uri: md.JWKSURI, client: ps.client}}, nil
+	slot.login = l
+	return l, nil
 }
 
-// external turns what the provider said into the db.External that
-// ResolveLogin and LinkIdentity take. The email counts as verified only
-// when the provider says so: GitHub through /user/emails, the others
-// through the email_verified claim.
-func (ps *providerSet) external(ctx context.Context, p OAuthProvider, lp *liveProvider, u goth.User) (db.External, error) {
+// githubLogin is GitHub's OAuth app, at github.com or a GitHub Enterprise
+// Server, through goth.
+type githubLogin struct {
+	p        OAuthProvider
+	client   *http.Client
+	gp       *github.Provider
+	emailURL string // GitHub's /user/emails
+}
+
+func newGitHubLogin(p OAuthProvider, client *http.Client, callback string) *githubLogin {
+	web, api := "https://github.com", "https://api.github.com"
+	if p.GitHubURL != "" {
+		web = strings.TrimSuffix(p.GitHubURL, "/")
+		api = web + "/api/v3"
+	}
+	gp := github.NewCustomisedURL(p.ClientID, p.ClientSecret, callback,
+		web+"/login/oauth/authorize", web+"/login/oauth/access_token", api+"/user", api+"/user/emails",
+		"read:user", "user:email")
+	gp.HTTPClient = client
+	return &githubLogin{p: p, client: client, gp: gp, emailURL: api + "/user/emails"}
+}
+
+func (l *githubLogin) start(f oauthFlow) (string, string, error) {
+	sess, err := l.gp.BeginAuth(f.State)
+	if err != nil {
+		return "", "", err
+	}
+	to, err := sess.GetAuthURL()
+	if err != nil {
+		return "", "", err
+	}
+	return to, sess.Marshal(), nil
+}
+
+// finish reads the person's GitHub account. Its email counts as verified
+// only when /user/emails says GitHub verified it.
+func (l *githubLogin) finish(ctx context.Context, f oauthFlow, code string) (db.External, error) {
+	sess, err := l.gp.UnmarshalSession(f.Session)
+	if err != nil {
+		return db.External{}, err
+	}
+	if _, err := sess.Authorize(l.gp, url.Values{"code": {code}}); err != nil {
+		return db.External{}, fmt.Errorf("token exchange: %w", err)
+	}
+	u, err := l.gp.FetchUser(sess)
+	// goth gives up when a GitHub user has no verified primary email;
+	// githubEmail below looks at every address itself.
+	if err != nil && !errors.Is(err, github.ErrNoVerifiedGitHubPrimaryEmail) {
+		return db.External{}, fmt.Errorf("fetch user: %w", err)
+	}
+	if u.UserID == "" || u.UserID == "0" {
+		return db.External{}, errors.New("github: the user has no id")
+	}
 	ext := db.External{
-		Provider:    p.identityProvider(),
+		Provider:    l.p.identityProvider(),
 		Subject:     u.UserID,
 		Email:       strings.TrimSpace(u.Email),
-		DisplayName: displayName(u),
+		DisplayName: displayName(u.Name, strings.TrimSpace(u.FirstName+" "+u.LastName), u.NickName),
 	}
-	switch p.Key {
-	case ProviderGitHub:
-		if ext.Subject == "" || ext.Subject == "0" {
-			return ext, errors.New("github: the user has no id")
-		}
-		email, verified, err := githubEmail(ctx, ps.client, lp.emailURL, u.AccessToken)
-		if err != nil {
-			return ext, err
-		}
-		if email != "" {
-			ext.Email = email
-		}
-		ext.EmailVerified = verified
-	case ProviderSlack:
-		// Slack's sub is a user id within a workspace: the workspace makes
-		// it a stable subject across workspaces.
-		team, _ := u.RawData["https://slack.com/team_id"].(string)
-		if team == "" || ext.Subject == "" {
-			return ext, errors.New("slack: the id token has no team_id or sub")
-		}
-		ext.Subject = team + "-" + ext.Subject
-		ext.EmailVerified = claimTrue(u.RawData["email_verified"])
-	default:
-		if ext.Subject == "" {
-			return ext, fmt.Errorf("%s: the id token has no sub", p.Key)
-		}
-		// Google's older userinfo said verified_email.
-		ext.EmailVerified = claimTrue(u.RawData["email_verified"]) || (p.Key == ProviderGoogle && claimTrue(u.RawData["verified_email"]))
+	email, verified, err := githubEmail(ctx, l.client, l.emailURL, u.AccessToken)
+	if err != nil {
+		return ext, err
 	}
+	if email != "" {
+		ext.Email = email
+	}
+	ext.EmailVerified = verified
 	return ext, nil
 }
 
@@ -240,19 +268,15 @@ func githubEmail(ctx context.Context, client *http.Client, url, token string) (s
 	return best, bestRank >= 3, nil
 }
 
-// claimTrue reads a boolean claim, which some providers send as a string.
-func claimTrue(v any) bool {
-	switch b := v.(type) {
-	case bool:
-		return b
-	case string:
-		return b == "true"
+// displayName is the first of names that is not blank, at most 100
+// characters long.
+func displayName(names ...string) string {
+	var name string
+	for _, n := range names {
+		if name = strings.TrimSpace(n); name != "" {
+			break
+		}
 	}
-	return false
-}
-
-func displayName(u goth.User) string {
-	name := strings.TrimSpace(cmp.Or(u.Name, strings.TrimSpace(u.FirstName+" "+u.LastName), u.NickName))
 	if utf8.RuneCountInString(name) > 100 {
 		name = string([]rune(name)[:100])
 	}

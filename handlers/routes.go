@@ -111,6 +111,8 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.GET("/accounts/:id/saml", h.samlPage, signedIn, admin)
 	e.POST("/accounts/:id/saml", h.createSAMLConnection, signedIn, admin)
 	e.POST("/accounts/:id/saml/:cid/delete", h.deleteSAMLConnection, signedIn, admin)
+	e.POST("/accounts/:id/saml/:cid/domains/:domain/verify", h.verifySAMLDomain, signedIn, admin)
+	e.POST("/accounts/:id/saml/:cid/idp-initiated", h.setSAMLIdPInitiated, signedIn, admin)
 
 	// Invites: the emailed link is public (it offers sign-in or sign-up);
 	// answering one needs the invited, verified address.

@@ -40,9 +40,22 @@ func (h *Handler) samlRows(ctx context.Context, accountID int64) ([]views.SAMLRo
 	if err != nil {
 		return nil, err
 	}
+	claims, err := h.store.SAMLDomains(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	rows := make([]views.SAMLRow, len(conns))
 	for i, c := range conns {
 		rows[i] = views.SAMLRow{SAMLConnection: c, MetadataURL: h.samlMetadataURL(c.ID), ACSURL: h.samlACSURL(c.ID)}
+		for _, d := range c.EmailDomains {
+			// A domain without a claim yet (none is expected) gets one
+			// at its first Verify.
+			claim := db.SAMLDomain{ConnectionID: c.ID, Domain: d}
+			if j := slices.IndexFunc(claims, func(x db.SAMLDomain) bool { return x.ConnectionID == c.ID && x.Domain == d }); j >= 0 {
+				claim = claims[j]
+			}
+			rows[i].Domains = append(rows[i].Domains, claim)
+		}
 	}
 	return rows, nil
 }
@@ -82,6 +95,10 @@ func (h *Handler) createSAMLConnection(c echo.Context) error {
 	}
 	if !db.ValidSAMLRole(nc.DefaultRole) {
 		form.Fail("role", "Choose None, Read-Only or Normal.")
+	}
+	if nc.AllowIdPInitiated {
+		// A new connection has no verified domain yet.
+		form.Fail("allow_idp_initiated", idpInitiatedNeedsDomain)
 	}
 	switch {
 	case metadataXML == "" && metadataURL == "":

@@ -2,8 +2,9 @@ package handlers
 
 import (
 	"context"
-	"strings"
 	"time"
+
+	"github.com/rosterhq/roster/db"
 )
 
 // throttle limits failed password checks per account and per client IP
@@ -19,7 +20,7 @@ var defaultThrottle = throttle{window: 15 * time.Minute, perAccount: 10, perIP: 
 
 const throttledMessage = "Too many failed sign-in attempts. Wait 15 minutes and try again, or reset your password."
 
-func emailKey(email string) string { return "email:" + strings.ToLower(strings.TrimSpace(email)) }
+func emailKey(email string) string { return "email:" + db.NormalEmail(email) }
 func ipKey(ip string) string       { return "ip:" + ip }
 
 // blocked reports whether either key has used up its failures. It applies

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/rosterhq/roster/db"
@@ -49,14 +50,15 @@ type ManagePage struct {
 }
 
 // SAMLRow is one SAML connection in the console's #saml section, with the
-// addresses its identity provider needs.
+// addresses its identity provider needs and its claims on its email domains.
 type SAMLRow struct {
 	db.SAMLConnection
 	MetadataURL string // also the service provider's entity id
 	ACSURL      string
+	Domains     []db.SAMLDomain // in the order of EmailDomains
 }
 
-// Unverified lists the connection's domains an operator has not verified yet.
+// Unverified lists the connection's domains not verified for it yet.
 func (r SAMLRow) Unverified() []string {
 	var list []string
 	for _, d := range r.EmailDomains {
@@ -65,6 +67,19 @@ func (r SAMLRow) Unverified() []string {
 		}
 	}
 	return list
+}
+
+// DomainField names the message next to one of the row's domains.
+func (r SAMLRow) DomainField(domain string) string { return SAMLDomainField(r.ID, domain) }
+
+// IdPInitiatedField names the message next to the row's IdP-initiated switch.
+func (r SAMLRow) IdPInitiatedField() string {
+	return "allow_idp_initiated:" + strconv.FormatInt(r.ID, 10)
+}
+
+// SAMLDomainField names the message next to the domain of connection connID.
+func SAMLDomainField(connID int64, domain string) string {
+	return "domain:" + strconv.FormatInt(connID, 10) + ":" + domain
 }
 
 // Expired reports whether a pending invite's link no longer works.

@@ -1,0 +1,69 @@
+package db
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestNormalEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"ann@example.com":        "ann@example.com",
+		"  Ann@Example.COM\t\n":  "ann@example.com",
+		"ÄRGER@Exämple.com":      "ärger@exämple.com",
+		"\u212A@example.com":     "k@example.com", // the Kelvin sign is a K
+		"":                       "",
+		"Ann.Work+Tag@Example.C": "ann.work+tag@example.c",
+	} {
+		if got := NormalEmail(in); got != want {
+			t.Errorf("NormalEmail(%q): got %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEmailsStoredNormal: every write of an address stores NormalEmail's
+// form, whatever spelling it is given; the tables' CHECKs (00010) would
+// refuse any other, so each write below would fail if it did not.
+func TestEmailsStoredNormal(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u, err := s.CreateUser(ctx, NewUser{Email: " Ann@Example.COM ", Verified: true}, Event{Kind: EventSignUp})
+	if err != nil || u.Email != "ann@example.com" {
+		t.Fatalf("CreateUser: got %q, %v; want ann@example.com", u.Email, err)
+	}
+	acc := accountWith(t, s, u, nil)
+	inv, err := s.CreateInvite(ctx, acc.ID, u.ID, " Carol@Example.COM", RoleNormal, []byte("t"), Event{Kind: EventInviteSent})
+	if err != nil || inv.Email != "carol@example.com" {
+		t.Fatalf("CreateInvite: got %q, %v; want carol@example.com", inv.Email, err)
+	}
+	if _, err := s.CreateInvite(ctx, acc.ID, u.ID, "carol@example.com", RoleNormal, []byte("t2"), Event{Kind: EventInviteSent}); err == nil {
+		t.Error("a second pending invite to the same address in another spelling was allowed")
+	}
+	compose := func(ContactMethod, string) Notice { return Notice{Subject: "code"} }
+	m, err := s.AddContactMethod(ctx, u.ID, NewContactMethod{Kind: KindEmail, Address: "Ann.Work@Example.COM"}, compose, Event{Kind: EventContactAdded})
+	if err != nil || m.Address != "ann.work@example.com" {
+		t.Fatalf("AddContactMethod: got %q, %v; want ann.work@example.com", m.Address, err)
+	}
+	hook, err := s.AddContactMethod(ctx, u.ID, NewContactMethod{Kind: KindWebhook, Address: "https://Example.com/Hook", Secret: "s"}, compose, Event{Kind: EventContactAdded})
+	if err != nil || hook.Address != "https://Example.com/Hook" {
+		t.Fatalf("a webhook URL: got %q, %v; want its case kept", hook.Address, err)
+	}
+	if err := s.RequestEmailChange(ctx, u.ID, " New@Example.COM", []byte("c"), time.Hour, Notice{Subject: "s"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PendingEmailChange(ctx, u.ID); err != nil || got != "new@example.com" {
+		t.Errorf("PendingEmailChange: got %q, %v; want new@example.com", got, err)
+	}
+	if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, "Ann@Example.COM", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	linked, _, err := s.ResolveLogin(ctx, External{Provider: "google", Subject: "g", Email: "ANN@example.com", EmailVerified: true}, true,
+		Event{Kind: EventSignIn}, LoginNotices{})
+	if err != nil || linked.ID != u.ID {
+		t.Fatalf("ResolveLogin by ANN@example.com: got user %d, %v; want %d", linked.ID, err, u.ID)
+	}
+	var stored string
+	if err := s.r.QueryRowContext(ctx, `SELECT email FROM identities WHERE subject = 'g'`).Scan(&stored); err != nil || stored != "ann@example.com" {
+		t.Errorf("identities.email: got %q, %v; want ann@example.com", stored, err)
+	}
+}

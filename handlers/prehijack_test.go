@@ -1,0 +1,268 @@
+package handlers_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster/db"
+)
+
+// Pre-hijacking (issue 13, attack 3): someone who does not own an address
+// makes a profile with it before its owner does, attaches a login of their
+// own, and waits for the owner to take the profile over by confirming the
+// address. The first confirmation of an address must end what was attached
+// before it.
+
+// startAddLogin posts Add Login for the provider of oc and, when Roster
+// sends the browser to the provider, completes the trip. It returns the
+// answer to the post and whether the trip to the provider happened.
+func (c *client) startAddLogin(oc oauthCase, f *fakeIdP) (*response, bool) {
+	c.t.Helper()
+	start := c.postForm("/profile/logins/"+oc.key, nil)
+	if start.status != http.StatusSeeOther || !strings.HasPrefix(start.header.Get("Location"), f.server.URL+"/") {
+		return start, false
+	}
+	c.viaIdP(f, start)
+	return start, true
+}
+
+// resetPassword follows a reset link for email in a fresh browser and sets
+// password, as the owner of the mailbox would. It returns the browser and
+// the answer to the reset.
+func resetPassword(t *testing.T, a *app, email, password string) (*client, *response) {
+	t.Helper()
+	token := resetToken(t, a, email)
+	c := a.client(t)
+	res := c.postForm("/password/reset/"+token, url.Values{"new_password": {password}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/login" {
+		t.Fatalf("reset the password of %s: got %d to %q, want 303 to /login; body %s", email, res.status, res.header.Get("Location"), res.body)
+	}
+	return c, res
+}
+
+// TestPreHijackThroughAddLogin plays attack 3 with every provider: Mallory
+// signs up with Ann's address, links her own login with Add Login, and
+// waits; Ann resets the password of "her" profile; Mallory's login must not
+// open it.
+func TestPreHijackThroughAddLogin(t *testing.T) {
+	for _, oc := range oauthCases {
+		t.Run(oc.key, func(t *testing.T) {
+			t.Parallel()
+			a, fakes := oauthApp(t)
+			f := fakes[oc.key]
+
+			// 1. Mallory signs up with Ann's address; it stays unverified.
+			mallory := a.client(t)
+			mallory.signup("Mallory", annEmail, bobPassword)
+			// 2. Add Login with Mallory's own account at the provider.
+			f.signInAs(person("6661", "mallory@evil.example", true))
+			mallory.startAddLogin(oc, f)
+			// 3. Ann finds she "has" a profile and resets its password.
+			resetPassword(t, a, annEmail, newPassword)
+			// 4. Mallory signs in with her login, in a fresh browser.
+			intruder := a.client(t)
+			res := intruder.signInWith(oc, f, "/profile")
+			if got := intruder.profileEmail(); got == annEmail {
+				t.Fatalf("after Ann's reset, Mallory's %s login signs in to Ann's profile (callback %d to %q)",
+					oc.name, res.status, res.header.Get("Location"))
+			}
+			if ids := a.identities(t, annEmail); len(ids) != 0 {
+				t.Fatalf("Ann's logins after her reset: got %+v, want none", ids)
+			}
+		})
+	}
+}
+
+// TestAddLoginRefusedWhileUnverified: Add Login is refused, with a clear
+// message, while the account email is unverified; nothing is linked and
+// the browser never goes to the provider.
+func TestAddLoginRefusedWhileUnverified(t *testing.T) {
+	t.Parallel()
+	a, fakes := oauthApp(t)
+	oc := oauthCases[0]
+	c := a.client(t)
+	c.signup(annName, annEmail, annPassword)
+	page := c.get("/profile").body
+	if strings.Contains(page, `action="/profile/logins/`+oc.key+`"`) || !strings.Contains(page, "Confirm your email address to link a login") {
+		t.Errorf("#sso-logins while unverified: want no Add Login button and the reason")
+	}
+	fakes[oc.key].signInAs(person("6662", "ann@gmail.example", true))
+	res, went := c.startAddLogin(oc, fakes[oc.key])
+	if went {
+		t.Fatal("Add Login with an unverified account email went to the provider, want it refused here")
+	}
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#sso-logins" {
+		t.Fatalf("Add Login: got %d to %q, want 303 to /profile#sso-logins", res.status, res.header.Get("Location"))
+	}
+	if page := c.get("/profile").body; !strings.Contains(page, `<div class="flash error" role="status">`+html.EscapeString(db.ErrLinkUnconfirmedEmail.Error())) {
+		t.Errorf("profile after the refusal: no error flash %q", db.ErrLinkUnconfirmedEmail)
+	}
+	if ids := a.identities(t, annEmail); len(ids) != 0 {
+		t.Fatalf("Ann's logins: got %+v, want none", ids)
+	}
+
+	// Once the address is confirmed, Add Login works.
+	a.verify(t, a.userByEmail(t, annEmail))
+	if _, went := c.startAddLogin(oc, fakes[oc.key]); !went {
+		t.Fatal("Add Login after the email was confirmed: did not go to the provider")
+	}
+	if ids := a.identities(t, annEmail); len(ids) != 1 {
+		t.Fatalf("Ann's logins after Add Login: got %+v, want the new one", ids)
+	}
+}
+
+// TestPreHijackThroughUnverifiedProvider: a provider that does not confirm
+// the email makes an unverified profile for Ann's address with Mallory's
+// login attached; Ann's reset must end it.
+func TestPreHijackThroughUnverifiedProvider(t *testing.T) {
+	for _, oc := range []oauthCase{oauthCases[0], oauthCases[3]} {
+		t.Run(oc.key, func(t *testing.T) {
+			t.Parallel()
+			a, fakes := oauthApp(t)
+			f := fakes[oc.key]
+
+			// 1. Mallory's account at the provider claims Ann's address,
+			// unconfirmed: a profile is made for it, Mallory signed in.
+			mallory := a.client(t)
+			f.signInAs(person("6663", annEmail, false))
+			mallory.signInWith(oc, f, "/profile")
+			if got := mallory.profileEmail(); got != annEmail {
+				t.Fatalf("setup: Mallory's sign-in made %q, want a profile for %s", got, annEmail)
+			}
+			// 2. Ann resets the password of the profile with her address.
+			owner, res := resetPassword(t, a, annEmail, newPassword)
+			// 3. Mallory's browser is out, and her login no longer opens
+			// the profile.
+			if mallory.signedIn() {
+				t.Fatal("Mallory's browser is still signed in after Ann's reset")
+			}
+			intruder := a.client(t)
+			cb := intruder.signInWith(oc, f, "/profile")
+			if got := intruder.profileEmail(); got == annEmail {
+				t.Fatalf("after Ann's reset, Mallory's %s login signs in to Ann's profile (callback %d)", oc.name, cb.status)
+			}
+			if ids := a.identities(t, annEmail); len(ids) != 0 {
+				t.Fatalf("Ann's logins after her reset: got %+v, want none", ids)
+			}
+			// Ann is told what was removed: on the page after the reset
+			// and in her activity log.
+			checkFlash(t, owner, res, "Your password is changed. Sign in with the new one. "+
+				"Removed, because they were linked before your email address was confirmed: the "+oc.name+" login ("+annEmail+").")
+			if act := activityText(t, a, annEmail, newPassword); !strings.Contains(act,
+				"Removed the "+oc.name+" login ("+annEmail+"): it was linked before the email address was confirmed") {
+				t.Errorf("activity: no removal of the %s login:\n%s", oc.name, act)
+			}
+		})
+	}
+}
+
+func (a *app) userByEmail(t *testing.T, email string) db.User {
+	t.Helper()
+	u, err := a.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatalf("user %s: %v", email, err)
+	}
+	return u
+}
+
+// TestVerifyLinkAfterUnconfirmedProvider is the legitimate side of the
+// rule: Pat's profile was made by a provider that did not confirm her
+// email, so her only login goes when she confirms it. The page says what
+// went and how to get back in; she chooses a password from a reset link,
+// signs in, and links the provider again with Add Login.
+func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
+	t.Parallel()
+	a, fakes := oauthApp(t)
+	oc := oauthCases[3] // Acme ID
+	f := fakes[oc.key]
+	const pat = "pat@example.com"
+	f.signInAs(person("7001", pat, false))
+	c := a.client(t)
+	c.signInWith(oc, f, "/profile")
+	if got := c.profileEmail(); got != pat {
+		t.Fatalf("setup: signed in as %q, want a new profile for %s", got, pat)
+	}
+	if res := c.postHTMX("/profile/verify-email", nil); res.status != http.StatusOK {
+		t.Fatalf("ask for a verification link: got %d", res.status)
+	}
+	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, pat, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
+	res := c.get(path)
+	for _, want := range []string{
+		"your email address is confirmed.",
+		"Removed, because they were linked before your email address was confirmed: the Acme ID login (pat@example.com).",
+		"Your profile has no password yet",
+		`href="/password/forgot"`,
+	} {
+		if !strings.Contains(res.body, html.EscapeString(want)) && !strings.Contains(res.body, want) {
+			t.Errorf("verification page: missing %q; body:\n%s", want, res.body)
+		}
+	}
+	if c.signedIn() {
+		t.Error("the browser signed in through the removed login is still signed in")
+	}
+	// Signing in with the provider again does not link: it still does not
+	// confirm the email (ResolveLogin step 3).
+	wantRefused(t, c, c.signInWith(oc, f, "/profile"), http.StatusConflict, db.ErrLinkUnverifiedProvider.Error())
+	// Pat chooses a password from a reset link, signs in, links Acme ID.
+	resetPassword(t, a, pat, newPassword)
+	c.login(pat, newPassword)
+	if _, went := c.startAddLogin(oc, f); !went {
+		t.Fatal("Add Login after the email was confirmed: did not go to the provider")
+	}
+	other := a.client(t)
+	other.signInWith(oc, f, "/profile")
+	if got := other.profileEmail(); got != pat {
+		t.Fatalf("sign-in with the login linked again: got %q, want %s", got, pat)
+	}
+	if act := activityText(t, a, pat, newPassword); !strings.Contains(act, "Removed the Acme ID login (pat@example.com): it was linked before the email address was confirmed") {
+		t.Errorf("activity: no removal:\n%s", act)
+	}
+}
+
+// TestVerifyLinkSignsOutOthers: the browser that follows the link stays
+// signed in when no login was removed; every other session ends.
+func TestVerifyLinkSignsOutOthers(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	c.signup(annName, annEmail, annPassword)
+	other := a.client(t)
+	other.ua = safariUA
+	other.login(annEmail, annPassword)
+	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
+	res := c.get(path)
+	if res.status != http.StatusOK || !strings.Contains(res.body, "Every other session was signed out.") {
+		t.Fatalf("GET %s: got %d; body:\n%s", path, res.status, res.body)
+	}
+	if !c.signedIn() {
+		t.Error("the browser that followed the link: signed out, want kept")
+	}
+	if other.signedIn() {
+		t.Error("another browser: still signed in, want signed out")
+	}
+}
+
+// TestVerifyLinkInAnotherBrowser: Mallory signed up with Ann's address and
+// a password of her choosing; Ann follows the verification link Mallory
+// had sent her. Mallory's session ends, and the page tells Ann to choose a
+// new password, which ends Mallory's password too.
+func TestVerifyLinkInAnotherBrowser(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	mallory := a.client(t)
+	mallory.signup("Mallory", annEmail, bobPassword)
+	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
+	ann := a.client(t)
+	res := ann.get(path)
+	if res.status != http.StatusOK || !strings.Contains(res.body, "If you did not make this profile yourself, choose a new password now") ||
+		!strings.Contains(res.body, `href="/password/forgot"`) {
+		t.Fatalf("GET %s in Ann's browser: got %d; body:\n%s", path, res.status, res.body)
+	}
+	if mallory.signedIn() {
+		t.Error("Mallory's session after Ann confirmed the address: signed in, want signed out")
+	}
+}
