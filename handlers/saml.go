@@ -611,7 +611,7 @@ func samlExternal(conn db.SAMLConnection, a *saml.Assertion) (db.External, strin
 	if email == "" && (nameID.Format == string(saml.EmailAddressNameIDFormat) || strings.Contains(nameID.Value, "@")) {
 		email = strings.TrimSpace(nameID.Value)
 	}
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = db.NormalEmail(email)
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
 		return db.External{}, "Sign-in failed: the identity provider did not send your email address. Ask your account admin to release the email attribute to Roster."
 	}
