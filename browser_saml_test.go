@@ -41,6 +41,10 @@ func TestBrowserSAML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Only a verified domain routes from /login/saml and makes profiles.
+	if err := store.VerifySAMLDomain(ctx, conn.ID, "example.com", db.Event{Kind: db.EventSAMLDomainVerified}); err != nil {
+		t.Fatal(err)
+	}
 	idp.Register(t, "roster", []byte(httpGet(t, base+"/saml/"+strconv.FormatInt(conn.ID, 10)+"/metadata")))
 
 	browserCtx := startChromium(t, ctx)

@@ -443,9 +443,15 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID, actorID int64, ev 
 				return err
 			}
 		}
-		// Memberships and invites go by ON DELETE CASCADE. The trigger that
-		// guards the owner's membership lets it go: by then the account row,
-		// and so its owner_id, is gone.
+		// The SAML logins of its connections go with them (by the trigger
+		// saml_connections_drop_logins, with the sessions they opened):
+		// their people are told here.
+		if _, err := noteSAMLLoginsGone(ctx, tx, accountID, 0, ev, s.now()); err != nil {
+			return err
+		}
+		// Memberships, invites and SAML connections go by ON DELETE
+		// CASCADE. The trigger that guards the owner's membership lets it
+		// go: by then the account row, and so its owner_id, is gone.
 		_, err = tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, accountID)
 		return err
 	})

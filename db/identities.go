@@ -237,6 +237,12 @@ func (s *Store) IdentityByID(ctx context.Context, userID, id int64) (Identity, e
 	return scanIdentity(s.r.QueryRowContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ? AND user_id = ?`, id, userID))
 }
 
+// IdentityBySubject returns the login (provider, subject), or ErrNotFound:
+// a sign-in reads it to record which login opened the session.
+func (s *Store) IdentityBySubject(ctx context.Context, provider, subject string) (Identity, error) {
+	return scanIdentity(s.r.QueryRowContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE provider = ? AND subject = ?`, provider, subject))
+}
+
 // UnlinkIdentity removes one of the user's linked logins, unless it is the
 // last way in: no password and no other identity.
 func (s *Store) UnlinkIdentity(ctx context.Context, userID, identityID int64, ev Event) (Identity, error) {
@@ -249,7 +255,11 @@ func (s *Store) UnlinkIdentity(ctx context.Context, userID, identityID int64, ev
 		}
 		var others int
 		var hasPassword bool
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM identities WHERE user_id = ?1 AND id <> ?2),
+		// A SAML login counts as a way in only while its connection
+		// exists: deleting a connection deletes its logins, and this keeps
+		// any that slipped through from counting.
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM identities i WHERE user_id = ?1 AND id <> ?2
+				AND (provider NOT LIKE 'saml:%' OR EXISTS (SELECT 1 FROM saml_connections c WHERE i.provider = 'saml:' || c.id))),
 			(SELECT password_hash IS NOT NULL FROM users WHERE id = ?1)`, userID, identityID).Scan(&others, &hasPassword); err != nil {
 			return err
 		}

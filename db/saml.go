@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,10 +22,16 @@ const (
 // SAMLRequestTTL is how long an SP-initiated sign-in may take at the IdP.
 const SAMLRequestTTL = 10 * time.Minute
 
+// SAMLHeldTTL is how long an IdP-initiated response waits for the person
+// to confirm the sign-in.
+const SAMLHeldTTL = 5 * time.Minute
+
 // Refusals of a SAML sign-in, with words for the person.
 const (
 	ErrSAMLRequestUnknown = RuleError("This sign-in has expired or was already used. Start again from the sign-in page.")
 	ErrSAMLReplayed       = RuleError("This sign-in response was already used. Start again from the sign-in page.")
+	ErrSAMLOtherBrowser   = RuleError("This sign-in was started in another browser, so it cannot finish in this one. If you did not just start a sign-in, someone may be trying to sign you in to their profile: close this page. Otherwise start again from the sign-in page in this browser.")
+	ErrSAMLNoProfile      = RuleError("There is no Roster profile for this email yet, and single sign-on makes profiles only at email domains verified for the connection. Ask your account admin to verify the domain, or sign up with your password and then use Add Login.")
 )
 
 // SAMLConnection is one SAML identity provider an account signs its
@@ -66,6 +73,7 @@ type SAMLRequest struct {
 	RequestID    string // the AuthnRequest's ID, which the response must answer
 	LinkUserID   int64
 	Next         string
+	BrowserHash  []byte // SHA-256 of the roster_saml cookie of the browser that started it
 	CreatedAt    time.Time
 	UsedAt       time.Time
 }
@@ -132,7 +140,10 @@ func (s *Store) CreateSAMLConnection(ctx context.Context, accountID, actorID int
 }
 
 // DeleteSAMLConnection removes a connection of the account; actor must be
-// an Admin. Logins made through it stay linked but can no longer be used.
+// an Admin. The logins made through it go too, and the sessions they
+// opened are signed out, in the same transaction (by the trigger
+// saml_connections_drop_logins, which also serves DeleteAccount): a
+// login keyed saml:<id> never outlives the connection it names.
 func (s *Store) DeleteSAMLConnection(ctx context.Context, accountID, actorID, connID int64, ev Event) (SAMLConnection, error) {
 	var c SAMLConnection
 	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
@@ -141,15 +152,51 @@ func (s *Store) DeleteSAMLConnection(ctx context.Context, accountID, actorID, co
 		if err != nil {
 			return err
 		}
+		ev = withAccount(ev, actor.Account)
+		logins, err := noteSAMLLoginsGone(ctx, tx, accountID, connID, ev, s.now())
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_connections WHERE id = ?`, connID); err != nil {
 			return err
 		}
-		ev = withAccount(ev, actor.Account)
-		ev.Detail = withDetail(ev.Detail, "connection", c.Name)
+		ev.Detail = withDetail(withDetail(ev.Detail, "connection", c.Name), "logins_removed", logins)
 		return auditBoth(ctx, tx, ev, accountID, actorID, 0, s.now())
 	})
 	return c, err
 }
+
+// noteSAMLLoginsGone writes in the log of each person with a login through
+// the account's connection connID (0: through any of its connections) that
+// the login goes with the connection, and says how many there are. The
+// trigger saml_connections_drop_logins deletes them.
+func noteSAMLLoginsGone(ctx context.Context, tx *sql.Tx, accountID, connID int64, ev Event, now time.Time) (int, error) {
+	type gone struct {
+		userID                int64
+		email, provider, conn string
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT i.user_id, i.email, i.provider, c.name FROM saml_connections c
+		JOIN identities i ON i.provider = 'saml:' || c.id
+		WHERE c.account_id = ?1 AND (?2 = 0 OR c.id = ?2) ORDER BY i.id`, accountID, connID)
+	list, err := collect(rows, err, func(r rowScanner) (gone, error) {
+		var g gone
+		return g, r.Scan(&g.userID, &g.email, &g.provider, &g.conn)
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range list {
+		note := Event{Kind: EventLoginUnlinked, UserID: g.userID, AccountID: accountID, IP: ev.IP, UserAgent: ev.UserAgent,
+			Detail: map[string]any{"provider": g.provider, "email": g.email, "connection": g.conn, "account": ev.Detail["account"]}}
+		if err := addEvent(ctx, tx, note, now); err != nil {
+			return 0, err
+		}
+	}
+	return len(list), nil
+}
+
+// samlProvider is the provider of the logins made through connection id.
+func samlProvider(id int64) string { return "saml:" + strconv.FormatInt(id, 10) }
 
 // SAMLConnections lists the account's connections, oldest first.
 func (s *Store) SAMLConnections(ctx context.Context, accountID int64) ([]SAMLConnection, error) {
@@ -205,9 +252,12 @@ func (s *Store) VerifySAMLDomain(ctx context.Context, connID int64, domain strin
 
 // StartSAMLRequest records an SP-initiated sign-in about to go to the IdP.
 func (s *Store) StartSAMLRequest(ctx context.Context, r SAMLRequest) error {
-	_, err := s.exec(ctx, `INSERT INTO saml_requests (relay_state, connection_id, request_id, link_user_id, next, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.RelayState, r.ConnectionID, r.RequestID,
-		sql.NullInt64{Int64: r.LinkUserID, Valid: r.LinkUserID != 0}, r.Next, unix(s.now()))
+	if len(r.BrowserHash) == 0 {
+		return errors.New("start saml request: no browser to bind it to")
+	}
+	_, err := s.exec(ctx, `INSERT INTO saml_requests (relay_state, connection_id, request_id, link_user_id, next, browser_hash, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.RelayState, r.ConnectionID, r.RequestID,
+		sql.NullInt64{Int64: r.LinkUserID, Valid: r.LinkUserID != 0}, r.Next, r.BrowserHash, unix(s.now()))
 	if err != nil {
 		return fmt.Errorf("start saml request: %w", err)
 	}
@@ -220,10 +270,10 @@ func (s *Store) OpenSAMLRequest(ctx context.Context, connID int64, relayState st
 	var r SAMLRequest
 	var link sql.NullInt64
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, relay_state, connection_id, request_id, link_user_id, next, created_at
+	err := s.r.QueryRowContext(ctx, `SELECT id, relay_state, connection_id, request_id, link_user_id, next, browser_hash, created_at
 		FROM saml_requests WHERE relay_state = ? AND connection_id = ? AND used_at IS NULL AND created_at >= ?`,
 		relayState, connID, unix(s.now().Add(-SAMLRequestTTL))).
-		Scan(&r.ID, &r.RelayState, &r.ConnectionID, &r.RequestID, &link, &r.Next, &created)
+		Scan(&r.ID, &r.RelayState, &r.ConnectionID, &r.RequestID, &link, &r.Next, &r.BrowserHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SAMLRequest{}, ErrSAMLRequestUnknown
 	}
@@ -234,55 +284,64 @@ func (s *Store) OpenSAMLRequest(ctx context.Context, connID int64, relayState st
 	return r, nil
 }
 
-// SAMLSignIn is a validated SAML response about to sign someone in.
+// SAMLSignIn is a validated SAML response about to sign someone in. An
+// SP-initiated one names its request by RelayState; an IdP-initiated one
+// was held by HoldSAMLResponse and is named by HeldTokenHash once the person
+// confirmed it. Either way BrowserHash must be the one recorded with it:
+// a response finishes only in the browser that started (or received) it.
 type SAMLSignIn struct {
-	Connection  SAMLConnection
-	RelayState  string // "" for an IdP-initiated sign-in
-	AssertionID string
-	External    External
-	Notices     LoginNotices // queued as ResolveLogin queues them
+	Connection    SAMLConnection
+	RelayState    string // SP-initiated
+	HeldTokenHash []byte // IdP-initiated, confirmed
+	BrowserHash   []byte
+	AssertionID   string // SP-initiated; a held response's was recorded when it was held
+	External      External
+	Notices       LoginNotices // queued as ResolveLogin queues them
+}
+
+// SAMLSignedIn is who a SAML sign-in signed in, through which login.
+type SAMLSignedIn struct {
+	User       User
+	IdentityID int64
+	Outcome    string
 }
 
 // SAMLLogin signs in through a SAML connection, in one transaction: it
-// consumes the request (by RelayState) and the assertion id, so neither
-// can be used twice; resolves the login like any other (creating the user
-// when needed: the account's Admins set the connection up to bring people
-// in); and makes the user a member of the connection's account with its
+// consumes the request (by RelayState) and the assertion id, or the held
+// response, so that none can be used twice; resolves the login like any
+// other; and makes the user a member of the connection's account with its
 // default role, if it has one and the user is not a member yet.
+//
+// A profile is made or linked by its email only when the email is at a
+// domain verified for the connection (External.EmailVerified): the
+// account's Admins vouch for their own domains and no others, whatever
+// ROSTER_SIGNUP says.
 //
 // A refusal (a RuleError, such as ErrLinkUnverifiedProvider) still
 // consumes the request and the assertion.
-func (s *Store) SAMLLogin(ctx context.Context, in SAMLSignIn, ev Event) (User, string, error) {
-	var u User
-	var outcome string
+func (s *Store) SAMLLogin(ctx context.Context, in SAMLSignIn, ev Event) (SAMLSignedIn, error) {
+	var out SAMLSignedIn
 	var refusal error
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		if in.RelayState != "" {
-			res, err := tx.ExecContext(ctx, `UPDATE saml_requests SET used_at = ?
-				WHERE relay_state = ? AND connection_id = ? AND used_at IS NULL AND created_at >= ?`,
-				unix(now), in.RelayState, in.Connection.ID, unix(now.Add(-SAMLRequestTTL)))
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n != 1 {
-				return cmp(err, ErrSAMLRequestUnknown)
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO saml_assertions (id, connection_id, seen_at) VALUES (?, ?, ?)`,
-			in.AssertionID, in.Connection.ID, unix(now))
-		if err = mapErr(err); errors.Is(err, ErrConflict) {
-			return ErrSAMLReplayed
-		}
-		if err != nil {
+		if err := spendSAMLResponse(ctx, tx, in, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT saml_login`); err != nil {
 			return err
 		}
-		u, outcome, err = resolveLogin(ctx, tx, in.External, true, ev, in.Notices, now)
+		var err error
+		out.User, out.Outcome, err = resolveLogin(ctx, tx, in.External, in.External.EmailVerified, ev, in.Notices, now)
+		if errors.Is(err, ErrSignupClosed) {
+			err = ErrSAMLNoProfile
+		}
 		if err == nil {
-			err = joinBySAML(ctx, tx, in.Connection, u.ID, ev, now)
+			var id Identity
+			id, err = identityBySubject(ctx, tx, in.External.Provider, in.External.Subject)
+			out.IdentityID = id.ID
+		}
+		if err == nil {
+			err = joinBySAML(ctx, tx, in.Connection, out.User.ID, ev, now)
 		}
 		var re RuleError
 		if errors.As(err, &re) {
@@ -295,9 +354,109 @@ func (s *Store) SAMLLogin(ctx context.Context, in SAMLSignIn, ev Event) (User, s
 		err = refusal
 	}
 	if err != nil {
-		return User{}, "", fmt.Errorf("saml login through connection %d: %w", in.Connection.ID, err)
+		return SAMLSignedIn{}, fmt.Errorf("saml login through connection %d: %w", in.Connection.ID, err)
 	}
-	return u, outcome, nil
+	return out, nil
+}
+
+// spendSAMLResponse consumes what the response answers: the SP-initiated
+// request of this browser and the assertion id, or the held IdP-initiated
+// response of this browser. There is no third way: an IdP-initiated
+// response signs nobody in until it is confirmed.
+func spendSAMLResponse(ctx context.Context, tx *sql.Tx, in SAMLSignIn, now time.Time) error {
+	if len(in.BrowserHash) == 0 {
+		return ErrSAMLOtherBrowser
+	}
+	if in.External.Provider != samlProvider(in.Connection.ID) {
+		return fmt.Errorf("login %s is not of connection %d", in.External.Provider, in.Connection.ID)
+	}
+	switch {
+	case in.RelayState != "":
+		res, err := tx.ExecContext(ctx, `UPDATE saml_requests SET used_at = ?
+			WHERE relay_state = ? AND connection_id = ? AND browser_hash = ? AND used_at IS NULL AND created_at >= ?`,
+			unix(now), in.RelayState, in.Connection.ID, in.BrowserHash, unix(now.Add(-SAMLRequestTTL)))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return cmp(err, ErrSAMLRequestUnknown)
+		}
+		return recordAssertion(ctx, tx, in.Connection.ID, in.AssertionID, now)
+	case len(in.HeldTokenHash) > 0:
+		var subject string
+		err := tx.QueryRowContext(ctx, `DELETE FROM saml_held
+			WHERE token_hash = ? AND connection_id = ? AND browser_hash = ? AND created_at >= ? RETURNING subject`,
+			in.HeldTokenHash, in.Connection.ID, in.BrowserHash, unix(now.Add(-SAMLHeldTTL))).Scan(&subject)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrSAMLRequestUnknown
+		}
+		if err == nil && subject != in.External.Subject {
+			err = errors.New("the held response names another subject")
+		}
+		return err
+	}
+	return errors.New("neither a request nor a confirmed response")
+}
+
+// recordAssertion adds an assertion id to the replay cache, or refuses it.
+func recordAssertion(ctx context.Context, tx *sql.Tx, connID int64, assertionID string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO saml_assertions (id, connection_id, seen_at) VALUES (?, ?, ?)`,
+		assertionID, connID, unix(now))
+	if err = mapErr(err); errors.Is(err, ErrConflict) {
+		return ErrSAMLReplayed
+	}
+	return err
+}
+
+// HeldSAML is a validated IdP-initiated response waiting for the person to
+// confirm it: TokenHash is the SHA-256 of the token the confirmation page
+// carries, BrowserHash that of the browser's roster_saml cookie.
+type HeldSAML struct {
+	ConnectionID int64
+	AssertionID  string
+	TokenHash    []byte
+	BrowserHash  []byte
+	External     External
+}
+
+// HoldSAMLResponse records an IdP-initiated response until the person
+// confirms it, and its assertion id in the replay cache, so that the same
+// response cannot be held twice.
+func (s *Store) HoldSAMLResponse(ctx context.Context, h HeldSAML) error {
+	if len(h.TokenHash) == 0 || len(h.BrowserHash) == 0 {
+		return errors.New("hold saml response: token and browser are required")
+	}
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		if err := recordAssertion(ctx, tx, h.ConnectionID, h.AssertionID, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO saml_held (token_hash, browser_hash, connection_id, subject, email, display_name, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, h.TokenHash, h.BrowserHash, h.ConnectionID, h.External.Subject, h.External.Email, h.External.DisplayName, unix(now))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("hold saml response of connection %d: %w", h.ConnectionID, err)
+	}
+	return nil
+}
+
+// HeldSAMLResponse returns what an unexpired held response of connection
+// connID says, if it was held for this browser, or ErrSAMLRequestUnknown.
+// EmailVerified is left false: the caller decides it from the connection's
+// domains as they are now.
+func (s *Store) HeldSAMLResponse(ctx context.Context, connID int64, tokenHash, browserHash []byte) (External, error) {
+	ext := External{Provider: samlProvider(connID)}
+	err := s.r.QueryRowContext(ctx, `SELECT subject, email, display_name FROM saml_held
+		WHERE token_hash = ? AND connection_id = ? AND browser_hash = ? AND created_at >= ?`,
+		tokenHash, connID, browserHash, unix(s.now().Add(-SAMLHeldTTL))).Scan(&ext.Subject, &ext.Email, &ext.DisplayName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return External{}, ErrSAMLRequestUnknown
+	}
+	if err != nil {
+		return External{}, fmt.Errorf("held saml response: %w", err)
+	}
+	return ext, nil
 }
 
 // joinBySAML makes userID a member of the connection's account with its
@@ -324,11 +483,16 @@ func joinBySAML(ctx context.Context, tx *sql.Tx, c SAMLConnection, userID int64,
 	return addEvent(ctx, tx, ev, now)
 }
 
-// DeleteSpentSAML forgets sign-in requests and assertion ids older than
-// before: by then both are refused on their age alone.
+// DeleteSpentSAML forgets sign-in requests, held responses and assertion
+// ids older than before: by then both are refused on their age alone.
 func (s *Store) DeleteSpentSAML(ctx context.Context, before time.Time) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_requests WHERE created_at < ?`, unix(before)); err != nil {
+			return err
+		}
+		// A held response carries an email and a name: it goes as soon as
+		// it can no longer be confirmed.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_held WHERE created_at < ?`, unix(s.now().Add(-SAMLHeldTTL))); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM saml_assertions WHERE seen_at < ?`, unix(before))

@@ -20,6 +20,7 @@ type Session struct {
 	IP         string
 	UserAgent  string
 	Data       []byte
+	IdentityID int64 // the external login that opened it; 0 for none (written, not read back)
 }
 
 const sessionColumns = `id, id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, data`
@@ -51,13 +52,15 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 // CreateSession stores a new session. CreatedAt and LastSeenAt are set to now.
 func (s *Store) CreateSession(ctx context.Context, ss Session) (Session, error) {
 	now := unix(s.now())
-	row := s.w.QueryRowContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sessionColumns,
-		ss.IDHash, ss.UserID, now, now, unix(ss.ExpiresAt), ss.IP, ss.UserAgent, ss.Data)
+	row := s.w.QueryRowContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, data, identity_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sessionColumns,
+		ss.IDHash, ss.UserID, now, now, unix(ss.ExpiresAt), ss.IP, ss.UserAgent, ss.Data, sql.NullInt64{Int64: ss.IdentityID, Valid: ss.IdentityID != 0})
+	identity := ss.IdentityID
 	ss, err := scanSession(row)
 	if err != nil {
 		return Session{}, fmt.Errorf("create session: %w", err)
 	}
+	ss.IdentityID = identity
 	return ss, nil
 }
 

@@ -89,6 +89,9 @@ func describe(ev db.Event) string {
 	case db.EventLoginLinked:
 		return "Linked a " + cmp.Or(text("method"), providerLabel(text("provider"))) + " login" + inParens(text("email"))
 	case db.EventLoginUnlinked:
+		if conn := text("connection"); conn != "" {
+			return "The SAML login" + inParens(text("email")) + " was removed because its connection " + conn + " of " + account + " was deleted"
+		}
 		if text("reason") == db.ReasonUnconfirmedEmail {
 			return "Removed the " + providerLabel(text("provider")) + " login" + inParens(text("email")) + ": it was linked before the email address was confirmed"
 		}

@@ -186,8 +186,14 @@ func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext 
 	if err != nil {
 		return err
 	}
+	// The session records the login that opened it, so that removing the
+	// login with its connection signs the session out.
+	id, err := h.store.IdentityBySubject(c.Request().Context(), ext.Provider, ext.Subject)
+	if err != nil {
+		return err
+	}
 	// ResolveLogin wrote the sign-in to the audit log in its transaction.
-	if err := h.sessions.SignIn(c.Response(), c.Request(), u.ID); err != nil {
+	if err := h.sessions.SignInThrough(c.Response(), c.Request(), u.ID, id.ID); err != nil {
 		return err
 	}
 	h.queued()

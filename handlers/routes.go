@@ -42,6 +42,9 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.GET("/login/saml", h.samlLoginPage)
 	e.GET("/saml/:conn/login", h.samlStart)
 	e.POST("/saml/:conn/acs", h.samlACS)
+	// An IdP-initiated sign-in waits here for the person to confirm it.
+	e.GET("/saml/:conn/confirm", h.samlConfirmPage)
+	e.POST("/saml/:conn/confirm", h.samlConfirm)
 	e.GET("/saml/:conn/metadata", h.samlMetadata)
 
 	// Links sent by email: address verification and password reset.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -14,6 +16,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,12 +222,13 @@ func (h *Handler) samlLoginPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The verified connection comes first; without one, an unverified
-	// claim counts only when no other connection makes the same claim.
-	if len(conns) == 0 || (len(conns) > 1 && !conns[0].DomainVerified(domain)) {
+	// Only a verified domain routes: an Admin's claim on a domain they
+	// have not proved to own must not send its people to their IdP. The
+	// verified connection comes first, and a domain verifies for one.
+	if len(conns) == 0 || !conns[0].DomainVerified(domain) {
 		msg := "No organization on this server signs in people at " + domain + " with single sign-on. Sign in with your password instead."
-		if len(conns) > 1 {
-			msg = "More than one organization signs in people at " + domain + ". Ask your account admin for your organization's sign-in link."
+		if len(conns) > 0 {
+			msg = "No organization has verified " + domain + " for single sign-on on this server yet, so we cannot send you to a sign-in page. Ask your account admin for your organization's sign-in link, or sign in with your password."
 		}
 		data.Form.Fail("email", msg)
 		return h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
@@ -260,6 +264,7 @@ func (h *Handler) samlStart(c echo.Context) error {
 	relay := rand.Text()
 	if err := h.store.StartSAMLRequest(ctx, db.SAMLRequest{
 		RelayState: relay, ConnectionID: conn.ID, RequestID: req.ID, Next: safeNext(c.QueryParam("next")),
+		BrowserHash: h.samlBindBrowser(c),
 	}); err != nil {
 		return err
 	}
@@ -272,7 +277,10 @@ func (h *Handler) samlStart(c echo.Context) error {
 
 // samlACS takes the IdP's response. It is exempt from the CSRF check: the
 // POST comes from the IdP's page, and the response carries the IdP's
-// signature and answers a request found by its RelayState instead.
+// signature instead. An SP-initiated response finishes only in the browser
+// that started it (the RelayState's request and the roster_saml cookie);
+// an IdP-initiated one, which no browser started, is held until the
+// person confirms it (samlConfirm), and never signs in here.
 func (h *Handler) samlACS(c echo.Context) error {
 	ctx := c.Request().Context()
 	conn, err := h.samlConnection(c)
@@ -292,8 +300,12 @@ func (h *Handler) samlACS(c echo.Context) error {
 	var next string
 	req, err := h.store.OpenSAMLRequest(ctx, conn.ID, relay)
 	switch {
+	case err == nil && subtle.ConstantTimeCompare(req.BrowserHash, h.samlBrowser(c)) != 1:
+		return h.samlRefused(c, conn, "other_browser", http.StatusForbidden, db.ErrSAMLOtherBrowser.Error())
 	case err == nil:
 		ids, next = []string{req.RequestID}, req.Next
+	case errors.Is(err, db.ErrSAMLRequestUnknown) && conn.AllowIdPInitiated && len(conn.VerifiedDomains) == 0:
+		return h.samlRefused(c, conn, "idp_initiated_unverified", http.StatusForbidden, samlIdPInitiatedUnverifiedText(conn))
 	case errors.Is(err, db.ErrSAMLRequestUnknown) && conn.AllowIdPInitiated:
 		// Unsolicited: whatever RelayState the IdP sent names no request
 		// of ours, and is not trusted as a place to go.
@@ -311,16 +323,30 @@ func (h *Handler) samlACS(c echo.Context) error {
 	if refusal != "" {
 		return h.samlRefused(c, conn, "subject", http.StatusForbidden, refusal)
 	}
+	if relay == "" {
+		return h.samlHold(c, conn, assertion.ID, ext)
+	}
+	return h.samlSignIn(c, conn, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext}, next)
+}
+
+// samlSignIn finishes a validated sign-in: SAMLLogin consumes what the
+// response answers and resolves the login, and the session starts,
+// recording the login that opened it.
+func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLSignIn, next string) error {
 	ev := event(c, db.EventSignIn)
 	ev.Detail = map[string]any{"method": "SAML (" + conn.Name + ")"}
-	notices := h.loginNotices(c, "SAML login linked",
-		"The single sign-on of "+conn.Name+" ("+ext.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
-	u, _, err := h.store.SAMLLogin(ctx, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext, Notices: notices}, ev)
+	in.BrowserHash = h.samlBrowser(c)
+	in.Notices = h.loginNotices(c, "SAML login linked",
+		"The single sign-on of "+conn.Name+" ("+in.External.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
+	out, err := h.store.SAMLLogin(c.Request().Context(), in, ev)
 	var re db.RuleError
 	if errors.As(err, &re) {
 		kind := "rule"
-		if re == db.ErrSAMLReplayed || re == db.ErrSAMLRequestUnknown {
+		switch re {
+		case db.ErrSAMLReplayed, db.ErrSAMLRequestUnknown:
 			kind = "replayed"
+		case db.ErrSAMLOtherBrowser:
+			kind = "other_browser"
 		}
 		return h.samlRefused(c, conn, kind, http.StatusForbidden, re.Error())
 	}
@@ -329,12 +355,138 @@ func (h *Handler) samlACS(c echo.Context) error {
 	}
 	// SAMLLogin wrote the sign-in to the audit log with its outcome, and
 	// queued its notice, so the session starts here without a second entry.
-	if err := h.sessions.SignIn(c.Response(), r, u.ID); err != nil {
+	if err := h.sessions.SignInThrough(c.Response(), c.Request(), out.User.ID, out.IdentityID); err != nil {
 		return err
 	}
 	h.queued()
 	h.flash.set(c, "success", "You are signed in.")
 	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+// samlHold keeps a validated IdP-initiated response until the person
+// confirms it, bound to this browser, and sends the browser to the
+// confirmation page. The token travels in the URL; without this browser's
+// roster_saml cookie it finds nothing.
+func (h *Handler) samlHold(c echo.Context, conn db.SAMLConnection, assertionID string, ext db.External) error {
+	token := rand.Text()
+	err := h.store.HoldSAMLResponse(c.Request().Context(), db.HeldSAML{
+		ConnectionID: conn.ID, AssertionID: assertionID, TokenHash: samlTokenHash(token),
+		BrowserHash: h.samlBindBrowser(c), External: ext,
+	})
+	if errors.Is(err, db.ErrSAMLReplayed) {
+		return h.samlRefused(c, conn, "replayed", http.StatusForbidden, db.ErrSAMLReplayed.Error())
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/saml/"+strconv.FormatInt(conn.ID, 10)+"/confirm?token="+url.QueryEscape(token))
+}
+
+// samlHeld loads the held response the token names, if this browser holds
+// it and the connection still allows IdP-initiated sign-in; the email
+// counts as verified per the connection's domains as they are now. When
+// it cannot be used, the refusal is the answer, and ok is false.
+func (h *Handler) samlHeld(c echo.Context, conn db.SAMLConnection, token string) (ext db.External, ok bool, err error) {
+	if !conn.AllowIdPInitiated || len(conn.VerifiedDomains) == 0 {
+		return ext, false, h.samlRefused(c, conn, "idp_initiated_unverified", http.StatusForbidden, samlIdPInitiatedUnverifiedText(conn))
+	}
+	ext, err = h.store.HeldSAMLResponse(c.Request().Context(), conn.ID, samlTokenHash(token), h.samlBrowser(c))
+	if errors.Is(err, db.ErrSAMLRequestUnknown) {
+		return ext, false, h.samlRefused(c, conn, "unknown_held", http.StatusForbidden, db.ErrSAMLRequestUnknown.Error())
+	}
+	if err != nil {
+		return ext, false, err
+	}
+	if refusal := samlEmailRefusal(conn, ext.Email); refusal != "" {
+		return ext, false, h.samlRefused(c, conn, "subject", http.StatusForbidden, refusal)
+	}
+	ext.EmailVerified = conn.DomainVerified(samlDomain(ext.Email))
+	return ext, true, nil
+}
+
+// samlConfirmPage asks the person whether to finish an IdP-initiated
+// sign-in; nothing is signed in until they post its form.
+func (h *Handler) samlConfirmPage(c echo.Context) error {
+	conn, err := h.samlConnection(c)
+	if err != nil {
+		return err
+	}
+	token := c.QueryParam("token")
+	ext, ok, err := h.samlHeld(c, conn, token)
+	if !ok {
+		return err
+	}
+	return h.render(c, http.StatusOK, "saml_confirm.html", "", views.SAMLConfirmPage{
+		Page: h.page(c, "Confirm your sign-in"), Email: ext.Email, Connection: conn.Name,
+		Action: "/saml/" + strconv.FormatInt(conn.ID, 10) + "/confirm", Token: token,
+	})
+}
+
+// samlConfirm finishes an IdP-initiated sign-in the person confirmed: a
+// POST with the CSRF token, from the browser the response was held for.
+func (h *Handler) samlConfirm(c echo.Context) error {
+	conn, err := h.samlConnection(c)
+	if err != nil {
+		return err
+	}
+	token := c.FormValue("token")
+	ext, ok, err := h.samlHeld(c, conn, token)
+	if !ok {
+		return err
+	}
+	return h.samlSignIn(c, conn, db.SAMLSignIn{Connection: conn, HeldTokenHash: samlTokenHash(token), External: ext}, "")
+}
+
+func samlTokenHash(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+func samlIdPInitiatedUnverifiedText(conn db.SAMLConnection) string {
+	return "Sign-in failed: " + conn.Name + " cannot start a sign-in from the identity provider's side until one of its email domains is verified. " +
+		"Start from Roster's sign-in page instead (Sign in with single sign-on), or ask your account admin to verify the domain."
+}
+
+// samlBrowserCookie binds a SAML sign-in to the browser it happens in. The
+// ACS POST comes from the IdP's page, a cross-site POST: under https the
+// cookie is SameSite=None; Secure so that the POST carries it; under plain
+// http (a demo on localhost) SameSite=None needs Secure, which browsers
+// refuse without https, so the attribute is left out: Firefox and Safari
+// then send it, and Chrome does for two minutes after it is set (its
+// Lax-allowing-unsafe rule), and always when the IdP is on the same site.
+func (h *Handler) samlBrowserCookie() string {
+	if h.cfg.Secure() {
+		return "__Host-roster_saml"
+	}
+	return "roster_saml"
+}
+
+// samlBrowser is the SHA-256 of this browser's roster_saml cookie, or nil
+// when it has none.
+func (h *Handler) samlBrowser(c echo.Context) []byte {
+	ck, err := c.Cookie(h.samlBrowserCookie())
+	if err != nil || len(ck.Value) != len(rand.Text()) {
+		return nil
+	}
+	return samlTokenHash(ck.Value)
+}
+
+// samlBindBrowser is samlBrowser, giving the browser a fresh random cookie
+// when it has none; either way the cookie lives for SAMLRequestTTL more.
+func (h *Handler) samlBindBrowser(c echo.Context) []byte {
+	value := rand.Text()
+	if ck, err := c.Cookie(h.samlBrowserCookie()); err == nil && len(ck.Value) == len(value) {
+		value = ck.Value
+	}
+	same := http.SameSiteDefaultMode
+	if h.cfg.Secure() {
+		same = http.SameSiteNoneMode
+	}
+	c.SetCookie(&http.Cookie{
+		Name: h.samlBrowserCookie(), Value: value, Path: "/", MaxAge: int(db.SAMLRequestTTL / time.Second),
+		HttpOnly: true, Secure: h.cfg.Secure(), SameSite: same,
+	})
+	return samlTokenHash(value)
 }
 
 // samlACSForm reads the form the IdP posts: a SAMLResponse (the HTTP-POST
@@ -444,9 +596,9 @@ func samlAttr(a *saml.Assertion, names []string) string {
 
 // samlExternal is what a validated assertion says about the person. The
 // subject is the NameID; a transient one changes at every sign-in and
-// cannot identify anyone. The email counts as verified only at a domain
-// an operator has verified for this connection. A refusal is returned in
-// words for the person.
+// cannot identify anyone. The email must be at one of the connection's
+// domains, and counts as verified only at a domain verified for this
+// connection. A refusal is returned in words for the person.
 func samlExternal(conn db.SAMLConnection, a *saml.Assertion) (db.External, string) {
 	if a.Subject == nil || a.Subject.NameID == nil || strings.TrimSpace(a.Subject.NameID.Value) == "" {
 		return db.External{}, "Sign-in failed: the identity provider did not say who you are (no NameID). Ask your account admin to check the SAML connection."
@@ -459,10 +611,13 @@ func samlExternal(conn db.SAMLConnection, a *saml.Assertion) (db.External, strin
 	if email == "" && (nameID.Format == string(saml.EmailAddressNameIDFormat) || strings.Contains(nameID.Value, "@")) {
 		email = strings.TrimSpace(nameID.Value)
 	}
+	email = db.NormalEmail(email)
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
 		return db.External{}, "Sign-in failed: the identity provider did not send your email address. Ask your account admin to release the email attribute to Roster."
 	}
-	domain := email[strings.LastIndexByte(email, '@')+1:]
+	if refusal := samlEmailRefusal(conn, email); refusal != "" {
+		return db.External{}, refusal
+	}
 	name := samlAttr(a, samlNameAttrs)
 	if name == "" {
 		name = strings.TrimSpace(samlAttr(a, []string{"urn:oid:2.5.4.42", "givenname"}) + " " + samlAttr(a, []string{"urn:oid:2.5.4.4", "sn", "surname"}))
@@ -471,7 +626,26 @@ func samlExternal(conn db.SAMLConnection, a *saml.Assertion) (db.External, strin
 		Provider:      "saml:" + strconv.FormatInt(conn.ID, 10),
 		Subject:       strings.TrimSpace(nameID.Value),
 		Email:         email,
-		EmailVerified: conn.DomainVerified(domain),
+		EmailVerified: conn.DomainVerified(samlDomain(email)),
 		DisplayName:   name,
 	}, ""
+}
+
+// samlDomain is the domain of an email address, lowercase.
+func samlDomain(email string) string {
+	return strings.ToLower(email[strings.LastIndexByte(email, '@')+1:])
+}
+
+// samlEmailRefusal refuses an address outside the connection's domains: an
+// account's Admins speak for the people at their own domains, never for
+// anyone else's address.
+func samlEmailRefusal(conn db.SAMLConnection, email string) string {
+	if slices.Contains(conn.EmailDomains, samlDomain(email)) {
+		return ""
+	}
+	if len(conn.EmailDomains) == 0 {
+		return "Sign-in failed: " + conn.Name + " lists no email domains yet, so it signs nobody in. Ask your account admin to add your organization's domain to the connection."
+	}
+	return "Sign-in failed: " + conn.Name + " signs in only people with email addresses at " + strings.Join(conn.EmailDomains, ", ") +
+		", and your identity provider sent " + email + ". Ask your account admin to check the connection's email domains."
 }

@@ -70,6 +70,14 @@ func newSAMLEnv(t *testing.T, role string, configure func(*samlidp.Server)) *sam
 	return &samlEnv{app: a, idp: idp, owner: owner, account: acc, conn: conns[0]}
 }
 
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
 func (e *samlEnv) connPath(suffix string) string {
 	return "/saml/" + strconv.FormatInt(e.conn.ID, 10) + suffix
 }
@@ -140,6 +148,7 @@ func (e *samlEnv) postACS(c *client, form url.Values) *response {
 func TestSAMLSignIn(t *testing.T) {
 	t.Parallel()
 	e := newSAMLEnv(t, db.RoleReadOnly, nil)
+	verifyDomain(t, e, "example.com")
 	c := e.app.client(t)
 	form := e.idpResponse(t, c)
 	res := e.postACS(c, form)
@@ -159,8 +168,8 @@ func TestSAMLSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.EmailVerified() || u.Name != "Alice Example" {
-		t.Errorf("new user: got verified %v, name %q; want unverified (domain not verified), Alice Example", u.EmailVerified(), u.Name)
+	if !u.EmailVerified() || u.Name != "Alice Example" {
+		t.Errorf("new user: got verified %v, name %q; want verified (the domain is), Alice Example", u.EmailVerified(), u.Name)
 	}
 	m, err := e.app.store.Membership(ctx, e.account.ID, u.ID)
 	if err != nil || m.Role != db.RoleReadOnly {
@@ -226,21 +235,26 @@ func TestSAMLRefusals(t *testing.T) {
 	t.Run("replayed response", func(t *testing.T) {
 		t.Parallel()
 		e := newSAMLEnv(t, db.RoleReadOnly, nil)
-		form := e.idpResponse(t, e.app.client(t))
-		if res := e.postACS(e.app.client(t), form); res.status != http.StatusSeeOther {
+		verifyDomain(t, e, "example.com")
+		first := e.app.client(t)
+		form := e.idpResponse(t, first)
+		if res := e.postACS(first, form); res.status != http.StatusSeeOther {
 			t.Fatalf("first POST: got %d, want 303", res.status)
 		}
+		// Again from the same browser, signed out.
 		c := e.app.client(t)
+		c.hc.Jar.SetCookies(mustURL(e.app.server.URL), []*http.Cookie{{Name: "roster_saml", Value: first.cookie("roster_saml")}})
 		refused(t, e, c, e.postACS(c, form), form, "unknown_relay_state")
 	})
 	t.Run("replayed unsolicited assertion", func(t *testing.T) {
 		t.Parallel()
 		e := newSAMLEnv(t, db.RoleReadOnly, nil)
 		allowIdPInitiated(t, e)
+		verifyDomain(t, e, "example.com")
 		// With no request to answer, only the assertion id stops a second use.
 		form := e.unsolicited(t)
-		if res := e.postACS(e.app.client(t), form); res.status != http.StatusSeeOther {
-			t.Fatalf("first POST: got %d, want 303; body %s", res.status, res.body)
+		if res := e.postACS(e.app.client(t), form); res.status != http.StatusSeeOther || !strings.Contains(res.header.Get("Location"), "/confirm?token=") {
+			t.Fatalf("first POST: got %d to %q, want 303 to the confirmation; body %s", res.status, res.header.Get("Location"), res.body)
 		}
 		c := e.app.client(t)
 		refused(t, e, c, e.postACS(c, form), form, "replayed")
@@ -259,8 +273,8 @@ func TestSAMLRefusals(t *testing.T) {
 		e := newSAMLEnv(t, db.RoleReadOnly, func(s *samlidp.Server) {
 			s.IDP.ServiceProviderProvider = otherAudience{s}
 		})
-		form := e.idpResponse(t, e.app.client(t))
 		c := e.app.client(t)
+		form := e.idpResponse(t, c)
 		refused(t, e, c, e.postACS(c, form), form, "audience")
 	})
 	t.Run("tampered assertion", func(t *testing.T) {
@@ -429,7 +443,8 @@ func TestSAMLConsoleAndLoginPage(t *testing.T) {
 		t.Errorf("a Normal member deletes a connection: got %d, want 403", res.status)
 	}
 
-	// /login/saml finds the connection by the email's domain.
+	// /login/saml finds the connection by the email's domain, once verified.
+	verifyDomain(t, e, "example.com")
 	anon := e.app.client(t)
 	if res := anon.get("/login/saml?email=" + url.QueryEscape("zoe@example.com") + "&next=/accounts"); res.status != http.StatusSeeOther || res.header.Get("Location") != e.connPath("/login")+"?next=%2Faccounts" {
 		t.Errorf("known domain: got %d to %q", res.status, res.header.Get("Location"))

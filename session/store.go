@@ -26,6 +26,11 @@ const touchEvery = time.Minute
 // userKey is where the signed-in user's id sits in Session.Values.
 const userKey = "user_id"
 
+// identityKey is where SignInThrough leaves the external login that opened
+// the session, for Save to record; like userKey it is never stored in the
+// session's data.
+const identityKey = "identity_id"
+
 // signedInKey is where New leaves the user and preferences it read with the
 // session, for Current; like userKey it is never stored in the session's
 // data.
@@ -128,13 +133,15 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 		return s.db.SaveSessionData(r.Context(), hashID(sess.ID), data)
 	}
 	sess.ID = newID()
+	identityID, _ := sess.Values[identityKey].(int64)
 	_, err = s.db.CreateSession(r.Context(), db.Session{
-		IDHash:    hashID(sess.ID),
-		UserID:    userID,
-		ExpiresAt: time.Now().Add(s.absolute),
-		IP:        s.ip(r),
-		UserAgent: truncate(r.UserAgent(), 512),
-		Data:      data,
+		IDHash:     hashID(sess.ID),
+		UserID:     userID,
+		ExpiresAt:  time.Now().Add(s.absolute),
+		IP:         s.ip(r),
+		UserAgent:  truncate(r.UserAgent(), 512),
+		Data:       data,
+		IdentityID: identityID,
 	})
 	if err != nil {
 		return err
@@ -146,6 +153,13 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 // SignIn starts a fresh session for userID, dropping the request's old one:
 // the id is rotated at every sign-in so a planted cookie is worthless.
 func (s *Store) SignIn(w http.ResponseWriter, r *http.Request, userID int64) error {
+	return s.SignInThrough(w, r, userID, 0)
+}
+
+// SignInThrough is SignIn for a sign-in with the external login identityID
+// (0 for none), which the session records: deleting the login with its
+// SAML connection signs the session out.
+func (s *Store) SignInThrough(w http.ResponseWriter, r *http.Request, userID, identityID int64) error {
 	old, err := s.Get(r, s.name)
 	if err == nil && old.ID != "" {
 		if err := s.db.DeleteSession(r.Context(), hashID(old.ID)); err != nil {
@@ -155,6 +169,9 @@ func (s *Store) SignIn(w http.ResponseWriter, r *http.Request, userID int64) err
 	sess := sessions.NewSession(s, s.name)
 	sess.Options = s.options(int(s.absolute / time.Second))
 	sess.Values[userKey] = userID
+	if identityID != 0 {
+		sess.Values[identityKey] = identityID
+	}
 	if err := s.Save(r, w, sess); err != nil {
 		return fmt.Errorf("sign in user %d: %w", userID, err)
 	}
@@ -237,7 +254,7 @@ func hashID(id string) []byte {
 func encode(values map[any]any) ([]byte, error) {
 	rest := make(map[any]any, len(values))
 	for k, v := range values {
-		if _, read := k.(signedInKey); k != userKey && !read {
+		if _, read := k.(signedInKey); k != userKey && k != identityKey && !read {
 			rest[k] = v
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -199,4 +200,49 @@ func TestCurrentReadsUserAndPreferences(t *testing.T) {
 	r.AddCookie(cookie)
 	in, ok, err = s.Current(r)
 	check("from the cookie", in, ok, err, cookie.Value)
+}
+
+// TestSignInThroughRecordsTheLogin: a session opened through an external
+// login ends when the login goes with its SAML connection; one opened
+// otherwise stays.
+func TestSignInThroughRecordsTheLogin(t *testing.T) {
+	ctx := context.Background()
+	s, store, u := newStore(t, false)
+	acc, err := store.CreateAccount(ctx, u.ID, "Acme", db.Event{Kind: db.EventAccountCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := store.CreateSAMLConnection(ctx, acc.ID, u.ID, db.NewSAMLConnection{Name: "Okta", IdPMetadataXML: "<md/>", EmailDomains: []string{"example.org"}}, db.Event{Kind: db.EventSAMLConnectionAdded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.VerifySAMLDomain(ctx, conn.ID, "example.org", db.Event{Kind: db.EventSAMLDomainVerified}); err != nil {
+		t.Fatal(err)
+	}
+	if conn, err = store.SAMLConnection(ctx, conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.StartSAMLRequest(ctx, db.SAMLRequest{RelayState: "r", ConnectionID: conn.ID, RequestID: "id", BrowserHash: []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	ext := db.External{Provider: "saml:" + strconv.FormatInt(conn.ID, 10), Subject: "bea", Email: "bea@example.org", EmailVerified: true}
+	out, err := store.SAMLLogin(ctx, db.SAMLSignIn{Connection: conn, RelayState: "r", BrowserHash: []byte("b"), AssertionID: "a", External: ext}, db.Event{Kind: db.EventSignIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	if err := s.SignInThrough(w, httptest.NewRequest("POST", "/saml/1/acs", nil), out.User.ID, out.IdentityID); err != nil {
+		t.Fatal(err)
+	}
+	through := w.Result().Cookies()[0]
+	other := signIn(t, s, out.User.ID, nil)
+	if _, err := store.DeleteSAMLConnection(ctx, acc.ID, u.ID, conn.ID, db.Event{Kind: db.EventSAMLConnectionDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := current(t, s, through); ok {
+		t.Errorf("the session opened through the deleted connection's login is still signed in")
+	}
+	if _, ok := current(t, s, other); !ok {
+		t.Errorf("the session opened otherwise was signed out too")
+	}
 }

@@ -162,6 +162,17 @@ type MessagePage struct {
 	LinkText string
 }
 
+// SAMLConfirmPage asks the person to confirm an IdP-initiated sign-in:
+// Email through the connection named Connection. The form posts Token to
+// Action.
+type SAMLConfirmPage struct {
+	Page
+	Email      string
+	Connection string
+	Action     string
+	Token      string
+}
+
 // pages maps each page file to the zero value of its data, which also lets
 // the tests execute every template with zero data.
 var pages = map[string]any{
@@ -178,6 +189,7 @@ var pages = map[string]any{
 	"manage.html":        ManagePage{},
 	"invite.html":        InvitePage{},
 	"login_saml.html":    AuthPage{},
+	"saml_confirm.html":  SAMLConfirmPage{},
 	"preferences.html":   PreferencesPage{},
 	"cards.html":         CardsPage{},
 	"notifications.html": NotificationsPage{},
