@@ -356,3 +356,32 @@ func TestFragmentOrPage(t *testing.T) {
 		},
 	})
 }
+
+// TestResetEndsSignInLockout: a stranger who knows Ann's address can spend
+// its sign-in failures and lock her out for 15 minutes; the reset link,
+// which only Ann receives, must let her in with her new password at once.
+func TestResetEndsSignInLockout(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.seedUser(t, annName, annEmail, annPassword)
+	mallory := a.client(t)
+	for i := range 10 {
+		res := mallory.postHTMX("/login", url.Values{"email": {annEmail}, "password": {"guess number " + strconv.Itoa(i)}})
+		if res.status != http.StatusUnprocessableEntity {
+			t.Fatalf("guess %d: got %d, want 422", i+1, res.status)
+		}
+	}
+
+	ann := a.client(t)
+	if res := ann.postHTMX("/password/forgot", url.Values{"email": {annEmail}}); res.status != http.StatusOK {
+		t.Fatalf("forgot: got %d, want 200", res.status)
+	}
+	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Reset"), "http://roster.test/password/reset/"), "http://roster.test")
+	if res := ann.postForm(path, url.Values{"new_password": {newPassword}}); res.status != http.StatusSeeOther {
+		t.Fatalf("POST %s: got %d, want 303", path, res.status)
+	}
+	res := ann.postForm("/login", url.Values{"email": {annEmail}, "password": {newPassword}})
+	if res.status != http.StatusSeeOther {
+		t.Errorf("Ann signs in with her new password after the reset: got %d, want 303 (still locked out by the stranger's guesses)", res.status)
+	}
+}

@@ -228,6 +228,11 @@ func (h *Handler) reset(c echo.Context) error {
 		return err
 	}
 	h.queued()
+	// Whoever spent the address's sign-in failures must not keep its owner,
+	// who just proved the address, out with the new password.
+	if err := h.store.ClearThrottle(ctx, h.throttle.signinEmail.on(emailKey(v.User.Email)).Key); err != nil {
+		return err
+	}
 	// The current browser's session, if any, was revoked with the others.
 	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
 		return err
