@@ -209,8 +209,8 @@ func metadataURLAllowed(u *url.URL, allowLocal bool) bool {
 // fetchIdPMetadata gets metadata from an Admin's URL once, with a timeout
 // and a size limit. Problems come back in words; nothing of the answer is
 // shown, so the form cannot be used to read other servers' pages. Only a
-// development install (allowLocal) may fetch from this machine or its
-// private network.
+// development install (allowLocal) may fetch from this machine (loopback),
+// and never from its private network.
 func fetchIdPMetadata(ctx context.Context, raw string, allowLocal bool) ([]byte, string) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {

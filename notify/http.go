@@ -27,10 +27,10 @@ const SignatureHeader = "X-Roster-Signature"
 const DeliveryHeader = "X-Roster-Delivery"
 
 // HTTPClient is the client of Slack and webhook posts: a timeout, no
-// redirects, and, unless allowLocal (a development install on http), no
-// connection to loopback, private or link-local addresses, checked on the
-// address actually dialled: a user's webhook must not reach into the
-// server's own network.
+// redirects, and no connection to a non-public address (netguard), checked
+// on the address actually dialled: a user's webhook must not reach into
+// the server's own network. allowLocal (a development install on http)
+// lets loopback through, and nothing else.
 func HTTPClient(allowLocal bool) *http.Client {
 	dialer := netguard.Dialer(10*time.Second, allowLocal)
 	return &http.Client{

@@ -94,12 +94,28 @@ func PublicOnly(network, address string, _ syscall.RawConn) error {
 	return check(ip)
 }
 
-// Dialer dials with timeout, and only public addresses unless allowLocal
-// (a development install, whose base URL is http).
-func Dialer(timeout time.Duration, allowLocal bool) *net.Dialer {
-	d := &net.Dialer{Timeout: timeout}
-	if !allowLocal {
-		d.Control = PublicOnly
+// PublicOrLoopback is PublicOnly that also lets loopback addresses
+// through: the guard of a development install, whose webhook receivers
+// and IdPs run on the same machine. Everything else PublicOnly refuses
+// (private networks, cloud metadata, NAT64 forms of them) stays refused.
+func PublicOrLoopback(network, address string, c syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.WithZone("").Unmap().IsLoopback() {
+		return nil
+	}
+	return PublicOnly(network, address, c)
+}
+
+// Dialer dials with timeout, only to public addresses, and also to
+// loopback when allowLoopback (a development install, whose base URL is
+// http).
+func Dialer(timeout time.Duration, allowLoopback bool) *net.Dialer {
+	d := &net.Dialer{Timeout: timeout, Control: PublicOnly}
+	if allowLoopback {
+		d.Control = PublicOrLoopback
 	}
 	return d
 }

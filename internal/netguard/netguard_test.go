@@ -2,6 +2,7 @@ package netguard
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -187,18 +188,24 @@ func TestPublicOnlyEmbeddedIPv4(t *testing.T) {
 	}
 }
 
-// TestDialerRefusesSpecialPurpose dials the addresses issue 13 found open:
-// refused before any packet leaves, with the words the notification page
-// explains.
+// TestDialerRefusesSpecialPurpose asks each dialer's Control about the
+// addresses issue 13 found open, without dialling (a broken guard must not
+// send packets to them from a test): refused as non-public, also by the
+// development dialer of an http install, which allows loopback alone.
 func TestDialerRefusesSpecialPurpose(t *testing.T) {
-	for _, addr := range []string{"100.100.100.200:80", "100.64.0.1:80", "[64:ff9b::a00:1]:80", "[2002:a00:1::1]:80",
-		"0.0.0.1:80", "198.18.0.1:80", "[fec0::1]:80"} {
-		c, err := Dialer(time.Second, false).DialContext(context.Background(), "tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		if err == nil || !strings.Contains(err.Error(), "non-public address") {
-			t.Errorf("dial %s: got %v, want refused as a non-public address", addr, err)
+	for _, allowLoopback := range []bool{false, true} {
+		d := Dialer(time.Second, allowLoopback)
+		for _, addr := range []string{"100.100.100.200:80", "100.64.0.1:80", "[64:ff9b::a00:1]:80", "[2002:a00:1::1]:80",
+			"0.0.0.1:80", "198.18.0.1:80", "[fec0::1]:80", "10.0.0.1:80", "169.254.169.254:80", "[::ffff:10.0.0.1]:80"} {
+			var err error
+			if d.Control == nil {
+				err = errors.New("no Control: every address is dialled")
+			} else {
+				err = d.Control("tcp", addr, nil)
+			}
+			if err == nil || !strings.Contains(err.Error(), "non-public address") {
+				t.Errorf("Dialer(allowLoopback %t) on %s: got %v, want refused as a non-public address", allowLoopback, addr, err)
+			}
 		}
 	}
 }
