@@ -3,6 +3,10 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -134,6 +138,100 @@ func TestScannerOpensEmailChangeLink(t *testing.T) {
 	}
 	if u := a.userByID(t, id); u.Email != victimEmail {
 		t.Errorf("after the confirmation: account email %s, want %s", u.Email, victimEmail)
+	}
+}
+
+// TestScannerOpensEveryMailedLink is the class: every kind of mail Roster
+// sends with a link (address verification, email change, password reset,
+// invite, contact method code, security notices) goes out, and a scanner
+// opens every link in every one, following redirects. Nothing a link
+// stands for may have happened.
+func TestScannerOpensEveryMailedLink(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	// Mallory signs up with Ann's address: a verification link to Ann.
+	a.client(t).signup("Mallory", victimEmail, bobPassword)
+	// Bob asks to move his profile to a new address, resets his password
+	// (a reset link, and a notice), invites Dave and adds Erin's address as
+	// a contact method (a code link).
+	bob := a.verify(t, a.seedUser(t, "Bob", bobEmail, bobPassword))
+	bc := a.client(t)
+	bc.adopt(bob.ID)
+	emailChangeLink(t, a, bc, "bob.new@example.com")
+	resetToken(t, a, bobEmail)
+	acc := a.seedAccount(t, bob, "Acme")
+	if res := bc.postForm("/accounts/"+strconv.FormatInt(acc.ID, 10)+"/invites", url.Values{"email": {"dave@example.com"}, "role": {db.RoleNormal}}); res.status != http.StatusSeeOther {
+		t.Fatalf("invite Dave: got %d; body %s", res.status, res.body)
+	}
+	if res := bc.postHTMX("/profile/contacts", url.Values{"kind": {"email"}, "address": {"erin@example.com"}, "label": {"Erin"}}); res.status != http.StatusOK {
+		t.Fatalf("add Erin's address: got %d; body %s", res.status, res.body)
+	}
+	for _, to := range []string{victimEmail, "bob.new@example.com", "dave@example.com", "erin@example.com"} {
+		a.mail.waitFor(t, to, "")
+	}
+
+	a.mail.mu.Lock()
+	msgs := slices.Clone(a.mail.msgs)
+	a.mail.mu.Unlock()
+	kinds := map[string]bool{}
+	for _, msg := range msgs {
+		for _, u := range regexp.MustCompile(`http://roster\.test/\S+`).FindAllString(msg.Text, -1) {
+			path := strings.TrimPrefix(u, "http://roster.test")
+			kinds[strings.SplitN(path[1:], "/", 2)[0]] = true
+			scanFollowing(t, a, path)
+		}
+	}
+	for _, k := range []string{"verify", "email-change", "password", "invites", "profile"} {
+		if !kinds[k] {
+			t.Errorf("no mailed link under /%s/ was scanned (mails: %d)", k, len(msgs))
+		}
+	}
+
+	if u := a.userByEmail(t, victimEmail); u.EmailVerified() {
+		t.Error("the verification link: the address was confirmed")
+	}
+	if u := a.userByID(t, bob.ID); u.Email != bobEmail {
+		t.Errorf("the email change link: Bob's account email is %s", u.Email)
+	}
+	if pending, err := a.store.PendingEmailChange(ctx, bob.ID); err != nil || pending != "bob.new@example.com" {
+		t.Errorf("the email change link: pending change %q, %v; want it still waiting", pending, err)
+	}
+	resetPath := strings.TrimPrefix(link(t, a.mail.waitFor(t, bobEmail, "Reset"), "http://roster.test/password/reset/"), "http://roster.test")
+	if res := a.client(t).get(resetPath); res.status != http.StatusOK {
+		t.Errorf("the reset link after the scan: got %d, want it still working", res.status)
+	}
+	if a.client(t).postForm("/login", url.Values{"email": {a.userByID(t, bob.ID).Email}, "password": {bobPassword}}).status != http.StatusSeeOther {
+		t.Error("the reset link: Bob's password changed")
+	}
+	if invites, _, err := a.store.PendingInvites(ctx, acc.ID, 10, 0); err != nil || len(invites) != 1 {
+		t.Errorf("the invite link: pending invites %v, %v; want Dave's still pending", invites, err)
+	}
+	for _, m := range a.methods(t, bob) {
+		if m.Address == "erin@example.com" && m.Verified() {
+			t.Error("the contact code link: Erin's address was verified on Bob's profile")
+		}
+	}
+	if !bc.signedIn() {
+		t.Error("Bob's browser was signed out by a scanner")
+	}
+}
+
+// scanFollowing opens path as scan does, following redirects on this site.
+func scanFollowing(t *testing.T, a *app, path string) {
+	t.Helper()
+	scanner := a.client(t)
+	for range 2 {
+		p := path
+		for hop := 0; hop < 5; hop++ {
+			scanner.do(http.MethodHead, p, nil, nil)
+			res := scanner.get(p)
+			loc := res.header.Get("Location")
+			if res.status < 300 || res.status >= 400 || !strings.HasPrefix(loc, "/") {
+				break
+			}
+			p = loc
+		}
 	}
 }
 
