@@ -235,6 +235,53 @@ func scanFollowing(t *testing.T, a *app, path string) {
 	}
 }
 
+// TestConfirmLinkPageWarnsStrangers: the browser signed in to the
+// profile gets the question and a plain button; any other browser (signed
+// out, or signed in to another profile) is warned first, and its button is
+// secondary.
+func TestConfirmLinkPageWarnsStrangers(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ann := a.client(t)
+	ann.signup(annName, annEmail, annPassword)
+	verifyPath := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
+	bob := a.client(t)
+	bob.adopt(a.verify(t, a.seedUser(t, "Bob", bobEmail, bobPassword)).ID)
+	changePath := emailChangeLink(t, a, bob, "bob.new@example.com")
+	const warning = "If you did not sign up for Roster, do not confirm: someone may have used your address."
+	for _, tc := range []struct {
+		name     string
+		c        *client
+		path     string
+		stranger bool
+	}{
+		{"verify, the profile's browser", ann, verifyPath, false},
+		{"verify, signed out", a.client(t), verifyPath, true},
+		{"verify, another profile", bob, verifyPath, true},
+		{"email change, the profile's browser", bob, changePath, false},
+		{"email change, signed out", a.client(t), changePath, true},
+		{"email change, another profile", ann, changePath, true},
+	} {
+		res := tc.c.get(tc.path)
+		if res.status != http.StatusOK {
+			t.Errorf("%s: got %d; body:\n%s", tc.name, res.status, res.body)
+			continue
+		}
+		if got := strings.Contains(res.body, warning); got != tc.stranger {
+			t.Errorf("%s: warning shown %v, want %v; body:\n%s", tc.name, got, tc.stranger, res.body)
+		}
+		if got := strings.Contains(res.body, `<button type="submit" class="secondary outline">Confirm `); got != tc.stranger {
+			t.Errorf("%s: secondary button %v, want %v; body:\n%s", tc.name, got, tc.stranger, res.body)
+		}
+	}
+	if u := a.userByEmail(t, annEmail); u.EmailVerified() {
+		t.Error("showing the pages confirmed Ann's address")
+	}
+	if u := a.userByEmail(t, bobEmail); u.Email != bobEmail {
+		t.Error("showing the pages changed Bob's address")
+	}
+}
+
 // TestConfirmLinkUnknown: an unknown or spent link answers 404 on the GET
 // already, with no form to post.
 func TestConfirmLinkUnknown(t *testing.T) {
