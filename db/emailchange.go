@@ -64,6 +64,15 @@ func (s *Store) PendingEmailChange(ctx context.Context, userID int64) (string, e
 	return email, err
 }
 
+// EmailChangeByToken reports the user and new address of an unexpired
+// email change link without using it: opening the link only shows a page,
+// whose form then spends it (ConfirmEmailChange).
+func (s *Store) EmailChangeByToken(ctx context.Context, tokenHash []byte) (userID int64, newEmail string, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT user_id, new_email FROM email_changes WHERE token_hash = ? AND expires_at > ?`,
+		tokenHash, unix(s.now())).Scan(&userID, &newEmail)
+	return userID, newEmail, mapErr(err)
+}
+
 // ConfirmEmailChange spends a confirmation link: the new address replaces
 // the old one, verified (following the link proved it), and tell, given
 // the old and new addresses, is queued to the old address, all in one

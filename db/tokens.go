@@ -52,6 +52,16 @@ func (s *Store) ValidResetToken(ctx context.Context, hash []byte) (int64, error)
 	return userID, mapErr(err)
 }
 
+// ValidVerifyToken reports the user and address of a verification link
+// without using it: opening the link only shows a page, whose form then
+// spends it (VerifyEmail). The same conditions as useToken hold.
+func (s *Store) ValidVerifyToken(ctx context.Context, hash []byte) (userID int64, email string, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT t.user_id, t.email FROM email_tokens t JOIN users u ON u.id = t.user_id AND u.email = t.email
+		WHERE t.token_hash = ? AND t.purpose = ? AND t.used_at IS NULL AND t.expires_at > ?`,
+		hash, TokenVerify, unix(s.now())).Scan(&userID, &email)
+	return userID, email, mapErr(err)
+}
+
 // ResetPassword spends a reset token, sets the new hash, signs the user out
 // everywhere and writes ev, in one transaction. Following the emailed link
 // proves the address too: a first verification ends what was attached

@@ -474,7 +474,7 @@ func TestChangeAccountEmail(t *testing.T) {
 		t.Fatalf("the email changed to %s before the link was followed", u.Email)
 	}
 	msg := a.mail.waitFor(t, "ann.new@example.com", "Confirm your new Roster account email")
-	res = a.client(t).get(link(t, msg, "http://roster.test/email-change/")[len("http://roster.test"):])
+	res = a.client(t).confirmLink(link(t, msg, "http://roster.test/email-change/")[len("http://roster.test"):])
 	if res.status != http.StatusOK || !strings.Contains(res.body, "Your new account email is confirmed and in use.") {
 		t.Fatalf("follow the link: got %d; body:\n%s", res.status, res.body)
 	}

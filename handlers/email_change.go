@@ -60,7 +60,32 @@ func (h *Handler) changeEmail(c echo.Context) error {
 	})
 }
 
-// confirmEmailChange is the link sent to the new address.
+// confirmEmailChangePage is the link sent to the new address. Mail
+// scanners open it too, so it only asks; the page's form
+// (confirmEmailChange) makes the change.
+func (h *Handler) confirmEmailChangePage(c echo.Context) error {
+	ctx := c.Request().Context()
+	userID, email, err := h.store.EmailChangeByToken(ctx, tokenHash(c.Param("token")))
+	if errors.Is(err, db.ErrNotFound) {
+		return h.render(c, http.StatusNotFound, "message.html", "", emailChangeLinkGone(h.page(c, "Account email changed")))
+	}
+	if err != nil {
+		return err
+	}
+	u, err := h.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return h.confirmLinkPage(c, userID, views.ConfirmLinkPage{Email: email, Replaces: u.Email, Action: "/email-change/" + c.Param("token")})
+}
+
+func emailChangeLinkGone(p views.Page) views.MessagePage {
+	return views.MessagePage{Page: p, Heading: "This link does not work",
+		Text: "It has expired or was already used. You can ask for a new one on your profile page.", Link: "/profile", LinkText: "Go to your profile"}
+}
+
+// confirmEmailChange is the confirmation page's form: the new address
+// replaces the old one.
 func (h *Handler) confirmEmailChange(c echo.Context) error {
 	tell := func(old, new string) db.Notice {
 		return db.Notice{Subject: "Security notice: account email changed",
@@ -72,8 +97,7 @@ func (h *Handler) confirmEmailChange(c echo.Context) error {
 		Text: "Your new account email is confirmed and in use. We told the old address.", Link: "/profile", LinkText: "Go to your profile"}
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		data.Heading, data.Text = "This link does not work", "It has expired or was already used. You can ask for a new one on your profile page."
-		return h.render(c, http.StatusNotFound, "message.html", "", data)
+		return h.render(c, http.StatusNotFound, "message.html", "", emailChangeLinkGone(data.Page))
 	case errors.Is(err, db.ErrEmailTaken), errors.Is(err, db.ErrConflict):
 		data.Heading, data.Text = "This address is taken", "Another profile uses this email address now, so it cannot become yours."
 		return h.render(c, http.StatusConflict, "message.html", "", data)

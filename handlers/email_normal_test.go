@@ -41,7 +41,7 @@ func TestInviteEmailCase(t *testing.T) {
 				t.Fatal(err)
 			}
 			msg := a.mail.waitFor(t, u.Email, "Confirm your email")
-			if res := carol.get(strings.TrimPrefix(link(t, msg, "http://roster.test/verify/"), "http://roster.test")); res.status >= 400 {
+			if res := carol.confirmLink(strings.TrimPrefix(link(t, msg, "http://roster.test/verify/"), "http://roster.test")); res.status >= 400 {
 				t.Fatalf("follow the verification link: got %d", res.status)
 			}
 			if body := carol.get("/profile").body; !strings.Contains(body, "<td>Acme</td>") {

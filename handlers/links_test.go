@@ -32,7 +32,7 @@ func TestEmailChangeEndsResetLinks(t *testing.T) {
 	c := a.client(t)
 	c.adopt(ann.ID)
 	token := resetToken(t, a, annEmail)
-	if res := a.client(t).get(emailChangeLink(t, a, c, "ann.new@example.com")); res.status != http.StatusOK {
+	if res := a.client(t).confirmLink(emailChangeLink(t, a, c, "ann.new@example.com")); res.status != http.StatusOK {
 		t.Fatalf("confirm the new email: got %d; body %s", res.status, res.body)
 	}
 	old := a.client(t)
@@ -58,11 +58,14 @@ func TestResetEndsPendingEmailChange(t *testing.T) {
 	mallory.adopt(ann.ID)
 	path := emailChangeLink(t, a, mallory, "mallory@evil.example")
 	resetPassword(t, a, annEmail, newPassword)
-	res := mallory.get(path)
+	if res := mallory.get(path); res.status != http.StatusNotFound {
+		t.Errorf("GET Mallory's email change link after Ann's reset: got %d, want 404", res.status)
+	}
+	res := mallory.postForm(path, nil)
 	if u := a.userByEmail(t, annEmail); u.ID != ann.ID {
 		t.Fatalf("Ann's profile lost her address (link answered %d)", res.status)
 	}
 	if res.status != http.StatusNotFound {
-		t.Errorf("Mallory's email change link after Ann's reset: got %d, want 404", res.status)
+		t.Errorf("confirm Mallory's email change link after Ann's reset: got %d, want 404", res.status)
 	}
 }

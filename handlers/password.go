@@ -55,7 +55,37 @@ func (h *Handler) sendVerification(ctx context.Context, u db.User) error {
 	return nil
 }
 
-// verifyEmail is the link that confirms the account email. The first
+// verifyEmailPage is the link mailed to confirm the account email. Mail
+// scanners and link previewers open it before the person does, so it only
+// asks: the page's form (verifyEmail) confirms. A link that no longer
+// works says so here already.
+func (h *Handler) verifyEmailPage(c echo.Context) error {
+	userID, email, err := h.store.ValidVerifyToken(c.Request().Context(), tokenHash(c.Param("token")))
+	if errors.Is(err, db.ErrNotFound) {
+		return h.render(c, http.StatusNotFound, "message.html", "", verifyLinkGone(h.page(c, "Email confirmed")))
+	}
+	if err != nil {
+		return err
+	}
+	return h.confirmLinkPage(c, userID, views.ConfirmLinkPage{Email: email, Action: "/verify/" + c.Param("token")})
+}
+
+// confirmLinkPage shows the question of an emailed link for userID's
+// profile; a browser not signed in to it is warned first.
+func (h *Handler) confirmLinkPage(c echo.Context, userID int64, data views.ConfirmLinkPage) error {
+	data.Page = h.page(c, "Confirm your email")
+	cur, ok := currentUser(c)
+	data.Stranger = !ok || cur.ID != userID
+	return h.render(c, http.StatusOK, "confirm_link.html", "", data)
+}
+
+func verifyLinkGone(p views.Page) views.MessagePage {
+	return views.MessagePage{Page: p, Heading: "This link does not work",
+		Text: "It has expired, was already used, or was sent to an address you no longer use. You can ask for a new one on your profile page.", Link: "/profile", LinkText: "Go to your profile"}
+}
+
+// verifyEmail is the confirmation page's form: it confirms the account
+// email. The first
 // confirmation ends what was attached before it (db.VerifyEmail): this
 // browser stays signed in unless a login was removed.
 func (h *Handler) verifyEmail(c echo.Context) error {
@@ -63,8 +93,7 @@ func (h *Handler) verifyEmail(c echo.Context) error {
 	data := views.MessagePage{Page: h.page(c, "Email confirmed"), Heading: "Email confirmed",
 		Text: "Thank you: your email address is confirmed.", Link: "/profile", LinkText: "Go to your profile"}
 	if errors.Is(err, db.ErrNotFound) {
-		data.Heading, data.Text = "This link does not work", "It has expired, was already used, or was sent to an address you no longer use. You can ask for a new one on your profile page."
-		return h.render(c, http.StatusNotFound, "message.html", "", data)
+		return h.render(c, http.StatusNotFound, "message.html", "", verifyLinkGone(data.Page))
 	}
 	if err != nil {
 		return err

@@ -190,7 +190,7 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 		t.Fatalf("ask for a verification link: got %d", res.status)
 	}
 	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, pat, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
-	res := c.get(path)
+	res := c.confirmLink(path)
 	for _, want := range []string{
 		"your email address is confirmed.",
 		"Removed, because they were linked before your email address was confirmed: the Acme ID login (pat@example.com).",
@@ -234,7 +234,7 @@ func TestVerifyLinkSignsOutOthers(t *testing.T) {
 	other.ua = safariUA
 	other.login(annEmail, annPassword)
 	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
-	res := c.get(path)
+	res := c.confirmLink(path)
 	if res.status != http.StatusOK || !strings.Contains(res.body, "Every other session was signed out.") {
 		t.Fatalf("GET %s: got %d; body:\n%s", path, res.status, res.body)
 	}
@@ -257,7 +257,7 @@ func TestVerifyLinkInAnotherBrowser(t *testing.T) {
 	mallory.signup("Mallory", annEmail, bobPassword)
 	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
 	ann := a.client(t)
-	res := ann.get(path)
+	res := ann.confirmLink(path)
 	if res.status != http.StatusOK || !strings.Contains(res.body, "If you did not make this profile yourself, choose a new password now") ||
 		!strings.Contains(res.body, `href="/password/forgot"`) {
 		t.Fatalf("GET %s in Ann's browser: got %d; body:\n%s", path, res.status, res.body)

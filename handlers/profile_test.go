@@ -263,9 +263,9 @@ func TestVerifyEmail(t *testing.T) {
 
 	msg := a.mail.waitFor(t, annEmail, "Confirm")
 	path := strings.TrimPrefix(link(t, msg, "http://roster.test/verify/"), "http://roster.test")
-	res := c.get(path)
+	res := c.confirmLink(path)
 	if res.status != http.StatusOK || !strings.Contains(res.body, "your email address is confirmed") {
-		t.Fatalf("GET %s: got %d, want 200 saying the email is confirmed; body:\n%s", path, res.status, res.body)
+		t.Fatalf("confirm %s: got %d, want 200 saying the email is confirmed; body:\n%s", path, res.status, res.body)
 	}
 	body := c.get("/profile").body
 	if !strings.Contains(body, verified) {
@@ -276,6 +276,9 @@ func TestVerifyEmail(t *testing.T) {
 	}
 	if res := c.get(path); res.status != http.StatusNotFound || !strings.Contains(res.body, "This link does not work") {
 		t.Errorf("GET %s again: got %d, want 404 saying the link does not work", path, res.status)
+	}
+	if res := c.postForm(path, nil); res.status != http.StatusNotFound || !strings.Contains(res.body, "This link does not work") {
+		t.Errorf("confirm %s again: got %d, want 404 saying the link does not work", path, res.status)
 	}
 	if res := a.client(t).get("/verify/not-a-token"); res.status != http.StatusNotFound {
 		t.Errorf("GET /verify/not-a-token: got %d, want 404", res.status)

@@ -47,8 +47,11 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/saml/:conn/confirm", h.samlConfirm)
 	e.GET("/saml/:conn/metadata", h.samlMetadata)
 
-	// Links sent by email: address verification and password reset.
-	e.GET("/verify/:token", h.verifyEmail)
+	// Links sent by email: address verification and password reset. Mail
+	// scanners open links before people do: a GET only shows a page, and
+	// its form (a POST with the CSRF token) acts.
+	e.GET("/verify/:token", h.verifyEmailPage)
+	e.POST("/verify/:token", h.verifyEmail)
 	e.GET("/password/forgot", h.forgotPage)
 	e.POST("/password/forgot", h.forgot)
 	e.GET("/password/reset/:token", h.resetPage)
@@ -77,7 +80,8 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/profile/contacts/:id/label", h.labelContact, signedIn)
 	e.POST("/profile/notifications", h.saveRouting, signedIn)
 	e.POST("/profile/email", h.changeEmail, signedIn)
-	e.GET("/email-change/:token", h.confirmEmailChange)
+	e.GET("/email-change/:token", h.confirmEmailChangePage)
+	e.POST("/email-change/:token", h.confirmEmailChange)
 
 	// The notify API: a bearer token, no cookies, no CSRF (csrfExempt).
 	e.POST("/api/v1/notify", h.notifyAPI)

@@ -173,6 +173,20 @@ type SAMLConfirmPage struct {
 	Token      string
 }
 
+// ConfirmLinkPage asks the person who opened an emailed link to confirm
+// Email for a profile: verifying the account email, or, when Replaces is
+// set, making Email the account email instead of Replaces. Opening the
+// link changes nothing (mail scanners open links too); the form posts to
+// Action. Stranger is set when this browser is not signed in to that
+// profile: the page then warns first and the button is secondary.
+type ConfirmLinkPage struct {
+	Page
+	Email    string
+	Replaces string
+	Action   string
+	Stranger bool
+}
+
 // pages maps each page file to the zero value of its data, which also lets
 // the tests execute every template with zero data.
 var pages = map[string]any{
@@ -190,6 +204,7 @@ var pages = map[string]any{
 	"invite.html":        InvitePage{},
 	"login_saml.html":    AuthPage{},
 	"saml_confirm.html":  SAMLConfirmPage{},
+	"confirm_link.html":  ConfirmLinkPage{},
 	"preferences.html":   PreferencesPage{},
 	"cards.html":         CardsPage{},
 	"notifications.html": NotificationsPage{},
