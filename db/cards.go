@@ -24,11 +24,12 @@ const (
 	ClearedLeft     = "left" // its owner left or was removed from the account
 )
 
-// Rules about cards, as errors for the person who tried.
+// Rules about cards, as codes (rules.go).
 const (
-	ErrCardNotYours = RuleError("Choose one of your own saved cards.")
-	ErrCardExpired  = RuleError("This card has expired. Choose another one.")
-	ErrCardSaved    = RuleError("You have already saved this card.")
+	ErrCardNotYours = RuleError("card of another user")
+	ErrCardExpired  = RuleError("card expired")
+	ErrCardSaved    = RuleError("card already saved")
+	ErrCardInUse    = RuleError("card pays for an account") // as a CardInUseError
 )
 
 // ErrEventSeen is returned for a Stripe event that was already processed.
@@ -249,7 +250,7 @@ func cardInUse(ctx context.Context, q queryer, userID, cardID int64) (Account, e
 	return a, nil
 }
 
-// DeleteCard deletes one of the user's cards, refused with a RuleError
+// DeleteCard deletes one of the user's cards, refused with a CardInUseError
 // naming the account while the card pays for one. When the default goes,
 // the newest other card becomes the default.
 func (s *Store) DeleteCard(ctx context.Context, userID, cardID int64, ev Event) (Card, error) {
@@ -262,7 +263,7 @@ func (s *Store) DeleteCard(ctx context.Context, userID, cardID int64, ev Event) 
 		}
 		a, err := cardInUse(ctx, tx, userID, cardID)
 		if err == nil {
-			return cardInUseRule(a)
+			return CardInUseError{Account: a.Name}
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return err
@@ -280,9 +281,14 @@ func (s *Store) DeleteCard(ctx context.Context, userID, cardID int64, ev Event) 
 	return c, nil
 }
 
-func cardInUseRule(a Account) RuleError {
-	return RuleError("This card pays for the account " + a.Name + ". Choose another card for " + a.Name + " in its Manage console first.")
-}
+// CardInUseError refuses to delete the card that pays for Account (by
+// name): errors.Is and errors.As see ErrCardInUse in it.
+type CardInUseError struct{ Account string }
+
+func (e CardInUseError) Error() string { return string(ErrCardInUse) + ": " + e.Account }
+
+// Unwrap makes it an ErrCardInUse.
+func (e CardInUseError) Unwrap() error { return ErrCardInUse }
 
 // deleteCard removes the row and passes the default on.
 func deleteCard(ctx context.Context, tx *sql.Tx, c Card) error {

@@ -9,7 +9,7 @@ import (
 )
 
 // ErrEmailTaken refuses an account email another profile has.
-const ErrEmailTaken = RuleError("Another profile uses this email address.")
+const ErrEmailTaken = RuleError("email taken by another user")
 
 // RequestEmailChange records that the user wants newEmail as the account
 // email and queues compose's message (with the confirmation link) to that

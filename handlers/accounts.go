@@ -53,7 +53,7 @@ func brokenRule(err error) (string, bool) {
 	if !errors.As(err, &re) || re == db.ErrForbidden || re == db.ErrOwnerOnly {
 		return "", false
 	}
-	return re.Error(), true
+	return views.RuleText(re), true
 }
 
 // accountError turns what is left of a db error after brokenRule into the
@@ -62,7 +62,7 @@ func accountError(err error) error {
 	var re db.RuleError
 	switch {
 	case errors.As(err, &re):
-		return echo.NewHTTPError(http.StatusForbidden, re.Error())
+		return echo.NewHTTPError(http.StatusForbidden, views.RuleText(re))
 	case errors.Is(err, db.ErrNotFound):
 		return echo.ErrNotFound
 	}

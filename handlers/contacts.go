@@ -286,9 +286,8 @@ func isLoopbackHost(host string) bool {
 // ruleText is the person-facing words of the rule err broke, without the
 // context the store wrapped around it.
 func ruleText(err error) string {
-	var rule db.RuleError
-	if errors.As(err, &rule) {
-		return rule.Error()
+	if text := views.RuleText(err); text != "" {
+		return text
 	}
 	return err.Error()
 }
@@ -323,7 +322,7 @@ func (h *Handler) verifyContact(c echo.Context) error {
 		var rule db.RuleError
 		switch {
 		case errors.As(err, &rule):
-			form.Fail("code", rule.Error())
+			form.Fail("code", views.RuleText(rule))
 		case err != nil:
 			return err
 		default:
@@ -346,7 +345,7 @@ func (h *Handler) verifyContactLink(c echo.Context) error {
 	var rule db.RuleError
 	switch {
 	case errors.As(err, &rule):
-		h.flash.set(c, "error", rule.Error())
+		h.flash.set(c, "error", views.RuleText(rule))
 	case err != nil:
 		return err
 	default:

@@ -43,7 +43,7 @@ func removedLoginsText(removed []db.Identity) string {
 // a login linked then could be someone else's way into the profile of the
 // address's owner (db.LinkIdentity refuses it too, in its transaction).
 func (h *Handler) refuseAddLogin(c echo.Context) error {
-	h.flash.set(c, "error", db.ErrLinkUnconfirmedEmail.Error())
+	h.flash.set(c, "error", views.RuleText(db.ErrLinkUnconfirmedEmail))
 	return redirect(c, "/profile#sso-logins")
 }
 
@@ -70,7 +70,7 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "That login is not linked to your profile.")
 	case errors.Is(err, db.ErrLastLogin):
 		return h.profileRefused(c, http.StatusConflict, "profile/sso-logins", func(p *views.ProfilePage) {
-			p.LoginsForm.Fail("form", err.Error())
+			p.LoginsForm.Fail("form", views.RuleText(err))
 		})
 	case err != nil:
 		return err

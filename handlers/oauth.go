@@ -181,7 +181,7 @@ func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext 
 		if re == db.ErrSignupClosed {
 			status = http.StatusForbidden
 		}
-		return h.oauthProblem(c, status, f, "You are not signed in", re.Error())
+		return h.oauthProblem(c, status, f, "You are not signed in", views.RuleText(re))
 	}
 	if err != nil {
 		return err
@@ -224,7 +224,7 @@ func (h *Handler) finishLink(c echo.Context, p OAuthProvider, f oauthFlow, ext d
 	var re db.RuleError
 	switch {
 	case errors.As(err, &re):
-		h.flash.set(c, "error", re.Error())
+		h.flash.set(c, "error", views.RuleText(re))
 	case err != nil:
 		return err
 	default:

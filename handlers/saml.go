@@ -301,7 +301,7 @@ func (h *Handler) samlACS(c echo.Context) error {
 	req, err := h.store.OpenSAMLRequest(ctx, conn.ID, relay)
 	switch {
 	case err == nil && subtle.ConstantTimeCompare(req.BrowserHash, h.samlBrowser(c)) != 1:
-		return h.samlRefused(c, conn, "other_browser", http.StatusForbidden, db.ErrSAMLOtherBrowser.Error())
+		return h.samlRefused(c, conn, "other_browser", http.StatusForbidden, views.RuleText(db.ErrSAMLOtherBrowser))
 	case err == nil:
 		ids, next = []string{req.RequestID}, req.Next
 	case errors.Is(err, db.ErrSAMLRequestUnknown) && conn.AllowIdPInitiated && len(conn.VerifiedDomains) == 0:
@@ -311,7 +311,7 @@ func (h *Handler) samlACS(c echo.Context) error {
 		// of ours, and is not trusted as a place to go.
 		sp.AllowIDPInitiated, relay = true, ""
 	case errors.Is(err, db.ErrSAMLRequestUnknown):
-		return h.samlRefused(c, conn, "unknown_relay_state", http.StatusForbidden, db.ErrSAMLRequestUnknown.Error())
+		return h.samlRefused(c, conn, "unknown_relay_state", http.StatusForbidden, views.RuleText(db.ErrSAMLRequestUnknown))
 	default:
 		return err
 	}
@@ -348,7 +348,7 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 		case db.ErrSAMLOtherBrowser:
 			kind = "other_browser"
 		}
-		return h.samlRefused(c, conn, kind, http.StatusForbidden, re.Error())
+		return h.samlRefused(c, conn, kind, http.StatusForbidden, views.RuleText(re))
 	}
 	if err != nil {
 		return err
@@ -374,7 +374,7 @@ func (h *Handler) samlHold(c echo.Context, conn db.SAMLConnection, assertionID s
 		BrowserHash: h.samlBindBrowser(c), External: ext,
 	})
 	if errors.Is(err, db.ErrSAMLReplayed) {
-		return h.samlRefused(c, conn, "replayed", http.StatusForbidden, db.ErrSAMLReplayed.Error())
+		return h.samlRefused(c, conn, "replayed", http.StatusForbidden, views.RuleText(db.ErrSAMLReplayed))
 	}
 	if err != nil {
 		return err
@@ -392,7 +392,7 @@ func (h *Handler) samlHeld(c echo.Context, conn db.SAMLConnection, token string)
 	}
 	ext, err = h.store.HeldSAMLResponse(c.Request().Context(), conn.ID, samlTokenHash(token), h.samlBrowser(c))
 	if errors.Is(err, db.ErrSAMLRequestUnknown) {
-		return ext, false, h.samlRefused(c, conn, "unknown_held", http.StatusForbidden, db.ErrSAMLRequestUnknown.Error())
+		return ext, false, h.samlRefused(c, conn, "unknown_held", http.StatusForbidden, views.RuleText(db.ErrSAMLRequestUnknown))
 	}
 	if err != nil {
 		return ext, false, err
