@@ -312,7 +312,7 @@ func cmp(err error, rule error) error {
 
 // removeMember deletes a membership under the rules shared by Remove and
 // Leave. The user is never deleted.
-func removeMember(ctx context.Context, tx *sql.Tx, accountID, userID int64) (Membership, error) {
+func removeMember(ctx context.Context, tx *sql.Tx, compose BillingComposer, accountID, userID int64) (Membership, error) {
 	target, err := membership(ctx, tx, accountID, userID)
 	if err != nil {
 		return Membership{}, err
@@ -330,14 +330,14 @@ func removeMember(ctx context.Context, tx *sql.Tx, accountID, userID int64) (Mem
 	}
 	// Only members' cards pay for an account: theirs stops, and the
 	// Admins are told (cards.go).
-	_, err = clearMemberBilling(ctx, tx, accountID, userID, time.Now())
+	_, err = clearMemberBilling(ctx, tx, compose, accountID, userID, time.Now())
 	return target, err
 }
 
 // RemoveMember removes userID from the account; actor must be an Admin.
 func (s *Store) RemoveMember(ctx context.Context, accountID, actorID, userID int64, ev Event) error {
 	return s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
-		if _, err := removeMember(ctx, tx, accountID, userID); err != nil {
+		if _, err := removeMember(ctx, tx, s.billing, accountID, userID); err != nil {
 			return err
 		}
 		ev = withAccount(ev, actor.Account)
@@ -351,7 +351,7 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, actorID, userID int
 // knows), queued in the same transaction.
 func (s *Store) Leave(ctx context.Context, accountID, userID int64, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		m, err := removeMember(ctx, tx, accountID, userID)
+		m, err := removeMember(ctx, tx, s.billing, accountID, userID)
 		if err != nil {
 			return err
 		}

@@ -160,8 +160,9 @@ func contactByID(ctx context.Context, q queryer, userID, id int64) (ContactMetho
 	return scanContact(q.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE id = ? AND user_id = ?`, id, userID))
 }
 
-// Composer writes the message that carries a verification code to m.
-type Composer func(m ContactMethod, code string) Notice
+// Composer writes the message that carries a verification code to m (the
+// caller has the words: views).
+type Composer func(m ContactMethod, code string) (Notice, error)
 
 // AddContactMethod adds a method within the limits, gives it a fresh
 // verification code and queues compose's message with it to the new method,
@@ -238,7 +239,10 @@ func newCode(ctx context.Context, tx *sql.Tx, m ContactMethod, compose Composer,
 		codeHash(m.ID, code), unix(m.CodeExpiresAt), m.ID); err != nil {
 		return m, err
 	}
-	msg := compose(m, code)
+	msg, err := compose(m, code)
+	if err != nil {
+		return m, err
+	}
 	msg.Circumstance = CircumstanceVerify
 	_, err = enqueueTo(ctx, tx, m, msg, now)
 	return m, err

@@ -71,7 +71,7 @@ func (s *Store) PendingEmailChange(ctx context.Context, userID int64) (string, e
 // address was never verified, this is a first verification and ends what
 // was attached before it (confirmAddress), keeping keepSession unless a
 // login was removed. An unknown or expired link is ErrNotFound.
-func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession []byte, tell func(old, new string) Notice, ev Event) (Verified, error) {
+func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession []byte, tell func(old, new string) (Notice, error), ev Event) (Verified, error) {
 	var v Verified
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
@@ -98,7 +98,10 @@ func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession [
 		if v, err = confirmAddress(ctx, tx, userID, newEmail, byLink, keepSession, ev, now); err != nil {
 			return err
 		}
-		n := tell(old.Email, newEmail)
+		n, err := tell(old.Email, newEmail)
+		if err != nil {
+			return err
+		}
 		n.Circumstance = CircumstanceSecurity
 		if _, err := enqueueTo(ctx, tx, ContactMethod{UserID: userID, Kind: KindEmail, Address: old.Email}, n, now); err != nil {
 			return err

@@ -47,7 +47,10 @@ func (a *app) seedMethod(t *testing.T, u db.User, kind, address string) db.Conta
 	ctx := context.Background()
 	var code string
 	m, err := a.store.AddContactMethod(ctx, u.ID, db.NewContactMethod{Kind: kind, Address: address, Secret: "whsec_x"},
-		func(_ db.ContactMethod, c string) db.Notice { code = c; return db.Notice{Subject: "code " + c} }, db.Event{Kind: db.EventContactAdded})
+		func(_ db.ContactMethod, c string) (db.Notice, error) {
+			code = c
+			return db.Notice{Subject: "code " + c}, nil
+		}, db.Event{Kind: db.EventContactAdded})
 	if err != nil {
 		t.Fatalf("add %s: %v", address, err)
 	}
@@ -308,7 +311,7 @@ func TestRoutingMatrix(t *testing.T) {
 	c.adopt(ann.ID)
 	phone := a.seedMethod(t, ann, "sms", "+14155550123")
 	unverified, err := a.store.AddContactMethod(context.Background(), ann.ID, db.NewContactMethod{Kind: "voice", Address: "+14155550124"},
-		func(db.ContactMethod, string) db.Notice { return db.Notice{Subject: "code"} }, db.Event{Kind: db.EventContactAdded})
+		func(db.ContactMethod, string) (db.Notice, error) { return db.Notice{Subject: "code"}, nil }, db.Event{Kind: db.EventContactAdded})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,8 +61,9 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 	ev := event(c, db.EventLoginUnlinked)
 	if login, err := h.store.IdentityByID(ctx, u.ID, id); err == nil {
 		name := providerLabel(login.Provider)
-		ev.Notice = h.securityNoticeFor(c, u, name+" login removed",
-			"The "+name+" login ("+login.Email+") was removed from your Roster profile. It no longer signs you in.")
+		if ev.Notice, err = h.securityNoticeFor(c, u, views.SecurityMail{Change: views.LoginRemoved, Login: name, Email: login.Email}); err != nil {
+			return err
+		}
 	}
 	removed, err := h.store.UnlinkIdentity(ctx, u.ID, id, ev)
 	switch {

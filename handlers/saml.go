@@ -336,8 +336,11 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 	ev := event(c, db.EventSignIn)
 	ev.Detail = map[string]any{"method": "SAML (" + conn.Name + ")"}
 	in.BrowserHash = h.samlBrowser(c)
-	in.Notices = h.loginNotices(c, "SAML login linked",
-		"The single sign-on of "+conn.Name+" ("+in.External.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
+	notices, err := h.loginNotices(c, views.SecurityMail{Change: views.SAMLLinked, Login: conn.Name, Email: in.External.Email})
+	if err != nil {
+		return err
+	}
+	in.Notices = notices
 	out, err := h.store.SAMLLogin(c.Request().Context(), in, ev)
 	var re db.RuleError
 	if errors.As(err, &re) {
