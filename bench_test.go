@@ -251,9 +251,9 @@ func seedS1Profile(b testing.TB, store *db.Store, u db.User) {
 	var verified []int64
 	for i, nm := range methods {
 		var code string
-		m, err := store.AddContactMethod(ctx, u.ID, nm, func(_ db.ContactMethod, c string) db.Notice {
+		m, err := store.AddContactMethod(ctx, u.ID, nm, func(_ db.ContactMethod, c string) (db.Notice, error) {
 			code = c
-			return db.Notice{Subject: "Confirm", Body: "Your code is " + c}
+			return db.Notice{Subject: "Confirm", Body: "Your code is " + c}, nil
 		}, ev)
 		fail("add contact method", err)
 		if i < 5 {

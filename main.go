@@ -186,6 +186,8 @@ func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logge
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// The billing notice is queued inside the store's transactions; its words are views'.
+	store.SetBillingComposer(v.BillingNotice)
 	m, err := newMailer(cfg, log)
 	if err != nil {
 		return nil, nil, nil, err

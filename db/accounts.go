@@ -35,24 +35,18 @@ func RoleName(r string) string {
 	return r
 }
 
-// RuleError is a broken account rule. Its text is written for the person
-// who tried, and errors.Is matches the sentinels below.
-type RuleError string
-
-func (e RuleError) Error() string { return string(e) }
-
-// The account rules of DESIGN section 4, as errors.
+// The account rules of DESIGN section 4, as codes (rules.go).
 const (
-	ErrForbidden        = RuleError("You need to be an Admin of this account to do that.")
-	ErrOwnerOnly        = RuleError("Only the owner of this account can do that.")
-	ErrOwnerStays       = RuleError("The owner cannot leave, be removed or stop being an Admin. Transfer ownership to another Admin first.")
-	ErrLastAdmin        = RuleError("An account needs at least one Admin. Make someone else an Admin first.")
-	ErrTransferToAdmin  = RuleError("Ownership can only go to another Admin of this account.")
-	ErrAlreadyMember    = RuleError("This person is already a member of the account.")
-	ErrInvitePending    = RuleError("This address already has a pending invite. Resend it instead.")
-	ErrInviteLimit      = RuleError("This account has sent 50 invites today. Try again tomorrow.")
-	ErrInviteGone       = RuleError("This invite has expired or was already used, ignored or revoked.")
-	ErrInviteWrongEmail = RuleError("This invite was sent to another email address.")
+	ErrForbidden        = RuleError("not an admin of the account")
+	ErrOwnerOnly        = RuleError("not the owner of the account")
+	ErrOwnerStays       = RuleError("the owner cannot leave or stop being an admin")
+	ErrLastAdmin        = RuleError("the last admin cannot leave or stop being an admin")
+	ErrTransferToAdmin  = RuleError("ownership goes only to an admin")
+	ErrAlreadyMember    = RuleError("already a member")
+	ErrInvitePending    = RuleError("invite already pending")
+	ErrInviteLimit      = RuleError("daily invite limit reached")
+	ErrInviteGone       = RuleError("invite expired or answered")
+	ErrInviteWrongEmail = RuleError("invite sent to another email")
 )
 
 // Account is a tenant that users belong to.
@@ -318,7 +312,7 @@ func cmp(err error, rule error) error {
 
 // removeMember deletes a membership under the rules shared by Remove and
 // Leave. The user is never deleted.
-func removeMember(ctx context.Context, tx *sql.Tx, accountID, userID int64) (Membership, error) {
+func removeMember(ctx context.Context, tx *sql.Tx, compose BillingComposer, accountID, userID int64) (Membership, error) {
 	target, err := membership(ctx, tx, accountID, userID)
 	if err != nil {
 		return Membership{}, err
@@ -336,14 +330,14 @@ func removeMember(ctx context.Context, tx *sql.Tx, accountID, userID int64) (Mem
 	}
 	// Only members' cards pay for an account: theirs stops, and the
 	// Admins are told (cards.go).
-	_, err = clearMemberBilling(ctx, tx, accountID, userID, time.Now())
+	_, err = clearMemberBilling(ctx, tx, compose, accountID, userID, time.Now())
 	return target, err
 }
 
 // RemoveMember removes userID from the account; actor must be an Admin.
 func (s *Store) RemoveMember(ctx context.Context, accountID, actorID, userID int64, ev Event) error {
 	return s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
-		if _, err := removeMember(ctx, tx, accountID, userID); err != nil {
+		if _, err := removeMember(ctx, tx, s.billing, accountID, userID); err != nil {
 			return err
 		}
 		ev = withAccount(ev, actor.Account)
@@ -357,7 +351,7 @@ func (s *Store) RemoveMember(ctx context.Context, accountID, actorID, userID int
 // knows), queued in the same transaction.
 func (s *Store) Leave(ctx context.Context, accountID, userID int64, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		m, err := removeMember(ctx, tx, accountID, userID)
+		m, err := removeMember(ctx, tx, s.billing, accountID, userID)
 		if err != nil {
 			return err
 		}

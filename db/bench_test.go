@@ -43,7 +43,7 @@ func BenchmarkReads(b *testing.B) {
 	}
 	for i := range 7 {
 		nm := NewContactMethod{Kind: KindEmail, Address: fmt.Sprintf("r%d@example.com", i)}
-		if _, err := s.AddContactMethod(ctx, u.ID, nm, func(ContactMethod, string) Notice { return Notice{Subject: "s"} }, ev); err != nil {
+		if _, err := s.AddContactMethod(ctx, u.ID, nm, func(ContactMethod, string) (Notice, error) { return Notice{Subject: "s"}, nil }, ev); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -24,11 +24,12 @@ const (
 	ClearedLeft     = "left" // its owner left or was removed from the account
 )
 
-// Rules about cards, as errors for the person who tried.
+// Rules about cards, as codes (rules.go).
 const (
-	ErrCardNotYours = RuleError("Choose one of your own saved cards.")
-	ErrCardExpired  = RuleError("This card has expired. Choose another one.")
-	ErrCardSaved    = RuleError("You have already saved this card.")
+	ErrCardNotYours = RuleError("card of another user")
+	ErrCardExpired  = RuleError("card expired")
+	ErrCardSaved    = RuleError("card already saved")
+	ErrCardInUse    = RuleError("card pays for an account") // as a CardInUseError
 )
 
 // ErrEventSeen is returned for a Stripe event that was already processed.
@@ -249,7 +250,7 @@ func cardInUse(ctx context.Context, q queryer, userID, cardID int64) (Account, e
 	return a, nil
 }
 
-// DeleteCard deletes one of the user's cards, refused with a RuleError
+// DeleteCard deletes one of the user's cards, refused with a CardInUseError
 // naming the account while the card pays for one. When the default goes,
 // the newest other card becomes the default.
 func (s *Store) DeleteCard(ctx context.Context, userID, cardID int64, ev Event) (Card, error) {
@@ -262,7 +263,7 @@ func (s *Store) DeleteCard(ctx context.Context, userID, cardID int64, ev Event) 
 		}
 		a, err := cardInUse(ctx, tx, userID, cardID)
 		if err == nil {
-			return cardInUseRule(a)
+			return CardInUseError{Account: a.Name}
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return err
@@ -280,9 +281,14 @@ func (s *Store) DeleteCard(ctx context.Context, userID, cardID int64, ev Event) 
 	return c, nil
 }
 
-func cardInUseRule(a Account) RuleError {
-	return RuleError("This card pays for the account " + a.Name + ". Choose another card for " + a.Name + " in its Manage console first.")
-}
+// CardInUseError refuses to delete the card that pays for Account (by
+// name): errors.Is and errors.As see ErrCardInUse in it.
+type CardInUseError struct{ Account string }
+
+func (e CardInUseError) Error() string { return string(ErrCardInUse) + ": " + e.Account }
+
+// Unwrap makes it an ErrCardInUse.
+func (e CardInUseError) Unwrap() error { return ErrCardInUse }
 
 // deleteCard removes the row and passes the default on.
 func deleteCard(ctx context.Context, tx *sql.Tx, c Card) error {
@@ -351,7 +357,7 @@ func (s *Store) SetAccountBilling(ctx context.Context, accountID, actorID, cardI
 // clearBilling takes the card off the accounts that match where (a
 // condition on accounts a and payment_methods p) and records, for each,
 // an event in its Admins' logs. It returns what the Admins are to be told.
-func clearBilling(ctx context.Context, tx *sql.Tx, now time.Time, reason, where string, args ...any) ([]BillingCleared, error) {
+func clearBilling(ctx context.Context, tx *sql.Tx, compose BillingComposer, now time.Time, reason, where string, args ...any) ([]BillingCleared, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT a.id, a.name, p.id, p.user_id, p.stripe_payment_method_id, p.brand, p.last4,
 			p.exp_month, p.exp_year, p.fingerprint, p.is_default, p.created_at, COALESCE(NULLIF(u.name, ''), u.email)
 		FROM accounts a JOIN payment_methods p ON p.id = a.billing_payment_method_id JOIN users u ON u.id = p.user_id
@@ -386,9 +392,17 @@ func clearBilling(ctx context.Context, tx *sql.Tx, now time.Time, reason, where 
 			return nil, err
 		}
 		list[i].Admins = admins
+		if compose == nil {
+			return nil, errors.New("clear billing: no words for the notice (Store.SetBillingComposer)")
+		}
+		notice, err := compose(b)
+		if err != nil {
+			return nil, err
+		}
+		notice.Circumstance = CircumstanceBilling
 		ev := Event{Kind: EventBillingCleared, AccountID: b.AccountID, Detail: map[string]any{
 			"account": b.AccountName, "card": b.Card.Label(), "card_owner": b.OwnerName, "reason": reason,
-		}, Notice: billingNotice(b)}
+		}, Notice: &notice}
 		for _, m := range admins {
 			ev.UserID = m.UserID
 			if err := addEvent(ctx, tx, ev, now); err != nil {
@@ -399,28 +413,22 @@ func clearBilling(ctx context.Context, tx *sql.Tx, now time.Time, reason, where 
 	return list, nil
 }
 
-// billingNotice is the billing notification an account's Admins get when
-// its card stops paying for it; it is queued with the change.
-func billingNotice(b BillingCleared) *Notice {
-	why := "it was removed from Stripe"
-	switch b.Reason {
-	case ClearedExpired:
-		why = "it has expired"
-	case ClearedLeft:
-		why = b.OwnerName + " is no longer a member of the account"
-	}
-	return &Notice{
-		Circumstance: CircumstanceBilling,
-		Subject:      "No card pays for " + b.AccountName + " any more",
-		Body: "The card " + b.Card.Label() + " of " + b.OwnerName + " no longer pays for the account " + b.AccountName +
-			": " + why + ".\n\nAn Admin of " + b.AccountName + " can choose another card in the account's Manage console, under Billing.",
-	}
-}
+// BillingComposer writes the billing notice an account's Admins get when
+// its card stops paying for it (views.Renderer.BillingNotice has the
+// words). The store calls it inside the transaction that clears the
+// billing and queues the notice there, so the rule "the Admins are told"
+// holds with the change or not at all.
+type BillingComposer func(BillingCleared) (Notice, error)
+
+// SetBillingComposer gives the store the words of the billing notice; the
+// program sets it once, when it wires the store to the views, before any
+// request. Until then clearing a card's billing fails.
+func (s *Store) SetBillingComposer(compose BillingComposer) { s.billing = compose }
 
 // clearMemberBilling takes a member's card off the account they leave or
 // are removed from: only members' cards may pay for an account.
-func clearMemberBilling(ctx context.Context, tx *sql.Tx, accountID, userID int64, now time.Time) ([]BillingCleared, error) {
-	return clearBilling(ctx, tx, now, ClearedLeft, `a.id = ? AND p.user_id = ?`, accountID, userID)
+func clearMemberBilling(ctx context.Context, tx *sql.Tx, compose BillingComposer, accountID, userID int64, now time.Time) ([]BillingCleared, error) {
+	return clearBilling(ctx, tx, compose, now, ClearedLeft, `a.id = ? AND p.user_id = ?`, accountID, userID)
 }
 
 // ClearExpiredBilling takes expired cards off the accounts they paid for.
@@ -431,7 +439,7 @@ func (s *Store) ClearExpiredBilling(ctx context.Context, now time.Time) ([]Billi
 	ym := now.UTC().Year()*12 + int(now.UTC().Month()) - 1
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		list, err = clearBilling(ctx, tx, now, ClearedExpired, `p.exp_year * 12 + p.exp_month - 1 < ?`, ym)
+		list, err = clearBilling(ctx, tx, s.billing, now, ClearedExpired, `p.exp_year * 12 + p.exp_month - 1 < ?`, ym)
 		return err
 	})
 	if err != nil {
@@ -472,7 +480,7 @@ func (s *Store) CardUpdatedAtStripe(ctx context.Context, eventID, eventType stri
 		if !c.Expired(s.now()) {
 			return nil
 		}
-		list, err = clearBilling(ctx, tx, s.now(), ClearedExpired, `p.stripe_payment_method_id = ?`, nc.StripeID)
+		list, err = clearBilling(ctx, tx, s.billing, s.now(), ClearedExpired, `p.stripe_payment_method_id = ?`, nc.StripeID)
 		return err
 	})
 	if err != nil {
@@ -497,7 +505,7 @@ func (s *Store) CardDetachedAtStripe(ctx context.Context, eventID, eventType, st
 		if err != nil {
 			return err
 		}
-		if list, err = clearBilling(ctx, tx, s.now(), ClearedDetached, `p.id = ?`, c.ID); err != nil {
+		if list, err = clearBilling(ctx, tx, s.billing, s.now(), ClearedDetached, `p.id = ?`, c.ID); err != nil {
 			return err
 		}
 		if err := deleteCard(ctx, tx, c); err != nil {

@@ -59,18 +59,18 @@ const (
 	MaxTestsPerMethodHour = 3
 )
 
-// The contact-method rules, as errors written for the person.
+// The contact-method rules, as codes (rules.go).
 const (
-	ErrTooManyMethods = RuleError("You can have at most 10 contact methods. Delete one first.")
-	ErrTooManyPhones  = RuleError("You can have at most 3 phone numbers (SMS and voice calls together). Delete one first.")
-	ErrAccountMethod  = RuleError("The account email cannot be deleted. Change the account email instead.")
-	ErrCodeLocked     = RuleError("Too many wrong codes: this code is locked. Send a new code.")
-	ErrCodeExpired    = RuleError("This code has expired. Send a new code.")
-	ErrCodeWrong      = RuleError("That code is not right. Check the last message and try again.")
-	ErrNotVerified    = RuleError("Verify this contact method first.")
-	ErrCodesAddress   = RuleError("We sent 5 codes to this address in the last hour. Wait an hour, then send a new code.")
-	ErrCodesUser      = RuleError("We sent you 20 verification codes in the last day. Try again tomorrow.")
-	ErrTestsMethod    = RuleError("We sent 3 test messages to this method in the last hour. Wait an hour, then try again.")
+	ErrTooManyMethods = RuleError("too many contact methods")
+	ErrTooManyPhones  = RuleError("too many phone numbers")
+	ErrAccountMethod  = RuleError("the account email method cannot be deleted")
+	ErrCodeLocked     = RuleError("code locked after wrong guesses")
+	ErrCodeExpired    = RuleError("code expired")
+	ErrCodeWrong      = RuleError("wrong code")
+	ErrNotVerified    = RuleError("contact method not verified")
+	ErrCodesAddress   = RuleError("hourly code limit of the address reached")
+	ErrCodesUser      = RuleError("daily code limit of the user reached")
+	ErrTestsMethod    = RuleError("hourly test limit of the method reached")
 )
 
 // ContactMethod is one way to reach a user.
@@ -160,8 +160,9 @@ func contactByID(ctx context.Context, q queryer, userID, id int64) (ContactMetho
 	return scanContact(q.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE id = ? AND user_id = ?`, id, userID))
 }
 
-// Composer writes the message that carries a verification code to m.
-type Composer func(m ContactMethod, code string) Notice
+// Composer writes the message that carries a verification code to m (the
+// caller has the words: views).
+type Composer func(m ContactMethod, code string) (Notice, error)
 
 // AddContactMethod adds a method within the limits, gives it a fresh
 // verification code and queues compose's message with it to the new method,
@@ -238,7 +239,10 @@ func newCode(ctx context.Context, tx *sql.Tx, m ContactMethod, compose Composer,
 		codeHash(m.ID, code), unix(m.CodeExpiresAt), m.ID); err != nil {
 		return m, err
 	}
-	msg := compose(m, code)
+	msg, err := compose(m, code)
+	if err != nil {
+		return m, err
+	}
 	msg.Circumstance = CircumstanceVerify
 	_, err = enqueueTo(ctx, tx, m, msg, now)
 	return m, err

@@ -48,7 +48,7 @@ func TestRoutingStaysWithinTheUser(t *testing.T) {
 	s := openTest(t)
 	ann, bob := mustUser(t, s, "ann@example.com"), mustUser(t, s, "bob@example.com")
 	var code string
-	compose := func(_ ContactMethod, c string) Notice { code = c; return Notice{Subject: "code"} }
+	compose := func(_ ContactMethod, c string) (Notice, error) { code = c; return Notice{Subject: "code"}, nil }
 	bobPhone, err := s.AddContactMethod(ctx, bob.ID, NewContactMethod{Kind: KindSMS, Address: "+14155550100"}, compose, Event{Kind: EventContactAdded})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestCodeLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compose := func(ContactMethod, string) Notice { return Notice{Subject: "code"} }
+	compose := func(ContactMethod, string) (Notice, error) { return Notice{Subject: "code"}, nil }
 	add := func(address string) (ContactMethod, error) {
 		return s.AddContactMethod(ctx, u.ID, NewContactMethod{Kind: KindEmail, Address: address}, compose, Event{Kind: EventContactAdded})
 	}

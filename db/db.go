@@ -50,6 +50,8 @@ type Store struct {
 	r    *sql.DB
 	path string
 	now  func() time.Time
+	// billing writes the billing notice (cards.go: SetBillingComposer).
+	billing BillingComposer
 }
 
 // Open opens (creating if needed) the database at path. It does not migrate;

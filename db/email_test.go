@@ -39,7 +39,7 @@ func TestEmailsStoredNormal(t *testing.T) {
 	if _, err := s.CreateInvite(ctx, acc.ID, u.ID, "carol@example.com", RoleNormal, []byte("t2"), Event{Kind: EventInviteSent}); err == nil {
 		t.Error("a second pending invite to the same address in another spelling was allowed")
 	}
-	compose := func(ContactMethod, string) Notice { return Notice{Subject: "code"} }
+	compose := func(ContactMethod, string) (Notice, error) { return Notice{Subject: "code"}, nil }
 	m, err := s.AddContactMethod(ctx, u.ID, NewContactMethod{Kind: KindEmail, Address: "Ann.Work@Example.COM"}, compose, Event{Kind: EventContactAdded})
 	if err != nil || m.Address != "ann.work@example.com" {
 		t.Fatalf("AddContactMethod: got %q, %v; want ann.work@example.com", m.Address, err)

@@ -9,7 +9,7 @@ import (
 )
 
 // ErrEmailTaken refuses an account email another profile has.
-const ErrEmailTaken = RuleError("Another profile uses this email address.")
+const ErrEmailTaken = RuleError("email taken by another user")
 
 // RequestEmailChange records that the user wants newEmail as the account
 // email and queues compose's message (with the confirmation link) to that
@@ -80,7 +80,7 @@ func (s *Store) EmailChangeByToken(ctx context.Context, tokenHash []byte) (userI
 // address was never verified, this is a first verification and ends what
 // was attached before it (confirmAddress), keeping keepSession unless a
 // login was removed. An unknown or expired link is ErrNotFound.
-func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession []byte, tell func(old, new string) Notice, ev Event) (Verified, error) {
+func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession []byte, tell func(old, new string) (Notice, error), ev Event) (Verified, error) {
 	var v Verified
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
@@ -107,7 +107,10 @@ func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession [
 		if v, err = confirmAddress(ctx, tx, userID, newEmail, byLink, keepSession, ev, now); err != nil {
 			return err
 		}
-		n := tell(old.Email, newEmail)
+		n, err := tell(old.Email, newEmail)
+		if err != nil {
+			return err
+		}
 		n.Circumstance = CircumstanceSecurity
 		if _, err := enqueueTo(ctx, tx, ContactMethod{UserID: userID, Kind: KindEmail, Address: old.Email}, n, now); err != nil {
 			return err

@@ -37,15 +37,15 @@ const (
 	LoginCreated  = "created"  // a new user was made for it
 )
 
-// The refusals of DESIGN section 5, as errors with words for the person.
+// The refusals of DESIGN section 5, as codes (rules.go).
 const (
-	ErrLinkUnverifiedProvider = RuleError("A profile with this email already exists, but the provider does not confirm that the email is yours. Sign in with your password, then use Add Login on your profile to link this login.")
-	ErrLinkUnverifiedLocal    = RuleError("A profile with this email already exists, but its email has not been confirmed. Sign in with your password, then use Add Login on your profile to link this login.")
-	ErrIdentityTaken          = RuleError("This login is already linked to another profile. Sign in with it and unlink it there first.")
-	ErrLastLogin              = RuleError("This is your only way to sign in. Set a password or link another login before removing it.")
-	ErrSignupClosed           = RuleError("There is no profile for this login, and sign-up is closed on this server. Ask an account admin for an invitation.")
-	ErrNoEmail                = RuleError("The provider did not tell us your email address, so we cannot make a profile for this login. Sign in another way, then use Add Login on your profile to link it.")
-	ErrLinkUnconfirmedEmail   = RuleError("Confirm your email address before you link a login: follow the link we sent to it, or ask for a new one under Contact info.")
+	ErrLinkUnverifiedProvider = RuleError("email of an existing user not verified by the provider")
+	ErrLinkUnverifiedLocal    = RuleError("email of an existing user not confirmed")
+	ErrIdentityTaken          = RuleError("login linked to another user")
+	ErrLastLogin              = RuleError("last way to sign in")
+	ErrSignupClosed           = RuleError("no user for the login and sign-up closed")
+	ErrNoEmail                = RuleError("login without an email")
+	ErrLinkUnconfirmedEmail   = RuleError("link before the email is confirmed")
 )
 
 const identityColumns = `id, user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at`

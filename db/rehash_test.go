@@ -40,7 +40,7 @@ func TestEmailChangeEndsLinks(t *testing.T) {
 	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), nil, func(string, string) Notice { return Notice{} }, Event{Kind: EventEmailChanged}); err != nil {
+	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), nil, func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ValidResetToken(ctx, []byte("reset-old")); !errors.Is(err, ErrNotFound) {
@@ -64,7 +64,7 @@ func TestPasswordChangeEndsEmailChange(t *testing.T) {
 	if _, err := s.ChangePassword(ctx, u.ID, "new", nil, Event{Kind: EventPasswordChanged}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), nil, func(string, string) Notice { return Notice{} }, Event{Kind: EventEmailChanged}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), nil, func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("email change link after a password change: got %v, want ErrNotFound", err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); got.Email != "ann@example.com" {

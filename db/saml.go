@@ -26,12 +26,12 @@ const SAMLRequestTTL = 10 * time.Minute
 // to confirm the sign-in.
 const SAMLHeldTTL = 5 * time.Minute
 
-// Refusals of a SAML sign-in, with words for the person.
+// Refusals of a SAML sign-in, as codes (rules.go).
 const (
-	ErrSAMLRequestUnknown = RuleError("This sign-in has expired or was already used. Start again from the sign-in page.")
-	ErrSAMLReplayed       = RuleError("This sign-in response was already used. Start again from the sign-in page.")
-	ErrSAMLOtherBrowser   = RuleError("This sign-in was started in another browser, so it cannot finish in this one. If you did not just start a sign-in, someone may be trying to sign you in to their profile: close this page. Otherwise start again from the sign-in page in this browser.")
-	ErrSAMLNoProfile      = RuleError("There is no Roster profile for this email yet, and single sign-on makes profiles only at email domains verified for the connection. Ask your account admin to verify the domain, or sign up with your password and then use Add Login.")
+	ErrSAMLRequestUnknown = RuleError("saml request unknown or spent")
+	ErrSAMLReplayed       = RuleError("saml response replayed")
+	ErrSAMLOtherBrowser   = RuleError("saml sign-in started in another browser")
+	ErrSAMLNoProfile      = RuleError("no user for the saml email and domain not verified")
 )
 
 // SAMLConnection is one SAML identity provider an account signs its

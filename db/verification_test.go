@@ -80,7 +80,7 @@ func TestFirstVerificationEndsUnconfirmedLogins(t *testing.T) {
 			if email, _ := s.PendingEmailChange(ctx, u.ID); email != "" {
 				t.Errorf("pending email change after the first verification: %q, want none", email)
 			}
-			if _, err := s.ConfirmEmailChange(ctx, []byte("mallory-change"), nil, func(string, string) Notice { return Notice{} }, Event{Kind: EventEmailChanged}); !errors.Is(err, ErrNotFound) {
+			if _, err := s.ConfirmEmailChange(ctx, []byte("mallory-change"), nil, func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Mallory's email change link after the first verification: got %v, want ErrNotFound", err)
 			}
 			page, _ := s.EventsForUser(ctx, u.ID, EventKey{}, 50)
@@ -132,7 +132,7 @@ func TestEmailChangeIsFirstVerification(t *testing.T) {
 	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) Notice { return Notice{} }, Event{Kind: EventEmailChanged})
+	got, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged})
 	if err != nil || !got.User.EmailVerified() || len(got.Removed) != 1 {
 		t.Fatalf("ConfirmEmailChange: got %+v, %v; want verified with one login removed", got, err)
 	}
@@ -162,7 +162,7 @@ func TestLaterVerificationKeepsLogins(t *testing.T) {
 	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) Notice { return Notice{} }, Event{Kind: EventEmailChanged}); err != nil {
+	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); err != nil {
 		t.Fatal(err)
 	}
 	if ids, _ := s.IdentitiesForUser(ctx, u.ID); len(ids) != 1 {

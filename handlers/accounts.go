@@ -53,7 +53,7 @@ func brokenRule(err error) (string, bool) {
 	if !errors.As(err, &re) || re == db.ErrForbidden || re == db.ErrOwnerOnly {
 		return "", false
 	}
-	return re.Error(), true
+	return views.RuleText(re), true
 }
 
 // accountError turns what is left of a db error after brokenRule into the
@@ -62,7 +62,7 @@ func accountError(err error) error {
 	var re db.RuleError
 	switch {
 	case errors.As(err, &re):
-		return echo.NewHTTPError(http.StatusForbidden, re.Error())
+		return echo.NewHTTPError(http.StatusForbidden, views.RuleText(re))
 	case errors.Is(err, db.ErrNotFound):
 		return echo.ErrNotFound
 	}
@@ -157,12 +157,12 @@ func (h *Handler) leave(c echo.Context) error {
 	m := currentMembership(c)
 	ev := event(c, db.EventAccountLeft)
 	// The Admins are told, in the transaction of the leaving.
-	ev.Notice = &db.Notice{
-		Circumstance: db.CircumstanceAccount,
-		Subject:      u.DisplayName() + " left " + m.Account.Name,
-		Body:         "Hello,\n\n" + u.DisplayName() + " (" + u.Email + ") left " + m.Account.Name + ". They need a new invite to come back.\n",
+	notice, err := h.views.Notice(db.CircumstanceAccount, views.LeftMail{Name: u.DisplayName(), Email: u.Email, Account: m.Account.Name})
+	if err != nil {
+		return err
 	}
-	err := h.store.Leave(c.Request().Context(), m.Account.ID, u.ID, ev)
+	ev.Notice = notice
+	err = h.store.Leave(c.Request().Context(), m.Account.ID, u.ID, ev)
 	if msg, ok := brokenRule(err); ok {
 		return h.profileRefused(c, http.StatusConflict, "profile/my-accounts", func(p *views.ProfilePage) {
 			p.AccountsForm.Fail("form", msg)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/views"
 )
 
 const bobName = "Bob Example"
@@ -182,11 +183,11 @@ func TestMyAccountsLeave(t *testing.T) {
 		},
 		{
 			name: "the owner cannot leave", form: url.Values{}, path: "/accounts/{id}/leave", htmx: true, setup: withAcme(db.RoleAdmin),
-			wantStatus: http.StatusConflict, wantContains: []string{`<section id="my-accounts">`, formError(db.ErrOwnerStays.Error())},
+			wantStatus: http.StatusConflict, wantContains: []string{`<section id="my-accounts">`, formError(views.RuleText(db.ErrOwnerStays))},
 		},
 		{
 			name: "the owner cannot leave, plain", form: url.Values{}, path: "/accounts/{id}/leave", setup: withAcme(db.RoleAdmin),
-			wantStatus: http.StatusConflict, wantContains: []string{"<html", formError(db.ErrOwnerStays.Error())},
+			wantStatus: http.StatusConflict, wantContains: []string{"<html", formError(views.RuleText(db.ErrOwnerStays))},
 		},
 	})
 }
@@ -260,7 +261,7 @@ func TestInvitesOnProfile(t *testing.T) {
 		},
 		{
 			name: "accept for an unverified email", form: url.Values{}, path: "/invites/{invite}/accept", htmx: true, setup: withInvite(true),
-			wantStatus: http.StatusConflict, wantContains: []string{formError(db.ErrInviteWrongEmail.Error())},
+			wantStatus: http.StatusConflict, wantContains: []string{formError(views.RuleText(db.ErrInviteWrongEmail))},
 		},
 		{
 			name: "accept someone else's invite", form: url.Values{}, path: "/invites/{invite}/accept",
@@ -269,7 +270,7 @@ func TestInvitesOnProfile(t *testing.T) {
 				s.c = s.app.client(t)
 				s.c.adopt(s.app.verify(t, s.app.seedUser(t, "Eve", "eve@example.com", annPassword)).ID)
 			},
-			wantStatus: http.StatusConflict, wantContains: []string{"<html", formError(db.ErrInviteWrongEmail.Error())},
+			wantStatus: http.StatusConflict, wantContains: []string{"<html", formError(views.RuleText(db.ErrInviteWrongEmail))},
 		},
 		{
 			name: "accept twice", form: url.Values{}, path: "/invites/{invite}/accept", htmx: true,
@@ -279,7 +280,7 @@ func TestInvitesOnProfile(t *testing.T) {
 					t.Fatalf("first accept: got %d, want 303", res.status)
 				}
 			},
-			wantStatus: http.StatusConflict, wantContains: []string{formError(db.ErrInviteGone.Error())},
+			wantStatus: http.StatusConflict, wantContains: []string{formError(views.RuleText(db.ErrInviteGone))},
 		},
 		{name: "no such invite", form: url.Values{}, path: "/invites/999/accept", setup: withInvite(false), wantStatus: http.StatusNotFound},
 	})
@@ -452,11 +453,11 @@ func TestManageConsole(t *testing.T) {
 		},
 		{
 			name: "the owner stays an Admin", form: url.Values{"role": {db.RoleNormal}}, path: "/accounts/{id}/members/{ann}/role", htmx: true,
-			setup: asBob(db.RoleAdmin), wantStatus: http.StatusConflict, wantContains: []string{`<section id="members">`, formError(db.ErrOwnerStays.Error())},
+			setup: asBob(db.RoleAdmin), wantStatus: http.StatusConflict, wantContains: []string{`<section id="members">`, formError(views.RuleText(db.ErrOwnerStays))},
 		},
 		{
 			name: "the owner cannot be removed, plain", form: url.Values{}, path: "/accounts/{id}/members/{ann}/remove",
-			setup: asBob(db.RoleAdmin), wantStatus: http.StatusConflict, wantContains: []string{"<html", formError(db.ErrOwnerStays.Error())},
+			setup: asBob(db.RoleAdmin), wantStatus: http.StatusConflict, wantContains: []string{"<html", formError(views.RuleText(db.ErrOwnerStays))},
 		},
 		{
 			name: "an Admin who demotes themselves leaves the console", form: url.Values{"role": {db.RoleNormal}}, path: "/accounts/{id}/members/{bob}/role",
@@ -495,11 +496,11 @@ func TestManageConsole(t *testing.T) {
 		},
 		{
 			name: "invite a member", form: url.Values{"email": {bobEmail}, "role": {db.RoleNormal}}, path: "/accounts/{id}/invites", htmx: true,
-			setup: withAcme(db.RoleNormal), wantStatus: http.StatusConflict, wantContains: []string{formError(db.ErrAlreadyMember.Error())},
+			setup: withAcme(db.RoleNormal), wantStatus: http.StatusConflict, wantContains: []string{formError(views.RuleText(db.ErrAlreadyMember))},
 		},
 		{
 			name: "invite twice", form: url.Values{"email": {"carol@example.com"}, "role": {db.RoleNormal}}, path: "/accounts/{id}/invites",
-			setup: withPending, wantStatus: http.StatusConflict, wantContains: []string{"<html", formError(db.ErrInvitePending.Error())},
+			setup: withPending, wantStatus: http.StatusConflict, wantContains: []string{"<html", formError(views.RuleText(db.ErrInvitePending))},
 		},
 		{
 			name: "resend", form: url.Values{}, path: "/accounts/{id}/invites/{invite}/resend", htmx: true, setup: withPending,
@@ -513,8 +514,8 @@ func TestManageConsole(t *testing.T) {
 			wantStatus: http.StatusOK, wantContains: []string{"The invite is revoked", "No pending invites."},
 			after: func(t *testing.T, s *state, _ *response) {
 				res := s.c.postHTMX("/accounts/"+s.vars["id"]+"/invites/"+s.vars["invite"]+"/revoke", nil)
-				if res.status != http.StatusConflict || !strings.Contains(res.body, formError(db.ErrInviteGone.Error())) {
-					t.Errorf("revoke again: got %d, want 409 with %q", res.status, db.ErrInviteGone.Error())
+				if res.status != http.StatusConflict || !strings.Contains(res.body, formError(views.RuleText(db.ErrInviteGone))) {
+					t.Errorf("revoke again: got %d, want 409 with %q", res.status, views.RuleText(db.ErrInviteGone))
 				}
 			},
 		},
@@ -532,7 +533,7 @@ func TestManageConsole(t *testing.T) {
 		},
 		{
 			name: "transfer to a non-Admin", form: url.Values{"user_id": {"{bob}"}}, path: "/accounts/{id}/owner", htmx: true,
-			setup: withAcme(db.RoleNormal), wantStatus: http.StatusConflict, wantContains: []string{formError(db.ErrTransferToAdmin.Error())},
+			setup: withAcme(db.RoleNormal), wantStatus: http.StatusConflict, wantContains: []string{formError(views.RuleText(db.ErrTransferToAdmin))},
 		},
 		{
 			name: "transfer", form: url.Values{"user_id": {"{bob}"}}, path: "/accounts/{id}/owner", setup: withAcme(db.RoleAdmin),

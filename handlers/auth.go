@@ -121,7 +121,9 @@ func (h *Handler) signIn(c echo.Context, userID int64, detail map[string]any) er
 		return err
 	}
 	if fresh {
-		ev.Notice = h.newDeviceNotice(c)
+		if ev.Notice, err = h.newDeviceNotice(c); err != nil {
+			return err
+		}
 	}
 	if err := h.store.AddEvent(c.Request().Context(), ev); err != nil {
 		return err

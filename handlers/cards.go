@@ -275,7 +275,7 @@ func (h *Handler) deleteCard(c echo.Context) error {
 		return err
 	}
 	if a, err := h.store.CardInUse(ctx, u.ID, card.ID); err == nil {
-		return h.cardsFailed(c, http.StatusConflict, "This card pays for the account "+a.Name+". Choose another card for "+a.Name+" in its Manage console first.")
+		return h.cardsFailed(c, http.StatusConflict, views.RuleText(db.CardInUseError{Account: a.Name}))
 	} else if !errors.Is(err, db.ErrNotFound) {
 		return err
 	}

@@ -179,21 +179,16 @@ func codeSentText(m db.ContactMethod) string {
 }
 
 // codeMessage is the message that carries a verification code, by kind.
-func (h *Handler) codeMessage(m db.ContactMethod, code string) db.Notice {
-	switch m.Kind {
-	case db.KindEmail:
-		return db.Notice{Subject: "Confirm this email address for Roster",
-			Body: fmt.Sprintf("Hello,\n\nTo receive Roster notifications at this address, open this link:\n\n%s\n\n"+
-				"or type this code on your profile page: %s\n\nThe code works for 15 minutes. If you did not ask for this, ignore this message.\n",
-				h.link(fmt.Sprintf("/profile/contacts/%d/verify", m.ID))+"?code="+code, code)}
-	case db.KindSMS:
-		return db.Notice{Subject: "Your Roster verification code is " + code + ". It works for 15 minutes."}
-	case db.KindVoice:
-		spoken := strings.Join(strings.Split(code, ""), ", ")
-		return db.Notice{Subject: "This is Roster. Your verification code is " + spoken, Body: "Again: " + spoken + "."}
+func (h *Handler) codeMessage(m db.ContactMethod, code string) (db.Notice, error) {
+	msg := views.CodeMail{Kind: m.Kind, Code: code}
+	if m.Kind == db.KindEmail {
+		msg.Link = h.link(fmt.Sprintf("/profile/contacts/%d/verify", m.ID)) + "?code=" + code
 	}
-	return db.Notice{Subject: "Roster test message",
-		Body: "This test message shows that Roster can reach you here. Your verification code is " + code + "; it works for 15 minutes."}
+	n, err := h.views.Notice("", msg)
+	if err != nil {
+		return db.Notice{}, err
+	}
+	return *n, nil
 }
 
 // checkContact validates a new method and returns its address normalized:
@@ -286,9 +281,8 @@ func isLoopbackHost(host string) bool {
 // ruleText is the person-facing words of the rule err broke, without the
 // context the store wrapped around it.
 func ruleText(err error) string {
-	var rule db.RuleError
-	if errors.As(err, &rule) {
-		return rule.Error()
+	if text := views.RuleText(err); text != "" {
+		return text
 	}
 	return err.Error()
 }
@@ -323,7 +317,7 @@ func (h *Handler) verifyContact(c echo.Context) error {
 		var rule db.RuleError
 		switch {
 		case errors.As(err, &rule):
-			form.Fail("code", rule.Error())
+			form.Fail("code", views.RuleText(rule))
 		case err != nil:
 			return err
 		default:
@@ -346,7 +340,7 @@ func (h *Handler) verifyContactLink(c echo.Context) error {
 	var rule db.RuleError
 	switch {
 	case errors.As(err, &rule):
-		h.flash.set(c, "error", rule.Error())
+		h.flash.set(c, "error", views.RuleText(rule))
 	case err != nil:
 		return err
 	default:
@@ -390,8 +384,11 @@ func (h *Handler) testContact(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	id, err := h.store.SendTest(ctx, m.UserID, m.ID, db.Notice{Subject: "Roster test message",
-		Body: "This is a test of your " + m.KindName() + " contact method " + m.Address + ". It works."})
+	n, err := h.views.Notice("", views.TestMail{Kind: m.KindName(), Address: m.Address})
+	if err != nil {
+		return err
+	}
+	id, err := h.store.SendTest(ctx, m.UserID, m.ID, *n)
 	if errors.Is(err, db.ErrNotVerified) {
 		form := views.Form{}
 		form.Fail("code", ruleText(err))

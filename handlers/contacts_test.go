@@ -20,6 +20,7 @@ import (
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/internal/twiliotest"
 	"github.com/rosterhq/roster/notify"
+	"github.com/rosterhq/roster/views"
 )
 
 // withTwilio gives the app's worker the fake Twilio API as its phone.
@@ -46,7 +47,10 @@ func (a *app) seedMethod(t *testing.T, u db.User, kind, address string) db.Conta
 	ctx := context.Background()
 	var code string
 	m, err := a.store.AddContactMethod(ctx, u.ID, db.NewContactMethod{Kind: kind, Address: address, Secret: "whsec_x"},
-		func(_ db.ContactMethod, c string) db.Notice { code = c; return db.Notice{Subject: "code " + c} }, db.Event{Kind: db.EventContactAdded})
+		func(_ db.ContactMethod, c string) (db.Notice, error) {
+			code = c
+			return db.Notice{Subject: "code " + c}, nil
+		}, db.Event{Kind: db.EventContactAdded})
 	if err != nil {
 		t.Fatalf("add %s: %v", address, err)
 	}
@@ -307,7 +311,7 @@ func TestRoutingMatrix(t *testing.T) {
 	c.adopt(ann.ID)
 	phone := a.seedMethod(t, ann, "sms", "+14155550123")
 	unverified, err := a.store.AddContactMethod(context.Background(), ann.ID, db.NewContactMethod{Kind: "voice", Address: "+14155550124"},
-		func(db.ContactMethod, string) db.Notice { return db.Notice{Subject: "code"} }, db.Event{Kind: db.EventContactAdded})
+		func(db.ContactMethod, string) (db.Notice, error) { return db.Notice{Subject: "code"}, nil }, db.Event{Kind: db.EventContactAdded})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,8 +425,8 @@ func TestSendTestLimit(t *testing.T) {
 		}
 	}
 	res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/test", m.ID), nil)
-	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, esc(db.ErrTestsMethod.Error())) {
-		t.Fatalf("one test over the limit: got %d, want 429 with %q; body:\n%s", res.status, db.ErrTestsMethod.Error(), res.body)
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, esc(views.RuleText(db.ErrTestsMethod))) {
+		t.Fatalf("one test over the limit: got %d, want 429 with %q; body:\n%s", res.status, views.RuleText(db.ErrTestsMethod), res.body)
 	}
 	wantRetryAfter(t, "test limit", res, time.Hour)
 	if res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/test", other.ID), nil); res.status != http.StatusOK {
@@ -714,7 +718,7 @@ func TestCodeSendLimit(t *testing.T) {
 		return len(list)
 	}
 	res := c.postHTMX(resend, nil)
-	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(db.ErrCodesAddress.Error())) {
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(views.RuleText(db.ErrCodesAddress))) {
 		t.Fatalf("code 6: got %d, want 429 with the limit by the field; body:\n%s", res.status, res.body)
 	}
 	wantRetryAfter(t, "code limit", res, time.Hour)
@@ -725,7 +729,7 @@ func TestCodeSendLimit(t *testing.T) {
 		t.Fatalf("delete: got %d", res.status)
 	}
 	res = c.postHTMX("/profile/contacts", add)
-	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(db.ErrCodesAddress.Error())) {
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.body, fieldErr(views.RuleText(db.ErrCodesAddress))) {
 		t.Fatalf("add again: got %d, want 429 with the limit by the field; body:\n%s", res.status, res.body)
 	}
 	wantRetryAfter(t, "code limit on add", res, time.Hour)

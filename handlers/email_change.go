@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -38,11 +37,11 @@ func (h *Handler) changeEmail(c echo.Context) error {
 			return err
 		}
 		token, hash := newToken()
-		n := db.Notice{Subject: "Confirm your new Roster account email",
-			Body: fmt.Sprintf("Hello %s,\n\nTo make this address the account email of your Roster profile (instead of %s), open this link:\n\n%s\n\n"+
-				"The link works for 48 hours. If you did not ask for this, ignore this message: nothing changes.\n",
-				u.DisplayName(), u.Email, h.link("/email-change/"+token))}
-		err = h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, n, event(c, db.EventEmailChangeAsked))
+		n, err := h.views.Notice("", views.EmailChangeMail{Name: u.DisplayName(), Old: u.Email, Link: h.link("/email-change/" + token)})
+		if err != nil {
+			return err
+		}
+		err = h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, *n, event(c, db.EventEmailChangeAsked))
 		switch {
 		case errors.Is(err, db.ErrEmailTaken):
 			h.release(c.Request().Context(), c, slot) // nothing was sent
@@ -87,10 +86,12 @@ func emailChangeLinkGone(p views.Page) views.MessagePage {
 // confirmEmailChange is the confirmation page's form: the new address
 // replaces the old one.
 func (h *Handler) confirmEmailChange(c echo.Context) error {
-	tell := func(old, new string) db.Notice {
-		return db.Notice{Subject: "Security notice: account email changed",
-			Body: fmt.Sprintf("Hello,\n\nThe account email of your Roster profile changed from %s to %s. Notices go to the new address from now on.\n\n"+
-				"If you did not do this, reset your password at\n%s\nand contact your administrator.\n", old, new, h.link("/password/forgot"))}
+	tell := func(old, new string) (db.Notice, error) {
+		n, err := h.views.Notice("", views.EmailChangedMail{Old: old, New: new, ResetLink: h.link("/password/forgot")})
+		if err != nil {
+			return db.Notice{}, err
+		}
+		return *n, nil
 	}
 	v, err := h.store.ConfirmEmailChange(c.Request().Context(), tokenHash(c.Param("token")), sessionHash(c), tell, event(c, db.EventEmailChanged))
 	data := views.MessagePage{Page: h.page(c, "Account email changed"), Heading: "Account email changed",

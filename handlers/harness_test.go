@@ -86,6 +86,7 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 	if err != nil {
 		t.Fatalf("views: %v", err)
 	}
+	store.SetBillingComposer(v.BillingNotice) // as newServer does
 	base, _ := url.Parse("http://roster.test")
 	ac := appConfig{
 		Config: handlers.Config{

@@ -10,19 +10,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/views"
 )
 
 // sendInvite mails the invite's link. Only the account name, which
 // checkAccountName keeps to one line, goes into the subject.
 func (h *Handler) sendInvite(ctx context.Context, from db.User, inv db.Invite, token string) error {
-	msg := mail.Message{
-		To:      inv.Email,
-		Subject: "You are invited to join " + inv.AccountName + " on Roster",
-		Text: fmt.Sprintf("Hello,\n\n%s invited you to join the account %s on Roster as %s. To accept, open this link:\n\n%s\n\n"+
-			"The link works for 7 days. If you do not expect this invite, ignore this message.\n",
-			from.DisplayName(), inv.AccountName, db.RoleName(inv.Role), h.link("/invites/"+token)),
+	msg, err := h.mailTo(inv.Email, views.InviteMail{Inviter: from.DisplayName(), Account: inv.AccountName, Role: db.RoleName(inv.Role), Link: h.link("/invites/" + token)})
+	if err != nil {
+		return err
 	}
 	if err := h.mail.Send(ctx, msg); err != nil {
 		return fmt.Errorf("send invite %d: %w", inv.ID, err)
@@ -196,12 +192,7 @@ func (h *Handler) joinedNotice(c echo.Context, u db.User, inviteID int64) (*db.N
 		// Without an inviter (their profile is gone) the notice would go
 		// to u, who knows.
 		if inv.ID == inviteID && inv.InvitedBy != 0 && inv.InvitedBy != u.ID {
-			return &db.Notice{
-				Circumstance: db.CircumstanceAccount,
-				Subject:      u.DisplayName() + " joined " + inv.AccountName,
-				Body: "Hello,\n\n" + u.DisplayName() + " (" + u.Email + ") accepted your invite and joined " + inv.AccountName +
-					" as " + db.RoleName(inv.Role) + ".\n",
-			}, nil
+			return h.views.Notice(db.CircumstanceAccount, views.JoinedMail{Name: u.DisplayName(), Email: u.Email, Account: inv.AccountName, Role: db.RoleName(inv.Role)})
 		}
 	}
 	return nil, nil

@@ -43,7 +43,7 @@ func removedLoginsText(removed []db.Identity) string {
 // a login linked then could be someone else's way into the profile of the
 // address's owner (db.LinkIdentity refuses it too, in its transaction).
 func (h *Handler) refuseAddLogin(c echo.Context) error {
-	h.flash.set(c, "error", db.ErrLinkUnconfirmedEmail.Error())
+	h.flash.set(c, "error", views.RuleText(db.ErrLinkUnconfirmedEmail))
 	return redirect(c, "/profile#sso-logins")
 }
 
@@ -61,8 +61,9 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 	ev := event(c, db.EventLoginUnlinked)
 	if login, err := h.store.IdentityByID(ctx, u.ID, id); err == nil {
 		name := providerLabel(login.Provider)
-		ev.Notice = h.securityNoticeFor(c, u, name+" login removed",
-			"The "+name+" login ("+login.Email+") was removed from your Roster profile. It no longer signs you in.")
+		if ev.Notice, err = h.securityNoticeFor(c, u, views.SecurityMail{Change: views.LoginRemoved, Login: name, Email: login.Email}); err != nil {
+			return err
+		}
 	}
 	removed, err := h.store.UnlinkIdentity(ctx, u.ID, id, ev)
 	switch {
@@ -70,7 +71,7 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "That login is not linked to your profile.")
 	case errors.Is(err, db.ErrLastLogin):
 		return h.profileRefused(c, http.StatusConflict, "profile/sso-logins", func(p *views.ProfilePage) {
-			p.LoginsForm.Fail("form", err.Error())
+			p.LoginsForm.Fail("form", views.RuleText(err))
 		})
 	case err != nil:
 		return err

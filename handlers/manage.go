@@ -159,7 +159,9 @@ func (h *Handler) setRole(c echo.Context) error {
 	ev := event(c, db.EventRoleChanged)
 	ev.Detail = map[string]any{"member_name": target.DisplayName()}
 	if uid != u.ID {
-		ev.Notice = accountNotice(m.Account.Name, u.DisplayName()+" made you "+db.RoleName(role)+" in "+m.Account.Name+".")
+		if ev.Notice, err = h.views.Notice(db.CircumstanceAccount, views.MemberRoleMail{Admin: u.DisplayName(), Role: db.RoleName(role), Account: m.Account.Name}); err != nil {
+			return err
+		}
 	}
 	err = h.store.SetRole(ctx, m.Account.ID, u.ID, uid, role, ev)
 	h.queued() // the member's notice, when the change was made
@@ -185,7 +187,9 @@ func (h *Handler) removeMember(c echo.Context) error {
 	ev := event(c, db.EventMemberRemoved)
 	ev.Detail = map[string]any{"member_name": target.DisplayName()}
 	if uid != u.ID {
-		ev.Notice = accountNotice(m.Account.Name, u.DisplayName()+" removed you from "+m.Account.Name+". You need a new invite to come back.")
+		if ev.Notice, err = h.views.Notice(db.CircumstanceAccount, views.MemberRemovedMail{Admin: u.DisplayName(), Account: m.Account.Name}); err != nil {
+			return err
+		}
 	}
 	err = h.store.RemoveMember(ctx, m.Account.ID, u.ID, uid, ev)
 	h.queued() // the member's notice, when the change was made
@@ -319,8 +323,11 @@ func (h *Handler) transferOwnership(c echo.Context) error {
 		return h.manageInvalid(c, ownerSection, form)
 	}
 	ev := event(c, db.EventOwnerTransferred)
-	ev.Notice = accountNotice(m.Account.Name, u.DisplayName()+" made you the owner of "+m.Account.Name+
-		". You can now transfer the ownership or delete the account; you cannot leave it or stop being an Admin until you pass it on.")
+	notice, err := h.views.Notice(db.CircumstanceAccount, views.MemberOwnerMail{Admin: u.DisplayName(), Account: m.Account.Name})
+	if err != nil {
+		return err
+	}
+	ev.Notice = notice
 	err = h.store.TransferOwnership(ctx, m.Account.ID, u.ID, to, ev)
 	if err != nil {
 		return h.manageResult(c, ownerSection, views.Form{}, err, "", nil)
@@ -348,12 +355,12 @@ func (h *Handler) deleteAccount(c echo.Context) error {
 		return h.manageInvalid(c, dangerSection, form)
 	}
 	ev := event(c, db.EventAccountDeleted)
-	ev.Notice = &db.Notice{
-		Circumstance: db.CircumstanceAccount,
-		Subject:      m.Account.Name + " was deleted",
-		Body:         "Hello,\n\n" + u.DisplayName() + ", its owner, deleted the account " + m.Account.Name + ", and with it your membership.\n",
+	notice, err := h.views.Notice(db.CircumstanceAccount, views.AccountDeletedMail{Owner: u.DisplayName(), Account: m.Account.Name})
+	if err != nil {
+		return err
 	}
-	err := h.store.DeleteAccount(c.Request().Context(), m.Account.ID, u.ID, ev)
+	ev.Notice = notice
+	err = h.store.DeleteAccount(c.Request().Context(), m.Account.ID, u.ID, ev)
 	if err != nil {
 		return h.manageResult(c, dangerSection, form, err, "", nil)
 	}

@@ -172,8 +172,10 @@ func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext 
 	ev.Detail = map[string]any{"method": p.Name, "email": ext.Email}
 	// The security notice the outcome calls for is queued in ResolveLogin's
 	// transaction, with the sign-in.
-	notices := h.loginNotices(c, p.Name+" login linked",
-		"Your "+p.Name+" login ("+ext.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
+	notices, err := h.loginNotices(c, views.SecurityMail{Change: views.LoginLinked, Login: p.Name, Email: ext.Email})
+	if err != nil {
+		return err
+	}
 	u, outcome, err := h.store.ResolveLogin(c.Request().Context(), ext, h.cfg.Signup == SignupOpen, ev, notices)
 	var re db.RuleError
 	if errors.As(err, &re) {
@@ -181,7 +183,7 @@ func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext 
 		if re == db.ErrSignupClosed {
 			status = http.StatusForbidden
 		}
-		return h.oauthProblem(c, status, f, "You are not signed in", re.Error())
+		return h.oauthProblem(c, status, f, "You are not signed in", views.RuleText(re))
 	}
 	if err != nil {
 		return err
@@ -219,12 +221,16 @@ func (h *Handler) finishLink(c echo.Context, p OAuthProvider, f oauthFlow, ext d
 	ev := event(c, db.EventLoginLinked)
 	ev.Detail = map[string]any{"method": p.Name}
 	// The security notice is queued in the transaction of the link.
-	ev.Notice = h.securityNoticeFor(c, u, p.Name+" login linked", "A "+p.Name+" login ("+ext.Email+") was linked to your Roster profile with Add Login. It can now sign you in.")
-	err := h.store.LinkIdentity(c.Request().Context(), u.ID, ext, ev)
+	notice, err := h.securityNoticeFor(c, u, views.SecurityMail{Change: views.LoginAdded, Login: p.Name, Email: ext.Email})
+	if err != nil {
+		return err
+	}
+	ev.Notice = notice
+	err = h.store.LinkIdentity(c.Request().Context(), u.ID, ext, ev)
 	var re db.RuleError
 	switch {
 	case errors.As(err, &re):
-		h.flash.set(c, "error", re.Error())
+		h.flash.set(c, "error", views.RuleText(re))
 	case err != nil:
 		return err
 	default:

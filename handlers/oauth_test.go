@@ -14,6 +14,7 @@ import (
 
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/views"
 )
 
 // The external logins of DESIGN section 5, each against a fake provider on
@@ -160,7 +161,7 @@ func TestOAuthLogin(t *testing.T) {
 			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
 			k.f.signInAs(person("1004", annEmail, false))
 			res := k.c.signInWith(k.oc, k.f, "/profile")
-			wantRefused(t, k.c, res, http.StatusConflict, db.ErrLinkUnverifiedProvider.Error())
+			wantRefused(t, k.c, res, http.StatusConflict, views.RuleText(db.ErrLinkUnverifiedProvider))
 			if ids := k.a.identities(t, annEmail); len(ids) != 0 {
 				t.Fatalf("Ann's logins: got %+v, want none", ids)
 			}
@@ -169,7 +170,7 @@ func TestOAuthLogin(t *testing.T) {
 			k.a.seedUser(t, annName, annEmail, annPassword)
 			k.f.signInAs(person("1005", annEmail, true))
 			res := k.c.signInWith(k.oc, k.f, "/profile")
-			wantRefused(t, k.c, res, http.StatusConflict, db.ErrLinkUnverifiedLocal.Error())
+			wantRefused(t, k.c, res, http.StatusConflict, views.RuleText(db.ErrLinkUnverifiedLocal))
 			if ids := k.a.identities(t, annEmail); len(ids) != 0 {
 				t.Fatalf("Ann's logins: got %+v, want none", ids)
 			}
@@ -211,7 +212,7 @@ func TestOAuthLogin(t *testing.T) {
 			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#sso-logins" {
 				t.Fatalf("callback: got %d to %q, want 303 to /profile#sso-logins", res.status, res.header.Get("Location"))
 			}
-			if page := k.c.get("/profile").body; !strings.Contains(page, `<div class="flash error" role="status">`+html.EscapeString(db.ErrIdentityTaken.Error())) {
+			if page := k.c.get("/profile").body; !strings.Contains(page, `<div class="flash error" role="status">`+html.EscapeString(views.RuleText(db.ErrIdentityTaken))) {
 				t.Errorf("profile after the refusal: no error flash %q", db.ErrIdentityTaken)
 			}
 			if ids := k.a.identities(t, annEmail); len(ids) != 0 {
@@ -352,7 +353,7 @@ func TestUnlinkLogin(t *testing.T) {
 
 	// The last way in stays, plain and htmx.
 	res := c.postForm(path, nil)
-	if res.status != http.StatusConflict || !strings.Contains(res.body, html.EscapeString(db.ErrLastLogin.Error())) {
+	if res.status != http.StatusConflict || !strings.Contains(res.body, html.EscapeString(views.RuleText(db.ErrLastLogin))) {
 		t.Fatalf("unlink the last login: got %d, want 409 with %q", res.status, db.ErrLastLogin)
 	}
 	res = c.postHTMX(path, nil)

@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -42,12 +41,9 @@ func (h *Handler) sendVerification(ctx context.Context, u db.User) error {
 	if err := h.store.CreateEmailToken(ctx, hash, u.ID, db.TokenVerify, u.Email, verifyTTL); err != nil {
 		return err
 	}
-	msg := mail.Message{
-		To:      u.Email,
-		Subject: "Confirm your email for Roster",
-		Text: fmt.Sprintf("Hello %s,\n\nConfirm that this is your email address by opening this link:\n\n%s\n\n"+
-			"The link works for 48 hours. If you did not create a Roster profile, ignore this message.\n",
-			u.DisplayName(), h.link("/verify/"+token)),
+	msg, err := h.mailTo(u.Email, views.VerifyMail{Name: u.DisplayName(), Link: h.link("/verify/" + token)})
+	if err != nil {
+		return err
 	}
 	if err := h.mail.Send(ctx, msg); err != nil {
 		return fmt.Errorf("send verification to user %d: %w", u.ID, err)
@@ -190,12 +186,9 @@ func (h *Handler) forgot(c echo.Context) error {
 		if err := h.store.CreateEmailToken(ctx, hash, u.ID, db.TokenReset, u.Email, resetTTL); err != nil {
 			return err
 		}
-		msg := mail.Message{
-			To:      u.Email,
-			Subject: "Reset your Roster password",
-			Text: fmt.Sprintf("Hello %s,\n\nSomeone asked to reset the password of your Roster profile. To choose a new one, open this link:\n\n%s\n\n"+
-				"The link works for one hour and only once. If you did not ask for this, ignore this message: your password stays as it is.\n",
-				u.DisplayName(), h.link("/password/reset/"+token)),
+		msg, err := h.mailTo(u.Email, views.ResetMail{Name: u.DisplayName(), Link: h.link("/password/reset/" + token)})
+		if err != nil {
+			return err
 		}
 		log := logger(c)
 		go func() {
@@ -248,7 +241,9 @@ func (h *Handler) reset(c echo.Context) error {
 		return h.hashError(err)
 	}
 	ev := event(c, db.EventPasswordReset)
-	ev.Notice = h.securityNoticeFor(c, db.User{}, "password reset", "The password of your Roster profile was reset from an emailed link, and every session was signed out.")
+	if ev.Notice, err = h.securityNoticeFor(c, db.User{}, views.SecurityMail{Change: views.PasswordReset}); err != nil {
+		return err
+	}
 	v, err := h.store.ResetPassword(ctx, tokenHash(token), hash, ev)
 	if errors.Is(err, db.ErrNotFound) {
 		return redirect(c, "/password/reset/"+token) // which explains that the link is spent

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
 )
 
 // Pre-hijacking (issue 13, attack 3): someone who does not own an address
@@ -98,7 +99,7 @@ func TestAddLoginRefusedWhileUnverified(t *testing.T) {
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#sso-logins" {
 		t.Fatalf("Add Login: got %d to %q, want 303 to /profile#sso-logins", res.status, res.header.Get("Location"))
 	}
-	if page := c.get("/profile").body; !strings.Contains(page, `<div class="flash error" role="status">`+html.EscapeString(db.ErrLinkUnconfirmedEmail.Error())) {
+	if page := c.get("/profile").body; !strings.Contains(page, `<div class="flash error" role="status">`+html.EscapeString(views.RuleText(db.ErrLinkUnconfirmedEmail))) {
 		t.Errorf("profile after the refusal: no error flash %q", db.ErrLinkUnconfirmedEmail)
 	}
 	if ids := a.identities(t, annEmail); len(ids) != 0 {
@@ -206,7 +207,7 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 	}
 	// Signing in with the provider again does not link: it still does not
 	// confirm the email (ResolveLogin step 3).
-	wantRefused(t, c, c.signInWith(oc, f, "/profile"), http.StatusConflict, db.ErrLinkUnverifiedProvider.Error())
+	wantRefused(t, c, c.signInWith(oc, f, "/profile"), http.StatusConflict, views.RuleText(db.ErrLinkUnverifiedProvider))
 	// Pat chooses a password from a reset link, signs in, links Acme ID.
 	resetPassword(t, a, pat, newPassword)
 	c.login(pat, newPassword)

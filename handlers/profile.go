@@ -198,7 +198,9 @@ func (h *Handler) changePassword(c echo.Context) error {
 		}
 		// The security notice is queued in the transaction of the change.
 		ev := event(c, db.EventPasswordChanged)
-		ev.Notice = h.securityNoticeFor(c, u, "password changed", "The password of your Roster profile was changed, and every other session was signed out.")
+		if ev.Notice, err = h.securityNoticeFor(c, u, views.SecurityMail{Change: views.PasswordChanged}); err != nil {
+			return err
+		}
 		if revoked, err = h.store.ChangePassword(ctx, u.ID, hash, sessionHash(c), ev); err != nil {
 			return err
 		}

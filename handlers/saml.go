@@ -301,7 +301,7 @@ func (h *Handler) samlACS(c echo.Context) error {
 	req, err := h.store.OpenSAMLRequest(ctx, conn.ID, relay)
 	switch {
 	case err == nil && subtle.ConstantTimeCompare(req.BrowserHash, h.samlBrowser(c)) != 1:
-		return h.samlRefused(c, conn, "other_browser", http.StatusForbidden, db.ErrSAMLOtherBrowser.Error())
+		return h.samlRefused(c, conn, "other_browser", http.StatusForbidden, views.RuleText(db.ErrSAMLOtherBrowser))
 	case err == nil:
 		ids, next = []string{req.RequestID}, req.Next
 	case errors.Is(err, db.ErrSAMLRequestUnknown) && conn.AllowIdPInitiated && len(conn.VerifiedDomains) == 0:
@@ -311,7 +311,7 @@ func (h *Handler) samlACS(c echo.Context) error {
 		// of ours, and is not trusted as a place to go.
 		sp.AllowIDPInitiated, relay = true, ""
 	case errors.Is(err, db.ErrSAMLRequestUnknown):
-		return h.samlRefused(c, conn, "unknown_relay_state", http.StatusForbidden, db.ErrSAMLRequestUnknown.Error())
+		return h.samlRefused(c, conn, "unknown_relay_state", http.StatusForbidden, views.RuleText(db.ErrSAMLRequestUnknown))
 	default:
 		return err
 	}
@@ -336,8 +336,11 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 	ev := event(c, db.EventSignIn)
 	ev.Detail = map[string]any{"method": "SAML (" + conn.Name + ")"}
 	in.BrowserHash = h.samlBrowser(c)
-	in.Notices = h.loginNotices(c, "SAML login linked",
-		"The single sign-on of "+conn.Name+" ("+in.External.Email+") was linked to your Roster profile when it was first used to sign in, because it has the same confirmed email.")
+	notices, err := h.loginNotices(c, views.SecurityMail{Change: views.SAMLLinked, Login: conn.Name, Email: in.External.Email})
+	if err != nil {
+		return err
+	}
+	in.Notices = notices
 	out, err := h.store.SAMLLogin(c.Request().Context(), in, ev)
 	var re db.RuleError
 	if errors.As(err, &re) {
@@ -348,7 +351,7 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 		case db.ErrSAMLOtherBrowser:
 			kind = "other_browser"
 		}
-		return h.samlRefused(c, conn, kind, http.StatusForbidden, re.Error())
+		return h.samlRefused(c, conn, kind, http.StatusForbidden, views.RuleText(re))
 	}
 	if err != nil {
 		return err
@@ -374,7 +377,7 @@ func (h *Handler) samlHold(c echo.Context, conn db.SAMLConnection, assertionID s
 		BrowserHash: h.samlBindBrowser(c), External: ext,
 	})
 	if errors.Is(err, db.ErrSAMLReplayed) {
-		return h.samlRefused(c, conn, "replayed", http.StatusForbidden, db.ErrSAMLReplayed.Error())
+		return h.samlRefused(c, conn, "replayed", http.StatusForbidden, views.RuleText(db.ErrSAMLReplayed))
 	}
 	if err != nil {
 		return err
@@ -392,7 +395,7 @@ func (h *Handler) samlHeld(c echo.Context, conn db.SAMLConnection, token string)
 	}
 	ext, err = h.store.HeldSAMLResponse(c.Request().Context(), conn.ID, samlTokenHash(token), h.samlBrowser(c))
 	if errors.Is(err, db.ErrSAMLRequestUnknown) {
-		return ext, false, h.samlRefused(c, conn, "unknown_held", http.StatusForbidden, db.ErrSAMLRequestUnknown.Error())
+		return ext, false, h.samlRefused(c, conn, "unknown_held", http.StatusForbidden, views.RuleText(db.ErrSAMLRequestUnknown))
 	}
 	if err != nil {
 		return ext, false, err

@@ -19,6 +19,7 @@ import (
 	"github.com/crewjam/saml/samlidp"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/internal/samltest"
+	"github.com/rosterhq/roster/views"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -309,7 +310,7 @@ func TestSAMLRefusals(t *testing.T) {
 		c := e.app.client(t)
 		form := e.idpResponse(t, c)
 		res := e.postACS(c, form)
-		if res.status != http.StatusForbidden || !strings.Contains(res.body, html.EscapeString(db.ErrLinkUnverifiedProvider.Error())) {
+		if res.status != http.StatusForbidden || !strings.Contains(res.body, html.EscapeString(views.RuleText(db.ErrLinkUnverifiedProvider))) {
 			t.Fatalf("got %d, want 403 saying %q; body %s", res.status, db.ErrLinkUnverifiedProvider, res.body)
 		}
 		if c.signedIn() {

@@ -68,9 +68,9 @@ func addVerified(t *testing.T, store *db.Store, u db.User, nm db.NewContactMetho
 	t.Helper()
 	ctx := context.Background()
 	var code string
-	m, err := store.AddContactMethod(ctx, u.ID, nm, func(_ db.ContactMethod, c string) db.Notice {
+	m, err := store.AddContactMethod(ctx, u.ID, nm, func(_ db.ContactMethod, c string) (db.Notice, error) {
 		code = c
-		return db.Notice{Subject: "Your code", Body: "Code " + c}
+		return db.Notice{Subject: "Your code", Body: "Code " + c}, nil
 	}, db.Event{Kind: db.EventContactAdded})
 	if err != nil {
 		t.Fatalf("add %s %s: %v", nm.Kind, nm.Address, err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"strconv"
+	texttemplate "text/template"
 	"time"
 
 	"github.com/rosterhq/roster/db"
@@ -210,15 +211,21 @@ var pages = map[string]any{
 	"notifications.html": NotificationsPage{},
 }
 
-// Renderer holds one parsed template set per page file.
+// Renderer holds one parsed template set per page file, and one per
+// message text (mail.go).
 type Renderer struct {
 	sets map[string]*template.Template
+	mail map[string]*texttemplate.Template
 }
 
-// New parses every page with the layout and partials. A template error
-// stops start-up rather than a request.
+// New parses every page with the layout and partials, and every message
+// text. A template error stops start-up rather than a request.
 func New() (*Renderer, error) {
-	r := &Renderer{sets: map[string]*template.Template{}}
+	mail, err := parseMail()
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{sets: map[string]*template.Template{}, mail: mail}
 	for name := range pages {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", "partials.html", name)
 		if err != nil {

@@ -1,0 +1,63 @@
+package views
+
+import (
+	"errors"
+
+	"github.com/rosterhq/roster/db"
+)
+
+// ruleSentences are the words for the rule codes of db: a translation
+// changes this table, never db.
+var ruleSentences = map[db.RuleError]string{
+	db.ErrForbidden:        "You need to be an Admin of this account to do that.",
+	db.ErrOwnerOnly:        "Only the owner of this account can do that.",
+	db.ErrOwnerStays:       "The owner cannot leave, be removed or stop being an Admin. Transfer ownership to another Admin first.",
+	db.ErrLastAdmin:        "An account needs at least one Admin. Make someone else an Admin first.",
+	db.ErrTransferToAdmin:  "Ownership can only go to another Admin of this account.",
+	db.ErrAlreadyMember:    "This person is already a member of the account.",
+	db.ErrInvitePending:    "This address already has a pending invite. Resend it instead.",
+	db.ErrInviteLimit:      "This account has sent 50 invites today. Try again tomorrow.",
+	db.ErrInviteGone:       "This invite has expired or was already used, ignored or revoked.",
+	db.ErrInviteWrongEmail: "This invite was sent to another email address.",
+	db.ErrCardNotYours:     "Choose one of your own saved cards.",
+	db.ErrCardExpired:      "This card has expired. Choose another one.",
+	db.ErrCardSaved:        "You have already saved this card.",
+	// Only as a CardInUseError, which RuleText words with the account's name.
+	db.ErrCardInUse:              "This card pays for an account. Choose another card for it in the account's Manage console first.",
+	db.ErrTooManyMethods:         "You can have at most 10 contact methods. Delete one first.",
+	db.ErrTooManyPhones:          "You can have at most 3 phone numbers (SMS and voice calls together). Delete one first.",
+	db.ErrAccountMethod:          "The account email cannot be deleted. Change the account email instead.",
+	db.ErrCodeLocked:             "Too many wrong codes: this code is locked. Send a new code.",
+	db.ErrCodeExpired:            "This code has expired. Send a new code.",
+	db.ErrCodeWrong:              "That code is not right. Check the last message and try again.",
+	db.ErrNotVerified:            "Verify this contact method first.",
+	db.ErrCodesAddress:           "We sent 5 codes to this address in the last hour. Wait an hour, then send a new code.",
+	db.ErrCodesUser:              "We sent you 20 verification codes in the last day. Try again tomorrow.",
+	db.ErrTestsMethod:            "We sent 3 test messages to this method in the last hour. Wait an hour, then try again.",
+	db.ErrEmailTaken:             "Another profile uses this email address.",
+	db.ErrLinkUnverifiedProvider: "A profile with this email already exists, but the provider does not confirm that the email is yours. Sign in with your password, then use Add Login on your profile to link this login.",
+	db.ErrLinkUnverifiedLocal:    "A profile with this email already exists, but its email has not been confirmed. Sign in with your password, then use Add Login on your profile to link this login.",
+	db.ErrIdentityTaken:          "This login is already linked to another profile. Sign in with it and unlink it there first.",
+	db.ErrLastLogin:              "This is your only way to sign in. Set a password or link another login before removing it.",
+	db.ErrSignupClosed:           "There is no profile for this login, and sign-up is closed on this server. Ask an account admin for an invitation.",
+	db.ErrNoEmail:                "The provider did not tell us your email address, so we cannot make a profile for this login. Sign in another way, then use Add Login on your profile to link it.",
+	db.ErrLinkUnconfirmedEmail:   "Confirm your email address before you link a login: follow the link we sent to it, or ask for a new one under Contact info.",
+	db.ErrSAMLRequestUnknown:     "This sign-in has expired or was already used. Start again from the sign-in page.",
+	db.ErrSAMLReplayed:           "This sign-in response was already used. Start again from the sign-in page.",
+	db.ErrSAMLOtherBrowser:       "This sign-in was started in another browser, so it cannot finish in this one. If you did not just start a sign-in, someone may be trying to sign you in to their profile: close this page. Otherwise start again from the sign-in page in this browser.",
+	db.ErrSAMLNoProfile:          "There is no Roster profile for this email yet, and single sign-on makes profiles only at email domains verified for the connection. Ask your account admin to verify the domain, or sign up with your password and then use Add Login.",
+}
+
+// RuleText is the sentence for a broken rule in err, written for the
+// person who tried; "" when err holds no rule of db.
+func RuleText(err error) string {
+	var inUse db.CardInUseError
+	if errors.As(err, &inUse) {
+		return "This card pays for the account " + inUse.Account + ". Choose another card for " + inUse.Account + " in its Manage console first."
+	}
+	var rule db.RuleError
+	if errors.As(err, &rule) {
+		return ruleSentences[rule]
+	}
+	return ""
+}
