@@ -63,7 +63,7 @@ func TestLinkLookupsUseNothing(t *testing.T) {
 	if _, _, err := s.EmailChangeByToken(ctx, []byte("other")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown change token: got %v, want ErrNotFound", err)
 	}
-	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), nil, func(string, string) Notice { return Notice{} }, Event{Kind: EventEmailChanged}); err != nil {
+	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), nil, func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); err != nil {
 		t.Fatalf("ConfirmEmailChange after the lookups: %v", err)
 	}
 	if _, _, err := s.EmailChangeByToken(ctx, []byte("c")); !errors.Is(err, ErrNotFound) {
