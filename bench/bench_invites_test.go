@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -30,7 +30,7 @@ const (
 // It reports accepts/s, updates/s, their ratio, how many racers won (must
 // be 1) and how many requests failed with a server error (must be 0).
 //
-//	go test -run '^$' -bench AcceptInvites -benchtime 1x .
+//	go test -run '^$' -bench AcceptInvites -benchtime 1x ./bench/
 func BenchmarkAcceptInvites(b *testing.B) {
 	for range b.N {
 		b.StopTimer()

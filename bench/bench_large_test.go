@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/server"
 )
 
 // The database of scenario S5.
@@ -51,7 +52,7 @@ const (
 //
 // It does all of that once, whatever b.N is:
 //
-//	go test -run '^$' -bench LargeDB -benchtime 1x -timeout 20m .
+//	go test -run '^$' -bench LargeDB -benchtime 1x -timeout 20m ./bench/
 func BenchmarkLargeDB(b *testing.B) {
 	ctx := b.Context()
 	hash, err := auth.NewHasher(1, 0).Hash(ctx, benchPassword)
@@ -132,7 +133,7 @@ func BenchmarkLargeDB(b *testing.B) {
 func seedLargeDB(b *testing.B, path, hash string) {
 	b.Helper()
 	ctx := b.Context()
-	store, err := openStore(ctx, path)
+	store, err := server.OpenStore(ctx, path)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/server"
 )
 
 // BenchmarkSavePreference measures the htmx fragment POST that saves one
@@ -23,7 +24,7 @@ import (
 // same run. Both alternate between two values, so every request writes. b.N
 // is the number of requests sent to each of the two servers:
 //
-//	go test -run '^$' -bench SavePreference -benchtime 20000x .
+//	go test -run '^$' -bench SavePreference -benchtime 20000x ./bench/
 func BenchmarkSavePreference(b *testing.B) {
 	var base, cookies, bareURL string
 	// The labels name the server in a CPU profile: pprof -tagfocus server=roster.
@@ -93,7 +94,7 @@ func BenchmarkSavePreference(b *testing.B) {
 func startBareUpdate(b *testing.B) string {
 	b.Helper()
 	ctx := b.Context()
-	store, err := openStore(ctx, b.TempDir()+"/bare.db")
+	store, err := server.OpenStore(ctx, b.TempDir()+"/bare.db")
 	if err != nil {
 		b.Fatal(err)
 	}

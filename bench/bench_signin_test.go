@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 const (
@@ -41,7 +42,7 @@ const (
 // iteration of b.Loop waits for one more successful sign-in, so ns/op is
 // the time per sign-in and the set-up runs once:
 //
-//	go test -run '^$' -bench SignInStorm -benchtime 600x .
+//	go test -run '^$' -bench SignInStorm -benchtime 600x ./bench/
 //
 // Its references, from the same run: the time of one password hash with a
 // hasher configured as the application's (sign-ins/s is judged against
@@ -229,7 +230,7 @@ func reportStorm(b *testing.B, st stormResult, s1 s1Figures, h hasherFigures) {
 		float64(st.rssPeak)/1024, float64(st.hwm)/1024, st.coresUsed, cores, st.coresIdle, ratioOfUsed, st.faults)
 }
 
-// appHasher is a hasher configured as newServer (main.go) configures the
+// appHasher is a hasher configured as server.Command.newServer configures the
 // application's: one worker per core and a queue of four per core.
 func appHasher() *auth.Hasher {
 	return auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
@@ -604,7 +605,7 @@ func (t loadTarget) paced(ctx context.Context, i int, buf *bytes.Buffer) error {
 // processTree is the test process and its children: the servers' password
 // hash workers, whose CPU and memory are the server's too.
 func processTree() []int {
-	return append([]int{os.Getpid()}, children(os.Getpid())...)
+	return append([]int{os.Getpid()}, proctest.Children(os.Getpid())...)
 }
 
 // treeUsage is the CPU time and the minor page faults (memory the kernel
@@ -612,7 +613,7 @@ func processTree() []int {
 // /proc/PID/stat.
 func treeUsage() (cpu time.Duration, faults int64) {
 	for _, pid := range processTree() {
-		f, err := procStat(pid)
+		f, err := proctest.Stat(pid)
 		if err != nil {
 			continue // a worker that has just exited
 		}
@@ -630,7 +631,7 @@ func treeUsage() (cpu time.Duration, faults int64) {
 func treeStatusKB(field string) int64 {
 	var sum int64
 	for _, pid := range processTree() {
-		if kb, err := procStatusKB(pid, field); err == nil {
+		if kb, err := proctest.StatusKB(pid, field); err == nil {
 			sum += kb
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -63,8 +63,8 @@ var soakPages = []string{"/profile", "/preferences", "/profile", "/profile/activ
 // after it, each time once the clients have closed their idle connections.
 // It runs the soak once and prints a line per window on stdout:
 //
-//	go test -run '^$' -bench Soak -benchtime 1x -timeout 20m .
-//	ROSTER_SOAK=30s go test -run '^$' -bench Soak -benchtime 1x .
+//	go test -run '^$' -bench Soak -benchtime 1x -timeout 20m ./bench/
+//	ROSTER_SOAK=30s go test -run '^$' -bench Soak -benchtime 1x ./bench/
 //
 // p99 drift is the last window's p99 over the first's (the target); the
 // largest over the smallest window's is printed next to it.

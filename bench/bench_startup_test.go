@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // startupIdle is how long the server sits idle before its RSS is read.
@@ -23,11 +25,11 @@ const startupIdle = time.Second
 // the cost of starting any process of this size here. b.N is the number
 // of starts.
 //
-//	go test -run '^$' -bench Startup -benchtime 20x .
+//	go test -run '^$' -bench Startup -benchtime 20x ./bench/
 func BenchmarkStartup(b *testing.B) {
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "roster")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/rosterhq/roster")
 	build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
@@ -80,7 +82,7 @@ func BenchmarkStartup(b *testing.B) {
 // startupIdle, reads VmRSS and RssAnon (KiB) and stops the server with SIGTERM.
 func startOnce(b *testing.B, bin string, env []string) (time.Duration, int64, int64) {
 	b.Helper()
-	addr := loopbackAddr(b)
+	addr := proctest.LoopbackAddr(b)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(env, "ROSTER_ADDR="+addr, "ROSTER_BASE_URL=http://"+addr)
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
@@ -110,8 +112,8 @@ func startOnce(b *testing.B, bin string, env []string) (time.Duration, int64, in
 	}
 	d := time.Since(start)
 	time.Sleep(startupIdle)
-	rss, errRSS := procStatusKB(cmd.Process.Pid, "VmRSS")
-	anon, errAnon := procStatusKB(cmd.Process.Pid, "RssAnon")
+	rss, errRSS := proctest.StatusKB(cmd.Process.Pid, "VmRSS")
+	anon, errAnon := proctest.StatusKB(cmd.Process.Pid, "RssAnon")
 	if err := errors.Join(errRSS, errAnon); err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ const benchDeadline = 90 * time.Second
 // to each of the two servers by benchConns workers, so a fixed count gives
 // every machine the same sample size:
 //
-//	go test -run '^$' -bench Profile -benchtime 20000x .
+//	go test -run '^$' -bench Profile -benchtime 20000x ./bench/
 func BenchmarkProfile(b *testing.B) {
 	rosterURL, cookies := startRoster(b)
 	page := fetchProfile(b, rosterURL+"/profile", cookies)
@@ -113,7 +113,7 @@ func runTargets(b *testing.B, targets []namedTarget) []loadResult {
 	return results
 }
 
-// benchApp wires the application as main wires it, on the database at path
+// benchApp wires the application as serve wires it, on the database at path
 // (which may be seeded already; "" is a new temporary one) and a loopback
 // listener that the caller serves once its routes are set.
 func benchApp(b *testing.B, path string) (net.Listener, string, *db.Store, *echo.Echo, *session.Store) {
@@ -132,20 +132,12 @@ func benchApp(b *testing.B, path string) (net.Listener, string, *db.Store, *echo
 		"ROSTER_BASE_URL": base,
 		"ROSTER_ADDR":     ln.Addr().String(),
 	}
-	cfg, err := parseConfig(nil, func(k string) string { return env[k] })
+	app, err := roster.Open(ctx, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	e, sessions, _, err := newServer(ctx, cfg, store, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ln, base, store, e, sessions
+	b.Cleanup(func() { app.Store.Close() })
+	return ln, base, app.Store, app.Echo, app.Sessions
 }
 
 // benchPassword is the password of every user the benchmarks sign in.

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -209,7 +209,7 @@ func startChromium(t *testing.T, ctx context.Context) context.Context {
 	return browserCtx
 }
 
-// startBrowserApp serves the application, wired as main wires it, on a loopback
+// startBrowserApp serves the application, wired as serve wires it, on a loopback
 // port, with a fresh database. env adds ROSTER_* settings, such as
 // ROSTER_SMTP_URL. It returns the base URL and the store, for setting up users.
 func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
@@ -225,28 +225,21 @@ func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 	}
 	env["ROSTER_DB"] = filepath.Join(t.TempDir(), "roster.db")
 	env["ROSTER_BASE_URL"] = base
-	cfg, err := parseConfig(nil, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := t.Context() // ends the server's hash worker with the test
-	store, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, _, worker, err := newServer(ctx, cfg, store, log, nil)
+	app, err := roster.Open(ctx, func(k string) string { return env[k] }, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	store, worker := app.Store, app.Notifier
+	t.Cleanup(func() { store.Close() })
 	// The notification worker runs as serve runs it, and stops (its
 	// delivery in hand finished) before the database closes.
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	var delivering sync.WaitGroup
 	delivering.Go(func() { worker.Run(workerCtx) })
 	t.Cleanup(func() { stopWorker(); delivering.Wait() })
-	srv := httptest.NewUnstartedServer(e)
+	srv := httptest.NewUnstartedServer(app.Echo)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

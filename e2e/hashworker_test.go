@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"net/http"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // TestHashWorkerIsTheServersBuild: an upgrade replaces the binary at its
@@ -35,7 +37,7 @@ func TestHashWorkerIsTheServersBuild(t *testing.T) {
 	if log := srv.stderr.String(); strings.Contains(log, "hash worker") || strings.Contains(log, "server's process") {
 		t.Fatalf("the sign-up was not hashed by a worker:\n%s", log)
 	}
-	workers := children(srv.cmd.Process.Pid)
+	workers := proctest.Children(srv.cmd.Process.Pid)
 	if len(workers) != 1 {
 		t.Fatalf("the server has %d children %v, want its hash worker", len(workers), workers)
 	}

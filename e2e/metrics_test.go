@@ -1,41 +1,31 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/internal/logtest"
+	"github.com/rosterhq/roster/internal/proctest"
 )
-
-// loopbackAddr returns a loopback address nothing listens on (for now).
-func loopbackAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // serveInProcess runs `roster serve` with env until the test ends, and waits
 // for /healthz to answer. It returns the base URL and the server's log.
 func serveInProcess(t *testing.T, env map[string]string) (string, *logtest.Buffer) {
 	t.Helper()
-	addr := loopbackAddr(t)
+	addr := proctest.LoopbackAddr(t)
 	env["ROSTER_ADDR"] = addr
 	env["ROSTER_BASE_URL"] = "http://" + addr
 	env["ROSTER_DB"] = t.TempDir() + "/roster.db"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var log logtest.Buffer
-	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, &log) }()
+	go func() {
+		done <- roster.Run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, &log)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -55,7 +45,7 @@ func serveInProcess(t *testing.T, env map[string]string) (string, *logtest.Buffe
 }
 
 func TestMetricsEndpoint(t *testing.T) {
-	metricsAddr := loopbackAddr(t)
+	metricsAddr := proctest.LoopbackAddr(t)
 	base, log := serveInProcess(t, map[string]string{"ROSTER_METRICS_ADDR": metricsAddr})
 	if !strings.Contains(log.String(), "metrics are served") {
 		t.Errorf("log has no line about the metrics listener:\n%s", log)

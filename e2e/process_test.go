@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -18,12 +18,14 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/logtest"
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // The crash and backup tests run the real binary as child processes on
 // loopback, as an operator would: build it, start it, kill it.
 
-// buildRoster compiles the roster command into a temporary directory.
+// buildRoster compiles the roster command (the module's root, main.go)
+// into a temporary directory.
 func buildRoster(t *testing.T) string {
 	t.Helper()
 	// The go command running the tests puts its own bin directory first on
@@ -35,7 +37,7 @@ func buildRoster(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "roster")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool, "build", "-o", bin, ".")
+	cmd := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/rosterhq/roster")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -82,7 +84,7 @@ func startServer(t *testing.T, bin, dbPath string) *child {
 			t.Fatalf("roster exited early: %v\n%s", c.cmd.ProcessState, c.stderr.String())
 		default:
 		}
-		addr = listenAddr(c.stderr.String())
+		addr = proctest.ListenAddr(c.stderr.String())
 		return addr != ""
 	})
 	c.base = "http://" + addr

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bufio"
@@ -29,7 +29,7 @@ func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.
 			return fmt.Errorf("backup: %s already exists; pick a new file name", args[0])
 		}
 	}
-	store, err := openStore(ctx, cfg.DB)
+	store, err := OpenStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

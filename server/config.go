@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"flag"
@@ -227,4 +227,40 @@ func (c config) trustedProxies() []string {
 		return nil
 	}
 	return strings.Split(c.TrustedProxies, ",")
+}
+
+// The checks that several groups of settings share.
+
+// bothOrNeither checks two settings that go together, such as a client id
+// and its secret.
+func bothOrNeither(idEnv, id, secretEnv, secret string) error {
+	switch {
+	case id != "" && secret == "":
+		return fmt.Errorf("%s: must be set along with %s", secretEnv, idEnv)
+	case id == "" && secret != "":
+		return fmt.Errorf("%s: must be set along with %s", idEnv, secretEnv)
+	}
+	return nil
+}
+
+// providerURL checks an issuer or server base URL: https, or http for a
+// server on this machine (a local test IdP); no query, no trailing slash.
+// Its errors do not repeat the URL, which could hold a password.
+func providerURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("want an https URL")
+	}
+	if u.Scheme != "https" && (u.Scheme != "http" || !isLoopback(u.Hostname())) {
+		return "", fmt.Errorf("want an https URL (http only for localhost)")
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

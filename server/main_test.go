@@ -1,11 +1,10 @@
-package main
+package server
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,16 +24,21 @@ import (
 	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/internal/logtest"
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // TestMain lets the test binary serve as the servers' password hash
 // worker, as the roster binary does.
 func TestMain(m *testing.M) {
 	if auth.IsHashWorker() {
-		os.Exit(hashWorker())
+		os.Exit(HashWorker())
 	}
 	os.Exit(m.Run())
 }
+
+// testCommand is the command line as main.go builds it, serving the
+// repository's static folder.
+var testCommand = Command{Static: os.DirFS("../static"), Version: "dev"}
 
 // envOf turns a map into the getenv that run and parseConfig take.
 func envOf(m map[string]string) func(string) string {
@@ -342,7 +346,7 @@ func newCLI(t *testing.T) cli {
 func (c cli) run(stdin string, args ...string) (string, string, error) {
 	c.t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(c.t.Context(), args, envOf(map[string]string{"ROSTER_DB": c.dbPath}), strings.NewReader(stdin), &stdout, &stderr)
+	err := testCommand.Run(c.t.Context(), args, envOf(map[string]string{"ROSTER_DB": c.dbPath}), strings.NewReader(stdin), &stdout, &stderr)
 	return stdout.String(), stderr.String(), err
 }
 
@@ -359,7 +363,7 @@ func (c cli) mustRun(stdin string, args ...string) string {
 // store opens the CLI's database for checks, closed at the end of the test.
 func (c cli) store() *db.Store {
 	c.t.Helper()
-	store, err := openStore(c.t.Context(), c.dbPath)
+	store, err := OpenStore(c.t.Context(), c.dbPath)
 	if err != nil {
 		c.t.Fatalf("open store: %v", err)
 	}
@@ -442,7 +446,7 @@ func TestRunBadConfig(t *testing.T) {
 	for _, cmd := range []string{"serve", "migrate", "user"} {
 		t.Run(cmd, func(t *testing.T) {
 			env := map[string]string{"ROSTER_DB": filepath.Join(t.TempDir(), "roster.db"), "ROSTER_SIGNUP": "maybe"}
-			err := run(t.Context(), []string{cmd}, envOf(env), strings.NewReader(""), io.Discard, io.Discard)
+			err := testCommand.Run(t.Context(), []string{cmd}, envOf(env), strings.NewReader(""), io.Discard, io.Discard)
 			if err == nil || !strings.HasPrefix(err.Error(), "ROSTER_SIGNUP") {
 				t.Errorf("got %v, want an error starting with ROSTER_SIGNUP", err)
 			}
@@ -450,7 +454,7 @@ func TestRunBadConfig(t *testing.T) {
 	}
 	t.Run("serve on a bad address", func(t *testing.T) {
 		env := map[string]string{"ROSTER_DB": filepath.Join(t.TempDir(), "roster.db"), "ROSTER_ADDR": "127.0.0.1:99999"}
-		err := run(t.Context(), []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, io.Discard)
+		err := testCommand.Run(t.Context(), []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, io.Discard)
 		if err == nil || !strings.HasPrefix(err.Error(), "ROSTER_ADDR") {
 			t.Errorf("got %v, want an error starting with ROSTER_ADDR", err)
 		}
@@ -784,17 +788,6 @@ func TestSeedDemoNotEmpty(t *testing.T) {
 	}
 }
 
-// listenAddr finds the address in serve's "listening" log line.
-func listenAddr(log string) string {
-	for line := range strings.Lines(log) {
-		var rec struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "Roster is listening" {
-			return rec.Addr
-		}
-	}
-	return ""
-}
-
 // waitListening waits for an in-process serve, whose result comes on done,
 // to log that it listens, and returns the address; serve returning first
 // fails the test.
@@ -807,7 +800,7 @@ func waitListening(t *testing.T, done <-chan error, log *logtest.Buffer) string 
 			t.Fatalf("serve returned early: %v\n%s", err, log.String())
 		default:
 		}
-		addr = listenAddr(log.String())
+		addr = proctest.ListenAddr(log.String())
 		return addr != ""
 	})
 	return addr
@@ -824,7 +817,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 	defer cancel()
 	var stdout, stderr logtest.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), &stdout, &stderr) }()
+	go func() {
+		done <- testCommand.Run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
+	}()
 
 	addr := waitListening(t, done, &stderr)
 	base := "http://" + addr
@@ -937,12 +932,12 @@ func TestServeGracefulShutdown(t *testing.T) {
 func hashWorkers(t *testing.T) []int {
 	t.Helper()
 	var workers []int
-	for _, pid := range children(os.Getpid()) {
+	for _, pid := range proctest.Children(os.Getpid()) {
 		env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 		if err != nil || string(env) != "ROSTER_HASH_WORKER=1\x00" {
 			continue // exited, or some other child
 		}
-		stat, err := procStat(pid)
+		stat, err := proctest.Stat(pid)
 		if err != nil {
 			continue
 		}

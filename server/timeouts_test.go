@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bufio"
@@ -50,7 +50,7 @@ func TestSlowClientCutOff(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var stderr logtest.Buffer
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, &stderr) }()
+	go func() { done <- testCommand.serve(ctx, cfg, io.Discard, &stderr) }()
 	defer func() { cancel(); <-done }()
 	addr := waitListening(t, done, &stderr)
 

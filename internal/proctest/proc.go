@@ -1,20 +1,23 @@
-package main
+// Package proctest is what the tests and benchmarks see of a roster
+// process from outside: in /proc, the children a server started (its
+// password hash workers), their priority, CPU, faults and memory; the
+// address its log says it listens on; a free loopback address to give it.
+package proctest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 )
 
-// What the tests and benchmarks read of processes in /proc: the children a
-// server started (its password hash workers), their priority, CPU, faults
-// and memory.
-
-// children lists the running processes that pid started.
-func children(pid int) []int {
+// Children lists the running processes that pid started.
+func Children(pid int) []int {
 	lists, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))
 	var pids []int
 	for _, list := range lists {
@@ -28,10 +31,10 @@ func children(pid int) []int {
 	return pids
 }
 
-// procStat returns the fields of /proc/PID/stat after "pid (comm) ", so
+// Stat returns the fields of /proc/PID/stat after "pid (comm) ", so
 // that field n of proc(5) is [n-3]: minflt (10) is [7], utime (14) [11],
 // stime (15) [12], nice (19) [16].
-func procStat(pid int) ([]string, error) {
+func Stat(pid int) ([]string, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return nil, err
@@ -43,9 +46,9 @@ func procStat(pid int) ([]string, error) {
 	return f, nil
 }
 
-// procStatusKB reads one size of pid, in KiB, from /proc/PID/status:
+// StatusKB reads one size of pid, in KiB, from /proc/PID/status:
 // VmRSS is all resident memory, RssAnon the part that is not file pages.
-func procStatusKB(pid int, key string) (int64, error) {
+func StatusKB(pid int, key string) (int64, error) {
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0, err
@@ -56,4 +59,28 @@ func procStatusKB(pid int, key string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
+}
+
+// ListenAddr finds the address in the "Roster is listening" line of a
+// server's JSON log, or "" while there is none.
+func ListenAddr(log string) string {
+	for line := range strings.Lines(log) {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "Roster is listening" {
+			return rec.Addr
+		}
+	}
+	return ""
+}
+
+// LoopbackAddr returns a loopback address nothing listens on (for now).
+func LoopbackAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
