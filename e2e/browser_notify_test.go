@@ -16,7 +16,7 @@ import (
 )
 
 // TestBrowserNotify drives the issue-5 scenario through Chromium with
-// JavaScript on, against the application wired as main wires it, its
+// JavaScript on, against the application wired as serve wires it, its
 // worker sending SMS through a fake Twilio API on loopback: add a phone
 // number, receive its code, verify it, route severity-1 alerts to it, call
 // the notify API, and see the SMS arrive and the entry in Recent
