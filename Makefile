@@ -43,15 +43,15 @@ test: deps
 # S2 an htmx preference save; S3 200 sign-ins during S1; S7 a 5-minute soak.
 # Each benchmark reports its own reference, measured in the same run.
 bench:
-	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkProfile$$' -benchtime 20000x -timeout 10m .
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkProfile$$' -benchtime 20000x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench Reads ./db/
 	CGO_ENABLED=1 go test -run '^$$' -bench 'ProfileRender|SessionsSection' -benchmem ./views/
-	CGO_ENABLED=1 go test -run '^$$' -bench AcceptInvites -benchtime 1x -timeout 10m .
-	CGO_ENABLED=1 go test -run '^$$' -bench Startup -benchtime 20x -timeout 10m .
-	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkLargeDB$$' -benchtime 1x -timeout 20m .
-	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSavePreference$$' -benchtime 20000x -timeout 10m .
-	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInStorm$$' -benchtime 600x -timeout 10m .
-	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 20m .
+	CGO_ENABLED=1 go test -run '^$$' -bench AcceptInvites -benchtime 1x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench Startup -benchtime 20x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkLargeDB$$' -benchtime 1x -timeout 20m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSavePreference$$' -benchtime 20000x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInStorm$$' -benchtime 600x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 20m ./bench/
 
 # Each fuzz target for FUZZTIME (30 s): the form decoders and validators.
 # Their seeds and the inputs that once failed (testdata/fuzz) run in `make test`.
@@ -80,4 +80,4 @@ vet:
 
 # Refresh the README's screenshot of the profile page, taken by the browser test.
 screenshot: deps
-	ROSTER_SCREENSHOT=$(CURDIR)/docs/screenshot-profile.png CGO_ENABLED=1 go test -count=1 -run Browser .
+	ROSTER_SCREENSHOT=$(CURDIR)/docs/screenshot-profile.png CGO_ENABLED=1 go test -count=1 -run Browser ./e2e/

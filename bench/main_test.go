@@ -1,0 +1,23 @@
+package bench
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/server"
+)
+
+// TestMain lets the benchmark binary serve as the password hash worker of
+// the servers it runs in its own process, as the roster binary does: S3
+// counts that worker's CPU among the process's children.
+func TestMain(m *testing.M) {
+	if auth.IsHashWorker() {
+		os.Exit(server.HashWorker())
+	}
+	os.Exit(m.Run())
+}
+
+// roster is the command line as main.go builds it, serving the
+// repository's static folder.
+var roster = server.Command{Static: os.DirFS("../static"), Version: "dev"}

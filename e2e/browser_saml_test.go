@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/samltest"
+)
+
+// TestBrowserSAML signs in through a SAML connection in Chromium: the email
+// on /login/saml, samlidp's real login form, its self-posting response
+// page, and the profile with the account the connection brought the
+// person into.
+func TestBrowserSAML(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base, store := startBrowserApp(t, nil)
+	idp := samltest.New(t, nil)
+	idp.AddUser(t, "grace", "grace@example.com", "Grace Hopper", "compiler cobol navy 1906")
+
+	owner, err := store.CreateUser(ctx, db.NewUser{Email: "owner@acme.test", Name: "Owner", Verified: true}, db.Event{Kind: db.EventSignUp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := store.CreateAccount(ctx, owner.ID, "Acme Research", db.Event{Kind: db.EventAccountCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metadata := httpGet(t, idp.URL+"/metadata")
+	conn, err := store.CreateSAMLConnection(ctx, acc.ID, owner.ID, db.NewSAMLConnection{
+		Name: "Test IdP", IdPMetadataXML: metadata, IdPEntityID: idp.URL + "/metadata",
+		EmailDomains: []string{"example.com"}, DefaultRole: db.RoleNormal,
+	}, db.Event{Kind: db.EventSAMLConnectionAdded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only a verified domain routes from /login/saml and makes profiles.
+	if err := store.VerifySAMLDomain(ctx, conn.ID, "example.com", db.Event{Kind: db.EventSAMLDomainVerified}); err != nil {
+		t.Fatal(err)
+	}
+	idp.Register(t, "roster", []byte(httpGet(t, base+"/saml/"+strconv.FormatInt(conn.ID, 10)+"/metadata")))
+
+	browserCtx := startChromium(t, ctx)
+	tab := newBrowserTab(t, browserCtx, "SAML tab", browserUAChrome, true, false)
+	tab.navigate(t, base+"/login/saml", "#login-saml-form")
+	tab.submit(t, "go to the IdP", "/sso",
+		chromedp.SendKeys(chromedp.CSS("#saml-email"), "grace@example.com"),
+		chromedp.Click(chromedp.CSS("#login-saml-form button[type=submit]")),
+	)
+	tab.do(t, "sign in at the IdP and come back",
+		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), "grace"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "compiler cobol navy 1906"),
+		chromedp.Click(chromedp.CSS(`input[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("section#my-accounts")),
+	)
+	tab.wantPath(t, "/profile")
+	tab.wantText(t, "main > .flash.success", "You are signed in.")
+	accounts := tab.eval(t, `document.querySelector('section#my-accounts').textContent`)
+	if !strings.Contains(accounts, "Acme Research") || !strings.Contains(accounts, "Normal") {
+		tab.fatalf(t, "#my-accounts is %q, want Acme Research with the role Normal", strings.Join(strings.Fields(accounts), " "))
+	}
+	tab.wantCleanConsole(t)
+}
+
+func httpGet(t *testing.T, u string) string {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: got %d, %v", u, res.StatusCode, err)
+	}
+	return string(b)
+}

@@ -1,0 +1,211 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/db"
+)
+
+var errHelp = flag.ErrHelp
+
+// admin runs the maintenance commands: migrate, backup, user and saml.
+func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.Reader, stdout io.Writer) error {
+	if cmd == "backup" {
+		if len(args) != 1 || args[0] == "" {
+			return errors.New("usage: roster backup FILE")
+		}
+		if _, err := os.Stat(args[0]); err == nil {
+			return fmt.Errorf("backup: %s already exists; pick a new file name", args[0])
+		}
+	}
+	store, err := OpenStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch cmd {
+	case "migrate":
+		fmt.Fprintf(stdout, "%s is up to date\n", cfg.DB)
+		return nil
+	case "backup":
+		if err := store.Backup(ctx, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote a consistent copy of %s to %s\n", cfg.DB, args[0])
+		return nil
+	}
+	if cmd == "saml" {
+		return samlCommand(ctx, store, args, stdout)
+	}
+	if len(args) == 0 {
+		return errors.New("usage: roster user create|reset-password|verify-email -email ADDRESS")
+	}
+	return userCommand(ctx, store, args[0], args[1:], stdin, stdout)
+}
+
+func userCommand(ctx context.Context, store *db.Store, sub string, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the caller prints the error once
+	email := fs.String("email", "", "the user's email (required)")
+	name := fs.String("name", "", "display name (create)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input instead of generating one")
+	verified := fs.Bool("verified", false, "mark the email verified (create)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return fmt.Errorf("user %s: -email is required", sub)
+	}
+	// password reads or generates the new password and hashes it; printed
+	// is the text to show afterwards (the generated password), if any.
+	password := func() (hash, printed string, err error) {
+		pw := generatePassword()
+		printed = "password: " + pw + "\n"
+		if *fromStdin {
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return "", "", fmt.Errorf("read password: %w", err)
+			}
+			pw, printed = strings.TrimRight(line, "\r\n"), ""
+			if err := auth.CheckPassword(pw); err != nil {
+				return "", "", fmt.Errorf("password: %v", err)
+			}
+		}
+		hash, err = auth.NewHasher(runtime.NumCPU(), 0).Hash(ctx, pw)
+		return hash, printed, err
+	}
+	ev := db.Event{IP: "cli", UserAgent: "roster " + sub}
+	switch sub {
+	case "create":
+		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email {
+			return fmt.Errorf("user create: %q is not an email address such as ann@example.com", *email)
+		}
+		hash, printed, err := password()
+		if err != nil {
+			return err
+		}
+		ev.Kind = db.EventSignUp
+		u, err := store.CreateUser(ctx, db.NewUser{Email: *email, Name: *name, PasswordHash: hash, Verified: *verified}, ev)
+		if errors.Is(err, db.ErrConflict) {
+			return fmt.Errorf("user create: a user with email %s already exists", *email)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created user %d <%s>\n%s", u.ID, u.Email, printed)
+		return nil
+	case "reset-password":
+		u, err := userByEmail(ctx, store, *email)
+		if err != nil {
+			return err
+		}
+		hash, printed, err := password()
+		if err != nil {
+			return err
+		}
+		ev.Kind = db.EventPasswordReset
+		n, err := store.ChangePassword(ctx, u.ID, hash, nil, ev)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "reset the password of <%s>; %d sessions signed out\n%s", u.Email, n, printed)
+		return nil
+	case "verify-email":
+		u, err := userByEmail(ctx, store, *email)
+		if err != nil {
+			return err
+		}
+		ev.Kind = db.EventEmailVerified
+		v, err := store.MarkEmailVerified(ctx, u.ID, ev)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "marked <%s> as verified\n", u.Email)
+		// A first verification ends what was attached before it.
+		for _, i := range v.Removed {
+			fmt.Fprintf(stdout, "removed the %s login %q (%s): it was linked before the email was verified\n", i.Provider, i.Subject, i.Email)
+		}
+		if v.SignedOut > 0 {
+			fmt.Fprintf(stdout, "%d sessions signed out\n", v.SignedOut)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown command: user %s (want create, reset-password or verify-email)", sub)
+}
+
+func userByEmail(ctx context.Context, store *db.Store, email string) (db.User, error) {
+	u, err := store.UserByEmail(ctx, email)
+	if errors.Is(err, db.ErrNotFound) {
+		return u, fmt.Errorf("no user has the email %s", email)
+	}
+	return u, err
+}
+
+// generatePassword makes a 26-character random password (130 bits).
+func generatePassword() string { return strings.ToLower(rand.Text()) }
+
+// seedDemo creates a demo user in an empty database and prints its
+// credentials once.
+func seedDemo(ctx context.Context, store *db.Store, stdout io.Writer) error {
+	n, err := store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw := generatePassword()
+	hash, err := auth.NewHasher(1, 0).Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	u, err := store.CreateUser(ctx, db.NewUser{Email: "demo@example.com", Name: "Demo User", PasswordHash: hash, Verified: true},
+		db.Event{Kind: db.EventSignUp, IP: "demo", UserAgent: "roster demo seed"})
+	if err != nil {
+		return fmt.Errorf("seed demo user: %w", err)
+	}
+	fmt.Fprintf(stdout, "Demo user created. Sign in as %s with the password %s (shown only this once).\n", u.Email, pw)
+	return nil
+}
+
+// samlCommand is `roster saml verify-domain`: the operator, having checked
+// that the account behind a SAML connection controls an email domain (by
+// whatever means they trust), makes emails at that domain count as
+// verified when the connection asserts them.
+func samlCommand(ctx context.Context, store *db.Store, args []string, stdout io.Writer) error {
+	const usage = "usage: roster saml verify-domain -connection ID -domain example.com"
+	if len(args) == 0 || args[0] != "verify-domain" {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("saml verify-domain", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	connID := fs.Int64("connection", 0, "the SAML connection's id, as shown in its URLs (/saml/ID/...)")
+	domain := fs.String("domain", "", "an email domain the connection lists")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *connID <= 0 || *domain == "" {
+		return errors.New(usage)
+	}
+	err := store.VerifySAMLDomain(ctx, *connID, *domain, db.Event{Kind: db.EventSAMLDomainVerified, IP: "cli", UserAgent: "roster saml verify-domain"})
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return fmt.Errorf("saml verify-domain: there is no SAML connection %d", *connID)
+	case errors.Is(err, db.ErrDomainNotServed):
+		return fmt.Errorf("saml verify-domain: connection %d does not list %s among its email domains; an Admin of its account adds it there first", *connID, *domain)
+	case errors.Is(err, db.ErrDomainTaken):
+		return fmt.Errorf("saml verify-domain: %s is already verified for another SAML connection", *domain)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(stdout, "emails at %s from SAML connection %d now count as verified\n", strings.ToLower(strings.TrimSpace(*domain)), *connID)
+	return nil
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rosterhq/roster/metrics"
+)
+
+func newLogger(w io.Writer) *slog.Logger {
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	log := newLogger(stderr)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	store, err := OpenStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close database", "err", err)
+		}
+	}()
+	if cfg.Demo {
+		if err := seedDemo(ctx, store, stdout); err != nil {
+			return err
+		}
+	}
+	var obs *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		obs = metrics.New()
+	}
+	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, obs)
+	if err != nil {
+		return err
+	}
+	if obs != nil {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, obs, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ROSTER_ADDR: %w", err)
+	}
+	srv := newHTTPServer(e, cfg.httpTimeouts(), log)
+	go sweep(ctx, sessions, log)
+	go sweepSpent(ctx, store, log)
+	// The worker finishes the delivery in hand before the database closes.
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	var delivering sync.WaitGroup
+	delivering.Go(func() { worker.Run(workerCtx) })
+	defer delivering.Wait()
+	defer stopWorker()
+	go sweepExpiredCards(ctx, store, log)
+	if cfg.StripeSecretKey != "" && cfg.StripeWebhookSecret == "" {
+		log.Warn("ROSTER_STRIPE_WEBHOOK_SECRET is unset: cards removed or renewed at Stripe will not be updated here")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("Roster is listening", "url", cfg.baseURL.String(), "addr", ln.Addr().String(), "db", cfg.DB, "version", c.Version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("requests still running after 10s were cut off", "err", err)
+	}
+	return nil
+}
+
+// serveMetrics serves /metrics on its own listener, away from the public
+// address, until the returned stop is called.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ROSTER_METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := newHTTPServer(mux, defaultTimeouts, log)
+	go srv.Serve(ln)
+	log.Info("metrics are served", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}
