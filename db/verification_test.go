@@ -266,3 +266,39 @@ func TestFirstVerificationMigration(t *testing.T) {
 		t.Errorf("after 00013 down: %v, want the trigger gone", err)
 	}
 }
+
+// TestSessionNamesALiveLogin: a session opened through a login is stored
+// only while the login is the user's. A sign-in whose login the first
+// verification removed in between (from Ann's browser, following her link)
+// must not leave a session that names it and that nothing signs out.
+func TestSessionNamesALiveLogin(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := preHijacked(t, s)
+	ids, err := s.IdentitiesForUser(ctx, u.ID)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("setup: logins %+v, %v", ids, err)
+	}
+	other := mustUser(t, s, "bob@example.com")
+	if _, err := s.CreateSession(ctx, Session{IDHash: []byte("bob-through-ann"), UserID: other.ID, IdentityID: ids[0].ID,
+		ExpiresAt: time.Now().Add(time.Hour)}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a session of Bob naming Ann's login: got %v, want ErrNotFound", err)
+	}
+	// Mallory's sign-in through her login has resolved; Ann confirms the
+	// address before the session is written.
+	if _, err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateSession(ctx, Session{IDHash: []byte("mallory-late"), UserID: u.ID, IdentityID: ids[0].ID,
+		ExpiresAt: time.Now().Add(time.Hour)}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a session through the removed login: got %v, want ErrNotFound", err)
+	}
+	for _, id := range []string{"bob-through-ann", "mallory-late"} {
+		if _, err := s.ActiveSession(ctx, []byte(id), time.Time{}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("session %s: got %v, want none stored", id, err)
+		}
+	}
+	if _, err := s.CreateSession(ctx, Session{IDHash: []byte("ann-password"), UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Errorf("a session opened with the password: %v", err)
+	}
+}
