@@ -88,6 +88,8 @@ func confirmAddress(ctx context.Context, tx *sql.Tx, userID int64, newEmail stri
 		}
 	}
 	if newEmail != "" {
+		// The trigger users_email_changed_links voids the unused links
+		// mailed to the old address.
 		_, err = tx.ExecContext(ctx, `UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`,
 			newEmail, unix(now), unix(now), userID)
 	} else {
@@ -96,11 +98,6 @@ func confirmAddress(ctx context.Context, tx *sql.Tx, userID int64, newEmail stri
 	}
 	if err != nil {
 		return Verified{}, mapErr(err)
-	}
-	if newEmail != "" {
-		if err := endLinksToOldAddress(ctx, tx, userID); err != nil {
-			return Verified{}, err
-		}
 	}
 	if v.User, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID)); err != nil {
 		return Verified{}, err
@@ -130,14 +127,6 @@ func removeUnconfirmedLogins(ctx context.Context, tx *sql.Tx, userID int64, ev E
 		}
 	}
 	return removed, nil
-}
-
-// endLinksToOldAddress voids the unused reset and verification links of
-// the user: they were mailed to an address that is no longer the account
-// email.
-func endLinksToOldAddress(ctx context.Context, tx *sql.Tx, userID int64) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM email_tokens WHERE user_id = ? AND used_at IS NULL`, userID)
-	return err
 }
 
 // withVerified adds to ev's detail what a first verification ended.
