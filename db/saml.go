@@ -57,12 +57,11 @@ func (c SAMLConnection) DomainVerified(domain string) bool {
 
 // NewSAMLConnection is what an Admin gives to add a connection.
 type NewSAMLConnection struct {
-	Name              string
-	IdPMetadataXML    string
-	IdPEntityID       string
-	EmailDomains      []string
-	DefaultRole       string
-	AllowIdPInitiated bool
+	Name           string
+	IdPMetadataXML string
+	IdPEntityID    string
+	EmailDomains   []string
+	DefaultRole    string
 }
 
 // SAMLRequest is an SP-initiated sign-in in flight.
@@ -103,7 +102,9 @@ func scanSAMLConnection(row interface{ Scan(...any) error }) (SAMLConnection, er
 	return c, nil
 }
 
-// CreateSAMLConnection adds a connection to the account; actor must be an Admin.
+// CreateSAMLConnection adds a connection to the account; actor must be an
+// Admin. It starts with every domain pending and IdP-initiated sign-in
+// refused, which SetSAMLIdPInitiated allows once a domain is verified.
 func (s *Store) CreateSAMLConnection(ctx context.Context, accountID, actorID int64, nc NewSAMLConnection, ev Event) (SAMLConnection, error) {
 	if !ValidSAMLRole(nc.DefaultRole) {
 		return SAMLConnection{}, fmt.Errorf("create saml connection: invalid role %q", nc.DefaultRole)
@@ -116,10 +117,10 @@ func (s *Store) CreateSAMLConnection(ctx context.Context, accountID, actorID int
 		}
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO saml_connections
-			(account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, allow_idp_initiated, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			(account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			accountID, strings.TrimSpace(nc.Name), nc.IdPMetadataXML, nc.IdPEntityID, strings.Join(domains, ","),
-			nc.DefaultRole, nc.AllowIdPInitiated, unix(s.now())).Scan(&id)
+			nc.DefaultRole, unix(s.now())).Scan(&id)
 		if err != nil {
 			return err
 		}
