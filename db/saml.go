@@ -196,8 +196,9 @@ func noteSAMLLoginsGone(ctx context.Context, tx *sql.Tx, accountID, connID int64
 	return len(list), nil
 }
 
-// samlProvider is the provider of the logins made through connection id.
-func samlProvider(id int64) string { return "saml:" + strconv.FormatInt(id, 10) }
+// SAMLProvider is the provider of the logins made through connection id,
+// the key the trigger saml_connections_drop_logins (00011) deletes them by.
+func SAMLProvider(id int64) string { return "saml:" + strconv.FormatInt(id, 10) }
 
 // SAMLConnections lists the account's connections, oldest first.
 func (s *Store) SAMLConnections(ctx context.Context, accountID int64) ([]SAMLConnection, error) {
@@ -368,7 +369,7 @@ func spendSAMLResponse(ctx context.Context, tx *sql.Tx, in SAMLSignIn, now time.
 	if len(in.BrowserHash) == 0 {
 		return ErrSAMLOtherBrowser
 	}
-	if in.External.Provider != samlProvider(in.Connection.ID) {
+	if in.External.Provider != SAMLProvider(in.Connection.ID) {
 		return fmt.Errorf("login %s is not of connection %d", in.External.Provider, in.Connection.ID)
 	}
 	switch {
@@ -447,7 +448,7 @@ func (s *Store) HoldSAMLResponse(ctx context.Context, h HeldSAML) error {
 // EmailVerified is left false: the caller decides it from the connection's
 // domains as they are now.
 func (s *Store) HeldSAMLResponse(ctx context.Context, connID int64, tokenHash, browserHash []byte) (External, error) {
-	ext := External{Provider: samlProvider(connID)}
+	ext := External{Provider: SAMLProvider(connID)}
 	err := s.r.QueryRowContext(ctx, `SELECT subject, email, display_name FROM saml_held
 		WHERE token_hash = ? AND connection_id = ? AND browser_hash = ? AND created_at >= ?`,
 		tokenHash, connID, browserHash, unix(s.now().Add(-SAMLHeldTTL))).Scan(&ext.Subject, &ext.Email, &ext.DisplayName)
