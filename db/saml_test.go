@@ -335,7 +335,9 @@ func TestUnlinkIgnoresDeadLogins(t *testing.T) {
 	}
 	c, _ = s.SAMLConnection(ctx, c.ID)
 	ann, _, _ := samlSignedIn(t, s, c, "ann")
-	// A login left from a connection deleted before migration 00011.
+	// A login naming no connection: only a write around the rules leaves
+	// one (00011 removed those of connections deleted before it, and the
+	// trigger removes a connection's logins with it).
 	if _, err := s.w.Exec(`INSERT INTO identities (user_id, provider, subject, created_at, last_used_at) VALUES (?, 'saml:999', 'ann', 0, 0)`, ann.ID); err != nil {
 		t.Fatal(err)
 	}
