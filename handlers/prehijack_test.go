@@ -195,17 +195,11 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 		t.Fatalf("ask for a verification link: got %d", res.status)
 	}
 	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, pat, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
-	res := c.get(path)
-	for _, want := range []string{
+	pageSays(t, "Pat's verification page", c.get(path),
 		"your email address is confirmed.",
 		"Removed, because they were linked before your email address was confirmed: the Acme ID login (pat@example.com).",
 		"Your profile has no password yet",
-		`href="/password/forgot"`,
-	} {
-		if !strings.Contains(res.body, html.EscapeString(want)) && !strings.Contains(res.body, want) {
-			t.Errorf("verification page: missing %q; body:\n%s", want, res.body)
-		}
-	}
+		`href="/password/forgot"`)
 	if c.signedIn() {
 		t.Error("the browser signed in through the removed login is still signed in")
 	}
@@ -249,22 +243,27 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 		t.Fatalf("setup: signed in through Bob's login as %q, want %s", got, bobEmail)
 	}
 	path = strings.TrimPrefix(link(t, a.mail.waitFor(t, bobEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
-	res = bob.get(path)
-	for _, want := range []string{
+	pageSays(t, "Bob's verification page", bob.get(path),
 		"Removed, because they were linked before your email address was confirmed: the Acme ID login (bob@example.com).",
 		"Every other session was signed out.",
 		"You can link your logins again with Add Login on your profile.",
-		`href="/profile"`,
-	} {
-		if !strings.Contains(res.body, html.EscapeString(want)) && !strings.Contains(res.body, want) {
-			t.Errorf("Bob's verification page: missing %q; body:\n%s", want, res.body)
-		}
-	}
+		`href="/profile"`)
 	if !bob.signedIn() {
 		t.Error("Bob's browser, signed in with his password, was signed out with the removed login")
 	}
 	if bobsLogin.signedIn() {
 		t.Error("the browser signed in through Bob's removed login is still signed in")
+	}
+}
+
+// pageSays checks that res's page says each of wants (as text or as
+// HTML-escaped text).
+func pageSays(t *testing.T, what string, res *response, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(res.body, html.EscapeString(want)) && !strings.Contains(res.body, want) {
+			t.Errorf("%s: missing %q; body:\n%s", what, want, res.body)
+		}
 	}
 }
 
