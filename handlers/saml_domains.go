@@ -115,8 +115,8 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 
 	_, err = h.store.Reserve(ctx, h.throttle.dnsAccount.on(strconv.FormatInt(m.Account.ID, 10)), h.throttle.dnsIP.on(clientKey(c)))
 	if t, ok := throttled(c, err); ok {
-		secs := int((t.RetryAfter + time.Second - 1) / time.Second)
-		return refuse(http.StatusTooManyRequests, "Too many DNS look-ups in the last minute. Try again in "+strconv.Itoa(secs)+" seconds.")
+		// RetryAfter is whole seconds already (db.Throttled).
+		return refuse(http.StatusTooManyRequests, "Too many DNS look-ups in the last minute. Try again in "+strconv.Itoa(int(t.RetryAfter/time.Second))+" seconds.")
 	}
 	if err != nil {
 		return err
