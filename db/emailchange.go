@@ -78,8 +78,8 @@ func (s *Store) EmailChangeByToken(ctx context.Context, tokenHash []byte) (userI
 // the old and new addresses, is queued to the old address, all in one
 // transaction. Links mailed to the old address stop working; when the old
 // address was never verified, this is a first verification and ends what
-// was attached before it (confirmAddress), keeping keepSession unless a
-// login was removed. An unknown or expired link is ErrNotFound.
+// was attached before it (confirmAddress), keeping keepSession unless it
+// was opened through a login that went. An unknown or expired link is ErrNotFound.
 func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession []byte, tell func(old, new string) (Notice, error), ev Event) (Verified, error) {
 	var v Verified
 	err := s.Tx(ctx, func(tx *sql.Tx) error {

@@ -238,14 +238,25 @@ func openInviteFor(ctx context.Context, tx *sql.Tx, inviteID, userID int64, now 
 	if !inv.Open(now) {
 		return Invite{}, ErrInviteGone
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (`+userEmails+`) WHERE email = ?`, userID, inv.Email).Scan(&n); err != nil {
+	var ok bool
+	if err := tx.QueryRowContext(ctx, hasUserEmail, userID, inv.Email).Scan(&ok); err != nil {
 		return Invite{}, err
 	}
-	if n == 0 {
+	if !ok {
 		return Invite{}, ErrInviteWrongEmail
 	}
 	return inv, nil
+}
+
+// hasUserEmail asks whether an address is among a user's userEmails.
+const hasUserEmail = `SELECT EXISTS (SELECT 1 FROM (` + userEmails + `) WHERE email = ?)`
+
+// HasVerifiedEmail reports whether email is one of the addresses the user
+// can accept an invite for (userEmails), as AcceptInvite decides it.
+func (s *Store) HasVerifiedEmail(ctx context.Context, userID int64, email string) (bool, error) {
+	var ok bool
+	err := s.r.QueryRowContext(ctx, hasUserEmail, userID, NormalEmail(email)).Scan(&ok)
+	return ok, err
 }
 
 // AcceptInvite makes the user a member with the invite's role and spends

@@ -3,10 +3,13 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 )
@@ -639,4 +642,133 @@ func TestMigrationsDownToEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustUser(t, s, "ann@example.com")
+}
+
+// TestUpgradeFromRelease: a database as the last release (00008) left it,
+// with rows in every table, reaches the newest version through Migrate (what
+// `roster migrate` and start-up run), with what each of 00009-00014 does
+// seen together: ids kept and never handed out again, the login of a
+// deleted connection gone, emails in their normal form, listed domains
+// claimed (the operator's verified ones still verified), recent sign-in
+// failures still counting, the first-verification rule in force. Down to
+// 00008 gives back the release's schema, and the upgrade runs again.
+func TestUpgradeFromRelease(t *testing.T) {
+	ctx := context.Background()
+	s, p := migratedTo(t, 8)
+	release := shape(t, s)
+	seedEveryTable(t, s) // connection 12 deleted, its login saml:12 (id 13) left behind
+	now := time.Now().Unix()
+	for _, stmt := range []string{
+		`INSERT INTO users (id, email, email_verified_at, name, created_at, updated_at) VALUES (22, ' Dave@Example.ORG', NULL, 'Dave', 1, 2)`,
+		`INSERT INTO contact_methods (id, user_id, kind, address, label, is_account, verified_at, created_at) VALUES
+			(23, 22, 'email', ' Dave@Example.ORG', 'Account email', 1, NULL, 1)`,
+		`INSERT INTO invites (id, account_id, email, role, invited_by, token_hash, created_at, expires_at, state) VALUES
+			(24, 5, 'Erin@Example.com', 'normal', 3, x'24', 1, 99, 'pending')`,
+		`UPDATE saml_connections SET allow_idp_initiated = 1 WHERE id = 2`,
+		`INSERT INTO saml_connections (id, account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, allow_idp_initiated, created_at)
+			VALUES (25, 5, 'Entra', '<md/>', 'https://entra', 'example.org,Example.NET', 'normal', 1, 1)`,
+		`INSERT INTO identities (id, user_id, provider, subject, email, email_verified, created_at, last_used_at) VALUES
+			(26, 22, 'saml:25', 'dave-nameid', 'Dave@Example.ORG', 0, 1, 1)`,
+		`INSERT INTO sessions (id, id_hash, user_id, created_at, last_seen_at, expires_at) VALUES (27, x'27', 22, 1, 1, 99)`,
+		fmt.Sprintf(`INSERT INTO login_failures (key, created_at) VALUES ('email:ann@example.com', %d), ('ip:192.0.2.1', %[1]d)`, now),
+	} {
+		if _, err := s.w.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", strings.Join(strings.Fields(stmt), " "), err)
+		}
+	}
+
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []string
+	for _, name := range applied {
+		versions = append(versions, filepath.Base(name)[:5])
+	}
+	if got, want := strings.Join(versions, " "), "00009 00010 00011 00012 00013 00014"; got != want {
+		t.Errorf("applied: got %s (%v), want %s", got, applied, want)
+	}
+
+	for query, want := range map[string]string{
+		// 00009: every address in its normal form, ids kept.
+		`SELECT group_concat(id || ' ' || email, ', ') FROM (SELECT * FROM users ORDER BY id)`:                                              "3 ann@example.com, 7 bob@example.com, 22 dave@example.org",
+		`SELECT group_concat(id || ' ' || address, ', ') FROM (SELECT * FROM contact_methods ORDER BY id)`:                                  "4 ann@example.com, 9 +14155550100, 10 bob@example.com, 23 dave@example.org",
+		`SELECT group_concat(id || ' ' || email || ' ' || state, ', ') FROM (SELECT * FROM invites ORDER BY id)`:                            "8 carol@example.com pending, 24 erin@example.com pending",
+		`SELECT group_concat(circumstance || ' ' || contact_method_id, ', ') FROM (SELECT * FROM notification_rules ORDER BY circumstance)`: "alerts 9, security 4",
+		// 00011: the login of the deleted connection is gone, the others stay;
+		// sessions from before name no login.
+		`SELECT group_concat(id || ' ' || provider || ' ' || email, ', ') FROM (SELECT * FROM identities ORDER BY id)`:                 "14 google ann@example.com, 26 saml:25 dave@example.org",
+		`SELECT group_concat(id || ' ' || user_id || ' ' || ifnull(identity_id, '-'), ', ') FROM (SELECT * FROM sessions ORDER BY id)`: "15 3 -, 27 22 -",
+		// 00012: a claim for every listed domain, the operator's still
+		// verified; IdP-initiated stays on only where a domain is verified.
+		`SELECT group_concat(connection_id || ' ' || domain || ' ' || (verified_at IS NOT NULL), ', ') FROM (SELECT * FROM saml_domains ORDER BY connection_id, domain)`: "2 example.com 1, 25 example.net 0, 25 example.org 0",
+		`SELECT group_concat(id || ' ' || allow_idp_initiated, ', ') FROM (SELECT * FROM saml_connections ORDER BY id)`:                                                  "2 1, 25 0",
+		// 00014: recent sign-in failures carried over.
+		`SELECT group_concat(key, ', ') FROM (SELECT * FROM throttle_slots ORDER BY key)`: "signin:email:ann@example.com, signin:ip:192.0.2.1",
+		// The rest, untouched.
+		`SELECT group_concat(id, ', ') FROM (SELECT id FROM audit_events WHERE id < 20 ORDER BY id)`: "16, 17",
+		`SELECT id || ' ' || billing_payment_method_id FROM accounts`:                                "5 6",
+		`SELECT count(*) FROM email_tokens`:                                                          "1",
+		`SELECT new_email FROM email_changes`:                                                        "ann.new@example.com",
+	} {
+		var got string
+		if err := s.w.QueryRow(query).Scan(&got); err != nil || got != want {
+			t.Errorf("%s\ngot  %q, %v\nwant %q", query, got, err, want)
+		}
+	}
+
+	// The code of this release reads what the upgrade left.
+	if u, err := s.UserByEmail(ctx, "DAVE@example.org"); err != nil || u.ID != 22 {
+		t.Errorf("UserByEmail(DAVE@example.org): got user %d, %v; want 22", u.ID, err)
+	}
+	if c, err := s.SAMLConnection(ctx, 2); err != nil || !slices.Equal(c.VerifiedDomains, []string{"example.com"}) {
+		t.Errorf("connection 2: got %+v, %v; want example.com verified", c, err)
+	}
+	full := Limit{Key: "signin:email:ann@example.com", Max: 1, Window: 15 * time.Minute}
+	if _, err := s.Reserve(ctx, full); !errors.Is(err, ErrThrottled) {
+		t.Errorf("a sign-in failure from before the upgrade: Reserve got %v, want it to count (ErrThrottled)", err)
+	}
+	if _, err := s.w.Exec(`UPDATE users SET email_verified_at = 1 WHERE id = 22`); err == nil {
+		t.Error("a bare first verification of Dave, whose login is linked, went through (00013)")
+	}
+	// 00010: no id is handed out again.
+	for _, c := range []struct {
+		insert string
+		above  int64
+	}{
+		{`INSERT INTO saml_connections (account_id, name, idp_metadata_xml, entity_id, created_at) VALUES (5, 'New', '<md/>', 'https://new', 1) RETURNING id`, 25},
+		{`INSERT INTO identities (user_id, provider, subject, created_at, last_used_at) VALUES (3, 'github', 'gh', 1, 1) RETURNING id`, 26},
+		{`INSERT INTO users (email, created_at, updated_at) VALUES ('new@example.com', 1, 1) RETURNING id`, 22},
+	} {
+		var id int64
+		if err := s.w.QueryRow(c.insert).Scan(&id); err != nil || id <= c.above {
+			t.Errorf("%s: got id %d, %v; want above %d", c.insert, id, err, c.above)
+		}
+	}
+	if _, err := s.w.Exec(`DELETE FROM saml_connections WHERE name = 'New'; DELETE FROM identities WHERE provider = 'github';
+		DELETE FROM users WHERE email = 'new@example.com'; DELETE FROM throttle_slots WHERE id > 2`); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := p.DownTo(ctx, 8); err != nil {
+		t.Fatalf("down to 00008: %v", err)
+	}
+	if got := shape(t, s); strings.Join(got, "\n") != strings.Join(release, "\n") {
+		t.Errorf("schema after down to 00008: got\n%s\nwant the release's\n%s", strings.Join(got, "\n"), strings.Join(release, "\n"))
+	}
+	for query, want := range map[string]string{
+		`SELECT group_concat(key, ', ') FROM (SELECT * FROM login_failures ORDER BY key)`:      "email:ann@example.com, ip:192.0.2.1",
+		`SELECT group_concat(connection_id || ' ' || domain, ', ') FROM saml_domains`:          "2 example.com",
+		`SELECT group_concat(id || ' ' || email, ', ') FROM (SELECT * FROM users ORDER BY id)`: "3 ann@example.com, 7 bob@example.com, 22 dave@example.org",
+		`SELECT group_concat(id, ', ') FROM (SELECT * FROM identities ORDER BY id)`:            "14, 26",
+		`SELECT count(*) FROM pragma_foreign_key_check`:                                        "0",
+	} {
+		var got string
+		if err := s.w.QueryRow(query).Scan(&got); err != nil || got != want {
+			t.Errorf("after down to 00008: %s\ngot  %q, %v\nwant %q", query, got, err, want)
+		}
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("upgrade again: %v", err)
+	}
 }

@@ -57,12 +57,11 @@ func (c SAMLConnection) DomainVerified(domain string) bool {
 
 // NewSAMLConnection is what an Admin gives to add a connection.
 type NewSAMLConnection struct {
-	Name              string
-	IdPMetadataXML    string
-	IdPEntityID       string
-	EmailDomains      []string
-	DefaultRole       string
-	AllowIdPInitiated bool
+	Name           string
+	IdPMetadataXML string
+	IdPEntityID    string
+	EmailDomains   []string
+	DefaultRole    string
 }
 
 // SAMLRequest is an SP-initiated sign-in in flight.
@@ -103,7 +102,9 @@ func scanSAMLConnection(row interface{ Scan(...any) error }) (SAMLConnection, er
 	return c, nil
 }
 
-// CreateSAMLConnection adds a connection to the account; actor must be an Admin.
+// CreateSAMLConnection adds a connection to the account; actor must be an
+// Admin. It starts with every domain pending and IdP-initiated sign-in
+// refused, which SetSAMLIdPInitiated allows once a domain is verified.
 func (s *Store) CreateSAMLConnection(ctx context.Context, accountID, actorID int64, nc NewSAMLConnection, ev Event) (SAMLConnection, error) {
 	if !ValidSAMLRole(nc.DefaultRole) {
 		return SAMLConnection{}, fmt.Errorf("create saml connection: invalid role %q", nc.DefaultRole)
@@ -116,10 +117,10 @@ func (s *Store) CreateSAMLConnection(ctx context.Context, accountID, actorID int
 		}
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO saml_connections
-			(account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, allow_idp_initiated, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			(account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			accountID, strings.TrimSpace(nc.Name), nc.IdPMetadataXML, nc.IdPEntityID, strings.Join(domains, ","),
-			nc.DefaultRole, nc.AllowIdPInitiated, unix(s.now())).Scan(&id)
+			nc.DefaultRole, unix(s.now())).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -195,8 +196,9 @@ func noteSAMLLoginsGone(ctx context.Context, tx *sql.Tx, accountID, connID int64
 	return len(list), nil
 }
 
-// samlProvider is the provider of the logins made through connection id.
-func samlProvider(id int64) string { return "saml:" + strconv.FormatInt(id, 10) }
+// SAMLProvider is the provider of the logins made through connection id,
+// the key the trigger saml_connections_drop_logins (00011) deletes them by.
+func SAMLProvider(id int64) string { return "saml:" + strconv.FormatInt(id, 10) }
 
 // SAMLConnections lists the account's connections, oldest first.
 func (s *Store) SAMLConnections(ctx context.Context, accountID int64) ([]SAMLConnection, error) {
@@ -367,7 +369,7 @@ func spendSAMLResponse(ctx context.Context, tx *sql.Tx, in SAMLSignIn, now time.
 	if len(in.BrowserHash) == 0 {
 		return ErrSAMLOtherBrowser
 	}
-	if in.External.Provider != samlProvider(in.Connection.ID) {
+	if in.External.Provider != SAMLProvider(in.Connection.ID) {
 		return fmt.Errorf("login %s is not of connection %d", in.External.Provider, in.Connection.ID)
 	}
 	switch {
@@ -446,7 +448,7 @@ func (s *Store) HoldSAMLResponse(ctx context.Context, h HeldSAML) error {
 // EmailVerified is left false: the caller decides it from the connection's
 // domains as they are now.
 func (s *Store) HeldSAMLResponse(ctx context.Context, connID int64, tokenHash, browserHash []byte) (External, error) {
-	ext := External{Provider: samlProvider(connID)}
+	ext := External{Provider: SAMLProvider(connID)}
 	err := s.r.QueryRowContext(ctx, `SELECT subject, email, display_name FROM saml_held
 		WHERE token_hash = ? AND connection_id = ? AND browser_hash = ? AND created_at >= ?`,
 		tokenHash, connID, browserHash, unix(s.now().Add(-SAMLHeldTTL))).Scan(&ext.Subject, &ext.Email, &ext.DisplayName)

@@ -103,7 +103,7 @@ func TestSAMLLogin(t *testing.T) {
 	if err := s.StartSAMLRequest(ctx, SAMLRequest{RelayState: "r0", ConnectionID: c.ID, RequestID: "id-r0"}); err == nil {
 		t.Fatalf("a request bound to no browser was recorded")
 	}
-	ext := External{Provider: samlProvider(c.ID), Subject: "ann", Email: "ann@example.com", EmailVerified: true}
+	ext := External{Provider: SAMLProvider(c.ID), Subject: "ann", Email: "ann@example.com", EmailVerified: true}
 	start("r1")
 	if r, err := s.OpenSAMLRequest(ctx, c.ID, "r1"); err != nil || r.RequestID != "id-r1" || string(r.BrowserHash) != string(browser) {
 		t.Fatalf("open request: got %+v, %v", r, err)
@@ -166,7 +166,7 @@ func TestSAMLLogin(t *testing.T) {
 	// A refusal consumes the request and the assertion all the same.
 	verifiedUser(t, s, "bob@example.com")
 	start("r3")
-	bob := External{Provider: samlProvider(c.ID), Subject: "bob", Email: "bob@example.com"}
+	bob := External{Provider: SAMLProvider(c.ID), Subject: "bob", Email: "bob@example.com"}
 	if _, err := s.SAMLLogin(ctx, SAMLSignIn{Connection: c, RelayState: "r3", BrowserHash: browser, AssertionID: "a4", External: bob}, ev); !errors.Is(err, ErrLinkUnverifiedProvider) {
 		t.Fatalf("unverified email of an existing user: got %v, want ErrLinkUnverifiedProvider", err)
 	}
@@ -175,7 +175,7 @@ func TestSAMLLogin(t *testing.T) {
 	}
 	// An email at a domain nobody verified makes no profile.
 	start("r5")
-	zoe := External{Provider: samlProvider(c.ID), Subject: "zoe", Email: "zoe@example.org"}
+	zoe := External{Provider: SAMLProvider(c.ID), Subject: "zoe", Email: "zoe@example.org"}
 	if _, err := s.SAMLLogin(ctx, SAMLSignIn{Connection: c, RelayState: "r5", BrowserHash: browser, AssertionID: "a5", External: zoe}, ev); !errors.Is(err, ErrSAMLNoProfile) {
 		t.Fatalf("new email at an unverified domain: got %v, want ErrSAMLNoProfile", err)
 	}
@@ -210,7 +210,7 @@ func TestSAMLLoginNotices(t *testing.T) {
 	carol := verifiedUser(t, s, "carol@example.com")
 	notices := LoginNotices{Linked: &Notice{Circumstance: CircumstanceSecurity, Subject: "linked"},
 		NewDevice: &Notice{Circumstance: CircumstanceSecurity, Subject: "new device"}}
-	ext := External{Provider: samlProvider(c.ID), Subject: "carol", Email: "carol@example.com", EmailVerified: true}
+	ext := External{Provider: SAMLProvider(c.ID), Subject: "carol", Email: "carol@example.com", EmailVerified: true}
 	for i, ua := range []string{"firefox", "firefox", "safari"} {
 		relay := fmt.Sprint("r", i)
 		if err := s.StartSAMLRequest(ctx, SAMLRequest{RelayState: relay, ConnectionID: c.ID, RequestID: "id", BrowserHash: []byte(ua)}); err != nil {
@@ -244,7 +244,7 @@ func samlSignedIn(t *testing.T, s *Store, c SAMLConnection, subject string) (Use
 	if err := s.StartSAMLRequest(ctx, SAMLRequest{RelayState: relay, ConnectionID: c.ID, RequestID: "id", BrowserHash: []byte("b")}); err != nil {
 		t.Fatal(err)
 	}
-	ext := External{Provider: samlProvider(c.ID), Subject: subject, Email: subject + "@example.com", EmailVerified: true}
+	ext := External{Provider: SAMLProvider(c.ID), Subject: subject, Email: subject + "@example.com", EmailVerified: true}
 	out, err := s.SAMLLogin(ctx, SAMLSignIn{Connection: c, RelayState: relay, BrowserHash: []byte("b"), AssertionID: "a-" + subject, External: ext}, Event{Kind: EventSignIn})
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func TestDeleteSAMLConnectionDropsLogins(t *testing.T) {
 				t.Fatal(err)
 			}
 			ann, annSAML, annPassword := samlSignedIn(t, s, c, "ann")
-			if _, err := s.w.Exec(`INSERT INTO identities (user_id, provider, subject, created_at, last_used_at) VALUES (?, ?, 'ann-elsewhere', 0, 0)`, ann.ID, samlProvider(c2.ID)); err != nil {
+			if _, err := s.w.Exec(`INSERT INTO identities (user_id, provider, subject, created_at, last_used_at) VALUES (?, ?, 'ann-elsewhere', 0, 0)`, ann.ID, SAMLProvider(c2.ID)); err != nil {
 				t.Fatal(err)
 			}
 			switch how {
@@ -308,7 +308,7 @@ func TestDeleteSAMLConnectionDropsLogins(t *testing.T) {
 				t.Fatal(err)
 			}
 			ids, _ := s.IdentitiesForUser(ctx, ann.ID)
-			if len(ids) != 1 || ids[0].Provider != samlProvider(c2.ID) {
+			if len(ids) != 1 || ids[0].Provider != SAMLProvider(c2.ID) {
 				t.Errorf("Ann's logins: got %+v, want only the one of connection %d", ids, c2.ID)
 			}
 			if got := sessionIDs(t, s, ann.ID); !slices.Equal(got, []int64{annPassword.ID}) {
@@ -316,7 +316,7 @@ func TestDeleteSAMLConnectionDropsLogins(t *testing.T) {
 			}
 			page, err := s.EventsForUser(ctx, ann.ID, EventKey{}, 10)
 			log := page.Events
-			if err != nil || len(log) == 0 || log[0].Kind != EventLoginUnlinked || log[0].Detail["connection"] != "Okta" || log[0].Detail["provider"] != samlProvider(c.ID) {
+			if err != nil || len(log) == 0 || log[0].Kind != EventLoginUnlinked || log[0].Detail["connection"] != "Okta" || log[0].Detail["provider"] != SAMLProvider(c.ID) {
 				t.Errorf("Ann's log: got %+v, %v; want the login's removal with connection Okta first", log, err)
 			}
 		})
@@ -335,14 +335,16 @@ func TestUnlinkIgnoresDeadLogins(t *testing.T) {
 	}
 	c, _ = s.SAMLConnection(ctx, c.ID)
 	ann, _, _ := samlSignedIn(t, s, c, "ann")
-	// A login left from a connection deleted before migration 00011.
+	// A login naming no connection: only a write around the rules leaves
+	// one (00011 removed those of connections deleted before it, and the
+	// trigger removes a connection's logins with it).
 	if _, err := s.w.Exec(`INSERT INTO identities (user_id, provider, subject, created_at, last_used_at) VALUES (?, 'saml:999', 'ann', 0, 0)`, ann.ID); err != nil {
 		t.Fatal(err)
 	}
 	ids, _ := s.IdentitiesForUser(ctx, ann.ID)
 	var live Identity
 	for _, id := range ids {
-		if id.Provider == samlProvider(c.ID) {
+		if id.Provider == SAMLProvider(c.ID) {
 			live = id
 		}
 	}
@@ -363,7 +365,7 @@ func TestSAMLBindingsMigration(t *testing.T) {
 		VALUES (?, 'Okta', '<md/>', 'https://idp', 0) RETURNING id`, acc.ID).Scan(&live); err != nil {
 		t.Fatal(err)
 	}
-	for _, provider := range []string{samlProvider(live), samlProvider(live + 1), "google"} {
+	for _, provider := range []string{SAMLProvider(live), SAMLProvider(live + 1), "google"} {
 		if _, err := s.w.Exec(`INSERT INTO identities (user_id, provider, subject, created_at, last_used_at) VALUES (?, ?, 'ann', 0, 0)`, owner.ID, provider); err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +378,7 @@ func TestSAMLBindingsMigration(t *testing.T) {
 	for _, id := range ids {
 		got = append(got, id.Provider)
 	}
-	if want := []string{samlProvider(live), "google"}; !slices.Equal(got, want) {
+	if want := []string{SAMLProvider(live), "google"}; !slices.Equal(got, want) {
 		t.Errorf("logins after 00011: got %v, want %v", got, want)
 	}
 	for {

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -20,7 +21,7 @@ type Session struct {
 	IP         string
 	UserAgent  string
 	Data       []byte
-	IdentityID int64 // the external login that opened it; 0 for none (written, not read back)
+	IdentityID int64 // the external login that opened it, 0 for none (written, not read back)
 }
 
 const sessionColumns = `id, id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, data`
@@ -50,13 +51,24 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 }
 
 // CreateSession stores a new session. CreatedAt and LastSeenAt are set to now.
+// A session opened through an external login names it (IdentityID), so
+// that whatever removes the login (its SAML connection going, the first
+// verification of the account email) signs the session out; the login must
+// still be the user's when the session is stored, else ErrNotFound: one
+// removed between the sign-in and this write would otherwise leave a
+// session that nothing signs out.
 func (s *Store) CreateSession(ctx context.Context, ss Session) (Session, error) {
 	now := unix(s.now())
 	row := s.w.QueryRowContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, data, identity_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sessionColumns,
-		ss.IDHash, ss.UserID, now, now, unix(ss.ExpiresAt), ss.IP, ss.UserAgent, ss.Data, sql.NullInt64{Int64: ss.IdentityID, Valid: ss.IdentityID != 0})
-	identity := ss.IdentityID
+		SELECT ?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8
+		WHERE ?8 IS NULL OR EXISTS (SELECT 1 FROM identities WHERE id = ?8 AND user_id = ?2)
+		RETURNING `+sessionColumns,
+		ss.IDHash, ss.UserID, now, unix(ss.ExpiresAt), ss.IP, ss.UserAgent, ss.Data, sql.NullInt64{Int64: ss.IdentityID, Valid: ss.IdentityID != 0})
+	identity, userID := ss.IdentityID, ss.UserID
 	ss, err := scanSession(row)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, fmt.Errorf("create session: login %d of user %d is gone: %w", identity, userID, err)
+	}
 	if err != nil {
 		return Session{}, fmt.Errorf("create session: %w", err)
 	}

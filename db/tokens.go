@@ -97,7 +97,7 @@ func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHas
 // verified, provided the token was sent to the address the user still has.
 // A first verification ends what was attached before it (confirmAddress),
 // keeping keepSession, the session of the browser that followed the link,
-// unless a login was removed.
+// unless it was opened through a login that went.
 func (s *Store) VerifyEmail(ctx context.Context, tokenHash, keepSession []byte, ev Event) (Verified, error) {
 	var v Verified
 	err := s.Tx(ctx, func(tx *sql.Tx) error {

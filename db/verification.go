@@ -47,12 +47,11 @@ const (
 // until now, this is its first verification:
 //   - every linked login goes: all were linked while the email was
 //     unverified, since email_verified_at is never set back to NULL;
-//   - byLink, every session but keep (the browser that followed the link)
-//     ends; byOperator, there is no such browser, and sessions end only
-//     with a removed login;
-//   - keep ends too when a login was removed, as it may have been opened
-//     through one of them (sessions do not record which login opened
-//     them);
+//   - every session opened through one of them ends, keep too;
+//   - byLink, every other session but keep (the browser that followed the
+//     link) ends as well; byOperator, there is no such browser, and every
+//     session ends when a login went (one opened through it before
+//     sessions recorded their login looks like any other), none otherwise;
 //   - a pending change of the account email, asked for before, ends.
 //
 // Each removed login gets a login_unlinked event with reason
@@ -64,22 +63,33 @@ func confirmAddress(ctx context.Context, tx *sql.Tx, userID int64, newEmail stri
 	}
 	v := Verified{First: !old.EmailVerified()}
 	if v.First {
+		// Before the logins go: deleting one forgets which sessions it
+		// opened (trigger identities_forget_sessions).
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?
+			AND identity_id IN (SELECT id FROM identities WHERE user_id = ?)`, userID, userID)
+		if err != nil {
+			return Verified{}, err
+		}
+		if v.SignedOut, err = res.RowsAffected(); err != nil {
+			return Verified{}, err
+		}
 		if v.Removed, err = removeUnconfirmedLogins(ctx, tx, userID, ev, now); err != nil {
 			return Verified{}, err
 		}
-		if len(v.Removed) > 0 {
-			keep = nil
-		}
 		if link || len(v.Removed) > 0 {
-			if v.SignedOut, err = deleteOtherSessions(ctx, tx, userID, keep); err != nil {
+			n, err := deleteOtherSessions(ctx, tx, userID, keep)
+			if err != nil {
 				return Verified{}, err
 			}
+			v.SignedOut += n
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM email_changes WHERE user_id = ?`, userID); err != nil {
 			return Verified{}, err
 		}
 	}
 	if newEmail != "" {
+		// The trigger users_email_changed_links voids the unused links
+		// mailed to the old address.
 		_, err = tx.ExecContext(ctx, `UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`,
 			newEmail, unix(now), unix(now), userID)
 	} else {
@@ -88,11 +98,6 @@ func confirmAddress(ctx context.Context, tx *sql.Tx, userID int64, newEmail stri
 	}
 	if err != nil {
 		return Verified{}, mapErr(err)
-	}
-	if newEmail != "" {
-		if err := endLinksToOldAddress(ctx, tx, userID); err != nil {
-			return Verified{}, err
-		}
 	}
 	if v.User, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID)); err != nil {
 		return Verified{}, err
@@ -122,14 +127,6 @@ func removeUnconfirmedLogins(ctx context.Context, tx *sql.Tx, userID int64, ev E
 		}
 	}
 	return removed, nil
-}
-
-// endLinksToOldAddress voids the unused reset and verification links of
-// the user: they were mailed to an address that is no longer the account
-// email.
-func endLinksToOldAddress(ctx context.Context, tx *sql.Tx, userID int64) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM email_tokens WHERE user_id = ? AND used_at IS NULL`, userID)
-	return err
 }
 
 // withVerified adds to ev's detail what a first verification ended.

@@ -12,8 +12,10 @@ import (
 // linked while it was not.
 
 // preHijacked is Mallory's work: a profile for ann@example.com that an
-// external login without a confirmed email made, with a password too, two
-// sessions and a pending change of the account email to her own address.
+// external login without a confirmed email made, with a password too, a
+// pending change of the account email to her own address, and three
+// sessions: "mallory-login" opened through the login, "mallory-password"
+// and "this-browser" with the password.
 func preHijacked(t *testing.T, s *Store) User {
 	t.Helper()
 	ctx := context.Background()
@@ -24,8 +26,16 @@ func preHijacked(t *testing.T, s *Store) User {
 	if _, err := s.ChangePassword(ctx, u.ID, "mallory-hash", nil, Event{Kind: EventPasswordChanged}); err != nil {
 		t.Fatal(err)
 	}
+	ids, err := s.IdentitiesForUser(ctx, u.ID)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("setup: logins %+v, %v; want the oidc:Acme one", ids, err)
+	}
+	if _, err := s.CreateSession(ctx, Session{IDHash: []byte("mallory-login"), UserID: u.ID, IdentityID: ids[0].ID,
+		ExpiresAt: time.Now().Add(time.Hour), IP: "127.0.0.1", UserAgent: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	newSession(t, s, u.ID, "mallory-password")
 	newSession(t, s, u.ID, "this-browser")
-	newSession(t, s, u.ID, "mallory-browser")
 	if err := s.RequestEmailChange(ctx, u.ID, "mallory@evil.example", []byte("mallory-change"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
@@ -36,26 +46,37 @@ func TestFirstVerificationEndsUnconfirmedLogins(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
-		// verify confirms the address, asking to keep "this-browser"
-		// where the path has a browser to keep; as a login is removed,
-		// which may have opened that session, it goes too.
+		// verify confirms the address, asking to keep the session keep
+		// where the path has a browser to keep.
 		verify func(t *testing.T, s *Store, u User) (Verified, error)
+		// kept is the session still signed in after it: the verifying
+		// browser's, unless the login that went opened it; none after a
+		// reset (a new password signs out everywhere) or from the
+		// operator (a login went, and a session opened through it before
+		// sessions recorded their login looks like any other).
+		kept string
 	}{
 		{"verification link", func(t *testing.T, s *Store, u User) (Verified, error) {
 			if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			return s.VerifyEmail(ctx, []byte("v"), []byte("this-browser"), Event{Kind: EventEmailVerified})
-		}},
+		}, "this-browser"},
+		{"verification link in the browser opened through the login", func(t *testing.T, s *Store, u User) (Verified, error) {
+			if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			return s.VerifyEmail(ctx, []byte("v"), []byte("mallory-login"), Event{Kind: EventEmailVerified})
+		}, ""},
 		{"password reset", func(t *testing.T, s *Store, u User) (Verified, error) {
 			if err := s.CreateEmailToken(ctx, []byte("r"), u.ID, TokenReset, u.Email, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			return s.ResetPassword(ctx, []byte("r"), "ann-hash", Event{Kind: EventPasswordReset})
-		}},
+		}, ""},
 		{"operator", func(t *testing.T, s *Store, u User) (Verified, error) {
 			return s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified})
-		}},
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,11 +92,20 @@ func TestFirstVerificationEndsUnconfirmedLogins(t *testing.T) {
 			if len(got.Removed) != 1 || got.Removed[0].Provider != "oidc:Acme" {
 				t.Errorf("removed: got %+v, want the oidc:Acme login", got.Removed)
 			}
-			if _, err := s.ActiveSession(ctx, []byte("mallory-browser"), time.Time{}); !errors.Is(err, ErrNotFound) {
-				t.Errorf("another browser's session: got %v, want it signed out", err)
+			signedIn := 0
+			for _, id := range []string{"mallory-login", "mallory-password", "this-browser"} {
+				_, err := s.ActiveSession(ctx, []byte(id), time.Time{})
+				switch {
+				case id == tt.kept && err != nil:
+					t.Errorf("session %s: got %v, want it kept", id, err)
+				case id != tt.kept && !errors.Is(err, ErrNotFound):
+					t.Errorf("session %s: got %v, want it signed out", id, err)
+				case err == nil:
+					signedIn++
+				}
 			}
-			if _, err := s.ActiveSession(ctx, []byte("this-browser"), time.Time{}); !errors.Is(err, ErrNotFound) || got.KeptSession {
-				t.Errorf("the verifying browser's session: got %v (kept %v), want it signed out with the removed login", err, got.KeptSession)
+			if got.KeptSession != (tt.kept != "") || got.SignedOut != int64(3-signedIn) {
+				t.Errorf("Verified: kept %v and signed out %d, want kept %v and %d signed out", got.KeptSession, got.SignedOut, tt.kept != "", 3-signedIn)
 			}
 			if email, _ := s.PendingEmailChange(ctx, u.ID); email != "" {
 				t.Errorf("pending email change after the first verification: %q, want none", email)
@@ -234,5 +264,41 @@ func TestFirstVerificationMigration(t *testing.T) {
 	}
 	if _, err := s.w.ExecContext(ctx, `UPDATE users SET email_verified_at = 1 WHERE id = ?`, u.ID); err != nil {
 		t.Errorf("after 00013 down: %v, want the trigger gone", err)
+	}
+}
+
+// TestSessionNamesALiveLogin: a session opened through a login is stored
+// only while the login is the user's. A sign-in whose login the first
+// verification removed in between (from Ann's browser, following her link)
+// must not leave a session that names it and that nothing signs out.
+func TestSessionNamesALiveLogin(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := preHijacked(t, s)
+	ids, err := s.IdentitiesForUser(ctx, u.ID)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("setup: logins %+v, %v", ids, err)
+	}
+	other := mustUser(t, s, "bob@example.com")
+	if _, err := s.CreateSession(ctx, Session{IDHash: []byte("bob-through-ann"), UserID: other.ID, IdentityID: ids[0].ID,
+		ExpiresAt: time.Now().Add(time.Hour)}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a session of Bob naming Ann's login: got %v, want ErrNotFound", err)
+	}
+	// Mallory's sign-in through her login has resolved; Ann confirms the
+	// address before the session is written.
+	if _, err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateSession(ctx, Session{IDHash: []byte("mallory-late"), UserID: u.ID, IdentityID: ids[0].ID,
+		ExpiresAt: time.Now().Add(time.Hour)}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a session through the removed login: got %v, want ErrNotFound", err)
+	}
+	for _, id := range []string{"bob-through-ann", "mallory-late"} {
+		if _, err := s.ActiveSession(ctx, []byte(id), time.Time{}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("session %s: got %v, want none stored", id, err)
+		}
+	}
+	if _, err := s.CreateSession(ctx, Session{IDHash: []byte("ann-password"), UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Errorf("a session opened with the password: %v", err)
 	}
 }

@@ -71,7 +71,7 @@ func (h *Handler) inviteOffer(c echo.Context, inv db.Invite) (string, error) {
 	if !ok {
 		return views.InviteSignIn, nil
 	}
-	verified, err := h.hasVerifiedEmail(c.Request().Context(), u, inv.Email)
+	verified, err := h.store.HasVerifiedEmail(c.Request().Context(), u.ID, inv.Email)
 	switch {
 	case err != nil:
 		return "", err
@@ -81,22 +81,6 @@ func (h *Handler) inviteOffer(c echo.Context, inv db.Invite) (string, error) {
 		return views.InviteOtherEmail, nil
 	}
 	return views.InviteVerify, nil
-}
-
-// hasVerifiedEmail reports whether email, in its normal form, is one of
-// u's verified addresses: the account email or a verified email contact
-// method, the addresses AcceptInvite accepts an invite for.
-func (h *Handler) hasVerifiedEmail(ctx context.Context, u db.User, email string) (bool, error) {
-	methods, err := h.store.ContactMethods(ctx, u.ID)
-	if err != nil {
-		return false, err
-	}
-	for _, m := range methods {
-		if m.Kind == db.KindEmail && m.Verified() && db.NormalEmail(m.Address) == db.NormalEmail(email) {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 func (h *Handler) acceptInvite(c echo.Context) error {

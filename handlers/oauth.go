@@ -188,8 +188,9 @@ func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext 
 	if err != nil {
 		return err
 	}
-	// The session records the login that opened it, so that removing the
-	// login with its connection signs the session out.
+	// The session records the login that opened it, so that the first
+	// verification of the account email, which removes the logins linked
+	// before it, signs the session out too.
 	id, err := h.store.IdentityBySubject(c.Request().Context(), ext.Provider, ext.Subject)
 	if err != nil {
 		return err

@@ -83,7 +83,8 @@ func verifyLinkGone(p views.Page) views.MessagePage {
 // verifyEmail is the confirmation page's form: it confirms the account
 // email. The first
 // confirmation ends what was attached before it (db.VerifyEmail): this
-// browser stays signed in unless a login was removed.
+// browser stays signed in unless it was signed in through a login that
+// was removed.
 func (h *Handler) verifyEmail(c echo.Context) error {
 	v, err := h.store.VerifyEmail(c.Request().Context(), tokenHash(c.Param("token")), sessionHash(c), event(c, db.EventEmailVerified))
 	data := views.MessagePage{Page: h.page(c, "Email confirmed"), Heading: "Email confirmed",
@@ -102,12 +103,13 @@ func (h *Handler) verifyEmail(c echo.Context) error {
 
 // afterFirstVerification tells the person, on the page of a link that
 // confirmed their email, what the first verification ended, and clears
-// this browser's cookie when its session was among those signed out. A
-// profile left without a password (its only login was removed: a provider
-// that did not confirm the email made it) is offered one, through a reset
-// link to the now confirmed address; signing in with the provider again
-// then links only if it confirms the email too (ResolveLogin step 2), so
-// the page also says to link it again with Add Login.
+// this browser's cookie when its session was among those signed out (it
+// was opened through a removed login). A profile left without a password
+// (its only login was removed: a provider that did not confirm the email
+// made it) is offered one, through a reset link to the now confirmed
+// address; signing in with the provider again then links only if it
+// confirms the email too (ResolveLogin step 2), so the page also says to
+// link it again with Add Login.
 func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *views.MessagePage) error {
 	if !v.First {
 		return nil
@@ -121,27 +123,31 @@ func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *vi
 		data.Page.User = db.User{}
 		data.Link, data.LinkText = "/login", "Sign in"
 	}
-	if len(v.Removed) == 0 {
-		if v.SignedOut > 0 {
-			data.Text += " Every other session was signed out."
-		}
+	if len(v.Removed) > 0 {
+		data.Text += " " + removedLoginsText(v.Removed)
+	}
+	switch {
+	case v.SignedOut == 0:
+	case signedIn && !v.KeptSession:
+		data.Text += " Every session was signed out."
+	default:
+		data.Text += " Every other session was signed out."
+	}
+	switch {
+	case len(v.Removed) > 0 && v.User.PasswordHash == "":
+		data.Text += " Your profile has no password yet: choose one with a link sent to your address, then sign in and link your login again with Add Login on your profile."
+		data.Link, data.LinkText = "/password/forgot", "Choose a password"
+	case !signedIn && v.User.PasswordHash != "":
 		// Confirmed from a browser that is not signed in to the profile:
 		// perhaps by the owner of an address someone else signed up with,
 		// who may still know the password they chose.
-		if !signedIn && v.User.PasswordHash != "" {
-			data.Text += " If you did not make this profile yourself, choose a new password now: whoever made it may know its password."
-			data.Link, data.LinkText = "/password/forgot", "Choose a new password"
-		}
-		return nil
+		data.Text += " If you did not make this profile yourself, choose a new password now: whoever made it may know its password."
+		data.Link, data.LinkText = "/password/forgot", "Choose a new password"
+	case len(v.Removed) > 0 && v.KeptSession:
+		data.Text += " You can link your logins again with Add Login on your profile."
+	case len(v.Removed) > 0:
+		data.Text += " Sign in with your password; you can link your logins again with Add Login on your profile."
 	}
-	data.Text += " " + removedLoginsText(v.Removed) + " Every session was signed out."
-	if v.User.PasswordHash == "" {
-		data.Text += " Your profile has no password yet: choose one with a link sent to your address, then sign in and link your login again with Add Login on your profile."
-		data.Link, data.LinkText = "/password/forgot", "Choose a password"
-		return nil
-	}
-	data.Text += " Sign in with your password; you can link your logins again with Add Login on your profile."
-	data.Link, data.LinkText = "/login", "Sign in"
 	return nil
 }
 

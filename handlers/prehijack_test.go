@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"database/sql"
 	"html"
 	"net/http"
 	"net/url"
@@ -172,9 +173,13 @@ func (a *app) userByEmail(t *testing.T, email string) db.User {
 
 // TestVerifyLinkAfterUnconfirmedProvider is the legitimate side of the
 // rule: Pat's profile was made by a provider that did not confirm her
-// email, so her only login goes when she confirms it. The page says what
+// email, so her only login goes when she confirms it, and with it the
+// session of her browser, opened through that login. The page says what
 // went and how to get back in; she chooses a password from a reset link,
-// signs in, and links the provider again with Add Login.
+// signs in, and links the provider again with Add Login. Bob, whose login
+// was linked before this release while his email was unverified, follows
+// his link in the browser he signed in to with his password: the login
+// goes, with the session it opened in another browser, and his stays.
 func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 	t.Parallel()
 	a, fakes := oauthApp(t)
@@ -191,17 +196,11 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 		t.Fatalf("ask for a verification link: got %d", res.status)
 	}
 	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, pat, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
-	res := c.confirmLink(path)
-	for _, want := range []string{
+	pageSays(t, "Pat's verification page", c.confirmLink(path),
 		"your email address is confirmed.",
 		"Removed, because they were linked before your email address was confirmed: the Acme ID login (pat@example.com).",
 		"Your profile has no password yet",
-		`href="/password/forgot"`,
-	} {
-		if !strings.Contains(res.body, html.EscapeString(want)) && !strings.Contains(res.body, want) {
-			t.Errorf("verification page: missing %q; body:\n%s", want, res.body)
-		}
-	}
+		`href="/password/forgot"`)
 	if c.signedIn() {
 		t.Error("the browser signed in through the removed login is still signed in")
 	}
@@ -221,6 +220,51 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 	}
 	if act := activityText(t, a, pat, newPassword); !strings.Contains(act, "Removed the Acme ID login (pat@example.com): it was linked before the email address was confirmed") {
 		t.Errorf("activity: no removal:\n%s", act)
+	}
+
+	bob := a.client(t)
+	bob.signup("Bob", bobEmail, bobPassword)
+	u, err := a.store.UserByEmail(context.Background(), bobEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.store.Tx(context.Background(), func(tx *sql.Tx) error { // as Add Login did before this release
+		_, err := tx.Exec(`INSERT INTO identities (user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at)
+			VALUES (?, ?, '7002', ?, 0, 'Bob', 0, 0)`, u.ID, oc.provider, bobEmail)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.signInAs(person("7002", bobEmail, false))
+	bobsLogin := a.client(t)
+	bobsLogin.ua = safariUA
+	bobsLogin.signInWith(oc, f, "/profile")
+	if got := bobsLogin.profileEmail(); got != bobEmail {
+		t.Fatalf("setup: signed in through Bob's login as %q, want %s", got, bobEmail)
+	}
+	path = strings.TrimPrefix(link(t, a.mail.waitFor(t, bobEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
+	pageSays(t, "Bob's verification page", bob.confirmLink(path),
+		"Removed, because they were linked before your email address was confirmed: the Acme ID login (bob@example.com).",
+		"Every other session was signed out.",
+		"You can link your logins again with Add Login on your profile.",
+		`href="/profile"`)
+	if !bob.signedIn() {
+		t.Error("Bob's browser, signed in with his password, was signed out with the removed login")
+	}
+	if bobsLogin.signedIn() {
+		t.Error("the browser signed in through Bob's removed login is still signed in")
+	}
+}
+
+// pageSays checks that res's page says each of wants (as text or as
+// HTML-escaped text).
+func pageSays(t *testing.T, what string, res *response, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(res.body, html.EscapeString(want)) && !strings.Contains(res.body, want) {
+			t.Errorf("%s: missing %q; body:\n%s", what, want, res.body)
+		}
 	}
 }
 

@@ -626,7 +626,7 @@ func samlExternal(conn db.SAMLConnection, a *saml.Assertion) (db.External, strin
 		name = strings.TrimSpace(samlAttr(a, []string{"urn:oid:2.5.4.42", "givenname"}) + " " + samlAttr(a, []string{"urn:oid:2.5.4.4", "sn", "surname"}))
 	}
 	return db.External{
-		Provider:      "saml:" + strconv.FormatInt(conn.ID, 10),
+		Provider:      db.SAMLProvider(conn.ID),
 		Subject:       strings.TrimSpace(nameID.Value),
 		Email:         email,
 		EmailVerified: conn.DomainVerified(samlDomain(email)),

@@ -110,13 +110,13 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 	case claim.Verified():
 		return h.samlDone(c, domain+" is already verified for this connection.")
 	case claim.TakenElsewhere:
-		return refuse(http.StatusConflict, domain+" is verified for another SAML connection on this server. It can be verified for this one once that connection is deleted.")
+		return refuse(http.StatusConflict, domainTakenText(domain))
 	}
 
 	_, err = h.store.Reserve(ctx, h.throttle.dnsAccount.on(strconv.FormatInt(m.Account.ID, 10)), h.throttle.dnsIP.on(clientKey(c)))
 	if t, ok := throttled(c, err); ok {
-		secs := int((t.RetryAfter + time.Second - 1) / time.Second)
-		return refuse(http.StatusTooManyRequests, "Too many DNS look-ups in the last minute. Try again in "+strconv.Itoa(secs)+" seconds.")
+		// RetryAfter is whole seconds already (db.Throttled).
+		return refuse(http.StatusTooManyRequests, "Too many DNS look-ups in the last minute. Try again in "+strconv.Itoa(int(t.RetryAfter/time.Second))+" seconds.")
 	}
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 	err = h.store.ConfirmSAMLDomain(ctx, m.Account.ID, u.ID, cid, domain, claim.Token, event(c, db.EventSAMLDomainVerified))
 	switch {
 	case errors.Is(err, db.ErrDomainTaken):
-		return refuse(http.StatusConflict, domain+" is verified for another SAML connection on this server. It can be verified for this one once that connection is deleted.")
+		return refuse(http.StatusConflict, domainTakenText(domain))
 	case errors.Is(err, db.ErrSAMLClaimChanged):
 		return refuse(http.StatusConflict, "This connection changed while "+domain+" was looked up. Reload the page and try again.")
 	case err != nil:
@@ -169,6 +169,13 @@ func (h *Handler) setSAMLIdPInitiated(c echo.Context) error {
 		return h.samlDone(c, "Sign-in started at the identity provider is allowed for this connection. It always asks the person to confirm.")
 	}
 	return h.samlDone(c, "Sign-in started at the identity provider is refused for this connection.")
+}
+
+// domainTakenText refuses to verify a domain verified for another
+// connection, whether the console saw it before the look-up or the write
+// found it after.
+func domainTakenText(domain string) string {
+	return domain + " is verified for another SAML connection on this server. It can be verified for this one once that connection is deleted."
 }
 
 const idpInitiatedNeedsDomain = "Verify one of the connection's email domains first: sign-in started at the identity provider is allowed only for a connection with a verified domain."

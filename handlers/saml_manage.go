@@ -70,17 +70,19 @@ func (h *Handler) createSAMLConnection(c echo.Context) error {
 	u, _ := currentUser(c)
 	m := currentMembership(c)
 	nc := db.NewSAMLConnection{
-		Name:              strings.TrimSpace(c.FormValue("name")),
-		DefaultRole:       c.FormValue("role"),
-		AllowIdPInitiated: c.FormValue("allow_idp_initiated") != "",
+		Name:        strings.TrimSpace(c.FormValue("name")),
+		DefaultRole: c.FormValue("role"),
 	}
+	// Posted by a form from before IdP-initiated sign-in moved to each
+	// connection's own switch (setSAMLIdPInitiated).
+	allowIdPInitiated := c.FormValue("allow_idp_initiated") != ""
 	metadataURL := strings.TrimSpace(c.FormValue("metadata_url"))
 	metadataXML := strings.TrimSpace(c.FormValue("metadata_xml"))
 	domains := c.FormValue("email_domains")
 	form := views.Form{Values: map[string]string{
 		"name": nc.Name, "metadata_url": metadataURL, "metadata_xml": metadataXML, "email_domains": domains, "role": nc.DefaultRole,
 	}}
-	if nc.AllowIdPInitiated {
+	if allowIdPInitiated {
 		form.Values["allow_idp_initiated"] = "1"
 	}
 	switch n := utf8.RuneCountInString(nc.Name); {
@@ -96,7 +98,7 @@ func (h *Handler) createSAMLConnection(c echo.Context) error {
 	if !db.ValidSAMLRole(nc.DefaultRole) {
 		form.Fail("role", "Choose None, Read-Only or Normal.")
 	}
-	if nc.AllowIdPInitiated {
+	if allowIdPInitiated {
 		// A new connection has no verified domain yet.
 		form.Fail("allow_idp_initiated", idpInitiatedNeedsDomain)
 	}

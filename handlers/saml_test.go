@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"html"
@@ -336,22 +337,23 @@ func TestSAMLRefusals(t *testing.T) {
 	})
 }
 
-// allowIdPInitiated turns IdP-initiated sign-in on for the connection.
+// allowIdPInitiated turns IdP-initiated sign-in on for the connection,
+// whatever its domains: written around the rule that an Admin's switch
+// keeps (SetSAMLIdPInitiated), so that the tests can show that sign-in
+// keeps it too.
 func allowIdPInitiated(t *testing.T, e *samlEnv) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := e.app.store.DeleteSAMLConnection(ctx, e.account.ID, e.owner.ID, e.conn.ID, db.Event{Kind: db.EventSAMLConnectionDeleted}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := e.app.store.CreateSAMLConnection(ctx, e.account.ID, e.owner.ID, db.NewSAMLConnection{
-		Name: e.conn.Name, IdPMetadataXML: e.conn.IdPMetadataXML, IdPEntityID: e.conn.IdPEntityID,
-		EmailDomains: e.conn.EmailDomains, DefaultRole: e.conn.DefaultRole, AllowIdPInitiated: true,
-	}, db.Event{Kind: db.EventSAMLConnectionAdded})
+	err := e.app.store.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE saml_connections SET allow_idp_initiated = 1 WHERE id = ?`, e.conn.ID)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.conn = c
-	e.idp.Register(t, "roster", []byte(e.app.client(t).get(e.connPath("/metadata")).body))
+	if e.conn, err = e.app.store.SAMLConnection(ctx, e.conn.ID); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // unsolicited signs in at the IdP and has it start a sign-in to Roster

@@ -157,8 +157,10 @@ func (s *Store) SignIn(w http.ResponseWriter, r *http.Request, userID int64) err
 }
 
 // SignInThrough is SignIn for a sign-in with the external login identityID
-// (0 for none), which the session records: deleting the login with its
-// SAML connection signs the session out.
+// (0 for none), which the session records: whatever removes the login (its
+// SAML connection going, the first verification of the account email)
+// signs the session out. A login removed meanwhile fails the sign-in
+// (db.CreateSession).
 func (s *Store) SignInThrough(w http.ResponseWriter, r *http.Request, userID, identityID int64) error {
 	old, err := s.Get(r, s.name)
 	if err == nil && old.ID != "" {
