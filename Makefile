@@ -69,7 +69,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzParseDomains$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzCheckIdPMetadata$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzOAuthCallback$$' -fuzztime $(FUZZTIME) ./handlers/
-	go test -run '^$$' -fuzz '^FuzzCheckPassword$$' -fuzztime $(FUZZTIME) ./auth/
+	go test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./password/
 	go test -run '^$$' -fuzz '^FuzzCompose$$' -fuzztime $(FUZZTIME) ./mail/
 
 fmt:

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 )
 
 // The database of scenario S5.
@@ -54,7 +54,7 @@ const (
 //	go test -run '^$' -bench LargeDB -benchtime 1x -timeout 20m .
 func BenchmarkLargeDB(b *testing.B) {
 	ctx := b.Context()
-	hash, err := auth.NewHasher(1, 0).Hash(ctx, benchPassword)
+	hash, err := password.NewHasher(1, 0).Hash(ctx, benchPassword)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/password"
 )
 
 const (
@@ -231,8 +231,8 @@ func reportStorm(b *testing.B, st stormResult, s1 s1Figures, h hasherFigures) {
 
 // appHasher is a hasher configured as newServer (main.go) configures the
 // application's: one worker per core and a queue of four per core.
-func appHasher() *auth.Hasher {
-	return auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+func appHasher() *password.Hasher {
+	return password.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
 }
 
 // hashTimes times n password hashes, one at a time.

@@ -27,12 +27,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mattn/go-isatty"
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/metrics"
 	"github.com/rosterhq/roster/notify"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/session"
 	"github.com/rosterhq/roster/views"
 )
@@ -44,7 +44,7 @@ var version = "dev"
 var staticFiles embed.FS
 
 func main() {
-	if auth.IsHashWorker() {
+	if password.IsHashWorker() {
 		os.Exit(hashWorker())
 	}
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
@@ -54,9 +54,9 @@ func main() {
 }
 
 // hashWorker is the whole of a password hash worker, the child process the
-// server hashes in (auth.Hasher.UseWorkerProcess).
+// server hashes in (password.Hasher.UseWorkerProcess).
 func hashWorker() int {
-	if err := auth.ServeHashWorker(os.Stdin, os.Stdout); err != nil {
+	if err := password.ServeHashWorker(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "roster hash worker:", err)
 		return 1
 	}
@@ -198,7 +198,7 @@ func newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logge
 	})
 	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
 	// per core, a short queue, and a quick "busy" past that.
-	hasher := auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+	hasher := password.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
 	// In a child at a low CPU priority, so that a storm of sign-ins
 	// takes only the CPU that pages leave idle.
 	hasher.UseWorkerProcess(ctx, log)

@@ -10,9 +10,9 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/session"
 	"github.com/rosterhq/roster/views"
 )
@@ -54,7 +54,7 @@ type Handler struct {
 	store    *db.Store
 	views    *views.Renderer
 	sessions *session.Store
-	hasher   *auth.Hasher
+	hasher   *password.Hasher
 	mail     mailer
 	log      *slog.Logger
 	flash    *flasher
@@ -66,7 +66,7 @@ type Handler struct {
 }
 
 // New wires a Handler.
-func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store, hasher *auth.Hasher, m mailer, log *slog.Logger) *Handler {
+func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store, hasher *password.Hasher, m mailer, log *slog.Logger) *Handler {
 	h := &Handler{
 		cfg:      cfg,
 		store:    store,
