@@ -64,8 +64,8 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzCheckHookURL$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzParseRule$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzApplyPreferences$$' -fuzztime $(FUZZTIME) ./handlers/
-	go test -run '^$$' -fuzz '^FuzzSAMLACS$$' -fuzztime $(FUZZTIME) ./handlers/
-	go test -run '^$$' -fuzz '^FuzzSAMLExternal$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzSAMLACS$$' -fuzztime $(FUZZTIME) ./sso/
+	go test -run '^$$' -fuzz '^FuzzSAMLExternal$$' -fuzztime $(FUZZTIME) ./sso/
 	go test -run '^$$' -fuzz '^FuzzParseDomains$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzCheckIdPMetadata$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzOAuthCallback$$' -fuzztime $(FUZZTIME) ./handlers/

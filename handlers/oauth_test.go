@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/sso"
 )
 
 // The external logins of DESIGN section 5, each against a fake provider on
@@ -38,11 +38,11 @@ var oauthCases = []oauthCase{
 func oauthApp(t *testing.T, opts ...func(*appConfig)) (*app, map[string]*fakeIdP) {
 	t.Helper()
 	fakes := map[string]*fakeIdP{}
-	var list []handlers.OAuthProvider
+	var list []sso.Provider
 	for _, oc := range oauthCases {
 		f := newFakeIdP(t, oc.kind)
 		fakes[oc.key] = f
-		p := handlers.OAuthProvider{Key: oc.key, Name: oc.name, ClientID: f.clientID, ClientSecret: f.secret, Issuer: f.server.URL}
+		p := sso.Provider{Key: oc.key, Name: oc.name, ClientID: f.clientID, ClientSecret: f.secret, Issuer: f.server.URL}
 		if oc.kind == "github" {
 			p.Issuer, p.GitHubURL = "", f.server.URL
 		}
@@ -483,7 +483,7 @@ func TestOIDCIssuerDown(t *testing.T) {
 	down := newFakeIdP(t, "oidc")
 	down.server.Close()
 	a := newApp(t, func(ac *appConfig) {
-		ac.OAuth = []handlers.OAuthProvider{{Key: "oidc", Name: "Down", ClientID: "x", ClientSecret: "y", Issuer: down.server.URL}}
+		ac.OAuth = []sso.Provider{{Key: "oidc", Name: "Down", ClientID: "x", ClientSecret: "y", Issuer: down.server.URL}}
 	})
 	c := a.client(t)
 	res := c.get("/auth/oidc")

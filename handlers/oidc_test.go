@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/sso"
 )
 
 // The ID token checks of the OpenID Connect logins (Google, Slack and the
@@ -227,7 +227,7 @@ func TestOIDCIssuerTrailingSlash(t *testing.T) {
 	f.change(func() { f.issuer = f.server.URL + "/" })
 	oc := oauthCases[3]
 	a := newApp(t, func(ac *appConfig) {
-		ac.OAuth = []handlers.OAuthProvider{{Key: oc.key, Name: oc.name, ClientID: f.clientID, ClientSecret: f.secret, Issuer: f.server.URL}}
+		ac.OAuth = []sso.Provider{{Key: oc.key, Name: oc.name, ClientID: f.clientID, ClientSecret: f.secret, Issuer: f.server.URL}}
 	})
 	f.signInAs(person("8001", "slash@example.com", true))
 	c := a.client(t)
