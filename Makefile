@@ -64,12 +64,12 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzCheckHookURL$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzParseRule$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzApplyPreferences$$' -fuzztime $(FUZZTIME) ./handlers/
-	go test -run '^$$' -fuzz '^FuzzSAMLACS$$' -fuzztime $(FUZZTIME) ./handlers/
-	go test -run '^$$' -fuzz '^FuzzSAMLExternal$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzSAMLACS$$' -fuzztime $(FUZZTIME) ./sso/
+	go test -run '^$$' -fuzz '^FuzzSAMLExternal$$' -fuzztime $(FUZZTIME) ./sso/
 	go test -run '^$$' -fuzz '^FuzzParseDomains$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzCheckIdPMetadata$$' -fuzztime $(FUZZTIME) ./handlers/
 	go test -run '^$$' -fuzz '^FuzzOAuthCallback$$' -fuzztime $(FUZZTIME) ./handlers/
-	go test -run '^$$' -fuzz '^FuzzCheckPassword$$' -fuzztime $(FUZZTIME) ./auth/
+	go test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./password/
 	go test -run '^$$' -fuzz '^FuzzCompose$$' -fuzztime $(FUZZTIME) ./mail/
 
 fmt:

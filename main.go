@@ -10,7 +10,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -23,7 +23,7 @@ var staticFiles embed.FS
 func main() {
 	// The server hashes passwords in a child process: this same binary,
 	// started again with ROSTER_HASH_WORKER=1.
-	if auth.IsHashWorker() {
+	if password.IsHashWorker() {
 		os.Exit(server.HashWorker())
 	}
 	static, _ := fs.Sub(staticFiles, "static")

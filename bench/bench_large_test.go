@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -55,7 +55,7 @@ const (
 //	go test -run '^$' -bench LargeDB -benchtime 1x -timeout 20m ./bench/
 func BenchmarkLargeDB(b *testing.B) {
 	ctx := b.Context()
-	hash, err := auth.NewHasher(1, 0).Hash(ctx, benchPassword)
+	hash, err := password.NewHasher(1, 0).Hash(ctx, benchPassword)
 	if err != nil {
 		b.Fatal(err)
 	}

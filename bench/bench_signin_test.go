@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/internal/proctest"
+	"github.com/rosterhq/roster/password"
 )
 
 const (
@@ -232,8 +232,8 @@ func reportStorm(b *testing.B, st stormResult, s1 s1Figures, h hasherFigures) {
 
 // appHasher is a hasher configured as server.Command.newServer configures the
 // application's: one worker per core and a queue of four per core.
-func appHasher() *auth.Hasher {
-	return auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+func appHasher() *password.Hasher {
+	return password.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
 }
 
 // hashTimes times n password hashes, one at a time.

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/session"
 )
 
@@ -148,7 +148,7 @@ const benchPassword = "correct horse battery staple"
 // header of the signed-in browser.
 func startRoster(b *testing.B) (string, string) {
 	b.Helper()
-	hash, err := auth.NewHasher(1, 0).Hash(b.Context(), benchPassword)
+	hash, err := password.NewHasher(1, 0).Hash(b.Context(), benchPassword)
 	if err != nil {
 		b.Fatal(err)
 	}

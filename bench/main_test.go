@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -12,7 +12,7 @@ import (
 // the servers it runs in its own process, as the roster binary does: S3
 // counts that worker's CPU among the process's children.
 func TestMain(m *testing.M) {
-	if auth.IsHashWorker() {
+	if password.IsHashWorker() {
 		os.Exit(server.HashWorker())
 	}
 	os.Exit(m.Run())

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/internal/smtptest"
+	"github.com/rosterhq/roster/password"
 )
 
 // TestBrowserAccounts drives the issue-3 scenario through Chromium with
@@ -215,9 +215,9 @@ func TestBrowserAccounts(t *testing.T) {
 }
 
 // createBrowserUser adds a user with a verified email and a password.
-func createBrowserUser(t *testing.T, store *db.Store, name, email, password string) {
+func createBrowserUser(t *testing.T, store *db.Store, name, email, pw string) {
 	t.Helper()
-	hash, err := auth.NewHasher(1, 1).Hash(t.Context(), password)
+	hash, err := password.NewHasher(1, 1).Hash(t.Context(), pw)
 	if err != nil {
 		t.Fatal(err)
 	}

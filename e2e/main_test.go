@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/server"
 )
 
 // TestMain lets the test binary serve as the password hash worker of the
 // servers the tests run in their own process, as the roster binary does.
 func TestMain(m *testing.M) {
-	if auth.IsHashWorker() {
+	if password.IsHashWorker() {
 		os.Exit(server.HashWorker())
 	}
 	os.Exit(m.Run())

@@ -11,8 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -52,12 +52,12 @@ func (h *Handler) loginPage(c echo.Context) error {
 func (h *Handler) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
-	password := c.FormValue("password")
+	pw := c.FormValue("password")
 	form := views.Form{Values: map[string]string{"email": email}}
 	if email == "" {
 		form.Fail("email", "Enter your email.")
 	}
-	if password == "" {
+	if pw == "" {
 		form.Fail("password", "Enter your password.")
 	}
 	if form.Failed() {
@@ -77,7 +77,7 @@ func (h *Handler) login(c echo.Context) error {
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
-	ok, err := h.hasher.Verify(ctx, password, u.PasswordHash)
+	ok, err := h.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
 		h.release(ctx, c, slot) // nothing was checked
 		return h.hashError(err)
@@ -97,8 +97,8 @@ func (h *Handler) login(c echo.Context) error {
 	if err := h.store.ClearThrottle(ctx, h.throttle.signinEmail.on(emailKey(email)).Key); err != nil {
 		return err
 	}
-	if auth.NeedsRehash(u.PasswordHash) {
-		h.rehash(ctx, c, u, password)
+	if password.NeedsRehash(u.PasswordHash) {
+		h.rehash(ctx, c, u, pw)
 	}
 	if err := h.signIn(c, u.ID, map[string]any{"method": "password"}); err != nil {
 		return err
@@ -154,7 +154,7 @@ func (h *Handler) rehash(ctx context.Context, c echo.Context, u db.User, passwor
 // hashError maps a hashing failure: too many hashes at once is the one the
 // person should hear about.
 func (h *Handler) hashError(err error) error {
-	if errors.Is(err, auth.ErrBusy) {
+	if errors.Is(err, password.ErrBusy) {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "The server is busy. Please try again in a few seconds.")
 	}
 	return err
@@ -208,20 +208,20 @@ func (h *Handler) signup(c echo.Context) error {
 	}
 	name := strings.TrimSpace(c.FormValue("name"))
 	email := strings.TrimSpace(c.FormValue("email"))
-	password := c.FormValue("password")
+	pw := c.FormValue("password")
 	form := views.Form{Values: map[string]string{"name": name, "email": email}}
 	checkName(&form, name)
 	checkEmail(&form, email)
 	if invite.ID != 0 && !form.Failed() && db.NormalEmail(email) != db.NormalEmail(invite.Email) {
 		form.Fail("email", "Your invite is for "+invite.Email+". Sign up with that address.")
 	}
-	if err := auth.CheckPassword(password); err != nil {
+	if err := password.Check(pw); err != nil {
 		form.Fail("password", err.Error())
 	}
 	if form.Failed() {
 		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", page(form))
 	}
-	hash, err := h.hasher.Hash(ctx, password)
+	hash, err := h.hasher.Hash(ctx, pw)
 	if err != nil {
 		return h.hashError(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/password"
 )
 
 // TestLoginNext follows a local next after sign-in and refuses any other.
@@ -75,10 +75,10 @@ func TestSignupPasswordRules(t *testing.T) {
 		wantStatus int
 		wantError  string
 	}{
-		{"11 characters", "tv-gown-lam", http.StatusUnprocessableEntity, auth.ErrTooShort.Error()},
-		{"common password", "password1234", http.StatusUnprocessableEntity, auth.ErrCommon.Error()},
-		{"common password with capitals and symbols", "Password1234!", http.StatusUnprocessableEntity, auth.ErrCommon.Error()},
-		{"257 characters", string([]rune(long)[:257]), http.StatusUnprocessableEntity, auth.ErrTooLong.Error()},
+		{"11 characters", "tv-gown-lam", http.StatusUnprocessableEntity, password.ErrTooShort.Error()},
+		{"common password", "password1234", http.StatusUnprocessableEntity, password.ErrCommon.Error()},
+		{"common password with capitals and symbols", "Password1234!", http.StatusUnprocessableEntity, password.ErrCommon.Error()},
+		{"257 characters", string([]rune(long)[:257]), http.StatusUnprocessableEntity, password.ErrTooLong.Error()},
 		{"12 characters", "tv-gown-lamp", http.StatusSeeOther, ""},
 		{"200-character Unicode passphrase", passphrase, http.StatusSeeOther, ""},
 	}

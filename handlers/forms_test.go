@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/password"
 )
 
 // annExists is a setup: Ann exists and is signed in in another browser,
@@ -204,7 +204,7 @@ func TestValidation(t *testing.T) {
 	t.Parallel()
 	badSignup := url.Values{"name": {"Ann"}, "email": {"ann@example"}, "password": {annPassword}}
 	emailMsg := fieldError("Enter an email address such as ann@example.com.")
-	tooShort := fieldError(auth.ErrTooShort.Error())
+	tooShort := fieldError(password.ErrTooShort.Error())
 
 	runScenarios(t, []scenario{
 		{
@@ -287,7 +287,7 @@ func TestValidation(t *testing.T) {
 		{
 			name: "reset to a common password, htmx", setup: withResetLink, form: url.Values{"new_password": {"password1234"}}, path: "/password/reset/{token}", htmx: true,
 			wantStatus:   http.StatusUnprocessableEntity,
-			wantContains: []string{`<form id="reset-form"`, fieldError(auth.ErrCommon.Error())},
+			wantContains: []string{`<form id="reset-form"`, fieldError(password.ErrCommon.Error())},
 		},
 	})
 }

@@ -10,10 +10,11 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/session"
+	"github.com/rosterhq/roster/sso"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -37,11 +38,11 @@ type Config struct {
 	TrustedProxies  []string // CIDRs whose X-Forwarded-For is believed
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
-	OAuth           []OAuthProvider // the external logins offered, in button order
-	APIToken        string          // bearer token of the /api/v1 routes; empty refuses every token
-	Queued          func()          // called after a notification is queued: wakes the delivery worker
-	Stripe          StripeConfig    // saved cards; unset means card payments are not offered
-	Resolver        *net.Resolver   // looks up the TXT records of SAML domains; nil is net.DefaultResolver
+	OAuth           []sso.Provider // the external logins offered, in button order
+	APIToken        string         // bearer token of the /api/v1 routes; empty refuses every token
+	Queued          func()         // called after a notification is queued: wakes the delivery worker
+	Stripe          StripeConfig   // saved cards; unset means card payments are not offered
+	Resolver        *net.Resolver  // looks up the TXT records of SAML domains; nil is net.DefaultResolver
 }
 
 // Secure reports whether the site is served over https, which decides the
@@ -54,19 +55,19 @@ type Handler struct {
 	store    *db.Store
 	views    *views.Renderer
 	sessions *session.Store
-	hasher   *auth.Hasher
+	hasher   *password.Hasher
 	mail     mailer
 	log      *slog.Logger
 	flash    *flasher
 	throttle throttle
 	// The external logins and the cookie that carries each flow's state.
-	providers *providerSet
+	providers *sso.Providers
 	flows     *flowCookie
 	saml      samlState // SAML service provider key and clock (saml.go)
 }
 
 // New wires a Handler.
-func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store, hasher *auth.Hasher, m mailer, log *slog.Logger) *Handler {
+func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store, hasher *password.Hasher, m mailer, log *slog.Logger) *Handler {
 	h := &Handler{
 		cfg:      cfg,
 		store:    store,
@@ -81,7 +82,7 @@ func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store
 	// Calls to the providers get a deadline: a slow one must not hold a
 	// request, or a discovery, forever.
 	client := &http.Client{Timeout: 15 * time.Second}
-	h.providers = newProviderSet(cfg.OAuth, client, func(key string) string { return h.link("/auth/" + key + "/callback") })
+	h.providers = sso.NewProviders(cfg.OAuth, client, func(key string) string { return h.link("/auth/" + key + "/callback") })
 	h.flows = newFlowCookie(cfg.Secret, cfg.Secure())
 	if len(cfg.OAuth) > 0 {
 		keys := make([]string, 0, len(cfg.OAuth))

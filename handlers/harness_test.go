@@ -20,12 +20,12 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/internal/logtest"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/notify"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/session"
 	"github.com/rosterhq/roster/views"
 )
@@ -118,7 +118,7 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 		delivering.Go(func() { a.worker.Run(workerCtx) })
 		t.Cleanup(func() { stop(); delivering.Wait() })
 	}
-	h := handlers.New(cfg, store, v, a.sessions, auth.NewHasher(ac.workers, ac.queue), a.mail, log)
+	h := handlers.New(cfg, store, v, a.sessions, password.NewHasher(ac.workers, ac.queue), a.mail, log)
 	if err := h.Routes(a.echo, os.DirFS("../static")); err != nil {
 		t.Fatalf("routes: %v", err)
 	}
@@ -139,15 +139,15 @@ var seedHashes sync.Map
 
 // seedUser creates a user directly in the database, with a password that
 // signs in. Tests of sign-up itself go through POST /signup instead.
-func (a *app) seedUser(t *testing.T, name, email, password string) db.User {
+func (a *app) seedUser(t *testing.T, name, email, pw string) db.User {
 	t.Helper()
-	hash, ok := seedHashes.Load(password)
+	hash, ok := seedHashes.Load(pw)
 	if !ok {
-		h, err := auth.NewHasher(1, 0).Hash(context.Background(), password)
+		h, err := password.NewHasher(1, 0).Hash(context.Background(), pw)
 		if err != nil {
 			t.Fatalf("hash: %v", err)
 		}
-		hash, _ = seedHashes.LoadOrStore(password, h)
+		hash, _ = seedHashes.LoadOrStore(pw, h)
 	}
 	u, err := a.store.CreateUser(context.Background(), db.NewUser{Email: email, Name: name, PasswordHash: hash.(string)}, db.Event{Kind: db.EventSignUp})
 	if err != nil {

@@ -7,11 +7,29 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/sso"
 	"github.com/rosterhq/roster/views"
 )
 
 // The SSO Logins section of the profile: linked logins and their X. Add
 // Login starts in oauth.go, as it leaves for the provider.
+
+// providerLabel names the provider of a stored identity for people.
+func providerLabel(provider string) string {
+	switch {
+	case provider == sso.Google:
+		return "Google"
+	case provider == sso.GitHub:
+		return "GitHub"
+	case provider == sso.Slack:
+		return "Slack"
+	case strings.HasPrefix(provider, "oidc:"):
+		return strings.TrimPrefix(provider, "oidc:")
+	case strings.HasPrefix(provider, "saml:"):
+		return "SAML"
+	}
+	return provider
+}
 
 // loginRows lists the user's linked logins for #sso-logins.
 func loginRows(ids []db.Identity) []views.LoginRow {

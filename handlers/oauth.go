@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -10,13 +9,13 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/sso"
 	"github.com/rosterhq/roster/views"
-	"golang.org/x/oauth2"
 )
 
 // Sign-in and Add Login through OAuth 2.0 and OpenID Connect, DESIGN
-// section 5. go-oidc speaks OpenID Connect (oidc.go) and goth speaks to
-// GitHub (providers.go); the state of each flow lives in a cookie of ours.
+// section 5. Package sso speaks the protocols (OpenID Connect, GitHub's
+// OAuth app); the state of each flow lives in a cookie of ours.
 
 const (
 	modeLogin = "login" // sign in (or sign up) with the external login
@@ -34,6 +33,11 @@ type oauthFlow struct {
 	Mode     string
 	UserID   int64  // modeLink: who started it
 	Next     string // modeLogin: where to go once signed in
+}
+
+// trip is the part of f that the provider's protocol reads.
+func (f oauthFlow) trip() sso.Flow {
+	return sso.Flow{State: f.State, Verifier: f.Verifier, Nonce: f.Nonce, Session: f.Session}
 }
 
 // flowCookie keeps an oauthFlow in an encrypted, signed cookie that lives
@@ -79,7 +83,7 @@ func (fc *flowCookie) take(c echo.Context) (oauthFlow, bool) {
 
 // oauthStart sends the person to the provider to sign in.
 func (h *Handler) oauthStart(c echo.Context) error {
-	p, ok := h.providers.get(c.Param("provider"))
+	p, ok := h.providers.Get(c.Param("provider"))
 	if !ok {
 		return echo.ErrNotFound
 	}
@@ -89,7 +93,7 @@ func (h *Handler) oauthStart(c echo.Context) error {
 // addLogin starts Add Login: the same trip to the provider, which links
 // the login to the signed-in user when it comes back.
 func (h *Handler) addLogin(c echo.Context) error {
-	p, ok := h.providers.get(c.Param("provider"))
+	p, ok := h.providers.Get(c.Param("provider"))
 	if !ok {
 		return echo.ErrNotFound
 	}
@@ -100,15 +104,16 @@ func (h *Handler) addLogin(c echo.Context) error {
 	return h.beginFlow(c, p, oauthFlow{Mode: modeLink, UserID: u.ID, Next: "/profile#sso-logins"})
 }
 
-func (h *Handler) beginFlow(c echo.Context, p OAuthProvider, f oauthFlow) error {
-	l, err := h.providers.login(c.Request().Context(), p)
+func (h *Handler) beginFlow(c echo.Context, p sso.Provider, f oauthFlow) error {
+	l, err := h.providers.Login(c.Request().Context(), p)
 	if err != nil {
 		logger(c).Error("external login unavailable", "provider", p.Key, "err", err)
 		return h.oauthProblem(c, http.StatusServiceUnavailable, f, p.Name+" is not available",
 			"We could not reach "+p.Name+" to sign you in. Please try again in a few minutes, or sign in another way.")
 	}
-	f.Provider, f.State, f.Nonce, f.Verifier = p.Key, rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	to, session, err := l.start(f)
+	fresh := sso.NewFlow()
+	f.Provider, f.State, f.Nonce, f.Verifier = p.Key, fresh.State, fresh.Nonce, fresh.Verifier
+	to, session, err := l.Start(f.trip())
 	if err != nil {
 		return fmt.Errorf("begin %s login: %w", p.Key, err)
 	}
@@ -123,7 +128,7 @@ func (h *Handler) beginFlow(c echo.Context, p OAuthProvider, f oauthFlow) error 
 // sign-in and Add Login. Nothing happens unless the state matches the one
 // in this browser's flow cookie.
 func (h *Handler) oauthCallback(c echo.Context) error {
-	p, ok := h.providers.get(c.Param("provider"))
+	p, ok := h.providers.Get(c.Param("provider"))
 	if !ok {
 		return echo.ErrNotFound
 	}
@@ -156,18 +161,18 @@ func flowMatches(f oauthFlow, provider, state string) bool {
 }
 
 // exchange trades the code for tokens and asks the provider who signed in.
-func (h *Handler) exchange(c echo.Context, p OAuthProvider, f oauthFlow) (db.External, error) {
+func (h *Handler) exchange(c echo.Context, p sso.Provider, f oauthFlow) (db.External, error) {
 	ctx := c.Request().Context()
-	l, err := h.providers.login(ctx, p)
+	l, err := h.providers.Login(ctx, p)
 	if err != nil {
 		return db.External{}, err
 	}
-	return l.finish(ctx, f, c.QueryParam("code"))
+	return l.Finish(ctx, f.trip(), c.QueryParam("code"))
 }
 
 // finishLogin signs the person in as the user the external login resolves
 // to, or says in plain words why not.
-func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext db.External) error {
+func (h *Handler) finishLogin(c echo.Context, p sso.Provider, f oauthFlow, ext db.External) error {
 	ev := event(c, db.EventSignIn)
 	ev.Detail = map[string]any{"method": p.Name, "email": ext.Email}
 	// The security notice the outcome calls for is queued in ResolveLogin's
@@ -213,7 +218,7 @@ func (h *Handler) finishLogin(c echo.Context, p OAuthProvider, f oauthFlow, ext 
 
 // finishLink is Add Login's return: the login is linked to the user who
 // started it, who must still be the one signed in.
-func (h *Handler) finishLink(c echo.Context, p OAuthProvider, f oauthFlow, ext db.External) error {
+func (h *Handler) finishLink(c echo.Context, p sso.Provider, f oauthFlow, ext db.External) error {
 	u, ok := currentUser(c)
 	if !ok || u.ID != f.UserID {
 		return h.oauthProblem(c, http.StatusForbidden, oauthFlow{}, "Nothing was linked",
@@ -260,7 +265,7 @@ func (h *Handler) oauthProblem(c echo.Context, status int, f oauthFlow, heading,
 // "Add Login" buttons.
 func (h *Handler) loginOptions() []views.LoginOption {
 	var list []views.LoginOption
-	for _, p := range h.providers.list {
+	for _, p := range h.cfg.OAuth {
 		list = append(list, views.LoginOption{Key: p.Key, Name: p.Name})
 	}
 	return list

@@ -9,11 +9,13 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/internal/oauthtest"
+	"github.com/rosterhq/roster/sso"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -23,7 +25,7 @@ import (
 // oauthCase is one configured provider of the tests.
 type oauthCase struct {
 	key, name string
-	kind      string // of fakeIdP
+	kind      string // of oauthtest.IdP
 	provider  string // identities.provider
 	subject   func(sub string) string
 }
@@ -36,16 +38,16 @@ var oauthCases = []oauthCase{
 }
 
 // oauthApp is an app with all four providers, each at its own fake.
-func oauthApp(t *testing.T, opts ...func(*appConfig)) (*app, map[string]*fakeIdP) {
+func oauthApp(t *testing.T, opts ...func(*appConfig)) (*app, map[string]*oauthtest.IdP) {
 	t.Helper()
-	fakes := map[string]*fakeIdP{}
-	var list []handlers.OAuthProvider
+	fakes := map[string]*oauthtest.IdP{}
+	var list []sso.Provider
 	for _, oc := range oauthCases {
-		f := newFakeIdP(t, oc.kind)
+		f := oauthtest.New(t, oc.kind)
 		fakes[oc.key] = f
-		p := handlers.OAuthProvider{Key: oc.key, Name: oc.name, ClientID: f.clientID, ClientSecret: f.secret, Issuer: f.server.URL}
+		p := sso.Provider{Key: oc.key, Name: oc.name, ClientID: f.ClientID, ClientSecret: f.Secret, Issuer: f.Server.URL}
 		if oc.kind == "github" {
-			p.Issuer, p.GitHubURL = "", f.server.URL
+			p.Issuer, p.GitHubURL = "", f.Server.URL
 		}
 		list = append(list, p)
 	}
@@ -53,9 +55,9 @@ func oauthApp(t *testing.T, opts ...func(*appConfig)) (*app, map[string]*fakeIdP
 	return newApp(t, opts...), fakes
 }
 
-// person is a fakeUser for the provider of oc: Slack people have a team.
-func person(sub, email string, verified bool) fakeUser {
-	return fakeUser{Sub: sub, Email: email, Verified: verified, Name: "Person " + sub, Team: "T0TEAM"}
+// person is a oauthtest.User for the provider of oc: Slack people have a team.
+func person(sub, email string, verified bool) oauthtest.User {
+	return oauthtest.User{Sub: sub, Email: email, Verified: verified, Name: "Person " + sub, Team: "T0TEAM"}
 }
 
 // identities returns the linked logins of the user with email (none when
@@ -78,7 +80,7 @@ func (a *app) identities(t *testing.T, email string) []db.Identity {
 
 // signInWith goes through /auth/{key} and the provider and returns the
 // callback's answer.
-func (c *client) signInWith(oc oauthCase, f *fakeIdP, next string) *response {
+func (c *client) signInWith(oc oauthCase, f *oauthtest.IdP, next string) *response {
 	c.t.Helper()
 	res, callback := c.viaIdP(f, c.get("/auth/"+oc.key+"?next="+url.QueryEscape(next)))
 	if want := "/auth/" + oc.key + "/callback?"; !strings.HasPrefix(callback, want) {
@@ -86,6 +88,22 @@ func (c *client) signInWith(oc oauthCase, f *fakeIdP, next string) *response {
 	}
 	return res
 }
+
+// viaIdP follows Roster's redirect to the provider (start is the answer to
+// GET /auth/x or POST /profile/logins/x), lets the provider sign in, and
+// brings the browser back to Roster's callback. It returns the callback's
+// answer and the callback's path and query.
+func (c *client) viaIdP(f *oauthtest.IdP, start *response) (*response, string) {
+	c.t.Helper()
+	to := start.header.Get("Location")
+	if start.status != http.StatusSeeOther || !strings.HasPrefix(to, f.Server.URL+"/") {
+		c.t.Fatalf("start: got %d to %q, want 303 to the provider at %s; body %s", start.status, to, f.Server.URL, start.body)
+	}
+	callback := f.AuthorizeURL(c.t, to)
+	return c.get(callback), callback
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // profileEmail is the account email on the client's profile page.
 func (c *client) profileEmail() string {
@@ -100,7 +118,7 @@ func (c *client) profileEmail() string {
 func TestOAuthLogin(t *testing.T) {
 	type check struct {
 		a  *app
-		f  *fakeIdP
+		f  *oauthtest.IdP
 		oc oauthCase
 		c  *client
 	}
@@ -109,7 +127,7 @@ func TestOAuthLogin(t *testing.T) {
 		run  func(t *testing.T, k *check)
 	}{
 		{"new person: a verified profile is made and signed in", func(t *testing.T, k *check) {
-			k.f.signInAs(person("1001", "new@example.com", true))
+			k.f.SignInAs(person("1001", "new@example.com", true))
 			res := k.c.signInWith(k.oc, k.f, "/accounts/new")
 			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/accounts/new" {
 				t.Fatalf("callback: got %d to %q, want 303 to /accounts/new; body %s", res.status, res.header.Get("Location"), res.body)
@@ -128,9 +146,9 @@ func TestOAuthLogin(t *testing.T) {
 			}
 		}},
 		{"returning person is found by subject after the email changed", func(t *testing.T, k *check) {
-			k.f.signInAs(person("1002", "first@example.com", true))
+			k.f.SignInAs(person("1002", "first@example.com", true))
 			k.c.signInWith(k.oc, k.f, "/profile")
-			k.f.signInAs(person("1002", "changed@example.com", true))
+			k.f.SignInAs(person("1002", "changed@example.com", true))
 			again := k.a.client(t)
 			res := again.signInWith(k.oc, k.f, "/profile")
 			if res.status != http.StatusSeeOther {
@@ -148,7 +166,7 @@ func TestOAuthLogin(t *testing.T) {
 		}},
 		{"both emails verified: linked and signed in", func(t *testing.T, k *check) {
 			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
-			k.f.signInAs(person("1003", annEmail, true))
+			k.f.SignInAs(person("1003", annEmail, true))
 			res := k.c.signInWith(k.oc, k.f, "/profile")
 			if res.status != http.StatusSeeOther || k.c.profileEmail() != annEmail {
 				t.Fatalf("callback: got %d, signed in as %q; want 303, Ann", res.status, k.c.profileEmail())
@@ -159,7 +177,7 @@ func TestOAuthLogin(t *testing.T) {
 		}},
 		{"provider email unverified: not linked, no session", func(t *testing.T, k *check) {
 			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
-			k.f.signInAs(person("1004", annEmail, false))
+			k.f.SignInAs(person("1004", annEmail, false))
 			res := k.c.signInWith(k.oc, k.f, "/profile")
 			wantRefused(t, k.c, res, http.StatusConflict, views.RuleText(db.ErrLinkUnverifiedProvider))
 			if ids := k.a.identities(t, annEmail); len(ids) != 0 {
@@ -168,7 +186,7 @@ func TestOAuthLogin(t *testing.T) {
 		}},
 		{"local email unverified: not linked, no session", func(t *testing.T, k *check) {
 			k.a.seedUser(t, annName, annEmail, annPassword)
-			k.f.signInAs(person("1005", annEmail, true))
+			k.f.SignInAs(person("1005", annEmail, true))
 			res := k.c.signInWith(k.oc, k.f, "/profile")
 			wantRefused(t, k.c, res, http.StatusConflict, views.RuleText(db.ErrLinkUnverifiedLocal))
 			if ids := k.a.identities(t, annEmail); len(ids) != 0 {
@@ -178,7 +196,7 @@ func TestOAuthLogin(t *testing.T) {
 		{"Add Login links a login with a different email", func(t *testing.T, k *check) {
 			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
 			k.c.login(annEmail, annPassword)
-			k.f.signInAs(person("1006", "ann.elsewhere@example.net", false))
+			k.f.SignInAs(person("1006", "ann.elsewhere@example.net", false))
 			res, _ := k.c.viaIdP(k.f, k.c.postForm("/profile/logins/"+k.oc.key, nil))
 			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#sso-logins" {
 				t.Fatalf("callback: got %d to %q, want 303 to /profile#sso-logins; body %s", res.status, res.header.Get("Location"), res.body)
@@ -207,7 +225,7 @@ func TestOAuthLogin(t *testing.T) {
 			}
 			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
 			k.c.login(annEmail, annPassword)
-			k.f.signInAs(person("1007", bobEmail, true))
+			k.f.SignInAs(person("1007", bobEmail, true))
 			res, _ := k.c.viaIdP(k.f, k.c.postForm("/profile/logins/"+k.oc.key, nil))
 			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#sso-logins" {
 				t.Fatalf("callback: got %d to %q, want 303 to /profile#sso-logins", res.status, res.header.Get("Location"))
@@ -223,8 +241,8 @@ func TestOAuthLogin(t *testing.T) {
 			}
 		}},
 		{"forged state: refused", func(t *testing.T, k *check) {
-			k.f.signInAs(person("1008", "forged@example.com", true))
-			callback := k.f.authorizeURL(t, k.c.get("/auth/"+k.oc.key).header.Get("Location"))
+			k.f.SignInAs(person("1008", "forged@example.com", true))
+			callback := k.f.AuthorizeURL(t, k.c.get("/auth/"+k.oc.key).header.Get("Location"))
 			u, _ := url.Parse(callback)
 			q := u.Query()
 			q.Set("state", "forged-"+q.Get("state"))
@@ -235,8 +253,8 @@ func TestOAuthLogin(t *testing.T) {
 			}
 		}},
 		{"missing state: refused", func(t *testing.T, k *check) {
-			k.f.signInAs(person("1009", "nostate@example.com", true))
-			callback := k.f.authorizeURL(t, k.c.get("/auth/"+k.oc.key).header.Get("Location"))
+			k.f.SignInAs(person("1009", "nostate@example.com", true))
+			callback := k.f.AuthorizeURL(t, k.c.get("/auth/"+k.oc.key).header.Get("Location"))
 			u, _ := url.Parse(callback)
 			q := u.Query()
 			q.Del("state")
@@ -247,15 +265,15 @@ func TestOAuthLogin(t *testing.T) {
 			// Login CSRF: an attacker starts a sign-in and sends the
 			// victim the callback link.
 			attacker := k.a.client(t)
-			k.f.signInAs(person("1010", "attacker@example.com", true))
-			callback := k.f.authorizeURL(t, attacker.get("/auth/"+k.oc.key).header.Get("Location"))
+			k.f.SignInAs(person("1010", "attacker@example.com", true))
+			callback := k.f.AuthorizeURL(t, attacker.get("/auth/"+k.oc.key).header.Get("Location"))
 			wantRefused(t, k.c, k.c.get(callback), http.StatusBadRequest, "This sign-in did not start here")
 			if _, err := k.a.store.UserByEmail(context.Background(), "attacker@example.com"); !errors.Is(err, db.ErrNotFound) {
 				t.Fatalf("user after the replayed callback: got %v, want none", err)
 			}
 		}},
 		{"a callback used twice: refused the second time", func(t *testing.T, k *check) {
-			k.f.signInAs(person("1011", "twice@example.com", true))
+			k.f.SignInAs(person("1011", "twice@example.com", true))
 			res, callback := k.c.viaIdP(k.f, k.c.get("/auth/"+k.oc.key))
 			if res.status != http.StatusSeeOther {
 				t.Fatalf("first callback: got %d, want 303", res.status)
@@ -298,18 +316,18 @@ func TestGitHubPublicEmailIsNotProof(t *testing.T) {
 	gh := oauthCases[1]
 	tests := []struct {
 		name   string
-		user   fakeUser
+		user   oauthtest.User
 		status int
 		// where the login ends up: a new profile's email, or "" for none
 		newProfile string
 	}{
-		{"public email, listed unverified", fakeUser{Sub: "2001", PublicEmail: annEmail,
-			Emails: []fakeEmail{{Email: annEmail, Primary: true, Verified: false}}}, http.StatusConflict, ""},
-		{"public email, not listed at all", fakeUser{Sub: "2002", PublicEmail: annEmail,
-			Emails: []fakeEmail{{Email: "other@example.net", Primary: true, Verified: true}}}, http.StatusSeeOther, "other@example.net"},
-		{"verified secondary address links", fakeUser{Sub: "2003",
-			Emails: []fakeEmail{{Email: "old@example.net", Primary: true}, {Email: annEmail, Verified: true}}}, http.StatusSeeOther, annEmail},
-		{"no email at all: refused in plain words", fakeUser{Sub: "2004", Emails: []fakeEmail{}}, http.StatusConflict, ""},
+		{"public email, listed unverified", oauthtest.User{Sub: "2001", PublicEmail: annEmail,
+			Emails: []oauthtest.Email{{Email: annEmail, Primary: true, Verified: false}}}, http.StatusConflict, ""},
+		{"public email, not listed at all", oauthtest.User{Sub: "2002", PublicEmail: annEmail,
+			Emails: []oauthtest.Email{{Email: "other@example.net", Primary: true, Verified: true}}}, http.StatusSeeOther, "other@example.net"},
+		{"verified secondary address links", oauthtest.User{Sub: "2003",
+			Emails: []oauthtest.Email{{Email: "old@example.net", Primary: true}, {Email: annEmail, Verified: true}}}, http.StatusSeeOther, annEmail},
+		{"no email at all: refused in plain words", oauthtest.User{Sub: "2004", Emails: []oauthtest.Email{}}, http.StatusConflict, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -317,7 +335,7 @@ func TestGitHubPublicEmailIsNotProof(t *testing.T) {
 			a, fakes := oauthApp(t)
 			a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
 			c := a.client(t)
-			fakes["github"].signInAs(tt.user)
+			fakes["github"].SignInAs(tt.user)
 			res := c.signInWith(gh, fakes["github"], "/profile")
 			if res.status != tt.status {
 				t.Fatalf("callback: got %d, want %d; body %s", res.status, tt.status, res.body)
@@ -339,7 +357,7 @@ func TestUnlinkLogin(t *testing.T) {
 	a, fakes := oauthApp(t)
 	gh := oauthCases[1]
 	c := a.client(t)
-	fakes["github"].signInAs(person("3001", "sso@example.com", true))
+	fakes["github"].SignInAs(person("3001", "sso@example.com", true))
 	c.signInWith(gh, fakes["github"], "/profile")
 	ids := a.identities(t, "sso@example.com")
 	if len(ids) != 1 {
@@ -481,10 +499,10 @@ func TestOAuthFlowCookie(t *testing.T) {
 // TestOIDCIssuerDown: an issuer that does not answer makes its button
 // answer 503, not the start-up or the other sign-ins fail.
 func TestOIDCIssuerDown(t *testing.T) {
-	down := newFakeIdP(t, "oidc")
-	down.server.Close()
+	down := oauthtest.New(t, "oidc")
+	down.Server.Close()
 	a := newApp(t, func(ac *appConfig) {
-		ac.OAuth = []handlers.OAuthProvider{{Key: "oidc", Name: "Down", ClientID: "x", ClientSecret: "y", Issuer: down.server.URL}}
+		ac.OAuth = []sso.Provider{{Key: "oidc", Name: "Down", ClientID: "x", ClientSecret: "y", Issuer: down.Server.URL}}
 	})
 	c := a.client(t)
 	res := c.get("/auth/oidc")
@@ -504,7 +522,7 @@ func TestExternalSignInNotices(t *testing.T) {
 	a, fakes := oauthApp(t, func(ac *appConfig) { ac.manualWorker = true })
 	oc, f := oauthCases[0], fakes[oauthCases[0].key]
 	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
-	f.signInAs(person("2001", annEmail, true))
+	f.SignInAs(person("2001", annEmail, true))
 	subjects := func() []string {
 		t.Helper()
 		list, err := a.store.RecentDeliveries(context.Background(), ann.ID, 10)

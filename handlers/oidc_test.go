@@ -2,9 +2,7 @@ package handlers_test
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -14,51 +12,20 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/internal/oauthtest"
+	"github.com/rosterhq/roster/sso"
 )
 
 // The ID token checks of the OpenID Connect logins (Google, Slack and the
 // generic provider share them): each case is a provider, or someone in
 // its place, handing Roster an ID token it must refuse.
 
-// resign returns a mint that edits the claims and signs them with the
-// provider's key, as a real provider would sign a token it should not.
-func (f *fakeIdP) resign(edit func(claims map[string]any)) func(map[string]any) string {
-	return func(claims map[string]any) string {
-		edit(claims)
-		return f.sign(claims)
-	}
-}
-
-// signedBy returns a mint that signs with key under header, whoever
-// publishes the key.
-func signedBy(t *testing.T, key *rsa.PrivateKey, header map[string]any) func(map[string]any) string {
-	return func(claims map[string]any) string { return compactJWS(header, claims, rs256(t, key)) }
-}
-
-func rs256Header(kid string) map[string]any {
-	return map[string]any{"alg": "RS256", "kid": kid, "typ": "JWT"}
-}
-
-// hs256 returns a mint that MACs the token with secret: the key confusion
-// attack, where the issuer's public key, which anyone can read, serves as
-// an HMAC secret.
-func hs256(secret []byte) func(map[string]any) string {
-	return func(claims map[string]any) string {
-		return compactJWS(map[string]any{"alg": "HS256", "kid": "k1", "typ": "JWT"}, claims, func(input []byte) []byte {
-			m := hmac.New(sha256.New, secret)
-			m.Write(input)
-			return m.Sum(nil)
-		})
-	}
-}
-
 func TestOIDCRefusesBadIDTokens(t *testing.T) {
-	forger, err := rsaKey()
+	forger, err := oauthtest.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &testKey().PublicKey
+	pub := &oauthtest.Key().PublicKey
 	pkix, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -69,48 +36,48 @@ func TestOIDCRefusesBadIDTokens(t *testing.T) {
 	insecure := []string{"RS256", "HS256", "none"}
 	tests := []struct {
 		name string
-		mint func(f *fakeIdP) func(map[string]any) string
+		mint func(f *oauthtest.IdP) func(map[string]any) string
 		algs []string // advertised by discovery; RS256 when nil
 	}{
-		{"signed by another key under the issuer's kid", func(f *fakeIdP) func(map[string]any) string {
-			return signedBy(t, forger, rs256Header("k1"))
+		{"signed by another key under the issuer's kid", func(f *oauthtest.IdP) func(map[string]any) string {
+			return oauthtest.SignedBy(t, forger, oauthtest.RS256Header("k1"))
 		}, nil},
-		{"signed by another key under a kid the issuer does not publish", func(f *fakeIdP) func(map[string]any) string {
-			return signedBy(t, forger, rs256Header("forged"))
+		{"signed by another key under a kid the issuer does not publish", func(f *oauthtest.IdP) func(map[string]any) string {
+			return oauthtest.SignedBy(t, forger, oauthtest.RS256Header("forged"))
 		}, nil},
-		{"signed by another key that the header carries as jwk", func(f *fakeIdP) func(map[string]any) string {
-			return signedBy(t, forger, map[string]any{"alg": "RS256", "kid": "k1", "jwk": publicJWK("k1", &forger.PublicKey)})
+		{"signed by another key that the header carries as jwk", func(f *oauthtest.IdP) func(map[string]any) string {
+			return oauthtest.SignedBy(t, forger, map[string]any{"alg": "RS256", "kid": "k1", "jwk": oauthtest.PublicJWK("k1", &forger.PublicKey)})
 		}, nil},
-		{"alg none", func(f *fakeIdP) func(map[string]any) string {
+		{"alg none", func(f *oauthtest.IdP) func(map[string]any) string {
 			return func(claims map[string]any) string {
-				return compactJWS(map[string]any{"alg": "none", "typ": "JWT"}, claims, func([]byte) []byte { return nil })
+				return oauthtest.CompactJWS(map[string]any{"alg": "none", "typ": "JWT"}, claims, func([]byte) []byte { return nil })
 			}
 		}, insecure},
-		{"HS256 keyed with the issuer's public key as PEM", func(f *fakeIdP) func(map[string]any) string {
-			return hs256(pemKey)
+		{"HS256 keyed with the issuer's public key as PEM", func(f *oauthtest.IdP) func(map[string]any) string {
+			return oauthtest.HS256(pemKey)
 		}, insecure},
-		{"HS256 keyed with the issuer's public key as PKCS1 DER", func(f *fakeIdP) func(map[string]any) string {
-			return hs256(x509.MarshalPKCS1PublicKey(pub))
+		{"HS256 keyed with the issuer's public key as PKCS1 DER", func(f *oauthtest.IdP) func(map[string]any) string {
+			return oauthtest.HS256(x509.MarshalPKCS1PublicKey(pub))
 		}, insecure},
-		{"for another client", func(f *fakeIdP) func(map[string]any) string {
-			return f.resign(func(c map[string]any) { c["aud"] = "someone-else" })
+		{"for another client", func(f *oauthtest.IdP) func(map[string]any) string {
+			return f.Resign(func(c map[string]any) { c["aud"] = "someone-else" })
 		}, nil},
-		{"for other clients only, in a list", func(f *fakeIdP) func(map[string]any) string {
-			return f.resign(func(c map[string]any) { c["aud"] = []string{"someone-else", "and-another"} })
+		{"for other clients only, in a list", func(f *oauthtest.IdP) func(map[string]any) string {
+			return f.Resign(func(c map[string]any) { c["aud"] = []string{"someone-else", "and-another"} })
 		}, nil},
-		{"from another issuer", func(f *fakeIdP) func(map[string]any) string {
-			return f.resign(func(c map[string]any) { c["iss"] = "https://evil.example" })
+		{"from another issuer", func(f *oauthtest.IdP) func(map[string]any) string {
+			return f.Resign(func(c map[string]any) { c["iss"] = "https://evil.example" })
 		}, nil},
-		{"expired", func(f *fakeIdP) func(map[string]any) string {
-			return f.resign(func(c map[string]any) {
+		{"expired", func(f *oauthtest.IdP) func(map[string]any) string {
+			return f.Resign(func(c map[string]any) {
 				c["iat"], c["exp"] = time.Now().Add(-2*time.Hour).Unix(), time.Now().Add(-time.Hour).Unix()
 			})
 		}, nil},
-		{"with the nonce of another sign-in", func(f *fakeIdP) func(map[string]any) string {
-			return f.resign(func(c map[string]any) { c["nonce"] = "nonce-of-another-sign-in" })
+		{"with the nonce of another sign-in", func(f *oauthtest.IdP) func(map[string]any) string {
+			return f.Resign(func(c map[string]any) { c["nonce"] = "nonce-of-another-sign-in" })
 		}, nil},
-		{"without a nonce", func(f *fakeIdP) func(map[string]any) string {
-			return f.resign(func(c map[string]any) { delete(c, "nonce") })
+		{"without a nonce", func(f *oauthtest.IdP) func(map[string]any) string {
+			return f.Resign(func(c map[string]any) { delete(c, "nonce") })
 		}, nil},
 	}
 	for _, oc := range oauthCases {
@@ -122,13 +89,13 @@ func TestOIDCRefusesBadIDTokens(t *testing.T) {
 				t.Parallel()
 				a, fakes := oauthApp(t)
 				f := fakes[oc.key]
-				f.change(func() {
-					f.mint = tt.mint(f)
+				f.Change(func() {
+					f.Mint = tt.mint(f)
 					if tt.algs != nil {
-						f.algs = tt.algs
+						f.Algs = tt.algs
 					}
 				})
-				f.signInAs(person("5001", "victim@example.com", true))
+				f.SignInAs(person("5001", "victim@example.com", true))
 				c := a.client(t)
 				res := c.signInWith(oc, f, "/profile")
 				wantRefused(t, c, res, http.StatusBadGateway, oc.name+" did not confirm the sign-in")
@@ -145,8 +112,8 @@ func TestOIDCRefusesBadIDTokens(t *testing.T) {
 func TestOIDCUserinfoOfAnotherSubject(t *testing.T) {
 	a, fakes := oauthApp(t)
 	oc, f := oauthCases[3], fakes["oidc"]
-	f.change(func() { f.userinfoSub = "someone-else" })
-	f.signInAs(person("5002", "victim@example.com", true))
+	f.Change(func() { f.UserinfoSub = "someone-else" })
+	f.SignInAs(person("5002", "victim@example.com", true))
 	c := a.client(t)
 	wantRefused(t, c, c.signInWith(oc, f, "/profile"), http.StatusBadGateway, oc.name+" did not confirm the sign-in")
 }
@@ -160,30 +127,30 @@ func TestOIDCKeyRotation(t *testing.T) {
 			t.Parallel()
 			a, fakes := oauthApp(t)
 			oc, f := oauthCases[3], fakes["oidc"]
-			f.signInAs(person("6001", "rotate@example.com", true))
+			f.SignInAs(person("6001", "rotate@example.com", true))
 			if res := a.client(t).signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther {
 				t.Fatalf("sign-in before the rotation: got %d; body %s", res.status, res.body)
 			}
-			newKey, err := rsaKey()
+			newKey, err := oauthtest.NewKey()
 			if err != nil {
 				t.Fatal(err)
 			}
 			var fetches int
-			f.change(func() {
-				fetches = f.keyFetches
-				f.published = map[string]*rsa.PrivateKey{tt.kid: newKey}
-				f.signKid, f.signKey = tt.kid, newKey
+			f.Change(func() {
+				fetches = f.KeyFetches
+				f.Published = map[string]*rsa.PrivateKey{tt.kid: newKey}
+				f.SignKid, f.SignKey = tt.kid, newKey
 			})
 			c := a.client(t)
 			if res := c.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther || c.profileEmail() != "rotate@example.com" {
 				t.Fatalf("sign-in with the new key: got %d, signed in as %q; want 303 as rotate@example.com; body %s",
 					res.status, c.profileEmail(), res.body)
 			}
-			f.change(func() {
-				if f.keyFetches <= fetches {
-					t.Errorf("key set fetches: got %d after the rotation, want more than %d", f.keyFetches, fetches)
+			f.Change(func() {
+				if f.KeyFetches <= fetches {
+					t.Errorf("key set fetches: got %d after the rotation, want more than %d", f.KeyFetches, fetches)
 				}
-				f.mint = signedBy(t, testKey(), rs256Header("k1"))
+				f.Mint = oauthtest.SignedBy(t, oauthtest.Key(), oauthtest.RS256Header("k1"))
 			})
 			old := a.client(t)
 			wantRefused(t, old, old.signInWith(oc, f, "/profile"), http.StatusBadGateway, oc.name+" did not confirm the sign-in")
@@ -198,23 +165,23 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 	a, fakes := oauthApp(t)
 	oc, f := oauthCases[3], fakes["oidc"]
 	c := a.client(t)
-	f.change(func() { f.down = true })
+	f.Change(func() { f.Down = true })
 	if res := c.get("/auth/oidc"); res.status != http.StatusServiceUnavailable {
 		t.Fatalf("issuer down: got %d, want 503", res.status)
 	}
-	f.change(func() { f.down = false })
-	f.signInAs(person("7001", "back@example.com", true))
+	f.Change(func() { f.Down = false })
+	f.SignInAs(person("7001", "back@example.com", true))
 	if res := c.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther {
 		t.Fatalf("issuer back: got %d, want 303; body %s", res.status, res.body)
 	}
-	f.change(func() { f.down = true })
+	f.Change(func() { f.Down = true })
 	again := a.client(t)
 	if res := again.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther || again.profileEmail() != "back@example.com" {
 		t.Fatalf("discovery down after it worked: got %d, want 303; body %s", res.status, res.body)
 	}
-	f.change(func() {
-		if f.discoveries != 2 {
-			t.Errorf("discoveries: got %d, want 2 (one refused, one kept)", f.discoveries)
+	f.Change(func() {
+		if f.Discoveries != 2 {
+			t.Errorf("discoveries: got %d, want 2 (one refused, one kept)", f.Discoveries)
 		}
 	})
 }
@@ -223,19 +190,19 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 // slash (Auth0 does) works when configured without it, as ROSTER_OIDC_ISSUER
 // is normalised; its ID tokens must then carry the issuer it names.
 func TestOIDCIssuerTrailingSlash(t *testing.T) {
-	f := newFakeIdP(t, "oidc")
-	f.change(func() { f.issuer = f.server.URL + "/" })
+	f := oauthtest.New(t, "oidc")
+	f.Change(func() { f.Issuer = f.Server.URL + "/" })
 	oc := oauthCases[3]
 	a := newApp(t, func(ac *appConfig) {
-		ac.OAuth = []handlers.OAuthProvider{{Key: oc.key, Name: oc.name, ClientID: f.clientID, ClientSecret: f.secret, Issuer: f.server.URL}}
+		ac.OAuth = []sso.Provider{{Key: oc.key, Name: oc.name, ClientID: f.ClientID, ClientSecret: f.Secret, Issuer: f.Server.URL}}
 	})
-	f.signInAs(person("8001", "slash@example.com", true))
+	f.SignInAs(person("8001", "slash@example.com", true))
 	c := a.client(t)
 	if res := c.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther || c.profileEmail() != "slash@example.com" {
 		t.Fatalf("sign-in: got %d, want 303; body %s", res.status, res.body)
 	}
-	f.change(func() {
-		f.mint = f.resign(func(c map[string]any) { c["iss"] = strings.TrimSuffix(c["iss"].(string), "/") })
+	f.Change(func() {
+		f.Mint = f.Resign(func(c map[string]any) { c["iss"] = strings.TrimSuffix(c["iss"].(string), "/") })
 	})
 	other := a.client(t)
 	wantRefused(t, other, other.signInWith(oc, f, "/profile"), http.StatusBadGateway, oc.name+" did not confirm the sign-in")
@@ -246,11 +213,11 @@ func TestOIDCIssuerTrailingSlash(t *testing.T) {
 func TestOIDCAnswerTooLarge(t *testing.T) {
 	a, fakes := oauthApp(t)
 	f := fakes["oidc"]
-	f.change(func() { f.padding = 1 << 20 })
+	f.Change(func() { f.Padding = 1 << 20 })
 	if res := a.client(t).get("/auth/oidc"); res.status != http.StatusServiceUnavailable {
 		t.Fatalf("a discovery document over 1 MiB: got %d, want 503", res.status)
 	}
-	f.change(func() { f.padding = 1<<20 - 4096 })
+	f.Change(func() { f.Padding = 1<<20 - 4096 })
 	if res := a.client(t).get("/auth/oidc"); res.status != http.StatusSeeOther {
 		t.Fatalf("a discovery document just under 1 MiB: got %d, want 303", res.status)
 	}
@@ -278,8 +245,8 @@ func TestOIDCEmailFromUserinfo(t *testing.T) {
 			t.Parallel()
 			a, fakes := oauthApp(t)
 			oc, f := oauthCases[3], fakes["oidc"]
-			f.change(func() { f.mint = f.resign(tt.edit) })
-			f.signInAs(person("9001", "info@example.com", true))
+			f.Change(func() { f.Mint = f.Resign(tt.edit) })
+			f.SignInAs(person("9001", "info@example.com", true))
 			c := a.client(t)
 			if res := c.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther {
 				t.Fatalf("sign-in: got %d, want 303; body %s", res.status, res.body)

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -237,12 +237,12 @@ func (h *Handler) reset(c echo.Context) error {
 	token := c.Param("token")
 	data := h.authPage(c, "Choose a new password", views.Form{})
 	data.Token, data.Valid = token, true
-	password := c.FormValue("new_password")
-	if err := auth.CheckPassword(password); err != nil {
+	pw := c.FormValue("new_password")
+	if err := password.Check(pw); err != nil {
 		data.Form.Fail("new_password", err.Error())
 		return h.render(c, http.StatusUnprocessableEntity, "reset.html", "reset/form", data)
 	}
-	hash, err := h.hasher.Hash(ctx, password)
+	hash, err := h.hasher.Hash(ctx, pw)
 	if err != nil {
 		return h.hashError(err)
 	}

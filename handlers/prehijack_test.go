@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/oauthtest"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -22,10 +23,10 @@ import (
 // startAddLogin posts Add Login for the provider of oc and, when Roster
 // sends the browser to the provider, completes the trip. It returns the
 // answer to the post and whether the trip to the provider happened.
-func (c *client) startAddLogin(oc oauthCase, f *fakeIdP) (*response, bool) {
+func (c *client) startAddLogin(oc oauthCase, f *oauthtest.IdP) (*response, bool) {
 	c.t.Helper()
 	start := c.postForm("/profile/logins/"+oc.key, nil)
-	if start.status != http.StatusSeeOther || !strings.HasPrefix(start.header.Get("Location"), f.server.URL+"/") {
+	if start.status != http.StatusSeeOther || !strings.HasPrefix(start.header.Get("Location"), f.Server.URL+"/") {
 		return start, false
 	}
 	c.viaIdP(f, start)
@@ -61,7 +62,7 @@ func TestPreHijackThroughAddLogin(t *testing.T) {
 			mallory := a.client(t)
 			mallory.signup("Mallory", annEmail, bobPassword)
 			// 2. Add Login with Mallory's own account at the provider.
-			f.signInAs(person("6661", "mallory@evil.example", true))
+			f.SignInAs(person("6661", "mallory@evil.example", true))
 			mallory.startAddLogin(oc, f)
 			// 3. Ann finds she "has" a profile and resets its password.
 			resetPassword(t, a, annEmail, newPassword)
@@ -92,7 +93,7 @@ func TestAddLoginRefusedWhileUnverified(t *testing.T) {
 	if strings.Contains(page, `action="/profile/logins/`+oc.key+`"`) || !strings.Contains(page, "Confirm your email address to link a login") {
 		t.Errorf("#sso-logins while unverified: want no Add Login button and the reason")
 	}
-	fakes[oc.key].signInAs(person("6662", "ann@gmail.example", true))
+	fakes[oc.key].SignInAs(person("6662", "ann@gmail.example", true))
 	res, went := c.startAddLogin(oc, fakes[oc.key])
 	if went {
 		t.Fatal("Add Login with an unverified account email went to the provider, want it refused here")
@@ -130,7 +131,7 @@ func TestPreHijackThroughUnverifiedProvider(t *testing.T) {
 			// 1. Mallory's account at the provider claims Ann's address,
 			// unconfirmed: a profile is made for it, Mallory signed in.
 			mallory := a.client(t)
-			f.signInAs(person("6663", annEmail, false))
+			f.SignInAs(person("6663", annEmail, false))
 			mallory.signInWith(oc, f, "/profile")
 			if got := mallory.profileEmail(); got != annEmail {
 				t.Fatalf("setup: Mallory's sign-in made %q, want a profile for %s", got, annEmail)
@@ -186,7 +187,7 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 	oc := oauthCases[3] // Acme ID
 	f := fakes[oc.key]
 	const pat = "pat@example.com"
-	f.signInAs(person("7001", pat, false))
+	f.SignInAs(person("7001", pat, false))
 	c := a.client(t)
 	c.signInWith(oc, f, "/profile")
 	if got := c.profileEmail(); got != pat {
@@ -236,7 +237,7 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.signInAs(person("7002", bobEmail, false))
+	f.SignInAs(person("7002", bobEmail, false))
 	bobsLogin := a.client(t)
 	bobsLogin.ua = safariUA
 	bobsLogin.signInWith(oc, f, "/profile")

@@ -11,8 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mssola/useragent"
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -187,7 +187,7 @@ func (h *Handler) changePassword(c echo.Context) error {
 			return h.profileRefused(c, http.StatusTooManyRequests, "profile/change-password", func(p *views.ProfilePage) { p.Password = form })
 		}
 	}
-	if err := auth.CheckPassword(next); err != nil {
+	if err := password.Check(next); err != nil {
 		form.Fail("new_password", err.Error())
 	}
 	var revoked int64

@@ -3,29 +3,20 @@ package handlers
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
-	"net/mail"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/crewjam/saml"
-	"github.com/crewjam/saml/samlsp"
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/sso"
 	"github.com/rosterhq/roster/views"
 	dsig "github.com/russellhaering/goxmldsig"
 )
@@ -34,7 +25,9 @@ import (
 // /login/saml finds the connection by email domain, /saml/{conn}/login
 // sends an AuthnRequest (HTTP-Redirect) and records it by RelayState,
 // /saml/{conn}/acs takes the IdP's POST, and /saml/{conn}/metadata
-// describes the service provider to the IdP.
+// describes the service provider to the IdP. Package sso builds the service
+// providers and reads the assertions; saml_browser.go binds a sign-in to
+// its browser.
 
 // spKeySetting is the settings key of the service provider's key and
 // certificate (PEM), shared by every connection.
@@ -44,97 +37,33 @@ const spKeySetting = "saml_sp_key_cert"
 // clock the service providers check times against (nil: the real one).
 type samlState struct {
 	mu    sync.Mutex
-	key   *rsa.PrivateKey
-	cert  *x509.Certificate
+	key   *sso.SPKey
 	clock *dsig.Clock
 }
 
 // samlKeys returns the service provider's key and certificate. They are
 // made at the first SAML use and kept in settings, so every process and
 // every restart presents the same certificate to the IdPs.
-func (h *Handler) samlKeys(ctx context.Context) (*rsa.PrivateKey, *x509.Certificate, error) {
+func (h *Handler) samlKeys(ctx context.Context) (sso.SPKey, error) {
 	h.saml.mu.Lock()
 	defer h.saml.mu.Unlock()
 	if h.saml.key != nil {
-		return h.saml.key, h.saml.cert, nil
+		return *h.saml.key, nil
 	}
-	fresh, err := newSPKeyPEM()
+	fresh, err := sso.NewSPKeyPEM()
 	if err != nil {
-		return nil, nil, err
+		return sso.SPKey{}, err
 	}
 	stored, err := h.store.SettingOrInit(ctx, spKeySetting, fresh)
 	if err != nil {
-		return nil, nil, fmt.Errorf("saml key: %w", err)
+		return sso.SPKey{}, fmt.Errorf("saml key: %w", err)
 	}
-	key, cert, err := parseSPKeyPEM(stored)
+	key, err := sso.ParseSPKeyPEM(stored)
 	if err != nil {
-		return nil, nil, err
+		return sso.SPKey{}, err
 	}
-	h.saml.key, h.saml.cert = key, cert
-	return key, cert, nil
-}
-
-// newSPKeyPEM makes an RSA 2048 key and a self-signed certificate for it,
-// valid for 10 years: IdPs use it only as a container for the public key.
-func newSPKeyPEM() (string, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return "", fmt.Errorf("saml key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return "", err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "Roster SAML service provider"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return "", fmt.Errorf("saml certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", err
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})) +
-		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
-}
-
-func parseSPKeyPEM(s string) (*rsa.PrivateKey, *x509.Certificate, error) {
-	var key *rsa.PrivateKey
-	var cert *x509.Certificate
-	rest := []byte(s)
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		switch b.Type {
-		case "PRIVATE KEY":
-			k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
-			if err != nil {
-				return nil, nil, fmt.Errorf("saml key: %w", err)
-			}
-			key, _ = k.(*rsa.PrivateKey)
-		case "CERTIFICATE":
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, nil, fmt.Errorf("saml certificate: %w", err)
-			}
-			cert = c
-		}
-	}
-	if key == nil || cert == nil {
-		return nil, nil, errors.New("saml key: the stored key or certificate is missing")
-	}
-	return key, cert, nil
+	h.saml.key = &key
+	return key, nil
 }
 
 // samlMetadataURL is a connection's metadata address, which is also its
@@ -148,46 +77,17 @@ func (h *Handler) samlACSURL(id int64) string {
 	return h.link("/saml/" + strconv.FormatInt(id, 10) + "/acs")
 }
 
-// serviceProvider builds the service provider of one connection. Its
-// entity id is its metadata URL, which is what crewjam checks the
-// assertion's audience against. Signatures are always required (no
-// SignatureVerifier override), SHA-1 signatures are refused, and
-// IdP-initiated responses are refused unless the caller allows them.
-// AuthnRequests are not signed: they carry nothing secret, the response is
-// what is checked, and IdPs (samlidp among them) that re-post the request
-// from their login form would find the redirect signature gone.
+// serviceProvider builds the service provider of one connection
+// (sso.NewServiceProvider), with the key pair and the clock.
 func (h *Handler) serviceProvider(ctx context.Context, conn db.SAMLConnection) (*saml.ServiceProvider, error) {
-	key, cert, err := h.samlKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	md, err := samlsp.ParseMetadata([]byte(conn.IdPMetadataXML))
-	if err != nil {
-		return nil, fmt.Errorf("saml connection %d: stored IdP metadata: %w", conn.ID, err)
-	}
-	metadataURL, err := url.Parse(h.samlMetadataURL(conn.ID))
-	if err != nil {
-		return nil, err
-	}
-	acsURL, err := url.Parse(h.samlACSURL(conn.ID))
+	key, err := h.samlKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
 	h.saml.mu.Lock()
 	clock := h.saml.clock
 	h.saml.mu.Unlock()
-	return &saml.ServiceProvider{
-		EntityID:                         metadataURL.String(),
-		Key:                              key,
-		Certificate:                      cert,
-		MetadataURL:                      *metadataURL,
-		AcsURL:                           *acsURL,
-		IDPMetadata:                      md,
-		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
-		RejectSHA1Signatures:             true,
-		LimitRelayStateLength:            true,
-		Clock:                            clock,
-	}, nil
+	return sso.NewServiceProvider(conn, sso.SP{Key: key, MetadataURL: h.samlMetadataURL(conn.ID), ACSURL: h.samlACSURL(conn.ID), Clock: clock})
 }
 
 // samlConnection loads the connection named by the :conn path parameter;
@@ -217,7 +117,7 @@ func (h *Handler) samlLoginPage(c echo.Context) error {
 	if data.Form.Failed() {
 		return h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
 	}
-	domain := strings.ToLower(email[strings.LastIndexByte(email, '@')+1:])
+	domain := sso.EmailDomain(email)
 	conns, err := h.store.SAMLConnectionsForDomain(c.Request().Context(), domain)
 	if err != nil {
 		return err
@@ -288,7 +188,7 @@ func (h *Handler) samlACS(c echo.Context) error {
 		return err
 	}
 	r := c.Request()
-	relay, ok := samlACSForm(r)
+	relay, ok := sso.ACSForm(r)
 	if !ok {
 		return h.samlRefused(c, conn, "no_response", http.StatusBadRequest, samlFailedText)
 	}
@@ -317,11 +217,11 @@ func (h *Handler) samlACS(c echo.Context) error {
 	}
 	assertion, err := sp.ParseResponse(r, ids)
 	if err != nil {
-		return h.samlRefused(c, conn, samlErrorKind(err), http.StatusForbidden, samlFailedText)
+		return h.samlRefused(c, conn, sso.SAMLErrorKind(err), http.StatusForbidden, samlFailedText)
 	}
-	ext, refusal := samlExternal(conn, assertion)
-	if refusal != "" {
-		return h.samlRefused(c, conn, "subject", http.StatusForbidden, refusal)
+	ext, err := sso.SAMLExternal(conn, assertion)
+	if err != nil {
+		return h.samlRefused(c, conn, "subject", http.StatusForbidden, samlSubjectRefusal(conn, err))
 	}
 	if relay == "" {
 		return h.samlHold(c, conn, assertion.ID, ext)
@@ -366,142 +266,6 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 	return c.Redirect(http.StatusSeeOther, safeNext(next))
 }
 
-// samlHold keeps a validated IdP-initiated response until the person
-// confirms it, bound to this browser, and sends the browser to the
-// confirmation page. The token travels in the URL; without this browser's
-// roster_saml cookie it finds nothing.
-func (h *Handler) samlHold(c echo.Context, conn db.SAMLConnection, assertionID string, ext db.External) error {
-	token := rand.Text()
-	err := h.store.HoldSAMLResponse(c.Request().Context(), db.HeldSAML{
-		ConnectionID: conn.ID, AssertionID: assertionID, TokenHash: samlTokenHash(token),
-		BrowserHash: h.samlBindBrowser(c), External: ext,
-	})
-	if errors.Is(err, db.ErrSAMLReplayed) {
-		return h.samlRefused(c, conn, "replayed", http.StatusForbidden, views.RuleText(db.ErrSAMLReplayed))
-	}
-	if err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/saml/"+strconv.FormatInt(conn.ID, 10)+"/confirm?token="+url.QueryEscape(token))
-}
-
-// samlHeld loads the held response the token names, if this browser holds
-// it and the connection still allows IdP-initiated sign-in; the email
-// counts as verified per the connection's domains as they are now. When
-// it cannot be used, the refusal is the answer, and ok is false.
-func (h *Handler) samlHeld(c echo.Context, conn db.SAMLConnection, token string) (ext db.External, ok bool, err error) {
-	if !conn.AllowIdPInitiated || len(conn.VerifiedDomains) == 0 {
-		return ext, false, h.samlRefused(c, conn, "idp_initiated_unverified", http.StatusForbidden, samlIdPInitiatedUnverifiedText(conn))
-	}
-	ext, err = h.store.HeldSAMLResponse(c.Request().Context(), conn.ID, samlTokenHash(token), h.samlBrowser(c))
-	if errors.Is(err, db.ErrSAMLRequestUnknown) {
-		return ext, false, h.samlRefused(c, conn, "unknown_held", http.StatusForbidden, views.RuleText(db.ErrSAMLRequestUnknown))
-	}
-	if err != nil {
-		return ext, false, err
-	}
-	if refusal := samlEmailRefusal(conn, ext.Email); refusal != "" {
-		return ext, false, h.samlRefused(c, conn, "subject", http.StatusForbidden, refusal)
-	}
-	ext.EmailVerified = conn.DomainVerified(samlDomain(ext.Email))
-	return ext, true, nil
-}
-
-// samlConfirmPage asks the person whether to finish an IdP-initiated
-// sign-in; nothing is signed in until they post its form.
-func (h *Handler) samlConfirmPage(c echo.Context) error {
-	conn, err := h.samlConnection(c)
-	if err != nil {
-		return err
-	}
-	token := c.QueryParam("token")
-	ext, ok, err := h.samlHeld(c, conn, token)
-	if !ok {
-		return err
-	}
-	return h.render(c, http.StatusOK, "saml_confirm.html", "", views.SAMLConfirmPage{
-		Page: h.page(c, "Confirm your sign-in"), Email: ext.Email, Connection: conn.Name,
-		Action: "/saml/" + strconv.FormatInt(conn.ID, 10) + "/confirm", Token: token,
-	})
-}
-
-// samlConfirm finishes an IdP-initiated sign-in the person confirmed: a
-// POST with the CSRF token, from the browser the response was held for.
-func (h *Handler) samlConfirm(c echo.Context) error {
-	conn, err := h.samlConnection(c)
-	if err != nil {
-		return err
-	}
-	token := c.FormValue("token")
-	ext, ok, err := h.samlHeld(c, conn, token)
-	if !ok {
-		return err
-	}
-	return h.samlSignIn(c, conn, db.SAMLSignIn{Connection: conn, HeldTokenHash: samlTokenHash(token), External: ext}, "")
-}
-
-func samlTokenHash(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
-
-func samlIdPInitiatedUnverifiedText(conn db.SAMLConnection) string {
-	return "Sign-in failed: " + conn.Name + " cannot start a sign-in from the identity provider's side until one of its email domains is verified. " +
-		"Start from Roster's sign-in page instead (Sign in with single sign-on), or ask your account admin to verify the domain."
-}
-
-// samlBrowserCookie binds a SAML sign-in to the browser it happens in. The
-// ACS POST comes from the IdP's page, a cross-site POST: under https the
-// cookie is SameSite=None; Secure so that the POST carries it; under plain
-// http (a demo on localhost) SameSite=None needs Secure, which browsers
-// refuse without https, so the attribute is left out: Firefox and Safari
-// then send it, and Chrome does for two minutes after it is set (its
-// Lax-allowing-unsafe rule), and always when the IdP is on the same site.
-func (h *Handler) samlBrowserCookie() string {
-	if h.cfg.Secure() {
-		return "__Host-roster_saml"
-	}
-	return "roster_saml"
-}
-
-// samlBrowser is the SHA-256 of this browser's roster_saml cookie, or nil
-// when it has none.
-func (h *Handler) samlBrowser(c echo.Context) []byte {
-	ck, err := c.Cookie(h.samlBrowserCookie())
-	if err != nil || len(ck.Value) != len(rand.Text()) {
-		return nil
-	}
-	return samlTokenHash(ck.Value)
-}
-
-// samlBindBrowser is samlBrowser, giving the browser a fresh random cookie
-// when it has none; either way the cookie lives for SAMLRequestTTL more.
-func (h *Handler) samlBindBrowser(c echo.Context) []byte {
-	value := rand.Text()
-	if ck, err := c.Cookie(h.samlBrowserCookie()); err == nil && len(ck.Value) == len(value) {
-		value = ck.Value
-	}
-	same := http.SameSiteDefaultMode
-	if h.cfg.Secure() {
-		same = http.SameSiteNoneMode
-	}
-	c.SetCookie(&http.Cookie{
-		Name: h.samlBrowserCookie(), Value: value, Path: "/", MaxAge: int(db.SAMLRequestTTL / time.Second),
-		HttpOnly: true, Secure: h.cfg.Secure(), SameSite: same,
-	})
-	return samlTokenHash(value)
-}
-
-// samlACSForm reads the form the IdP posts: a SAMLResponse (the HTTP-POST
-// binding; an artifact, SAMLart, is not supported) and the RelayState that
-// names our request.
-func samlACSForm(r *http.Request) (relay string, ok bool) {
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("SAMLResponse") == "" || r.PostForm.Has("SAMLart") {
-		return "", false
-	}
-	return r.PostForm.Get("RelayState"), true
-}
-
 // samlMetadata describes the connection's service provider, for its IdP.
 func (h *Handler) samlMetadata(c echo.Context) error {
 	conn, err := h.samlConnection(c)
@@ -533,122 +297,22 @@ func (h *Handler) samlRefused(c echo.Context, conn db.SAMLConnection, kind strin
 	})
 }
 
-// samlErrorKind names what was wrong with a response, for the log.
-func samlErrorKind(err error) string {
-	kinds := []struct {
-		err  error
-		kind string
-	}{
-		{saml.ErrExpired, "expired"},
-		{saml.ErrNotYetValid, "not_yet_valid"},
-		{saml.ErrAudienceMismatch, "audience"},
-		{saml.ErrRequestIDMismatch, "in_response_to"},
-		{saml.ErrDestinationMismatch, "destination"},
-		{saml.ErrIssuerMismatch, "issuer"},
-		{saml.ErrUntrustedCertificate, "untrusted_certificate"},
-		{saml.ErrCertificateNotValidNow, "certificate_validity"},
-		{saml.ErrInvalidSignature, "signature"},
-		{saml.ErrDecryptionFailed, "decryption"},
-		{saml.ErrUnsupported, "unsupported"},
-		{saml.ErrMissingElement, "missing_element"},
-		{saml.ErrMalformedMessage, "malformed"},
-	}
-	for _, k := range kinds {
-		if errors.Is(err, k.err) {
-			return k.kind
-		}
-	}
-	var status saml.ErrBadStatus
-	if errors.As(err, &status) {
-		return "idp_status"
-	}
-	return "invalid_response"
-}
-
-// Attribute names IdPs put the email and the display name under: the
-// LDAP/eduPerson OIDs (Shibboleth, Keycloak, crewjam), the claim URIs of
-// AD FS and Entra ID, and the short names of Okta and Google.
-var (
-	samlEmailAttrs = []string{
-		"urn:oid:0.9.2342.19200300.100.1.3", "mail", "email", "emailaddress",
-		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-	}
-	samlNameAttrs = []string{
-		"urn:oid:2.16.840.1.113730.3.1.241", "displayname", "name",
-		"http://schemas.microsoft.com/identity/claims/displayname",
-		"urn:oid:2.5.4.3", "cn",
-	}
-)
-
-// samlAttr returns the first value of the first attribute named (or
-// friendly-named) any of names.
-func samlAttr(a *saml.Assertion, names []string) string {
-	for _, name := range names {
-		for _, st := range a.AttributeStatements {
-			for _, at := range st.Attributes {
-				if (strings.EqualFold(at.Name, name) || strings.EqualFold(at.FriendlyName, name)) && len(at.Values) > 0 {
-					if v := strings.TrimSpace(at.Values[0].Value); v != "" {
-						return v
-					}
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// samlExternal is what a validated assertion says about the person. The
-// subject is the NameID; a transient one changes at every sign-in and
-// cannot identify anyone. The email must be at one of the connection's
-// domains, and counts as verified only at a domain verified for this
-// connection. A refusal is returned in words for the person.
-func samlExternal(conn db.SAMLConnection, a *saml.Assertion) (db.External, string) {
-	if a.Subject == nil || a.Subject.NameID == nil || strings.TrimSpace(a.Subject.NameID.Value) == "" {
-		return db.External{}, "Sign-in failed: the identity provider did not say who you are (no NameID). Ask your account admin to check the SAML connection."
-	}
-	nameID := a.Subject.NameID
-	if nameID.Format == string(saml.TransientNameIDFormat) {
-		return db.External{}, "Sign-in failed: the identity provider sent a one-time (transient) NameID. Ask your account admin to configure a persistent NameID or the email address."
-	}
-	email := samlAttr(a, samlEmailAttrs)
-	if email == "" && (nameID.Format == string(saml.EmailAddressNameIDFormat) || strings.Contains(nameID.Value, "@")) {
-		email = strings.TrimSpace(nameID.Value)
-	}
-	email = db.NormalEmail(email)
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-		return db.External{}, "Sign-in failed: the identity provider did not send your email address. Ask your account admin to release the email attribute to Roster."
-	}
-	if refusal := samlEmailRefusal(conn, email); refusal != "" {
-		return db.External{}, refusal
-	}
-	name := samlAttr(a, samlNameAttrs)
-	if name == "" {
-		name = strings.TrimSpace(samlAttr(a, []string{"urn:oid:2.5.4.42", "givenname"}) + " " + samlAttr(a, []string{"urn:oid:2.5.4.4", "sn", "surname"}))
-	}
-	return db.External{
-		Provider:      db.SAMLProvider(conn.ID),
-		Subject:       strings.TrimSpace(nameID.Value),
-		Email:         email,
-		EmailVerified: conn.DomainVerified(samlDomain(email)),
-		DisplayName:   name,
-	}, ""
-}
-
-// samlDomain is the domain of an email address, lowercase.
-func samlDomain(email string) string {
-	return strings.ToLower(email[strings.LastIndexByte(email, '@')+1:])
-}
-
-// samlEmailRefusal refuses an address outside the connection's domains: an
-// account's Admins speak for the people at their own domains, never for
-// anyone else's address.
-func samlEmailRefusal(conn db.SAMLConnection, email string) string {
-	if slices.Contains(conn.EmailDomains, samlDomain(email)) {
-		return ""
-	}
-	if len(conn.EmailDomains) == 0 {
+// samlSubjectRefusal words why sso.SAMLExternal or sso.CheckDomain
+// refused what the IdP said about the person.
+func samlSubjectRefusal(conn db.SAMLConnection, err error) string {
+	var de *sso.DomainError
+	switch {
+	case errors.Is(err, sso.ErrNoNameID):
+		return "Sign-in failed: the identity provider did not say who you are (no NameID). Ask your account admin to check the SAML connection."
+	case errors.Is(err, sso.ErrTransientNameID):
+		return "Sign-in failed: the identity provider sent a one-time (transient) NameID. Ask your account admin to configure a persistent NameID or the email address."
+	case errors.As(err, &de) && len(de.Domains) == 0:
 		return "Sign-in failed: " + conn.Name + " lists no email domains yet, so it signs nobody in. Ask your account admin to add your organization's domain to the connection."
+	case errors.As(err, &de):
+		return "Sign-in failed: " + conn.Name + " signs in only people with email addresses at " + strings.Join(de.Domains, ", ") +
+			", and your identity provider sent " + de.Email + ". Ask your account admin to check the connection's email domains."
+	case errors.Is(err, sso.ErrNoEmail):
+		return "Sign-in failed: the identity provider did not send your email address. Ask your account admin to release the email attribute to Roster."
 	}
-	return "Sign-in failed: " + conn.Name + " signs in only people with email addresses at " + strings.Join(conn.EmailDomains, ", ") +
-		", and your identity provider sent " + email + ". Ask your account admin to check the connection's email domains."
+	return samlFailedText
 }

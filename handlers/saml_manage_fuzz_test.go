@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/samltest"
+	"github.com/rosterhq/roster/sso"
 )
 
 // FuzzParseDomains checks the SAML connection's email domain list: what it
@@ -51,11 +53,11 @@ func FuzzParseDomains(f *testing.F) {
 // it accepts always builds a service provider later, at sign-in, and that
 // provider has an IdP to send people to.
 func FuzzCheckIdPMetadata(f *testing.F) {
-	spPEM, err := newSPKeyPEM()
+	spPEM, err := sso.NewSPKeyPEM()
 	if err != nil {
 		f.Fatal(err)
 	}
-	good := fuzzIdPMetadata(f, spPEM)
+	good := samltest.Metadata(f, spPEM)
 	for _, s := range []string{
 		good, strings.Replace(good, `use="signing"`, `use="encryption"`, 1), strings.Replace(good, "HTTP-Redirect", "HTTP-POST", 1),
 		strings.Replace(good, `entityID="https://idp.example.com/metadata"`, "", 1), "<EntitiesDescriptor/>", "", "not xml",
@@ -65,9 +67,11 @@ func FuzzCheckIdPMetadata(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	h := &Handler{cfg: Config{BaseURL: &url.URL{Scheme: "https", Host: "roster.example.com"}}}
-	if h.saml.key, h.saml.cert, err = parseSPKeyPEM(spPEM); err != nil {
+	key, err := sso.ParseSPKeyPEM(spPEM)
+	if err != nil {
 		f.Fatal(err)
 	}
+	h.saml.key = &key
 	f.Fuzz(func(t *testing.T, b []byte) {
 		entityID, problem := checkIdPMetadata(b)
 		if problem != "" {

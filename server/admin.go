@@ -13,8 +13,8 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 )
 
 var errHelp = flag.ErrHelp
@@ -78,11 +78,11 @@ func userCommand(ctx context.Context, store *db.Store, sub string, args []string
 				return "", "", fmt.Errorf("read password: %w", err)
 			}
 			pw, printed = strings.TrimRight(line, "\r\n"), ""
-			if err := auth.CheckPassword(pw); err != nil {
+			if err := password.Check(pw); err != nil {
 				return "", "", fmt.Errorf("password: %v", err)
 			}
 		}
-		hash, err = auth.NewHasher(runtime.NumCPU(), 0).Hash(ctx, pw)
+		hash, err = password.NewHasher(runtime.NumCPU(), 0).Hash(ctx, pw)
 		return hash, printed, err
 	}
 	ev := db.Event{IP: "cli", UserAgent: "roster " + sub}
@@ -163,7 +163,7 @@ func seedDemo(ctx context.Context, store *db.Store, stdout io.Writer) error {
 		return err
 	}
 	pw := generatePassword()
-	hash, err := auth.NewHasher(1, 0).Hash(ctx, pw)
+	hash, err := password.NewHasher(1, 0).Hash(ctx, pw)
 	if err != nil {
 		return err
 	}

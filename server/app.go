@@ -10,12 +10,12 @@ import (
 	"runtime"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/metrics"
 	"github.com/rosterhq/roster/notify"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/session"
 	"github.com/rosterhq/roster/views"
 )
@@ -84,7 +84,7 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, log
 	})
 	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
 	// per core, a short queue, and a quick "busy" past that.
-	hasher := auth.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+	hasher := password.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
 	// In a child at a low CPU priority, so that a storm of sign-ins
 	// takes only the CPU that pages leave idle.
 	hasher.UseWorkerProcess(ctx, log)

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 )
 
 // cli runs the roster command line against the database file dbPath.
@@ -66,7 +66,7 @@ func wantPassword(t *testing.T, store *db.Store, email, pw string, want bool) {
 	if err != nil {
 		t.Fatalf("UserByEmail(%s): %v", email, err)
 	}
-	ok, err := auth.NewHasher(1, 0).Verify(t.Context(), pw, u.PasswordHash)
+	ok, err := password.NewHasher(1, 0).Verify(t.Context(), pw, u.PasswordHash)
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
@@ -157,7 +157,7 @@ func TestUserCreate(t *testing.T) {
 	if m == nil {
 		t.Fatalf("got %q, want a generated password on a \"password: \" line", out)
 	}
-	if err := auth.CheckPassword(m[1]); err != nil {
+	if err := password.Check(m[1]); err != nil {
 		t.Errorf("generated password %q breaks the policy: %v", m[1], err)
 	}
 
@@ -199,9 +199,9 @@ func TestUserCreatePasswordPolicy(t *testing.T) {
 		pw   string
 		want error
 	}{
-		{"short\n", auth.ErrTooShort},
-		{"password1234\n", auth.ErrCommon},
-		{"\n", auth.ErrTooShort},
+		{"short\n", password.ErrTooShort},
+		{"password1234\n", password.ErrCommon},
+		{"\n", password.ErrTooShort},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pw, func(t *testing.T) {
@@ -277,8 +277,8 @@ func TestUserResetPassword(t *testing.T) {
 	wantPassword(t, store, "a@example.com", m[1], true)
 
 	_, _, err = c.run("short\n", "user", "reset-password", "-email", "a@example.com", "-password-stdin")
-	if err == nil || !strings.Contains(err.Error(), auth.ErrTooShort.Error()) {
-		t.Errorf("too short: got %v, want %q", err, auth.ErrTooShort)
+	if err == nil || !strings.Contains(err.Error(), password.ErrTooShort.Error()) {
+		t.Errorf("too short: got %v, want %q", err, password.ErrTooShort)
 	}
 	wantPassword(t, store, "a@example.com", m[1], true)
 }

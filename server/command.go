@@ -16,7 +16,7 @@ import (
 	// /usr/share/zoneinfo, and time zone preferences need every zone.
 	_ "time/tzdata"
 
-	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/password"
 )
 
 // Command is the roster command line, holding what main.go fixes when the
@@ -27,11 +27,11 @@ type Command struct {
 }
 
 // HashWorker is the whole of a password hash worker, the child process the
-// server hashes in (auth.Hasher.UseWorkerProcess): the same executable,
-// started again with auth.IsHashWorker true. main calls it then, and so
+// server hashes in (password.Hasher.UseWorkerProcess): the same executable,
+// started again with password.IsHashWorker true. main calls it then, and so
 // does the TestMain of every test package that serves in its own process.
 func HashWorker() int {
-	if err := auth.ServeHashWorker(os.Stdin, os.Stdout); err != nil {
+	if err := password.ServeHashWorker(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "roster hash worker:", err)
 		return 1
 	}

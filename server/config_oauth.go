@@ -6,7 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/sso"
 )
 
 // googleIssuer is Google's OpenID Connect issuer: Sign in with Google goes
@@ -76,22 +76,22 @@ func (c *config) validateOIDC() error {
 
 // oauthProviders lists the configured external logins, in the order of
 // their buttons.
-func (c config) oauthProviders() []handlers.OAuthProvider {
-	var list []handlers.OAuthProvider
+func (c config) oauthProviders() []sso.Provider {
+	var list []sso.Provider
 	if c.GoogleClientID != "" {
-		list = append(list, handlers.OAuthProvider{Key: handlers.ProviderGoogle, Name: "Google",
+		list = append(list, sso.Provider{Key: sso.Google, Name: "Google",
 			ClientID: c.GoogleClientID, ClientSecret: c.GoogleClientSecret, Issuer: googleIssuer})
 	}
 	if c.GitHubClientID != "" {
-		list = append(list, handlers.OAuthProvider{Key: handlers.ProviderGitHub, Name: "GitHub",
+		list = append(list, sso.Provider{Key: sso.GitHub, Name: "GitHub",
 			ClientID: c.GitHubClientID, ClientSecret: c.GitHubClientSecret, GitHubURL: c.GitHubURL})
 	}
 	if c.SlackClientID != "" {
-		list = append(list, handlers.OAuthProvider{Key: handlers.ProviderSlack, Name: "Slack",
+		list = append(list, sso.Provider{Key: sso.Slack, Name: "Slack",
 			ClientID: c.SlackClientID, ClientSecret: c.SlackClientSecret, Issuer: c.SlackIssuer})
 	}
 	if c.OIDCClientID != "" {
-		list = append(list, handlers.OAuthProvider{Key: handlers.ProviderOIDC, Name: c.OIDCName,
+		list = append(list, sso.Provider{Key: sso.OIDC, Name: c.OIDCName,
 			ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, Issuer: c.OIDCIssuer})
 	}
 	return list

@@ -5,13 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/auth"
+	"github.com/rosterhq/roster/password"
 )
 
 // TestMain lets the test binary serve as the servers' password hash
 // worker, as the roster binary does.
 func TestMain(m *testing.M) {
-	if auth.IsHashWorker() {
+	if password.IsHashWorker() {
 		os.Exit(HashWorker())
 	}
 	os.Exit(m.Run())

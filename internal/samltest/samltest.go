@@ -1,6 +1,7 @@
 // Package samltest runs crewjam's samlidp on loopback for Roster's SAML
 // tests: a real identity provider with a login form, users and registered
-// service providers. Only tests import it.
+// service providers; and the metadata of an IdP that runs nowhere. Only
+// tests import it.
 package samltest
 
 import (
@@ -9,11 +10,14 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
 	"log"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,4 +102,22 @@ func (p *IdP) Register(t *testing.T, id string, metadata []byte) {
 	if res.StatusCode != http.StatusNoContent {
 		t.Fatalf("register service %s at the IdP: got %d, want 204", id, res.StatusCode)
 	}
+}
+
+// Metadata is the metadata of an IdP at idp.example.com whose signing
+// certificate is the one in certPEM, with a sign-on address for the
+// HTTP-Redirect binding. It runs nothing: a test that holds no key of the
+// certificate can send only what a forger could.
+func Metadata(t testing.TB, certPEM string) string {
+	t.Helper()
+	b, _ := pem.Decode([]byte(certPEM[strings.Index(certPEM, "-----BEGIN CERTIFICATE"):]))
+	if b == nil {
+		t.Fatal("no certificate in the PEM")
+	}
+	return `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/metadata">
+<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+<KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>` +
+		base64.StdEncoding.EncodeToString(b.Bytes) + `</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
+<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/>
+</IDPSSODescriptor></EntityDescriptor>`
 }

@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	"bufio"
@@ -179,8 +179,8 @@ type worker struct {
 // the Hasher logs; errNotNow while the server shuts down or after a worker
 // failed to start, which was logged when it happened.
 var (
-	errNoWorker = errors.New("auth: hash worker process unavailable")
-	errNotNow   = errors.New("auth: no hash worker for now")
+	errNoWorker = errors.New("password: hash worker process unavailable")
+	errNotNow   = errors.New("password: no hash worker for now")
 )
 
 // derive has the worker compute a key and waits for it. The caller holds a

@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	"errors"
@@ -7,10 +7,10 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzCheckPassword checks the password policy: it never accepts invalid
+// FuzzCheck checks the password policy: it never accepts invalid
 // UTF-8 or a length outside MinLength..MaxLength code points, and always
 // answers nil or one of its own reasons, the one that fits.
-func FuzzCheckPassword(f *testing.F) {
+func FuzzCheck(f *testing.F) {
 	for _, s := range []string{
 		"correct horse battery staple", "Tr0ub4dor&3xyz", "password1234", "iloveyou2024!", "qwertyuiopas", "abcdefghijkl",
 		"987654321098", "passwordpassword", "aaaaaaaaaaaa", "11111111111!", "short", "", "ñ日本語パスワードですよね!",
@@ -20,7 +20,7 @@ func FuzzCheckPassword(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, pw string) {
-		err := CheckPassword(pw)
+		err := Check(pw)
 		n := utf8.RuneCountInString(pw)
 		var want error
 		switch {
@@ -33,18 +33,18 @@ func FuzzCheckPassword(f *testing.F) {
 		}
 		if want != nil {
 			if !errors.Is(err, want) {
-				t.Fatalf("CheckPassword(%q) = %v, want %v", pw, err, want)
+				t.Fatalf("Check(%q) = %v, want %v", pw, err, want)
 			}
 			return
 		}
 		if err != nil && !errors.Is(err, ErrCommon) {
-			t.Fatalf("CheckPassword(%q) = %v, want nil or ErrCommon", pw, err)
+			t.Fatalf("Check(%q) = %v, want nil or ErrCommon", pw, err)
 		}
 		// Case does not make a common password uncommon (ASCII only: other
 		// scripts do not always lowercase back to what they were).
 		ascii := !strings.ContainsFunc(pw, func(r rune) bool { return r > 0x7f })
-		if upper := strings.ToUpper(pw); ascii && (err == nil) != (CheckPassword(upper) == nil) {
-			t.Fatalf("CheckPassword(%q) = %v, but CheckPassword(%q) = %v", pw, err, upper, CheckPassword(upper))
+		if upper := strings.ToUpper(pw); ascii && (err == nil) != (Check(upper) == nil) {
+			t.Fatalf("Check(%q) = %v, but Check(%q) = %v", pw, err, upper, Check(upper))
 		}
 	})
 }

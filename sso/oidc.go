@@ -1,4 +1,4 @@
-package handlers
+package sso
 
 import (
 	"context"
@@ -24,7 +24,7 @@ const discoveryTimeout = 10 * time.Second
 
 // oidcLogin is one discovered OpenID Connect issuer.
 type oidcLogin struct {
-	p        OAuthProvider
+	p        Provider
 	client   *http.Client
 	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
@@ -35,7 +35,7 @@ type oidcLogin struct {
 // document to name the issuer it was asked for, exactly; an issuer that
 // names itself with a trailing slash (Auth0 does), configured without it,
 // is taken at its word, since the document came from the configured URL.
-func discoverOIDC(ctx context.Context, client *http.Client, p OAuthProvider, callback string) (*oidcLogin, error) {
+func discoverOIDC(ctx context.Context, client *http.Client, p Provider, callback string) (*oidcLogin, error) {
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, client), discoveryTimeout)
 	defer cancel()
 	provider, err := oidc.NewProvider(ctx, p.Issuer)
@@ -61,15 +61,15 @@ func discoverOIDC(ctx context.Context, client *http.Client, p OAuthProvider, cal
 	}, nil
 }
 
-// start sends the person to the issuer with PKCE (S256) and the nonce the
+// Start sends the person to the issuer with PKCE (S256) and the nonce the
 // ID token must bring back.
-func (l *oidcLogin) start(f oauthFlow) (string, string, error) {
+func (l *oidcLogin) Start(f Flow) (string, string, error) {
 	return l.config.AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier), oidc.Nonce(f.Nonce)), "", nil
 }
 
-// finish trades the code for tokens, checks the ID token, and reads who
+// Finish trades the code for tokens, checks the ID token, and reads who
 // signed in from its claims, completed by userinfo.
-func (l *oidcLogin) finish(ctx context.Context, f oauthFlow, code string) (db.External, error) {
+func (l *oidcLogin) Finish(ctx context.Context, f Flow, code string) (db.External, error) {
 	ctx = oidc.ClientContext(ctx, l.client)
 	tok, err := l.config.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
@@ -138,14 +138,14 @@ func (l *oidcLogin) external(sub string, claims map[string]any) (db.External, er
 		Subject:  sub,
 		Email:    str("email"),
 		// Google's older userinfo said verified_email.
-		EmailVerified: claimTrue(claims["email_verified"]) || (l.p.Key == ProviderGoogle && claimTrue(claims["verified_email"])),
+		EmailVerified: claimTrue(claims["email_verified"]) || (l.p.Key == Google && claimTrue(claims["verified_email"])),
 		DisplayName: displayName(str("name"), strings.TrimSpace(str("given_name")+" "+str("family_name")),
 			str("nickname"), str("preferred_username")),
 	}
 	if sub == "" {
 		return ext, fmt.Errorf("%s: the id token has no sub", l.p.Key)
 	}
-	if l.p.Key == ProviderSlack {
+	if l.p.Key == Slack {
 		// Slack's sub is a user id within a workspace: the workspace makes
 		// it a stable subject across workspaces.
 		team := str("https://slack.com/team_id")

@@ -1,8 +1,9 @@
-package handlers
+package sso
 
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,18 +16,19 @@ import (
 
 	"github.com/markbates/goth/providers/github"
 	"github.com/rosterhq/roster/db"
+	"golang.org/x/oauth2"
 )
 
 // Keys of the external-login providers, as they appear in /auth/{provider}.
 const (
-	ProviderGoogle = "google"
-	ProviderGitHub = "github"
-	ProviderSlack  = "slack"
-	ProviderOIDC   = "oidc"
+	Google = "google"
+	GitHub = "github"
+	Slack  = "slack"
+	OIDC   = "oidc"
 )
 
-// OAuthProvider is one configured OAuth 2.0 or OpenID Connect login.
-type OAuthProvider struct {
+// Provider is one configured OAuth 2.0 or OpenID Connect login.
+type Provider struct {
 	Key          string // in URLs: google, github, slack or oidc
 	Name         string // on buttons: "Log in with <Name>"
 	ClientID     string
@@ -39,48 +41,45 @@ type OAuthProvider struct {
 }
 
 // identityProvider is what identities.provider says for p's logins.
-func (p OAuthProvider) identityProvider() string {
-	if p.Key == ProviderOIDC {
+func (p Provider) identityProvider() string {
+	if p.Key == OIDC {
 		return "oidc:" + p.Name
 	}
 	return p.Key
 }
 
-// providerLabel names the provider of a stored identity for people.
-func providerLabel(provider string) string {
-	switch {
-	case provider == ProviderGoogle:
-		return "Google"
-	case provider == ProviderGitHub:
-		return "GitHub"
-	case provider == ProviderSlack:
-		return "Slack"
-	case strings.HasPrefix(provider, "oidc:"):
-		return strings.TrimPrefix(provider, "oidc:")
-	case strings.HasPrefix(provider, "saml:"):
-		return "SAML"
-	}
-	return provider
+// Flow is what one trip to a provider carries from Start to Finish; the
+// caller keeps it in between (Roster, in an encrypted cookie).
+type Flow struct {
+	State    string
+	Verifier string // PKCE code_verifier
+	Nonce    string // OpenID Connect nonce
+	Session  string // GitHub: goth's session, marshalled, as Start returned it
 }
 
-// login is the protocol of one provider: OpenID Connect (oidcLogin, for
+// NewFlow is a fresh flow: a random state and nonce, and a PKCE verifier.
+func NewFlow() Flow {
+	return Flow{State: rand.Text(), Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier()}
+}
+
+// Login is the protocol of one provider: OpenID Connect (oidcLogin, for
 // Google, Slack and the generic provider) or GitHub's OAuth app
 // (githubLogin).
-type login interface {
-	// start returns where to send the person for flow f, and what the
-	// callback needs back from the flow cookie.
-	start(f oauthFlow) (to, session string, err error)
-	// finish trades the callback's code for the person's identity.
-	finish(ctx context.Context, f oauthFlow, code string) (db.External, error)
+type Login interface {
+	// Start returns where to send the person for flow f, and what Finish
+	// needs back in f.Session.
+	Start(f Flow) (to, session string, err error)
+	// Finish trades the callback's code for the person's identity.
+	Finish(ctx context.Context, f Flow, code string) (db.External, error)
 }
 
-// providerSet holds the configured external logins. Each one is made on
+// Providers holds the configured external logins. Each one is made on
 // first use: OpenID Connect ones need their issuer's discovery document,
 // and an issuer that is down must neither hold up start-up nor stop the
 // other ways to sign in. A failed discovery is tried again by the next
 // request; one that worked is kept.
-type providerSet struct {
-	list     []OAuthProvider
+type Providers struct {
+	list     []Provider
 	client   *http.Client
 	callback func(key string) string
 	slots    map[string]*providerSlot
@@ -88,13 +87,15 @@ type providerSet struct {
 
 type providerSlot struct {
 	mu    sync.Mutex
-	login login
+	login Login
 }
 
-func newProviderSet(list []OAuthProvider, client *http.Client, callback func(string) string) *providerSet {
+// NewProviders holds list; client makes every call to the providers, and
+// callback(key) is the redirect URL of the provider with key.
+func NewProviders(list []Provider, client *http.Client, callback func(key string) string) *Providers {
 	limited := *client
 	limited.Transport = cappedBodies{next: cmp.Or[http.RoundTripper](client.Transport, http.DefaultTransport)}
-	ps := &providerSet{list: list, client: &limited, callback: callback, slots: map[string]*providerSlot{}}
+	ps := &Providers{list: list, client: &limited, callback: callback, slots: map[string]*providerSlot{}}
 	for _, p := range list {
 		ps.slots[p.Key] = &providerSlot{}
 	}
@@ -120,18 +121,18 @@ func (b cappedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
 	return res, err
 }
 
-// get returns the configured provider with key.
-func (ps *providerSet) get(key string) (OAuthProvider, bool) {
+// Get returns the configured provider with key.
+func (ps *Providers) Get(key string) (Provider, bool) {
 	for _, p := range ps.list {
 		if p.Key == key {
 			return p, true
 		}
 	}
-	return OAuthProvider{}, false
+	return Provider{}, false
 }
 
-// login returns p's protocol, making it on first use.
-func (ps *providerSet) login(ctx context.Context, p OAuthProvider) (login, error) {
+// Login returns p's protocol, making it on first use.
+func (ps *Providers) Login(ctx context.Context, p Provider) (Login, error) {
 	slot := ps.slots[p.Key]
 	slot.mu.Lock()
 	defer slot.mu.Unlock()
@@ -139,8 +140,8 @@ func (ps *providerSet) login(ctx context.Context, p OAuthProvider) (login, error
 		return slot.login, nil
 	}
 	callback := ps.callback(p.Key)
-	var l login
-	if p.Key == ProviderGitHub {
+	var l Login
+	if p.Key == GitHub {
 		l = newGitHubLogin(p, ps.client, callback)
 	} else {
 		ol, err := discoverOIDC(ctx, ps.client, p, callback)
@@ -156,13 +157,13 @@ func (ps *providerSet) login(ctx context.Context, p OAuthProvider) (login, error
 // githubLogin is GitHub's OAuth app, at github.com or a GitHub Enterprise
 // Server, through goth.
 type githubLogin struct {
-	p        OAuthProvider
+	p        Provider
 	client   *http.Client
 	gp       *github.Provider
 	emailURL string // GitHub's /user/emails
 }
 
-func newGitHubLogin(p OAuthProvider, client *http.Client, callback string) *githubLogin {
+func newGitHubLogin(p Provider, client *http.Client, callback string) *githubLogin {
 	web, api := "https://github.com", "https://api.github.com"
 	if p.GitHubURL != "" {
 		web = strings.TrimSuffix(p.GitHubURL, "/")
@@ -175,7 +176,8 @@ func newGitHubLogin(p OAuthProvider, client *http.Client, callback string) *gith
 	return &githubLogin{p: p, client: client, gp: gp, emailURL: api + "/user/emails"}
 }
 
-func (l *githubLogin) start(f oauthFlow) (string, string, error) {
+// Start begins goth's session for f's state.
+func (l *githubLogin) Start(f Flow) (string, string, error) {
 	sess, err := l.gp.BeginAuth(f.State)
 	if err != nil {
 		return "", "", err
@@ -187,9 +189,9 @@ func (l *githubLogin) start(f oauthFlow) (string, string, error) {
 	return to, sess.Marshal(), nil
 }
 
-// finish reads the person's GitHub account. Its email counts as verified
+// Finish reads the person's GitHub account. Its email counts as verified
 // only when /user/emails says GitHub verified it.
-func (l *githubLogin) finish(ctx context.Context, f oauthFlow, code string) (db.External, error) {
+func (l *githubLogin) Finish(ctx context.Context, f Flow, code string) (db.External, error) {
 	sess, err := l.gp.UnmarshalSession(f.Session)
 	if err != nil {
 		return db.External{}, err

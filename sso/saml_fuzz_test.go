@@ -1,9 +1,7 @@
-package handlers
+package sso
 
 import (
-	"context"
 	"encoding/base64"
-	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -15,23 +13,8 @@ import (
 
 	"github.com/crewjam/saml"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/samltest"
 )
-
-// fuzzIdPMetadata is the metadata of an IdP whose signing certificate is
-// certPEM's: the fuzzer holds no key of it, so nothing it sends is signed.
-func fuzzIdPMetadata(t testing.TB, certPEM string) string {
-	t.Helper()
-	b, _ := pem.Decode([]byte(certPEM[strings.Index(certPEM, "-----BEGIN CERTIFICATE"):]))
-	if b == nil {
-		t.Fatal("no certificate in the generated PEM")
-	}
-	return `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/metadata">
-<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-<KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>` +
-		base64.StdEncoding.EncodeToString(b.Bytes) + `</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
-<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/>
-</IDPSSODescriptor></EntityDescriptor>`
-}
 
 // forgedResponse is a well-formed, unsigned SAML response that would sign
 // ann in if signatures were not checked.
@@ -47,25 +30,26 @@ const forgedResponse = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0
 <saml:AuthnStatement AuthnInstant="2026-01-01T00:00:00Z"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>
 </saml:Assertion></samlp:Response>`
 
-// FuzzSAMLACS posts a raw form body to the ACS decoding: samlACSForm takes
+// FuzzSAMLACS posts a raw form body to the ACS decoding: ACSForm takes
 // a SAMLResponse and the RelayState exactly as posted, and the service
 // provider never accepts a response the IdP did not sign, whether it
 // answers our request or arrives unsolicited.
 func FuzzSAMLACS(f *testing.F) {
-	spPEM, err := newSPKeyPEM()
+	spPEM, err := NewSPKeyPEM()
 	if err != nil {
 		f.Fatal(err)
 	}
-	idpPEM, err := newSPKeyPEM()
+	idpPEM, err := NewSPKeyPEM()
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := &Handler{cfg: Config{BaseURL: &url.URL{Scheme: "http", Host: "localhost:8080"}}}
-	if h.saml.key, h.saml.cert, err = parseSPKeyPEM(spPEM); err != nil {
+	key, err := ParseSPKeyPEM(spPEM)
+	if err != nil {
 		f.Fatal(err)
 	}
-	conn := db.SAMLConnection{ID: 1, IdPMetadataXML: fuzzIdPMetadata(f, idpPEM)}
-	sp, err := h.serviceProvider(context.Background(), conn)
+	conn := db.SAMLConnection{ID: 1, IdPMetadataXML: samltest.Metadata(f, idpPEM)}
+	sp, err := NewServiceProvider(conn, SP{Key: key,
+		MetadataURL: "http://localhost:8080/saml/1/metadata", ACSURL: "http://localhost:8080/saml/1/acs"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -83,17 +67,17 @@ func FuzzSAMLACS(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string, unsolicited bool) {
 		r := httptest.NewRequest(http.MethodPost, "/saml/1/acs", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		relay, ok := samlACSForm(r)
+		relay, ok := ACSForm(r)
 		posted, err := url.ParseQuery(body)
 		want := err == nil && posted.Get("SAMLResponse") != "" && !posted.Has("SAMLart")
 		if ok != want {
-			t.Fatalf("samlACSForm(%q) ok = %v, want %v", body, ok, want)
+			t.Fatalf("ACSForm(%q) ok = %v, want %v", body, ok, want)
 		}
 		if !ok {
 			return
 		}
 		if relay != posted.Get("RelayState") {
-			t.Fatalf("samlACSForm(%q) relay = %q, want %q", body, relay, posted.Get("RelayState"))
+			t.Fatalf("ACSForm(%q) relay = %q, want %q", body, relay, posted.Get("RelayState"))
 		}
 		s := *sp
 		s.AllowIDPInitiated = unsolicited
@@ -132,10 +116,10 @@ func FuzzSAMLExternal(f *testing.F) {
 				{FriendlyName: "displayName", Values: []saml.AttributeValue{{Value: name}}},
 			}}},
 		}
-		ext, refusal := samlExternal(conn, a)
-		if refusal != "" {
+		ext, err := SAMLExternal(conn, a)
+		if err != nil {
 			if ext != (db.External{}) {
-				t.Fatalf("refused (%s) but returned %+v", refusal, ext)
+				t.Fatalf("refused (%v) but returned %+v", err, ext)
 			}
 			return
 		}

@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func runes(t *testing.T, s string, n int) string {
 	return string(r[:n])
 }
 
-func TestCheckPassword(t *testing.T) {
+func TestCheck(t *testing.T) {
 	prose := "Zoë bakes crème brûlée at dawn 🍮, the señor's piñata sings 🎶; " +
 		"東京の夜は静かで、猫が屋根を歩く 🐈‍⬛ — żółw płynie przez rzekę, " +
 		"and a naïve façade of Ünïcödé hides 42 lanterns 🏮 under the old bridge " +
@@ -65,8 +65,8 @@ func TestCheckPassword(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := CheckPassword(tt.pw); !errors.Is(got, tt.want) {
-				t.Errorf("CheckPassword(%q) = %v, want %v", tt.pw, got, tt.want)
+			if got := Check(tt.pw); !errors.Is(got, tt.want) {
+				t.Errorf("Check(%q) = %v, want %v", tt.pw, got, tt.want)
 			}
 		})
 	}
@@ -96,7 +96,7 @@ func TestPolicyErrorMessages(t *testing.T) {
 	}
 
 	var pe PolicyError
-	if err := CheckPassword("password1234"); !errors.As(err, &pe) {
+	if err := Check("password1234"); !errors.As(err, &pe) {
 		t.Errorf("errors.As(%v, *PolicyError) = false, want true", err)
 	}
 }
@@ -412,8 +412,8 @@ func BenchmarkHash(b *testing.B) {
 	}
 }
 
-func BenchmarkCheckPassword(b *testing.B) {
+func BenchmarkCheck(b *testing.B) {
 	for b.Loop() {
-		_ = CheckPassword("correct horse battery staple")
+		_ = Check("correct horse battery staple")
 	}
 }

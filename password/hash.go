@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 
 // ErrBusy is returned when every worker is hashing and the queue is full;
 // handlers answer 503 with Retry-After.
-var ErrBusy = errors.New("auth: too many password hashes in progress")
+var ErrBusy = errors.New("password: too many password hashes in progress")
 
 // ErrMalformedHash is returned by Verify for a stored hash it cannot read.
-var ErrMalformedHash = errors.New("auth: malformed password hash")
+var ErrMalformedHash = errors.New("password: malformed password hash")
 
 // current holds the Argon2id parameters of new hashes: OWASP's minimum
 // (m=19 MiB, t=2, p=1) with a 16-byte salt and a 32-byte key.

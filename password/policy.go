@@ -1,6 +1,6 @@
-// Package auth holds Roster's password rules (DESIGN section 5): the policy a
+// Package password holds Roster's password rules (DESIGN section 5): the policy a
 // new password must meet, and Argon2id hashing with bounded concurrency.
-package auth
+package password
 
 import (
 	"unicode/utf8"
@@ -12,7 +12,7 @@ const (
 	MaxLength = 256
 )
 
-// PolicyError is a reason CheckPassword refuses a password. Unlike other
+// PolicyError is a reason Check refuses a password. Unlike other
 // errors its text is a full sentence written for the person choosing the
 // password, to be shown next to the field; handlers find it with errors.As.
 type PolicyError string
@@ -28,12 +28,12 @@ var (
 	ErrInvalidUTF8 = PolicyError("This password contains characters that can't be read. Type it again or pick another one.")
 )
 
-// CheckPassword reports whether pw may be set as a new password: valid UTF-8,
+// Check reports whether pw may be set as a new password: valid UTF-8,
 // between MinLength and MaxLength code points, any characters, no composition
 // rules, and not common (see isCommon). It returns nil or a PolicyError.
 //
 // The password is not normalised, so a length is what the person typed.
-func CheckPassword(pw string) error {
+func Check(pw string) error {
 	if !utf8.ValidString(pw) {
 		return ErrInvalidUTF8
 	}

@@ -1,7 +1,12 @@
-package handlers_test
+// Package oauthtest runs a fake OAuth 2.0 provider on loopback for Roster's
+// tests: an OpenID Connect issuer, or GitHub's OAuth app, that a test can
+// make misbehave (forged or re-signed ID tokens, rotated keys, an issuer
+// that is down). Only tests import it.
+package oauthtest
 
 import (
 	"crypto"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -18,48 +23,48 @@ import (
 	"time"
 )
 
-// fakeIdP is an identity provider on loopback that speaks just enough of
+// IdP is an identity provider on loopback that speaks just enough of
 // its protocol for Roster's round trip: an OpenID Connect issuer
 // (discovery, authorize, token, userinfo, JWKS, RS256 ID tokens) for
 // Google, Slack and the generic provider, or GitHub's OAuth app endpoints
 // under a GitHub Enterprise Server base URL.
-type fakeIdP struct {
+type IdP struct {
 	t        *testing.T
-	kind     string // "oidc", "slack" or "github"
-	server   *httptest.Server
-	clientID string
-	secret   string
+	Kind     string // "oidc", "slack" or "github"
+	Server   *httptest.Server
+	ClientID string
+	Secret   string
 
 	// Under mu: who signs in at the next authorize, the codes and access
-	// tokens given out, and what tests change to play a provider that
-	// misbehaves or rotates its keys.
+	// tokens given out, and what tests change (through Change) to play a
+	// provider that misbehaves or rotates its keys.
 	mu     sync.Mutex
-	next   fakeUser
-	grants map[string]fakeGrant
-	tokens map[string]fakeUser
-	// issuer is what discovery and the ID tokens name: the server's URL
+	next   User
+	grants map[string]grant
+	tokens map[string]User
+	// Issuer is what discovery and the ID tokens name: the server's URL
 	// unless a test changes it.
-	issuer string
-	// published are the keys of the JWKS, by kid; signKid and signKey
+	Issuer string
+	// Published are the keys of the JWKS, by kid; SignKid and SignKey
 	// sign the ID tokens.
-	published map[string]*rsa.PrivateKey
-	signKid   string
-	signKey   *rsa.PrivateKey
-	// algs is the discovery document's id_token_signing_alg_values_supported.
-	algs []string
-	// mint, when set, makes the ID token from its claims instead of sign.
-	mint func(claims map[string]any) string
-	// userinfoSub, when set, is the sub userinfo answers with.
-	userinfoSub string
-	// down makes discovery answer 503; padding adds that many bytes to it.
-	down    bool
-	padding int
-	// discoveries and keyFetches count the requests for those documents.
-	discoveries, keyFetches int
+	Published map[string]*rsa.PrivateKey
+	SignKid   string
+	SignKey   *rsa.PrivateKey
+	// Algs is the discovery document's id_token_signing_alg_values_supported.
+	Algs []string
+	// Mint, when set, makes the ID token from its claims instead of Sign.
+	Mint func(claims map[string]any) string
+	// UserinfoSub, when set, is the sub userinfo answers with.
+	UserinfoSub string
+	// Down makes discovery answer 503; Padding adds that many bytes to it.
+	Down    bool
+	Padding int
+	// Discoveries and KeyFetches count the requests for those documents.
+	Discoveries, KeyFetches int
 }
 
-// fakeUser is a person at the provider.
-type fakeUser struct {
+// User is a person at the provider.
+type User struct {
 	Sub      string // GitHub: a number
 	Email    string
 	Verified bool
@@ -68,37 +73,42 @@ type fakeUser struct {
 	// GitHub only: the public profile email and the /user/emails list;
 	// without Emails, /user/emails lists Email as primary with Verified.
 	PublicEmail string
-	Emails      []fakeEmail
+	Emails      []Email
 }
 
-type fakeEmail struct {
+// Email is one address of GitHub's /user/emails.
+type Email struct {
 	Email    string `json:"email"`
 	Primary  bool   `json:"primary"`
 	Verified bool   `json:"verified"`
 }
 
-type fakeGrant struct {
-	user                          fakeUser
+type grant struct {
+	user                          User
 	redirectURI, challenge, nonce string
 }
 
-// testKey is the fake issuers' signing key, made once per test binary.
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsaKey()
+// signingKey is the fake issuers' signing key, made once per test binary.
+var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := NewKey()
 	if err != nil {
 		panic(err)
 	}
 	return k
 })
 
-func rsaKey() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) }
+// Key is the key every fake issuer signs with until a test changes it.
+func Key() *rsa.PrivateKey { return signingKey() }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// NewKey makes another RSA signing key.
+func NewKey() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) }
 
-func newFakeIdP(t *testing.T, kind string) *fakeIdP {
-	f := &fakeIdP{t: t, kind: kind, clientID: "roster-" + kind, secret: "secret-" + kind,
-		grants: map[string]fakeGrant{}, tokens: map[string]fakeUser{},
-		published: map[string]*rsa.PrivateKey{"k1": testKey()}, signKid: "k1", signKey: testKey(), algs: []string{"RS256"}}
+// New starts a provider of kind ("oidc", "slack" or "github") on loopback;
+// it stops when the test ends.
+func New(t *testing.T, kind string) *IdP {
+	f := &IdP{t: t, Kind: kind, ClientID: "roster-" + kind, Secret: "secret-" + kind,
+		grants: map[string]grant{}, tokens: map[string]User{},
+		Published: map[string]*rsa.PrivateKey{"k1": Key()}, SignKid: "k1", SignKey: Key(), Algs: []string{"RS256"}}
 	mux := http.NewServeMux()
 	if kind == "github" {
 		mux.HandleFunc("GET /login/oauth/authorize", f.authorize)
@@ -112,36 +122,36 @@ func newFakeIdP(t *testing.T, kind string) *fakeIdP {
 		mux.HandleFunc("POST /token", f.token)
 		mux.HandleFunc("GET /userinfo", f.userinfo)
 	}
-	f.server = httptest.NewServer(mux)
-	f.issuer = f.server.URL
-	t.Cleanup(f.server.Close)
+	f.Server = httptest.NewServer(mux)
+	f.Issuer = f.Server.URL
+	t.Cleanup(f.Server.Close)
 	return f
 }
 
-// change runs fn with f locked, for tests that change how f behaves.
-func (f *fakeIdP) change(fn func()) {
+// Change runs fn with f locked, for tests that change how f behaves.
+func (f *IdP) Change(fn func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fn()
 }
 
-// signInAs sets who the next authorize signs in.
-func (f *fakeIdP) signInAs(u fakeUser) {
+// SignInAs sets who the next authorize signs in.
+func (f *IdP) SignInAs(u User) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next = u
 }
 
-func (f *fakeIdP) discovery(w http.ResponseWriter, r *http.Request) {
+func (f *IdP) discovery(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	f.discoveries++
-	down, issuer, algs, padding := f.down, f.issuer, f.algs, f.padding
+	f.Discoveries++
+	down, issuer, algs, padding := f.Down, f.Issuer, f.Algs, f.Padding
 	f.mu.Unlock()
 	if down {
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 		return
 	}
-	u := f.server.URL
+	u := f.Server.URL
 	writeJSON(w, map[string]any{
 		"issuer": issuer, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
 		"userinfo_endpoint": u + "/userinfo", "jwks_uri": u + "/jwks",
@@ -150,19 +160,19 @@ func (f *fakeIdP) discovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (f *fakeIdP) jwks(w http.ResponseWriter, r *http.Request) {
+func (f *IdP) jwks(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.keyFetches++
+	f.KeyFetches++
 	keys := []map[string]string{}
-	for kid, k := range f.published {
-		keys = append(keys, publicJWK(kid, &k.PublicKey))
+	for kid, k := range f.Published {
+		keys = append(keys, PublicJWK(kid, &k.PublicKey))
 	}
 	writeJSON(w, map[string]any{"keys": keys})
 }
 
-// publicJWK is the JSON Web Key of an RSA signing key.
-func publicJWK(kid string, pub *rsa.PublicKey) map[string]string {
+// PublicJWK is the JSON Web Key of an RSA signing key.
+func PublicJWK(kid string, pub *rsa.PublicKey) map[string]string {
 	b64 := base64.RawURLEncoding
 	return map[string]string{
 		"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
@@ -171,19 +181,19 @@ func publicJWK(kid string, pub *rsa.PublicKey) map[string]string {
 }
 
 // authorize signs in f.next at once and sends the browser back with a code.
-func (f *fakeIdP) authorize(w http.ResponseWriter, r *http.Request) {
+func (f *IdP) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if q.Get("client_id") != f.clientID || q.Get("redirect_uri") == "" || q.Get("state") == "" {
+	if q.Get("client_id") != f.ClientID || q.Get("redirect_uri") == "" || q.Get("state") == "" {
 		http.Error(w, "bad authorization request", http.StatusBadRequest)
 		return
 	}
-	if f.kind != "github" && (q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("nonce") == "") {
+	if f.Kind != "github" && (q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("nonce") == "") {
 		http.Error(w, "PKCE and a nonce are required", http.StatusBadRequest)
 		return
 	}
 	code := rand.Text()
 	f.mu.Lock()
-	f.grants[code] = fakeGrant{user: f.next, redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), nonce: q.Get("nonce")}
+	f.grants[code] = grant{user: f.next, redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), nonce: q.Get("nonce")}
 	f.mu.Unlock()
 	back, _ := url.Parse(q.Get("redirect_uri"))
 	back.RawQuery = url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
@@ -192,7 +202,7 @@ func (f *fakeIdP) authorize(w http.ResponseWriter, r *http.Request) {
 
 // token trades a code for an access token (and an ID token), once, after
 // checking the client, the redirect URI and the PKCE verifier.
-func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
+func (f *IdP) token(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	id, secret, ok := r.BasicAuth()
 	if !ok {
@@ -203,7 +213,7 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	delete(f.grants, r.PostForm.Get("code"))
 	f.mu.Unlock()
 	switch {
-	case id != f.clientID || secret != f.secret:
+	case id != f.ClientID || secret != f.Secret:
 		tokenError(w, "invalid_client")
 		return
 	case !found || r.PostForm.Get("redirect_uri") != g.redirectURI:
@@ -221,15 +231,15 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	f.tokens[access] = g.user
 	f.mu.Unlock()
 	res := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600}
-	if f.kind != "github" {
+	if f.Kind != "github" {
 		claims := f.claims(g.user)
 		f.mu.Lock()
-		claims["iss"], claims["aud"], claims["nonce"] = f.issuer, f.clientID, g.nonce
-		mint := f.mint
+		claims["iss"], claims["aud"], claims["nonce"] = f.Issuer, f.ClientID, g.nonce
+		mint := f.Mint
 		f.mu.Unlock()
 		claims["iat"], claims["exp"] = time.Now().Unix(), time.Now().Add(time.Hour).Unix()
 		if mint == nil {
-			mint = f.sign
+			mint = f.Sign
 		}
 		res["id_token"] = mint(claims)
 	}
@@ -243,24 +253,24 @@ func tokenError(w http.ResponseWriter, code string) {
 }
 
 // claims are what the ID token and userinfo say about u.
-func (f *fakeIdP) claims(u fakeUser) map[string]any {
+func (f *IdP) claims(u User) map[string]any {
 	c := map[string]any{"sub": u.Sub, "email": u.Email, "email_verified": u.Verified, "name": u.Name}
-	if f.kind == "slack" {
+	if f.Kind == "slack" {
 		c["https://slack.com/team_id"] = u.Team
 	}
 	return c
 }
 
-// sign makes a compact RS256 JWS of claims with f.signKey.
-func (f *fakeIdP) sign(claims map[string]any) string {
+// Sign makes a compact RS256 JWS of claims with f.SignKey.
+func (f *IdP) Sign(claims map[string]any) string {
 	f.mu.Lock()
-	kid, key := f.signKid, f.signKey
+	kid, key := f.SignKid, f.SignKey
 	f.mu.Unlock()
-	return compactJWS(rs256Header(kid), claims, rs256(f.t, key))
+	return CompactJWS(RS256Header(kid), claims, RS256(f.t, key))
 }
 
-// rs256 signs a JWS signing input with key.
-func rs256(t *testing.T, key *rsa.PrivateKey) func(input []byte) []byte {
+// RS256 signs a JWS signing input with key.
+func RS256(t *testing.T, key *rsa.PrivateKey) func(input []byte) []byte {
 	return func(input []byte) []byte {
 		digest := sha256.Sum256(input)
 		sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
@@ -271,9 +281,9 @@ func rs256(t *testing.T, key *rsa.PrivateKey) func(input []byte) []byte {
 	}
 }
 
-// compactJWS is header.payload.signature, each base64url, with the
+// CompactJWS is header.payload.signature, each base64url, with the
 // signature that sign makes of the first two.
-func compactJWS(header, claims map[string]any, sign func(input []byte) []byte) string {
+func CompactJWS(header, claims map[string]any, sign func(input []byte) []byte) string {
 	b64 := base64.RawURLEncoding
 	h, _ := json.Marshal(header)
 	c, _ := json.Marshal(claims)
@@ -282,7 +292,7 @@ func compactJWS(header, claims map[string]any, sign func(input []byte) []byte) s
 }
 
 // bearer is the user of the request's access token.
-func (f *fakeIdP) bearer(w http.ResponseWriter, r *http.Request) (fakeUser, bool) {
+func (f *IdP) bearer(w http.ResponseWriter, r *http.Request) (User, bool) {
 	f.mu.Lock()
 	u, ok := f.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	f.mu.Unlock()
@@ -292,21 +302,21 @@ func (f *fakeIdP) bearer(w http.ResponseWriter, r *http.Request) (fakeUser, bool
 	return u, ok
 }
 
-func (f *fakeIdP) userinfo(w http.ResponseWriter, r *http.Request) {
+func (f *IdP) userinfo(w http.ResponseWriter, r *http.Request) {
 	u, ok := f.bearer(w, r)
 	if !ok {
 		return
 	}
 	claims := f.claims(u)
 	f.mu.Lock()
-	if f.userinfoSub != "" {
-		claims["sub"] = f.userinfoSub
+	if f.UserinfoSub != "" {
+		claims["sub"] = f.UserinfoSub
 	}
 	f.mu.Unlock()
 	writeJSON(w, claims)
 }
 
-func (f *fakeIdP) githubUser(w http.ResponseWriter, r *http.Request) {
+func (f *IdP) githubUser(w http.ResponseWriter, r *http.Request) {
 	u, ok := f.bearer(w, r)
 	if !ok {
 		return
@@ -318,14 +328,14 @@ func (f *fakeIdP) githubUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"id": id, "login": "user" + u.Sub, "name": u.Name, "email": u.PublicEmail})
 }
 
-func (f *fakeIdP) githubEmails(w http.ResponseWriter, r *http.Request) {
+func (f *IdP) githubEmails(w http.ResponseWriter, r *http.Request) {
 	u, ok := f.bearer(w, r)
 	if !ok {
 		return
 	}
 	list := u.Emails
 	if list == nil {
-		list = []fakeEmail{{Email: u.Email, Primary: true, Verified: u.Verified}}
+		list = []Email{{Email: u.Email, Primary: true, Verified: u.Verified}}
 	}
 	writeJSON(w, list)
 }
@@ -335,23 +345,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// viaIdP follows Roster's redirect to the provider (start is the answer to
-// GET /auth/x or POST /profile/logins/x), lets the provider sign in, and
-// brings the browser back to Roster's callback. It returns the callback's
-// answer and the callback's path and query.
-func (c *client) viaIdP(f *fakeIdP, start *response) (*response, string) {
-	c.t.Helper()
-	to := start.header.Get("Location")
-	if start.status != http.StatusSeeOther || !strings.HasPrefix(to, f.server.URL+"/") {
-		c.t.Fatalf("start: got %d to %q, want 303 to the provider at %s; body %s", start.status, to, f.server.URL, start.body)
-	}
-	callback := f.authorizeURL(c.t, to)
-	return c.get(callback), callback
-}
-
-// authorizeURL asks the provider to authorize and returns the path and
+// AuthorizeURL asks the provider to authorize and returns the path and
 // query of the callback it sends the browser to.
-func (f *fakeIdP) authorizeURL(t *testing.T, to string) string {
+func (f *IdP) AuthorizeURL(t *testing.T, to string) string {
 	t.Helper()
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := hc.Get(to)
@@ -364,4 +360,37 @@ func (f *fakeIdP) authorizeURL(t *testing.T, to string) string {
 		t.Fatalf("authorize at the provider: got %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	return back.RequestURI()
+}
+
+// RS256Header is the JWS header of an RS256 token signed with key kid.
+func RS256Header(kid string) map[string]any {
+	return map[string]any{"alg": "RS256", "kid": kid, "typ": "JWT"}
+}
+
+// Resign returns a mint that edits the claims and signs them with the
+// provider's key, as a real provider would sign a token it should not.
+func (f *IdP) Resign(edit func(claims map[string]any)) func(map[string]any) string {
+	return func(claims map[string]any) string {
+		edit(claims)
+		return f.Sign(claims)
+	}
+}
+
+// SignedBy returns a mint that signs with key under header, whoever
+// publishes the key.
+func SignedBy(t *testing.T, key *rsa.PrivateKey, header map[string]any) func(map[string]any) string {
+	return func(claims map[string]any) string { return CompactJWS(header, claims, RS256(t, key)) }
+}
+
+// HS256 returns a mint that MACs the token with secret: the key confusion
+// attack, where the issuer's public key, which anyone can read, serves as
+// an HMAC secret.
+func HS256(secret []byte) func(map[string]any) string {
+	return func(claims map[string]any) string {
+		return CompactJWS(map[string]any{"alg": "HS256", "kid": "k1", "typ": "JWT"}, claims, func(input []byte) []byte {
+			m := hmac.New(sha256.New, secret)
+			m.Write(input)
+			return m.Sum(nil)
+		})
+	}
 }

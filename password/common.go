@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	"encoding/json"
@@ -125,9 +125,9 @@ var qwertyPairs = sync.OnceValue(func() map[[2]rune]struct{} {
 func mustLoad(name string, v any) {
 	raw, err := data.Asset(name)
 	if err != nil {
-		panic("auth: " + err.Error())
+		panic("password: " + err.Error())
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		panic("auth: decode " + name + ": " + err.Error())
+		panic("password: decode " + name + ": " + err.Error())
 	}
 }
