@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/internal/netguard"
 )
 
 // googleIssuer is Google's OpenID Connect issuer: Sign in with Google goes
@@ -94,18 +94,10 @@ func providerURL(raw string) (string, error) {
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("want an https URL")
 	}
-	if u.Scheme != "https" && (u.Scheme != "http" || !isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && (u.Scheme != "http" || !netguard.Loopback(u.Hostname())) {
 		return "", fmt.Errorf("want an https URL (http only for localhost)")
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // oauthProviders lists the configured external logins, in the order of

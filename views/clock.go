@@ -84,11 +84,11 @@ func relative(t, now time.Time) string {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
+		s = Plural(int64(d/time.Minute), "minute", "minutes")
 	case d < 24*time.Hour:
-		s = plural(int(d/time.Hour), "hour")
+		s = Plural(int64(d/time.Hour), "hour", "hours")
 	default:
-		s = plural(int(d/(24*time.Hour)), "day")
+		s = Plural(int64(d/(24*time.Hour)), "day", "days")
 	}
 	if future {
 		return "in " + s
