@@ -12,10 +12,9 @@ import (
 	"github.com/rosterhq/roster/views"
 )
 
-// chartRanges are the ranges of the sign-in chart, as its links name them.
-var chartRanges = []struct{ value, label string }{
-	{"24h", "24 hours"}, {"7d", "7 days"}, {"30d", "30 days"}, {"90d", "90 days"},
-}
+// chartRanges are the ranges of the sign-in chart, as its links name them:
+// the choices of the graph_range preference.
+var chartRanges, _ = db.PreferenceNamed("graph_range")
 
 // signInChart counts the user's successful and failed sign-ins per hour
 // (24h) or per day, over the range in ?range= or else the preferred one,
@@ -23,7 +22,7 @@ var chartRanges = []struct{ value, label string }{
 func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, error) {
 	p := h.prefs(c)
 	rng := c.QueryParam("range")
-	if !slices.Contains(db.GraphRanges, rng) {
+	if chartRanges.Choices == nil || !chartRanges.Allows(rng) {
 		rng = p.GraphRange
 	}
 	clock := clockFor(p)
@@ -56,13 +55,13 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 	if rng == "24h" {
 		unit = "hour"
 	}
-	for _, r := range chartRanges {
-		if r.value == rng {
-			label = r.label
+	for _, r := range chartRanges.Choices {
+		if r.Value == rng {
+			label = r.Label
 		}
 		q := c.Request().URL.Query() // a copy; the log's page stays where it is
-		q.Set("range", r.value)
-		data.Ranges = append(data.Ranges, views.ChartRange{Value: r.value, Label: r.label, URL: "/profile/activity?" + q.Encode()})
+		q.Set("range", r.Value)
+		data.Ranges = append(data.Ranges, views.ChartRange{Value: r.Value, Label: r.Label, URL: "/profile/activity?" + q.Encode()})
 	}
 	palette := chart.Default
 	if p.Colourblind {
