@@ -63,6 +63,7 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 		q.Set("range", r.Value)
 		data.Ranges = append(data.Ranges, views.ChartRange{Value: r.Value, Label: r.Label, URL: "/profile/activity?" + q.Encode()})
 	}
+	count := func(n int) string { return views.FormatCount(p, n) }
 	palette := chart.Default
 	if p.Colourblind {
 		palette = chart.Safe
@@ -74,14 +75,15 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 	svg := chart.SVG(chart.Chart{
 		ID:    "signin-chart",
 		Title: "Sign-ins per " + unit + ", last " + label,
-		Desc: fmt.Sprintf("%d successful and %d failed sign-ins from %s to %s, times in %s. The table below has each %s's numbers.",
-			data.Succeeded(), data.Failed(), buckets[0].Label, buckets[len(buckets)-1].Label, zone, unit),
+		Desc: fmt.Sprintf("%s successful and %s failed sign-ins from %s to %s, times in %s. The table below has each %s's numbers.",
+			count(data.Succeeded()), count(data.Failed()), buckets[0].Label, buckets[len(buckets)-1].Label, zone, unit),
 		Style:   p.GraphStyle,
 		Labels:  axis,
 		Ticks:   ticks,
 		Series:  []chart.Series{{Name: "successful sign-ins", Values: ok}, {Name: "failed sign-ins", Values: failed}},
 		Legend:  p.Legend,
 		Palette: palette,
+		Count:   count,
 	})
 	data.SVG = template.HTML(svg) // chart.SVG escapes every text it draws
 	return data, nil
