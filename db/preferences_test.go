@@ -19,8 +19,9 @@ func TestPreferences(t *testing.T) {
 	if !DefaultPreferences().Valid() {
 		t.Fatal("the defaults are not valid")
 	}
-	want := Preferences{PageSize: 100, Timezone: "Asia/Tokyo", DateFormat: "relative", Clock: "12", WeekStart: "sunday",
-		Theme: "dark", GraphStyle: "area", GraphRange: "90d", Legend: false, Colourblind: true}
+	want := DefaultPreferences() // a preference declared later keeps its default
+	want.PageSize, want.Timezone, want.DateFormat, want.Clock, want.WeekStart = 100, "Asia/Tokyo", "relative", "12", "sunday"
+	want.Theme, want.GraphStyle, want.GraphRange, want.Legend, want.Colourblind = "dark", "area", "90d", false, true
 	for range 2 { // insert, then update
 		if err := s.SavePreferences(ctx, u.ID, want); err != nil {
 			t.Fatal(err)
