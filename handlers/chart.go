@@ -95,10 +95,7 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 // midnight, so a day with a daylight-saving change lasts 23 or 25 hours.
 func chartBuckets(rng string, now time.Time, clock views.Clock, p db.Preferences) ([]views.ChartBucket, []string, []int) {
 	loc := now.Location()
-	date := map[string]string{"us": "01/02/2006", "eu": "02/01/2006"}[p.DateFormat]
-	if date == "" {
-		date = "2006-01-02"
-	}
+	date := clock.DateLayout()
 	var buckets []views.ChartBucket
 	var axis []string
 	if rng == "24h" {
