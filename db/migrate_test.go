@@ -652,3 +652,35 @@ func TestMigrationsDownToEmpty(t *testing.T) {
 	}
 	mustUser(t, s, "ann@example.com")
 }
+
+// TestNumberFormatMigration: 00015 gives saved preferences the default
+// number format, refuses an unknown one, and goes down and up again.
+func TestNumberFormatMigration(t *testing.T) {
+	ctx := context.Background()
+	s, p := migratedTo(t, 14)
+	u, err := s.CreateUser(ctx, NewUser{Email: "m@example.com", Name: "M", PasswordHash: "h"}, Event{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO preferences (user_id, theme, updated_at) VALUES (?, 'dark', 0)`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Preferences(ctx, u.ID); err != nil || got.NumberFormat != "comma_point" || got.Theme != "dark" {
+		t.Errorf("after 00015: got %+v, %v; want the dark theme and comma_point", got, err)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE preferences SET number_format = '1 234,5'`); err == nil || !strings.Contains(err.Error(), "CHECK") {
+		t.Errorf("an unknown number format: got %v, want a CHECK failure", err)
+	}
+	if _, err := p.DownTo(ctx, 14); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Preferences(ctx, u.ID); err != nil || got.NumberFormat != "comma_point" || got.Theme != "dark" {
+		t.Errorf("down and up again: got %+v, %v", got, err)
+	}
+}

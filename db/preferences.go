@@ -26,6 +26,10 @@ type Preferences struct {
 	GraphRange  string
 	Legend      bool
 	Colourblind bool // a colour-blind-safe palette in charts
+
+	// NumberFormat is how counts are written: "comma_point" (1,234.5) or
+	// "space_comma" (1 234,5).
+	NumberFormat string
 }
 
 // PreferenceList declares every preference, in the order of the form. Adding
@@ -60,6 +64,9 @@ var PreferenceList = []Preference{
 		Refused: "Turn the legend on or off.", field: func(p *Preferences) any { return &p.Legend }},
 	{Name: "colourblind", Group: groupCharts, Label: "Colour-blind-safe palette", Hint: "Blue and orange (Okabe-Ito) instead of green and red.",
 		Default: "0", Refused: "Turn the colour-blind-safe palette on or off.", field: func(p *Preferences) any { return &p.Colourblind }},
+	{Name: "number_format", Group: groupLists, Label: "Number format", Hint: "How counts are written, such as the sign-ins on the activity page.",
+		Choices: []Choice{{"comma_point", "1,234.5"}, {"space_comma", "1\u202f234,5"}}, Default: "comma_point",
+		Refused: "Choose 1,234.5 or 1\u202f234,5.", field: func(p *Preferences) any { return &p.NumberFormat }},
 }
 
 // The fieldsets of the Preferences form.
