@@ -42,7 +42,8 @@ type Chart struct {
 	Ticks   []int    // the buckets whose labels the x axis shows; nil for evenly spaced ones
 	Series  []Series
 	Legend  bool
-	Palette []string // one colour a series; Default when nil
+	Palette []string         // one colour a series; Default when nil
+	Count   func(int) string // writes a count on the axis and in the tooltips; strconv.Itoa when nil
 }
 
 // Geometry of the drawing, in viewBox units.
@@ -77,7 +78,7 @@ func SVG(c Chart) string {
 	for v := 0; v <= ymax; v += step {
 		y := yOf(v, ymax)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%s" y2="%s" stroke="currentColor" stroke-opacity="0.15"/>`, left, width-right, num(y), num(y))
-		fmt.Fprintf(&b, `<text x="%d" y="%s">%d</text>`+"\n", left-6, num(y+4), v)
+		fmt.Fprintf(&b, `<text x="%d" y="%s">%s</text>`+"\n", left-6, num(y+4), esc(c.count(v)))
 	}
 	b.WriteString("</g>\n")
 
@@ -104,6 +105,14 @@ func SVG(c Chart) string {
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// count writes v as c.Count says.
+func (c Chart) count(v int) string {
+	if c.Count == nil {
+		return strconv.Itoa(v)
+	}
+	return c.Count(v)
 }
 
 func (c Chart) max() int {
@@ -137,8 +146,8 @@ func (c Chart) bars(b *strings.Builder, s int, series Series, colour string, yma
 	for i, v := range series.Values {
 		x := left + float64(i)*band + band*0.1 + float64(s)*w
 		y := yOf(v, ymax)
-		fmt.Fprintf(b, `<rect class="bar" x="%s" y="%s" width="%s" height="%s" fill="%s" data-value="%d"><title>%s: %d %s</title></rect>`+"\n",
-			num(x), num(y), num(w), num(yOf(0, ymax)-y), colour, v, esc(c.label(i)), v, esc(series.Name))
+		fmt.Fprintf(b, `<rect class="bar" x="%s" y="%s" width="%s" height="%s" fill="%s" data-value="%d"><title>%s: %s %s</title></rect>`+"\n",
+			num(x), num(y), num(w), num(yOf(0, ymax)-y), colour, v, esc(c.label(i)), esc(c.count(v)), esc(series.Name))
 	}
 }
 
@@ -159,8 +168,8 @@ func (c Chart) lines(b *strings.Builder, series Series, colour string, ymax int)
 	fmt.Fprintf(b, `<polyline class="line" points="%s" fill="none" stroke="%s" stroke-width="%d" stroke-linejoin="round"/>`+"\n",
 		strings.Join(pts, " "), colour, lineWidthPix)
 	for i, v := range series.Values {
-		fmt.Fprintf(b, `<circle class="point" cx="%s" cy="%s" r="%s" fill="%s" data-value="%d"><title>%s: %d %s</title></circle>`+"\n",
-			num(xOf(i, n)), num(yOf(v, ymax)), num(pointRadius), colour, v, esc(c.label(i)), v, esc(series.Name))
+		fmt.Fprintf(b, `<circle class="point" cx="%s" cy="%s" r="%s" fill="%s" data-value="%d"><title>%s: %s %s</title></circle>`+"\n",
+			num(xOf(i, n)), num(yOf(v, ymax)), num(pointRadius), colour, v, esc(c.label(i)), esc(c.count(v)), esc(series.Name))
 	}
 }
 

@@ -159,3 +159,22 @@ func TestScale(t *testing.T) {
 		}
 	}
 }
+
+// TestCount: the axis and the tooltips write counts with Chart.Count, and
+// the data-value attributes stay plain numbers.
+func TestCount(t *testing.T) {
+	for _, style := range []string{Line, Bar} {
+		c := fixed(style)
+		c.Series[0].Values[4] = 1234
+		c.Count = func(n int) string { return "#" + strconv.Itoa(n) }
+		got := SVG(c)
+		for _, want := range []string{`>#0</text>`, `: #1234 Successful</title>`, `data-value="1234"`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: no %q in\n%s", style, want, got)
+			}
+		}
+		if strings.Contains(got, `: 1234 `) {
+			t.Errorf("%s: a count written without Count:\n%s", style, got)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,23 +17,41 @@ const (
 	RoleReadOnly = "readonly"
 )
 
+// roleList declares the roles, from most to least powerful, and how
+// people see them. Roles, ValidRole, RoleName and RoleAtLeast derive from
+// it; the tables' CHECKs list the same roles.
+var roleList = []struct{ role, name string }{
+	{RoleAdmin, "Admin"},
+	{RoleNormal, "Normal"},
+	{RoleReadOnly, "Read-Only"},
+}
+
 // Roles lists the roles from most to least powerful.
-var Roles = []string{RoleAdmin, RoleNormal, RoleReadOnly}
+var Roles = func() []string {
+	var list []string
+	for _, r := range roleList {
+		list = append(list, r.role)
+	}
+	return list
+}()
 
 // ValidRole reports whether r is one of Roles.
-func ValidRole(r string) bool { return r == RoleAdmin || r == RoleNormal || r == RoleReadOnly }
+func ValidRole(r string) bool { return slices.Contains(Roles, r) }
 
 // RoleName is how a role is shown to people.
 func RoleName(r string) string {
-	switch r {
-	case RoleAdmin:
-		return "Admin"
-	case RoleNormal:
-		return "Normal"
-	case RoleReadOnly:
-		return "Read-Only"
+	for _, d := range roleList {
+		if d.role == r {
+			return d.name
+		}
 	}
 	return r
+}
+
+// RoleAtLeast reports whether the role have is need or more powerful.
+func RoleAtLeast(have, need string) bool {
+	h, n := slices.Index(Roles, have), slices.Index(Roles, need)
+	return h >= 0 && n >= 0 && h <= n
 }
 
 // The account rules of DESIGN section 4, as codes (rules.go).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -421,5 +422,31 @@ func TestRaceOwnerStaysInside(t *testing.T) {
 	m, err := s.Membership(ctx, a.ID, ownerID)
 	if err != nil || !m.IsAdmin() || !m.IsOwner() {
 		t.Fatalf("owner %d after the race: got %+v, %v; want an Admin member", ownerID, m, err)
+	}
+}
+
+// TestRoleList: the roles' order, names and ranking come from one list.
+func TestRoleList(t *testing.T) {
+	if want := []string{RoleAdmin, RoleNormal, RoleReadOnly}; !slices.Equal(Roles, want) {
+		t.Errorf("Roles: got %v, want %v", Roles, want)
+	}
+	for _, tt := range []struct{ role, name string }{{RoleAdmin, "Admin"}, {RoleNormal, "Normal"}, {RoleReadOnly, "Read-Only"}, {"owner", "owner"}} {
+		if got := RoleName(tt.role); got != tt.name {
+			t.Errorf("RoleName(%q): got %q, want %q", tt.role, got, tt.name)
+		}
+	}
+	for _, tt := range []struct {
+		have, need string
+		want       bool
+	}{
+		{RoleAdmin, RoleAdmin, true}, {RoleAdmin, RoleReadOnly, true}, {RoleNormal, RoleReadOnly, true},
+		{RoleNormal, RoleAdmin, false}, {RoleReadOnly, RoleNormal, false}, {"", RoleReadOnly, false}, {RoleAdmin, "", false},
+	} {
+		if got := RoleAtLeast(tt.have, tt.need); got != tt.want {
+			t.Errorf("RoleAtLeast(%q, %q): got %v, want %v", tt.have, tt.need, got, tt.want)
+		}
+	}
+	if ValidRole("owner") || !ValidRole(RoleReadOnly) {
+		t.Error("ValidRole: want exactly the declared roles")
 	}
 }

@@ -23,24 +23,59 @@ const (
 	KindWebhook = "webhook"
 )
 
+// kindList declares the contact method kinds, in the order the add form
+// offers them: how people see each, and which reach a phone number.
+// Kinds, KindName and IsPhone derive from it; the tables' CHECKs list the
+// same kinds.
+var kindList = []struct {
+	kind, name string
+	phone      bool
+}{
+	{KindEmail, "Email", false},
+	{KindSMS, "SMS", true},
+	{KindVoice, "Voice call", true},
+	{KindSlack, "Slack", false},
+	{KindWebhook, "Webhook", false},
+}
+
 // Kinds lists the contact method kinds in the order the add form offers them.
-var Kinds = []string{KindEmail, KindSMS, KindVoice, KindSlack, KindWebhook}
+var Kinds = func() []string {
+	var list []string
+	for _, k := range kindList {
+		list = append(list, k.kind)
+	}
+	return list
+}()
 
 // KindName is how a kind is shown to people.
 func KindName(kind string) string {
-	switch kind {
-	case KindEmail:
-		return "Email"
-	case KindSMS:
-		return "SMS"
-	case KindVoice:
-		return "Voice call"
-	case KindSlack:
-		return "Slack"
-	case KindWebhook:
-		return "Webhook"
+	for _, k := range kindList {
+		if k.kind == kind {
+			return k.name
+		}
 	}
 	return kind
+}
+
+// countMethodsQuery counts a user's contact methods, all and phones.
+var countMethodsQuery = func() string {
+	var phones []string
+	for _, k := range kindList {
+		if k.phone {
+			phones = append(phones, "'"+k.kind+"'")
+		}
+	}
+	return `SELECT count(*), count(*) FILTER (WHERE kind IN (` + strings.Join(phones, ", ") + `)) FROM contact_methods WHERE user_id = ?`
+}()
+
+// phoneKind reports whether kind reaches a phone number.
+func phoneKind(kind string) bool {
+	for _, k := range kindList {
+		if k.kind == kind {
+			return k.phone
+		}
+	}
+	return false
 }
 
 // Limits of contact methods and their verification codes.
@@ -95,7 +130,7 @@ func (m ContactMethod) Verified() bool { return !m.VerifiedAt.IsZero() }
 func (m ContactMethod) Locked() bool { return m.CodeAttempts >= MaxCodeAttempts }
 
 // IsPhone reports whether the method is a phone number.
-func (m ContactMethod) IsPhone() bool { return m.Kind == KindSMS || m.Kind == KindVoice }
+func (m ContactMethod) IsPhone() bool { return phoneKind(m.Kind) }
 
 // NewContactMethod is what is needed to add a method; Address is already
 // normalized (E.164 for phones; AddContactMethod puts an email address in
@@ -174,14 +209,13 @@ func (s *Store) AddContactMethod(ctx context.Context, userID int64, nm NewContac
 	var m ContactMethod
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		var total, phones int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE kind IN ('sms', 'voice'))
-			FROM contact_methods WHERE user_id = ?`, userID).Scan(&total, &phones); err != nil {
+		if err := tx.QueryRowContext(ctx, countMethodsQuery, userID).Scan(&total, &phones); err != nil {
 			return err
 		}
 		switch {
 		case total >= MaxContactMethods:
 			return ErrTooManyMethods
-		case (nm.Kind == KindSMS || nm.Kind == KindVoice) && phones >= MaxPhones:
+		case phoneKind(nm.Kind) && phones >= MaxPhones:
 			return ErrTooManyPhones
 		}
 		now := s.now()

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -174,5 +176,28 @@ func TestCodeLimits(t *testing.T) {
 	now = now.Add(24 * time.Hour)
 	if _, err := add("m4@example.com"); err != nil {
 		t.Errorf("a day later: %v", err)
+	}
+}
+
+// TestKindList: the kinds' order, names and which are phones come from one
+// list.
+func TestKindList(t *testing.T) {
+	if want := []string{KindEmail, KindSMS, KindVoice, KindSlack, KindWebhook}; !slices.Equal(Kinds, want) {
+		t.Errorf("Kinds: got %v, want %v", Kinds, want)
+	}
+	for _, tt := range []struct {
+		kind, name string
+		phone      bool
+	}{
+		{KindEmail, "Email", false}, {KindSMS, "SMS", true}, {KindVoice, "Voice call", true},
+		{KindSlack, "Slack", false}, {KindWebhook, "Webhook", false}, {"fax", "fax", false},
+	} {
+		m := ContactMethod{Kind: tt.kind}
+		if m.KindName() != tt.name || m.IsPhone() != tt.phone {
+			t.Errorf("%s: got %q, phone %v; want %q, %v", tt.kind, m.KindName(), m.IsPhone(), tt.name, tt.phone)
+		}
+	}
+	if want := `kind IN ('sms', 'voice')`; !strings.Contains(countMethodsQuery, want) {
+		t.Errorf("countMethodsQuery: got %s, want the phones %s", countMethodsQuery, want)
 	}
 }

@@ -149,8 +149,9 @@ func TestSessions(t *testing.T) {
 	if in.Prefs != DefaultPreferences() {
 		t.Fatalf("ActiveSession's preferences, none saved: got %+v, want the defaults", in.Prefs)
 	}
-	saved := Preferences{PageSize: 50, Timezone: "Europe/Berlin", DateFormat: "eu", Clock: "12", WeekStart: "sunday",
-		Theme: "dark", GraphStyle: "bar", GraphRange: "30d", Legend: false, Colourblind: true}
+	saved := DefaultPreferences() // a preference declared later keeps its default
+	saved.PageSize, saved.Timezone, saved.DateFormat, saved.Clock, saved.WeekStart = 50, "Europe/Berlin", "eu", "12", "sunday"
+	saved.Theme, saved.GraphStyle, saved.GraphRange, saved.Legend, saved.Colourblind = "dark", "bar", "30d", false, true
 	if err := s.SavePreferences(ctx, u.ID, saved); err != nil {
 		t.Fatal(err)
 	}

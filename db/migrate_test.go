@@ -44,8 +44,20 @@ func TestCheckListsMigration(t *testing.T) {
 	}
 	saved := Preferences{PageSize: 50, Timezone: "Europe/Paris", DateFormat: "eu", Clock: "12", WeekStart: "sunday",
 		Theme: "dark", GraphStyle: "bar", GraphRange: "90d", Legend: false, Colourblind: true}
-	if err := s.SavePreferences(ctx, u.ID, saved); err != nil {
+	// The columns 00008 copies, written and read by name: today's
+	// SavePreferences and Preferences may know columns added after it.
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO preferences (user_id, page_size, timezone, date_format, clock, week_start,
+		theme, graph_style, graph_range, legend, colourblind, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+		u.ID, saved.PageSize, saved.Timezone, saved.DateFormat, saved.Clock, saved.WeekStart,
+		saved.Theme, saved.GraphStyle, saved.GraphRange, saved.Legend, saved.Colourblind); err != nil {
 		t.Fatal(err)
+	}
+	preferences := func() (Preferences, error) {
+		var p Preferences
+		err := s.r.QueryRowContext(ctx, `SELECT page_size, timezone, date_format, clock, week_start, theme, graph_style,
+			graph_range, legend, colourblind FROM preferences WHERE user_id = ?`, u.ID).
+			Scan(&p.PageSize, &p.Timezone, &p.DateFormat, &p.Clock, &p.WeekStart, &p.Theme, &p.GraphStyle, &p.GraphRange, &p.Legend, &p.Colourblind)
+		return p, err
 	}
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO outbox (user_id, kind, address, circumstance, subject, body, state, next_attempt_at, created_at)
 		VALUES (?, 'sms', '+14155550100', 'billing', 's', 'b', 'failed', 1, 2)`, u.ID); err != nil {
@@ -54,7 +66,7 @@ func TestCheckListsMigration(t *testing.T) {
 
 	check := func(when string) {
 		t.Helper()
-		got, err := s.Preferences(ctx, u.ID)
+		got, err := preferences()
 		if err != nil || got != saved {
 			t.Errorf("%s: preferences %+v, %v; want %+v", when, got, err, saved)
 		}
@@ -685,7 +697,7 @@ func TestUpgradeFromRelease(t *testing.T) {
 	for _, name := range applied {
 		versions = append(versions, filepath.Base(name)[:5])
 	}
-	if got, want := strings.Join(versions, " "), "00009 00010 00011 00012 00013 00014"; got != want {
+	if got, want := strings.Join(versions, " "), "00009 00010 00011 00012 00013 00014 00015"; got != want {
 		t.Errorf("applied: got %s (%v), want %s", got, applied, want)
 	}
 
@@ -770,5 +782,37 @@ func TestUpgradeFromRelease(t *testing.T) {
 	}
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatalf("upgrade again: %v", err)
+	}
+}
+
+// TestNumberFormatMigration: 00015 gives saved preferences the default
+// number format, refuses an unknown one, and goes down and up again.
+func TestNumberFormatMigration(t *testing.T) {
+	ctx := context.Background()
+	s, p := migratedTo(t, 14)
+	u, err := s.CreateUser(ctx, NewUser{Email: "m@example.com", Name: "M", PasswordHash: "h"}, Event{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO preferences (user_id, theme, updated_at) VALUES (?, 'dark', 0)`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Preferences(ctx, u.ID); err != nil || got.NumberFormat != "comma_point" || got.Theme != "dark" {
+		t.Errorf("after 00015: got %+v, %v; want the dark theme and comma_point", got, err)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE preferences SET number_format = '1 234,5'`); err == nil || !strings.Contains(err.Error(), "CHECK") {
+		t.Errorf("an unknown number format: got %v, want a CHECK failure", err)
+	}
+	if _, err := p.DownTo(ctx, 14); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Preferences(ctx, u.ID); err != nil || got.NumberFormat != "comma_point" || got.Theme != "dark" {
+		t.Errorf("down and up again: got %+v, %v", got, err)
 	}
 }

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -18,8 +19,9 @@ func TestPreferences(t *testing.T) {
 	if !DefaultPreferences().Valid() {
 		t.Fatal("the defaults are not valid")
 	}
-	want := Preferences{PageSize: 100, Timezone: "Asia/Tokyo", DateFormat: "relative", Clock: "12", WeekStart: "sunday",
-		Theme: "dark", GraphStyle: "area", GraphRange: "90d", Legend: false, Colourblind: true}
+	want := DefaultPreferences() // a preference declared later keeps its default
+	want.PageSize, want.Timezone, want.DateFormat, want.Clock, want.WeekStart = 100, "Asia/Tokyo", "relative", "12", "sunday"
+	want.Theme, want.GraphStyle, want.GraphRange, want.Legend, want.Colourblind = "dark", "area", "90d", false, true
 	for range 2 { // insert, then update
 		if err := s.SavePreferences(ctx, u.ID, want); err != nil {
 			t.Fatal(err)
@@ -72,5 +74,86 @@ func TestSignInAttempts(t *testing.T) {
 	}
 	if list, _ := s.SignInAttempts(ctx, u.ID, time.Now().Add(time.Hour)); len(list) != 0 {
 		t.Errorf("since the future: got %d, want none", len(list))
+	}
+}
+
+// freeText are values to try for the preferences without a list of values.
+var freeText = map[string][]string{"timezone": {"", "Asia/Tokyo", "America/New_York"}}
+
+// sampleValues are the values of d to round-trip: all of them, or a few.
+func sampleValues(t *testing.T, d Preference) []string {
+	t.Helper()
+	if vs := d.Values(); vs != nil {
+		return vs
+	}
+	vs, ok := freeText[d.Name]
+	if !ok {
+		t.Fatalf("%s has no list of values: add some to freeText", d.Name)
+	}
+	return vs
+}
+
+// TestPreferenceList: every declared preference is complete, bound to its
+// own field of Preferences (and every field to one), and each of its
+// values round-trips through the table and back.
+func TestPreferenceList(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := mustUser(t, s, "ann@example.com")
+
+	fields := map[uintptr]string{}
+	var p Preferences
+	base := reflect.ValueOf(&p).Pointer()
+	for _, d := range PreferenceList {
+		if d.Name == "" || d.Group == "" || d.Label == "" || d.Refused == "" {
+			t.Errorf("%q: name, group, label and message are all needed: %+v", d.Name, d)
+		}
+		if !d.Allows(d.Default) {
+			t.Errorf("%s: the default %q is not one of its values", d.Name, d.Default)
+		}
+		off := reflect.ValueOf(d.field(&p)).Pointer() - base
+		if other, dup := fields[off]; dup {
+			t.Errorf("%s and %s are bound to the same field", d.Name, other)
+		}
+		fields[off] = d.Name
+		if got, ok := PreferenceNamed(d.Name); !ok || got.Name != d.Name {
+			t.Errorf("PreferenceNamed(%q): got %q, %v", d.Name, got.Name, ok)
+		}
+	}
+	if n := reflect.TypeFor[Preferences]().NumField(); n != len(fields) {
+		t.Errorf("Preferences has %d fields and %d are declared: bind each field in PreferenceList", n, len(fields))
+	}
+
+	for _, d := range PreferenceList {
+		for _, v := range sampleValues(t, d) {
+			want := DefaultPreferences()
+			if !d.Set(&want, v) {
+				t.Errorf("%s: Set(%q) refused one of its values", d.Name, v)
+				continue
+			}
+			if got := d.Text(want); got != v {
+				t.Errorf("%s: Set(%q) then Text gave %q", d.Name, v, got)
+			}
+			if !want.Valid() {
+				t.Errorf("%s=%q: Valid says no", d.Name, v)
+			}
+			if err := s.SavePreferences(ctx, u.ID, want); err != nil {
+				t.Errorf("%s=%q: %v", d.Name, v, err)
+				continue
+			}
+			got, err := s.Preferences(ctx, u.ID)
+			if err != nil || got != want || d.Text(got) != v {
+				t.Errorf("%s=%q: read back %+v, %v; want %+v", d.Name, v, got, err, want)
+			}
+		}
+		p := DefaultPreferences()
+		for _, bad := range []string{"", "x", "99", "-1", " 1", "DARK"} {
+			if !d.Allows(bad) && d.Set(&p, bad) {
+				t.Errorf("%s: Set(%q) took a value Allows refuses", d.Name, bad)
+			}
+		}
+		if p != DefaultPreferences() {
+			t.Errorf("%s: refused values changed the preferences to %+v", d.Name, p)
+		}
 	}
 }

@@ -90,8 +90,13 @@ type SignedIn struct {
 
 // signedInColumns are the session's columns SignedIn holds, userColumns
 // and prefsColumns, of sessions s JOIN users u LEFT JOIN preferences p.
-const signedInColumns = `s.id, s.last_seen_at, s.data,
+var signedInColumns = `s.id, s.last_seen_at, s.data,
 	u.id, u.email, u.email_verified_at, u.name, COALESCE(u.password_hash, ''), u.created_at, u.updated_at, ` + prefsColumns
+
+// activeSessionQuery is ActiveSession's statement, put together once.
+var activeSessionQuery = `SELECT ` + signedInColumns + `
+		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN preferences p ON p.user_id = u.id
+		WHERE s.id_hash = CAST(? AS BLOB) AND s.expires_at > ? AND s.last_seen_at > ?`
 
 // ActiveSession returns the session with that hash, its user and their
 // preferences, if it has neither passed its absolute expiry nor been idle
@@ -105,9 +110,7 @@ func (s *Store) ActiveSession(ctx context.Context, hash []byte, idleSince time.T
 	var seen int64
 	var ur userRow
 	var pr prefsRow
-	err := s.r.QueryRowContext(ctx, `SELECT `+signedInColumns+`
-		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN preferences p ON p.user_id = u.id
-		WHERE s.id_hash = CAST(? AS BLOB) AND s.expires_at > ? AND s.last_seen_at > ?`, hash, unix(s.now()), unix(idleSince)).
+	err := s.r.QueryRowContext(ctx, activeSessionQuery, hash, unix(s.now()), unix(idleSince)).
 		Scan(slices.Concat([]any{&in.SessionID, &seen, &in.Data}, ur.targets(), pr.targets())...)
 	if err != nil {
 		return SignedIn{}, mapErr(err)

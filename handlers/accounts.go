@@ -13,9 +13,6 @@ import (
 	"github.com/rosterhq/roster/views"
 )
 
-// roleRank orders the roles for the member middleware's check.
-var roleRank = map[string]int{db.RoleReadOnly: 1, db.RoleNormal: 2, db.RoleAdmin: 3}
-
 // member guards every /accounts/:id/... route: it loads the current user's
 // membership once and puts it in the context for currentMembership. A
 // non-member gets 404, as if there were no such account, so account ids
@@ -36,7 +33,7 @@ func (h *Handler) member(need string) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			if roleRank[m.Role] < roleRank[need] {
+			if !db.RoleAtLeast(m.Role, need) {
 				return echo.NewHTTPError(http.StatusForbidden, "Only Admins of "+m.Account.Name+" can do that.")
 			}
 			c.Set(ctxMembership, m)

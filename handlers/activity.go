@@ -102,7 +102,7 @@ func describe(ev db.Event) string {
 		return "Signed out"
 	case db.EventPasswordChanged:
 		if n := count("sessions_revoked"); n > 0 {
-			return fmt.Sprintf("Changed the password; %s signed out", plural(n, "other session", "other sessions"))
+			return fmt.Sprintf("Changed the password; %s signed out", views.Plural(n, "other session", "other sessions"))
 		}
 		return "Changed the password"
 	case db.EventPasswordReset:
@@ -110,7 +110,7 @@ func describe(ev db.Event) string {
 	case db.EventSessionRevoked:
 		return "Signed out a session"
 	case db.EventSessionsRevoked:
-		return fmt.Sprintf("Signed out %s", plural(count("count"), "other session", "other sessions"))
+		return fmt.Sprintf("Signed out %s", views.Plural(count("count"), "other session", "other sessions"))
 	case db.EventEmailVerified:
 		return "Confirmed the email address"
 	case db.EventAccountCreated:

@@ -12,10 +12,9 @@ import (
 	"github.com/rosterhq/roster/views"
 )
 
-// chartRanges are the ranges of the sign-in chart, as its links name them.
-var chartRanges = []struct{ value, label string }{
-	{"24h", "24 hours"}, {"7d", "7 days"}, {"30d", "30 days"}, {"90d", "90 days"},
-}
+// chartRanges are the ranges of the sign-in chart, as its links name them:
+// the choices of the graph_range preference.
+var chartRanges, _ = db.PreferenceNamed("graph_range")
 
 // signInChart counts the user's successful and failed sign-ins per hour
 // (24h) or per day, over the range in ?range= or else the preferred one,
@@ -23,7 +22,7 @@ var chartRanges = []struct{ value, label string }{
 func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, error) {
 	p := h.prefs(c)
 	rng := c.QueryParam("range")
-	if !slices.Contains(db.GraphRanges, rng) {
+	if chartRanges.Choices == nil || !chartRanges.Allows(rng) {
 		rng = p.GraphRange
 	}
 	clock := clockFor(p)
@@ -56,14 +55,15 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 	if rng == "24h" {
 		unit = "hour"
 	}
-	for _, r := range chartRanges {
-		if r.value == rng {
-			label = r.label
+	for _, r := range chartRanges.Choices {
+		if r.Value == rng {
+			label = r.Label
 		}
 		q := c.Request().URL.Query() // a copy; the log's page stays where it is
-		q.Set("range", r.value)
-		data.Ranges = append(data.Ranges, views.ChartRange{Value: r.value, Label: r.label, URL: "/profile/activity?" + q.Encode()})
+		q.Set("range", r.Value)
+		data.Ranges = append(data.Ranges, views.ChartRange{Value: r.Value, Label: r.Label, URL: "/profile/activity?" + q.Encode()})
 	}
+	count := func(n int) string { return views.FormatCount(p, n) }
 	palette := chart.Default
 	if p.Colourblind {
 		palette = chart.Safe
@@ -75,14 +75,15 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 	svg := chart.SVG(chart.Chart{
 		ID:    "signin-chart",
 		Title: "Sign-ins per " + unit + ", last " + label,
-		Desc: fmt.Sprintf("%d successful and %d failed sign-ins from %s to %s, times in %s. The table below has each %s's numbers.",
-			data.Succeeded(), data.Failed(), buckets[0].Label, buckets[len(buckets)-1].Label, zone, unit),
+		Desc: fmt.Sprintf("%s successful and %s failed sign-ins from %s to %s, times in %s. The table below has each %s's numbers.",
+			count(data.Succeeded()), count(data.Failed()), buckets[0].Label, buckets[len(buckets)-1].Label, zone, unit),
 		Style:   p.GraphStyle,
 		Labels:  axis,
 		Ticks:   ticks,
 		Series:  []chart.Series{{Name: "successful sign-ins", Values: ok}, {Name: "failed sign-ins", Values: failed}},
 		Legend:  p.Legend,
 		Palette: palette,
+		Count:   count,
 	})
 	data.SVG = template.HTML(svg) // chart.SVG escapes every text it draws
 	return data, nil
@@ -94,10 +95,7 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 // midnight, so a day with a daylight-saving change lasts 23 or 25 hours.
 func chartBuckets(rng string, now time.Time, clock views.Clock, p db.Preferences) ([]views.ChartBucket, []string, []int) {
 	loc := now.Location()
-	date := map[string]string{"us": "01/02/2006", "eu": "02/01/2006"}[p.DateFormat]
-	if date == "" {
-		date = "2006-01-02"
-	}
+	date := clock.DateLayout()
 	var buckets []views.ChartBucket
 	var axis []string
 	if rng == "24h" {

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/nyaruka/phonenumbers"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/netguard"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -266,16 +266,11 @@ func (h *Handler) checkHookURL(form *views.Form, kind, address string) string {
 		form.Fail("address", "Enter the full URL, such as "+example+".")
 		return ""
 	}
-	if u.Scheme == "http" && (h.cfg.Secure() || !isLoopbackHost(u.Hostname())) {
+	if u.Scheme == "http" && (h.cfg.Secure() || !netguard.Loopback(u.Hostname())) {
 		form.Fail("address", "Use an https URL: notifications must not travel unencrypted.")
 		return ""
 	}
 	return u.String()
-}
-
-func isLoopbackHost(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // ruleText is the person-facing words of the rule err broke, without the

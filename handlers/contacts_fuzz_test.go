@@ -98,7 +98,7 @@ func FuzzCheckHookURL(f *testing.F) {
 }
 
 // loopback is this machine's own addresses, worked out apart from
-// isLoopbackHost so that the two can be checked against each other.
+// netguard.Loopback so that the two can be checked against each other.
 func loopback(host string) bool {
 	if host == "localhost" {
 		return true

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/clip"
 	"github.com/rosterhq/roster/internal/zones"
 	"github.com/rosterhq/roster/views"
 )
@@ -116,12 +117,5 @@ func (h *Handler) inviteCount(c echo.Context, userID int64) int {
 
 // event starts an audit event with the request's client details.
 func event(c echo.Context, kind string) db.Event {
-	return db.Event{Kind: kind, IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 512)}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	return db.Event{Kind: kind, IP: c.RealIP(), UserAgent: clip.String(c.Request().UserAgent(), 512)}
 }

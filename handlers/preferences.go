@@ -1,12 +1,11 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
@@ -20,79 +19,24 @@ import (
 // the answer is a redirect with a flash. A value not on its list is
 // refused with 422 and nothing is stored.
 
-// prefField is one preference as the form posts it.
-type prefField struct {
-	name    string
-	message string // shown when the value is not one of the choices
-	set     func(p *db.Preferences, v string) bool
-}
-
-// oneOf sets *dst to v when v is one of choices.
-func oneOf(choices []string, dst func(*db.Preferences) *string) func(*db.Preferences, string) bool {
-	return func(p *db.Preferences, v string) bool {
-		if !slices.Contains(choices, v) {
-			return false
-		}
-		*dst(p) = v
-		return true
-	}
-}
-
-// onOff reads a checkbox that follows a hidden "0" input of the same name:
-// the last value wins, so unchecked is "0" and checked "1".
-func onOff(dst func(*db.Preferences) *bool) func(*db.Preferences, string) bool {
-	return func(p *db.Preferences, v string) bool {
-		if v != "0" && v != "1" {
-			return false
-		}
-		*dst(p) = v == "1"
-		return true
-	}
-}
-
-var prefFields = []prefField{
-	{"page_size", "Choose 10, 25, 50 or 100 rows a page.", func(p *db.Preferences, v string) bool {
-		// Only the numbers as the form writes them: Atoi also reads "+25" and "025".
-		n, err := strconv.Atoi(v)
-		if err != nil || strconv.Itoa(n) != v || !slices.Contains(db.PageSizes, n) {
-			return false
-		}
-		p.PageSize = n
-		return true
-	}},
-	{"timezone", "Choose a time zone from the list, such as Europe/Paris.", func(p *db.Preferences, v string) bool {
-		if v != "" && !zones.Valid(v) {
-			return false
-		}
-		p.Timezone = v
-		return true
-	}},
-	{"date_format", "Choose ISO 8601, US, European or relative dates.", oneOf(db.DateFormats, func(p *db.Preferences) *string { return &p.DateFormat })},
-	{"clock", "Choose a 12- or 24-hour clock.", oneOf(db.Clocks, func(p *db.Preferences) *string { return &p.Clock })},
-	{"week_start", "Choose Monday, Sunday or Saturday.", oneOf(db.WeekStarts, func(p *db.Preferences) *string { return &p.WeekStart })},
-	{"theme", "Choose the system, light or dark theme.", oneOf(db.Themes, func(p *db.Preferences) *string { return &p.Theme })},
-	{"graph_style", "Choose line, area or bar charts.", oneOf(db.GraphStyles, func(p *db.Preferences) *string { return &p.GraphStyle })},
-	{"graph_range", "Choose 24 hours, 7, 30 or 90 days.", oneOf(db.GraphRanges, func(p *db.Preferences) *string { return &p.GraphRange })},
-	{"legend", "Turn the legend on or off.", onOff(func(p *db.Preferences) *bool { return &p.Legend })},
-	{"colourblind", "Turn the colour-blind-safe palette on or off.", onOff(func(p *db.Preferences) *bool { return &p.Colourblind })},
-}
-
 // applyPreferences merges the posted fields into p. Fields not posted keep
 // their values; each refused one gets a message in form.
 func applyPreferences(p db.Preferences, posted url.Values, form *views.Form) (db.Preferences, []string) {
 	var changed []string
-	for _, f := range prefFields {
-		vs, ok := posted[f.name]
+	for _, d := range db.PreferenceList {
+		// A checkbox follows a hidden "0" input of the same name: the last
+		// value wins, so unchecked is "0" and checked "1".
+		vs, ok := posted[d.Name]
 		if !ok || len(vs) == 0 {
 			continue
 		}
 		v := vs[len(vs)-1]
-		form.Values[f.name] = v
-		if !f.set(&p, v) {
-			form.Fail(f.name, f.message)
+		form.Values[d.Name] = v
+		if !d.Set(&p, v) {
+			form.Fail(d.Name, d.Refused)
 			continue
 		}
-		changed = append(changed, f.name)
+		changed = append(changed, d.Name)
 	}
 	return p, changed
 }
@@ -134,18 +78,34 @@ func (h *Handler) savePreferences(c echo.Context) error {
 	})
 }
 
-// preferencesJSON is the answer of GET /api/v1/me/preferences.
-type preferencesJSON struct {
-	PageSize    int    `json:"page_size"`
-	Timezone    string `json:"timezone"`
-	DateFormat  string `json:"date_format"`
-	Clock       string `json:"clock"`
-	WeekStart   string `json:"week_start"`
-	Theme       string `json:"theme"`
-	GraphStyle  string `json:"graph_style"`
-	GraphRange  string `json:"graph_range"`
-	Legend      bool   `json:"legend"`
-	Colourblind bool   `json:"colourblind"`
+// preferencesJSON is the answer of GET /api/v1/me/preferences: every
+// declared preference under its name, in the form's order. The zone is
+// "UTC" until one is chosen.
+func preferencesJSON(p db.Preferences) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, d := range db.PreferenceList {
+		v := d.Value(p)
+		if d.Name == "timezone" && p.Timezone == "" {
+			v = "UTC"
+		}
+		key, err := json.Marshal(d.Name)
+		if err != nil {
+			return nil, err
+		}
+		val, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(key)
+		b.WriteByte(':')
+		b.Write(val)
+	}
+	b.WriteString("}\n")
+	return b.Bytes(), nil
 }
 
 // apiPreferences returns a user's preferences as JSON, so other parts of a
@@ -165,15 +125,12 @@ func (h *Handler) apiPreferences(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	zone := p.Timezone
-	if zone == "" {
-		zone = "UTC"
+	body, err := preferencesJSON(p)
+	if err != nil {
+		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, preferencesJSON{
-		PageSize: p.PageSize, Timezone: zone, DateFormat: p.DateFormat, Clock: p.Clock, WeekStart: p.WeekStart,
-		Theme: p.Theme, GraphStyle: p.GraphStyle, GraphRange: p.GraphRange, Legend: p.Legend, Colourblind: p.Colourblind,
-	})
+	return c.JSONBlob(http.StatusOK, body)
 }
 
 // apiRefusal is an API call refused with status and a message for its caller.

@@ -16,12 +16,12 @@ import (
 var allowed = map[string][]string{
 	"page_size":   {"10", "25", "50", "100"},
 	"timezone":    nil,
-	"date_format": db.DateFormats,
-	"clock":       db.Clocks,
-	"week_start":  db.WeekStarts,
-	"theme":       db.Themes,
-	"graph_style": db.GraphStyles,
-	"graph_range": db.GraphRanges,
+	"date_format": {"iso", "us", "eu", "relative"},
+	"clock":       {"24", "12"},
+	"week_start":  {"monday", "sunday", "saturday"},
+	"theme":       {"system", "light", "dark"},
+	"graph_style": {"line", "area", "bar"},
+	"graph_range": {"24h", "7d", "30d", "90d"},
 	"legend":      {"0", "1"},
 	"colourblind": {"0", "1"},
 }

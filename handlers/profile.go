@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/mssola/useragent"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/clip"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/views"
 )
@@ -77,7 +78,7 @@ func device(ua string) string {
 	p := useragent.New(ua)
 	name, version := p.Browser()
 	if name == "" {
-		return truncate(ua, 60)
+		return clip.String(ua, 60)
 	}
 	if i := strings.IndexByte(version, '.'); i > 0 {
 		version = version[:i]
@@ -212,7 +213,7 @@ func (h *Handler) changePassword(c echo.Context) error {
 		u.PasswordHash = hash
 		c.Set(ctxUser, u)
 		if revoked > 0 {
-			form.Message += fmt.Sprintf(" %s signed out.", plural(revoked, "other session was", "other sessions were"))
+			form.Message += fmt.Sprintf(" %s signed out.", views.Plural(revoked, "other session was", "other sessions were"))
 		}
 	}
 	return h.profileAnswer(c, "profile/change-password", func(p *views.ProfilePage) (bool, string) {
@@ -252,13 +253,6 @@ func (h *Handler) checkCurrentPassword(c echo.Context, u db.User, current string
 	return false, nil
 }
 
-func plural(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.FormatInt(n, 10) + " " + many
-}
-
 func (h *Handler) revokeSession(c echo.Context) error {
 	u, _ := currentUser(c)
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -285,7 +279,7 @@ func (h *Handler) revokeOtherSessions(c echo.Context) error {
 		return err
 	}
 	return h.profileAnswer(c, "profile/sessions", func(p *views.ProfilePage) (bool, string) {
-		p.SessionsMessage = plural(n, "other session was", "other sessions were") + " signed out."
+		p.SessionsMessage = views.Plural(n, "other session was", "other sessions were") + " signed out."
 		return false, p.SessionsMessage
 	})
 }

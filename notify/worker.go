@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/clip"
 	"github.com/rosterhq/roster/mail"
 )
 
@@ -173,7 +174,7 @@ func (w *Worker) deliver(ctx context.Context, d db.Delivery) error {
 	giveUp := !now.Before(d.CreatedAt.Add(w.cfg.GiveUp))
 	next := now.Add(backoff(d.Attempts))
 	w.cfg.Log.Warn("notification not delivered", "id", d.ID, "kind", d.Kind, "attempt", d.Attempts, "given_up", giveUp, "err", err)
-	return w.store.MarkFailed(rctx, d.ID, w.cfg.Name, truncate(err.Error(), 500), next, giveUp)
+	return w.store.MarkFailed(rctx, d.ID, w.cfg.Name, clip.String(err.Error(), 500), next, giveUp)
 }
 
 func (w *Worker) send(ctx context.Context, d db.Delivery) error {
@@ -203,7 +204,7 @@ func smsText(d db.Delivery) string {
 	if d.Body != "" {
 		s += "\n" + d.Body
 	}
-	return truncate(s, 1500)
+	return clip.String(s, 1500)
 }
 
 // backoff is the wait after the given number of attempts: 30 s doubling up
@@ -220,11 +221,4 @@ func backoff(attempts int) time.Duration {
 		return d
 	}
 	return d/2 + time.Duration(j.Int64())
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/internal/netguard"
 	"github.com/rosterhq/roster/mail"
 )
 
@@ -251,16 +252,8 @@ func providerURL(raw string) (string, error) {
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("want an https URL")
 	}
-	if u.Scheme != "https" && (u.Scheme != "http" || !isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && (u.Scheme != "http" || !netguard.Loopback(u.Hostname())) {
 		return "", fmt.Errorf("want an https URL (http only for localhost)")
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

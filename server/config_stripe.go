@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/internal/netguard"
 	"github.com/rosterhq/roster/payments"
 )
 
@@ -33,7 +34,7 @@ func (c *config) validateStripe() error {
 	}
 	u, err := url.Parse(c.StripeJSURL)
 	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" ||
-		(u.Scheme != "https" && (u.Scheme != "http" || !isLoopback(u.Hostname()))) {
+		(u.Scheme != "https" && (u.Scheme != "http" || !netguard.Loopback(u.Hostname()))) {
 		return fmt.Errorf("ROSTER_STRIPE_JS_URL: want an https URL such as %s (http only for localhost)", handlers.DefaultStripeJSURL)
 	}
 	return nil

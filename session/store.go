@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/sessions"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/clip"
 )
 
 // touchEvery bounds how often a session's last-seen time is written, so a
@@ -139,7 +140,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 		UserID:     userID,
 		ExpiresAt:  time.Now().Add(s.absolute),
 		IP:         s.ip(r),
-		UserAgent:  truncate(r.UserAgent(), 512),
+		UserAgent:  clip.String(r.UserAgent(), 512),
 		Data:       data,
 		IdentityID: identityID,
 	})
@@ -268,11 +269,4 @@ func encode(values map[any]any) ([]byte, error) {
 		return nil, fmt.Errorf("encode session: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

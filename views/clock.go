@@ -45,11 +45,16 @@ func (c Clock) Format(t time.Time) string {
 		}
 		return relative(t, now)
 	}
-	layout, ok := dateLayouts[c.DateFormat]
-	if !ok {
-		layout = dateLayouts["iso"]
+	return c.In(t).Format(c.DateLayout() + " " + c.TimeLayout() + " MST")
+}
+
+// DateLayout is the layout of a date in the clock's format; ISO 8601 for
+// relative dates, which need an absolute one where they cannot count.
+func (c Clock) DateLayout() string {
+	if layout, ok := dateLayouts[c.DateFormat]; ok {
+		return layout
 	}
-	return c.In(t).Format(layout + " " + c.TimeLayout() + " MST")
+	return dateLayouts["iso"]
 }
 
 // TimeLayout is the layout of a time of day on this clock.
@@ -84,11 +89,11 @@ func relative(t, now time.Time) string {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
+		s = Plural(int64(d/time.Minute), "minute", "minutes")
 	case d < 24*time.Hour:
-		s = plural(int(d/time.Hour), "hour")
+		s = Plural(int64(d/time.Hour), "hour", "hours")
 	default:
-		s = plural(int(d/(24*time.Hour)), "day")
+		s = Plural(int64(d/(24*time.Hour)), "day", "days")
 	}
 	if future {
 		return "in " + s

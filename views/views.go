@@ -286,12 +286,12 @@ func ago(t time.Time) string {
 	return relative(t, time.Now())
 }
 
-func plural(n int, unit string) string {
-	s := strconv.Itoa(n) + " " + unit
-	if n != 1 {
-		s += "s"
+// Plural counts n things: "1 day", "3 days".
+func Plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
 	}
-	return s
+	return strconv.FormatInt(n, 10) + " " + many
 }
 
 // Files exposes the embedded templates, for tests that list fragments.

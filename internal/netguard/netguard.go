@@ -10,6 +10,13 @@ import (
 	"time"
 )
 
+// Loopback reports whether host names this machine: "localhost" or a
+// loopback address. Plain http is allowed only to such a host.
+func Loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
 // refused is every range a user's address must not lead to: the IANA IPv4
 // and IPv6 Special-Purpose Address Registries (all of their entries, the
 // globally reachable ones too: NAT64, 6to4 and Teredo carry an IPv4

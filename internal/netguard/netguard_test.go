@@ -238,3 +238,14 @@ func TestDialerRefusesLoopback(t *testing.T) {
 	}
 	c.Close()
 }
+
+func TestLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "127.0.0.1": true, "127.8.9.10": true, "::1": true,
+		"example.com": false, "10.0.0.1": false, "::": false, "": false, "LOCALHOST.": false,
+	} {
+		if got := Loopback(host); got != want {
+			t.Errorf("Loopback(%q): got %v, want %v", host, got, want)
+		}
+	}
+}
