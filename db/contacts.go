@@ -2,14 +2,8 @@ package db
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
-	"errors"
 	"fmt"
-	"math/big"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -195,10 +189,6 @@ func contactByID(ctx context.Context, q queryer, userID, id int64) (ContactMetho
 	return scanContact(q.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contact_methods WHERE id = ? AND user_id = ?`, id, userID))
 }
 
-// Composer writes the message that carries a verification code to m (the
-// caller has the words: views).
-type Composer func(m ContactMethod, code string) (Notice, error)
-
 // AddContactMethod adds a method within the limits, gives it a fresh
 // verification code and queues compose's message with it to the new method,
 // all in one transaction. The same address twice gives ErrConflict.
@@ -238,126 +228,6 @@ func (s *Store) AddContactMethod(ctx context.Context, userID int64, nm NewContac
 	return m, nil
 }
 
-// SendContactCode replaces the method's code with a new one, which unlocks
-// it, and queues compose's message with it.
-func (s *Store) SendContactCode(ctx context.Context, userID, id int64, compose Composer) (ContactMethod, error) {
-	var m ContactMethod
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if m, err = contactByID(ctx, tx, userID, id); err != nil {
-			return err
-		}
-		if m.IsAccount || m.Verified() {
-			return nil
-		}
-		m, err = newCode(ctx, tx, m, compose, s.now())
-		return err
-	})
-	if err != nil {
-		return ContactMethod{}, fmt.Errorf("send code to contact method %d: %w", id, err)
-	}
-	return m, nil
-}
-
-func newCode(ctx context.Context, tx *sql.Tx, m ContactMethod, compose Composer, now time.Time) (ContactMethod, error) {
-	if err := codeLimit(ctx, tx, m, now); err != nil {
-		return m, err
-	}
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		return m, err
-	}
-	code := fmt.Sprintf("%06d", n.Int64())
-	m.CodeExpiresAt, m.CodeAttempts = fromUnix(unix(now.Add(CodeTTL))), 0
-	if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET code_hash = ?, code_expires_at = ?, code_attempts = 0 WHERE id = ?`,
-		codeHash(m.ID, code), unix(m.CodeExpiresAt), m.ID); err != nil {
-		return m, err
-	}
-	msg, err := compose(m, code)
-	if err != nil {
-		return m, err
-	}
-	msg.Circumstance = CircumstanceVerify
-	_, err = enqueueTo(ctx, tx, m, msg, now)
-	return m, err
-}
-
-// codeLimit takes the slots of one more verification message to m: at
-// most MaxCodesPerAddressHour an hour to its address, whoever asks, and
-// MaxCodesPerUserDay a day for the user (the limiter's, db/throttle.go, in
-// the caller's transaction, so a refused or rolled back message takes
-// none). The refusal is ErrCodesAddress or ErrCodesUser joined with the
-// *Throttled that says when to try again.
-func codeLimit(ctx context.Context, tx *sql.Tx, m ContactMethod, now time.Time) error {
-	address := Limit{Key: "code:addr:" + m.Kind + ":" + strings.ToLower(m.Address), Max: MaxCodesPerAddressHour, Window: time.Hour}
-	user := Limit{Key: "code:user:" + strconv.FormatInt(m.UserID, 10), Max: MaxCodesPerUserDay, Window: 24 * time.Hour}
-	_, err := reserve(ctx, tx, now, []Limit{address, user})
-	var t *Throttled
-	switch {
-	case errors.As(err, &t) && t.Limit.Key == user.Key:
-		return errors.Join(ErrCodesUser, t)
-	case t != nil:
-		return errors.Join(ErrCodesAddress, t)
-	}
-	return err
-}
-
-// codeHash binds a code to its method, so one code cannot verify another.
-func codeHash(id int64, code string) []byte {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%d:%s", id, code))
-	return sum[:]
-}
-
-// VerifyContactMethod checks a code typed back. A wrong one counts, and
-// stays counted: the fifth locks the code until a new one is sent.
-func (s *Store) VerifyContactMethod(ctx context.Context, userID, id int64, code string, ev Event) (ContactMethod, error) {
-	var m ContactMethod
-	var refused error
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var stored []byte
-		var err error
-		if m, err = contactByID(ctx, tx, userID, id); err != nil {
-			return err
-		}
-		if m.Verified() || m.IsAccount {
-			return nil
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT code_hash FROM contact_methods WHERE id = ?`, id).Scan(&stored); err != nil {
-			return err
-		}
-		now := s.now()
-		switch {
-		case m.Locked():
-			refused = ErrCodeLocked
-			return nil
-		case stored == nil || !now.Before(m.CodeExpiresAt):
-			refused = ErrCodeExpired
-			return nil
-		case subtle.ConstantTimeCompare(stored, codeHash(id, strings.TrimSpace(code))) != 1:
-			m.CodeAttempts++
-			refused = ErrCodeWrong
-			if m.Locked() {
-				refused = ErrCodeLocked
-			}
-			// Committed although the answer is a refusal: the try counts.
-			_, err := tx.ExecContext(ctx, `UPDATE contact_methods SET code_attempts = code_attempts + 1 WHERE id = ?`, id)
-			return err
-		}
-		m.VerifiedAt = fromUnix(unix(now))
-		if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET verified_at = ?, code_hash = NULL, code_expires_at = 0, code_attempts = 0
-			WHERE id = ?`, unix(now), id); err != nil {
-			return err
-		}
-		ev.UserID = userID
-		ev.Detail = withDetail(withDetail(ev.Detail, "kind", m.Kind), "address", m.Address)
-		return addEvent(ctx, tx, ev, now)
-	})
-	if err != nil {
-		return ContactMethod{}, fmt.Errorf("verify contact method %d: %w", id, err)
-	}
-	return m, refused
-}
-
 // SetContactLabel renames one of the user's methods.
 func (s *Store) SetContactLabel(ctx context.Context, userID, id int64, label string) error {
 	res, err := s.exec(ctx, `UPDATE contact_methods SET label = ? WHERE id = ? AND user_id = ?`, strings.TrimSpace(label), id, userID)
@@ -390,144 +260,6 @@ func (s *Store) DeleteContactMethod(ctx context.Context, userID, id int64, ev Ev
 		return ContactMethod{}, fmt.Errorf("delete contact method %d: %w", id, err)
 	}
 	return m, nil
-}
-
-// SendTest queues a test message to one verified method of the user, at
-// most MaxTestsPerMethodHour an hour to one address (ErrTestsMethod).
-func (s *Store) SendTest(ctx context.Context, userID, id int64, n Notice) (int64, error) {
-	var queued int64
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		m, err := contactByID(ctx, tx, userID, id)
-		if err != nil {
-			return err
-		}
-		if !m.Verified() {
-			return ErrNotVerified
-		}
-		now := s.now()
-		// To one address, whoever asks: each SMS or call costs the operator.
-		_, err = reserve(ctx, tx, now, []Limit{{Key: "test:addr:" + m.Kind + ":" + strings.ToLower(m.Address), Max: MaxTestsPerMethodHour, Window: time.Hour}})
-		if errors.Is(err, ErrThrottled) {
-			return errors.Join(ErrTestsMethod, err)
-		}
-		if err != nil {
-			return err
-		}
-		n.Circumstance = CircumstanceTest
-		queued, err = enqueueTo(ctx, tx, m, n, now)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("test contact method %d: %w", id, err)
-	}
-	return queued, nil
-}
-
-// Circumstances of notifications. Test and verify messages go to one method
-// and follow no rules.
-const (
-	CircumstanceAlerts   = "alerts"
-	CircumstanceAccount  = "account"
-	CircumstanceBilling  = "billing"
-	CircumstanceSecurity = "security"
-	CircumstanceTest     = "test"
-	CircumstanceVerify   = "verify"
-)
-
-// Circumstances lists the circumstances people route, in matrix order.
-var Circumstances = []string{CircumstanceAlerts, CircumstanceAccount, CircumstanceBilling, CircumstanceSecurity}
-
-// ValidCircumstance reports whether c is one of Circumstances.
-func ValidCircumstance(c string) bool {
-	for _, x := range Circumstances {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
-
-// Rule sends a circumstance (and for alerts, one severity) to a method.
-type Rule struct {
-	Circumstance string
-	Severity     int // 1-5 for alerts, 0 otherwise
-	MethodID     int64
-}
-
-// DefaultRules sends everything to one method, the account email.
-func DefaultRules(methodID int64) []Rule {
-	var rules []Rule
-	for sev := 1; sev <= 5; sev++ {
-		rules = append(rules, Rule{CircumstanceAlerts, sev, methodID})
-	}
-	for _, c := range Circumstances[1:] {
-		rules = append(rules, Rule{c, 0, methodID})
-	}
-	return rules
-}
-
-// Rules lists the user's routing rules.
-func (s *Store) Rules(ctx context.Context, userID int64) ([]Rule, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT circumstance, severity, contact_method_id FROM notification_rules WHERE user_id = CAST(? AS INTEGER)`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("rules of user %d: %w", userID, err)
-	}
-	defer rows.Close()
-	var list []Rule
-	for rows.Next() {
-		var r Rule
-		if err := rows.Scan(&r.Circumstance, &r.Severity, &r.MethodID); err != nil {
-			return nil, err
-		}
-		list = append(list, r)
-	}
-	return list, rows.Err()
-}
-
-// ErrBadRule is a rule naming something that cannot be routed; the form
-// offers no such choice, so it comes from a forged or stale post.
-var ErrBadRule = errors.New("rule for an unknown circumstance or an unverified method")
-
-// SetRules replaces the user's rules. Every method must be the user's and
-// verified; security always keeps the account email.
-func (s *Store) SetRules(ctx context.Context, userID int64, rules []Rule, ev Event) error {
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var account int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM contact_methods WHERE user_id = ? AND is_account = 1`, userID).Scan(&account); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM notification_rules WHERE user_id = CAST(? AS INTEGER)`, userID); err != nil {
-			return err
-		}
-		rules = append(rules, Rule{CircumstanceSecurity, 0, account})
-		for _, r := range rules {
-			if !ValidCircumstance(r.Circumstance) || (r.Circumstance == CircumstanceAlerts) != (r.Severity >= 1 && r.Severity <= 5) {
-				return ErrBadRule
-			}
-			// The account email may be routed before it is verified; it is
-			// used once it is. Other methods need verifying first.
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO notification_rules (user_id, circumstance, severity, contact_method_id)
-				SELECT ?, ?, ?, id FROM contact_methods WHERE id = ? AND user_id = ? AND (verified_at IS NOT NULL OR is_account = 1)`,
-				userID, r.Circumstance, r.Severity, r.MethodID, userID)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				var exists int
-				tx.QueryRowContext(ctx, `SELECT count(*) FROM notification_rules WHERE user_id = ? AND circumstance = ? AND severity = ? AND contact_method_id = ?`,
-					userID, r.Circumstance, r.Severity, r.MethodID).Scan(&exists)
-				if exists == 0 {
-					return ErrBadRule
-				}
-			}
-		}
-		ev.UserID = userID
-		return addEvent(ctx, tx, ev, s.now())
-	})
-	if err != nil {
-		return fmt.Errorf("set rules of user %d: %w", userID, err)
-	}
-	return nil
 }
 
 // Audit event kinds of contact methods, routing and the account email.
