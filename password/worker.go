@@ -48,7 +48,7 @@ const (
 )
 
 // IsHashWorker reports whether this process was started as a hash worker;
-// main then calls ServeHashWorker and nothing else.
+// main then runs server.HashWorker (ServeHashWorker) and nothing else.
 func IsHashWorker() bool { return os.Getenv(workerEnv) == "1" }
 
 // request asks the worker for one key; its fixed part is requestHeader.
