@@ -101,12 +101,10 @@ func parseRule(v string) (db.Rule, bool) {
 	return db.Rule{Circumstance: parts[0], Severity: sev, MethodID: id}, err1 == nil && err2 == nil
 }
 
-// notifyAnswer re-renders #contact-info after a POST; fill sets the
-// section's messages and reports whether the post failed.
-func (h *Handler) notifyAnswer(c echo.Context, fill func(n *views.NotifySection) (failed bool, message string)) error {
-	return h.profileAnswer(c, contactFragment, func(p *views.ProfilePage) (bool, string) {
-		return fill(&p.Notify)
-	})
+// notifyAnswer answers a POST of the notification part of #contact-info:
+// every one of them changes the whole section.
+func notifyAnswer(h *Handler, c echo.Context, status int, message string, fill func(n *views.NotifySection)) error {
+	return answer(h, c, profileSection(contactFragment), status, message, func(p *views.ProfilePage) { fill(&p.Notify) })
 }
 
 // queued wakes the delivery worker: something is in the outbox.
@@ -149,21 +147,14 @@ func (h *Handler) addContact(c echo.Context) error {
 		}
 	}
 	if form.Failed() {
-		return h.profileRefused(c, status, contactFragment, func(p *views.ProfilePage) { p.Notify.AddForm = form })
+		return notifyAnswer(h, c, status, "", func(n *views.NotifySection) { n.AddForm = form })
 	}
-	if secret != "" && !isFragment(c) {
+	fill := func(p *views.ProfilePage) { p.Notify.AddForm, p.Notify.NewSecret = form, secret }
+	if secret != "" {
 		// The secret is shown once, on this answer: a redirect would lose it.
-		data, err := h.loadProfileData(c)
-		if err != nil {
-			return err
-		}
-		data.Notify.AddForm, data.Notify.NewSecret = form, secret
-		return h.render(c, http.StatusOK, "profile.html", "", data)
+		return show(h, c, profileSection(contactFragment), http.StatusOK, fill)
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.AddForm, n.NewSecret = form, secret
-		return false, form.Message
-	})
+	return answer(h, c, profileSection(contactFragment), http.StatusOK, form.Message, fill)
 }
 
 func codeSentText(m db.ContactMethod) string {
@@ -319,10 +310,7 @@ func (h *Handler) verifyContact(c echo.Context) error {
 			form = views.Form{Message: m.KindName() + " " + m.Address + " is verified. Choose below what it receives."}
 		}
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.MethodForm, n.MethodID = form, m.ID
-		return form.Failed(), form.Message
-	})
+	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.MethodForm, n.MethodID = form, m.ID })
 }
 
 // verifyContactLink is the link in an email method's code message.
@@ -354,9 +342,9 @@ func (h *Handler) resendCode(c echo.Context) error {
 	if errors.Is(err, db.ErrCodesAddress) || errors.Is(err, db.ErrCodesUser) {
 		// Toll fraud and mail bombing: nothing is sent, the code stays.
 		throttled(c, err) // Retry-After
-		return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) {
-			p.Notify.MethodForm, p.Notify.MethodID = views.Form{}, m.ID
-			p.Notify.MethodForm.Fail("code", ruleText(err))
+		return notifyAnswer(h, c, http.StatusTooManyRequests, "", func(n *views.NotifySection) {
+			n.MethodForm, n.MethodID = views.Form{}, m.ID
+			n.MethodForm.Fail("code", ruleText(err))
 		})
 	}
 	if err != nil {
@@ -365,10 +353,7 @@ func (h *Handler) resendCode(c echo.Context) error {
 	m = sent
 	h.queued()
 	msg := "A new code is on its way. " + codeSentText(m)
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.MethodForm, n.MethodID = views.Form{Message: msg}, m.ID
-		return false, msg
-	})
+	return notifyAnswer(h, c, http.StatusOK, msg, func(n *views.NotifySection) { n.MethodForm, n.MethodID = views.Form{Message: msg}, m.ID })
 }
 
 // testContact sends a test message now and waits a few seconds for its
@@ -387,14 +372,14 @@ func (h *Handler) testContact(c echo.Context) error {
 	if errors.Is(err, db.ErrNotVerified) {
 		form := views.Form{}
 		form.Fail("code", ruleText(err))
-		return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) { n.MethodForm, n.MethodID = form, m.ID; return true, "" })
+		return notifyAnswer(h, c, http.StatusUnprocessableEntity, "", func(n *views.NotifySection) { n.MethodForm, n.MethodID = form, m.ID })
 	}
 	if errors.Is(err, db.ErrTestsMethod) {
 		// Toll fraud: nothing is sent.
 		throttled(c, err) // Retry-After
-		return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) {
-			p.Notify.MethodForm, p.Notify.MethodID = views.Form{}, m.ID
-			p.Notify.MethodForm.Fail("form", ruleText(err))
+		return notifyAnswer(h, c, http.StatusTooManyRequests, "", func(n *views.NotifySection) {
+			n.MethodForm, n.MethodID = views.Form{}, m.ID
+			n.MethodForm.Fail("form", ruleText(err))
 		})
 	}
 	if err != nil {
@@ -422,10 +407,7 @@ func (h *Handler) testContact(c echo.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.MethodForm, n.MethodID = views.Form{Message: msg}, m.ID
-		return false, msg
-	})
+	return notifyAnswer(h, c, http.StatusOK, msg, func(n *views.NotifySection) { n.MethodForm, n.MethodID = views.Form{Message: msg}, m.ID })
 }
 
 // labelContact renames a method (a route DESIGN does not list; see
@@ -445,10 +427,7 @@ func (h *Handler) labelContact(c echo.Context) error {
 		}
 		form.Message = "The label is saved."
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.MethodForm, n.MethodID = form, m.ID
-		return form.Failed(), form.Message
-	})
+	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.MethodForm, n.MethodID = form, m.ID })
 }
 
 // deleteContact deletes a method and its routes; the account email stays.
@@ -459,19 +438,16 @@ func (h *Handler) deleteContact(c echo.Context) error {
 	}
 	_, err = h.store.DeleteContactMethod(c.Request().Context(), m.UserID, m.ID, event(c, db.EventContactDeleted))
 	if errors.Is(err, db.ErrAccountMethod) {
-		return h.profileRefused(c, http.StatusConflict, contactFragment, func(p *views.ProfilePage) {
-			p.Notify.MethodForm.Fail("form", ruleText(err))
-			p.Notify.MethodID = m.ID
+		return notifyAnswer(h, c, http.StatusConflict, "", func(n *views.NotifySection) {
+			n.MethodForm.Fail("form", ruleText(err))
+			n.MethodID = m.ID
 		})
 	}
 	if err != nil {
 		return err
 	}
 	msg := m.KindName() + " " + m.Address + " is deleted."
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.AddForm.Message = msg
-		return false, msg
-	})
+	return notifyAnswer(h, c, http.StatusOK, msg, func(n *views.NotifySection) { n.AddForm.Message = msg })
 }
 
 // saveRouting replaces the routing matrix with the boxes ticked.
@@ -501,8 +477,5 @@ func (h *Handler) saveRouting(c echo.Context) error {
 			form.Message = "Notification routing is saved."
 		}
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.RoutingForm = form
-		return form.Failed(), form.Message
-	})
+	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.RoutingForm = form })
 }

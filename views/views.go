@@ -101,7 +101,6 @@ type ProfilePage struct {
 	AccountsForm    Form            // Leave's outcome
 	Invites         []db.Invite     // #account-invites: open ones, for accounts the user is not in
 	InvitesForm     Form            // Accept's or Ignore's outcome
-	InviteAnswered  bool            // send #my-accounts and the menu's badge out of band with #account-invites
 	Logins          []LoginRow      // #sso-logins: the linked logins
 	AddLogins       []LoginOption   // #sso-logins: an Add Login button per configured provider
 	LoginsForm      Form            // the X's outcome
@@ -140,9 +139,6 @@ type ActivityPage struct {
 	Events []EventRow
 	Pager  KeysetPager
 	Chart  SignInChart
-	// PagerOOB sends the log's pager out of band with the chart, whose
-	// range its links keep.
-	PagerOOB bool
 }
 
 // EventRow is one line of the activity log.
@@ -253,6 +249,34 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 		return fmt.Errorf("render %s/%s: %w", page, name, err)
 	}
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+// OutOfBand renders the named fragment of page for htmx to swap out of
+// band: its first element gets hx-swap-oob, so the template needs no flag
+// to say how it is sent.
+func (r *Renderer) OutOfBand(w io.Writer, page, name string, data any) error {
+	var buf bytes.Buffer
+	if err := r.Fragment(&buf, page, name, data); err != nil {
+		return err
+	}
+	b := buf.Bytes()
+	start := bytes.IndexByte(b, '<')
+	end := bytes.IndexByte(b[max(start, 0):], '>')
+	if start < 0 || end < 0 {
+		return fmt.Errorf("render %s/%s out of band: no element", page, name)
+	}
+	end += start
+	if b[end-1] == '/' {
+		end--
+	}
+	if _, err := w.Write(b[:end]); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, ` hx-swap-oob="true"`); err != nil {
+		return err
+	}
+	_, err := w.Write(b[end:])
 	return err
 }
 
