@@ -64,7 +64,7 @@ func (h *Handler) setBilling(c echo.Context) error {
 		if id, err = strconv.ParseInt(raw, 10, 64); err != nil || id <= 0 {
 			var form views.Form
 			form.Fail("payment_method_id", "Choose one of your saved cards.")
-			return answer(h, c, billingSection.section, http.StatusUnprocessableEntity, "", billingSection.put(form, nil))
+			return answer(h, c, billingSection.section, http.StatusUnprocessableEntity, "", billingSection.put(form))
 		}
 	}
 	err := h.store.SetAccountBilling(ctx, m.Account.ID, u.ID, id, event(c, db.EventBillingSet))
@@ -76,5 +76,5 @@ func (h *Handler) setBilling(c echo.Context) error {
 		}
 		message = "The " + b.Card.Label() + " of " + b.OwnerName + " pays for " + m.Account.Name + "."
 	}
-	return h.manageResult(c, billingSection, views.Form{}, err, message, nil)
+	return h.manageResult(c, billingSection, views.Form{}, err, message)
 }

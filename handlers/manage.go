@@ -32,14 +32,9 @@ func consoleSection(fragment, anchor string, form func(*views.ManagePage) *views
 	return manageSection{section[views.ManagePage]{file: "manage.html", fragment: fragment, load: (*Handler).loadManageData, back: back}, form}
 }
 
-// put shows form in the section, then does more (marks what else changed).
-func (s manageSection) put(form views.Form, more func(*views.ManagePage)) func(*views.ManagePage) {
-	return func(p *views.ManagePage) {
-		*s.form(p) = form
-		if more != nil {
-			more(p)
-		}
-	}
+// put shows form in the section.
+func (s manageSection) put(form views.Form) func(*views.ManagePage) {
+	return func(p *views.ManagePage) { *s.form(p) = form }
 }
 
 var (
@@ -111,15 +106,15 @@ func (h *Handler) manage(c echo.Context) error {
 // section with its text and 409, keeping what was typed in form; other
 // errors go to accountError. Success shows message in the section, with
 // oob marking what else changed.
-func (h *Handler) manageResult(c echo.Context, s manageSection, form views.Form, err error, message string, oob func(*views.ManagePage)) error {
+func (h *Handler) manageResult(c echo.Context, s manageSection, form views.Form, err error, message string, oob ...string) error {
 	if msg, ok := brokenRule(err); ok {
 		form.Fail("form", msg)
-		return answer(h, c, s.section, http.StatusConflict, "", s.put(form, nil))
+		return answer(h, c, s.section, http.StatusConflict, "", s.put(form))
 	}
 	if err != nil {
 		return accountError(err)
 	}
-	return answer(h, c, s.section, http.StatusOK, message, s.put(views.Form{Message: message}, oob))
+	return answer(h, c, s.section, http.StatusOK, message, s.put(views.Form{Message: message}), oob...)
 }
 
 // leaveConsole redirects, with a flash, after an action that changed what
@@ -143,7 +138,7 @@ func (h *Handler) setRole(c echo.Context) error {
 	if !db.ValidRole(role) {
 		var form views.Form
 		form.Fail("form", chooseRole)
-		return answer(h, c, membersSection.section, http.StatusUnprocessableEntity, "", membersSection.put(form, nil))
+		return answer(h, c, membersSection.section, http.StatusUnprocessableEntity, "", membersSection.put(form))
 	}
 	target, err := h.store.UserByID(ctx, uid)
 	if err != nil {
@@ -162,7 +157,7 @@ func (h *Handler) setRole(c echo.Context) error {
 		return h.leaveConsole(c, accountURL(m), "You are now "+db.RoleName(role)+" in "+m.Account.Name+".")
 	}
 	return h.manageResult(c, membersSection, views.Form{}, err, target.DisplayName()+" is now "+db.RoleName(role)+".",
-		func(p *views.ManagePage) { p.OwnerOOB = true }) // the Admins may have changed
+		"manage/owner") // the Admins may have changed
 }
 
 func (h *Handler) removeMember(c echo.Context) error {
@@ -190,7 +185,7 @@ func (h *Handler) removeMember(c echo.Context) error {
 		return h.leaveConsole(c, "/profile", "You left "+m.Account.Name+". You need a new invite to come back.")
 	}
 	return h.manageResult(c, membersSection, views.Form{}, err, target.DisplayName()+" is removed from "+m.Account.Name+".",
-		func(p *views.ManagePage) { p.OwnerOOB = true })
+		"manage/owner")
 }
 
 func (h *Handler) createInvite(c echo.Context) error {
@@ -208,7 +203,7 @@ func (h *Handler) createInvite(c echo.Context) error {
 		form.Fail("role", chooseRole)
 	}
 	if form.Failed() {
-		return answer(h, c, inviteSection.section, http.StatusUnprocessableEntity, "", inviteSection.put(form, nil))
+		return answer(h, c, inviteSection.section, http.StatusUnprocessableEntity, "", inviteSection.put(form))
 	}
 	slot, err := h.reserveInvite(c, email)
 	if t, ok := throttled(c, err); ok {
@@ -225,7 +220,7 @@ func (h *Handler) createInvite(c echo.Context) error {
 		h.release(ctx, c, slot) // refused: nothing was sent
 	}
 	return h.manageResult(c, inviteSection, form, err, "We sent an invite to "+email+".",
-		func(p *views.ManagePage) { p.InvitesOOB = true })
+		"manage/invites") // a new one is pending
 }
 
 // resendInvite gives the invite a new link and expiry and mails it; the
@@ -242,7 +237,7 @@ func (h *Handler) resendInvite(c echo.Context) error {
 	// link: a refused resend leaves the old link working.
 	inv, err := h.store.PendingInvite(ctx, m.Account.ID, iid)
 	if err != nil {
-		return h.manageResult(c, invitesSection, views.Form{}, err, "", nil)
+		return h.manageResult(c, invitesSection, views.Form{}, err, "")
 	}
 	slot, err := h.reserveInvite(c, inv.Email)
 	if t, ok := throttled(c, err); ok {
@@ -258,7 +253,7 @@ func (h *Handler) resendInvite(c echo.Context) error {
 	} else {
 		h.release(ctx, c, slot)
 	}
-	return h.manageResult(c, invitesSection, views.Form{}, err, "We sent a new link to "+inv.Email+".", nil)
+	return h.manageResult(c, invitesSection, views.Form{}, err, "We sent a new link to "+inv.Email+".")
 }
 
 // reserveInvite takes the slots of one invite mail to email.
@@ -270,7 +265,7 @@ func (h *Handler) reserveInvite(c echo.Context, email string) (db.Reservation, e
 // and when to try again in the section.
 func (h *Handler) inviteThrottled(c echo.Context, s manageSection, form views.Form, t *db.Throttled, email string) error {
 	form.Fail("form", mailLimitText(t, h.throttle.inviteIP, "invites", email))
-	return answer(h, c, s.section, http.StatusTooManyRequests, "", s.put(form, nil))
+	return answer(h, c, s.section, http.StatusTooManyRequests, "", s.put(form))
 }
 
 func (h *Handler) revokeInvite(c echo.Context) error {
@@ -281,7 +276,7 @@ func (h *Handler) revokeInvite(c echo.Context) error {
 		return err
 	}
 	err = h.store.RevokeInvite(c.Request().Context(), m.Account.ID, u.ID, iid, event(c, db.EventInviteRevoked))
-	return h.manageResult(c, invitesSection, views.Form{}, err, "The invite is revoked: its link no longer works.", nil)
+	return h.manageResult(c, invitesSection, views.Form{}, err, "The invite is revoked: its link no longer works.")
 }
 
 func (h *Handler) renameAccount(c echo.Context) error {
@@ -291,7 +286,7 @@ func (h *Handler) renameAccount(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"name": name}}
 	checkAccountName(&form, name)
 	if form.Failed() {
-		return answer(h, c, settingsSection.section, http.StatusUnprocessableEntity, "", settingsSection.put(form, nil))
+		return answer(h, c, settingsSection.section, http.StatusUnprocessableEntity, "", settingsSection.put(form))
 	}
 	err := h.store.RenameAccount(c.Request().Context(), m.Account.ID, u.ID, name, event(c, db.EventAccountRenamed))
 	if err == nil {
@@ -299,7 +294,7 @@ func (h *Handler) renameAccount(c echo.Context) error {
 		c.Set(ctxMembership, m)
 	}
 	return h.manageResult(c, settingsSection, form, err, "The account is renamed to "+name+".",
-		func(p *views.ManagePage) { p.RenameOOB = true }) // the heading and #danger show the name
+		"manage/heading", "manage/danger") // they show the name
 }
 
 func (h *Handler) transferOwnership(c echo.Context) error {
@@ -313,7 +308,7 @@ func (h *Handler) transferOwnership(c echo.Context) error {
 	if err != nil {
 		var form views.Form
 		form.Fail("form", "Choose the new owner.")
-		return answer(h, c, ownerSection.section, http.StatusUnprocessableEntity, "", ownerSection.put(form, nil))
+		return answer(h, c, ownerSection.section, http.StatusUnprocessableEntity, "", ownerSection.put(form))
 	}
 	ev := event(c, db.EventOwnerTransferred)
 	notice, err := h.views.Notice(db.CircumstanceAccount, views.MemberOwnerMail{Admin: u.DisplayName(), Account: m.Account.Name})
@@ -323,7 +318,7 @@ func (h *Handler) transferOwnership(c echo.Context) error {
 	ev.Notice = notice
 	err = h.store.TransferOwnership(ctx, m.Account.ID, u.ID, to, ev)
 	if err != nil {
-		return h.manageResult(c, ownerSection, views.Form{}, err, "", nil)
+		return h.manageResult(c, ownerSection, views.Form{}, err, "")
 	}
 	h.queued() // the new owner's notice
 	owner, err := h.store.UserByID(ctx, to)
@@ -345,7 +340,7 @@ func (h *Handler) deleteAccount(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"confirm_name": confirm}}
 	if confirm != m.Account.Name {
 		form.Fail("confirm_name", "Type the account name, "+m.Account.Name+", exactly as shown.")
-		return answer(h, c, dangerSection.section, http.StatusUnprocessableEntity, "", dangerSection.put(form, nil))
+		return answer(h, c, dangerSection.section, http.StatusUnprocessableEntity, "", dangerSection.put(form))
 	}
 	ev := event(c, db.EventAccountDeleted)
 	notice, err := h.views.Notice(db.CircumstanceAccount, views.AccountDeletedMail{Owner: u.DisplayName(), Account: m.Account.Name})
@@ -355,7 +350,7 @@ func (h *Handler) deleteAccount(c echo.Context) error {
 	ev.Notice = notice
 	err = h.store.DeleteAccount(c.Request().Context(), m.Account.ID, u.ID, ev)
 	if err != nil {
-		return h.manageResult(c, dangerSection, form, err, "", nil)
+		return h.manageResult(c, dangerSection, form, err, "")
 	}
 	h.queued() // the former members' notices
 	return h.leaveConsole(c, "/profile", "The account "+m.Account.Name+" is deleted.")

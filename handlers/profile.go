@@ -195,10 +195,11 @@ func (h *Handler) changePassword(c echo.Context) error {
 			form.Message += fmt.Sprintf(" %s signed out.", views.Plural(revoked, "other session was", "other sessions were"))
 		}
 	}
-	return answer(h, c, profileSection("profile/change-password"), formStatus(form), form.Message, func(p *views.ProfilePage) {
-		p.Password = form
-		p.SessionsOOB = !form.Failed() // the sessions table changed too
-	})
+	if form.Failed() {
+		return answer(h, c, profileSection("profile/change-password"), http.StatusUnprocessableEntity, "", func(p *views.ProfilePage) { p.Password = form })
+	}
+	return answer(h, c, profileSection("profile/change-password"), http.StatusOK, form.Message, func(p *views.ProfilePage) { p.Password = form },
+		"profile/sessions") // the sessions table changed too
 }
 
 // checkCurrentPassword checks the current password as a sign-in does, with

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/views"
@@ -94,19 +95,20 @@ func to(url string) func(echo.Context) string {
 // answer finishes a POST that changed section s. A success (status below
 // 300) without htmx is a 303 to s.back with message as a flash; otherwise
 // the section's page is loaded, fill puts the POST's outcome in it, and it
-// is rendered with status: the fragment for htmx, the whole page for a
+// is rendered with status: the fragment for htmx (with s.oob and oob, the
+// other sections this POST changed, out of band), the whole page for a
 // plain form whose post failed.
-func answer[T any](h *Handler, c echo.Context, s section[T], status int, message string, fill func(*T)) error {
+func answer[T any](h *Handler, c echo.Context, s section[T], status int, message string, fill func(*T), oob ...string) error {
 	if status < http.StatusMultipleChoices && !isFragment(c) {
 		return h.flashTo(c, s.back(c), message)
 	}
-	return show(h, c, s, status, fill)
+	return show(h, c, s, status, fill, oob...)
 }
 
 // show renders section s (the fragment for htmx, else the whole page) with
 // status after fill, with no redirect: for an answer that must be seen
 // once, such as a new secret.
-func show[T any](h *Handler, c echo.Context, s section[T], status int, fill func(*T)) error {
+func show[T any](h *Handler, c echo.Context, s section[T], status int, fill func(*T), oob ...string) error {
 	data, err := s.load(h, c)
 	if err != nil {
 		return err
@@ -114,7 +116,7 @@ func show[T any](h *Handler, c echo.Context, s section[T], status int, fill func
 	if fill != nil {
 		fill(&data)
 	}
-	return h.render(c, status, s.file, s.fragment, data, s.oob...)
+	return h.render(c, status, s.file, s.fragment, data, slices.Concat(s.oob, oob)...)
 }
 
 // refused is a form with message as its error for the whole form.

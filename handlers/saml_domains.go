@@ -108,7 +108,7 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 	}
 	switch {
 	case claim.Verified():
-		return h.manageResult(c, samlDomains, views.Form{}, nil, domain+" is already verified for this connection.", nil)
+		return h.manageResult(c, samlDomains, views.Form{}, nil, domain+" is already verified for this connection.")
 	case claim.TakenElsewhere:
 		return refuse(http.StatusConflict, domainTakenText(domain))
 	}
@@ -143,7 +143,7 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 	case err != nil:
 		return accountError(err)
 	}
-	return h.manageResult(c, samlDomains, views.Form{}, nil, domain+" is verified: emails there that this connection signs in now count as verified.", nil)
+	return h.manageResult(c, samlDomains, views.Form{}, nil, domain+" is verified: emails there that this connection signs in now count as verified.")
 }
 
 // setSAMLIdPInitiated allows or refuses sign-in started at the identity
@@ -166,9 +166,9 @@ func (h *Handler) setSAMLIdPInitiated(c echo.Context) error {
 		return accountError(err)
 	}
 	if allow {
-		return h.manageResult(c, samlDomains, views.Form{}, nil, "Sign-in started at the identity provider is allowed for this connection. It always asks the person to confirm.", nil)
+		return h.manageResult(c, samlDomains, views.Form{}, nil, "Sign-in started at the identity provider is allowed for this connection. It always asks the person to confirm.")
 	}
-	return h.manageResult(c, samlDomains, views.Form{}, nil, "Sign-in started at the identity provider is refused for this connection.", nil)
+	return h.manageResult(c, samlDomains, views.Form{}, nil, "Sign-in started at the identity provider is refused for this connection.")
 }
 
 // domainTakenText refuses to verify a domain verified for another

@@ -129,11 +129,11 @@ func (h *Handler) createSAMLConnection(c echo.Context) error {
 		nc.IdPMetadataXML = metadataXML
 	}
 	if form.Failed() {
-		return answer(h, c, samlSection.section, http.StatusUnprocessableEntity, "", samlSection.put(form, nil))
+		return answer(h, c, samlSection.section, http.StatusUnprocessableEntity, "", samlSection.put(form))
 	}
 	_, err := h.store.CreateSAMLConnection(ctx, m.Account.ID, u.ID, nc, event(c, db.EventSAMLConnectionAdded))
 	return h.manageResult(c, samlSection, form, err,
-		"The SAML connection "+nc.Name+" is added. Give its metadata URL to your identity provider.", nil)
+		"The SAML connection "+nc.Name+" is added. Give its metadata URL to your identity provider.")
 }
 
 func (h *Handler) deleteSAMLConnection(c echo.Context) error {
@@ -144,7 +144,7 @@ func (h *Handler) deleteSAMLConnection(c echo.Context) error {
 		return err
 	}
 	conn, err := h.store.DeleteSAMLConnection(c.Request().Context(), m.Account.ID, u.ID, cid, event(c, db.EventSAMLConnectionDeleted))
-	return h.manageResult(c, samlSection, views.Form{}, err, "The SAML connection "+conn.Name+" is deleted.", nil)
+	return h.manageResult(c, samlSection, views.Form{}, err, "The SAML connection "+conn.Name+" is deleted.")
 }
 
 var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)

@@ -21,14 +21,25 @@ var files embed.FS
 
 // Page is what every page template can rely on. It is built once per request.
 type Page struct {
-	Title       string
-	User        db.User // zero when signed out
-	CSRF        string
-	Nonce       string
-	Flash       Flash
-	InviteCount int
-	Prefs       db.Preferences // the user's, or the defaults when signed out
-	Clock       Clock          // shows times as Prefs say
+	Title string
+	User  db.User // zero when signed out
+	CSRF  string
+	Nonce string
+	Flash Flash
+	// Invites counts the open invites of the menu's badge. It is called
+	// only when a template shows the badge, so a fragment without it
+	// costs no query.
+	Invites func() int
+	Prefs   db.Preferences // the user's, or the defaults when signed out
+	Clock   Clock          // shows times as Prefs say
+}
+
+// InviteCount is the number on the menu's badge, 0 for none.
+func (p Page) InviteCount() int {
+	if p.Invites == nil {
+		return 0
+	}
+	return p.Invites()
 }
 
 // SignedIn reports whether the page is for a signed-in user.
@@ -94,7 +105,6 @@ type ProfilePage struct {
 	Notify          NotifySection // #contact-info: contact methods, routing, recent notifications
 	Password        Form
 	SessionsMessage string
-	SessionsOOB     bool // send #sessions out of band with another section
 	Sessions        []SessionRow
 	SessionsPage    Pager
 	Accounts        []db.Membership // #my-accounts
@@ -254,7 +264,8 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 
 // OutOfBand renders the named fragment of page for htmx to swap out of
 // band: its first element gets hx-swap-oob, so the template needs no flag
-// to say how it is sent.
+// to say how it is sent. A fragment that renders no element (a section
+// this person does not see) sends nothing.
 func (r *Renderer) OutOfBand(w io.Writer, page, name string, data any) error {
 	var buf bytes.Buffer
 	if err := r.Fragment(&buf, page, name, data); err != nil {
@@ -263,8 +274,11 @@ func (r *Renderer) OutOfBand(w io.Writer, page, name string, data any) error {
 	b := buf.Bytes()
 	start := bytes.IndexByte(b, '<')
 	end := bytes.IndexByte(b[max(start, 0):], '>')
-	if start < 0 || end < 0 {
-		return fmt.Errorf("render %s/%s out of band: no element", page, name)
+	if start < 0 {
+		return nil
+	}
+	if end < 0 {
+		return fmt.Errorf("render %s/%s out of band: unclosed tag", page, name)
 	}
 	end += start
 	if b[end-1] == '/' {
