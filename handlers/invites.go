@@ -102,7 +102,8 @@ func (h *Handler) acceptInvite(c echo.Context) error {
 		return h.inviteRefused(c, err)
 	}
 	h.queued()
-	return h.inviteAnswered(c, "You joined "+m.Account.Name+" as "+db.RoleName(m.Role)+".")
+	msg := "You joined " + m.Account.Name + " as " + db.RoleName(m.Role) + "."
+	return answer(h, c, accountInvites, http.StatusOK, msg, func(p *views.ProfilePage) { p.InvitesForm.Message = msg })
 }
 
 func (h *Handler) ignoreInvite(c echo.Context) error {
@@ -114,7 +115,8 @@ func (h *Handler) ignoreInvite(c echo.Context) error {
 	if err := h.store.IgnoreInvite(c.Request().Context(), id, u.ID, event(c, db.EventInviteIgnored)); err != nil {
 		return h.inviteRefused(c, err)
 	}
-	return h.inviteAnswered(c, "You ignored the invite.")
+	msg := "You ignored the invite."
+	return answer(h, c, accountInvites, http.StatusOK, msg, func(p *views.ProfilePage) { p.InvitesForm.Message = msg })
 }
 
 // accountInvites is #account-invites, from which a plain post goes to the
@@ -123,13 +125,6 @@ func (h *Handler) ignoreInvite(c echo.Context) error {
 // changes My Accounts and the menu's badge too.
 var accountInvites = section[views.ProfilePage]{file: "profile.html", fragment: "profile/account-invites", load: (*Handler).loadProfileData,
 	back: func(c echo.Context) string { return safeNext(c.FormValue("next")) }, oob: []string{"profile/my-accounts", "invite-badge"}}
-
-// inviteAnswered finishes Accept or Ignore. htmx gets #account-invites with
-// My Accounts and the menu's badge out of band; a plain post goes to the
-// form's next (the account, from the invite page) or the profile.
-func (h *Handler) inviteAnswered(c echo.Context, message string) error {
-	return answer(h, c, accountInvites, http.StatusOK, message, func(p *views.ProfilePage) { p.InvitesForm.Message = message })
-}
 
 // inviteRefused answers an Accept or Ignore the rules refused (wrong
 // address, invite gone, already a member) with 409 and the reason in
