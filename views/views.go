@@ -273,14 +273,13 @@ func (r *Renderer) OutOfBand(w io.Writer, page, name string, data any) error {
 	}
 	b := buf.Bytes()
 	start := bytes.IndexByte(b, '<')
-	end := bytes.IndexByte(b[max(start, 0):], '>')
 	if start < 0 {
 		return nil
 	}
+	end := tagEnd(b, start)
 	if end < 0 {
 		return fmt.Errorf("render %s/%s out of band: unclosed tag", page, name)
 	}
-	end += start
 	if b[end-1] == '/' {
 		end--
 	}
@@ -292,6 +291,25 @@ func (r *Renderer) OutOfBand(w io.Writer, page, name string, data any) error {
 	}
 	_, err := w.Write(b[end:])
 	return err
+}
+
+// tagEnd is the index of the '>' that closes the tag opened at b[start],
+// skipping any inside quoted attribute values; -1 when there is none.
+func tagEnd(b []byte, start int) int {
+	var quote byte
+	for i := start; i < len(b); i++ {
+		switch {
+		case quote != 0:
+			if b[i] == quote {
+				quote = 0
+			}
+		case b[i] == '"' || b[i] == '\'':
+			quote = b[i]
+		case b[i] == '>':
+			return i
+		}
+	}
+	return -1
 }
 
 // Toast renders an error toast fragment.

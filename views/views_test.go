@@ -104,3 +104,33 @@ func TestAgo(t *testing.T) {
 		}
 	}
 }
+
+func TestTagEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{`<section id="x">`, 15},
+		{`<div hx-target="find > ul" class='a>b'>`, 38},
+		{`<span id="badge"/>`, 17},
+		{`<section id="x"`, -1},
+	} {
+		if got := tagEnd([]byte(tc.in), 0); got != tc.want {
+			t.Errorf("tagEnd(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestOutOfBandMarksTheFirstElement(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.OutOfBand(&buf, "profile.html", "invite-badge", Page{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), `<span id="invite-badge" hx-swap-oob="true"></span>`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
