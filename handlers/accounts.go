@@ -161,7 +161,7 @@ func (h *Handler) leave(c echo.Context) error {
 	ev.Notice = notice
 	err = h.store.Leave(c.Request().Context(), m.Account.ID, u.ID, ev)
 	if msg, ok := brokenRule(err); ok {
-		return h.profileRefused(c, http.StatusConflict, "profile/my-accounts", func(p *views.ProfilePage) {
+		return answer(h, c, profileSection("profile/my-accounts"), http.StatusConflict, "", func(p *views.ProfilePage) {
 			p.AccountsForm.Fail("form", msg)
 		})
 	}
@@ -169,8 +169,6 @@ func (h *Handler) leave(c echo.Context) error {
 		return accountError(err)
 	}
 	h.queued() // the Admins' notice
-	return h.profileAnswer(c, "profile/my-accounts", func(p *views.ProfilePage) (bool, string) {
-		p.AccountsForm.Message = "You left " + m.Account.Name + ". You need a new invite to come back."
-		return false, p.AccountsForm.Message
-	})
+	msg := "You left " + m.Account.Name + ". You need a new invite to come back."
+	return answer(h, c, profileSection("profile/my-accounts"), http.StatusOK, msg, func(p *views.ProfilePage) { p.AccountsForm.Message = msg })
 }

@@ -30,10 +30,10 @@ func (h *Handler) activity(c echo.Context) error {
 	if n := len(page.Events); n > 0 {
 		data.Pager.FirstID, data.Pager.LastID = page.Events[0].ID, page.Events[n-1].ID
 	}
-	if isFragment(c) && c.Request().Header.Get("HX-Target") == "signin-chart" {
+	if target(c) == "signin-chart" {
 		// The pager's links go out of band, so they keep the new range.
-		data.Page, data.PagerOOB = h.page(c, "Security activity"), true
-		return h.render(c, http.StatusOK, "activity.html", "activity/chart", data)
+		data.Page = h.page(c, "Security activity")
+		return h.render(c, http.StatusOK, "activity.html", "activity/chart", data, "activity/pager-box")
 	}
 	for _, ev := range page.Events {
 		data.Events = append(data.Events, views.EventRow{When: ev.CreatedAt, What: describe(ev), IP: ev.IP, Device: device(ev.UserAgent)})

@@ -29,17 +29,6 @@ func (h *Handler) authPage(c echo.Context, title string, form views.Form) views.
 	}
 }
 
-// render answers with the whole page, or with just the named fragment for
-// htmx. Both come from the same template file.
-func (h *Handler) render(c echo.Context, status int, page, fragment string, data any) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(status)
-	if isFragment(c) && fragment != "" {
-		return h.views.Fragment(c.Response(), page, fragment, data)
-	}
-	return h.views.Page(c.Response(), page, data)
-}
-
 func (h *Handler) loginPage(c echo.Context) error {
 	if _, ok := currentUser(c); ok {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))

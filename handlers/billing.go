@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // at Stripe, expires, or its owner leaves the account; db clears it in that
 // change's transaction and queues the Admins' billing notice with it.
 
-var billingSection = manageSection{"manage/billing", func(p *views.ManagePage) *views.Form { return &p.Billing.Form }}
+var billingSection = consoleSection("manage/billing", "", func(p *views.ManagePage) *views.Form { return &p.Billing.Form })
 
 // accountBilling is the card paying for the account, nil when none.
 func (h *Handler) accountBilling(ctx context.Context, accountID int64) (*db.AccountBilling, error) {
@@ -63,7 +64,7 @@ func (h *Handler) setBilling(c echo.Context) error {
 		if id, err = strconv.ParseInt(raw, 10, 64); err != nil || id <= 0 {
 			var form views.Form
 			form.Fail("payment_method_id", "Choose one of your saved cards.")
-			return h.manageInvalid(c, billingSection, form)
+			return answer(h, c, billingSection.section, http.StatusUnprocessableEntity, "", billingSection.put(form))
 		}
 	}
 	err := h.store.SetAccountBilling(ctx, m.Account.ID, u.ID, id, event(c, db.EventBillingSet))
@@ -75,5 +76,5 @@ func (h *Handler) setBilling(c echo.Context) error {
 		}
 		message = "The " + b.Card.Label() + " of " + b.OwnerName + " pays for " + m.Account.Name + "."
 	}
-	return h.manageResult(c, billingSection, views.Form{}, err, message, nil)
+	return h.manageResult(c, billingSection, views.Form{}, err, message)
 }

@@ -95,26 +95,12 @@ func (h *Handler) cards(c echo.Context) error {
 	return h.render(c, http.StatusOK, "cards.html", "", data)
 }
 
-// cardsAnswer answers a card POST: on success the list (htmx) or a redirect
-// with a flash; on failure the list or page with form's message and status.
-func (h *Handler) cardsAnswer(c echo.Context, status int, form views.Form) error {
-	data, err := h.loadCardsData(c)
-	if err != nil {
-		return err
-	}
-	data.Form = form
-	if status == http.StatusOK {
-		return h.done(c, "/cards", form.Message, func() error {
-			return h.render(c, status, "cards.html", "cards/list", data)
-		})
-	}
-	return h.render(c, status, "cards.html", "cards/list", data)
-}
+// cardsList is the list of cards, which every card POST answers with.
+var cardsList = section[views.CardsPage]{file: "cards.html", fragment: "cards/list", load: (*Handler).loadCardsData, back: to("/cards")}
 
-func (h *Handler) cardsFailed(c echo.Context, status int, message string) error {
-	var form views.Form
-	form.Fail("form", message)
-	return h.cardsAnswer(c, status, form)
+// cardsForm puts a POST's outcome above the list.
+func cardsForm(form views.Form) func(*views.CardsPage) {
+	return func(p *views.CardsPage) { p.Form = form }
 }
 
 // stripeFailure puts a failed Stripe call in plain words: Stripe's own for a
@@ -202,7 +188,7 @@ func (h *Handler) addCard(c echo.Context) error {
 	pmID := strings.TrimSpace(c.FormValue("payment_method"))
 	customer, err := h.store.StripeCustomerID(ctx, u.ID)
 	if errors.Is(err, db.ErrNotFound) || !paymentMethodID.MatchString(pmID) {
-		return h.cardsFailed(c, http.StatusUnprocessableEntity, "Add the card with New + and the card form. Nothing was saved.")
+		return answer(h, c, cardsList, http.StatusUnprocessableEntity, "", cardsForm(refused("Add the card with New + and the card form. Nothing was saved.")))
 	}
 	if err != nil {
 		return err
@@ -214,22 +200,23 @@ func (h *Handler) addCard(c echo.Context) error {
 	}
 	if err != nil {
 		status, msg := h.stripeFailure(c, err, nothing)
-		return h.cardsFailed(c, status, msg)
+		return answer(h, c, cardsList, status, "", cardsForm(refused(msg)))
 	}
 	if card.CustomerID != customer {
-		return h.cardsFailed(c, http.StatusUnprocessableEntity, "This card was saved by another Stripe customer, so it cannot be added to your profile. "+nothing)
+		return answer(h, c, cardsList, http.StatusUnprocessableEntity, "", cardsForm(refused("This card was saved by another Stripe customer, so it cannot be added to your profile. "+nothing)))
 	}
 	saved, err := h.store.AddCard(ctx, u.ID, db.NewCard{
 		StripeID: card.ID, Brand: card.Brand, Last4: card.Last4, ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Fingerprint: card.Fingerprint,
 	}, event(c, db.EventCardAdded))
 	if errors.Is(err, db.ErrCardSaved) {
 		h.dropDuplicate(c, u.ID, card)
-		return h.cardsFailed(c, http.StatusConflict, "You have already saved this card ("+db.Card{Brand: card.Brand, Last4: card.Last4}.Label()+"). "+nothing)
+		return answer(h, c, cardsList, http.StatusConflict, "", cardsForm(refused("You have already saved this card ("+db.Card{Brand: card.Brand, Last4: card.Last4}.Label()+"). "+nothing)))
 	}
 	if err != nil {
 		return err
 	}
-	return h.cardsAnswer(c, http.StatusOK, views.Form{Message: "Your " + saved.Label() + " is saved."})
+	msg := "Your " + saved.Label() + " is saved."
+	return answer(h, c, cardsList, http.StatusOK, msg, cardsForm(views.Form{Message: msg}))
 }
 
 // dropDuplicate detaches at Stripe a second PaymentMethod for a card the
@@ -275,23 +262,24 @@ func (h *Handler) deleteCard(c echo.Context) error {
 		return err
 	}
 	if a, err := h.store.CardInUse(ctx, u.ID, card.ID); err == nil {
-		return h.cardsFailed(c, http.StatusConflict, views.RuleText(db.CardInUseError{Account: a.Name}))
+		return answer(h, c, cardsList, http.StatusConflict, "", cardsForm(refused(views.RuleText(db.CardInUseError{Account: a.Name}))))
 	} else if !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
 	var pe *payments.Error
 	if err := h.cfg.Stripe.Cards.Detach(ctx, card.StripeID); err != nil && !(errors.As(err, &pe) && pe.Code == "resource_missing") {
 		status, msg := h.stripeFailure(c, err, "The card is still saved.")
-		return h.cardsFailed(c, status, msg)
+		return answer(h, c, cardsList, status, "", cardsForm(refused(msg)))
 	}
 	_, err = h.store.DeleteCard(ctx, u.ID, card.ID, event(c, db.EventCardRemoved))
 	if msg, ok := brokenRule(err); ok {
-		return h.cardsFailed(c, http.StatusConflict, msg)
+		return answer(h, c, cardsList, http.StatusConflict, "", cardsForm(refused(msg)))
 	}
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
-	return h.cardsAnswer(c, http.StatusOK, views.Form{Message: "The " + card.Label() + " is deleted."})
+	msg := "The " + card.Label() + " is deleted."
+	return answer(h, c, cardsList, http.StatusOK, msg, cardsForm(views.Form{Message: msg}))
 }
 
 // defaultCard makes the card the default, at Stripe (for invoices) and here.
@@ -308,10 +296,11 @@ func (h *Handler) defaultCard(c echo.Context) error {
 	}
 	if err := h.cfg.Stripe.Cards.SetDefault(ctx, customer, card.StripeID); err != nil {
 		status, msg := h.stripeFailure(c, err, "The default card is unchanged.")
-		return h.cardsFailed(c, status, msg)
+		return answer(h, c, cardsList, status, "", cardsForm(refused(msg)))
 	}
 	if err := h.store.SetDefaultCard(ctx, u.ID, card.ID); err != nil {
 		return err
 	}
-	return h.cardsAnswer(c, http.StatusOK, views.Form{Message: "The " + card.Label() + " is now your default card."})
+	msg := "The " + card.Label() + " is now your default card."
+	return answer(h, c, cardsList, http.StatusOK, msg, cardsForm(views.Form{Message: msg}))
 }

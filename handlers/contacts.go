@@ -5,25 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
-	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-	"github.com/nyaruka/phonenumbers"
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/internal/netguard"
 	"github.com/rosterhq/roster/views"
 )
 
-// Contact methods, their verification, the routing matrix and the recent
-// notifications: the notification half of #contact-info. Every POST here
-// answers with the whole #contact-info section for htmx.
+// Contact methods, their verification and the recent notifications: the
+// notification half of #contact-info, whose routing matrix is in
+// notify_routing.go and whose field checks are in contact_checks.go. Every
+// POST here answers with the whole #contact-info section for htmx.
 
 const (
 	contactFragment = "profile/contact-info"
@@ -54,59 +49,10 @@ func (h *Handler) loadNotifyData(c echo.Context, u db.User) (views.NotifySection
 	return n, nil
 }
 
-// routingMatrix lays the rules out as rows of circumstances by columns of
-// the methods they may use: the account email and every verified method.
-func routingMatrix(methods []db.ContactMethod, rules []db.Rule) ([]db.ContactMethod, []views.RouteRow) {
-	on := map[string]bool{}
-	for _, r := range rules {
-		on[ruleValue(r)] = true
-	}
-	var cols []db.ContactMethod
-	for _, m := range methods {
-		if m.IsAccount || m.Verified() {
-			cols = append(cols, m)
-		}
-	}
-	var rows []views.RouteRow
-	add := func(circ string, sev int) {
-		row := views.RouteRow{Circumstance: circ, Severity: sev}
-		for _, m := range cols {
-			v := ruleValue(db.Rule{Circumstance: circ, Severity: sev, MethodID: m.ID})
-			fixed := circ == db.CircumstanceSecurity && m.IsAccount
-			row.Cells = append(row.Cells, views.RouteCell{Value: v, Checked: on[v] || fixed, Fixed: fixed,
-				Label: row.Name() + " to " + m.KindName() + " " + m.Address})
-		}
-		rows = append(rows, row)
-	}
-	for sev := 1; sev <= 5; sev++ {
-		add(db.CircumstanceAlerts, sev)
-	}
-	for _, circ := range db.Circumstances[1:] {
-		add(circ, 0)
-	}
-	return cols, rows
-}
-
-func ruleValue(r db.Rule) string {
-	return fmt.Sprintf("%s:%d:%d", r.Circumstance, r.Severity, r.MethodID)
-}
-
-func parseRule(v string) (db.Rule, bool) {
-	parts := strings.Split(v, ":")
-	if len(parts) != 3 {
-		return db.Rule{}, false
-	}
-	sev, err1 := strconv.Atoi(parts[1])
-	id, err2 := strconv.ParseInt(parts[2], 10, 64)
-	return db.Rule{Circumstance: parts[0], Severity: sev, MethodID: id}, err1 == nil && err2 == nil
-}
-
-// notifyAnswer re-renders #contact-info after a POST; fill sets the
-// section's messages and reports whether the post failed.
-func (h *Handler) notifyAnswer(c echo.Context, fill func(n *views.NotifySection) (failed bool, message string)) error {
-	return h.profileAnswer(c, contactFragment, func(p *views.ProfilePage) (bool, string) {
-		return fill(&p.Notify)
-	})
+// notifyAnswer answers a POST of the notification part of #contact-info:
+// every one of them changes the whole section.
+func notifyAnswer(h *Handler, c echo.Context, status int, message string, fill func(n *views.NotifySection)) error {
+	return answer(h, c, profileSection(contactFragment), status, message, func(p *views.ProfilePage) { fill(&p.Notify) })
 }
 
 // queued wakes the delivery worker: something is in the outbox.
@@ -149,21 +95,14 @@ func (h *Handler) addContact(c echo.Context) error {
 		}
 	}
 	if form.Failed() {
-		return h.profileRefused(c, status, contactFragment, func(p *views.ProfilePage) { p.Notify.AddForm = form })
+		return notifyAnswer(h, c, status, "", func(n *views.NotifySection) { n.AddForm = form })
 	}
-	if secret != "" && !isFragment(c) {
+	fill := func(p *views.ProfilePage) { p.Notify.AddForm, p.Notify.NewSecret = form, secret }
+	if secret != "" {
 		// The secret is shown once, on this answer: a redirect would lose it.
-		data, err := h.loadProfileData(c)
-		if err != nil {
-			return err
-		}
-		data.Notify.AddForm, data.Notify.NewSecret = form, secret
-		return h.render(c, http.StatusOK, "profile.html", "", data)
+		return show(h, c, profileSection(contactFragment), http.StatusOK, fill)
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.AddForm, n.NewSecret = form, secret
-		return false, form.Message
-	})
+	return answer(h, c, profileSection(contactFragment), http.StatusOK, form.Message, fill)
 }
 
 func codeSentText(m db.ContactMethod) string {
@@ -189,88 +128,6 @@ func (h *Handler) codeMessage(m db.ContactMethod, code string) (db.Notice, error
 		return db.Notice{}, err
 	}
 	return *n, nil
-}
-
-// checkContact validates a new method and returns its address normalized:
-// E.164 for phone numbers, as typed otherwise.
-func (h *Handler) checkContact(form *views.Form, kind, address, label string) string {
-	if utf8.RuneCountInString(label) > 50 || strings.ContainsFunc(label, unicode.IsControl) {
-		form.Fail("label", "Use at most 50 characters, on one line.")
-	}
-	switch kind {
-	case db.KindEmail:
-		return checkContactEmail(form, address)
-	case db.KindSMS, db.KindVoice:
-		return checkPhone(form, address)
-	case db.KindSlack, db.KindWebhook:
-		return h.checkHookURL(form, kind, address)
-	}
-	form.Fail("kind", "Choose email, SMS, voice call, Slack or webhook.")
-	return ""
-}
-
-func checkContactEmail(form *views.Form, address string) string {
-	if address == "" {
-		form.Fail("address", "Enter an email address.")
-		return ""
-	}
-	a, err := mail.ParseAddress(address)
-	if err != nil || a.Address != address || len(address) > 254 || !strings.Contains(address[strings.LastIndexByte(address, '@')+1:], ".") {
-		form.Fail("address", "Enter one email address, such as ann@example.com.")
-		return ""
-	}
-	return address
-}
-
-func checkPhone(form *views.Form, address string) string {
-	const msg = "Enter the number in international format: + and the country code, such as +1 415 555 0100."
-	if address == "" {
-		form.Fail("address", "Enter a phone number. "+msg)
-		return ""
-	}
-	if !strings.HasPrefix(address, "+") || len(address) > 40 {
-		form.Fail("address", msg)
-		return ""
-	}
-	n, err := phonenumbers.Parse(address, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		form.Fail("address", "This is not a valid phone number. "+msg)
-		return ""
-	}
-	// The library's metadata allows some numbers longer than E.164's 15
-	// digits ("+49 201 000000000000"), which no SMS gateway takes.
-	e164 := phonenumbers.Format(n, phonenumbers.E164)
-	if !e164Number.MatchString(e164) {
-		form.Fail("address", "This is not a valid phone number. "+msg)
-		return ""
-	}
-	return e164
-}
-
-var e164Number = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
-
-// checkHookURL accepts https URLs; plain http only to this machine, and
-// only while Roster itself runs on http (development and tests).
-func (h *Handler) checkHookURL(form *views.Form, kind, address string) string {
-	example := "https://hooks.example.com/roster"
-	if kind == db.KindSlack {
-		example = "https://hooks.slack.com/services/..."
-	}
-	u, err := url.Parse(address)
-	if err == nil {
-		// What is stored is u.String(), which escapes what was typed raw
-		// and must itself parse ("https://[::%25\xc6]" does not).
-		u, err = url.Parse(u.String())
-	}
-	if address == "" || err != nil || strings.ContainsFunc(address, unicode.IsSpace) || u.Hostname() == "" || u.User != nil || len(u.String()) > 2000 || (u.Scheme != "https" && u.Scheme != "http") {
-		form.Fail("address", "Enter the full URL, such as "+example+".")
-		return ""
-	}
-	if u.Scheme == "http" && (h.cfg.Secure() || !netguard.Loopback(u.Hostname())) {
-		form.Fail("address", "Use an https URL: notifications must not travel unencrypted.")
-		return ""
-	}
-	return u.String()
 }
 
 // ruleText is the person-facing words of the rule err broke, without the
@@ -319,10 +176,7 @@ func (h *Handler) verifyContact(c echo.Context) error {
 			form = views.Form{Message: m.KindName() + " " + m.Address + " is verified. Choose below what it receives."}
 		}
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.MethodForm, n.MethodID = form, m.ID
-		return form.Failed(), form.Message
-	})
+	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.MethodForm, n.MethodID = form, m.ID })
 }
 
 // verifyContactLink is the link in an email method's code message.
@@ -354,9 +208,9 @@ func (h *Handler) resendCode(c echo.Context) error {
 	if errors.Is(err, db.ErrCodesAddress) || errors.Is(err, db.ErrCodesUser) {
 		// Toll fraud and mail bombing: nothing is sent, the code stays.
 		throttled(c, err) // Retry-After
-		return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) {
-			p.Notify.MethodForm, p.Notify.MethodID = views.Form{}, m.ID
-			p.Notify.MethodForm.Fail("code", ruleText(err))
+		return notifyAnswer(h, c, http.StatusTooManyRequests, "", func(n *views.NotifySection) {
+			n.MethodForm, n.MethodID = views.Form{}, m.ID
+			n.MethodForm.Fail("code", ruleText(err))
 		})
 	}
 	if err != nil {
@@ -365,10 +219,7 @@ func (h *Handler) resendCode(c echo.Context) error {
 	m = sent
 	h.queued()
 	msg := "A new code is on its way. " + codeSentText(m)
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.MethodForm, n.MethodID = views.Form{Message: msg}, m.ID
-		return false, msg
-	})
+	return notifyAnswer(h, c, http.StatusOK, msg, func(n *views.NotifySection) { n.MethodForm, n.MethodID = views.Form{Message: msg}, m.ID })
 }
 
 // testContact sends a test message now and waits a few seconds for its
@@ -387,14 +238,14 @@ func (h *Handler) testContact(c echo.Context) error {
 	if errors.Is(err, db.ErrNotVerified) {
 		form := views.Form{}
 		form.Fail("code", ruleText(err))
-		return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) { n.MethodForm, n.MethodID = form, m.ID; return true, "" })
+		return notifyAnswer(h, c, http.StatusUnprocessableEntity, "", func(n *views.NotifySection) { n.MethodForm, n.MethodID = form, m.ID })
 	}
 	if errors.Is(err, db.ErrTestsMethod) {
 		// Toll fraud: nothing is sent.
 		throttled(c, err) // Retry-After
-		return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) {
-			p.Notify.MethodForm, p.Notify.MethodID = views.Form{}, m.ID
-			p.Notify.MethodForm.Fail("form", ruleText(err))
+		return notifyAnswer(h, c, http.StatusTooManyRequests, "", func(n *views.NotifySection) {
+			n.MethodForm, n.MethodID = views.Form{}, m.ID
+			n.MethodForm.Fail("form", ruleText(err))
 		})
 	}
 	if err != nil {
@@ -422,10 +273,7 @@ func (h *Handler) testContact(c echo.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.MethodForm, n.MethodID = views.Form{Message: msg}, m.ID
-		return false, msg
-	})
+	return notifyAnswer(h, c, http.StatusOK, msg, func(n *views.NotifySection) { n.MethodForm, n.MethodID = views.Form{Message: msg}, m.ID })
 }
 
 // labelContact renames a method (a route DESIGN does not list; see
@@ -445,10 +293,7 @@ func (h *Handler) labelContact(c echo.Context) error {
 		}
 		form.Message = "The label is saved."
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.MethodForm, n.MethodID = form, m.ID
-		return form.Failed(), form.Message
-	})
+	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.MethodForm, n.MethodID = form, m.ID })
 }
 
 // deleteContact deletes a method and its routes; the account email stays.
@@ -459,50 +304,14 @@ func (h *Handler) deleteContact(c echo.Context) error {
 	}
 	_, err = h.store.DeleteContactMethod(c.Request().Context(), m.UserID, m.ID, event(c, db.EventContactDeleted))
 	if errors.Is(err, db.ErrAccountMethod) {
-		return h.profileRefused(c, http.StatusConflict, contactFragment, func(p *views.ProfilePage) {
-			p.Notify.MethodForm.Fail("form", ruleText(err))
-			p.Notify.MethodID = m.ID
+		return notifyAnswer(h, c, http.StatusConflict, "", func(n *views.NotifySection) {
+			n.MethodForm.Fail("form", ruleText(err))
+			n.MethodID = m.ID
 		})
 	}
 	if err != nil {
 		return err
 	}
 	msg := m.KindName() + " " + m.Address + " is deleted."
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.AddForm.Message = msg
-		return false, msg
-	})
-}
-
-// saveRouting replaces the routing matrix with the boxes ticked.
-func (h *Handler) saveRouting(c echo.Context) error {
-	u, _ := currentUser(c)
-	if err := c.Request().ParseForm(); err != nil {
-		return echo.ErrBadRequest
-	}
-	var rules []db.Rule
-	form := views.Form{}
-	for _, v := range c.Request().PostForm["route"] {
-		r, ok := parseRule(v)
-		if !ok {
-			form.Fail("form", "That routing choice is not available any more. Reload the page.")
-			break
-		}
-		rules = append(rules, r)
-	}
-	if !form.Failed() {
-		err := h.store.SetRules(c.Request().Context(), u.ID, rules, event(c, db.EventRoutingChanged))
-		switch {
-		case errors.Is(err, db.ErrBadRule):
-			form.Fail("form", "That routing choice is not available any more. Reload the page.")
-		case err != nil:
-			return err
-		default:
-			form.Message = "Notification routing is saved."
-		}
-	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.RoutingForm = form
-		return form.Failed(), form.Message
-	})
+	return notifyAnswer(h, c, http.StatusOK, msg, func(n *views.NotifySection) { n.AddForm.Message = msg })
 }

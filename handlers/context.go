@@ -66,14 +66,14 @@ func logger(c echo.Context) *slog.Logger {
 func (h *Handler) page(c echo.Context, title string) views.Page {
 	u, _ := currentUser(c)
 	return views.Page{
-		Title:       title,
-		User:        u,
-		CSRF:        csrfToken(c),
-		Nonce:       nonce(c),
-		Flash:       h.flash.take(c),
-		InviteCount: h.inviteCount(c, u.ID),
-		Prefs:       h.prefs(c),
-		Clock:       clockFor(h.prefs(c)),
+		Title:   title,
+		User:    u,
+		CSRF:    csrfToken(c),
+		Nonce:   nonce(c),
+		Flash:   h.flash.take(c),
+		Invites: func() int { return h.inviteCount(c, u.ID) },
+		Prefs:   h.prefs(c),
+		Clock:   clockFor(h.prefs(c)),
 	}
 }
 
@@ -91,9 +91,10 @@ func clockFor(p db.Preferences) views.Clock {
 	return views.Clock{Zone: zones.Load(p.Timezone), DateFormat: p.DateFormat, Hour12: p.Clock == "12", Now: time.Now()}
 }
 
-// inviteCount is the number on the menu's badge. The badge is a hint, and
-// the error page builds a Page too, so a failed count is logged and shown
-// as no badge rather than failing the page.
+// inviteCount is the number on the menu's badge, counted when a template
+// first shows it. The badge is a hint, and the error page builds a Page
+// too, so a failed count is logged and shown as no badge rather than
+// failing the page.
 func (h *Handler) inviteCount(c echo.Context, userID int64) int {
 	if userID == 0 {
 		return 0
@@ -102,16 +103,12 @@ func (h *Handler) inviteCount(c echo.Context, userID int64) int {
 	if n, ok := c.Get(ctxInvites).(int); ok {
 		return n
 	}
-	// A fragment carries no menu, so there is no badge to count for; the
-	// profile's out-of-band badge takes the count of its list above.
-	if isFragment(c) {
-		return 0
-	}
 	n, err := h.store.CountInvitesForUser(c.Request().Context(), userID)
 	if err != nil {
 		logger(c).Warn("count invites", "user_id", userID, "err", err)
 		return 0
 	}
+	c.Set(ctxInvites, n)
 	return n
 }
 

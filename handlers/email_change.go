@@ -31,7 +31,7 @@ func (h *Handler) changeEmail(c echo.Context) error {
 		slot, err := h.store.Reserve(c.Request().Context(), h.throttle.changeAddress.on(emailKey(email)), h.throttle.changeIP.on(clientKey(c)))
 		if t, ok := throttled(c, err); ok {
 			form.Fail("new_email", mailLimitText(t, h.throttle.changeIP, "confirmation links", email))
-			return h.profileRefused(c, http.StatusTooManyRequests, contactFragment, func(p *views.ProfilePage) { p.Notify.EmailForm = form })
+			return notifyAnswer(h, c, http.StatusTooManyRequests, "", func(n *views.NotifySection) { n.EmailForm = form })
 		}
 		if err != nil {
 			return err
@@ -53,10 +53,7 @@ func (h *Handler) changeEmail(c echo.Context) error {
 			form = views.Form{Message: "We sent a link to " + email + ". Your account email changes when you follow it; until then it stays " + u.Email + "."}
 		}
 	}
-	return h.notifyAnswer(c, func(n *views.NotifySection) (bool, string) {
-		n.EmailForm = form
-		return form.Failed(), form.Message
-	})
+	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.EmailForm = form })
 }
 
 // confirmEmailChangePage is the link sent to the new address. Mail

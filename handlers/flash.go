@@ -51,13 +51,3 @@ func (f *flasher) take(c echo.Context) views.Flash {
 	}
 	return fl
 }
-
-// done finishes a successful form post: an htmx request gets the updated
-// fragment from render; a plain post is redirected to to with a flash.
-func (h *Handler) done(c echo.Context, to, message string, render func() error) error {
-	if isFragment(c) {
-		return render()
-	}
-	h.flash.set(c, "success", message)
-	return c.Redirect(http.StatusSeeOther, to)
-}

@@ -102,7 +102,8 @@ func (h *Handler) acceptInvite(c echo.Context) error {
 		return h.inviteRefused(c, err)
 	}
 	h.queued()
-	return h.inviteAnswered(c, "You joined "+m.Account.Name+" as "+db.RoleName(m.Role)+".")
+	msg := "You joined " + m.Account.Name + " as " + db.RoleName(m.Role) + "."
+	return answer(h, c, accountInvites, http.StatusOK, msg, func(p *views.ProfilePage) { p.InvitesForm.Message = msg })
 }
 
 func (h *Handler) ignoreInvite(c echo.Context) error {
@@ -114,22 +115,16 @@ func (h *Handler) ignoreInvite(c echo.Context) error {
 	if err := h.store.IgnoreInvite(c.Request().Context(), id, u.ID, event(c, db.EventInviteIgnored)); err != nil {
 		return h.inviteRefused(c, err)
 	}
-	return h.inviteAnswered(c, "You ignored the invite.")
+	msg := "You ignored the invite."
+	return answer(h, c, accountInvites, http.StatusOK, msg, func(p *views.ProfilePage) { p.InvitesForm.Message = msg })
 }
 
-// inviteAnswered finishes Accept or Ignore. htmx gets #account-invites with
-// My Accounts and the menu's badge out of band; a plain post goes to the
-// form's next (the account, from the invite page) or the profile.
-func (h *Handler) inviteAnswered(c echo.Context, message string) error {
-	return h.done(c, safeNext(c.FormValue("next")), message, func() error {
-		data, err := h.loadProfileData(c)
-		if err != nil {
-			return err
-		}
-		data.InvitesForm.Message, data.InviteAnswered = message, true
-		return h.render(c, http.StatusOK, "profile.html", "profile/account-invites", data)
-	})
-}
+// accountInvites is #account-invites, from which a plain post goes to the
+// form's next: the account, from the invite page, or the profile. An
+// answer, or a refusal (the invite may have changed under the person),
+// changes My Accounts and the menu's badge too.
+var accountInvites = section[views.ProfilePage]{file: "profile.html", fragment: "profile/account-invites", load: (*Handler).loadProfileData,
+	back: func(c echo.Context) string { return safeNext(c.FormValue("next")) }, oob: []string{"profile/my-accounts", "invite-badge"}}
 
 // inviteRefused answers an Accept or Ignore the rules refused (wrong
 // address, invite gone, already a member) with 409 and the reason in
@@ -139,11 +134,8 @@ func (h *Handler) inviteRefused(c echo.Context, err error) error {
 	if !ok {
 		return accountError(err)
 	}
-	return h.profileRefused(c, http.StatusConflict, "profile/account-invites", func(p *views.ProfilePage) {
+	return answer(h, c, accountInvites, http.StatusConflict, "", func(p *views.ProfilePage) {
 		p.InvitesForm.Fail("form", msg)
-		// The invite may have changed under the person: refresh the badge
-		// and My Accounts too. Only for htmx, as the whole page has them.
-		p.InviteAnswered = isFragment(c)
 	})
 }
 

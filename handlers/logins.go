@@ -88,15 +88,13 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 	case errors.Is(err, db.ErrNotFound):
 		return echo.NewHTTPError(http.StatusNotFound, "That login is not linked to your profile.")
 	case errors.Is(err, db.ErrLastLogin):
-		return h.profileRefused(c, http.StatusConflict, "profile/sso-logins", func(p *views.ProfilePage) {
+		return answer(h, c, profileSection("profile/sso-logins"), http.StatusConflict, "", func(p *views.ProfilePage) {
 			p.LoginsForm.Fail("form", views.RuleText(err))
 		})
 	case err != nil:
 		return err
 	}
 	h.queued()
-	return h.profileAnswer(c, "profile/sso-logins", func(p *views.ProfilePage) (bool, string) {
-		p.LoginsForm.Message = "The " + providerLabel(removed.Provider) + " login is removed: it no longer signs you in."
-		return false, p.LoginsForm.Message
-	})
+	msg := "The " + providerLabel(removed.Provider) + " login is removed: it no longer signs you in."
+	return answer(h, c, profileSection("profile/sso-logins"), http.StatusOK, msg, func(p *views.ProfilePage) { p.LoginsForm.Message = msg })
 }

@@ -18,19 +18,32 @@ import (
 // that change the Admin's own rights (transfer, demoting or removing
 // oneself, delete) redirect, as every section of the page changes with them.
 
-// manageSection is one section of the console: its fragment and its form.
+// manageSection is one section of the console: what a POST answers with,
+// and the form in it that shows the outcome.
 type manageSection struct {
-	fragment string
-	form     func(*views.ManagePage) *views.Form
+	section[views.ManagePage]
+	form func(*views.ManagePage) *views.Form
+}
+
+// consoleSection is the console's section fragment; a plain post goes back
+// to the console, at anchor.
+func consoleSection(fragment, anchor string, form func(*views.ManagePage) *views.Form) manageSection {
+	back := func(c echo.Context) string { return accountURL(currentMembership(c)) + "/manage" + anchor }
+	return manageSection{section[views.ManagePage]{file: "manage.html", fragment: fragment, load: (*Handler).loadManageData, back: back}, form}
+}
+
+// put shows form in the section.
+func (s manageSection) put(form views.Form) func(*views.ManagePage) {
+	return func(p *views.ManagePage) { *s.form(p) = form }
 }
 
 var (
-	membersSection  = manageSection{"manage/members", func(p *views.ManagePage) *views.Form { return &p.MembersForm }}
-	inviteSection   = manageSection{"manage/invite", func(p *views.ManagePage) *views.Form { return &p.InviteForm }}
-	invitesSection  = manageSection{"manage/invites", func(p *views.ManagePage) *views.Form { return &p.InvitesForm }}
-	settingsSection = manageSection{"manage/settings", func(p *views.ManagePage) *views.Form { return &p.SettingsForm }}
-	ownerSection    = manageSection{"manage/owner", func(p *views.ManagePage) *views.Form { return &p.OwnerForm }}
-	dangerSection   = manageSection{"manage/danger", func(p *views.ManagePage) *views.Form { return &p.DangerForm }}
+	membersSection  = consoleSection("manage/members", "", func(p *views.ManagePage) *views.Form { return &p.MembersForm })
+	inviteSection   = consoleSection("manage/invite", "", func(p *views.ManagePage) *views.Form { return &p.InviteForm })
+	invitesSection  = consoleSection("manage/invites", "", func(p *views.ManagePage) *views.Form { return &p.InvitesForm })
+	settingsSection = consoleSection("manage/settings", "", func(p *views.ManagePage) *views.Form { return &p.SettingsForm })
+	ownerSection    = consoleSection("manage/owner", "", func(p *views.ManagePage) *views.Form { return &p.OwnerForm })
+	dangerSection   = consoleSection("manage/danger", "", func(p *views.ManagePage) *views.Form { return &p.DangerForm })
 )
 
 func accountURL(m db.Membership) string { return "/accounts/" + strconv.FormatInt(m.Account.ID, 10) }
@@ -89,44 +102,19 @@ func (h *Handler) manage(c echo.Context) error {
 	return h.render(c, http.StatusOK, "manage.html", "", data)
 }
 
-// manageRender renders the console, or for htmx the section s, after fill
-// has put a POST's outcome in.
-func (h *Handler) manageRender(c echo.Context, status int, s manageSection, fill func(*views.ManagePage)) error {
-	data, err := h.loadManageData(c)
-	if err != nil {
-		return err
-	}
-	fill(&data)
-	return h.render(c, status, "manage.html", s.fragment, data)
-}
-
-// manageInvalid answers a POST whose fields failed validation, with 422.
-func (h *Handler) manageInvalid(c echo.Context, s manageSection, form views.Form) error {
-	return h.manageRender(c, http.StatusUnprocessableEntity, s, func(p *views.ManagePage) { *s.form(p) = form })
-}
-
 // manageResult answers a POST after its write. A broken rule re-renders the
 // section with its text and 409, keeping what was typed in form; other
-// errors go to accountError. Success re-renders the section for htmx, with
-// oob marking what else to swap, or redirects a plain post with message.
-func (h *Handler) manageResult(c echo.Context, s manageSection, form views.Form, err error, message string, oob func(*views.ManagePage)) error {
+// errors go to accountError. Success shows message in the section, with
+// oob marking what else changed.
+func (h *Handler) manageResult(c echo.Context, s manageSection, form views.Form, err error, message string, oob ...string) error {
 	if msg, ok := brokenRule(err); ok {
-		return h.manageRender(c, http.StatusConflict, s, func(p *views.ManagePage) {
-			*s.form(p) = form
-			s.form(p).Fail("form", msg)
-		})
+		form.Fail("form", msg)
+		return answer(h, c, s.section, http.StatusConflict, "", s.put(form))
 	}
 	if err != nil {
 		return accountError(err)
 	}
-	return h.done(c, accountURL(currentMembership(c))+"/manage", message, func() error {
-		return h.manageRender(c, http.StatusOK, s, func(p *views.ManagePage) {
-			*s.form(p) = views.Form{Message: message}
-			if oob != nil {
-				oob(p)
-			}
-		})
-	})
+	return answer(h, c, s.section, http.StatusOK, message, s.put(views.Form{Message: message}), oob...)
 }
 
 // leaveConsole redirects, with a flash, after an action that changed what
@@ -150,7 +138,7 @@ func (h *Handler) setRole(c echo.Context) error {
 	if !db.ValidRole(role) {
 		var form views.Form
 		form.Fail("form", chooseRole)
-		return h.manageInvalid(c, membersSection, form)
+		return answer(h, c, membersSection.section, http.StatusUnprocessableEntity, "", membersSection.put(form))
 	}
 	target, err := h.store.UserByID(ctx, uid)
 	if err != nil {
@@ -169,7 +157,7 @@ func (h *Handler) setRole(c echo.Context) error {
 		return h.leaveConsole(c, accountURL(m), "You are now "+db.RoleName(role)+" in "+m.Account.Name+".")
 	}
 	return h.manageResult(c, membersSection, views.Form{}, err, target.DisplayName()+" is now "+db.RoleName(role)+".",
-		func(p *views.ManagePage) { p.OwnerOOB = true }) // the Admins may have changed
+		"manage/owner") // the Admins may have changed
 }
 
 func (h *Handler) removeMember(c echo.Context) error {
@@ -197,7 +185,7 @@ func (h *Handler) removeMember(c echo.Context) error {
 		return h.leaveConsole(c, "/profile", "You left "+m.Account.Name+". You need a new invite to come back.")
 	}
 	return h.manageResult(c, membersSection, views.Form{}, err, target.DisplayName()+" is removed from "+m.Account.Name+".",
-		func(p *views.ManagePage) { p.OwnerOOB = true })
+		"manage/owner")
 }
 
 func (h *Handler) createInvite(c echo.Context) error {
@@ -215,7 +203,7 @@ func (h *Handler) createInvite(c echo.Context) error {
 		form.Fail("role", chooseRole)
 	}
 	if form.Failed() {
-		return h.manageInvalid(c, inviteSection, form)
+		return answer(h, c, inviteSection.section, http.StatusUnprocessableEntity, "", inviteSection.put(form))
 	}
 	slot, err := h.reserveInvite(c, email)
 	if t, ok := throttled(c, err); ok {
@@ -232,7 +220,7 @@ func (h *Handler) createInvite(c echo.Context) error {
 		h.release(ctx, c, slot) // refused: nothing was sent
 	}
 	return h.manageResult(c, inviteSection, form, err, "We sent an invite to "+email+".",
-		func(p *views.ManagePage) { p.InvitesOOB = true })
+		"manage/invites") // a new one is pending
 }
 
 // resendInvite gives the invite a new link and expiry and mails it; the
@@ -249,7 +237,7 @@ func (h *Handler) resendInvite(c echo.Context) error {
 	// link: a refused resend leaves the old link working.
 	inv, err := h.store.PendingInvite(ctx, m.Account.ID, iid)
 	if err != nil {
-		return h.manageResult(c, invitesSection, views.Form{}, err, "", nil)
+		return h.manageResult(c, invitesSection, views.Form{}, err, "")
 	}
 	slot, err := h.reserveInvite(c, inv.Email)
 	if t, ok := throttled(c, err); ok {
@@ -265,7 +253,7 @@ func (h *Handler) resendInvite(c echo.Context) error {
 	} else {
 		h.release(ctx, c, slot)
 	}
-	return h.manageResult(c, invitesSection, views.Form{}, err, "We sent a new link to "+inv.Email+".", nil)
+	return h.manageResult(c, invitesSection, views.Form{}, err, "We sent a new link to "+inv.Email+".")
 }
 
 // reserveInvite takes the slots of one invite mail to email.
@@ -277,7 +265,7 @@ func (h *Handler) reserveInvite(c echo.Context, email string) (db.Reservation, e
 // and when to try again in the section.
 func (h *Handler) inviteThrottled(c echo.Context, s manageSection, form views.Form, t *db.Throttled, email string) error {
 	form.Fail("form", mailLimitText(t, h.throttle.inviteIP, "invites", email))
-	return h.manageRender(c, http.StatusTooManyRequests, s, func(p *views.ManagePage) { *s.form(p) = form })
+	return answer(h, c, s.section, http.StatusTooManyRequests, "", s.put(form))
 }
 
 func (h *Handler) revokeInvite(c echo.Context) error {
@@ -288,7 +276,7 @@ func (h *Handler) revokeInvite(c echo.Context) error {
 		return err
 	}
 	err = h.store.RevokeInvite(c.Request().Context(), m.Account.ID, u.ID, iid, event(c, db.EventInviteRevoked))
-	return h.manageResult(c, invitesSection, views.Form{}, err, "The invite is revoked: its link no longer works.", nil)
+	return h.manageResult(c, invitesSection, views.Form{}, err, "The invite is revoked: its link no longer works.")
 }
 
 func (h *Handler) renameAccount(c echo.Context) error {
@@ -298,7 +286,7 @@ func (h *Handler) renameAccount(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"name": name}}
 	checkAccountName(&form, name)
 	if form.Failed() {
-		return h.manageInvalid(c, settingsSection, form)
+		return answer(h, c, settingsSection.section, http.StatusUnprocessableEntity, "", settingsSection.put(form))
 	}
 	err := h.store.RenameAccount(c.Request().Context(), m.Account.ID, u.ID, name, event(c, db.EventAccountRenamed))
 	if err == nil {
@@ -306,7 +294,7 @@ func (h *Handler) renameAccount(c echo.Context) error {
 		c.Set(ctxMembership, m)
 	}
 	return h.manageResult(c, settingsSection, form, err, "The account is renamed to "+name+".",
-		func(p *views.ManagePage) { p.RenameOOB = true }) // the heading and #danger show the name
+		"manage/heading", "manage/danger") // they show the name
 }
 
 func (h *Handler) transferOwnership(c echo.Context) error {
@@ -320,7 +308,7 @@ func (h *Handler) transferOwnership(c echo.Context) error {
 	if err != nil {
 		var form views.Form
 		form.Fail("form", "Choose the new owner.")
-		return h.manageInvalid(c, ownerSection, form)
+		return answer(h, c, ownerSection.section, http.StatusUnprocessableEntity, "", ownerSection.put(form))
 	}
 	ev := event(c, db.EventOwnerTransferred)
 	notice, err := h.views.Notice(db.CircumstanceAccount, views.MemberOwnerMail{Admin: u.DisplayName(), Account: m.Account.Name})
@@ -330,7 +318,7 @@ func (h *Handler) transferOwnership(c echo.Context) error {
 	ev.Notice = notice
 	err = h.store.TransferOwnership(ctx, m.Account.ID, u.ID, to, ev)
 	if err != nil {
-		return h.manageResult(c, ownerSection, views.Form{}, err, "", nil)
+		return h.manageResult(c, ownerSection, views.Form{}, err, "")
 	}
 	h.queued() // the new owner's notice
 	owner, err := h.store.UserByID(ctx, to)
@@ -352,7 +340,7 @@ func (h *Handler) deleteAccount(c echo.Context) error {
 	form := views.Form{Values: map[string]string{"confirm_name": confirm}}
 	if confirm != m.Account.Name {
 		form.Fail("confirm_name", "Type the account name, "+m.Account.Name+", exactly as shown.")
-		return h.manageInvalid(c, dangerSection, form)
+		return answer(h, c, dangerSection.section, http.StatusUnprocessableEntity, "", dangerSection.put(form))
 	}
 	ev := event(c, db.EventAccountDeleted)
 	notice, err := h.views.Notice(db.CircumstanceAccount, views.AccountDeletedMail{Owner: u.DisplayName(), Account: m.Account.Name})
@@ -362,7 +350,7 @@ func (h *Handler) deleteAccount(c echo.Context) error {
 	ev.Notice = notice
 	err = h.store.DeleteAccount(c.Request().Context(), m.Account.ID, u.ID, ev)
 	if err != nil {
-		return h.manageResult(c, dangerSection, form, err, "", nil)
+		return h.manageResult(c, dangerSection, form, err, "")
 	}
 	h.queued() // the former members' notices
 	return h.leaveConsole(c, "/profile", "The account "+m.Account.Name+" is deleted.")

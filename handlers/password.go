@@ -208,12 +208,15 @@ func (h *Handler) forgot(c echo.Context) error {
 	// A plain post is redirected (post/redirect/get): reloading a page that
 	// answered the post would send another link and void the first.
 	form.Message = "If a profile exists for " + email + ", we have sent it a link to choose a new password. The link works for one hour."
-	return h.done(c, "/login", form.Message, func() error {
-		data := h.authPage(c, "Reset your password", form)
-		data.Sent = true
-		return h.render(c, http.StatusOK, "forgot.html", "forgot/form", data)
-	})
+	return answer(h, c, forgotForm, http.StatusOK, form.Message, func(p *views.AuthPage) { p.Form, p.Sent = form, true })
 }
+
+// forgotForm is the form that asks for a reset link; a plain post goes to
+// the sign-in page.
+var forgotForm = section[views.AuthPage]{file: "forgot.html", fragment: "forgot/form", back: to("/login"),
+	load: func(h *Handler, c echo.Context) (views.AuthPage, error) {
+		return h.authPage(c, "Reset your password", views.Form{}), nil
+	}}
 
 func (h *Handler) resetPage(c echo.Context) error {
 	token := c.Param("token")

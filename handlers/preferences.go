@@ -60,23 +60,23 @@ func (h *Handler) savePreferences(c echo.Context) error {
 	form := views.Form{Values: map[string]string{}}
 	p, changed := applyPreferences(saved, posted, &form)
 	if form.Failed() {
-		if isFragment(c) {
-			data := h.loadPreferencesData(c, form)
-			return h.render(c, http.StatusUnprocessableEntity, "preferences.html", "preferences/status", data)
-		}
-		form.Message = ""
-		return h.render(c, http.StatusUnprocessableEntity, "preferences.html", "", h.loadPreferencesData(c, form))
+		return answer(h, c, preferencesStatus, http.StatusUnprocessableEntity, "", func(p *views.PreferencesPage) { p.Form = form })
 	}
 	if err := h.store.SavePreferences(c.Request().Context(), u.ID, p); err != nil {
 		return err
 	}
 	c.Set(ctxPrefs, p) // the answer already shows them
-	return h.done(c, "/preferences", "Your preferences are saved.", func() error {
-		data := h.loadPreferencesData(c, views.Form{Message: "Saved"})
-		data.Saved = changed
-		return h.render(c, http.StatusOK, "preferences.html", "preferences/status", data)
+	return answer(h, c, preferencesStatus, http.StatusOK, "Your preferences are saved.", func(p *views.PreferencesPage) {
+		p.Form, p.Saved = views.Form{Message: "Saved"}, changed
 	})
 }
+
+// preferencesStatus is where a saved control shows "Saved" or its error;
+// without JavaScript the whole page does.
+var preferencesStatus = section[views.PreferencesPage]{file: "preferences.html", fragment: "preferences/status", back: to("/preferences"),
+	load: func(h *Handler, c echo.Context) (views.PreferencesPage, error) {
+		return h.loadPreferencesData(c, views.Form{}), nil
+	}}
 
 // preferencesJSON is the answer of GET /api/v1/me/preferences: every
 // declared preference under its name, in the form's order. The zone is

@@ -98,33 +98,18 @@ func (h *Handler) profile(c echo.Context) error {
 	return h.render(c, http.StatusOK, "profile.html", "", data)
 }
 
-// profileAnswer re-renders the profile after a POST: the section fragment
-// for htmx, the whole page for a plain form with errors (422), or a
-// redirect with a flash message after a plain form succeeded.
-func (h *Handler) profileAnswer(c echo.Context, fragment string, fill func(*views.ProfilePage) (failed bool, message string)) error {
-	data, err := h.loadProfileData(c)
-	if err != nil {
-		return err
-	}
-	failed, message := fill(&data)
-	if failed {
-		return h.render(c, http.StatusUnprocessableEntity, "profile.html", fragment, data)
-	}
-	return h.done(c, "/profile", message, func() error {
-		return h.render(c, http.StatusOK, "profile.html", fragment, data)
-	})
+// profileSection is a section of the User Profile that a POST answers with.
+func profileSection(fragment string) section[views.ProfilePage] {
+	return section[views.ProfilePage]{file: "profile.html", fragment: fragment, load: (*Handler).loadProfileData, back: to("/profile")}
 }
 
-// profileRefused answers a POST that an account rule refused: the profile
-// with the rule's message in the section, as the fragment for htmx or the
-// whole page, with status.
-func (h *Handler) profileRefused(c echo.Context, status int, fragment string, fill func(*views.ProfilePage)) error {
-	data, err := h.loadProfileData(c)
-	if err != nil {
-		return err
+// formStatus is the status of an answer whose fields were checked: 422
+// when one failed.
+func formStatus(form views.Form) int {
+	if form.Failed() {
+		return http.StatusUnprocessableEntity
 	}
-	fill(&data)
-	return h.render(c, status, "profile.html", fragment, data)
+	return http.StatusOK
 }
 
 func (h *Handler) updateName(c echo.Context) error {
@@ -142,10 +127,7 @@ func (h *Handler) updateName(c echo.Context) error {
 		c.Set(ctxUser, u)
 		form = views.Form{Message: "Your name is saved."}
 	}
-	return h.profileAnswer(c, "profile/contact-info", func(p *views.ProfilePage) (bool, string) {
-		p.Contact = form
-		return form.Failed(), form.Message
-	})
+	return answer(h, c, profileSection(contactFragment), formStatus(form), form.Message, func(p *views.ProfilePage) { p.Contact = form })
 }
 
 func (h *Handler) resendVerification(c echo.Context) error {
@@ -154,7 +136,7 @@ func (h *Handler) resendVerification(c echo.Context) error {
 	if !u.EmailVerified() {
 		_, err := h.store.Reserve(c.Request().Context(), h.throttle.verifyAddress.on(emailKey(u.Email)), h.throttle.verifyIP.on(clientKey(c)))
 		if t, ok := throttled(c, err); ok {
-			return h.profileRefused(c, http.StatusTooManyRequests, "profile/contact-info", func(p *views.ProfilePage) {
+			return answer(h, c, profileSection(contactFragment), http.StatusTooManyRequests, "", func(p *views.ProfilePage) {
 				p.Contact.Fail("form", mailLimitText(t, h.throttle.verifyIP, "confirmation links", u.Email))
 			})
 		}
@@ -166,10 +148,7 @@ func (h *Handler) resendVerification(c echo.Context) error {
 		}
 		msg = "We sent a new confirmation link to " + u.Email + "."
 	}
-	return h.profileAnswer(c, "profile/contact-info", func(p *views.ProfilePage) (bool, string) {
-		p.Contact.Message = msg
-		return false, msg
-	})
+	return answer(h, c, profileSection(contactFragment), http.StatusOK, msg, func(p *views.ProfilePage) { p.Contact.Message = msg })
 }
 
 // changePassword checks the current password (when the user has one), sets
@@ -185,7 +164,7 @@ func (h *Handler) changePassword(c echo.Context) error {
 			return err
 		}
 		if refused {
-			return h.profileRefused(c, http.StatusTooManyRequests, "profile/change-password", func(p *views.ProfilePage) { p.Password = form })
+			return answer(h, c, profileSection("profile/change-password"), http.StatusTooManyRequests, "", func(p *views.ProfilePage) { p.Password = form })
 		}
 	}
 	if err := password.Check(next); err != nil {
@@ -216,11 +195,11 @@ func (h *Handler) changePassword(c echo.Context) error {
 			form.Message += fmt.Sprintf(" %s signed out.", views.Plural(revoked, "other session was", "other sessions were"))
 		}
 	}
-	return h.profileAnswer(c, "profile/change-password", func(p *views.ProfilePage) (bool, string) {
-		p.Password = form
-		p.SessionsOOB = !form.Failed() // the sessions table changed too
-		return form.Failed(), form.Message
-	})
+	if form.Failed() {
+		return answer(h, c, profileSection("profile/change-password"), http.StatusUnprocessableEntity, "", func(p *views.ProfilePage) { p.Password = form })
+	}
+	return answer(h, c, profileSection("profile/change-password"), http.StatusOK, form.Message, func(p *views.ProfilePage) { p.Password = form },
+		"profile/sessions") // the sessions table changed too
 }
 
 // checkCurrentPassword checks the current password as a sign-in does, with
@@ -266,10 +245,8 @@ func (h *Handler) revokeSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.profileAnswer(c, "profile/sessions", func(p *views.ProfilePage) (bool, string) {
-		p.SessionsMessage = "The session is signed out."
-		return false, p.SessionsMessage
-	})
+	msg := "The session is signed out."
+	return answer(h, c, profileSection("profile/sessions"), http.StatusOK, msg, func(p *views.ProfilePage) { p.SessionsMessage = msg })
 }
 
 func (h *Handler) revokeOtherSessions(c echo.Context) error {
@@ -278,8 +255,6 @@ func (h *Handler) revokeOtherSessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.profileAnswer(c, "profile/sessions", func(p *views.ProfilePage) (bool, string) {
-		p.SessionsMessage = views.Plural(n, "other session was", "other sessions were") + " signed out."
-		return false, p.SessionsMessage
-	})
+	msg := views.Plural(n, "other session was", "other sessions were") + " signed out."
+	return answer(h, c, profileSection("profile/sessions"), http.StatusOK, msg, func(p *views.ProfilePage) { p.SessionsMessage = msg })
 }

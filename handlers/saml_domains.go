@@ -102,13 +102,13 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 		return accountError(err)
 	}
 	refuse := func(status int, msg string) error {
-		return h.manageRender(c, status, samlSection, func(p *views.ManagePage) {
+		return answer(h, c, samlDomains.section, status, "", func(p *views.ManagePage) {
 			p.SAMLForm.Fail(views.SAMLDomainField(cid, domain), msg)
 		})
 	}
 	switch {
 	case claim.Verified():
-		return h.samlDone(c, domain+" is already verified for this connection.")
+		return h.manageResult(c, samlDomains, views.Form{}, nil, domain+" is already verified for this connection.")
 	case claim.TakenElsewhere:
 		return refuse(http.StatusConflict, domainTakenText(domain))
 	}
@@ -143,7 +143,7 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 	case err != nil:
 		return accountError(err)
 	}
-	return h.samlDone(c, domain+" is verified: emails there that this connection signs in now count as verified.")
+	return h.manageResult(c, samlDomains, views.Form{}, nil, domain+" is verified: emails there that this connection signs in now count as verified.")
 }
 
 // setSAMLIdPInitiated allows or refuses sign-in started at the identity
@@ -159,16 +159,16 @@ func (h *Handler) setSAMLIdPInitiated(c echo.Context) error {
 	err = h.store.SetSAMLIdPInitiated(c.Request().Context(), m.Account.ID, u.ID, cid, allow, event(c, db.EventSAMLConnectionChanged))
 	switch {
 	case errors.Is(err, db.ErrIdPInitiatedUnverified):
-		return h.manageRender(c, http.StatusUnprocessableEntity, samlSection, func(p *views.ManagePage) {
+		return answer(h, c, samlDomains.section, http.StatusUnprocessableEntity, "", func(p *views.ManagePage) {
 			p.SAMLForm.Fail(views.SAMLRow{SAMLConnection: db.SAMLConnection{ID: cid}}.IdPInitiatedField(), idpInitiatedNeedsDomain)
 		})
 	case err != nil:
 		return accountError(err)
 	}
 	if allow {
-		return h.samlDone(c, "Sign-in started at the identity provider is allowed for this connection. It always asks the person to confirm.")
+		return h.manageResult(c, samlDomains, views.Form{}, nil, "Sign-in started at the identity provider is allowed for this connection. It always asks the person to confirm.")
 	}
-	return h.samlDone(c, "Sign-in started at the identity provider is refused for this connection.")
+	return h.manageResult(c, samlDomains, views.Form{}, nil, "Sign-in started at the identity provider is refused for this connection.")
 }
 
 // domainTakenText refuses to verify a domain verified for another
@@ -179,11 +179,3 @@ func domainTakenText(domain string) string {
 }
 
 const idpInitiatedNeedsDomain = "Verify one of the connection's email domains first: sign-in started at the identity provider is allowed only for a connection with a verified domain."
-
-// samlDone answers a successful #saml action: the section for htmx, the
-// console with a flash for a plain form.
-func (h *Handler) samlDone(c echo.Context, message string) error {
-	return h.done(c, accountURL(currentMembership(c))+"/manage#saml", message, func() error {
-		return h.manageRender(c, http.StatusOK, samlSection, func(p *views.ManagePage) { p.SAMLForm.Message = message })
-	})
-}

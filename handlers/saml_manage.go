@@ -25,7 +25,12 @@ import (
 // The #saml section of the Manage console: an account's SAML connections,
 // for its Admins.
 
-var samlSection = manageSection{"manage/saml", func(p *views.ManagePage) *views.Form { return &p.SAMLForm }}
+var (
+	samlSection = consoleSection("manage/saml", "", func(p *views.ManagePage) *views.Form { return &p.SAMLForm })
+	// samlDomains is #saml for the domain actions, whose plain posts go
+	// back to it.
+	samlDomains = consoleSection("manage/saml", "#saml", func(p *views.ManagePage) *views.Form { return &p.SAMLForm })
+)
 
 // Limits of fetching IdP metadata from a URL.
 const (
@@ -62,7 +67,7 @@ func (h *Handler) samlRows(ctx context.Context, accountID int64) ([]views.SAMLRo
 
 // samlPage is the console with its #saml section (the section alone for htmx).
 func (h *Handler) samlPage(c echo.Context) error {
-	return h.manageRender(c, http.StatusOK, samlSection, func(*views.ManagePage) {})
+	return show(h, c, samlSection.section, http.StatusOK, nil)
 }
 
 func (h *Handler) createSAMLConnection(c echo.Context) error {
@@ -124,11 +129,11 @@ func (h *Handler) createSAMLConnection(c echo.Context) error {
 		nc.IdPMetadataXML = metadataXML
 	}
 	if form.Failed() {
-		return h.manageInvalid(c, samlSection, form)
+		return answer(h, c, samlSection.section, http.StatusUnprocessableEntity, "", samlSection.put(form))
 	}
 	_, err := h.store.CreateSAMLConnection(ctx, m.Account.ID, u.ID, nc, event(c, db.EventSAMLConnectionAdded))
 	return h.manageResult(c, samlSection, form, err,
-		"The SAML connection "+nc.Name+" is added. Give its metadata URL to your identity provider.", nil)
+		"The SAML connection "+nc.Name+" is added. Give its metadata URL to your identity provider.")
 }
 
 func (h *Handler) deleteSAMLConnection(c echo.Context) error {
@@ -139,7 +144,7 @@ func (h *Handler) deleteSAMLConnection(c echo.Context) error {
 		return err
 	}
 	conn, err := h.store.DeleteSAMLConnection(c.Request().Context(), m.Account.ID, u.ID, cid, event(c, db.EventSAMLConnectionDeleted))
-	return h.manageResult(c, samlSection, views.Form{}, err, "The SAML connection "+conn.Name+" is deleted.", nil)
+	return h.manageResult(c, samlSection, views.Form{}, err, "The SAML connection "+conn.Name+" is deleted.")
 }
 
 var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)

@@ -41,9 +41,6 @@ type ManagePage struct {
 	Admins       []db.Member // the other Admins, whom ownership can go to
 	OwnerForm    Form
 	DangerForm   Form
-	OwnerOOB     bool // send #owner out of band with #members: the Admins changed
-	InvitesOOB   bool // send #invites out of band with #invite: a new one is pending
-	RenameOOB    bool // send the heading and #danger out of band with #settings
 	SAML         []SAMLRow
 	SAMLForm     Form
 	Billing      BillingSection

@@ -96,11 +96,7 @@ func BenchmarkProfileRender(b *testing.B) {
 // It exists only to measure what html/template's evaluation costs, and is
 // checked byte for byte against the template below.
 func writeSessions(w *bytes.Buffer, p *ProfilePage) {
-	w.WriteString("\n<section id=\"sessions\"")
-	if p.SessionsOOB {
-		w.WriteString(" hx-swap-oob=\"true\"")
-	}
-	w.WriteString(">\n<h2>Sessions</h2>\n")
+	w.WriteString("\n<section id=\"sessions\">\n<h2>Sessions</h2>\n")
 	if p.SessionsMessage != "" {
 		w.WriteString(`<p class="flash success" role="status">`)
 		w.WriteString(html.EscapeString(p.SessionsMessage))

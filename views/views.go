@@ -21,14 +21,25 @@ var files embed.FS
 
 // Page is what every page template can rely on. It is built once per request.
 type Page struct {
-	Title       string
-	User        db.User // zero when signed out
-	CSRF        string
-	Nonce       string
-	Flash       Flash
-	InviteCount int
-	Prefs       db.Preferences // the user's, or the defaults when signed out
-	Clock       Clock          // shows times as Prefs say
+	Title string
+	User  db.User // zero when signed out
+	CSRF  string
+	Nonce string
+	Flash Flash
+	// Invites counts the open invites of the menu's badge. It is called
+	// only when a template shows the badge, so a fragment without it
+	// costs no query.
+	Invites func() int
+	Prefs   db.Preferences // the user's, or the defaults when signed out
+	Clock   Clock          // shows times as Prefs say
+}
+
+// InviteCount is the number on the menu's badge, 0 for none.
+func (p Page) InviteCount() int {
+	if p.Invites == nil {
+		return 0
+	}
+	return p.Invites()
 }
 
 // SignedIn reports whether the page is for a signed-in user.
@@ -94,14 +105,12 @@ type ProfilePage struct {
 	Notify          NotifySection // #contact-info: contact methods, routing, recent notifications
 	Password        Form
 	SessionsMessage string
-	SessionsOOB     bool // send #sessions out of band with another section
 	Sessions        []SessionRow
 	SessionsPage    Pager
 	Accounts        []db.Membership // #my-accounts
 	AccountsForm    Form            // Leave's outcome
 	Invites         []db.Invite     // #account-invites: open ones, for accounts the user is not in
 	InvitesForm     Form            // Accept's or Ignore's outcome
-	InviteAnswered  bool            // send #my-accounts and the menu's badge out of band with #account-invites
 	Logins          []LoginRow      // #sso-logins: the linked logins
 	AddLogins       []LoginOption   // #sso-logins: an Add Login button per configured provider
 	LoginsForm      Form            // the X's outcome
@@ -140,9 +149,6 @@ type ActivityPage struct {
 	Events []EventRow
 	Pager  KeysetPager
 	Chart  SignInChart
-	// PagerOOB sends the log's pager out of band with the chart, whose
-	// range its links keep.
-	PagerOOB bool
 }
 
 // EventRow is one line of the activity log.
@@ -254,6 +260,56 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+// OutOfBand renders the named fragment of page for htmx to swap out of
+// band: its first element gets hx-swap-oob, so the template needs no flag
+// to say how it is sent. A fragment that renders no element (a section
+// this person does not see) sends nothing.
+func (r *Renderer) OutOfBand(w io.Writer, page, name string, data any) error {
+	var buf bytes.Buffer
+	if err := r.Fragment(&buf, page, name, data); err != nil {
+		return err
+	}
+	b := buf.Bytes()
+	start := bytes.IndexByte(b, '<')
+	if start < 0 {
+		return nil
+	}
+	end := tagEnd(b, start)
+	if end < 0 {
+		return fmt.Errorf("render %s/%s out of band: unclosed tag", page, name)
+	}
+	if b[end-1] == '/' {
+		end--
+	}
+	if _, err := w.Write(b[:end]); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, ` hx-swap-oob="true"`); err != nil {
+		return err
+	}
+	_, err := w.Write(b[end:])
+	return err
+}
+
+// tagEnd is the index of the '>' that closes the tag opened at b[start],
+// skipping any inside quoted attribute values; -1 when there is none.
+func tagEnd(b []byte, start int) int {
+	var quote byte
+	for i := start; i < len(b); i++ {
+		switch {
+		case quote != 0:
+			if b[i] == quote {
+				quote = 0
+			}
+		case b[i] == '"' || b[i] == '\'':
+			quote = b[i]
+		case b[i] == '>':
+			return i
+		}
+	}
+	return -1
 }
 
 // Toast renders an error toast fragment.

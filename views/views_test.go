@@ -26,7 +26,7 @@ func TestEveryTemplateWithZeroData(t *testing.T) {
 				var buf bytes.Buffer
 				var data any = zero
 				switch name {
-				case "csrf", "invite-badge", "invite-badge/oob":
+				case "csrf", "invite-badge":
 					data = Page{}
 				case "flash":
 					data = Flash{}
@@ -102,5 +102,35 @@ func TestAgo(t *testing.T) {
 		if got := ago(time.Now().Add(-tt.d)); got != tt.want {
 			t.Errorf("ago(-%v): got %q, want %q", tt.d, got, tt.want)
 		}
+	}
+}
+
+func TestTagEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{`<section id="x">`, 15},
+		{`<div hx-target="find > ul" class='a>b'>`, 38},
+		{`<span id="badge"/>`, 17},
+		{`<section id="x"`, -1},
+	} {
+		if got := tagEnd([]byte(tc.in), 0); got != tc.want {
+			t.Errorf("tagEnd(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestOutOfBandMarksTheFirstElement(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.OutOfBand(&buf, "profile.html", "invite-badge", Page{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), `<span id="invite-badge" hx-swap-oob="true"></span>`; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
