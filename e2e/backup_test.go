@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // TestBackupDuringLoad runs `roster backup` as its own process against the
@@ -27,7 +29,7 @@ func TestBackupDuringLoad(t *testing.T) {
 		close(stop)
 		wait()
 	}()
-	waitFor(t, "200 acknowledged writes, a sign-up among them", func() bool { return log.ready(200) })
+	proctest.WaitFor(t, "200 acknowledged writes, a sign-up among them", func() bool { return log.ready(200) })
 
 	names, signups := log.snapshot()
 	if len(signups) == 0 {

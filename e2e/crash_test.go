@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // TestCrashKeepsAcknowledgedWrites kills `roster serve` with SIGKILL in the
@@ -22,7 +24,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	log := newWriteLog()
 	stop := make(chan struct{})
 	browsers, wait := writeLoad(t, srv.base, 8, 2, log, stop)
-	waitFor(t, "300 acknowledged writes, a sign-up among them", func() bool { return log.ready(300) })
+	proctest.WaitFor(t, "300 acknowledged writes, a sign-up among them", func() bool { return log.ready(300) })
 	srv.signal(syscall.SIGKILL)
 	<-srv.exited
 	close(stop)

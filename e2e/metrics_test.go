@@ -24,7 +24,7 @@ func serveInProcess(t *testing.T, env map[string]string) (string, *logtest.Buffe
 	done := make(chan error, 1)
 	var log logtest.Buffer
 	go func() {
-		done <- roster.Run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, &log)
+		done <- roster.Run(ctx, []string{"serve"}, proctest.Env(env), strings.NewReader(""), io.Discard, &log)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -33,7 +33,7 @@ func serveInProcess(t *testing.T, env map[string]string) (string, *logtest.Buffe
 		}
 	})
 	base := "http://" + addr
-	waitFor(t, "/healthz", func() bool {
+	proctest.WaitFor(t, "/healthz", func() bool {
 		resp, err := http.Get(base + "/healthz")
 		if err != nil {
 			return false

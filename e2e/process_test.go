@@ -78,7 +78,7 @@ func startServer(t *testing.T, bin, dbPath string) *child {
 	go func() { c.cmd.Wait(); close(c.exited) }()
 	t.Cleanup(func() { c.signal(syscall.SIGKILL); <-c.exited })
 	var addr string
-	waitFor(t, "the child's listening log line", func() bool {
+	proctest.WaitFor(t, "the child's listening log line", func() bool {
 		select {
 		case <-c.exited:
 			t.Fatalf("roster exited early: %v\n%s", c.cmd.ProcessState, c.stderr.String())
@@ -90,7 +90,7 @@ func startServer(t *testing.T, bin, dbPath string) *child {
 	c.base = "http://" + addr
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer hc.CloseIdleConnections()
-	waitFor(t, "the child's /healthz", func() bool {
+	proctest.WaitFor(t, "the child's /healthz", func() bool {
 		res, err := hc.Get(c.base + "/healthz")
 		if err != nil {
 			return false

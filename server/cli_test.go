@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/proctest"
 	"github.com/rosterhq/roster/password"
 )
 
@@ -32,7 +33,7 @@ func newCLI(t *testing.T) cli {
 func (c cli) run(stdin string, args ...string) (string, string, error) {
 	c.t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := testCommand.Run(c.t.Context(), args, envOf(map[string]string{"ROSTER_DB": c.dbPath}), strings.NewReader(stdin), &stdout, &stderr)
+	err := testCommand.Run(c.t.Context(), args, proctest.Env(map[string]string{"ROSTER_DB": c.dbPath}), strings.NewReader(stdin), &stdout, &stderr)
 	return stdout.String(), stderr.String(), err
 }
 
@@ -132,7 +133,7 @@ func TestRunBadConfig(t *testing.T) {
 	for _, cmd := range []string{"serve", "migrate", "user"} {
 		t.Run(cmd, func(t *testing.T) {
 			env := map[string]string{"ROSTER_DB": filepath.Join(t.TempDir(), "roster.db"), "ROSTER_SIGNUP": "maybe"}
-			err := testCommand.Run(t.Context(), []string{cmd}, envOf(env), strings.NewReader(""), io.Discard, io.Discard)
+			err := testCommand.Run(t.Context(), []string{cmd}, proctest.Env(env), strings.NewReader(""), io.Discard, io.Discard)
 			if err == nil || !strings.HasPrefix(err.Error(), "ROSTER_SIGNUP") {
 				t.Errorf("got %v, want an error starting with ROSTER_SIGNUP", err)
 			}
@@ -140,7 +141,7 @@ func TestRunBadConfig(t *testing.T) {
 	}
 	t.Run("serve on a bad address", func(t *testing.T) {
 		env := map[string]string{"ROSTER_DB": filepath.Join(t.TempDir(), "roster.db"), "ROSTER_ADDR": "127.0.0.1:99999"}
-		err := testCommand.Run(t.Context(), []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, io.Discard)
+		err := testCommand.Run(t.Context(), []string{"serve"}, proctest.Env(env), strings.NewReader(""), io.Discard, io.Discard)
 		if err == nil || !strings.HasPrefix(err.Error(), "ROSTER_ADDR") {
 			t.Errorf("got %v, want an error starting with ROSTER_ADDR", err)
 		}
@@ -363,13 +364,13 @@ func TestBackupWhileWriting(t *testing.T) {
 			writes.Add(1)
 		}
 	}()
-	waitFor(t, "writes to start", func() bool { return writes.Load() >= 20 })
+	proctest.WaitFor(t, "writes to start", func() bool { return writes.Load() >= 20 })
 
 	backup := filepath.Join(t.TempDir(), "copy.db")
 	before := writes.Load()
 	out := c.mustRun("", "backup", backup)
 	after := writes.Load()
-	waitFor(t, "writes to go on after the backup", func() bool { return writes.Load() >= after+20 })
+	proctest.WaitFor(t, "writes to go on after the backup", func() bool { return writes.Load() >= after+20 })
 	stop()
 	if err := <-writeErr; err != nil {
 		t.Fatalf("writer: %v", err)

@@ -3,17 +3,19 @@ package server
 import (
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 func TestParseConfigStripe(t *testing.T) {
-	cfg, err := parseConfig(nil, envOf(nil))
+	cfg, err := parseConfig(nil, proctest.Env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.StripeJSURL != "https://js.stripe.com/v3/" || cfg.stripe().Cards != nil {
 		t.Errorf("defaults: JS URL %q, cards %v; want Stripe's URL and no cards", cfg.StripeJSURL, cfg.stripe().Cards)
 	}
-	cfg, err = parseConfig(nil, envOf(map[string]string{"ROSTER_STRIPE_SECRET_KEY": "sk_test_1", "ROSTER_STRIPE_PUBLISHABLE_KEY": "pk_test_1"}))
+	cfg, err = parseConfig(nil, proctest.Env(map[string]string{"ROSTER_STRIPE_SECRET_KEY": "sk_test_1", "ROSTER_STRIPE_PUBLISHABLE_KEY": "pk_test_1"}))
 	if err != nil || cfg.stripe().Cards == nil || cfg.stripe().PublishableKey != "pk_test_1" {
 		t.Errorf("both keys: %v, %+v; want card payments on", err, cfg.stripe())
 	}
@@ -33,7 +35,7 @@ func TestParseConfigStripe(t *testing.T) {
 		{map[string]string{"ROSTER_STRIPE_JS_URL": "js.stripe.com/v3"}, "ROSTER_STRIPE_JS_URL", ""},
 	}
 	for _, tt := range tests {
-		_, err := parseConfig(nil, envOf(tt.env))
+		_, err := parseConfig(nil, proctest.Env(tt.env))
 		switch {
 		case err == nil:
 			t.Errorf("%v: no error, want one starting %q", tt.env, tt.want)

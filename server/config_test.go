@@ -5,10 +5,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := parseConfig(nil, envOf(nil))
+	cfg, err := parseConfig(nil, proctest.Env(nil))
 	if err != nil {
 		t.Fatalf("parseConfig: %v", err)
 	}
@@ -168,7 +170,7 @@ func settingEnv(s configSetting) map[string]string {
 func TestParseConfigEnv(t *testing.T) {
 	for _, s := range configSettings {
 		t.Run(s.env, func(t *testing.T) {
-			cfg, err := parseConfig(nil, envOf(settingEnv(s)))
+			cfg, err := parseConfig(nil, proctest.Env(settingEnv(s)))
 			if err != nil {
 				t.Fatalf("parseConfig: %v", err)
 			}
@@ -180,7 +182,7 @@ func TestParseConfigEnv(t *testing.T) {
 }
 
 func TestDemoFlagAlone(t *testing.T) {
-	cfg, err := parseConfig([]string{"-demo"}, envOf(nil))
+	cfg, err := parseConfig([]string{"-demo"}, proctest.Env(nil))
 	if err != nil || !cfg.Demo {
 		t.Fatalf("-demo: got Demo=%v, %v; want true", cfg.Demo, err)
 	}
@@ -190,7 +192,7 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 	for _, s := range configSettings {
 		t.Run(s.flag, func(t *testing.T) {
 			// -flag=value works for every flag, the boolean-style -demo included.
-			cfg, err := parseConfig([]string{"-" + s.flag + "=" + s.flagValue}, envOf(settingEnv(s)))
+			cfg, err := parseConfig([]string{"-" + s.flag + "=" + s.flagValue}, proctest.Env(settingEnv(s)))
 			if err != nil {
 				t.Fatalf("parseConfig: %v", err)
 			}
@@ -217,7 +219,7 @@ func TestConfigSettingsComplete(t *testing.T) {
 
 func TestParseConfigDemoValues(t *testing.T) {
 	for v, want := range map[string]bool{"1": true, "true": true, "YES": true, "0": false, "false": false, "no": false} {
-		cfg, err := parseConfig(nil, envOf(map[string]string{"ROSTER_DEMO": v}))
+		cfg, err := parseConfig(nil, proctest.Env(map[string]string{"ROSTER_DEMO": v}))
 		if err != nil {
 			t.Errorf("ROSTER_DEMO=%q: %v", v, err)
 			continue
@@ -276,7 +278,7 @@ func TestParseConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		name := fmt.Sprint(tt.env, tt.args)
 		t.Run(name, func(t *testing.T) {
-			_, err := parseConfig(tt.args, envOf(tt.env))
+			_, err := parseConfig(tt.args, proctest.Env(tt.env))
 			if err == nil {
 				t.Fatalf("got no error, want one starting with %s", tt.want)
 			}
@@ -297,7 +299,7 @@ func TestParseConfigErrors(t *testing.T) {
 // TestOAuthProviders: a provider is offered exactly when its keys are set,
 // with the settings it needs.
 func TestOAuthProviders(t *testing.T) {
-	cfg, err := parseConfig(nil, envOf(nil))
+	cfg, err := parseConfig(nil, proctest.Env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +314,7 @@ func TestOAuthProviders(t *testing.T) {
 	for k, v := range oidcEnv {
 		env[k] = v
 	}
-	cfg, err = parseConfig(nil, envOf(env))
+	cfg, err = parseConfig(nil, proctest.Env(env))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ import (
 func waitListening(t *testing.T, done <-chan error, log *logtest.Buffer) string {
 	t.Helper()
 	var addr string
-	waitFor(t, "the listening log line", func() bool {
+	proctest.WaitFor(t, "the listening log line", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("serve returned early: %v\n%s", err, log.String())
@@ -51,14 +51,14 @@ func TestServeGracefulShutdown(t *testing.T) {
 	var stdout, stderr logtest.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- testCommand.Run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), &stdout, &stderr)
+		done <- testCommand.Run(ctx, []string{"serve"}, proctest.Env(env), strings.NewReader(""), &stdout, &stderr)
 	}()
 
 	addr := waitListening(t, done, &stderr)
 	base := "http://" + addr
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer client.CloseIdleConnections()
-	waitFor(t, "GET /healthz 200", func() bool {
+	proctest.WaitFor(t, "GET /healthz 200", func() bool {
 		resp, err := client.Get(base + "/healthz")
 		if err != nil {
 			return false
@@ -118,7 +118,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 
 	cancel()
-	waitFor(t, "the listener to close", func() bool {
+	proctest.WaitFor(t, "the listener to close", func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
@@ -156,7 +156,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	if !strings.Contains(stderr.String(), "shutting down") {
 		t.Errorf("log does not say it is shutting down:\n%s", stderr.String())
 	}
-	waitFor(t, "the hash worker to exit", func() bool { return !slices.Contains(hashWorkers(t), worker) })
+	proctest.WaitFor(t, "the hash worker to exit", func() bool { return !slices.Contains(hashWorkers(t), worker) })
 }
 
 // hashWorkers are the test process's children that are password hash

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/logtest"
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // TestHTTPServerTimeouts: the server of `roster serve` has every timeout
@@ -40,7 +41,7 @@ func TestHTTPServerTimeouts(t *testing.T) {
 // a second and checks that a client trickling its headers or its body, or
 // idling on a kept-alive connection, is disconnected on time.
 func TestSlowClientCutOff(t *testing.T) {
-	cfg, err := parseConfig(nil, envOf(map[string]string{
+	cfg, err := parseConfig(nil, proctest.Env(map[string]string{
 		"ROSTER_DB": filepath.Join(t.TempDir(), "roster.db"), "ROSTER_ADDR": "127.0.0.1:0",
 	}))
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package proctest is what the tests and benchmarks see of a roster
 // process from outside: in /proc, the children a server started (its
 // password hash workers), their priority, CPU, faults and memory; the
-// address its log says it listens on; a free loopback address to give it.
+// address its log says it listens on; a free loopback address to give it;
+// its environment, and waiting for what it does.
 package proctest
 
 import (
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Children lists the running processes that pid started.
@@ -83,4 +85,21 @@ func LoopbackAddr(t testing.TB) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// Env turns a map into the getenv that server.Command.Run takes.
+func Env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// WaitFor polls cond every 10 ms for up to ten seconds, and fails the test
+// naming what it waited for.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
