@@ -16,9 +16,7 @@ import (
 
 // skeleton is the HTML of a template with every action written as "X",
 // both branches of each if/range/with, and every {{template}} inlined.
-func skeleton(t *testing.T, set interface {
-	Lookup(string) *parse.Tree
-}, name string) string {
+func skeleton(t *testing.T, set trees, name string) string {
 	t.Helper()
 	var b strings.Builder
 	var walk func(n parse.Node, depth int)
@@ -48,14 +46,14 @@ func skeleton(t *testing.T, set interface {
 			walk(n.List, depth)
 			walk(n.ElseList, depth)
 		case *parse.TemplateNode:
-			tree := set.Lookup(n.Name)
+			tree := set[n.Name]
 			if tree == nil {
 				t.Fatalf("%s: no template %q", name, n.Name)
 			}
 			walk(tree.Root, depth+1)
 		}
 	}
-	tree := set.Lookup(name)
+	tree := set[name]
 	if tree == nil {
 		t.Fatalf("no template %q", name)
 	}
@@ -63,10 +61,8 @@ func skeleton(t *testing.T, set interface {
 	return b.String()
 }
 
-// trees looks up parse trees in one page's template set.
+// trees are the parse trees of one page's template set, by name.
 type trees map[string]*parse.Tree
-
-func (m trees) Lookup(name string) *parse.Tree { return m[name] }
 
 var (
 	tagRE  = regexp.MustCompile(`<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>`)
@@ -179,10 +175,10 @@ func check(t *testing.T, page string, el element, stack []element, ids map[strin
 		own, hasOwn := el.attrs[attr]
 		up, _ := inherited(stack, attr)
 		if hasOwn && own == up {
-			t.Errorf("%s repeats %s=%q, which it inherits", where, attr, own)
+			t.Errorf("%s: got %s=%q, the value it inherits; want it left out", where, attr, own)
 		}
 		if attr == "hx-target" && hasOwn && up == "closest section" && section != nil && own == "#"+section.attrs["id"] {
-			t.Errorf("%s names its own section in hx-target=%q, which it inherits", where, own)
+			t.Errorf("%s: got hx-target=%q, its own section, which it inherits; want it left out", where, own)
 		}
 	}
 	target, from := el.attrs["hx-target"], &el
@@ -191,22 +187,22 @@ func check(t *testing.T, page string, el element, stack []element, ids map[strin
 	}
 	switch {
 	case from == nil:
-		t.Errorf("%s has no hx-target, its own or inherited", where)
+		t.Errorf("%s: got no hx-target, own or inherited; want one", where)
 	case target == "this":
 	case target == "closest section":
 		if section == nil {
-			t.Errorf("%s inherits hx-target=%q from <%s> but is in no section", where, target, from.tag)
+			t.Errorf("%s: got hx-target=%q from <%s> and no section around it; want a section or its own hx-target", where, target, from.tag)
 		}
 	case strings.HasPrefix(target, "#"):
 		if !ids[target[1:]] {
-			t.Errorf("%s targets %s, which is not on the page", where, target)
+			t.Errorf("%s: got hx-target=%q, not an id on the page; want one that is", where, target)
 		}
 	default:
-		t.Errorf("%s: hx-target=%q is none of this, closest section or #id", where, target)
+		t.Errorf("%s: got hx-target=%q; want this, closest section or #id", where, target)
 	}
 	if sw := el.attrs["hx-swap"]; sw == "" {
 		if sw, _ = inherited(stack, "hx-swap"); sw == "" {
-			t.Errorf("%s has no hx-swap, its own or inherited", where)
+			t.Errorf("%s: got no hx-swap, own or inherited; want one", where)
 		}
 	}
 }
