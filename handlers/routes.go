@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"fmt"
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
@@ -57,29 +59,30 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.GET("/password/reset/:token", h.resetPage)
 	e.POST("/password/reset/:token", h.reset)
 
-	// The User Profile page and its sections.
-	e.GET("/profile", h.profile, signedIn)
-	e.POST("/profile/name", h.updateName, signedIn)
-	e.POST("/profile/verify-email", h.resendVerification, signedIn)
-	e.POST("/profile/password", h.changePassword, signedIn)
-	e.POST("/profile/logins/:provider", h.addLogin, signedIn)
-	e.POST("/profile/logins/:id/delete", h.unlinkLogin, signedIn)
-	e.POST("/profile/sessions/:id/revoke", h.revokeSession, signedIn)
-	e.POST("/profile/sessions/revoke-others", h.revokeOtherSessions, signedIn)
-	e.GET("/profile/activity", h.activity, signedIn)
-	e.GET("/profile/notifications", h.notifications, signedIn)
+	// The User Profile page and its sections: signed in, every route.
+	profile := group(e, "/profile", signedIn)
+	profile.GET("", h.profile)
+	profile.POST("/name", h.updateName)
+	profile.POST("/verify-email", h.resendVerification)
+	profile.POST("/password", h.changePassword)
+	profile.POST("/logins/:provider", h.addLogin)
+	profile.POST("/logins/:id/delete", h.unlinkLogin)
+	profile.POST("/sessions/:id/revoke", h.revokeSession)
+	profile.POST("/sessions/revoke-others", h.revokeOtherSessions)
+	profile.GET("/activity", h.activity)
+	profile.GET("/notifications", h.notifications)
 
 	// Contact methods, their verification, routing and the account email
 	// (contacts.go); every POST answers with #contact-info for htmx.
-	e.POST("/profile/contacts", h.addContact, signedIn)
-	e.POST("/profile/contacts/:id/delete", h.deleteContact, signedIn)
-	e.POST("/profile/contacts/:id/verify", h.verifyContact, signedIn)
-	e.GET("/profile/contacts/:id/verify", h.verifyContactLink, signedIn)
-	e.POST("/profile/contacts/:id/resend", h.resendCode, signedIn)
-	e.POST("/profile/contacts/:id/test", h.testContact, signedIn)
-	e.POST("/profile/contacts/:id/label", h.labelContact, signedIn)
-	e.POST("/profile/notifications", h.saveRouting, signedIn)
-	e.POST("/profile/email", h.changeEmail, signedIn)
+	profile.POST("/contacts", h.addContact)
+	profile.POST("/contacts/:id/delete", h.deleteContact)
+	profile.POST("/contacts/:id/verify", h.verifyContact)
+	profile.GET("/contacts/:id/verify", h.verifyContactLink)
+	profile.POST("/contacts/:id/resend", h.resendCode)
+	profile.POST("/contacts/:id/test", h.testContact)
+	profile.POST("/contacts/:id/label", h.labelContact)
+	profile.POST("/notifications", h.saveRouting)
+	profile.POST("/email", h.changeEmail)
 	e.GET("/email-change/:token", h.confirmEmailChangePage)
 	e.POST("/email-change/:token", h.confirmEmailChange)
 
@@ -91,32 +94,30 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/preferences", h.savePreferences, signedIn)
 	e.GET("/api/v1/me/preferences", h.apiPreferences)
 
-	// Accounts: create one, see one, leave one. Every /accounts/:id route
-	// passes the membership check first: 404 for non-members.
-	anyMember := h.member(db.RoleReadOnly)
+	// Accounts: create one; see or leave one as a member (404 for anyone else).
 	e.GET("/accounts/new", h.newAccountPage, signedIn)
 	e.POST("/accounts", h.createAccount, signedIn)
-	e.GET("/accounts/:id", h.account, signedIn, anyMember)
-	e.POST("/accounts/:id/leave", h.leave, signedIn, anyMember)
+	account := group(e, "/accounts/:id", signedIn, h.member(db.RoleReadOnly))
+	account.GET("", h.account)
+	account.POST("/leave", h.leave)
 
-	// The Manage console: Admins only (403 for other members); owner-only
-	// actions are refused inside their transactions.
-	admin := h.member(db.RoleAdmin)
-	e.GET("/accounts/:id/manage", h.manage, signedIn, admin)
-	e.POST("/accounts/:id/invites", h.createInvite, signedIn, admin)
-	e.POST("/accounts/:id/invites/:iid/revoke", h.revokeInvite, signedIn, admin)
-	e.POST("/accounts/:id/invites/:iid/resend", h.resendInvite, signedIn, admin)
-	e.POST("/accounts/:id/members/:uid/role", h.setRole, signedIn, admin)
-	e.POST("/accounts/:id/members/:uid/remove", h.removeMember, signedIn, admin)
-	e.POST("/accounts/:id/owner", h.transferOwnership, signedIn, admin)
-	e.POST("/accounts/:id/settings", h.renameAccount, signedIn, admin)
-	e.POST("/accounts/:id/delete", h.deleteAccount, signedIn, admin)
-	e.POST("/accounts/:id/billing", h.setBilling, signedIn, admin)
-	e.GET("/accounts/:id/saml", h.samlPage, signedIn, admin)
-	e.POST("/accounts/:id/saml", h.createSAMLConnection, signedIn, admin)
-	e.POST("/accounts/:id/saml/:cid/delete", h.deleteSAMLConnection, signedIn, admin)
-	e.POST("/accounts/:id/saml/:cid/domains/:domain/verify", h.verifySAMLDomain, signedIn, admin)
-	e.POST("/accounts/:id/saml/:cid/idp-initiated", h.setSAMLIdPInitiated, signedIn, admin)
+	// The Manage console: Admins only (403 for other members; owner-only actions are refused in their transactions).
+	manage := group(e, "/accounts/:id", signedIn, h.member(db.RoleAdmin))
+	manage.GET("/manage", h.manage)
+	manage.POST("/invites", h.createInvite)
+	manage.POST("/invites/:iid/revoke", h.revokeInvite)
+	manage.POST("/invites/:iid/resend", h.resendInvite)
+	manage.POST("/members/:uid/role", h.setRole)
+	manage.POST("/members/:uid/remove", h.removeMember)
+	manage.POST("/owner", h.transferOwnership)
+	manage.POST("/settings", h.renameAccount)
+	manage.POST("/delete", h.deleteAccount)
+	manage.POST("/billing", h.setBilling)
+	manage.GET("/saml", h.samlPage)
+	manage.POST("/saml", h.createSAMLConnection)
+	manage.POST("/saml/:cid/delete", h.deleteSAMLConnection)
+	manage.POST("/saml/:cid/domains/:domain/verify", h.verifySAMLDomain)
+	manage.POST("/saml/:cid/idp-initiated", h.setSAMLIdPInitiated)
 
 	// Invites: the emailed link is public (it offers sign-in or sign-up);
 	// answering one needs the invited, verified address.
@@ -133,5 +134,52 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/cards/:id/delete", h.deleteCard, signedIn)
 	e.POST("/cards/:id/default", h.defaultCard, signedIn)
 	e.POST("/stripe/webhook", h.stripeWebhook)
+	return grouped(e, profile, account, manage)
+}
+
+// routeGroup registers routes under one prefix, each behind the group's
+// middleware, so a route added to the group cannot miss its check. Unlike
+// echo.Group it adds no catch-all route: the member and Admin groups share
+// /accounts/:id, and a path no route knows stays a plain 404.
+type routeGroup struct {
+	e      *echo.Echo
+	prefix string
+	mw     []echo.MiddlewareFunc
+	paths  map[string]bool // method and path of every route added
+}
+
+func group(e *echo.Echo, prefix string, mw ...echo.MiddlewareFunc) *routeGroup {
+	return &routeGroup{e: e, prefix: prefix, mw: mw, paths: map[string]bool{}}
+}
+
+func (g *routeGroup) GET(path string, handler echo.HandlerFunc) {
+	g.add(http.MethodGet, path, handler)
+}
+
+func (g *routeGroup) POST(path string, handler echo.HandlerFunc) {
+	g.add(http.MethodPost, path, handler)
+}
+
+func (g *routeGroup) add(method, path string, handler echo.HandlerFunc) {
+	g.paths[method+" "+g.prefix+path] = true
+	g.e.Add(method, g.prefix+path, handler, g.mw...)
+}
+
+// grouped refuses a route table where a route under a group's prefix was
+// added beside the group (e.POST("/accounts/:id/x", ...)) and so skipped
+// its middleware: the server does not start.
+func grouped(e *echo.Echo, groups ...*routeGroup) error {
+	for _, r := range e.Routes() {
+		under, in := false, false
+		for _, g := range groups {
+			if r.Path == g.prefix || strings.HasPrefix(r.Path, g.prefix+"/") {
+				under = true
+				in = in || g.paths[r.Method+" "+r.Path]
+			}
+		}
+		if under && !in {
+			return fmt.Errorf("route %s %s is under a route group but was not added through it", r.Method, r.Path)
+		}
+	}
 	return nil
 }

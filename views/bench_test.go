@@ -124,7 +124,7 @@ func writeSessions(w *bytes.Buffer, p *ProfilePage) {
 		if !s.Current {
 			id := strconv.FormatInt(s.ID, 10)
 			w.WriteString("\n<form method=\"post\" action=\"/profile/sessions/" + id + "/revoke\" hx-post=\"/profile/sessions/" + id +
-				"/revoke\" hx-target=\"#sessions\" hx-swap=\"outerHTML\">\n<input type=\"hidden\" name=\"_csrf\" value=\"")
+				"/revoke\">\n<input type=\"hidden\" name=\"_csrf\" value=\"")
 			w.WriteString(html.EscapeString(p.CSRF))
 			w.WriteString("\">\n<button type=\"submit\" class=\"secondary outline\">Revoke</button>\n</form>\n")
 		}
@@ -132,7 +132,7 @@ func writeSessions(w *bytes.Buffer, p *ProfilePage) {
 	}
 	w.WriteString("\n</tbody>\n</table>\n</div>\n\n")
 	if p.SessionsPage.Total > 1 {
-		w.WriteString("\n<form method=\"post\" action=\"/profile/sessions/revoke-others\" hx-post=\"/profile/sessions/revoke-others\" hx-target=\"#sessions\" hx-swap=\"outerHTML\">\n<input type=\"hidden\" name=\"_csrf\" value=\"")
+		w.WriteString("\n<form method=\"post\" action=\"/profile/sessions/revoke-others\" hx-post=\"/profile/sessions/revoke-others\">\n<input type=\"hidden\" name=\"_csrf\" value=\"")
 		w.WriteString(html.EscapeString(p.CSRF))
 		w.WriteString("\">\n<button type=\"submit\" class=\"secondary\">Sign out other sessions</button>\n</form>\n")
 	}
