@@ -248,11 +248,21 @@ func (r *Renderer) Page(w io.Writer, page string, data any) error {
 }
 
 // Fragment renders the named template of page (a section or a form) into w.
-// It renders into a buffer first so a failing template never sends half a page.
+// A failing template never leaves half a page in w: into a bytes.Buffer (the
+// responder's) it renders directly and cuts what it wrote on failure;
+// anything else gets the fragment only once it rendered whole.
 func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 	t, ok := r.sets[page]
 	if !ok {
 		return fmt.Errorf("render: no page %q", page)
+	}
+	if buf, ok := w.(*bytes.Buffer); ok {
+		n := buf.Len()
+		if err := t.ExecuteTemplate(buf, name, data); err != nil {
+			buf.Truncate(n)
+			return fmt.Errorf("render %s/%s: %w", page, name, err)
+		}
+		return nil
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, data); err != nil {

@@ -134,3 +134,24 @@ func TestOutOfBandMarksTheFirstElement(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestFailedRenderLeavesNothing: a template that fails half way leaves no
+// half page behind, neither in the responder's buffer (rendered into
+// directly) nor in any other writer.
+func TestFailedRenderLeavesNothing(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := bytes.NewBufferString("before|")
+	if err := r.Page(buf, "profile.html", struct{}{}); err == nil {
+		t.Fatal("profile page with data of no fields: got no error")
+	}
+	if got := buf.String(); got != "before|" {
+		t.Errorf("buffer after a failed render: got %q, want only what was there before", got)
+	}
+	var w strings.Builder
+	if err := r.Page(&w, "profile.html", struct{}{}); err == nil || w.Len() != 0 {
+		t.Errorf("other writer after a failed render: got %d bytes, %v; want none and an error", w.Len(), err)
+	}
+}
