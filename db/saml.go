@@ -223,3 +223,13 @@ func (s *Store) VerifySAMLDomain(ctx context.Context, connID int64, domain strin
 		return markSAMLDomainVerified(ctx, tx, c, domain, ev, s.now())
 	})
 }
+
+// AnySAMLConnection says whether any account has a SAML connection: the
+// login page offers SAML (email-domain discovery) only then.
+func (s *Store) AnySAMLConnection(ctx context.Context) (bool, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM saml_connections)`).Scan(&n); err != nil {
+		return false, fmt.Errorf("any saml connection: %w", err)
+	}
+	return n == 1, nil
+}

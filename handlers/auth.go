@@ -18,6 +18,9 @@ import (
 
 const wrongCredentials = "Wrong email or password."
 
+// loginTitle is the login page's title: one verb family, Log in and Log out.
+const loginTitle = "Log in"
+
 func (h *Handler) authPage(c echo.Context, title string, form views.Form) views.AuthPage {
 	return views.AuthPage{
 		Page:       h.page(c, title),
@@ -26,14 +29,27 @@ func (h *Handler) authPage(c echo.Context, title string, form views.Form) views.
 		SignupOpen: h.cfg.Signup == SignupOpen,
 		InviteOnly: h.cfg.Signup == SignupInvite,
 		Logins:     h.loginOptions(),
+		SAML:       h.samlOffered(c),
 	}
+}
+
+// samlOffered says whether the login page shows the SAML icon: when any
+// SAML connection exists. A failed look-up hides it (and is logged); the
+// other ways in still work.
+func (h *Handler) samlOffered(c echo.Context) bool {
+	ok, err := h.store.AnySAMLConnection(c.Request().Context())
+	if err != nil {
+		logger(c).Error("login page: saml connections", "err", err)
+		return false
+	}
+	return ok
 }
 
 func (h *Handler) loginPage(c echo.Context) error {
 	if _, ok := currentUser(c); ok {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
-	return h.render(c, http.StatusOK, "login.html", "", h.authPage(c, "Sign in", views.Form{}))
+	return h.render(c, http.StatusOK, "login.html", "", h.authPage(c, loginTitle, views.Form{}))
 }
 
 // login checks a password. A wrong email and a wrong password give the same
@@ -50,14 +66,14 @@ func (h *Handler) login(c echo.Context) error {
 		form.Fail("password", "Enter your password.")
 	}
 	if form.Failed() {
-		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, "Sign in", form))
+		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, loginTitle, form))
 	}
 	// The attempt takes its slot before the hash, so concurrent attempts
 	// cannot all pass the check; a wrong password keeps it.
 	slot, err := h.reservePassword(c, email)
 	if _, ok := throttled(c, err); ok {
 		form.Fail("form", throttledMessage)
-		return h.render(c, http.StatusTooManyRequests, "login.html", "login/form", h.authPage(c, "Sign in", form))
+		return h.render(c, http.StatusTooManyRequests, "login.html", "login/form", h.authPage(c, loginTitle, form))
 	}
 	if err != nil {
 		return err
@@ -80,7 +96,7 @@ func (h *Handler) login(c echo.Context) error {
 			}
 		}
 		form.Fail("form", wrongCredentials)
-		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, "Sign in", form))
+		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, loginTitle, form))
 	}
 	h.release(ctx, c, slot)
 	if err := h.store.ClearThrottle(ctx, h.throttle.signinEmail.on(emailKey(email)).Key); err != nil {

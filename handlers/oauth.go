@@ -266,7 +266,17 @@ func (h *Handler) oauthProblem(c echo.Context, status int, f oauthFlow, heading,
 func (h *Handler) loginOptions() []views.LoginOption {
 	var list []views.LoginOption
 	for _, p := range h.cfg.OAuth {
-		list = append(list, views.LoginOption{Key: p.Key, Name: p.Name})
+		list = append(list, views.LoginOption{Key: p.Key, Name: p.Name, Icon: loginIcon(p.Key)})
 	}
 	return list
+}
+
+// loginIcon is the vendored brand mark (static/icons, see static/VERSIONS)
+// of the provider with key.
+func loginIcon(key string) string {
+	switch key {
+	case sso.Google, sso.GitHub, sso.Slack:
+		return key + ".svg"
+	}
+	return "openid.svg"
 }

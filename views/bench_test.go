@@ -55,7 +55,7 @@ func s1Profile() ProfilePage {
 	for i := range 3 {
 		p.Logins = append(p.Logins, LoginRow{ID: int64(i), Provider: "Google", Email: "ann@example.com", Linked: now, LastUsed: now})
 	}
-	p.AddLogins = []LoginOption{{"google", "Google"}, {"github", "GitHub"}, {"slack", "Slack"}}
+	p.AddLogins = []LoginOption{{"google", "Google", "google.svg"}, {"github", "GitHub", "github.svg"}, {"slack", "Slack", "slack.svg"}}
 	for i := range 4 {
 		p.Sessions = append(p.Sessions, SessionRow{ID: int64(i), Device: "Firefox 128 on Linux", IP: "192.0.2.1",
 			LastSeen: now, Created: now, Current: i == 0})

@@ -95,7 +95,8 @@ type AuthPage struct {
 	Token      string // reset: the token from the link
 	Valid      bool   // reset: the token can still be used
 
-	Logins []LoginOption // login: a "Log in with" button per configured provider
+	Logins []LoginOption // login: a "Log in with" icon per configured provider
+	SAML   bool          // login: a SAML connection exists, so offer /login/saml
 }
 
 // ProfilePage is the User Profile page.
@@ -140,6 +141,7 @@ type LoginRow struct {
 type LoginOption struct {
 	Key  string
 	Name string
+	Icon string // its brand mark under /static/icons/, e.g. "github.svg"
 }
 
 // ActivityPage is one page of the security/activity log, under the
