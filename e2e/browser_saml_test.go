@@ -54,14 +54,14 @@ func TestBrowserSAML(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#saml-email"), "grace@example.com"),
 		chromedp.Click(chromedp.CSS("#login-saml-form button[type=submit]")),
 	)
-	tab.do(t, "sign in at the IdP and come back",
+	tab.do(t, "log in at the IdP and come back",
 		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), "grace"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "compiler cobol navy 1906"),
 		chromedp.Click(chromedp.CSS(`input[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("section#my-accounts")),
 	)
 	tab.wantPath(t, "/profile")
-	tab.wantText(t, "main > .flash.success", "You are signed in.")
+	tab.wantText(t, "main > .flash.success", "You are logged in.")
 	accounts := tab.eval(t, `document.querySelector('section#my-accounts').textContent`)
 	if !strings.Contains(accounts, "Acme Research") || !strings.Contains(accounts, "Normal") {
 		tab.fatalf(t, "#my-accounts is %q, want Acme Research with the role Normal", strings.Join(strings.Fields(accounts), " "))

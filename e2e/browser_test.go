@@ -93,7 +93,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#change-password button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#change-password .flash.success")),
 	)
-	ada.wantText(t, "#change-password .flash.success", "Your password is changed. 1 other session was signed out.")
+	ada.wantText(t, "#change-password .flash.success", "Your password is changed. 1 other session was logged out.")
 	ada.wantRows(t, 1)
 	ada.wantSamePage(t, "/profile")
 
@@ -102,7 +102,7 @@ func TestBrowser(t *testing.T) {
 
 	// Log out from the user menu, and back in with the new password.
 	ada.submit(t, "log out", "/login", chromedp.Click(chromedp.CSS(`nav#user-menu form[action="/logout"] button`)))
-	ada.wantText(t, "main > .flash.success", "You are signed out.")
+	ada.wantText(t, "main > .flash.success", "You are logged out.")
 	ada.signIn(t, base, email, password2)
 
 	// Two more browsers sign in; the screenshot shows all three.
@@ -139,7 +139,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#sessions .flash.success")),
 		chromedp.WaitNotPresent(firefoxRow),
 	)
-	ada.wantText(t, "#sessions .flash.success", "The session is signed out.")
+	ada.wantText(t, "#sessions .flash.success", "The session is logged out.")
 	ada.wantRows(t, 2)
 	ada.wantSamePage(t, "/profile")
 	other.wantSignedOut(t, base)
@@ -157,10 +157,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#change-password #new_password"), password3),
 		chromedp.Click(chromedp.CSS("#change-password button[type=submit]")),
 	)
-	nojs.wantText(t, "main > .flash.success", "Your password is changed. 2 other sessions were signed out.")
+	nojs.wantText(t, "main > .flash.success", "Your password is changed. 2 other sessions were logged out.")
 	nojs.wantRows(t, 1)
 	nojs.submit(t, "log out without JavaScript", "/login", chromedp.Click(chromedp.CSS(`nav#user-menu form[action="/logout"] button`)))
-	nojs.wantText(t, "main > .flash.success", "You are signed out.")
+	nojs.wantText(t, "main > .flash.success", "You are logged out.")
 	nojs.signIn(t, base, email, password3)
 	ada.wantSignedOut(t, base)
 	third.wantSignedOut(t, base)
@@ -362,7 +362,7 @@ func (tb *browserTab) navigate(t *testing.T, u, waitFor string) {
 func (tb *browserTab) signIn(t *testing.T, base, email, password string) {
 	t.Helper()
 	tb.navigate(t, base+"/login", "#login-form")
-	tb.submit(t, "sign in as "+email, "/profile",
+	tb.submit(t, "log in as "+email, "/profile",
 		chromedp.SendKeys(chromedp.CSS("#login-form #email"), email),
 		chromedp.SendKeys(chromedp.CSS("#login-form #password"), password),
 		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
@@ -376,7 +376,7 @@ func (tb *browserTab) wantSignedOut(t *testing.T, base string) {
 	tb.navigate(t, base+"/profile", "#login-form")
 	loc := tb.location(t)
 	if loc.Path != "/login" || loc.Query().Get("next") != "/profile" {
-		tb.fatalf(t, "opening /profile signed out went to %s, want /login?next=%%2Fprofile", loc)
+		tb.fatalf(t, "opening /profile logged out went to %s, want /login?next=%%2Fprofile", loc)
 	}
 }
 

@@ -106,7 +106,7 @@ func TestCreateAccount(t *testing.T) {
 			wantStatus: http.StatusUnprocessableEntity, wantContains: []string{fieldError("Use a name without line breaks or tabs.")},
 		},
 		{
-			name: "signed out", form: url.Values{"name": {"Acme"}}, path: "/accounts",
+			name: "logged out", form: url.Values{"name": {"Acme"}}, path: "/accounts",
 			wantStatus: http.StatusSeeOther, wantHeader: map[string]string{"Location": "/login?next=%2Fprofile"},
 		},
 	})
@@ -294,7 +294,7 @@ func TestInvitePage(t *testing.T) {
 	}
 	runScenarios(t, []scenario{
 		{
-			name: "signed out", path: "/invites/{token}", setup: signedOut, wantStatus: http.StatusOK,
+			name: "logged out", path: "/invites/{token}", setup: signedOut, wantStatus: http.StatusOK,
 			wantContains: []string{
 				annName + " invited " + bobEmail + " to the account Acme as Normal",
 				`href="/login?next=/invites/{token}"`, `href="/signup?next=/invites/{token}"`,
@@ -317,11 +317,11 @@ func TestInvitePage(t *testing.T) {
 				s.c.adopt(s.app.verify(t, s.app.seedUser(t, "Eve", "eve@example.com", annPassword)).ID)
 			},
 			wantStatus:   http.StatusOK,
-			wantContains: []string{"this invite is for " + bobEmail, `action="/logout"`, `name="next" value="/invites/{token}"`, "Sign in as someone else"},
+			wantContains: []string{"this invite is for " + bobEmail, `action="/logout"`, `name="next" value="/invites/{token}"`, "Log in as someone else"},
 			after: func(t *testing.T, s *state, _ *response) {
 				res := s.c.postForm("/logout", url.Values{"next": {"/invites/" + s.vars["token"]}})
 				if got, want := res.header.Get("Location"), "/login?next="+url.QueryEscape("/invites/"+s.vars["token"]); got != want {
-					t.Errorf("sign in as someone else: got Location %q, want %q", got, want)
+					t.Errorf("log in as someone else: got Location %q, want %q", got, want)
 				}
 			},
 		},

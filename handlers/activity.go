@@ -78,14 +78,14 @@ func describe(ev db.Event) string {
 		m := cmp.Or(text("method"), providerLabel(text("provider")))
 		switch text("outcome") {
 		case db.LoginCreated:
-			return "Created the profile by signing in with " + m
+			return "Created the profile by logging in with " + m
 		case db.LoginLinked:
-			return "Signed in with " + m + ", which was linked to this profile by its confirmed email " + text("email")
+			return "Logged in with " + m + ", which was linked to this profile by its confirmed email " + text("email")
 		}
 		if m != "" && m != "signup" {
-			return "Signed in with " + m
+			return "Logged in with " + m
 		}
-		return "Signed in"
+		return "Logged in"
 	case db.EventLoginLinked:
 		return "Linked a " + cmp.Or(text("method"), providerLabel(text("provider"))) + " login" + inParens(text("email"))
 	case db.EventLoginUnlinked:
@@ -99,18 +99,18 @@ func describe(ev db.Event) string {
 	case db.EventSignInFailed:
 		return "Failed sign-in attempt (wrong password)"
 	case db.EventSignOut:
-		return "Signed out"
+		return "Logged out"
 	case db.EventPasswordChanged:
 		if n := count("sessions_revoked"); n > 0 {
-			return fmt.Sprintf("Changed the password; %s signed out", views.Plural(n, "other session", "other sessions"))
+			return fmt.Sprintf("Changed the password; %s logged out", views.Plural(n, "other session", "other sessions"))
 		}
 		return "Changed the password"
 	case db.EventPasswordReset:
-		return "Reset the password from an emailed link; every session signed out"
+		return "Reset the password from an emailed link; every session logged out"
 	case db.EventSessionRevoked:
-		return "Signed out a session"
+		return "Logged out a session"
 	case db.EventSessionsRevoked:
-		return fmt.Sprintf("Signed out %s", views.Plural(count("count"), "other session", "other sessions"))
+		return fmt.Sprintf("Logged out %s", views.Plural(count("count"), "other session", "other sessions"))
 	case db.EventEmailVerified:
 		return "Confirmed the email address"
 	case db.EventAccountCreated:

@@ -108,7 +108,7 @@ func (h *Handler) login(c echo.Context) error {
 	if err := h.signIn(c, u.ID, map[string]any{"method": "password"}); err != nil {
 		return err
 	}
-	h.flash.set(c, "success", "You are signed in.")
+	h.flash.set(c, "success", "You are logged in.")
 	return redirect(c, safeNext(c.FormValue("next")))
 }
 
@@ -232,7 +232,7 @@ func (h *Handler) signup(c echo.Context) error {
 	}
 	u, err := h.store.CreateUser(ctx, db.NewUser{Email: email, Name: name, PasswordHash: hash}, event(c, db.EventSignUp))
 	if errors.Is(err, db.ErrConflict) {
-		form.Fail("email", "A profile with this email already exists. Sign in, or reset your password if you forgot it.")
+		form.Fail("email", "A profile with this email already exists. Log in, or reset your password if you forgot it.")
 		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", page(form))
 	}
 	if err != nil {
@@ -259,7 +259,7 @@ func (h *Handler) logout(c echo.Context) error {
 	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
 		return err
 	}
-	h.flash.set(c, "success", "You are signed out.")
+	h.flash.set(c, "success", "You are logged out.")
 	// An optional next, such as an invite page's "Sign in as someone else",
 	// is where the next sign-in goes.
 	to := "/login"

@@ -47,7 +47,7 @@ func TestLoginNext(t *testing.T) {
 		})
 	}
 
-	t.Run("sign-in page keeps only a safe next", func(t *testing.T) {
+	t.Run("login page keeps only a safe next", func(t *testing.T) {
 		t.Parallel()
 		c := a.client(t)
 		for next, want := range map[string]string{"https://evil.example": "/profile", "/profile/activity": "/profile/activity"} {
@@ -250,16 +250,16 @@ func TestLogout(t *testing.T) {
 		t.Errorf("POST /logout: got session cookie %v, want it cleared", ck)
 	}
 	if c.signedIn() {
-		t.Error("after sign-out: GET /profile shows the profile, want a redirect to sign in")
+		t.Error("after sign-out: GET /profile shows the profile, want a redirect to log in")
 	}
 
 	replay := a.client(t)
 	u, _ := url.Parse(a.server.URL)
 	replay.hc.Jar.SetCookies(u, []*http.Cookie{{Name: sessCookie, Value: old}})
 	if replay.signedIn() {
-		t.Error("the signed-out session id still signs in, want it deleted on the server")
+		t.Error("the signed-out session id still logs in, want it deleted on the server")
 	}
-	if got := activityText(t, a, annEmail, annPassword); !strings.Contains(got, "Signed out") {
+	if got := activityText(t, a, annEmail, annPassword); !strings.Contains(got, "Logged out") {
 		t.Errorf("activity: got %q, want a sign-out event", got)
 	}
 }
@@ -277,10 +277,10 @@ func TestSessionRotatedAtSignIn(t *testing.T) {
 	c.login(bobEmail, bobPassword)
 	after := c.cookie(sessCookie)
 	if after == "" || after == before {
-		t.Fatalf("session id after signing in again: got %q, want a new one (was %q)", after, before)
+		t.Fatalf("session id after logging in again: got %q, want a new one (was %q)", after, before)
 	}
 	if body := c.get("/profile").body; !strings.Contains(body, `value="`+bobEmail+`"`) {
-		t.Error("after signing in as Bob: profile is not Bob's")
+		t.Error("after logging in as Bob: profile is not Bob's")
 	}
 	replay := a.client(t)
 	u, _ := url.Parse(a.server.URL)
@@ -299,7 +299,7 @@ func TestSignupModes(t *testing.T) {
 	noAnn := func(t *testing.T, s *state, _ *response) {
 		res := s.app.client(t).postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}})
 		if res.status != http.StatusUnprocessableEntity {
-			t.Errorf("sign in as the refused sign-up: got %d, want 422", res.status)
+			t.Errorf("log in as the refused sign-up: got %d, want 422", res.status)
 		}
 	}
 	runScenarios(t, []scenario{
@@ -317,11 +317,11 @@ func TestSignupModes(t *testing.T) {
 			wantStatus: http.StatusForbidden, wantContains: []string{"by invitation only"}, after: noAnn,
 		},
 		{
-			name: "invite: sign-in page offers no sign-up", config: invite, path: "/login",
+			name: "invite: login page offers no sign-up", config: invite, path: "/login",
 			wantStatus: http.StatusOK, wantNotContains: []string{`href="/signup"`},
 		},
 		{
-			name: "open: sign-in page offers sign-up", path: "/login",
+			name: "open: login page offers sign-up", path: "/login",
 			wantStatus: http.StatusOK, wantContains: []string{`<a href="/signup">Create a profile</a>`},
 		},
 	})
@@ -382,6 +382,6 @@ func TestResetEndsSignInLockout(t *testing.T) {
 	}
 	res := ann.postForm("/login", url.Values{"email": {annEmail}, "password": {newPassword}})
 	if res.status != http.StatusSeeOther {
-		t.Errorf("Ann signs in with her new password after the reset: got %d, want 303 (still locked out by the stranger's guesses)", res.status)
+		t.Errorf("Ann logs in with her new password after the reset: got %d, want 303 (still locked out by the stranger's guesses)", res.status)
 	}
 }

@@ -34,7 +34,7 @@ const (
 )
 
 func (a actor) String() string {
-	return [...]string{"signed out", "non-member", "Read-Only", "Normal", "Admin", "owner"}[a]
+	return [...]string{"logged out", "non-member", "Read-Only", "Normal", "Admin", "owner"}[a]
 }
 
 // authzAccount is the name of the account the matrix works on; no
@@ -371,7 +371,7 @@ func checkAuthzStatus(t *testing.T, method, path string, who actor, res *respons
 			next = "/profile" // a form is not sent again after sign-in
 		}
 		if wantLoc := "/login?next=" + url.QueryEscape(next); loc != wantLoc {
-			t.Errorf("%s %s signed out: got Location %q, want %q", method, path, loc, wantLoc)
+			t.Errorf("%s %s logged out: got Location %q, want %q", method, path, loc, wantLoc)
 		}
 	case want == http.StatusSeeOther && (loc == "" || strings.HasPrefix(loc, "/login")):
 		t.Errorf("%s %s as %s: got Location %q, want the page after the action", method, path, who, loc)

@@ -21,24 +21,24 @@ func TestCSRF(t *testing.T) {
 	}
 	stillSignedIn := func(t *testing.T, s *state, _ *response) {
 		if !s.c.signedIn() {
-			t.Error("after a refused post: signed out, want the session untouched")
+			t.Error("after a refused post: logged out, want the session untouched")
 		}
 	}
 	refused := []string{"<html", csrfRefused}
 
 	runScenarios(t, []scenario{
 		{
-			name: "sign in, token missing", setup: annExists, path: "/login", csrf: csrfMissing,
+			name: "log in, token missing", setup: annExists, path: "/login", csrf: csrfMissing,
 			form:       url.Values{"email": {annEmail}, "password": {annPassword}},
 			wantStatus: http.StatusForbidden, wantContains: refused, wantHeader: map[string]string{"Location": ""},
 			after: func(t *testing.T, s *state, _ *response) {
 				if s.c.signedIn() {
-					t.Error("after a refused sign-in: signed in, want signed out")
+					t.Error("after a refused sign-in: logged in, want logged out")
 				}
 			},
 		},
 		{
-			name: "sign in, token wrong", setup: annExists, path: "/login", csrf: csrfWrong,
+			name: "log in, token wrong", setup: annExists, path: "/login", csrf: csrfWrong,
 			form:       url.Values{"email": {annEmail}, "password": {annPassword}},
 			wantStatus: http.StatusForbidden, wantContains: refused,
 		},
@@ -61,7 +61,7 @@ func TestCSRF(t *testing.T) {
 			form: passwordForm, wantStatus: http.StatusForbidden, wantContains: []string{csrfRefused}, after: passwordUnchanged,
 		},
 		{
-			name: "sign out, token missing", setup: signedUp, path: "/logout", csrf: csrfMissing, form: url.Values{},
+			name: "log out, token missing", setup: signedUp, path: "/logout", csrf: csrfMissing, form: url.Values{},
 			wantStatus: http.StatusForbidden, wantContains: refused, after: stillSignedIn,
 		},
 		{
@@ -69,7 +69,7 @@ func TestCSRF(t *testing.T) {
 			form: url.Values{}, wantStatus: http.StatusForbidden, wantContains: refused,
 			after: func(t *testing.T, s *state, _ *response) {
 				if !s.clients["second"].signedIn() {
-					t.Error("second browser after a refused revoke: signed out, want signed in")
+					t.Error("second browser after a refused revoke: logged out, want logged in")
 				}
 			},
 		},
@@ -139,6 +139,6 @@ func TestEveryFormCarriesTheToken(t *testing.T) {
 		}
 	}
 	if forms := strings.Count(body, "<form"); forms < 5 {
-		t.Errorf("GET /profile with two sessions: got %d forms, want at least 5 (name, resend, password, revoke, sign out others, log out)", forms)
+		t.Errorf("GET /profile with two sessions: got %d forms, want at least 5 (name, resend, password, revoke, log out others, log out)", forms)
 	}
 }

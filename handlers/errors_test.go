@@ -37,7 +37,7 @@ func TestHealthAndErrorPages(t *testing.T) {
 			wantHeader:   map[string]string{"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"},
 		},
 		{
-			name: "signed in, not found", setup: signedUp, path: "/profile/nothing",
+			name: "logged in, not found", setup: signedUp, path: "/profile/nothing",
 			wantStatus:   http.StatusNotFound,
 			wantContains: []string{`<nav id="user-menu">`, "There is nothing at this address."},
 		},

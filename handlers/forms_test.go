@@ -50,15 +50,15 @@ func TestStateChangingRoutes(t *testing.T) {
 	forgotSent := "If a profile exists for " + annEmail + ", we have sent it a link to choose a new password. The link works for one hour."
 	signedOut := func(t *testing.T, s *state, _ *response) {
 		if s.c.signedIn() {
-			t.Error("GET /profile after sign-out: got the profile, want a redirect to sign in")
+			t.Error("GET /profile after sign-out: got the profile, want a redirect to log in")
 		}
 	}
 	secondSignedOut := func(t *testing.T, s *state, _ *response) {
 		if s.clients["second"].signedIn() {
-			t.Error("second browser: still signed in, want its session revoked")
+			t.Error("second browser: still logged in, want its session revoked")
 		}
 		if !s.c.signedIn() {
-			t.Error("this browser: signed out, want its session kept")
+			t.Error("this browser: logged out, want its session kept")
 		}
 	}
 	newPasswordWorks := func(t *testing.T, s *state, _ *response) {
@@ -77,24 +77,24 @@ func TestStateChangingRoutes(t *testing.T) {
 			wantFlash: "Welcome to Roster! We sent a link to " + annEmail + " to confirm your email.",
 		},
 		{
-			name: "sign in", setup: annExists, form: loginForm, path: "/login",
+			name: "log in", setup: annExists, form: loginForm, path: "/login",
 			wantStatus: http.StatusSeeOther, wantHeader: map[string]string{"Location": "/profile"},
-			wantFlash: "You are signed in.",
+			wantFlash: "You are logged in.",
 		},
 		{
-			name: "sign in, htmx", setup: annExists, form: loginForm, path: "/login", htmx: true,
+			name: "log in, htmx", setup: annExists, form: loginForm, path: "/login", htmx: true,
 			wantStatus: http.StatusNoContent, wantHeader: map[string]string{"HX-Redirect": "/profile"},
-			wantFlash: "You are signed in.",
+			wantFlash: "You are logged in.",
 		},
 		{
-			name: "sign out", setup: signedUp, form: url.Values{}, path: "/logout",
+			name: "log out", setup: signedUp, form: url.Values{}, path: "/logout",
 			wantStatus: http.StatusSeeOther, wantHeader: map[string]string{"Location": "/login"},
-			wantFlash: "You are signed out.", after: signedOut,
+			wantFlash: "You are logged out.", after: signedOut,
 		},
 		{
-			name: "sign out, htmx", setup: signedUp, form: url.Values{}, path: "/logout", htmx: true,
+			name: "log out, htmx", setup: signedUp, form: url.Values{}, path: "/logout", htmx: true,
 			wantStatus: http.StatusNoContent, wantHeader: map[string]string{"HX-Redirect": "/login"},
-			wantFlash: "You are signed out.", after: signedOut,
+			wantFlash: "You are logged out.", after: signedOut,
 		},
 		{
 			name: "save name", setup: signedUp, form: url.Values{"name": {"Ann B. Example"}}, path: "/profile/name",
@@ -131,13 +131,13 @@ func TestStateChangingRoutes(t *testing.T) {
 		{
 			name: "change password", setup: withSecondSession, form: passwordForm, path: "/profile/password",
 			wantStatus: http.StatusSeeOther, wantHeader: map[string]string{"Location": "/profile"},
-			wantFlash: "Your password is changed. 1 other session was signed out.",
+			wantFlash: "Your password is changed. 1 other session was logged out.",
 			after:     func(t *testing.T, s *state, r *response) { secondSignedOut(t, s, r); newPasswordWorks(t, s, r) },
 		},
 		{
 			name: "change password, htmx", setup: withSecondSession, form: passwordForm, path: "/profile/password", htmx: true,
 			wantStatus: http.StatusOK,
-			wantContains: []string{`<section id="change-password">`, "Your password is changed. 1 other session was signed out.",
+			wantContains: []string{`<section id="change-password">`, "Your password is changed. 1 other session was logged out.",
 				`<section id="sessions" hx-swap-oob="true">`},
 			wantNotContains: []string{`/profile/sessions/{other}/revoke`},
 			after:           secondSignedOut,
@@ -145,21 +145,21 @@ func TestStateChangingRoutes(t *testing.T) {
 		{
 			name: "revoke a session", setup: withSecondSession, form: url.Values{}, path: "/profile/sessions/{other}/revoke",
 			wantStatus: http.StatusSeeOther, wantHeader: map[string]string{"Location": "/profile"},
-			wantFlash: "The session is signed out.", after: secondSignedOut,
+			wantFlash: "The session is logged out.", after: secondSignedOut,
 		},
 		{
 			name: "revoke a session, htmx", setup: withSecondSession, form: url.Values{}, path: "/profile/sessions/{other}/revoke", htmx: true,
-			wantStatus: http.StatusOK, wantContains: []string{`<section id="sessions">`, "The session is signed out."},
+			wantStatus: http.StatusOK, wantContains: []string{`<section id="sessions">`, "The session is logged out."},
 			after: secondSignedOut,
 		},
 		{
 			name: "revoke other sessions", setup: withSecondSession, form: url.Values{}, path: "/profile/sessions/revoke-others",
 			wantStatus: http.StatusSeeOther, wantHeader: map[string]string{"Location": "/profile"},
-			wantFlash: "1 other session was signed out.", after: secondSignedOut,
+			wantFlash: "1 other session was logged out.", after: secondSignedOut,
 		},
 		{
 			name: "revoke other sessions, htmx", setup: withSecondSession, form: url.Values{}, path: "/profile/sessions/revoke-others", htmx: true,
-			wantStatus: http.StatusOK, wantContains: []string{`<section id="sessions">`, "1 other session was signed out."},
+			wantStatus: http.StatusOK, wantContains: []string{`<section id="sessions">`, "1 other session was logged out."},
 			after: secondSignedOut,
 		},
 		{
@@ -180,10 +180,10 @@ func TestStateChangingRoutes(t *testing.T) {
 		{
 			name: "reset password", setup: withResetLink, form: url.Values{"new_password": {newPassword}}, path: "/password/reset/{token}",
 			wantStatus: http.StatusSeeOther, wantHeader: map[string]string{"Location": "/login"},
-			wantFlash: "Your password is changed. Sign in with the new one.",
+			wantFlash: "Your password is changed. Log in with the new one.",
 			after: func(t *testing.T, s *state, r *response) {
 				if s.clients["ann"].signedIn() {
-					t.Error("Ann's browser after the reset: still signed in, want every session ended")
+					t.Error("Ann's browser after the reset: still logged in, want every session ended")
 				}
 				newPasswordWorks(t, s, r)
 			},
@@ -191,7 +191,7 @@ func TestStateChangingRoutes(t *testing.T) {
 		{
 			name: "reset password, htmx", setup: withResetLink, form: url.Values{"new_password": {newPassword}}, path: "/password/reset/{token}", htmx: true,
 			wantStatus: http.StatusNoContent, wantHeader: map[string]string{"HX-Redirect": "/login"},
-			wantFlash: "Your password is changed. Sign in with the new one.",
+			wantFlash: "Your password is changed. Log in with the new one.",
 			after:     newPasswordWorks,
 		},
 	})
@@ -227,15 +227,15 @@ func TestValidation(t *testing.T) {
 		{
 			name: "sign up with a taken email", setup: annExists, form: url.Values{"name": {"Other Ann"}, "email": {"ANN@example.com"}, "password": {bobPassword}}, path: "/signup", htmx: true,
 			wantStatus:   http.StatusUnprocessableEntity,
-			wantContains: []string{fieldError("A profile with this email already exists. Sign in, or reset your password if you forgot it.")},
+			wantContains: []string{fieldError("A profile with this email already exists. Log in, or reset your password if you forgot it.")},
 		},
 		{
-			name: "sign in without a password", form: url.Values{"email": {annEmail}}, path: "/login",
+			name: "log in without a password", form: url.Values{"email": {annEmail}}, path: "/login",
 			wantStatus:   http.StatusUnprocessableEntity,
 			wantContains: []string{"<html", fieldError("Enter your password."), `value="` + annEmail + `"`},
 		},
 		{
-			name: "sign in without a password, htmx", form: url.Values{"email": {annEmail}}, path: "/login", htmx: true,
+			name: "log in without a password, htmx", form: url.Values{"email": {annEmail}}, path: "/login", htmx: true,
 			wantStatus:   http.StatusUnprocessableEntity,
 			wantContains: []string{`<form id="login-form"`, fieldError("Enter your password."), `value="` + annEmail + `"`},
 		},

@@ -375,7 +375,7 @@ func (c *client) login(email, password string) {
 	c.t.Helper()
 	res := c.postForm("/login", url.Values{"email": {email}, "password": {password}})
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile" {
-		c.t.Fatalf("sign in %s: got %d to %q, want 303 to /profile; body %s", email, res.status, res.header.Get("Location"), res.body)
+		c.t.Fatalf("log in %s: got %d to %q, want 303 to /profile; body %s", email, res.status, res.header.Get("Location"), res.body)
 	}
 }
 
@@ -388,7 +388,7 @@ func (c *client) adopt(userID int64) {
 	req.RemoteAddr = "127.0.0.1:40000"
 	rec := httptest.NewRecorder()
 	if err := c.app.sessions.SignIn(rec, req, userID); err != nil {
-		c.t.Fatalf("sign in user %d: %v", userID, err)
+		c.t.Fatalf("log in user %d: %v", userID, err)
 	}
 	u, _ := url.Parse(c.app.server.URL)
 	c.hc.Jar.SetCookies(u, rec.Result().Cookies())

@@ -95,6 +95,6 @@ func (h *Handler) unlinkLogin(c echo.Context) error {
 		return err
 	}
 	h.queued()
-	msg := "The " + providerLabel(removed.Provider) + " login is removed: it no longer signs you in."
+	msg := "The " + providerLabel(removed.Provider) + " login is removed: it no longer logs you in."
 	return answer(h, c, profileSection("profile/sso-logins"), http.StatusOK, msg, func(p *views.ProfilePage) { p.LoginsForm.Message = msg })
 }

@@ -18,7 +18,7 @@ import (
 // OAuth app); the state of each flow lives in a cookie of ours.
 
 const (
-	modeLogin = "login" // sign in (or sign up) with the external login
+	modeLogin = "login" // log in (or sign up) with the external login
 	modeLink  = "link"  // Add Login: link it to the signed-in user
 )
 
@@ -109,7 +109,7 @@ func (h *Handler) beginFlow(c echo.Context, p sso.Provider, f oauthFlow) error {
 	if err != nil {
 		logger(c).Error("external login unavailable", "provider", p.Key, "err", err)
 		return h.oauthProblem(c, http.StatusServiceUnavailable, f, p.Name+" is not available",
-			"We could not reach "+p.Name+" to sign you in. Please try again in a few minutes, or sign in another way.")
+			"We could not reach "+p.Name+" to log you in. Please try again in a few minutes, or log in another way.")
 	}
 	fresh := sso.NewFlow()
 	f.Provider, f.State, f.Nonce, f.Verifier = p.Key, fresh.State, fresh.Nonce, fresh.Verifier
@@ -140,7 +140,7 @@ func (h *Handler) oauthCallback(c echo.Context) error {
 	}
 	if c.QueryParam("error") != "" {
 		return h.oauthProblem(c, http.StatusBadRequest, f, "Sign-in with "+p.Name+" was cancelled",
-			p.Name+" did not sign you in: you cancelled, or it refused. You can try again.")
+			p.Name+" did not log you in: you cancelled, or it refused. You can try again.")
 	}
 	ext, err := h.exchange(c, p, f)
 	if err != nil {
@@ -188,7 +188,7 @@ func (h *Handler) finishLogin(c echo.Context, p sso.Provider, f oauthFlow, ext d
 		if re == db.ErrSignupClosed {
 			status = http.StatusForbidden
 		}
-		return h.oauthProblem(c, status, f, "You are not signed in", views.RuleText(re))
+		return h.oauthProblem(c, status, f, "You are not logged in", views.RuleText(re))
 	}
 	if err != nil {
 		return err
@@ -205,12 +205,12 @@ func (h *Handler) finishLogin(c echo.Context, p sso.Provider, f oauthFlow, ext d
 		return err
 	}
 	h.queued()
-	msg := "You are signed in with " + p.Name + "."
+	msg := "You are logged in with " + p.Name + "."
 	switch outcome {
 	case db.LoginCreated:
 		msg = "Welcome to Roster! Your profile was made from your " + p.Name + " login."
 	case db.LoginLinked:
-		msg = "Your " + p.Name + " login is now linked to your profile, which has the same confirmed email. You are signed in."
+		msg = "Your " + p.Name + " login is now linked to your profile, which has the same confirmed email. You are logged in."
 	}
 	h.flash.set(c, "success", msg)
 	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
@@ -222,7 +222,7 @@ func (h *Handler) finishLink(c echo.Context, p sso.Provider, f oauthFlow, ext db
 	u, ok := currentUser(c)
 	if !ok || u.ID != f.UserID {
 		return h.oauthProblem(c, http.StatusForbidden, oauthFlow{}, "Nothing was linked",
-			"You are no longer signed in as the person who started Add Login. Sign in and try again from your profile.")
+			"You are no longer logged in as the person who started Add Login. Log in and try again from your profile.")
 	}
 	ev := event(c, db.EventLoginLinked)
 	ev.Detail = map[string]any{"method": p.Name}
@@ -241,9 +241,9 @@ func (h *Handler) finishLink(c echo.Context, p sso.Provider, f oauthFlow, ext db
 		return err
 	default:
 		h.queued()
-		msg := "Your " + p.Name + " login is linked: you can sign in with it now."
+		msg := "Your " + p.Name + " login is linked: you can log in with it now."
 		if ext.Email != "" {
-			msg = "Your " + p.Name + " login (" + ext.Email + ") is linked: you can sign in with it now."
+			msg = "Your " + p.Name + " login (" + ext.Email + ") is linked: you can log in with it now."
 		}
 		h.flash.set(c, "success", msg)
 	}
@@ -254,7 +254,7 @@ func (h *Handler) finishLink(c echo.Context, p sso.Provider, f oauthFlow, ext db
 // why and where to go next: back to the profile for Add Login, to the
 // sign-in page otherwise. No session is started.
 func (h *Handler) oauthProblem(c echo.Context, status int, f oauthFlow, heading, text string) error {
-	data := views.MessagePage{Page: h.page(c, heading), Heading: heading, Text: text, Link: "/login", LinkText: "Back to sign in"}
+	data := views.MessagePage{Page: h.page(c, heading), Heading: heading, Text: text, Link: "/login", LinkText: "Back to log in"}
 	if _, ok := currentUser(c); ok && f.Mode == modeLink {
 		data.Link, data.LinkText = "/profile#sso-logins", "Back to your profile"
 	}

@@ -126,7 +126,7 @@ func TestOAuthLogin(t *testing.T) {
 		name string
 		run  func(t *testing.T, k *check)
 	}{
-		{"new person: a verified profile is made and signed in", func(t *testing.T, k *check) {
+		{"new person: a verified profile is made and logged in", func(t *testing.T, k *check) {
 			k.f.SignInAs(person("1001", "new@example.com", true))
 			res := k.c.signInWith(k.oc, k.f, "/accounts/new")
 			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/accounts/new" {
@@ -134,7 +134,7 @@ func TestOAuthLogin(t *testing.T) {
 			}
 			checkFlash(t, k.c, res, "Welcome to Roster! Your profile was made from your "+k.oc.name+" login.")
 			if got := k.c.profileEmail(); got != "new@example.com" {
-				t.Fatalf("signed in as %q, want new@example.com", got)
+				t.Fatalf("logged in as %q, want new@example.com", got)
 			}
 			u, err := k.a.store.UserByEmail(context.Background(), "new@example.com")
 			if err != nil || !u.EmailVerified() || u.PasswordHash != "" || u.Name != "Person 1001" {
@@ -155,7 +155,7 @@ func TestOAuthLogin(t *testing.T) {
 				t.Fatalf("second sign-in: got %d, want 303; body %s", res.status, res.body)
 			}
 			if got := again.profileEmail(); got != "first@example.com" {
-				t.Fatalf("second sign-in: signed in as %q, want the first profile, first@example.com", got)
+				t.Fatalf("second sign-in: logged in as %q, want the first profile, first@example.com", got)
 			}
 			if _, err := k.a.store.UserByEmail(context.Background(), "changed@example.com"); !errors.Is(err, db.ErrNotFound) {
 				t.Fatalf("a profile for the changed email: got %v, want none", err)
@@ -164,12 +164,12 @@ func TestOAuthLogin(t *testing.T) {
 				t.Fatalf("identity: got %+v, want one with the new email recorded", ids)
 			}
 		}},
-		{"both emails verified: linked and signed in", func(t *testing.T, k *check) {
+		{"both emails verified: linked and logged in", func(t *testing.T, k *check) {
 			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
 			k.f.SignInAs(person("1003", annEmail, true))
 			res := k.c.signInWith(k.oc, k.f, "/profile")
 			if res.status != http.StatusSeeOther || k.c.profileEmail() != annEmail {
-				t.Fatalf("callback: got %d, signed in as %q; want 303, Ann", res.status, k.c.profileEmail())
+				t.Fatalf("callback: got %d, logged in as %q; want 303, Ann", res.status, k.c.profileEmail())
 			}
 			if ids := k.a.identities(t, annEmail); len(ids) != 1 || ids[0].Subject != k.oc.subject("1003") {
 				t.Fatalf("Ann's logins: got %+v, want the new one", ids)
@@ -201,7 +201,7 @@ func TestOAuthLogin(t *testing.T) {
 			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#sso-logins" {
 				t.Fatalf("callback: got %d to %q, want 303 to /profile#sso-logins; body %s", res.status, res.header.Get("Location"), res.body)
 			}
-			checkFlash(t, k.c, res, "Your "+k.oc.name+" login (ann.elsewhere@example.net) is linked: you can sign in with it now.")
+			checkFlash(t, k.c, res, "Your "+k.oc.name+" login (ann.elsewhere@example.net) is linked: you can log in with it now.")
 			ids := k.a.identities(t, annEmail)
 			if len(ids) != 1 || ids[0].Email != "ann.elsewhere@example.net" || ids[0].Provider != k.oc.provider {
 				t.Fatalf("Ann's logins: got %+v, want the %s one", ids, k.oc.provider)
@@ -306,7 +306,7 @@ func wantRefused(t *testing.T, c *client, res *response, status int, words strin
 		t.Errorf("refusal page has no link back to /login")
 	}
 	if c.signedIn() {
-		t.Fatalf("signed in after a refusal, want not")
+		t.Fatalf("logged in after a refusal, want not")
 	}
 }
 
@@ -345,7 +345,7 @@ func TestGitHubPublicEmailIsNotProof(t *testing.T) {
 				t.Fatalf("linked to Ann: got %v, want %v", annLinked, tt.newProfile == annEmail)
 			}
 			if tt.newProfile != "" && c.profileEmail() != tt.newProfile {
-				t.Fatalf("signed in as %q, want %q", c.profileEmail(), tt.newProfile)
+				t.Fatalf("logged in as %q, want %q", c.profileEmail(), tt.newProfile)
 			}
 		})
 	}
@@ -399,7 +399,7 @@ func TestUnlinkLogin(t *testing.T) {
 		t.Fatalf("unlink with a password set: got %d %q", res.status, res.body)
 	}
 	if !c.signedIn() {
-		t.Fatal("signed out after the unlink, want the session kept")
+		t.Fatal("logged out after the unlink, want the session kept")
 	}
 	if len(a.identities(t, "sso@example.com")) != 0 {
 		t.Fatal("login still linked after the unlink")
@@ -411,7 +411,7 @@ func TestUnlinkLogin(t *testing.T) {
 		t.Errorf("notice: got %q, want a link to reset the password", notice.Text)
 	}
 	act := c.get("/profile/activity").body
-	for _, want := range []string{"Removed the GitHub login (sso@example.com)", "Created the profile by signing in with GitHub"} {
+	for _, want := range []string{"Removed the GitHub login (sso@example.com)", "Created the profile by logging in with GitHub"} {
 		if !strings.Contains(act, want) {
 			t.Errorf("activity: missing %q", want)
 		}
@@ -432,7 +432,7 @@ func TestUnlinkLoginPlain(t *testing.T) {
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile" {
 		t.Fatalf("unlink: got %d to %q, want 303 to /profile", res.status, res.header.Get("Location"))
 	}
-	checkFlash(t, c, res, "The Google login is removed: it no longer signs you in.")
+	checkFlash(t, c, res, "The Google login is removed: it no longer logs you in.")
 }
 
 // TestOAuthOffered: only configured providers have buttons and routes.
@@ -462,7 +462,7 @@ func TestOAuthOffered(t *testing.T) {
 	}
 	// Add Login needs a session and a CSRF token.
 	if res := c.postForm("/profile/logins/google", nil); res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/login") {
-		t.Errorf("Add Login signed out: got %d to %q, want 303 to /login", res.status, res.header.Get("Location"))
+		t.Errorf("Add Login logged out: got %d to %q, want 303 to /login", res.status, res.header.Get("Location"))
 	}
 	a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
 	c.login(annEmail, annPassword)
@@ -539,7 +539,7 @@ func TestExternalSignInNotices(t *testing.T) {
 	safari.ua = safariUA
 	for _, c := range []*client{firefox, firefox, safari} {
 		if res := c.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther {
-			t.Fatalf("sign in: got %d; body %s", res.status, res.body)
+			t.Fatalf("log in: got %d; body %s", res.status, res.body)
 		}
 	}
 	want := []string{"Security notice: sign-in from a new device", "Security notice: " + oc.name + " login linked"}

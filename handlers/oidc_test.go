@@ -143,7 +143,7 @@ func TestOIDCKeyRotation(t *testing.T) {
 			})
 			c := a.client(t)
 			if res := c.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther || c.profileEmail() != "rotate@example.com" {
-				t.Fatalf("sign-in with the new key: got %d, signed in as %q; want 303 as rotate@example.com; body %s",
+				t.Fatalf("sign-in with the new key: got %d, logged in as %q; want 303 as rotate@example.com; body %s",
 					res.status, c.profileEmail(), res.body)
 			}
 			f.Change(func() {

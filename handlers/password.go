@@ -121,7 +121,7 @@ func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *vi
 			return err
 		}
 		data.Page.User = db.User{}
-		data.Link, data.LinkText = "/login", "Sign in"
+		data.Link, data.LinkText = "/login", "Log in"
 	}
 	if len(v.Removed) > 0 {
 		data.Text += " " + removedLoginsText(v.Removed)
@@ -129,13 +129,13 @@ func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *vi
 	switch {
 	case v.SignedOut == 0:
 	case signedIn && !v.KeptSession:
-		data.Text += " Every session was signed out."
+		data.Text += " Every session was logged out."
 	default:
-		data.Text += " Every other session was signed out."
+		data.Text += " Every other session was logged out."
 	}
 	switch {
 	case len(v.Removed) > 0 && v.User.PasswordHash == "":
-		data.Text += " Your profile has no password yet: choose one with a link sent to your address, then sign in and link your login again with Add Login on your profile."
+		data.Text += " Your profile has no password yet: choose one with a link sent to your address, then log in and link your login again with Add Login on your profile."
 		data.Link, data.LinkText = "/password/forgot", "Choose a password"
 	case !signedIn && v.User.PasswordHash != "":
 		// Confirmed from a browser that is not signed in to the profile:
@@ -146,7 +146,7 @@ func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *vi
 	case len(v.Removed) > 0 && v.KeptSession:
 		data.Text += " You can link your logins again with Add Login on your profile."
 	case len(v.Removed) > 0:
-		data.Text += " Sign in with your password; you can link your logins again with Add Login on your profile."
+		data.Text += " Log in with your password; you can link your logins again with Add Login on your profile."
 	}
 	return nil
 }
@@ -270,7 +270,7 @@ func (h *Handler) reset(c echo.Context) error {
 	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
 		return err
 	}
-	msg := "Your password is changed. Sign in with the new one."
+	msg := "Your password is changed. Log in with the new one."
 	if removed := removedLoginsText(v.Removed); removed != "" {
 		msg += " " + removed
 	}

@@ -147,7 +147,7 @@ func (h *Handler) apiPreferencesOf(c echo.Context) (db.Preferences, error) {
 		return h.prefs(c), nil
 	}
 	if c.Request().Header.Get("Authorization") == "" {
-		return db.Preferences{}, apiRefusal{http.StatusUnauthorized, "sign in, or send the API's bearer token and ?user="}
+		return db.Preferences{}, apiRefusal{http.StatusUnauthorized, "log in, or send the API's bearer token and ?user="}
 	}
 	if err := h.apiBearer(c); err != nil {
 		return db.Preferences{}, err

@@ -238,10 +238,10 @@ func TestPreferencesNeedSignIn(t *testing.T) {
 	a := newApp(t)
 	c := a.client(t)
 	if res := c.get("/api/v1/me/preferences"); res.status != http.StatusUnauthorized || !strings.Contains(res.body, `"error"`) {
-		t.Errorf("GET /api/v1/me/preferences signed out: got %d %s, want 401 JSON", res.status, res.body)
+		t.Errorf("GET /api/v1/me/preferences logged out: got %d %s, want 401 JSON", res.status, res.body)
 	}
 	if res := c.get("/preferences"); res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/login?next=") {
-		t.Errorf("GET /preferences signed out: got %d to %q, want 303 to /login", res.status, res.header.Get("Location"))
+		t.Errorf("GET /preferences logged out: got %d to %q, want 303 to /login", res.status, res.header.Get("Location"))
 	}
 }
 
@@ -576,8 +576,8 @@ func TestSessionsFollowPageSize(t *testing.T) {
 	if l := pagerLinks(first); l["last"] != "/profile?sessions_page=2" {
 		t.Errorf("page 1: links %v, want last /profile?sessions_page=2", l)
 	}
-	if !strings.Contains(first, "Sign out other sessions") {
-		t.Error("page 1: no Sign out other sessions")
+	if !strings.Contains(first, "Log out other sessions") {
+		t.Error("page 1: no Log out other sessions")
 	}
 	if n, second := count("/profile?sessions_page=2"); n != 2 || strings.Contains(second, "(this device)") {
 		t.Errorf("page 2: got %d rows, want the 2 others", n)

@@ -70,7 +70,7 @@ func TestPreHijackThroughAddLogin(t *testing.T) {
 			intruder := a.client(t)
 			res := intruder.signInWith(oc, f, "/profile")
 			if got := intruder.profileEmail(); got == annEmail {
-				t.Fatalf("after Ann's reset, Mallory's %s login signs in to Ann's profile (callback %d to %q)",
+				t.Fatalf("after Ann's reset, Mallory's %s login logs in to Ann's profile (callback %d to %q)",
 					oc.name, res.status, res.header.Get("Location"))
 			}
 			if ids := a.identities(t, annEmail); len(ids) != 0 {
@@ -141,19 +141,19 @@ func TestPreHijackThroughUnverifiedProvider(t *testing.T) {
 			// 3. Mallory's browser is out, and her login no longer opens
 			// the profile.
 			if mallory.signedIn() {
-				t.Fatal("Mallory's browser is still signed in after Ann's reset")
+				t.Fatal("Mallory's browser is still logged in after Ann's reset")
 			}
 			intruder := a.client(t)
 			cb := intruder.signInWith(oc, f, "/profile")
 			if got := intruder.profileEmail(); got == annEmail {
-				t.Fatalf("after Ann's reset, Mallory's %s login signs in to Ann's profile (callback %d)", oc.name, cb.status)
+				t.Fatalf("after Ann's reset, Mallory's %s login logs in to Ann's profile (callback %d)", oc.name, cb.status)
 			}
 			if ids := a.identities(t, annEmail); len(ids) != 0 {
 				t.Fatalf("Ann's logins after her reset: got %+v, want none", ids)
 			}
 			// Ann is told what was removed: on the page after the reset
 			// and in her activity log.
-			checkFlash(t, owner, res, "Your password is changed. Sign in with the new one. "+
+			checkFlash(t, owner, res, "Your password is changed. Log in with the new one. "+
 				"Removed, because they were linked before your email address was confirmed: the "+oc.name+" login ("+annEmail+").")
 			if act := activityText(t, a, annEmail, newPassword); !strings.Contains(act,
 				"Removed the "+oc.name+" login ("+annEmail+"): it was linked before the email address was confirmed") {
@@ -191,7 +191,7 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 	c := a.client(t)
 	c.signInWith(oc, f, "/profile")
 	if got := c.profileEmail(); got != pat {
-		t.Fatalf("setup: signed in as %q, want a new profile for %s", got, pat)
+		t.Fatalf("setup: logged in as %q, want a new profile for %s", got, pat)
 	}
 	if res := c.postHTMX("/profile/verify-email", nil); res.status != http.StatusOK {
 		t.Fatalf("ask for a verification link: got %d", res.status)
@@ -203,7 +203,7 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 		"Your profile has no password yet",
 		`href="/password/forgot"`)
 	if c.signedIn() {
-		t.Error("the browser signed in through the removed login is still signed in")
+		t.Error("the browser logged in through the removed login is still logged in")
 	}
 	// Signing in with the provider again does not link: it still does not
 	// confirm the email (ResolveLogin step 3).
@@ -242,19 +242,19 @@ func TestVerifyLinkAfterUnconfirmedProvider(t *testing.T) {
 	bobsLogin.ua = safariUA
 	bobsLogin.signInWith(oc, f, "/profile")
 	if got := bobsLogin.profileEmail(); got != bobEmail {
-		t.Fatalf("setup: signed in through Bob's login as %q, want %s", got, bobEmail)
+		t.Fatalf("setup: logged in through Bob's login as %q, want %s", got, bobEmail)
 	}
 	path = strings.TrimPrefix(link(t, a.mail.waitFor(t, bobEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
 	pageSays(t, "Bob's verification page", bob.confirmLink(path),
 		"Removed, because they were linked before your email address was confirmed: the Acme ID login (bob@example.com).",
-		"Every other session was signed out.",
+		"Every other session was logged out.",
 		"You can link your logins again with Add Login on your profile.",
 		`href="/profile"`)
 	if !bob.signedIn() {
-		t.Error("Bob's browser, signed in with his password, was signed out with the removed login")
+		t.Error("Bob's browser, logged in with his password, was logged out with the removed login")
 	}
 	if bobsLogin.signedIn() {
-		t.Error("the browser signed in through Bob's removed login is still signed in")
+		t.Error("the browser logged in through Bob's removed login is still logged in")
 	}
 }
 
@@ -281,14 +281,14 @@ func TestVerifyLinkSignsOutOthers(t *testing.T) {
 	other.login(annEmail, annPassword)
 	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Confirm"), "http://roster.test/verify/"), "http://roster.test")
 	res := c.confirmLink(path)
-	if res.status != http.StatusOK || !strings.Contains(res.body, "Every other session was signed out.") {
+	if res.status != http.StatusOK || !strings.Contains(res.body, "Every other session was logged out.") {
 		t.Fatalf("GET %s: got %d; body:\n%s", path, res.status, res.body)
 	}
 	if !c.signedIn() {
-		t.Error("the browser that followed the link: signed out, want kept")
+		t.Error("the browser that followed the link: logged out, want kept")
 	}
 	if other.signedIn() {
-		t.Error("another browser: still signed in, want signed out")
+		t.Error("another browser: still logged in, want logged out")
 	}
 }
 
@@ -309,6 +309,6 @@ func TestVerifyLinkInAnotherBrowser(t *testing.T) {
 		t.Fatalf("GET %s in Ann's browser: got %d; body:\n%s", path, res.status, res.body)
 	}
 	if mallory.signedIn() {
-		t.Error("Mallory's session after Ann confirmed the address: signed in, want signed out")
+		t.Error("Mallory's session after Ann confirmed the address: logged in, want logged out")
 	}
 }

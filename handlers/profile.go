@@ -187,12 +187,12 @@ func (h *Handler) changePassword(c echo.Context) error {
 		h.queued()
 		form.Message = "Your password is changed."
 		if u.PasswordHash == "" {
-			form.Message = "Your password is set: you can sign in with it too."
+			form.Message = "Your password is set: you can log in with it too."
 		}
 		u.PasswordHash = hash
 		c.Set(ctxUser, u)
 		if revoked > 0 {
-			form.Message += fmt.Sprintf(" %s signed out.", views.Plural(revoked, "other session was", "other sessions were"))
+			form.Message += fmt.Sprintf(" %s logged out.", views.Plural(revoked, "other session was", "other sessions were"))
 		}
 	}
 	if form.Failed() {
@@ -245,7 +245,7 @@ func (h *Handler) revokeSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := "The session is signed out."
+	msg := "The session is logged out."
 	return answer(h, c, profileSection("profile/sessions"), http.StatusOK, msg, func(p *views.ProfilePage) { p.SessionsMessage = msg })
 }
 
@@ -255,6 +255,6 @@ func (h *Handler) revokeOtherSessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := views.Plural(n, "other session was", "other sessions were") + " signed out."
+	msg := views.Plural(n, "other session was", "other sessions were") + " logged out."
 	return answer(h, c, profileSection("profile/sessions"), http.StatusOK, msg, func(p *views.ProfilePage) { p.SessionsMessage = msg })
 }

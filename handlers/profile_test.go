@@ -71,7 +71,7 @@ func TestProfilePage(t *testing.T) {
 		`<nav id="user-menu">`, `<a href="/profile">User Profile</a>`, ">Preferences</a>", ">Credit Cards</a>", ">Create Account</a>", "Log out",
 		annName, `value="` + annEmail + `"`, "Not verified yet",
 		`Firefox 128 on Linux <small class="muted">(this device)</small>`, "Safari 17 on Mac OS X", "127.0.0.1",
-		"Sign out other sessions",
+		"Log out other sessions",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("GET /profile: missing %q", want)
@@ -98,27 +98,27 @@ func TestChangePassword(t *testing.T) {
 		t.Fatalf("POST /profile/password: got %d, want 303; body:\n%s", res.status, res.body)
 	}
 	if second.signedIn() {
-		t.Error("second browser after the change: signed in, want signed out")
+		t.Error("second browser after the change: logged in, want logged out")
 	}
 	if !c.signedIn() {
-		t.Error("this browser after the change: signed out, want signed in")
+		t.Error("this browser after the change: logged out, want logged in")
 	}
 	if res := a.client(t).postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}}); res.status != http.StatusUnprocessableEntity {
-		t.Errorf("sign in with the old password: got %d, want 422", res.status)
+		t.Errorf("log in with the old password: got %d, want 422", res.status)
 	}
 	a.client(t).login(annEmail, newPassword)
-	if notice := a.mail.waitFor(t, annEmail, "Security notice: password changed"); !strings.Contains(notice.Text, "every other session was signed out") {
+	if notice := a.mail.waitFor(t, annEmail, "Security notice: password changed"); !strings.Contains(notice.Text, "every other session was logged out") {
 		t.Errorf("password notice: got %q", notice.Text)
 	}
 
 	what, _ := activity(t, c)
-	want := []string{"Signed in with password", "Changed the password; 1 other session signed out", "Failed sign-in attempt (wrong password)"}
+	want := []string{"Logged in with password", "Changed the password; 1 other session logged out", "Failed sign-in attempt (wrong password)"}
 	for _, w := range want {
 		if !slices.Contains(what, w) {
 			t.Errorf("activity: got %q, want an entry %q", what, w)
 		}
 	}
-	if len(what) == 0 || what[0] != "Signed in with password" {
+	if len(what) == 0 || what[0] != "Logged in with password" {
 		t.Errorf("activity: got %q, want newest first", what)
 	}
 }
@@ -151,7 +151,7 @@ func TestRevokeSession(t *testing.T) {
 		}
 	}
 	if !ann2.signedIn() || !ann3.signedIn() {
-		t.Fatal("Ann's sessions after Bob's attempts: signed out, want signed in")
+		t.Fatal("Ann's sessions after Bob's attempts: logged out, want logged in")
 	}
 
 	res := ann1.postForm("/profile/sessions/"+ids[0]+"/revoke", nil)
@@ -166,17 +166,17 @@ func TestRevokeSession(t *testing.T) {
 	}
 
 	res = ann1.postHTMX("/profile/sessions/revoke-others", nil)
-	if res.status != http.StatusOK || !strings.Contains(res.body, "1 other session was signed out.") {
-		t.Errorf("revoke others: got %d, want 200 saying 1 other session was signed out; body:\n%s", res.status, res.body)
+	if res.status != http.StatusOK || !strings.Contains(res.body, "1 other session was logged out.") {
+		t.Errorf("revoke others: got %d, want 200 saying 1 other session was logged out; body:\n%s", res.status, res.body)
 	}
 	if ann2.signedIn() || ann3.signedIn() {
-		t.Error("Ann's other browsers: still signed in, want both signed out")
+		t.Error("Ann's other browsers: still logged in, want both logged out")
 	}
 	if !ann1.signedIn() || !bob.signedIn() {
-		t.Error("Ann's own browser or Bob: signed out, want them kept")
+		t.Error("Ann's own browser or Bob: logged out, want them kept")
 	}
 	what, _ := activity(t, ann1)
-	for _, w := range []string{"Signed out a session", "Signed out 1 other session"} {
+	for _, w := range []string{"Logged out a session", "Logged out 1 other session"} {
 		if !slices.Contains(what, w) {
 			t.Errorf("activity: got %q, want an entry %q", what, w)
 		}
@@ -226,7 +226,7 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("POST %s: got %d to %q, want 303 to /login", path, res.status, res.header.Get("Location"))
 	}
 	if ann.signedIn() {
-		t.Error("Ann's browser after the reset: signed in, want every session signed out")
+		t.Error("Ann's browser after the reset: logged in, want every session logged out")
 	}
 	a.client(t).login(annEmail, newPassword)
 	a.mail.waitFor(t, annEmail, "Security notice: password reset")
@@ -297,7 +297,7 @@ func TestActivityPagination(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	c := a.client(t)
-	c.signup(annName, annEmail, annPassword) // "Created the profile", "Signed in"
+	c.signup(annName, annEmail, annPassword) // "Created the profile", "Logged in"
 	revokeOthers := func() {
 		t.Helper()
 		if res := c.postForm("/profile/sessions/revoke-others", nil); res.status != http.StatusSeeOther {
@@ -310,7 +310,7 @@ func TestActivityPagination(t *testing.T) {
 	before, after := regexp.MustCompile(`^/profile/activity\?before=\d+$`), regexp.MustCompile(`^/profile/activity\?after=\d+$`)
 
 	page1, body1 := activity(t, c)
-	if len(page1) != 25 || page1[0] != "Signed out 0 other sessions" || page1[24] != "Signed in" {
+	if len(page1) != 25 || page1[0] != "Logged out 0 other sessions" || page1[24] != "Logged in" {
 		t.Fatalf("page 1: got %d rows %q, want 25, newest first", len(page1), page1)
 	}
 	links1 := pagerLinks(body1)
@@ -331,7 +331,7 @@ func TestActivityPagination(t *testing.T) {
 	}
 
 	last, bodyLast := activityAt(t, c, links1["last"])
-	if len(last) != 25 || last[24] != "Created the profile" || last[23] != "Signed in" || !slices.Equal(last[:24], page1[1:]) {
+	if len(last) != 25 || last[24] != "Created the profile" || last[23] != "Logged in" || !slices.Equal(last[:24], page1[1:]) {
 		t.Errorf("last page: got %q, want the 25 oldest events, newest first", last)
 	}
 	linksLast := pagerLinks(bodyLast)

@@ -107,7 +107,7 @@ func (h *Handler) samlConnection(c echo.Context) (db.SAMLConnection, error) {
 // samlLoginPage asks for an email and sends the person to the connection
 // that serves its domain.
 func (h *Handler) samlLoginPage(c echo.Context) error {
-	data := h.authPage(c, "Sign in with SAML single sign-on", views.Form{})
+	data := h.authPage(c, "Log in with SAML single sign-on", views.Form{})
 	email := strings.TrimSpace(c.QueryParam("email"))
 	if email == "" {
 		return h.render(c, http.StatusOK, "login_saml.html", "", data)
@@ -126,9 +126,9 @@ func (h *Handler) samlLoginPage(c echo.Context) error {
 	// have not proved to own must not send its people to their IdP. The
 	// verified connection comes first, and a domain verifies for one.
 	if len(conns) == 0 || !conns[0].DomainVerified(domain) {
-		msg := "No organization on this server signs in people at " + domain + " with single sign-on. Sign in with your password instead."
+		msg := "No organization on this server offers single sign-on to people at " + domain + ". Log in with your password instead."
 		if len(conns) > 0 {
-			msg = "No organization has verified " + domain + " for single sign-on on this server yet, so we cannot send you to a sign-in page. Ask your account admin for your organization's sign-in link, or sign in with your password."
+			msg = "No organization has verified " + domain + " for single sign-on on this server yet, so we cannot send you to a login page. Ask your account admin for your organization's sign-in link, or log in with your password."
 		}
 		data.Form.Fail("email", msg)
 		return h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
@@ -262,7 +262,7 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 		return err
 	}
 	h.queued()
-	h.flash.set(c, "success", "You are signed in.")
+	h.flash.set(c, "success", "You are logged in.")
 	return c.Redirect(http.StatusSeeOther, safeNext(next))
 }
 
@@ -284,7 +284,7 @@ func (h *Handler) samlMetadata(c echo.Context) error {
 }
 
 const samlFailedText = "Sign-in failed: the response from your identity provider could not be accepted. " +
-	"Start again from the sign-in page; if it keeps failing, ask your account admin to check the SAML connection."
+	"Start again from the login page; if it keeps failing, ask your account admin to check the SAML connection."
 
 // samlRefused answers a SAML sign-in that failed, in plain words. The log
 // gets the kind of failure only: never the SAMLResponse, which carries
@@ -293,7 +293,7 @@ func (h *Handler) samlRefused(c echo.Context, conn db.SAMLConnection, kind strin
 	logger(c).Warn("saml sign-in refused", "connection", conn.ID, "kind", kind)
 	return h.render(c, status, "message.html", "", views.MessagePage{
 		Page: h.page(c, "Sign-in failed"), Heading: "Sign-in failed", Text: text,
-		Link: "/login", LinkText: "Back to the sign-in page",
+		Link: "/login", LinkText: "Back to the login page",
 	})
 }
 
@@ -307,9 +307,9 @@ func samlSubjectRefusal(conn db.SAMLConnection, err error) string {
 	case errors.Is(err, sso.ErrTransientNameID):
 		return "Sign-in failed: the identity provider sent a one-time (transient) NameID. Ask your account admin to configure a persistent NameID or the email address."
 	case errors.As(err, &de) && len(de.Domains) == 0:
-		return "Sign-in failed: " + conn.Name + " lists no email domains yet, so it signs nobody in. Ask your account admin to add your organization's domain to the connection."
+		return "Sign-in failed: " + conn.Name + " lists no email domains yet, so it logs nobody in. Ask your account admin to add your organization's domain to the connection."
 	case errors.As(err, &de):
-		return "Sign-in failed: " + conn.Name + " signs in only people with email addresses at " + strings.Join(de.Domains, ", ") +
+		return "Sign-in failed: " + conn.Name + " is only for people with email addresses at " + strings.Join(de.Domains, ", ") +
 			", and your identity provider sent " + de.Email + ". Ask your account admin to check the connection's email domains."
 	case errors.Is(err, sso.ErrNoEmail):
 		return "Sign-in failed: the identity provider did not send your email address. Ask your account admin to release the email attribute to Roster."

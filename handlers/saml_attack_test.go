@@ -84,7 +84,7 @@ func TestSAMLAttackReusedConnectionID(t *testing.T) {
 	// Alice signs in through Acme's connection: her profile and login.
 	victim := e.app.client(t)
 	if res := e.postACS(victim, e.idpResponse(t, victim)); res.status != http.StatusSeeOther {
-		t.Fatalf("Alice signs in: got %d; body %s", res.status, res.body)
+		t.Fatalf("Alice logs in: got %d; body %s", res.status, res.body)
 	}
 	alice, err := e.app.store.UserByEmail(ctx, idpEmail)
 	if err != nil {
@@ -102,7 +102,7 @@ func TestSAMLAttackReusedConnectionID(t *testing.T) {
 		t.Errorf("Alice's logins after her connection was deleted: got %+v, want none", ids)
 	}
 	if victim.signedIn() {
-		t.Errorf("the session Alice opened through the deleted connection is still signed in")
+		t.Errorf("the session Alice opened through the deleted connection is still logged in")
 	}
 
 	// Mallory makes an account and a connection to an IdP she runs, in
@@ -117,7 +117,7 @@ func TestSAMLAttackReusedConnectionID(t *testing.T) {
 	c := e.app.client(t)
 	res := att.postACS(c, att.idpResponse(t, c))
 	if got := profileEmail(t, c, idpEmail, "mallory@evil.test"); got == idpEmail {
-		t.Fatalf("Mallory's IdP asserting Alice's NameID signed in as Alice (status %d)", res.status)
+		t.Fatalf("Mallory's IdP asserting Alice's NameID logged in as Alice (status %d)", res.status)
 	}
 	if ids, _ := e.app.store.IdentitiesForUser(ctx, alice.ID); len(ids) != 0 {
 		t.Errorf("Alice's logins after Mallory's attempt: got %+v, want none", ids)
@@ -207,7 +207,7 @@ func TestSAMLAttackIdPInitiatedSilent(t *testing.T) {
 
 	// The page asks, in a form that needs a POST with the CSRF token.
 	page := alicesBrowser.get(confirmURL)
-	if page.status != http.StatusOK || !strings.Contains(page.body, "Sign in as "+idpEmail+" through Test IdP?") {
+	if page.status != http.StatusOK || !strings.Contains(page.body, "Log in as "+idpEmail+" through Test IdP?") {
 		t.Fatalf("GET the confirmation page: got %d; body %s", page.status, page.body)
 	}
 	action, form := formOf(t, page.body)
@@ -230,7 +230,7 @@ func TestSAMLAttackIdPInitiatedSilent(t *testing.T) {
 
 	// Alice confirms: signed in, once.
 	if res := alicesBrowser.do(http.MethodPost, action, form, nil); res.status != http.StatusSeeOther || profileEmail(t, alicesBrowser, idpEmail) != idpEmail {
-		t.Fatalf("confirm: got %d to %q, want 303 and signed in as %s; body %s", res.status, res.header.Get("Location"), idpEmail, res.body)
+		t.Fatalf("confirm: got %d to %q, want 303 and logged in as %s; body %s", res.status, res.header.Get("Location"), idpEmail, res.body)
 	}
 	again := e.app.client(t)
 	again.hc.Jar.SetCookies(mustURL(e.app.server.URL), []*http.Cookie{{Name: "roster_saml", Value: alicesBrowser.cookie("roster_saml")}})

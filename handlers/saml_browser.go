@@ -101,7 +101,7 @@ func samlTokenHash(token string) []byte {
 
 func samlIdPInitiatedUnverifiedText(conn db.SAMLConnection) string {
 	return "Sign-in failed: " + conn.Name + " cannot start a sign-in from the identity provider's side until one of its email domains is verified. " +
-		"Start from Roster's sign-in page instead (Sign in with single sign-on), or ask your account admin to verify the domain."
+		"Start from Roster's login page instead (Log in with single sign-on), or ask your account admin to verify the domain."
 }
 
 // samlBrowserCookie binds a SAML sign-in to the browser it happens in. The

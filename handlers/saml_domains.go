@@ -143,7 +143,7 @@ func (h *Handler) verifySAMLDomain(c echo.Context) error {
 	case err != nil:
 		return accountError(err)
 	}
-	return h.manageResult(c, samlDomains, views.Form{}, nil, domain+" is verified: emails there that this connection signs in now count as verified.")
+	return h.manageResult(c, samlDomains, views.Form{}, nil, domain+" is verified: emails there that this connection logs in now count as verified.")
 }
 
 // setSAMLIdPInitiated allows or refuses sign-in started at the identity

@@ -192,7 +192,7 @@ func TestSAMLDomainVerifyWho(t *testing.T) {
 		t.Errorf("a Normal member verifies: got %d, want 403", res.status)
 	}
 	if res := e.app.client(t).postForm(path, nil); res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/login") {
-		t.Errorf("signed out: got %d to %q, want 303 to /login", res.status, res.header.Get("Location"))
+		t.Errorf("logged out: got %d to %q, want 303 to /login", res.status, res.header.Get("Location"))
 	}
 	if res := e.admin.do(http.MethodPost, path, url.Values{}, nil); res.status != http.StatusForbidden {
 		t.Errorf("the Admin without a CSRF token: got %d, want 403", res.status)

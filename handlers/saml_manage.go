@@ -164,7 +164,7 @@ func parseDomains(s string) ([]string, string) {
 	}
 	switch {
 	case len(list) == 0:
-		return nil, "Enter the email domains of the people this connection signs in, such as example.com."
+		return nil, "Enter the email domains of the people this connection logs in, such as example.com."
 	case len(list) > 20:
 		return nil, "Use at most 20 domains."
 	}

@@ -453,7 +453,7 @@ func TestSAMLConsoleAndLoginPage(t *testing.T) {
 		t.Errorf("known domain: got %d to %q", res.status, res.header.Get("Location"))
 	}
 	if res := anon.get("/login/saml?email=zoe@elsewhere.org"); res.status != http.StatusUnprocessableEntity ||
-		!strings.Contains(res.body, fieldError("No organization on this server signs in people at elsewhere.org with single sign-on. Sign in with your password instead.")) {
+		!strings.Contains(res.body, fieldError("No organization on this server offers single sign-on to people at elsewhere.org. Log in with your password instead.")) {
 		t.Errorf("unknown domain: got %d; body %s", res.status, res.body)
 	}
 	// With role none, a SAML sign-in makes no membership.

@@ -88,7 +88,7 @@ func TestScannerOpensVerifyLink(t *testing.T) {
 		t.Error("after Ann confirmed: the address is still unconfirmed")
 	}
 	if mallory.signedIn() {
-		t.Error("after Ann confirmed: Mallory's session is still signed in")
+		t.Error("after Ann confirmed: Mallory's session is still logged in")
 	}
 	if res := ann.get(path); res.status != http.StatusNotFound {
 		t.Errorf("GET %s after it was used: got %d, want 404", path, res.status)
@@ -213,7 +213,7 @@ func TestScannerOpensEveryMailedLink(t *testing.T) {
 		}
 	}
 	if !bc.signedIn() {
-		t.Error("Bob's browser was signed out by a scanner")
+		t.Error("Bob's browser was logged out by a scanner")
 	}
 }
 
@@ -256,10 +256,10 @@ func TestConfirmLinkPageWarnsStrangers(t *testing.T) {
 		stranger bool
 	}{
 		{"verify, the profile's browser", ann, verifyPath, false},
-		{"verify, signed out", a.client(t), verifyPath, true},
+		{"verify, logged out", a.client(t), verifyPath, true},
 		{"verify, another profile", bob, verifyPath, true},
 		{"email change, the profile's browser", bob, changePath, false},
-		{"email change, signed out", a.client(t), changePath, true},
+		{"email change, logged out", a.client(t), changePath, true},
 		{"email change, another profile", ann, changePath, true},
 	} {
 		res := tc.c.get(tc.path)

@@ -25,7 +25,7 @@ func TestSecurityHeaders(t *testing.T) {
 	anonymous := a.client(t)
 
 	responses := map[string]*response{
-		"sign-in page":      anonymous.get("/login"),
+		"login page":      anonymous.get("/login"),
 		"profile":           c.get("/profile"),
 		"activity":          c.get("/profile/activity"),
 		"htmx fragment":     c.postHTMX("/profile/name", url.Values{"name": {"Ann"}}),
@@ -33,7 +33,7 @@ func TestSecurityHeaders(t *testing.T) {
 		"redirect":          anonymous.get("/profile"),
 		"not found":         anonymous.get("/no/such/page"),
 		"refused post":      anonymous.do(http.MethodPost, "/login", url.Values{}, nil),
-		"htmx sign-in page": anonymous.getHTMX("/login"),
+		"htmx login page": anonymous.getHTMX("/login"),
 	}
 	for name, res := range responses {
 		t.Run(name, func(t *testing.T) {
@@ -217,6 +217,6 @@ func TestCookieFlagsHTTPS(t *testing.T) {
 	}
 	plain := &http.Cookie{Name: sessCookie, Value: sess.Value}
 	if got := serve(http.MethodGet, "/profile", nil, csrf, plain); got.StatusCode != http.StatusSeeOther {
-		t.Errorf("GET /profile with the session id in an unprefixed cookie: got %d, want 303 to sign in", got.StatusCode)
+		t.Errorf("GET /profile with the session id in an unprefixed cookie: got %d, want 303 to log in", got.StatusCode)
 	}
 }

@@ -86,7 +86,7 @@ func (p ManagePage) Expired(inv db.Invite) bool { return !inv.ExpiresAt.After(p.
 const (
 	InviteUnknown    = ""            // no invite has this link
 	InviteClosed     = "closed"      // expired, used, ignored or revoked
-	InviteSignIn     = "sign-in"     // signed out: sign in or sign up first
+	InviteSignIn     = "sign-in"     // logged out: log in or sign up first
 	InviteAnswer     = "answer"      // addressed to the user's verified email: Accept or Ignore
 	InviteVerify     = "verify"      // addressed to the user's email, not confirmed yet
 	InviteOtherEmail = "other-email" // addressed to someone else

@@ -102,8 +102,8 @@ func writeSessions(w *bytes.Buffer, p *ProfilePage) {
 		w.WriteString(html.EscapeString(p.SessionsMessage))
 		w.WriteString("</p>")
 	}
-	w.WriteString("\n<p class=\"muted\">Browsers signed in to your profile. Revoke any you don't recognise.</p>\n<div class=\"overflow-auto\">\n<table>\n" +
-		"<thead><tr><th scope=\"col\">Device</th><th scope=\"col\">IP address</th><th scope=\"col\">Last seen</th><th scope=\"col\">Signed in</th><th scope=\"col\"></th></tr></thead>\n<tbody>\n")
+	w.WriteString("\n<p class=\"muted\">Browsers logged in to your profile. Revoke any you don't recognise.</p>\n<div class=\"overflow-auto\">\n<table>\n" +
+		"<thead><tr><th scope=\"col\">Device</th><th scope=\"col\">IP address</th><th scope=\"col\">Last seen</th><th scope=\"col\">Logged in</th><th scope=\"col\"></th></tr></thead>\n<tbody>\n")
 	for _, s := range p.Sessions {
 		w.WriteString("\n<tr")
 		if s.Current {
@@ -134,7 +134,7 @@ func writeSessions(w *bytes.Buffer, p *ProfilePage) {
 	if p.SessionsPage.Total > 1 {
 		w.WriteString("\n<form method=\"post\" action=\"/profile/sessions/revoke-others\" hx-post=\"/profile/sessions/revoke-others\">\n<input type=\"hidden\" name=\"_csrf\" value=\"")
 		w.WriteString(html.EscapeString(p.CSRF))
-		w.WriteString("\">\n<button type=\"submit\" class=\"secondary\">Sign out other sessions</button>\n</form>\n")
+		w.WriteString("\">\n<button type=\"submit\" class=\"secondary\">Log out other sessions</button>\n</form>\n")
 	}
 	w.WriteString("\n</section>\n")
 }

@@ -88,7 +88,7 @@ func TestMailWords(t *testing.T) {
 				"An Admin of Acme can choose another card in the account's Manage console, under Billing."}},
 		{SecurityMail{Change: NewDevice, Device: "Firefox on Linux", When: time.Date(2026, 11, 26, 15, 30, 0, 0, time.UTC), IP: "192.0.2.1",
 			ResetLink: "https://r.example/password/forgot", ProfileLink: "https://r.example/profile"}, MailText{"Security notice: sign-in from a new device",
-			"Hello,\n\nYour Roster profile was signed in to from Firefox on Linux, a browser that had not signed in to it before.\n\n" +
+			"Hello,\n\nSomeone, perhaps you, logged in to your Roster profile from Firefox on Linux, a browser that had not logged in to it before.\n\n" +
 				"When: 26 Nov 2026 15:30 UTC\nFrom: IP address 192.0.2.1, Firefox on Linux\n\n" +
 				"If this was you, there is nothing to do. If it was not, reset your password at\nhttps://r.example/password/forgot\n" +
 				"and review your sessions and linked logins at\nhttps://r.example/profile\n"}},
