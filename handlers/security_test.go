@@ -26,13 +26,13 @@ func TestSecurityHeaders(t *testing.T) {
 
 	responses := map[string]*response{
 		"login page":      anonymous.get("/login"),
-		"profile":           c.get("/profile"),
-		"activity":          c.get("/profile/activity"),
-		"htmx fragment":     c.postHTMX("/profile/name", url.Values{"name": {"Ann"}}),
-		"422 fragment":      c.postHTMX("/profile/name", url.Values{"name": {""}}),
-		"redirect":          anonymous.get("/profile"),
-		"not found":         anonymous.get("/no/such/page"),
-		"refused post":      anonymous.do(http.MethodPost, "/login", url.Values{}, nil),
+		"profile":         c.get("/profile"),
+		"activity":        c.get("/profile/activity"),
+		"htmx fragment":   c.postHTMX("/profile/name", url.Values{"name": {"Ann"}}),
+		"422 fragment":    c.postHTMX("/profile/name", url.Values{"name": {""}}),
+		"redirect":        anonymous.get("/profile"),
+		"not found":       anonymous.get("/no/such/page"),
+		"refused post":    anonymous.do(http.MethodPost, "/login", url.Values{}, nil),
 		"htmx login page": anonymous.getHTMX("/login"),
 	}
 	for name, res := range responses {
