@@ -251,7 +251,7 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 		case db.ErrSAMLOtherBrowser:
 			kind = "other_browser"
 		}
-		return h.samlRefused(c, conn, kind, http.StatusForbidden, views.RuleText(re))
+		return h.samlRefused(c, conn, kind, http.StatusForbidden, views.SAMLRuleText(re))
 	}
 	if err != nil {
 		return err

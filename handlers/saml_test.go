@@ -311,8 +311,9 @@ func TestSAMLRefusals(t *testing.T) {
 		c := e.app.client(t)
 		form := e.idpResponse(t, c)
 		res := e.postACS(c, form)
-		if res.status != http.StatusForbidden || !strings.Contains(res.body, html.EscapeString(views.RuleText(db.ErrLinkUnverifiedProvider))) {
-			t.Fatalf("got %d, want 403 saying %q; body %s", res.status, db.ErrLinkUnverifiedProvider, res.body)
+		if res.status != http.StatusForbidden || !strings.Contains(res.body, html.EscapeString(views.SAMLRuleText(db.ErrLinkUnverifiedProvider))) ||
+			strings.Contains(res.body, "Add Login") {
+			t.Fatalf("got %d, want 403 saying %q and not sending the person to Add Login, which has no SAML option; body %s", res.status, db.ErrLinkUnverifiedProvider, res.body)
 		}
 		if c.signedIn() {
 			t.Errorf("refused sign-in left a session")

@@ -45,7 +45,18 @@ var ruleSentences = map[db.RuleError]string{
 	db.ErrSAMLRequestUnknown:     "This sign-in has expired or was already used. Start again from the login page.",
 	db.ErrSAMLReplayed:           "This sign-in response was already used. Start again from the login page.",
 	db.ErrSAMLOtherBrowser:       "This sign-in was started in another browser, so it cannot finish in this one. If you did not just start a sign-in, someone may be trying to log you in to their profile: close this page. Otherwise start again from the login page in this browser.",
-	db.ErrSAMLNoProfile:          "There is no Roster profile for this email yet, and single sign-on makes profiles only at email domains verified for the connection. Ask your account admin to verify the domain, or sign up with your password and then use Add Login.",
+	db.ErrSAMLNoProfile:          "There is no Roster profile for this email yet, and single sign-on makes profiles only at email domains verified for the connection. Ask your account admin to verify the domain, or sign up with your password.",
+}
+
+// SAMLRuleText is RuleText for a refused SAML login. Add Login has no
+// SAML option, so where RuleText would send the person there, it says
+// what works instead: the account admin verifying the email's domain.
+func SAMLRuleText(err error) string {
+	if errors.Is(err, db.ErrLinkUnverifiedProvider) {
+		return "A profile with this email already exists, but its email domain is not verified for this single sign-on connection, so we cannot link them. " +
+			"Log in with your password, and ask your account admin to verify the domain; after that, single sign-on can link to your profile."
+	}
+	return RuleText(err)
 }
 
 // RuleText is the sentence for a broken rule in err, written for the
