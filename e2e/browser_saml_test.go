@@ -14,14 +14,19 @@ import (
 	"github.com/rosterhq/roster/internal/samltest"
 )
 
-// TestBrowserSAML signs in through a SAML connection in Chromium: the email
-// on /login/saml, samlidp's real login form, its self-posting response
+// TestBrowserSAML logs in through a SAML connection in Chromium: the login
+// page's "Log in with:" icons (GitHub and Slack configured, and SAML since a
+// connection exists), each loaded and named, the SAML icon to /login/saml,
+// the email there, samlidp's real login form, its self-posting response
 // page, and the profile with the account the connection brought the
 // person into.
 func TestBrowserSAML(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	base, store := startBrowserApp(t, nil)
+	base, store := startBrowserApp(t, map[string]string{
+		"ROSTER_GITHUB_CLIENT_ID": "gh-id", "ROSTER_GITHUB_CLIENT_SECRET": "gh-secret",
+		"ROSTER_SLACK_CLIENT_ID": "slack-id", "ROSTER_SLACK_CLIENT_SECRET": "slack-secret",
+	})
 	idp := samltest.New(t, nil)
 	idp.AddUser(t, "grace", "grace@example.com", "Grace Hopper", "compiler cobol navy 1906")
 
@@ -49,7 +54,27 @@ func TestBrowserSAML(t *testing.T) {
 
 	browserCtx := startChromium(t, ctx)
 	tab := newBrowserTab(t, browserCtx, "SAML tab", browserUAChrome, true, false)
-	tab.navigate(t, base+"/login/saml", "#login-saml-form")
+	tab.navigate(t, base+"/login", "#sso-buttons")
+	tab.wantText(t, "#login-with-heading", "Log in with:")
+	// Each icon: its accessible name (what a screen reader says for the
+	// link) and whether its SVG loaded under the CSP.
+	const want = "Log in with GitHub /auth/github loaded; Log in with Slack /auth/slack loaded; Log in with SAML single sign-on /login/saml loaded"
+	var icons string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		icons = tab.eval(t, `[...document.querySelectorAll('#sso-buttons a')].map(a => {
+			const img = a.querySelector('img');
+			return a.getAttribute('aria-label') + ' ' + new URL(a.href).pathname + ' ' + (img.complete && img.naturalWidth > 0 ? 'loaded' : 'missing');
+		}).join('; ')`)
+		if icons == want || time.Now().After(deadline) {
+			break
+		}
+	}
+	if icons != want {
+		tab.fatalf(t, "login icons: %q, want %q", icons, want)
+	}
+	tab.submit(t, "open SAML single sign-on from its icon", "/login/saml",
+		chromedp.Click(chromedp.CSS(`#sso-buttons a[href^="/login/saml"]`)),
+	)
 	tab.submit(t, "go to the IdP", "/sso",
 		chromedp.SendKeys(chromedp.CSS("#saml-email"), "grace@example.com"),
 		chromedp.Click(chromedp.CSS("#login-saml-form button[type=submit]")),
