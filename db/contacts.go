@@ -17,19 +17,49 @@ const (
 	KindWebhook = "webhook"
 )
 
+// Providers a contact method kind may need: the server sends through them
+// only when the operator configured them.
+const (
+	ProviderNone  = ""
+	ProviderPhone = "phone" // SMS and calls: Twilio, ROSTER_TWILIO_*
+)
+
 // kindList declares the contact method kinds, in the order the add form
-// offers them: how people see each, and which reach a phone number.
-// Kinds, KindName and IsPhone derive from it; the tables' CHECKs list the
-// same kinds.
+// offers them: how people see each, which reach a phone number, and the
+// provider each needs. Kinds, KindName, KindProvider and IsPhone derive
+// from it; the tables' CHECKs list the same kinds.
 var kindList = []struct {
 	kind, name string
 	phone      bool
+	provider   string
 }{
-	{KindEmail, "Email", false},
-	{KindSMS, "SMS", true},
-	{KindVoice, "Voice call", true},
-	{KindSlack, "Slack", false},
-	{KindWebhook, "Webhook", false},
+	{KindEmail, "Email", false, ProviderNone},
+	{KindSMS, "SMS", true, ProviderPhone},
+	{KindVoice, "Voice call", true, ProviderPhone},
+	{KindSlack, "Slack", false, ProviderNone},
+	{KindWebhook, "Webhook", false, ProviderNone},
+}
+
+// KindProvider is the provider the kind needs, ProviderNone for none.
+func KindProvider(kind string) string {
+	for _, k := range kindList {
+		if k.kind == kind {
+			return k.provider
+		}
+	}
+	return ProviderNone
+}
+
+// KindsOffered lists, in the add form's order, the kinds that need no
+// provider or whose provider has reports configured.
+func KindsOffered(has func(provider string) bool) []string {
+	var list []string
+	for _, k := range kindList {
+		if k.provider == ProviderNone || has(k.provider) {
+			list = append(list, k.kind)
+		}
+	}
+	return list
 }
 
 // Kinds lists the contact method kinds in the order the add form offers them.

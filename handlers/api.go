@@ -56,7 +56,7 @@ func (h *Handler) apiBearer(c echo.Context) error {
 	a, b := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(h.cfg.APIToken))
 	if !ok || h.cfg.APIToken == "" || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
-		return apiRefusal{http.StatusUnauthorized, "a valid bearer token (ROSTER_API_TOKEN) is required"}
+		return apiRefusal{http.StatusUnauthorized, "a valid bearer token is required"}
 	}
 	h.release(c.Request().Context(), c, slot)
 	return nil

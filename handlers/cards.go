@@ -72,8 +72,8 @@ func (h *Handler) idempotencyKey(what string) string {
 func (h *Handler) loadCardsData(c echo.Context) (views.CardsPage, error) {
 	u, _ := currentUser(c)
 	sc := h.cfg.Stripe
-	data := views.CardsPage{Configured: sc.Cards != nil, PublishableKey: sc.PublishableKey, JSURL: sc.JSURL, Now: time.Now()}
-	if data.Configured {
+	data := views.CardsPage{PublishableKey: sc.PublishableKey, JSURL: sc.JSURL, Now: time.Now()}
+	if sc.Cards != nil {
 		cards, err := h.store.Cards(c.Request().Context(), u.ID)
 		if err != nil {
 			return views.CardsPage{}, err
@@ -87,7 +87,11 @@ func (h *Handler) loadCardsData(c echo.Context) (views.CardsPage, error) {
 	return data, nil
 }
 
+// cards is the Credit Cards page; without Stripe there is none.
 func (h *Handler) cards(c echo.Context) error {
+	if !h.cardsOffered() {
+		return echo.ErrNotFound
+	}
 	data, err := h.loadCardsData(c)
 	if err != nil {
 		return err

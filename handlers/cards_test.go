@@ -65,15 +65,15 @@ func wantStatus(t *testing.T, what string, res *response, want int) {
 	}
 }
 
+// TestCardsNotConfigured: without Stripe there are no Credit Cards at all:
+// no menu entry, no page, no billing section in the Manage console.
 func TestCardsNotConfigured(t *testing.T) {
 	t.Parallel()
-	_, c, _ := cardsClient(t, func(*appConfig) {})
+	a, c, ann := cardsClient(t, func(*appConfig) {})
+	acme := a.seedAccount(t, ann, "Acme")
 	res := c.get("/cards")
-	wantStatus(t, "GET /cards", res, http.StatusOK)
-	if w := missing(res.body, "Card payments are not set up on this server", "ROSTER_STRIPE_SECRET_KEY", "ROSTER_STRIPE_PUBLISHABLE_KEY"); w != "" {
-		t.Errorf("GET /cards without Stripe: %q missing from\n%s", w, res.body)
-	}
-	for _, unwanted := range []string{`id="card-form"`, "New +", "js.stripe.com"} {
+	wantStatus(t, "GET /cards", res, http.StatusNotFound)
+	for _, unwanted := range []string{`id="card-form"`, "New +", "js.stripe.com", "ROSTER_"} {
 		if strings.Contains(res.body, unwanted) {
 			t.Errorf("GET /cards without Stripe: the page has %q", unwanted)
 		}
@@ -81,8 +81,38 @@ func TestCardsNotConfigured(t *testing.T) {
 	if csp := res.header.Get("Content-Security-Policy"); strings.Contains(csp, "stripe") {
 		t.Errorf("CSP without Stripe names Stripe: %s", csp)
 	}
+	profile := c.get("/profile")
+	wantStatus(t, "GET /profile", profile, http.StatusOK)
+	if strings.Contains(profile.body, `href="/cards"`) || strings.Contains(profile.body, "Credit Cards") {
+		t.Errorf("GET /profile without Stripe offers Credit Cards:\n%s", profile.body)
+	}
+	manage := c.get(fmt.Sprintf("/accounts/%d/manage", acme.ID))
+	wantStatus(t, "GET manage", manage, http.StatusOK)
+	for _, unwanted := range []string{`id="billing"`, "Billing", "Card payments", `href="/cards"`} {
+		if strings.Contains(manage.body, unwanted) {
+			t.Errorf("Manage console without Stripe has %q", unwanted)
+		}
+	}
+	wantStatus(t, "POST billing", c.postForm(fmt.Sprintf("/accounts/%d/billing", acme.ID), url.Values{"payment_method_id": {""}}), http.StatusNotFound)
 	wantStatus(t, "POST /cards/setup", c.postForm("/cards/setup", nil), http.StatusNotFound)
 	wantStatus(t, "POST /stripe/webhook", c.do(http.MethodPost, "/stripe/webhook", url.Values{}, nil), http.StatusNotFound)
+}
+
+// TestCardsOffered: with Stripe, the menu, the page and the Manage
+// console's billing section are there.
+func TestCardsOffered(t *testing.T) {
+	t.Parallel()
+	a, c, ann := cardsClient(t, withCards(newFakeStripe()))
+	acme := a.seedAccount(t, ann, "Acme")
+	wantStatus(t, "GET /cards", c.get("/cards"), http.StatusOK)
+	profile := c.get("/profile")
+	if !strings.Contains(profile.body, `<a href="/cards">Credit Cards</a>`) {
+		t.Errorf("GET /profile with Stripe: no Credit Cards in the menu:\n%s", profile.body)
+	}
+	manage := c.get(fmt.Sprintf("/accounts/%d/manage", acme.ID))
+	if w := missing(manage.body, `<section id="billing">`, "No card pays for this account.", `href="/cards"`); w != "" {
+		t.Errorf("Manage console with Stripe: %q missing from\n%s", w, manage.body)
+	}
 }
 
 // TestCardsStripeMock runs New +, save, default and delete with the real

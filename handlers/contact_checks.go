@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -22,6 +23,12 @@ func (h *Handler) checkContact(form *views.Form, kind, address, label string) st
 	if utf8.RuneCountInString(label) > 50 || strings.ContainsFunc(label, unicode.IsControl) {
 		form.Fail("label", "Use at most 50 characters, on one line.")
 	}
+	offered := db.KindsOffered(h.hasProvider)
+	if slices.Contains(db.Kinds, kind) && !slices.Contains(offered, kind) {
+		// Only a hand-made request gets here: the form does not offer it.
+		form.Fail("kind", "This server cannot send "+kindWords(kind)+". Choose "+kindChoice(offered)+".")
+		return ""
+	}
 	switch kind {
 	case db.KindEmail:
 		return checkContactEmail(form, address)
@@ -30,8 +37,34 @@ func (h *Handler) checkContact(form *views.Form, kind, address, label string) st
 	case db.KindSlack, db.KindWebhook:
 		return h.checkHookURL(form, kind, address)
 	}
-	form.Fail("kind", "Choose email, SMS, voice call, Slack or webhook.")
+	form.Fail("kind", "Choose "+kindChoice(offered)+".")
 	return ""
+}
+
+// kindWords names what a kind sends, for the refusal of one not offered.
+func kindWords(kind string) string {
+	switch kind {
+	case db.KindSMS:
+		return "SMS messages"
+	case db.KindVoice:
+		return "voice calls"
+	}
+	return db.KindName(kind) + " notifications"
+}
+
+// kindChoice lists the kinds offered as a choice: "email, Slack or webhook".
+func kindChoice(kinds []string) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = db.KindName(k)
+		if k != db.KindSlack && k != db.KindSMS {
+			names[i] = strings.ToLower(names[i])
+		}
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func checkContactEmail(form *views.Form, address string) string {
@@ -93,6 +126,12 @@ func (h *Handler) checkHookURL(form *views.Form, kind, address string) string {
 	}
 	if u.Scheme == "http" && (h.cfg.Secure() || !netguard.Loopback(u.Hostname())) {
 		form.Fail("address", "Use an https URL: notifications must not travel unencrypted.")
+		return ""
+	}
+	// Slack takes notifications only at its incoming webhooks: anything
+	// else would be a webhook under another name, without its signature.
+	if kind == db.KindSlack && (u.Scheme != "https" || strings.ToLower(u.Host) != "hooks.slack.com" || !strings.HasPrefix(u.Path, "/services/") || len(u.Path) == len("/services/")) {
+		form.Fail("address", "Enter the incoming-webhook URL Slack gave you: it starts with https://hooks.slack.com/services/. For another service, choose Webhook.")
 		return ""
 	}
 	return u.String()

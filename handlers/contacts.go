@@ -44,7 +44,7 @@ func (h *Handler) loadNotifyData(c echo.Context, u db.User) (views.NotifySection
 	if err != nil {
 		return views.NotifySection{}, err
 	}
-	n := views.NotifySection{Methods: methods, Kinds: db.Kinds, Recent: recent, PendingEmail: pending}
+	n := views.NotifySection{Methods: methods, Kinds: db.KindsOffered(h.hasProvider), Recent: recent, PendingEmail: pending}
 	n.Columns, n.Routes = routingMatrix(methods, rules)
 	return n, nil
 }

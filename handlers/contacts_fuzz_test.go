@@ -46,7 +46,8 @@ func FuzzCheckPhone(f *testing.F) {
 
 // FuzzCheckHookURL checks the Slack and webhook URL validator: it accepts
 // only https URLs with a host and no credentials, and plain http only to
-// this machine while Roster itself runs on http.
+// this machine while Roster itself runs on http; for Slack, only its
+// incoming webhooks.
 func FuzzCheckHookURL(f *testing.F) {
 	for _, s := range []string{
 		"https://hooks.slack.com/services/T0/B0/x", "https://example.com:8443/hook?a=1#f", "http://localhost:9000/hook",
@@ -85,6 +86,9 @@ func FuzzCheckHookURL(f *testing.F) {
 				}
 			default:
 				t.Fatalf("checkHookURL(%q) = %q: scheme %q, want https", address, got, u.Scheme)
+			}
+			if kind == db.KindSlack && (u.Scheme != "https" || strings.ToLower(u.Host) != "hooks.slack.com" || !strings.HasPrefix(u.Path, "/services/")) {
+				t.Fatalf("checkHookURL(slack, %q) = %q: want only Slack's incoming webhooks", address, got)
 			}
 			if strings.ContainsAny(got, "\r\n\t ") {
 				t.Fatalf("checkHookURL(%q) = %q: want no whitespace", address, got)

@@ -147,7 +147,8 @@ func TestAddContactBadInput(t *testing.T) {
 		for _, htmx := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s, htmx %v", tt.name, htmx), func(t *testing.T) {
 				t.Parallel()
-				a := newApp(t)
+				_, phone := withTwilio(t) // SMS and calls are offered
+				a := newApp(t, phone)
 				c := a.client(t)
 				ann := a.seedUser(t, annName, annEmail, annPassword)
 				c.adopt(ann.ID)

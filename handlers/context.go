@@ -74,6 +74,8 @@ func (h *Handler) page(c echo.Context, title string) views.Page {
 		Invites: func() int { return h.inviteCount(c, u.ID) },
 		Prefs:   h.prefs(c),
 		Clock:   clockFor(h.prefs(c)),
+
+		CardsOffered: h.cardsOffered(),
 	}
 }
 

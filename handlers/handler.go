@@ -42,6 +42,7 @@ type Config struct {
 	APIToken        string         // bearer token of the /api/v1 routes; empty refuses every token
 	Queued          func()         // called after a notification is queued: wakes the delivery worker
 	Stripe          StripeConfig   // saved cards; unset means card payments are not offered
+	Phone           bool           // SMS and calls can be sent (Twilio is set); false means they are not offered
 	Resolver        *net.Resolver  // looks up the TXT records of SAML domains; nil is net.DefaultResolver
 }
 
@@ -91,8 +92,29 @@ func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store
 		}
 		log.Info("external logins offered; OpenID Connect issuers are discovered on first use", "providers", keys)
 	}
+	if !cfg.Phone {
+		log.Info("SMS and voice contact methods are not offered: set ROSTER_TWILIO_ACCOUNT_SID, ROSTER_TWILIO_AUTH_TOKEN and ROSTER_TWILIO_FROM to offer them")
+	}
+	if cfg.Stripe.Cards == nil {
+		log.Info("Credit Cards are not offered: set ROSTER_STRIPE_SECRET_KEY and ROSTER_STRIPE_PUBLISHABLE_KEY (and ROSTER_STRIPE_WEBHOOK_SECRET) to offer them")
+	}
 	return h
 }
+
+// hasProvider reports whether the provider a contact method kind needs
+// (db.KindProvider) is configured.
+func (h *Handler) hasProvider(provider string) bool {
+	switch provider {
+	case db.ProviderNone:
+		return true
+	case db.ProviderPhone:
+		return h.cfg.Phone
+	}
+	return false
+}
+
+// cardsOffered reports whether Credit Cards are set up (Stripe's keys).
+func (h *Handler) cardsOffered() bool { return h.cfg.Stripe.Cards != nil }
 
 // link builds an absolute URL for emails from the configured base URL, never
 // from the request's Host header.

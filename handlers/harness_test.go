@@ -102,6 +102,7 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 		o(&ac)
 	}
 	cfg := ac.Config
+	cfg.Phone = ac.phone != nil // SMS and calls are offered when the worker can send them
 	a := &app{store: store, mail: newRecordingMailer(), logs: &logtest.Buffer{}}
 	a.echo = echo.New()
 	a.echo.HideBanner, a.echo.HidePort = true, true

@@ -51,7 +51,7 @@ func activityText(t *testing.T, a *app, email, password string) string {
 // menu, and the sessions with this device marked.
 func TestProfilePage(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := newApp(t, withCards(newFakeStripe())) // the menu offers Credit Cards
 	c := a.client(t)
 	ann := a.seedUser(t, annName, annEmail, annPassword)
 	c.adopt(ann.ID)

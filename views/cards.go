@@ -9,7 +9,6 @@ import (
 // CardsPage is the Credit Cards page.
 type CardsPage struct {
 	Page
-	Configured     bool      // Stripe keys are set; else the page says so and offers no form
 	PublishableKey string    // for Stripe.js
 	JSURL          string    // where Stripe.js is loaded from
 	Cards          []db.Card // this page of them

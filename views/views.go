@@ -31,7 +31,10 @@ type Page struct {
 	// costs no query.
 	Invites func() int
 	Prefs   db.Preferences // the user's, or the defaults when signed out
-	Clock   Clock          // shows times as Prefs say
+	// CardsOffered: Credit Cards are set up on this server (Stripe), so
+	// the menu offers them.
+	CardsOffered bool
+	Clock        Clock // shows times as Prefs say
 }
 
 // InviteCount is the number on the menu's badge, 0 for none.
