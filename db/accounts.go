@@ -21,6 +21,9 @@ const (
 	ErrInviteLimit      = RuleError("daily invite limit reached")
 	ErrInviteGone       = RuleError("invite expired or answered")
 	ErrInviteWrongEmail = RuleError("invite sent to another email")
+	// ErrUnconfirmedEmail refuses creating an account or sending an invite
+	// before the actor's account email is confirmed.
+	ErrUnconfirmedEmail = RuleError("account or invite before the email is confirmed")
 )
 
 // Account is a tenant that users belong to.
@@ -50,6 +53,9 @@ func (m Membership) IsAdmin() bool { return m.Role == RoleAdmin }
 func (s *Store) CreateAccount(ctx context.Context, ownerID int64, name string, ev Event) (Account, error) {
 	var a Account
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := emailConfirmed(ctx, tx, ownerID, ErrUnconfirmedEmail); err != nil {
+			return err
+		}
 		now := unix(s.now())
 		var created int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO accounts (name, owner_id, created_at) VALUES (?, ?, ?)

@@ -11,10 +11,15 @@ import (
 )
 
 // accountWith creates an account owned by owner with the other users as
-// members of the given roles.
+// members of the given roles. It confirms the email of owner and members,
+// as creating accounts and sending invites need (ErrUnconfirmedEmail).
 func accountWith(t *testing.T, s *Store, owner User, members map[int64]string) Account {
 	t.Helper()
 	ctx := context.Background()
+	confirmEmail(t, s, owner.ID)
+	for id := range members {
+		confirmEmail(t, s, id)
+	}
 	a, err := s.CreateAccount(ctx, owner.ID, "  Acme  ", Event{Kind: EventAccountCreated})
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +30,14 @@ func accountWith(t *testing.T, s *Store, owner User, members map[int64]string) A
 		}
 	}
 	return a
+}
+
+// confirmEmail marks the user's account email confirmed, unless it is.
+func confirmEmail(t *testing.T, s *Store, userID int64) {
+	t.Helper()
+	if _, err := s.w.Exec(`UPDATE users SET email_verified_at = coalesce(email_verified_at, 1) WHERE id = ?`, userID); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func verifiedUser(t *testing.T, s *Store, email string) User {
@@ -54,6 +67,37 @@ func TestCreateAccount(t *testing.T) {
 	}
 	if _, err := s.Membership(ctx, a.ID, 999); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("non-member: got %v, want ErrNotFound", err)
+	}
+}
+
+// TestUnconfirmedEmail: creating an account, sending an invite and
+// resending one wait for the actor's confirmed email, in the transaction.
+func TestUnconfirmedEmail(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	owner := mustUser(t, s, "o@example.com")
+	if _, err := s.CreateAccount(ctx, owner.ID, "Acme", Event{Kind: EventAccountCreated}); !errors.Is(err, ErrUnconfirmedEmail) {
+		t.Fatalf("CreateAccount by an unconfirmed user: got %v, want ErrUnconfirmedEmail", err)
+	}
+	if list, err := s.MembershipsForUser(ctx, owner.ID); err != nil || len(list) != 0 {
+		t.Fatalf("memberships after the refusal: got %+v, %v; want none", list, err)
+	}
+	a := accountWith(t, s, owner, nil)
+	inv, err := s.CreateInvite(ctx, a.ID, owner.ID, "x@example.com", RoleNormal, []byte("t"), Event{Kind: EventInviteSent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`UPDATE users SET email_verified_at = NULL WHERE id = ?`, owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateInvite(ctx, a.ID, owner.ID, "y@example.com", RoleNormal, []byte("t2"), Event{Kind: EventInviteSent}); !errors.Is(err, ErrUnconfirmedEmail) {
+		t.Fatalf("CreateInvite by an unconfirmed Admin: got %v, want ErrUnconfirmedEmail", err)
+	}
+	if _, err := s.ResendInvite(ctx, a.ID, owner.ID, inv.ID, []byte("t3"), Event{Kind: EventInviteResent}); !errors.Is(err, ErrUnconfirmedEmail) {
+		t.Fatalf("ResendInvite by an unconfirmed Admin: got %v, want ErrUnconfirmedEmail", err)
+	}
+	if _, err := s.PendingInvite(ctx, a.ID, inv.ID); err != nil {
+		t.Fatalf("the invite after the refused resend: %v", err)
 	}
 }
 

@@ -25,7 +25,7 @@ func BenchmarkReads(b *testing.B) {
 		b.Fatal(err)
 	}
 	var ev Event
-	other, err := s.CreateUser(ctx, NewUser{Email: "other@example.com", Name: "O", PasswordHash: "h"}, ev)
+	other, err := s.CreateUser(ctx, NewUser{Email: "other@example.com", Name: "O", PasswordHash: "h", Verified: true}, ev)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -294,12 +294,13 @@ func (s *Store) DeleteContactMethod(ctx context.Context, userID, id int64, ev Ev
 
 // Audit event kinds of contact methods, routing and the account email.
 const (
-	EventContactAdded     = "contact_added"
-	EventContactVerified  = "contact_verified"
-	EventContactDeleted   = "contact_deleted"
-	EventRoutingChanged   = "routing_changed"
-	EventEmailChangeAsked = "email_change_requested"
-	EventEmailChanged     = "email_changed"
+	EventContactAdded         = "contact_added"
+	EventContactVerified      = "contact_verified"
+	EventContactDeleted       = "contact_deleted"
+	EventRoutingChanged       = "routing_changed"
+	EventEmailChangeAsked     = "email_change_requested"
+	EventEmailChangeCancelled = "email_change_cancelled"
+	EventEmailChanged         = "email_changed"
 )
 
 // KindName is how the method's kind is shown.

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -65,5 +66,38 @@ func TestEmailsStoredNormal(t *testing.T) {
 	var stored string
 	if err := s.r.QueryRowContext(ctx, `SELECT email FROM identities WHERE subject = 'g'`).Scan(&stored); err != nil || stored != "ann@example.com" {
 		t.Errorf("identities.email: got %q, %v; want ann@example.com", stored, err)
+	}
+}
+
+// TestCancelEmailChange: the user's pending change goes with its link, in
+// the transaction that records it; another user's change stays.
+func TestCancelEmailChange(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	ann, bob := mustUser(t, s, "ann@example.com"), mustUser(t, s, "bob@example.com")
+	for _, u := range []User{ann, bob} {
+		if err := s.RequestEmailChange(ctx, u.ID, "new-"+u.Email, []byte("c-"+u.Email), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.CancelEmailChange(ctx, ann.ID, Event{Kind: EventEmailChangeCancelled})
+	if err != nil || got != "new-ann@example.com" {
+		t.Fatalf("CancelEmailChange: got %q, %v; want new-ann@example.com", got, err)
+	}
+	if _, _, err := s.EmailChangeByToken(ctx, []byte("c-ann@example.com")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the cancelled link: got %v, want ErrNotFound", err)
+	}
+	if p, _ := s.PendingEmailChange(ctx, ann.ID); p != "" {
+		t.Errorf("pending after the cancel: got %q, want none", p)
+	}
+	if p, _ := s.PendingEmailChange(ctx, bob.ID); p != "new-bob@example.com" {
+		t.Errorf("Bob's pending change: got %q, want it kept", p)
+	}
+	if _, err := s.CancelEmailChange(ctx, ann.ID, Event{Kind: EventEmailChangeCancelled}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("cancel again: got %v, want ErrNotFound", err)
+	}
+	var n int
+	if err := s.r.QueryRow(`SELECT count(*) FROM audit_events WHERE user_id = ? AND kind = ?`, ann.ID, EventEmailChangeCancelled).Scan(&n); err != nil || n != 1 {
+		t.Errorf("events of the cancel: got %d, %v; want 1", n, err)
 	}
 }

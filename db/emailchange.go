@@ -64,6 +64,27 @@ func (s *Store) PendingEmailChange(ctx context.Context, userID int64) (string, e
 	return email, err
 }
 
+// CancelEmailChange withdraws the user's pending email change, whose link
+// then stops working, and records it, in one transaction; it returns the
+// address the change was to. With no pending change it is ErrNotFound.
+func (s *Store) CancelEmailChange(ctx context.Context, userID int64, ev Event) (string, error) {
+	var newEmail string
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		err := tx.QueryRowContext(ctx, `DELETE FROM email_changes WHERE user_id = ? RETURNING new_email`, userID).Scan(&newEmail)
+		if err != nil {
+			return mapErr(err)
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(ev.Detail, "new_email", newEmail)
+		return addEvent(ctx, tx, ev, now)
+	})
+	if err != nil {
+		return "", fmt.Errorf("cancel email change of user %d: %w", userID, err)
+	}
+	return newEmail, nil
+}
+
 // EmailChangeByToken reports the user and new address of an unexpired
 // email change link without using it: opening the link only shows a page,
 // whose form then spends it (ConfirmEmailChange).

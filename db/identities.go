@@ -188,7 +188,7 @@ func linkOrCreate(ctx context.Context, tx *sql.Tx, ext External, create bool, no
 func (s *Store) LinkIdentity(ctx context.Context, userID int64, ext External, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		if err := emailConfirmed(ctx, tx, userID); err != nil {
+		if err := emailConfirmed(ctx, tx, userID, ErrLinkUnconfirmedEmail); err != nil {
 			return err
 		}
 		id, err := identityBySubject(ctx, tx, ext.Provider, ext.Subject)
@@ -209,15 +209,15 @@ func (s *Store) LinkIdentity(ctx context.Context, userID int64, ext External, ev
 	})
 }
 
-// emailConfirmed refuses a user whose account email is unverified.
-func emailConfirmed(ctx context.Context, tx *sql.Tx, userID int64) error {
+// emailConfirmed refuses, with rule, a user whose account email is unverified.
+func emailConfirmed(ctx context.Context, tx *sql.Tx, userID int64, rule RuleError) error {
 	var verified bool
 	err := tx.QueryRowContext(ctx, `SELECT email_verified_at IS NOT NULL FROM users WHERE id = ?`, userID).Scan(&verified)
 	if err != nil {
 		return mapErr(err)
 	}
 	if !verified {
-		return ErrLinkUnconfirmedEmail
+		return rule
 	}
 	return nil
 }

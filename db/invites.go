@@ -74,6 +74,9 @@ func (s *Store) CreateInvite(ctx context.Context, accountID, actorID int64, emai
 	email = NormalEmail(email)
 	var inv Invite
 	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		if err := emailConfirmed(ctx, tx, actorID, ErrUnconfirmedEmail); err != nil {
+			return err
+		}
 		now := s.now()
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
@@ -147,6 +150,9 @@ func pendingInvite(ctx context.Context, tx *sql.Tx, accountID, inviteID int64) (
 func (s *Store) ResendInvite(ctx context.Context, accountID, actorID, inviteID int64, tokenHash []byte, ev Event) (Invite, error) {
 	var inv Invite
 	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		if err := emailConfirmed(ctx, tx, actorID, ErrUnconfirmedEmail); err != nil {
+			return err
+		}
 		var err error
 		if inv, err = pendingInvite(ctx, tx, accountID, inviteID); err != nil {
 			return err

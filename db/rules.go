@@ -16,6 +16,7 @@ func Rules() []RuleError {
 		// accounts.go
 		ErrForbidden, ErrOwnerOnly, ErrOwnerStays, ErrLastAdmin, ErrTransferToAdmin,
 		ErrAlreadyMember, ErrInvitePending, ErrInviteLimit, ErrInviteGone, ErrInviteWrongEmail,
+		ErrUnconfirmedEmail,
 		// cards.go
 		ErrCardNotYours, ErrCardExpired, ErrCardSaved, ErrCardInUse,
 		// contacts.go

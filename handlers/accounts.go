@@ -101,10 +101,21 @@ func (h *Handler) newAccountPage(c echo.Context) error {
 	return h.render(c, http.StatusOK, "account_new.html", "", views.NewAccountPage{Page: h.page(c, "Create an account")})
 }
 
+// unconfirmedAccount refuses to create an account before the user's email
+// is confirmed: 403, with the page's sentence and the button that sends
+// the link again (the form's fragment shows both for an unverified user).
+func (h *Handler) unconfirmedAccount(c echo.Context) error {
+	data := views.NewAccountPage{Page: h.page(c, "Create an account")}
+	return h.render(c, http.StatusForbidden, "account_new.html", "account-new/form", data)
+}
+
 // createAccount makes the user the owner and first Admin of a new account
 // and takes them to its Manage console, where inviting people comes next.
 func (h *Handler) createAccount(c echo.Context) error {
 	u, _ := currentUser(c)
+	if !u.EmailVerified() {
+		return h.unconfirmedAccount(c)
+	}
 	name := strings.TrimSpace(c.FormValue("name"))
 	data := views.NewAccountPage{Form: views.Form{Values: map[string]string{"name": name}}}
 	checkAccountName(&data.Form, name)
@@ -113,6 +124,9 @@ func (h *Handler) createAccount(c echo.Context) error {
 		return h.render(c, http.StatusUnprocessableEntity, "account_new.html", "account-new/form", data)
 	}
 	a, err := h.store.CreateAccount(c.Request().Context(), u.ID, name, event(c, db.EventAccountCreated))
+	if errors.Is(err, db.ErrUnconfirmedEmail) {
+		return h.unconfirmedAccount(c) // confirmed state changed meanwhile
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"database/sql"
 	"html"
 	"net/http"
 	"net/url"
@@ -71,11 +72,11 @@ func TestCreateAccount(t *testing.T) {
 	tooLong := strings.Repeat("x", 101)
 	runScenarios(t, []scenario{
 		{
-			name: "form", path: "/accounts/new", setup: signedUp, wantStatus: http.StatusOK,
+			name: "form", path: "/accounts/new", setup: confirmedUser, wantStatus: http.StatusOK,
 			wantContains: []string{`action="/accounts"`, `name="name"`},
 		},
 		{
-			name: "plain post goes to the new console", form: url.Values{"name": {"  Acme  "}}, path: "/accounts", setup: signedUp,
+			name: "plain post goes to the new console", form: url.Values{"name": {"  Acme  "}}, path: "/accounts", setup: confirmedUser,
 			wantStatus: http.StatusSeeOther, wantFlash: "The account Acme is created. Invite people to it below.",
 			after: func(t *testing.T, s *state, res *response) {
 				if !strings.HasPrefix(res.header.Get("Location"), "/accounts/") || !strings.HasSuffix(res.header.Get("Location"), "/manage") {
@@ -90,20 +91,38 @@ func TestCreateAccount(t *testing.T) {
 			},
 		},
 		{
-			name: "htmx post redirects with HX-Redirect", form: url.Values{"name": {"Acme"}}, path: "/accounts", htmx: true, setup: signedUp,
+			name: "htmx post redirects with HX-Redirect", form: url.Values{"name": {"Acme"}}, path: "/accounts", htmx: true, setup: confirmedUser,
 			wantStatus: http.StatusNoContent, wantFlash: "The account Acme is created. Invite people to it below.",
 		},
 		{
-			name: "empty name", form: url.Values{"name": {"   "}}, path: "/accounts", setup: signedUp,
+			name: "empty name", form: url.Values{"name": {"   "}}, path: "/accounts", setup: confirmedUser,
 			wantStatus: http.StatusUnprocessableEntity, wantContains: []string{"<html", fieldError("Enter a name for the account.")},
 		},
 		{
-			name: "too long with htmx", form: url.Values{"name": {tooLong}}, path: "/accounts", htmx: true, setup: signedUp,
+			name: "too long with htmx", form: url.Values{"name": {tooLong}}, path: "/accounts", htmx: true, setup: confirmedUser,
 			wantStatus: http.StatusUnprocessableEntity, wantContains: []string{`id="account-form"`, fieldError("Use at most 100 characters.")},
 		},
 		{
-			name: "line break", form: url.Values{"name": {"Acme\nBcc"}}, path: "/accounts", setup: signedUp,
+			name: "line break", form: url.Values{"name": {"Acme\nBcc"}}, path: "/accounts", setup: confirmedUser,
 			wantStatus: http.StatusUnprocessableEntity, wantContains: []string{fieldError("Use a name without line breaks or tabs.")},
+		},
+		{
+			name: "unconfirmed email: the page says so, with the resend button", path: "/accounts/new", setup: signedUp, wantStatus: http.StatusOK,
+			wantContains:    []string{html.EscapeString(views.RuleText(db.ErrUnconfirmedEmail)), `action="/profile/verify-email"`, "Send the verification link again"},
+			wantNotContains: []string{`action="/accounts"`},
+		},
+		{
+			name: "unconfirmed email: post refused", form: url.Values{"name": {"Acme"}}, path: "/accounts", setup: signedUp,
+			wantStatus: http.StatusForbidden, wantContains: []string{html.EscapeString(views.RuleText(db.ErrUnconfirmedEmail)), `action="/profile/verify-email"`},
+			after: func(t *testing.T, s *state, _ *response) {
+				if body := s.c.get("/profile").body; strings.Contains(body, ">Acme</a>") {
+					t.Error("GET /profile after the refusal: the account Acme was created")
+				}
+			},
+		},
+		{
+			name: "unconfirmed email: htmx post refused", form: url.Values{"name": {"Acme"}}, path: "/accounts", htmx: true, setup: signedUp,
+			wantStatus: http.StatusForbidden, wantContains: []string{html.EscapeString(views.RuleText(db.ErrUnconfirmedEmail))}, wantNotContains: []string{"<html"},
 		},
 		{
 			name: "logged out", form: url.Values{"name": {"Acme"}}, path: "/accounts",
@@ -412,7 +431,44 @@ func TestManageConsole(t *testing.T) {
 		inv, _ := s.app.seedInvite(t, db.Account{ID: id, Name: "Acme"}, ann, "carol@example.com", db.RoleReadOnly)
 		s.vars["invite"] = strconv.FormatInt(inv.ID, 10)
 	}
+	// unconfirmedAdmin is withPending with Ann's email no longer confirmed,
+	// as for an owner from before the rule: written around the store, which
+	// never unconfirms an address.
+	unconfirmedAdmin := func(t *testing.T, s *state) {
+		withPending(t, s)
+		err := s.app.store.Tx(context.Background(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`UPDATE users SET email_verified_at = NULL WHERE email = ?`, annEmail)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	unconfirmed := html.EscapeString(views.RuleText(db.ErrUnconfirmedEmail))
 	runScenarios(t, []scenario{
+		{
+			name: "unconfirmed Admin: the console says so, with the resend button", path: "/accounts/{id}/manage", setup: unconfirmedAdmin,
+			wantStatus: http.StatusOK, wantContains: []string{`<section id="invite">`, unconfirmed, `action="/profile/verify-email"`},
+		},
+		{
+			name: "unconfirmed Admin cannot invite", form: url.Values{"email": {"dave@example.com"}, "role": {db.RoleNormal}}, path: "/accounts/{id}/invites",
+			htmx: true, setup: unconfirmedAdmin, wantStatus: http.StatusForbidden,
+			wantContains: []string{`<section id="invite">`, unconfirmed, `action="/profile/verify-email"`}, wantNotContains: []string{"We sent an invite"},
+			after: func(t *testing.T, s *state, _ *response) {
+				if body := s.c.get("/accounts/" + s.vars["id"] + "/manage").body; strings.Contains(body, "dave@example.com") {
+					t.Error("the console lists an invite to dave@example.com after the refusal")
+				}
+			},
+		},
+		{
+			name: "unconfirmed Admin cannot invite without JavaScript", form: url.Values{"email": {"dave@example.com"}, "role": {db.RoleNormal}}, path: "/accounts/{id}/invites",
+			setup: unconfirmedAdmin, wantStatus: http.StatusForbidden, wantContains: []string{"<html", unconfirmed},
+		},
+		{
+			name: "unconfirmed Admin cannot resend", form: url.Values{}, path: "/accounts/{id}/invites/{invite}/resend", htmx: true, setup: unconfirmedAdmin,
+			wantStatus: http.StatusForbidden, wantContains: []string{`<section id="invites">`, formError(views.RuleText(db.ErrUnconfirmedEmail))},
+			wantNotContains: []string{"We sent a new link"},
+		},
 		{
 			name: "the owner's console", path: "/accounts/{id}/manage", setup: withAcme(db.RoleAdmin), wantStatus: http.StatusOK,
 			wantContains: []string{

@@ -191,6 +191,8 @@ func describe(ev db.Event) string {
 		return "Changed the notification routing"
 	case db.EventEmailChangeAsked:
 		return "Asked to change the account email to " + text("new_email")
+	case db.EventEmailChangeCancelled:
+		return "Cancelled the change of the account email to " + text("new_email")
 	case db.EventEmailChanged:
 		return "Changed the account email from " + text("old_email") + " to " + text("new_email")
 	}

@@ -89,6 +89,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 
 func authzAccountOf(t *testing.T, a *app, owner db.User, name string) db.Account {
 	t.Helper()
+	a.confirmed(t, owner)
 	acct, err := a.store.CreateAccount(context.Background(), owner.ID, name, db.Event{Kind: db.EventAccountCreated})
 	if err != nil {
 		t.Fatalf("create account %q: %v", name, err)
@@ -106,6 +107,7 @@ func authzInviteHash(accountID int64, email string) []byte {
 // authzInvite creates a pending invite through the store, as inviter.
 func authzInvite(t *testing.T, a *app, acct db.Account, inviter db.User, email, role string) db.Invite {
 	t.Helper()
+	a.confirmed(t, inviter)
 	inv, err := a.store.CreateInvite(context.Background(), acct.ID, inviter.ID, email, role, authzInviteHash(acct.ID, email), db.Event{Kind: db.EventInviteSent})
 	if err != nil {
 		t.Fatalf("invite %s to %q: %v", email, acct.Name, err)

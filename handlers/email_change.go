@@ -56,6 +56,23 @@ func (h *Handler) changeEmail(c echo.Context) error {
 	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.EmailForm = form })
 }
 
+// cancelEmailChange withdraws the pending change of the account email: its
+// link stops working. Only the signed-in user's own change can go.
+func (h *Handler) cancelEmailChange(c echo.Context) error {
+	u, _ := currentUser(c)
+	email, err := h.store.CancelEmailChange(c.Request().Context(), u.ID, event(c, db.EventEmailChangeCancelled))
+	var form views.Form
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		form.Fail("new_email", "There is no email change waiting to be cancelled.")
+		return notifyAnswer(h, c, http.StatusConflict, "", func(n *views.NotifySection) { n.EmailForm = form })
+	case err != nil:
+		return err
+	}
+	form.Message = "The change to " + email + " is cancelled: the link we sent there no longer works. Your account email stays " + u.Email + "."
+	return notifyAnswer(h, c, http.StatusOK, form.Message, func(n *views.NotifySection) { n.EmailForm = form })
+}
+
 // confirmEmailChangePage is the link sent to the new address. Mail
 // scanners open it too, so it only asks; the page's form
 // (confirmEmailChange) makes the change.

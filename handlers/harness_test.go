@@ -605,6 +605,12 @@ func signedUp(t *testing.T, s *state) {
 	s.c.adopt(s.app.seedUser(t, annName, annEmail, annPassword).ID)
 }
 
+// confirmedUser is signedUp with Ann's account email confirmed, as creating
+// accounts and sending invites need.
+func confirmedUser(t *testing.T, s *state) {
+	s.c.adopt(s.app.verify(t, s.app.seedUser(t, annName, annEmail, annPassword)).ID)
+}
+
 // withSecondSession is signedUp plus a second browser signed in as Ann,
 // kept as clients["second"], whose session id goes to vars["other"].
 func withSecondSession(t *testing.T, s *state) {
@@ -634,9 +640,23 @@ func (a *app) verify(t *testing.T, u db.User) db.User {
 	return u
 }
 
+// confirmed verifies u's account email unless it is already: creating
+// accounts and sending invites need it (db.ErrUnconfirmedEmail).
+func (a *app) confirmed(t *testing.T, u db.User) {
+	t.Helper()
+	now, err := a.store.UserByID(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !now.EmailVerified() {
+		a.verify(t, now)
+	}
+}
+
 // seedAccount creates an account owned by owner, directly in the database.
 func (a *app) seedAccount(t *testing.T, owner db.User, name string) db.Account {
 	t.Helper()
+	a.confirmed(t, owner)
 	acc, err := a.store.CreateAccount(context.Background(), owner.ID, name, db.Event{Kind: db.EventAccountCreated})
 	if err != nil {
 		t.Fatalf("create account %s: %v", name, err)
@@ -648,6 +668,7 @@ func (a *app) seedAccount(t *testing.T, owner db.User, name string) db.Account {
 // returns the invite with the token of its link.
 func (a *app) seedInvite(t *testing.T, acc db.Account, by db.User, email, role string) (db.Invite, string) {
 	t.Helper()
+	a.confirmed(t, by)
 	token := rand.Text()
 	sum := sha256.Sum256([]byte(token))
 	inv, err := a.store.CreateInvite(context.Background(), acc.ID, by.ID, email, role, sum[:], db.Event{Kind: db.EventInviteSent})

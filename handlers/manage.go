@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -205,6 +206,9 @@ func (h *Handler) createInvite(c echo.Context) error {
 	if form.Failed() {
 		return answer(h, c, inviteSection.section, http.StatusUnprocessableEntity, "", inviteSection.put(form))
 	}
+	if !u.EmailVerified() {
+		return unconfirmedInvite(h, c, inviteSection, form)
+	}
 	slot, err := h.reserveInvite(c, email)
 	if t, ok := throttled(c, err); ok {
 		return h.inviteThrottled(c, inviteSection, form, t, email)
@@ -219,8 +223,22 @@ func (h *Handler) createInvite(c echo.Context) error {
 	} else {
 		h.release(ctx, c, slot) // refused: nothing was sent
 	}
+	if errors.Is(err, db.ErrUnconfirmedEmail) {
+		return unconfirmedInvite(h, c, inviteSection, form)
+	}
 	return h.manageResult(c, inviteSection, form, err, "We sent an invite to "+email+".",
 		"manage/invites") // a new one is pending
+}
+
+// unconfirmedInvite refuses an invite from an Admin whose email is not
+// confirmed: 403 and the section. The invite section shows the rule's
+// sentence with the button that sends the confirmation link again; the
+// invites list (resend) gets the sentence as its form's error.
+func unconfirmedInvite(h *Handler, c echo.Context, s manageSection, form views.Form) error {
+	if s.fragment != inviteSection.fragment {
+		form.Fail("form", views.RuleText(db.ErrUnconfirmedEmail))
+	}
+	return answer(h, c, s.section, http.StatusForbidden, "", s.put(form))
 }
 
 // resendInvite gives the invite a new link and expiry and mails it; the
@@ -232,6 +250,9 @@ func (h *Handler) resendInvite(c echo.Context) error {
 	iid, err := idParam(c, "iid")
 	if err != nil {
 		return err
+	}
+	if !u.EmailVerified() {
+		return unconfirmedInvite(h, c, invitesSection, views.Form{})
 	}
 	// The address is needed for its limit before the invite gets a new
 	// link: a refused resend leaves the old link working.
@@ -252,6 +273,9 @@ func (h *Handler) resendInvite(c echo.Context) error {
 		err = h.sendInvite(ctx, u, inv, token)
 	} else {
 		h.release(ctx, c, slot)
+	}
+	if errors.Is(err, db.ErrUnconfirmedEmail) {
+		return unconfirmedInvite(h, c, invitesSection, views.Form{})
 	}
 	return h.manageResult(c, invitesSection, views.Form{}, err, "We sent a new link to "+inv.Email+".")
 }

@@ -83,6 +83,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	profile.POST("/contacts/:id/label", h.labelContact)
 	profile.POST("/notifications", h.saveRouting)
 	profile.POST("/email", h.changeEmail)
+	profile.POST("/email/cancel", h.cancelEmailChange)
 	e.GET("/email-change/:token", h.confirmEmailChangePage)
 	e.POST("/email-change/:token", h.confirmEmailChange)
 

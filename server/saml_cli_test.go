@@ -9,7 +9,7 @@ import (
 
 func TestSAMLVerifyDomain(t *testing.T) {
 	c := newCLI(t)
-	c.mustRun("", "user", "create", "-email", "owner@example.com")
+	c.mustRun("", "user", "create", "-email", "owner@example.com", "-verified")
 	store := c.store()
 	owner, err := store.UserByEmail(t.Context(), "owner@example.com")
 	if err != nil {

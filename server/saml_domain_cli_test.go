@@ -13,8 +13,8 @@ import (
 // second connection's pending claim stays pending.
 func TestSAMLVerifyDomainTaken(t *testing.T) {
 	c := newCLI(t)
-	c.mustRun("", "user", "create", "-email", "owner@example.com")
-	c.mustRun("", "user", "create", "-email", "mallory@example.net")
+	c.mustRun("", "user", "create", "-email", "owner@example.com", "-verified")
+	c.mustRun("", "user", "create", "-email", "mallory@example.net", "-verified")
 	store := c.store()
 	var conns []db.SAMLConnection
 	for _, email := range []string{"owner@example.com", "mallory@example.net"} {

@@ -208,6 +208,10 @@ func TestCurrentReadsUserAndPreferences(t *testing.T) {
 func TestSignInThroughRecordsTheLogin(t *testing.T) {
 	ctx := context.Background()
 	s, store, u := newStore(t, false)
+	// Creating an account needs a confirmed email.
+	if _, err := store.MarkEmailVerified(ctx, u.ID, db.Event{Kind: db.EventEmailVerified}); err != nil {
+		t.Fatal(err)
+	}
 	acc, err := store.CreateAccount(ctx, u.ID, "Acme", db.Event{Kind: db.EventAccountCreated})
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,10 @@ type Page struct {
 	Clock        Clock // shows times as Prefs say
 }
 
+// ConfirmFirstText is the sentence shown where creating an account or
+// sending an invite waits for the account email to be confirmed.
+func (p Page) ConfirmFirstText() string { return RuleText(db.ErrUnconfirmedEmail) }
+
 // InviteCount is the number on the menu's badge, 0 for none.
 func (p Page) InviteCount() int {
 	if p.Invites == nil {
