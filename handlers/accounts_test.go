@@ -217,13 +217,13 @@ func TestInvitesOnProfile(t *testing.T) {
 		{
 			name: "badge and box", path: "/profile", setup: withInvite(false), wantStatus: http.StatusOK,
 			wantContains: []string{
-				`<span id="invite-badge">1</span>`, "<td>Acme</td>", "<td>Normal</td>", "<td>" + annName + "</td>",
+				`<span id="invite-badge"><a href="/profile#account-invites"><span aria-hidden="true">1</span><span class="sr-only">1 pending invite</span></a></span>`, "<td>Acme</td>", "<td>Normal</td>", "<td>" + annName + "</td>",
 				`action="/invites/{invite}/accept"`, `action="/invites/{invite}/ignore"`,
 			},
 		},
 		{
 			name: "badge on other pages too", path: "/profile/activity", setup: withInvite(false), wantStatus: http.StatusOK,
-			wantContains: []string{`<span id="invite-badge">1</span>`},
+			wantContains: []string{`<span id="invite-badge"><a href="/profile#account-invites"><span aria-hidden="true">1</span><span class="sr-only">1 pending invite</span></a></span>`},
 		},
 		{
 			name: "no invites", path: "/profile", setup: signedUp, wantStatus: http.StatusOK,
@@ -241,7 +241,7 @@ func TestInvitesOnProfile(t *testing.T) {
 				s.app.seedInvite(t, s.app.seedAccount(t, ann, "Globex"), ann, bobEmail, db.RoleReadOnly)
 			},
 			wantStatus:   http.StatusOK,
-			wantContains: []string{"You joined Acme as Normal.", "<td>Globex</td>", `<span id="invite-badge" hx-swap-oob="true">1</span>`},
+			wantContains: []string{"You joined Acme as Normal.", "<td>Globex</td>", `<span id="invite-badge" hx-swap-oob="true"><a href="/profile#account-invites"><span aria-hidden="true">1</span><span class="sr-only">1 pending invite</span></a></span>`},
 		},
 		{
 			name: "accept with htmx swaps the box, the badge and My Accounts", form: url.Values{}, path: "/invites/{invite}/accept", htmx: true,

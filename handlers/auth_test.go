@@ -347,7 +347,7 @@ func TestFragmentOrPage(t *testing.T) {
 		{
 			name: "history restore gets the page", setup: signedUp, path: "/profile",
 			header:     map[string]string{"HX-Request": "true", "HX-History-Restore-Request": "true"},
-			wantStatus: http.StatusOK, wantContains: []string{"<html", `<nav id="user-menu">`},
+			wantStatus: http.StatusOK, wantContains: []string{"<html", `<nav id="user-menu" aria-label="User menu">`},
 		},
 		{
 			name: "boosted error gets the page", path: "/no/such/page",

@@ -39,7 +39,7 @@ func TestHealthAndErrorPages(t *testing.T) {
 		{
 			name: "logged in, not found", setup: signedUp, path: "/profile/nothing",
 			wantStatus:   http.StatusNotFound,
-			wantContains: []string{`<nav id="user-menu">`, "There is nothing at this address."},
+			wantContains: []string{`<nav id="user-menu" aria-label="User menu">`, "There is nothing at this address."},
 		},
 		{
 			name: "wrong method", method: http.MethodPut, path: "/login", form: url.Values{},

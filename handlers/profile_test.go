@@ -68,7 +68,7 @@ func TestProfilePage(t *testing.T) {
 		t.Errorf("got sections %q, want %q", got, want)
 	}
 	for _, want := range []string{
-		`<nav id="user-menu">`, `<a href="/profile">User Profile</a>`, ">Preferences</a>", ">Credit Cards</a>", ">Create Account</a>", "Log out",
+		`<nav id="user-menu" aria-label="User menu">`, `<a href="/profile">User Profile</a>`, ">Preferences</a>", ">Credit Cards</a>", ">Create Account</a>", "Log out",
 		annName, `value="` + annEmail + `"`, "Not verified yet",
 		`Firefox 128 on Linux <small class="muted">(this device)</small>`, "Safari 17 on Mac OS X", "127.0.0.1",
 		"Log out other sessions",

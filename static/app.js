@@ -166,4 +166,18 @@
   } else {
     initCardForm();
   }
+
+  // The user menu is a <details> drop-down, which works without JavaScript;
+  // with it, Escape closes the menu and puts focus back on its summary.
+  document.addEventListener('keydown', function (evt) {
+    if (evt.key !== 'Escape') {
+      return;
+    }
+    var menu = document.querySelector('#user-menu details[open]');
+    if (!menu) {
+      return;
+    }
+    menu.open = false;
+    menu.querySelector('summary').focus();
+  });
 })();

@@ -10,8 +10,11 @@ import (
 	"io"
 	"io/fs"
 	"strconv"
+	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster/db"
 )
@@ -47,6 +50,20 @@ func (p Page) InviteCount() int {
 		return 0
 	}
 	return p.Invites()
+}
+
+// Initials are the user menu's avatar: the first letters of the first and
+// last words of the name (of the email when no name is set), upper case.
+func (p Page) Initials() string {
+	words := strings.Fields(p.User.DisplayName())
+	if len(words) == 0 {
+		return "?"
+	}
+	first := func(w string) string { r, _ := utf8.DecodeRuneInString(w); return string(unicode.ToUpper(r)) }
+	if len(words) == 1 {
+		return first(words[0])
+	}
+	return first(words[0]) + first(words[len(words)-1])
 }
 
 // SignedIn reports whether the page is for a signed-in user.
@@ -351,6 +368,8 @@ var funcs = template.FuncMap{
 	"kindName":      db.KindName,
 	"deliveryError": PlainDeliveryError,
 	"roles":         func() []string { return db.Roles },
+	// invites is the invite badge's words for screen readers.
+	"invites": func(n int) string { return Plural(int64(n), "pending invite", "pending invites") },
 }
 
 // ago says how long ago t was, in the coarsest unit that fits.
