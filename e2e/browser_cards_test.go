@@ -86,7 +86,7 @@ func TestBrowserCards(t *testing.T) {
 
 	// 1. Credit Cards from the user menu; New + mounts the Payment Element.
 	tab.submit(t, "open Credit Cards from the user menu", "/cards",
-		chromedp.Click(chromedp.Search(`//nav[@id="user-menu"]//a[normalize-space()="Credit Cards"]`)))
+		openUserMenu, chromedp.Click(chromedp.Search(`//nav[@id="user-menu"]//a[normalize-space()="Credit Cards"]`)))
 	tab.wantText(t, "#cards p", "No saved cards yet.")
 	tab.do(t, "New +",
 		chromedp.Click(chromedp.CSS("#new-card-button")),

@@ -52,7 +52,7 @@ func TestBrowserPreferences(t *testing.T) {
 
 	// The zone comes from the browser and is saved by itself.
 	ada.submit(t, "open Preferences from the user menu", "/preferences",
-		chromedp.Click(chromedp.Search(`//nav[@id="user-menu"]//a[normalize-space()="Preferences"]`)))
+		openUserMenu, chromedp.Click(chromedp.Search(`//nav[@id="user-menu"]//a[normalize-space()="Preferences"]`)))
 	ada.do(t, "wait for the browser's zone to be saved", chromedp.WaitVisible(chromedp.CSS("#status-timezone .saved")))
 	ada.wantHTMX(t)
 

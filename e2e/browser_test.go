@@ -101,7 +101,7 @@ func TestBrowser(t *testing.T) {
 	other.wantSignedOut(t, base)
 
 	// Log out from the user menu, and back in with the new password.
-	ada.submit(t, "log out", "/login", chromedp.Click(chromedp.CSS(`nav#user-menu form[action="/logout"] button`)))
+	ada.submit(t, "log out", "/login", openUserMenu, chromedp.Click(chromedp.CSS(`nav#user-menu form[action="/logout"] button`)))
 	ada.wantText(t, "main > .flash.success", "You are logged out.")
 	ada.signIn(t, base, email, password2)
 
@@ -159,7 +159,7 @@ func TestBrowser(t *testing.T) {
 	)
 	nojs.wantText(t, "main > .flash.success", "Your password is changed. 2 other sessions were logged out.")
 	nojs.wantRows(t, 1)
-	nojs.submit(t, "log out without JavaScript", "/login", chromedp.Click(chromedp.CSS(`nav#user-menu form[action="/logout"] button`)))
+	nojs.submit(t, "log out without JavaScript", "/login", openUserMenu, chromedp.Click(chromedp.CSS(`nav#user-menu form[action="/logout"] button`)))
 	nojs.wantText(t, "main > .flash.success", "You are logged out.")
 	nojs.signIn(t, base, email, password3)
 	ada.wantSignedOut(t, base)
