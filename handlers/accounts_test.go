@@ -217,21 +217,21 @@ func TestInvitesOnProfile(t *testing.T) {
 		{
 			name: "badge and box", path: "/profile", setup: withInvite(false), wantStatus: http.StatusOK,
 			wantContains: []string{
-				`<span id="invite-badge"><a href="/profile#account-invites"><span aria-hidden="true">1</span><span class="sr-only">1 pending invite</span></a></span>`, "<td>Acme</td>", "<td>Normal</td>", "<td>" + annName + "</td>",
+				menuBadge(1), "<td>Acme</td>", "<td>Normal</td>", "<td>" + annName + "</td>",
 				`action="/invites/{invite}/accept"`, `action="/invites/{invite}/ignore"`,
 			},
 		},
 		{
 			name: "badge on other pages too", path: "/profile/activity", setup: withInvite(false), wantStatus: http.StatusOK,
-			wantContains: []string{`<span id="invite-badge"><a href="/profile#account-invites"><span aria-hidden="true">1</span><span class="sr-only">1 pending invite</span></a></span>`},
+			wantContains: []string{menuBadge(1)},
 		},
 		{
 			name: "no invites", path: "/profile", setup: signedUp, wantStatus: http.StatusOK,
-			wantContains: []string{`<span id="invite-badge"></span>`, "No pending invites."},
+			wantContains: []string{menuBadge(0), "No pending invites."},
 		},
 		{
 			name: "an unverified email sees no invite yet", path: "/profile", setup: withInvite(true), wantStatus: http.StatusOK,
-			wantContains: []string{`<span id="invite-badge"></span>`, "No pending invites.", "once you confirm that address"},
+			wantContains: []string{menuBadge(0), "No pending invites.", "once you confirm that address"},
 		},
 		{
 			name: "accept one of two with htmx leaves 1 on the badge", form: url.Values{}, path: "/invites/{invite}/accept", htmx: true,
@@ -241,14 +241,14 @@ func TestInvitesOnProfile(t *testing.T) {
 				s.app.seedInvite(t, s.app.seedAccount(t, ann, "Globex"), ann, bobEmail, db.RoleReadOnly)
 			},
 			wantStatus:   http.StatusOK,
-			wantContains: []string{"You joined Acme as Normal.", "<td>Globex</td>", `<span id="invite-badge" hx-swap-oob="true"><a href="/profile#account-invites"><span aria-hidden="true">1</span><span class="sr-only">1 pending invite</span></a></span>`},
+			wantContains: []string{"You joined Acme as Normal.", "<td>Globex</td>", oobBadge(1)},
 		},
 		{
 			name: "accept with htmx swaps the box, the badge and My Accounts", form: url.Values{}, path: "/invites/{invite}/accept", htmx: true,
 			setup: withInvite(false), wantStatus: http.StatusOK,
 			wantContains: []string{
 				`<section id="account-invites">`, "You joined Acme as Normal.", "No pending invites.",
-				`<span id="invite-badge" hx-swap-oob="true"></span>`,
+				oobBadge(0),
 				`<section id="my-accounts" hx-swap-oob="true">`, `<a href="/accounts/{id}">Acme</a>`,
 			},
 			after: func(t *testing.T, s *state, _ *response) {
@@ -274,7 +274,7 @@ func TestInvitesOnProfile(t *testing.T) {
 			name: "ignore with htmx", form: url.Values{}, path: "/invites/{invite}/ignore", htmx: true, setup: withInvite(false),
 			wantStatus: http.StatusOK,
 			wantContains: []string{
-				"You ignored the invite.", "No pending invites.", `<span id="invite-badge" hx-swap-oob="true"></span>`,
+				"You ignored the invite.", "No pending invites.", oobBadge(0),
 				"You are not a member of any account yet.",
 			},
 		},

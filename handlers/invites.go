@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -172,4 +173,23 @@ func (h *Handler) joinedNotice(c echo.Context, u db.User, inviteID int64) (*db.N
 		}
 	}
 	return nil, nil
+}
+
+// inviteBadgePath is the menu badge's poll: once a minute it asks whether
+// the count changed, sending the count it shows.
+const inviteBadgePath = "/profile/invite-badge"
+
+// inviteBadge answers the poll: 204 (htmx swaps nothing) while the count
+// is the one the page shows, the new badge otherwise. It reads no flash and
+// does not keep the session alive (see loadUser).
+func (h *Handler) inviteBadge(c echo.Context) error {
+	if !isHTMX(c) {
+		return c.Redirect(http.StatusSeeOther, "/profile#account-invites")
+	}
+	u, _ := currentUser(c)
+	n := h.inviteCount(c, u.ID)
+	if c.QueryParam("n") == strconv.Itoa(n) {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return h.render(c, http.StatusOK, "profile.html", "invite-badge", views.Page{User: u, Invites: func() int { return n }})
 }

@@ -1,6 +1,9 @@
 package handlers_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,10 +11,27 @@ import (
 	"github.com/rosterhq/roster/db"
 )
 
-// menuBadge is the invite badge with n pending invites, as the menu shows it.
-func menuBadge(n, words string) string {
-	return `<span id="invite-badge"><a href="/profile#account-invites"><span aria-hidden="true">` + n +
-		`</span><span class="sr-only">` + words + `</span></a></span>`
+// menuBadge is the invite badge with n pending invites, as the menu shows
+// it: polling for a change of n, with words for screen readers.
+func menuBadge(n int) string {
+	return badgeTag(n, "") + badgeWords(n)
+}
+
+// oobBadge is the badge swapped out of band by an answer.
+func oobBadge(n int) string { return badgeTag(n, ` hx-swap-oob="true"`) + badgeWords(n) }
+
+func badgeTag(n int, extra string) string {
+	return fmt.Sprintf(`<span id="invite-badge" hx-get="/profile/invite-badge?n=%d" hx-trigger="every 60s" hx-target="this" hx-swap="outerHTML"%s>`, n, extra)
+}
+
+func badgeWords(n int) string {
+	switch n {
+	case 0:
+		return `</span>`
+	case 1:
+		return `<a href="/profile#account-invites"><span aria-hidden="true">1</span><span class="sr-only">1 pending invite</span></a></span>`
+	}
+	return fmt.Sprintf(`<a href="/profile#account-invites"><span aria-hidden="true">%d</span><span class="sr-only">%d pending invites</span></a></span>`, n, n)
 }
 
 // userMenu is the header's user menu of a page.
@@ -42,7 +62,7 @@ func TestUserMenu(t *testing.T) {
 
 		menu := userMenu(t, c.get("/profile").body)
 		want := []string{
-			`<span id="invite-badge"></span>`,
+			menuBadge(0),
 			`<details class="dropdown">`,
 			`<summary><span class="avatar" aria-hidden="true">AE</span>` + annName + `</summary>`,
 			`<li><a href="/profile">User Profile</a></li>`,
@@ -72,14 +92,14 @@ func TestUserMenu(t *testing.T) {
 		a.seedInvite(t, acme, bob, annEmail, db.RoleNormal)
 		a.verify(t, ann)
 		menu = userMenu(t, c.get("/preferences").body)
-		if !strings.Contains(menu, menuBadge("1", "1 pending invite")) {
+		if !strings.Contains(menu, menuBadge(1)) {
 			t.Errorf("1 invite: badge wrong in\n%s", menu)
 		}
 		if strings.Index(menu, `id="invite-badge"`) > strings.Index(menu, "<details") {
 			t.Errorf("the badge is inside the drop-down, hidden while it is closed:\n%s", menu)
 		}
 		a.seedInvite(t, a.seedAccount(t, bob, "Globex"), bob, annEmail, db.RoleReadOnly)
-		if menu = userMenu(t, c.get("/profile").body); !strings.Contains(menu, menuBadge("2", "2 pending invites")) {
+		if menu = userMenu(t, c.get("/profile").body); !strings.Contains(menu, menuBadge(2)) {
 			t.Errorf("2 invites: badge wrong in\n%s", menu)
 		}
 	}
@@ -97,5 +117,47 @@ func TestMenuInitials(t *testing.T) {
 		if menu := userMenu(t, c.get("/profile").body); !strings.Contains(menu, `<span class="avatar" aria-hidden="true">`+want+`</span>`) {
 			t.Errorf("name %q: want initials %q in\n%s", name, want, menu)
 		}
+	}
+}
+
+// TestInviteBadgePoll: the badge's poll answers 204 (htmx swaps nothing)
+// while the count is the one shown, the new badge alone when it changed,
+// 204 without a redirect once signed out (no jump to the sign-in page
+// while someone types), and takes no flash meant for the next page.
+func TestInviteBadgePoll(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+	c.adopt(ann.ID)
+
+	res := c.getHTMX("/profile/invite-badge?n=0")
+	if res.status != http.StatusNoContent || res.body != "" {
+		t.Fatalf("unchanged count: got %d %q, want 204 and nothing", res.status, res.body)
+	}
+	bob := a.seedUser(t, "Bob", bobEmail, annPassword)
+	a.seedInvite(t, a.seedAccount(t, bob, "Acme"), bob, annEmail, db.RoleNormal)
+	res = c.getHTMX("/profile/invite-badge?n=0")
+	if res.status != http.StatusOK || res.body != menuBadge(1) {
+		t.Fatalf("count changed: got %d %q, want 200 %q", res.status, res.body, menuBadge(1))
+	}
+	if res = c.getHTMX("/profile/invite-badge?n=1"); res.status != http.StatusNoContent {
+		t.Fatalf("new count unchanged: got %d, want 204", res.status)
+	}
+	if res = c.get("/profile/invite-badge?n=1"); res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#account-invites" {
+		t.Fatalf("without htmx: got %d to %q, want 303 to the invites", res.status, res.header.Get("Location"))
+	}
+
+	// A flash waiting for the next page survives the poll.
+	wantStatus(t, "POST /profile/name", c.postForm("/profile/name", url.Values{"name": {"Ann Other"}}), http.StatusSeeOther)
+	c.getHTMX("/profile/invite-badge?n=0")
+	if body := c.get("/profile").body; !strings.Contains(body, `<div class="flash success" role="status">`) {
+		t.Errorf("the poll took the flash meant for the profile")
+	}
+
+	anon := a.client(t)
+	res = anon.getHTMX("/profile/invite-badge?n=1")
+	if res.status != http.StatusNoContent || res.header.Get("HX-Redirect") != "" {
+		t.Errorf("signed out: got %d, HX-Redirect %q; want 204 and none", res.status, res.header.Get("HX-Redirect"))
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/rosterhq/roster/session"
 )
 
 // requestLog gives every request an id, a logger carrying it, and one log
@@ -129,6 +130,9 @@ func (h *Handler) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if strings.HasPrefix(p, "/static/") || p == "/healthz" {
 			return next(c)
 		}
+		if p == inviteBadgePath {
+			c.SetRequest(session.Untouched(c.Request())) // the badge's poll is not a use
+		}
 		in, ok, err := h.sessions.Current(c.Request())
 		if err != nil {
 			return err
@@ -150,6 +154,11 @@ func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := currentUser(c); ok {
 			return next(c)
+		}
+		if c.Request().URL.Path == inviteBadgePath {
+			// The badge's poll on a page whose session ended: nothing to
+			// show, and no jump to the sign-in page while someone types.
+			return c.NoContent(http.StatusNoContent)
 		}
 		target := c.Request().URL.RequestURI()
 		if isHTMX(c) {

@@ -71,6 +71,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	profile.POST("/sessions/revoke-others", h.revokeOtherSessions)
 	profile.GET("/activity", h.activity)
 	profile.GET("/notifications", h.notifications)
+	profile.GET("/invite-badge", h.inviteBadge) // inviteBadgePath, the menu badge's poll
 
 	// Contact methods, their verification, routing and the account email
 	// (contacts.go); every POST answers with #contact-info for htmx.

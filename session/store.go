@@ -24,6 +24,16 @@ import (
 // busy page does not turn every read into a write.
 const touchEvery = time.Minute
 
+// untouchedKey marks a request that must not count as using its session.
+type untouchedKey struct{}
+
+// Untouched returns r marked so that reading its session does not update
+// the session's last-seen time: a background poll is not a person using
+// the session, and must not keep an idle one alive.
+func Untouched(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), untouchedKey{}, true))
+}
+
 // userKey is where the signed-in user's id sits in Session.Values.
 const userKey = "user_id"
 
@@ -102,7 +112,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess.Values[signedInKey{}] = in
 	sess.ID = c.Value
 	sess.IsNew = false
-	if time.Since(in.LastSeenAt) >= touchEvery {
+	if time.Since(in.LastSeenAt) >= touchEvery && r.Context().Value(untouchedKey{}) == nil {
 		if err := s.db.TouchSession(r.Context(), in.IDHash, s.ip(r)); err != nil {
 			return sess, fmt.Errorf("touch session %d: %w", in.SessionID, err)
 		}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -248,5 +249,56 @@ func TestSignInThroughRecordsTheLogin(t *testing.T) {
 	}
 	if _, ok := current(t, s, other); !ok {
 		t.Errorf("the session opened otherwise was signed out too")
+	}
+}
+
+// TestUntouchedKeepsLastSeen: reading the session of an Untouched request
+// (the menu badge's poll) leaves its last-seen time alone, so an open tab
+// does not keep an idle session alive; an ordinary request updates it.
+func TestUntouchedKeepsLastSeen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	store, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.CreateUser(context.Background(), db.NewUser{Email: "a@example.com"}, db.Event{Kind: db.EventSignUp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(store, Config{Idle: time.Hour, Absolute: 24 * time.Hour})
+	c := signIn(t, s, u.ID, nil)
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE sessions SET last_seen_at = last_seen_at - 600`); err != nil {
+		t.Fatal(err)
+	}
+	seen := func() time.Time {
+		list, err := store.SessionsForUser(context.Background(), u.ID, time.Time{})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("sessions: %v, %d", err, len(list))
+		}
+		return list[0].LastSeenAt
+	}
+	before := seen()
+	r := httptest.NewRequest("GET", "/profile/invite-badge", nil)
+	r.AddCookie(c)
+	if _, ok, err := s.Current(Untouched(r)); err != nil || !ok {
+		t.Fatalf("Current(Untouched): ok %v, %v", ok, err)
+	}
+	if after := seen(); !after.Equal(before) {
+		t.Errorf("an untouched read moved last seen from %v to %v", before, after)
+	}
+	if _, ok := current(t, s, c); !ok {
+		t.Fatal("not signed in")
+	}
+	if after := seen(); !after.After(before) {
+		t.Errorf("an ordinary read left last seen at %v", after)
 	}
 }

@@ -130,7 +130,7 @@ func TestOutOfBandMarksTheFirstElement(t *testing.T) {
 	if err := r.OutOfBand(&buf, "profile.html", "invite-badge", Page{}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := buf.String(), `<span id="invite-badge" hx-swap-oob="true"></span>`; got != want {
+	if got, want := buf.String(), `<span id="invite-badge" hx-get="/profile/invite-badge?n=0" hx-trigger="every 60s" hx-target="this" hx-swap="outerHTML" hx-swap-oob="true"></span>`; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
