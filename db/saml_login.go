@@ -31,7 +31,6 @@ type SAMLRequest struct {
 	RelayState   string
 	ConnectionID int64
 	RequestID    string // the AuthnRequest's ID, which the response must answer
-	LinkUserID   int64
 	Next         string
 	BrowserHash  []byte // SHA-256 of the roster_saml cookie of the browser that started it
 	CreatedAt    time.Time
@@ -43,9 +42,10 @@ func (s *Store) StartSAMLRequest(ctx context.Context, r SAMLRequest) error {
 	if len(r.BrowserHash) == 0 {
 		return errors.New("start saml request: no browser to bind it to")
 	}
-	_, err := s.exec(ctx, `INSERT INTO saml_requests (relay_state, connection_id, request_id, link_user_id, next, browser_hash, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.RelayState, r.ConnectionID, r.RequestID,
-		sql.NullInt64{Int64: r.LinkUserID, Valid: r.LinkUserID != 0}, r.Next, r.BrowserHash, unix(s.now()))
+	// saml_requests.link_user_id stays NULL: SAML has no Add Login, so no
+	// sign-in in flight links to a signed-in user.
+	_, err := s.exec(ctx, `INSERT INTO saml_requests (relay_state, connection_id, request_id, next, browser_hash, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, r.RelayState, r.ConnectionID, r.RequestID, r.Next, r.BrowserHash, unix(s.now()))
 	if err != nil {
 		return fmt.Errorf("start saml request: %w", err)
 	}
@@ -56,19 +56,18 @@ func (s *Store) StartSAMLRequest(ctx context.Context, r SAMLRequest) error {
 // with relayState, or ErrSAMLRequestUnknown.
 func (s *Store) OpenSAMLRequest(ctx context.Context, connID int64, relayState string) (SAMLRequest, error) {
 	var r SAMLRequest
-	var link sql.NullInt64
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, relay_state, connection_id, request_id, link_user_id, next, browser_hash, created_at
+	err := s.r.QueryRowContext(ctx, `SELECT id, relay_state, connection_id, request_id, next, browser_hash, created_at
 		FROM saml_requests WHERE relay_state = ? AND connection_id = ? AND used_at IS NULL AND created_at >= ?`,
 		relayState, connID, unix(s.now().Add(-SAMLRequestTTL))).
-		Scan(&r.ID, &r.RelayState, &r.ConnectionID, &r.RequestID, &link, &r.Next, &r.BrowserHash, &created)
+		Scan(&r.ID, &r.RelayState, &r.ConnectionID, &r.RequestID, &r.Next, &r.BrowserHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SAMLRequest{}, ErrSAMLRequestUnknown
 	}
 	if err != nil {
 		return SAMLRequest{}, fmt.Errorf("saml request: %w", err)
 	}
-	r.LinkUserID, r.CreatedAt = link.Int64, fromUnix(created)
+	r.CreatedAt = fromUnix(created)
 	return r, nil
 }
 
