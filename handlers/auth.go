@@ -260,7 +260,7 @@ func (h *Handler) logout(c echo.Context) error {
 		return err
 	}
 	h.flash.set(c, "success", "You are logged out.")
-	// An optional next, such as an invite page's "Sign in as someone else",
+	// An optional next, such as an invite page's "Log in as someone else",
 	// is where the next sign-in goes.
 	to := "/login"
 	if next := c.FormValue("next"); next != "" {

@@ -172,7 +172,7 @@ func seedDemo(ctx context.Context, store *db.Store, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("seed demo user: %w", err)
 	}
-	fmt.Fprintf(stdout, "Demo user created. Sign in as %s with the password %s (shown only this once).\n", u.Email, pw)
+	fmt.Fprintf(stdout, "Demo user created. Log in as %s with the password %s (shown only this once).\n", u.Email, pw)
 	return nil
 }
 

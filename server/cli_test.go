@@ -423,7 +423,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	}
 }
 
-var demoLine = regexp.MustCompile(`^Demo user created\. Sign in as (\S+) with the password (\S+) \(shown only this once\)\.\n$`)
+var demoLine = regexp.MustCompile(`^Demo user created\. Log in as (\S+) with the password (\S+) \(shown only this once\)\.\n$`)
 
 func TestSeedDemo(t *testing.T) {
 	store := newCLI(t).store()
