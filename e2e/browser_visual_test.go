@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/rosterhq/roster/db"
 )
@@ -93,19 +94,31 @@ func TestBrowserVisualSystem(t *testing.T) {
 		t.Errorf("danger zone holds %q, border %q; want Transfer ownership and Delete this account, bordered", wide.Zone, wide.ZoneBorder)
 	}
 
-	// The danger button, in both themes: white text on red >= 4.5:1, and the
-	// button against the page >= 3:1 (WCAG 1.4.3 and 1.4.11).
-	for _, theme := range []string{"light", "dark"} {
+	// The danger button, in both themes, chosen (data-theme) or the device's
+	// (no data-theme, prefers-color-scheme): white text on red >= 4.5:1, and
+	// the button against the page >= 3:1 (WCAG 1.4.3 and 1.4.11).
+	for _, theme := range []string{"light", "dark", "system dark"} {
+		system := strings.HasPrefix(theme, "system ")
+		if system {
+			if _, err := chromedp.Call(ada.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+				t.Fatalf("prefer a dark scheme: %v", err)
+			}
+		}
 		var c struct{ Text, Button, Page string }
 		ada.evalJSON(t, `(function () {
 			var button = document.querySelector('#danger button.danger');
 			button.style.transition = 'none'; // read the theme's colours, not a transition's start
-			document.documentElement.setAttribute('data-theme', '`+theme+`');
+			if (`+strconv.FormatBool(system)+`) document.documentElement.removeAttribute('data-theme');
+			else document.documentElement.setAttribute('data-theme', '`+theme+`');
 			var b = getComputedStyle(button);
 			return JSON.stringify({text: b.color, button: b.backgroundColor,
 				page: getComputedStyle(document.documentElement).backgroundColor});
 		})()`, &c)
 		text, button, page := parseRGB(t, c.Text), parseRGB(t, c.Button), parseRGB(t, c.Page)
+		if luminance(page) > 0.5 == (theme != "light") {
+			t.Errorf("%s theme: the page is %s", theme, c.Page)
+		}
 		if r := contrast(text, button); r < 4.5 {
 			t.Errorf("%s theme: danger button text %s on %s is %.2f:1, want >= 4.5", theme, c.Text, c.Button, r)
 		}
