@@ -180,6 +180,8 @@ func TestBrowserVisualSystem(t *testing.T) {
 	if len(narrow.Out) > 0 || narrow.Width > 375 {
 		t.Errorf("at 375px the page is %v px wide; controls past the edge: %q", narrow.Width, narrow.Out)
 	}
+	t.Logf("1200px: body %v px, h1 %v, h2 %v, h3 %v; selects %v; 375px: rows %q, page %v px wide",
+		wide.Body, wide.H1, wide.H2, wide.H3, wide.Selects, narrow.Rows, narrow.Width)
 	ada.wantCleanConsole(t)
 	t.Logf("visual system checked in %v", time.Since(start).Round(time.Millisecond))
 }
