@@ -532,7 +532,7 @@ func TestManageConsole(t *testing.T) {
 		{
 			name: "invite with htmx", form: url.Values{"email": {"carol@example.com"}, "role": {db.RoleReadOnly}}, path: "/accounts/{id}/invites", htmx: true,
 			setup: withAcme(db.RoleNormal), wantStatus: http.StatusOK,
-			wantContains: []string{`<section id="invite">`, "We sent an invite to carol@example.com.", `<section id="invites" hx-swap-oob="true">`, "<td>carol@example.com</td>"},
+			wantContains: []string{`<section id="invite">`, "We sent an invite to carol@example.com.", `<section id="invites" hx-swap-oob="true">`, `<td data-label="Email">carol@example.com</td>`},
 			after: func(t *testing.T, s *state, _ *response) {
 				msg := s.app.mail.waitFor(t, "carol@example.com", "You are invited to join Acme")
 				token := strings.TrimPrefix(link(t, msg, "http://roster.test/invites/"), "http://roster.test/invites/")

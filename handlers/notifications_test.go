@@ -19,7 +19,7 @@ import (
 var notificationRow = regexp.MustCompile(`<tr>\n<td><time[^>]*>[^<]*</time></td>\n<td>([^<]*)</td>`)
 
 // cardRow captures the label of a row of the saved cards.
-var cardRow = regexp.MustCompile(`<td>(\w+ ending \d{4})`)
+var cardRow = regexp.MustCompile(`<td data-label="Card">(\w+ ending \d{4})`)
 
 // listRows gets path and returns the first group of each match of row.
 func listRows(t *testing.T, c *client, path string, row *regexp.Regexp) ([]string, string) {

@@ -270,7 +270,7 @@ func TestConfirmLinkPageWarnsStrangers(t *testing.T) {
 		if got := strings.Contains(res.body, warning); got != tc.stranger {
 			t.Errorf("%s: warning shown %v, want %v; body:\n%s", tc.name, got, tc.stranger, res.body)
 		}
-		if got := strings.Contains(res.body, `<button type="submit" class="secondary outline">Confirm `); got != tc.stranger {
+		if got := strings.Contains(res.body, `<button type="submit" class="outline">Confirm `); got != tc.stranger {
 			t.Errorf("%s: secondary button %v, want %v; body:\n%s", tc.name, got, tc.stranger, res.body)
 		}
 	}
