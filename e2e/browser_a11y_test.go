@@ -40,6 +40,10 @@ type a11yPage struct {
 	path     string // what the browser opens
 	waitFor  string // a selector that is there once the page has loaded
 	signedIn bool
+	// act, when set, is JavaScript run once the page is there (a form sent
+	// with htmx, to show its refusal or its success); then is a selector
+	// that is there once its answer has been swapped in.
+	act, then string
 }
 
 // a11yNotPages are the GET routes that answer with something other than a
@@ -127,6 +131,10 @@ func (tb *browserTab) checkA11y(t *testing.T, base string, p a11yPage) []string 
 			chromedp.WaitVisible(chromedp.CSS(p.waitFor)),
 			htmxSettled,
 		)
+		if p.act != "" {
+			tb.eval(t, p.act+`, 'ok'`)
+			tb.do(t, fmt.Sprintf("wait for the answer on %s", p.name), chromedp.WaitVisible(chromedp.CSS(p.then)), htmxSettled)
+		}
 		if tb.eval(t, `typeof axe`) == "undefined" {
 			ctx, cancel := tb.step()
 			_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](axeSource))
@@ -408,6 +416,15 @@ func startA11ySite(t *testing.T) *a11ySite {
 		out("log in with SAML", "GET /login/saml", "/login/saml", "main form"),
 		out("log in with SAML, unknown domain", "GET /login/saml", "/login/saml?email=someone%40nowhere.test", "main form"),
 		out("sign up", "GET /signup", "/signup", "#signup-form"),
+		withAct(out("sign up, refused", "GET /signup", "/signup", "#signup-form"),
+			`document.querySelector('#signup-form').requestSubmit()`, "#signup-form .field-error"),
+		withAct(out("log in, refused", "GET /login", "/login", "#login-form"),
+			`document.querySelector('#login-form #email').value = 'ada@example.com',
+			document.querySelector('#login-form #password').value = 'not her password',
+			document.querySelector('#login-form').requestSubmit()`, "#login-form .flash.error, #login-form .field-error"),
+		withAct(out("forgot password, sent", "GET /password/forgot", "/password/forgot", "main form"),
+			`document.querySelector('#forgot-form #email').value = 'nobody@example.com',
+			document.querySelector('#forgot-form').requestSubmit()`, "main .flash"),
 		out("forgot password", "GET /password/forgot", "/password/forgot", "main form"),
 		out("reset password", "GET /password/reset/:token", "/password/reset/"+resetToken, "main form"),
 		out("reset password, dead link", "GET /password/reset/:token", "/password/reset/no-such-token", "main h1"),
@@ -417,6 +434,13 @@ func startA11ySite(t *testing.T) *a11ySite {
 		out("invite, signed out", "GET /invites/:token", "/invites/"+carolToken, "main h1"),
 		out("error page (404)", "", "/no-such-page", "main h1"),
 		in("profile", "GET /profile", "/profile", "section#sessions"),
+		withAct(in("profile, a name refused and a password changed", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/name"] input[name=name]').value = '',
+			document.querySelector('form[action="/profile/name"]').requestSubmit(),
+			document.querySelector('form[action="/profile/password"]').requestSubmit()`,
+			`form[action="/profile/name"] .field-error, form[action="/profile/password"] .field-error`),
+		withAct(in("Manage console, an invite refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#billing"),
+			`document.querySelector('form[action="`+acc(acme.ID, "/invites")+`"]').requestSubmit()`, "#invite .field-error, #invite .flash"),
 		in("notifications", "GET /profile/notifications", "/profile/notifications", "main h1"),
 		in("security activity", "GET /profile/activity", "/profile/activity", "main h1"),
 		in("preferences", "GET /preferences", "/preferences", "main form"),
@@ -427,6 +451,8 @@ func startA11ySite(t *testing.T) *a11ySite {
 		in("Manage SAML", "GET /accounts/:id/saml", acc(acme.ID, "/saml"), "main h1"),
 		in("Manage console refused (403)", "GET /accounts/:id/manage", acc(globex.ID, "/manage"), "main h1"),
 		in("credit cards", "GET /cards", "/cards", "section#cards"),
+		withAct(in("credit cards, delete refused", "GET /cards", "/cards", "section#cards"),
+			`document.querySelector('#cards form[action$="/delete"]').requestSubmit()`, "#cards .flash.error"),
 		in("invite, signed in", "GET /invites/:token", "/invites/"+initechToken, "main h1"),
 		in("confirm email", "GET /verify/:token", "/verify/"+verifyToken, "main form"),
 		in("confirm email change", "GET /email-change/:token", "/email-change/"+changeToken, "main form"),
@@ -441,6 +467,13 @@ func startA11ySite(t *testing.T) *a11ySite {
 		}
 		ada.signIn(t, base, "ada@example.com", a11yPassword)
 	}}
+}
+
+// withAct is p with an action run once it has loaded, and what shows its
+// answer.
+func withAct(p a11yPage, act, then string) a11yPage {
+	p.act, p.then = act, then
+	return p
 }
 
 const a11yPassword = "lantern orbit velvet quarry 42"
