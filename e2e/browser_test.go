@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/server"
 )
 
 // The browser test drives Debian's Chromium through the issue-2 scenario
@@ -214,6 +215,14 @@ func startChromium(t *testing.T, ctx context.Context) context.Context {
 // ROSTER_SMTP_URL. It returns the base URL and the store, for setting up users.
 func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 	t.Helper()
+	base, app := serveBrowserApp(t, env)
+	return base, app.Store
+}
+
+// serveBrowserApp is startBrowserApp returning the whole application, for
+// a test that reads its route table too.
+func serveBrowserApp(t *testing.T, env map[string]string) (string, *server.App) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +253,7 @@ func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close) // before store.Close: cleanups run last-in first-out
-	return base, store
+	return base, app
 }
 
 // browserTab is one browser tab and, for a JavaScript tab, what its console said.
