@@ -160,7 +160,7 @@ func (h *Handler) verifyContact(c echo.Context) error {
 		case err != nil:
 			return err
 		default:
-			form = views.Form{Message: m.KindName() + " " + m.Address + " is verified. Choose below what it receives."}
+			form = views.Form{Message: m.KindName() + " " + m.Address + " is verified. Choose what it receives on the Notifications page."}
 		}
 	}
 	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.MethodForm, n.MethodID = form, m.ID })
