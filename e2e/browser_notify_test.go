@@ -56,10 +56,21 @@ func TestBrowserNotify(t *testing.T) {
 	ada.wantText(t, "#contact-info > p.flash.success", "SMS "+phone+" is added. We sent it a 6-digit code by SMS: type it below to verify the number.")
 	ada.wantSamePage(t, "/profile")
 
+	// Its row: a badge, the code field as its one action, the rest under
+	// More (closed until clicked).
+	row := `#contact-methods-table tbody tr:nth-child(2)`
+	visible := `(function (r) { return ['input[name=code]', 'input[name=label]', 'button.danger'].map(function (s) {
+		return r.querySelector(s).checkVisibility(); }).join('|'); })(document.querySelector('` + row + `'))`
+	ada.wantText(t, row+" td.status .badge", "Not verified")
+	if got := ada.eval(t, visible); got != "true|false|false" {
+		ada.fatalf(t, "the new number's row shows code, label, delete: %s, want only the code field", got)
+	}
+	ada.do(t, "open More", chromedp.Click(chromedp.CSS(row+` details.more > summary[aria-label="More actions for `+phone+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row+" input[name=label]")))
+
 	// 2. The code arrives at the fake SMS API; type it back.
 	sms := twilio.Wait(t, "sms", phone, "verification code")
 	code := regexp.MustCompile(`\b\d{6}\b`).FindString(sms.Text)
-	row := `#contact-methods-table tbody tr:nth-child(2)`
 	ada.do(t, "verify the number",
 		// Enter submits the code's form, as a person would.
 		chromedp.SendKeys(chromedp.CSS(row+" input[name=code]"), code+"\r"),

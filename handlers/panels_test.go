@@ -178,3 +178,62 @@ func TestSettingsNav(t *testing.T) {
 		}
 	}
 }
+
+// TestContactMethodRows: each contact method shows a status badge and one
+// action (Verify with its code field, or Send test), and keeps the others
+// (label, new code, delete) in an expander named after the address; the
+// account email has no expander. A refused label opens it.
+func TestContactMethodRows(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+	c.adopt(ann.ID)
+	verified := a.seedMethod(t, ann, "email", "ann.work@example.com")
+	pending, err := a.store.AddContactMethod(t.Context(), ann.ID, db.NewContactMethod{Kind: "email", Address: "ann.home@example.com"},
+		func(db.ContactMethod, string) (db.Notice, error) { return db.Notice{Subject: "code"}, nil }, db.Event{Kind: db.EventContactAdded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := c.get("/profile").body
+	row := func(id int64) string {
+		m := regexp.MustCompile(fmt.Sprintf(`(?s)<tr id="contact-%d">.*?</tr>`, id)).FindString(body)
+		if m == "" {
+			t.Fatalf("no row for method %d in:\n%s", id, body)
+		}
+		return m
+	}
+	more := `<details class="more">`
+	for _, tt := range []struct {
+		name, row string
+		want      []string
+		notWant   []string
+		outside   string // must come before the expander
+	}{
+		{"account email", row(a.methods(t, ann)[0].ID), []string{`<span class="badge ok">Verified</span>`, `>Send test</button>`}, []string{more, "/delete"}, ""},
+		{"verified", row(verified.ID), []string{`<span class="badge ok">Verified</span>`, `>Send test</button>`, more,
+			`<summary aria-label="More actions for ann.work@example.com">More</summary>`, `aria-label="Label of ann.work@example.com"`, `>Delete ann.work@example.com</button>`},
+			[]string{`name="code"`, "/resend"}, "/test"},
+		{"not verified", row(pending.ID), []string{`<span class="badge muted">Not verified</span>`, `name="code"`, `>Verify</button>`, more,
+			`<summary aria-label="More actions for ann.home@example.com">More</summary>`, `>Send a new code</button>`, `>Delete ann.home@example.com</button>`},
+			[]string{">Send test</button>"}, `name="code"`},
+	} {
+		for _, w := range tt.want {
+			if !strings.Contains(tt.row, w) {
+				t.Errorf("%s row: no %s in\n%s", tt.name, w, tt.row)
+			}
+		}
+		for _, w := range tt.notWant {
+			if strings.Contains(tt.row, w) {
+				t.Errorf("%s row: has %s, want none", tt.name, w)
+			}
+		}
+		if tt.outside != "" && strings.Index(tt.row, tt.outside) > strings.Index(tt.row, more) {
+			t.Errorf("%s row: %s is inside the expander, want it the row's one action", tt.name, tt.outside)
+		}
+	}
+	res := c.postHTMX(fmt.Sprintf("/profile/contacts/%d/label", verified.ID), url.Values{"label": {strings.Repeat("x", 51)}})
+	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, `<details class="more" open>`) {
+		t.Errorf("refused label: got %d, want 422 with the expander open; body:\n%s", res.status, res.body)
+	}
+}
