@@ -153,5 +153,23 @@ func TestBrowserProfilePanels(t *testing.T) {
 		ada.fatalf(t, "after saving and reloading, the box is checked=%s, want false", v)
 	}
 	ada.wantCleanConsole(t)
+
+	// Without JavaScript: the menu shows beside the page, and Save routing
+	// posts the grid, back on the same page with a flash.
+	plain := newBrowserTab(t, browserCtx, "Ada (no JavaScript)", browserUAFirefox, false, true)
+	plain.signIn(t, base, email, password)
+	plain.do(t, "open Notifications at 1200 px", chromedp.EmulateViewport(1200, 900),
+		chromedp.Navigate(base+"/profile/notifications"), chromedp.WaitVisible(chromedp.CSS("#routing-form")))
+	if got := plain.eval(t, `document.querySelector('nav.settings-nav a[aria-current=page]').checkVisibility() + '|' +
+		document.querySelector('nav.settings-nav summary').checkVisibility()`); got != "true|false" {
+		plain.fatalf(t, "settings menu without JavaScript at 1200 px: %q, want the list shown and no summary", got)
+	}
+	box2 := `#routing-form tr[data-route="alerts:2"] td:nth-of-type(1) input`
+	plain.submit(t, "save routing without JavaScript", "/profile/notifications",
+		chromedp.Click(chromedp.CSS(box2)), chromedp.Click(chromedp.CSS("#routing-form button[type=submit]")))
+	plain.wantText(t, "main > .flash.success", "Notification routing is saved.")
+	if v := plain.eval(t, `String(document.querySelector('`+box2+`').checked)`); v != "false" {
+		plain.fatalf(t, "after saving without JavaScript, alerts of severity 2 to the account email: checked=%s, want false", v)
+	}
 	t.Logf("profile panels checked in %s", time.Since(start).Round(time.Millisecond))
 }
