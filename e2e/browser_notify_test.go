@@ -19,8 +19,8 @@ import (
 // JavaScript on, against the application wired as serve wires it, its
 // worker sending SMS through a fake Twilio API on loopback: add a phone
 // number, receive its code, verify it, route severity-1 alerts to it, call
-// the notify API, and see the SMS arrive and the entry in Recent
-// notifications.
+// the notify API, and see the SMS arrive and the entry in the delivery
+// history of /profile/notifications.
 func TestBrowserNotify(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -56,25 +56,41 @@ func TestBrowserNotify(t *testing.T) {
 	ada.wantText(t, "#contact-info > p.flash.success", "SMS "+phone+" is added. We sent it a 6-digit code by SMS: type it below to verify the number.")
 	ada.wantSamePage(t, "/profile")
 
+	// Its row: a badge, the code field as its one action, the rest under
+	// More (closed until clicked).
+	row := `#contact-methods-table tbody tr:nth-child(2)`
+	visible := `(function (r) { return ['input[name=code]', 'input[name=label]', 'button.danger'].map(function (s) {
+		return r.querySelector(s).checkVisibility(); }).join('|'); })(document.querySelector('` + row + `'))`
+	ada.wantText(t, row+" td.status .badge", "Not verified")
+	if got := ada.eval(t, visible); got != "true|false|false" {
+		ada.fatalf(t, "the new number's row shows code, label, delete: %s, want only the code field", got)
+	}
+	ada.do(t, "open More", chromedp.Click(chromedp.CSS(row+` details.more > summary[aria-label="More actions for `+phone+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row+" input[name=label]")))
+
 	// 2. The code arrives at the fake SMS API; type it back.
 	sms := twilio.Wait(t, "sms", phone, "verification code")
 	code := regexp.MustCompile(`\b\d{6}\b`).FindString(sms.Text)
-	row := `#contact-methods-table tbody tr:nth-child(2)`
 	ada.do(t, "verify the number",
 		// Enter submits the code's form, as a person would.
 		chromedp.SendKeys(chromedp.CSS(row+" input[name=code]"), code+"\r"),
 		chromedp.WaitVisible(chromedp.CSS(row+" .flash.success")),
 	)
 	ada.wantText(t, row+" td.status", "Verified")
-	ada.wantText(t, row+" .flash.success", "SMS "+phone+" is verified. Choose below what it receives.")
+	ada.wantText(t, row+" .flash.success", "SMS "+phone+" is verified. Choose what it receives on the Notifications page.")
 
-	// 3. Route severity-1 alerts to it: ticking the box saves in place.
+	// 3. Route severity-1 alerts to it on /profile/notifications, linked
+	// from Contact information: ticking the box saves in place.
+	ada.do(t, "open the notifications page", chromedp.Click(chromedp.CSS("#notifications-link")),
+		chromedp.WaitVisible(chromedp.CSS("#routing-form")))
+	ada.wantPath(t, "/profile/notifications")
+	ada.markPage(t)
 	ada.do(t, "route alerts of severity 1 to the phone",
 		htmxSettled,
 		chromedp.Click(chromedp.CSS(`#routing-form tr[data-route="alerts:1"] td:nth-of-type(2) input`)),
-		chromedp.WaitVisible(chromedp.Search(`//section[@id="contact-info"]//p[contains(@class, "flash") and normalize-space()="Notification routing is saved."]`)),
+		chromedp.WaitVisible(chromedp.Search(`//section[@id="notification-routing"]//p[contains(@class, "flash") and normalize-space()="Notification routing is saved."]`)),
 	)
-	ada.wantSamePage(t, "/profile")
+	ada.wantSamePage(t, "/profile/notifications")
 	if v := ada.eval(t, `String(document.querySelector('#routing-form tr[data-route="alerts:1"] td:nth-of-type(2) input').checked)`); v != "true" {
 		ada.fatalf(t, "the severity-1 box for the phone is not checked after saving")
 	}
@@ -95,15 +111,16 @@ func TestBrowserNotify(t *testing.T) {
 		t.Fatalf("notify API: got %d with %v, want 202 with two ids (the account email and the phone)", res.StatusCode, out.Queued)
 	}
 
-	// 5. The SMS arrives, and Recent notifications says so.
+	// 5. The SMS arrives, and the delivery history says so (the number
+	// masked).
 	if got := twilio.Wait(t, "sms", phone, "web-1 is down"); !strings.Contains(got.Text, "No answer since 12:00.") {
 		t.Errorf("alert SMS %q, want the body too", got.Text)
 	}
 	waitSent(t, store, out.Queued)
-	ada.navigate(t, base+"/profile", "#recent-notifications-table")
-	ada.wantTextAt(t, `//table[@id="recent-notifications-table"]//tr[td[2][normalize-space()="web-1 is down"] and td[3][normalize-space()="SMS `+phone+`"]]/td[4]`, "Sent")
+	ada.navigate(t, base+"/profile/notifications", "#notifications-table")
+	ada.wantTextAt(t, `//table[@id="notifications-table"]//tr[td[2][normalize-space()="web-1 is down"] and td[3][normalize-space()="SMS •••0123"] and td[4][starts-with(normalize-space(), "Sent")]]/td[5]`, "1")
 	if dir := browserShotDir(); dir != "" {
-		ada.fullScreenshot(t, 1200, base+"/profile", "#recent-notifications-table", filepath.Join(dir, "screenshot-notify.png"))
+		ada.fullScreenshot(t, 1200, base+"/profile", "#contact-methods-table", filepath.Join(dir, "screenshot-notify.png"))
 		ada.fullScreenshot(t, 1200, base+"/profile/notifications", "#notifications-table", filepath.Join(dir, "screenshot-notifications.png"))
 	}
 	ada.wantCleanConsole(t)

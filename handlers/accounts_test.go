@@ -178,7 +178,7 @@ func TestMyAccountsLeave(t *testing.T) {
 		{
 			name: "the row explains Leave", path: "/profile", setup: asBob(db.RoleNormal), wantStatus: http.StatusOK,
 			wantContains: []string{
-				`<a href="/accounts/{id}">Acme</a>`, "<td>Normal</td>", "<summary role=\"button\" class=\"secondary outline\">Leave</summary>",
+				`<a href="/accounts/{id}">Acme</a>`, `<td data-label="Your role">Normal</td>`, "<summary role=\"button\" class=\"secondary outline\">Leave</summary>",
 				"you need a new invite to come back", `action="/accounts/{id}/leave"`,
 			},
 			wantNotContains: []string{"/accounts/{id}/manage", `mark class="owner"`},
@@ -217,7 +217,7 @@ func TestInvitesOnProfile(t *testing.T) {
 		{
 			name: "badge and box", path: "/profile", setup: withInvite(false), wantStatus: http.StatusOK,
 			wantContains: []string{
-				menuBadge(1), "<td>Acme</td>", "<td>Normal</td>", "<td>" + annName + "</td>",
+				menuBadge(1), `<td data-label="Account">Acme</td>`, `<td data-label="Role">Normal</td>`, `<td data-label="Invited by">` + annName + "</td>",
 				`action="/invites/{invite}/accept"`, `action="/invites/{invite}/ignore"`,
 			},
 		},
@@ -241,7 +241,7 @@ func TestInvitesOnProfile(t *testing.T) {
 				s.app.seedInvite(t, s.app.seedAccount(t, ann, "Globex"), ann, bobEmail, db.RoleReadOnly)
 			},
 			wantStatus:   http.StatusOK,
-			wantContains: []string{"You joined Acme as Normal.", "<td>Globex</td>", oobBadge(1)},
+			wantContains: []string{"You joined Acme as Normal.", `<td data-label="Account">Globex</td>`, oobBadge(1)},
 		},
 		{
 			name: "accept with htmx swaps the box, the badge and My Accounts", form: url.Values{}, path: "/invites/{invite}/accept", htmx: true,

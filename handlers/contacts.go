@@ -15,15 +15,12 @@ import (
 	"github.com/rosterhq/roster/views"
 )
 
-// Contact methods, their verification and the recent notifications: the
-// notification half of #contact-info, whose routing matrix is in
-// notify_routing.go and whose field checks are in contact_checks.go. Every
+// Contact methods and their verification: the notification half of
+// #contact-info, whose field checks are in contact_checks.go (the routing
+// matrix they feed is on /profile/notifications, notify_routing.go). Every
 // POST here answers with the whole #contact-info section for htmx.
 
-const (
-	contactFragment = "profile/contact-info"
-	recentLimit     = 10
-)
+const contactFragment = "profile/contact-info"
 
 // loadNotifyData fills the notification part of #contact-info.
 func (h *Handler) loadNotifyData(c echo.Context, u db.User) (views.NotifySection, error) {
@@ -32,21 +29,11 @@ func (h *Handler) loadNotifyData(c echo.Context, u db.User) (views.NotifySection
 	if err != nil {
 		return views.NotifySection{}, err
 	}
-	rules, err := h.store.Rules(ctx, u.ID)
-	if err != nil {
-		return views.NotifySection{}, err
-	}
-	recent, err := h.store.RecentDeliveries(ctx, u.ID, recentLimit)
-	if err != nil {
-		return views.NotifySection{}, err
-	}
 	pending, err := h.store.PendingEmailChange(ctx, u.ID)
 	if err != nil {
 		return views.NotifySection{}, err
 	}
-	n := views.NotifySection{Methods: methods, Kinds: db.KindsOffered(h.hasProvider), Recent: recent, PendingEmail: pending}
-	n.Columns, n.Routes = routingMatrix(methods, rules)
-	return n, nil
+	return views.NotifySection{Methods: methods, Kinds: db.KindsOffered(h.hasProvider), PendingEmail: pending}, nil
 }
 
 // notifyAnswer answers a POST of the notification part of #contact-info:
@@ -173,7 +160,7 @@ func (h *Handler) verifyContact(c echo.Context) error {
 		case err != nil:
 			return err
 		default:
-			form = views.Form{Message: m.KindName() + " " + m.Address + " is verified. Choose below what it receives."}
+			form = views.Form{Message: m.KindName() + " " + m.Address + " is verified. Choose what it receives on the Notifications page."}
 		}
 	}
 	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.MethodForm, n.MethodID = form, m.ID })
@@ -252,7 +239,7 @@ func (h *Handler) testContact(c echo.Context) error {
 		return err
 	}
 	h.queued()
-	msg := "The test message is queued; its outcome shows under Recent notifications."
+	msg := "The test message is queued; its outcome shows on the Notifications page."
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		d, err := h.store.DeliveryByID(ctx, id)

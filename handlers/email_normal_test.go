@@ -44,7 +44,7 @@ func TestInviteEmailCase(t *testing.T) {
 			if res := carol.confirmLink(strings.TrimPrefix(link(t, msg, "http://roster.test/verify/"), "http://roster.test")); res.status >= 400 {
 				t.Fatalf("follow the verification link: got %d", res.status)
 			}
-			if body := carol.get("/profile").body; !strings.Contains(body, "<td>Acme</td>") {
+			if body := carol.get("/profile").body; !strings.Contains(body, `<td data-label="Account">Acme</td>`) {
 				t.Fatalf("the invite to %s is not listed on the profile of %s", tc.invited, tc.signedUp)
 			}
 			invites, _, err := a.store.PendingInvites(ctx, acme.ID, 10, 0)

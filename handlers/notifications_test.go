@@ -16,7 +16,7 @@ import (
 )
 
 // notificationRow captures the "What" cell of a row of /profile/notifications.
-var notificationRow = regexp.MustCompile(`<tr>\n<td><time[^>]*>[^<]*</time></td>\n<td>([^<]*)</td>`)
+var notificationRow = regexp.MustCompile(`<tr>\n<td data-label="Queued"><time[^>]*>[^<]*</time></td>\n<td data-label="What">([^<]*)</td>`)
 
 // cardRow captures the label of a row of the saved cards.
 var cardRow = regexp.MustCompile(`<td data-label="Card">(\w+ ending \d{4})`)
@@ -136,8 +136,8 @@ func TestNotificationStates(t *testing.T) {
 	for _, want := range []string{
 		`Given up<br><small>The receiving server&#39;s name could not be found.</small></td>`,
 		`The receiving server refused the message (503 Service Unavailable).</small></td>`,
-		`<td class="state-sent">Sent<br><small><time datetime=`,
-		`<td>1</td>`,
+		`<td class="state-sent" data-label="State">Sent<br><small><time datetime=`,
+		`<td data-label="Attempts">1</td>`,
 		`Retrying<br><small>Next attempt <time datetime="` + next.UTC().Format(time.RFC3339) + `"`,
 	} {
 		if !strings.Contains(body, want) {

@@ -11,30 +11,33 @@ import (
 	"github.com/rosterhq/roster/views"
 )
 
-// The routing matrix of #contact-info: which circumstances and severities
-// reach which contact methods.
+// The routing matrix of /profile/notifications (#notification-routing):
+// which circumstances and severities reach which contact methods.
 
 // routingMatrix lays the rules out as rows of circumstances by columns of
 // the methods they may use: the account email and every verified method.
-func routingMatrix(methods []db.ContactMethod, rules []db.Rule) ([]db.ContactMethod, []views.RouteRow) {
+func routingMatrix(methods []db.ContactMethod, rules []db.Rule) ([]views.RouteColumn, []views.RouteRow) {
 	on := map[string]bool{}
 	for _, r := range rules {
 		on[ruleValue(r)] = true
 	}
-	var cols []db.ContactMethod
+	var targets []db.ContactMethod
+	var cols []views.RouteColumn
 	for _, m := range methods {
 		if m.IsAccount || m.Verified() {
-			cols = append(cols, m)
+			targets = append(targets, m)
+			cols = append(cols, views.RouteColumn{Kind: m.KindName(), Address: views.MaskAddress(m.Kind, m.Address), Label: m.Label})
 		}
 	}
 	var rows []views.RouteRow
 	add := func(circ string, sev int) {
 		row := views.RouteRow{Circumstance: circ, Severity: sev}
-		for _, m := range cols {
+		for i, m := range targets {
 			v := ruleValue(db.Rule{Circumstance: circ, Severity: sev, MethodID: m.ID})
 			fixed := circ == db.CircumstanceSecurity && m.IsAccount
+			column := cols[i].Name()
 			row.Cells = append(row.Cells, views.RouteCell{Value: v, Checked: on[v] || fixed, Fixed: fixed,
-				Label: row.Name() + " to " + m.KindName() + " " + m.Address})
+				Label: row.Name() + " to " + column, Column: column})
 		}
 		rows = append(rows, row)
 	}
@@ -88,5 +91,5 @@ func (h *Handler) saveRouting(c echo.Context) error {
 			form.Message = "Notification routing is saved."
 		}
 	}
-	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.RoutingForm = form })
+	return answer(h, c, routingSection, formStatus(form), form.Message, func(p *views.NotificationsPage) { p.RoutingForm = form })
 }

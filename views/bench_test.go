@@ -36,22 +36,6 @@ func s1Profile() ProfilePage {
 		p.Notify.Methods = append(p.Notify.Methods, m)
 	}
 	p.Notify.Kinds = db.Kinds
-	p.Notify.Columns = columns
-	rows := []RouteRow{{Circumstance: db.CircumstanceAccount}, {Circumstance: db.CircumstanceBilling}, {Circumstance: db.CircumstanceSecurity}}
-	for s := 1; s <= 5; s++ {
-		rows = append(rows, RouteRow{Circumstance: db.CircumstanceAlerts, Severity: s})
-	}
-	for i := range rows {
-		for _, m := range columns {
-			rows[i].Cells = append(rows[i].Cells, RouteCell{Value: fmt.Sprintf("%s:%d:%d", rows[i].Circumstance, rows[i].Severity, m.ID),
-				Label: "Route " + m.Address, Checked: m.ID == 1})
-		}
-	}
-	p.Notify.Routes = rows
-	for i := range 10 {
-		p.Notify.Recent = append(p.Notify.Recent, db.Delivery{ID: int64(i), Kind: db.KindEmail, Address: "ann@example.com",
-			Subject: "Your verification code", State: "sent", CreatedAt: now})
-	}
 	for i := range 3 {
 		p.Logins = append(p.Logins, LoginRow{ID: int64(i), Provider: "Google", Email: "ann@example.com", Linked: now, LastUsed: now})
 	}
@@ -62,6 +46,36 @@ func s1Profile() ProfilePage {
 	}
 	p.SessionsPage = Pager{Num: 1, Size: 25, Total: 4, Path: "/profile", Param: "sessions_page"}
 	return p
+}
+
+// s1Notifications is the view data of /profile/notifications for S1's
+// user: the routing matrix of their 6 verified methods and a page of
+// notifications.
+func s1Notifications(p ProfilePage) NotificationsPage {
+	n := NotificationsPage{Page: p.Page, Pager: Pager{Num: 1, Size: 25, Total: 10, Path: "/profile/notifications", Param: "page"}}
+	var targets []db.ContactMethod
+	for _, m := range p.Notify.Methods {
+		if m.Verified() {
+			targets = append(targets, m)
+			n.Columns = append(n.Columns, RouteColumn{Kind: m.KindName(), Address: MaskAddress(m.Kind, m.Address), Label: m.Label})
+		}
+	}
+	rows := []RouteRow{{Circumstance: db.CircumstanceAccount}, {Circumstance: db.CircumstanceBilling}, {Circumstance: db.CircumstanceSecurity}}
+	for s := 1; s <= 5; s++ {
+		rows = append(rows, RouteRow{Circumstance: db.CircumstanceAlerts, Severity: s})
+	}
+	for i := range rows {
+		for _, m := range targets {
+			rows[i].Cells = append(rows[i].Cells, RouteCell{Value: fmt.Sprintf("%s:%d:%d", rows[i].Circumstance, rows[i].Severity, m.ID),
+				Label: "Route " + m.Address, Column: m.KindName() + " " + m.Address, Checked: m.ID == 1})
+		}
+	}
+	n.Routes = rows
+	for i := range 10 {
+		n.Deliveries = append(n.Deliveries, db.Delivery{ID: int64(i), Kind: db.KindEmail, Address: "ann@example.com",
+			Subject: "Your verification code", State: "sent", CreatedAt: time.Now()})
+	}
+	return n
 }
 
 // BenchmarkProfileRender renders S1's profile page, the bulk of GET
@@ -78,6 +92,14 @@ func BenchmarkProfileRender(b *testing.B) {
 	b.Run("profile", func(b *testing.B) {
 		for b.Loop() {
 			if err := r.Page(io.Discard, "profile.html", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	notifications := s1Notifications(data)
+	b.Run("notifications", func(b *testing.B) {
+		for b.Loop() {
+			if err := r.Page(io.Discard, "notifications.html", notifications); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -102,25 +124,25 @@ func writeSessions(w *bytes.Buffer, p *ProfilePage) {
 		w.WriteString(html.EscapeString(p.SessionsMessage))
 		w.WriteString("</p>")
 	}
-	w.WriteString("\n<p class=\"muted\">Browsers logged in to your profile. Revoke any you don't recognise.</p>\n<div class=\"overflow-auto\">\n<table>\n" +
-		"<thead><tr><th scope=\"col\">Device</th><th scope=\"col\">IP address</th><th scope=\"col\">Last seen</th><th scope=\"col\">Logged in</th><th scope=\"col\"></th></tr></thead>\n<tbody>\n")
+	w.WriteString("\n<p class=\"muted\">Browsers logged in to your profile. Revoke any you don't recognise.</p>\n<div class=\"overflow-auto\">\n<table class=\"stack\">\n" +
+		"<thead><tr><th scope=\"col\">Device</th><th scope=\"col\">IP address</th><th scope=\"col\">Last seen</th><th scope=\"col\">Logged in</th><th scope=\"col\"><span class=\"sr-only\">Actions</span></th></tr></thead>\n<tbody>\n")
 	for _, s := range p.Sessions {
 		w.WriteString("\n<tr")
 		if s.Current {
 			w.WriteString(" class=\"current\"")
 		}
-		w.WriteString(">\n<td>")
+		w.WriteString(">\n<td data-label=\"Device\">")
 		w.WriteString(html.EscapeString(s.Device))
 		if s.Current {
 			w.WriteString(" <small class=\"muted\">(this device)</small>")
 		}
-		w.WriteString("</td>\n<td>")
+		w.WriteString("</td>\n<td data-label=\"IP address\">")
 		w.WriteString(html.EscapeString(s.IP))
-		w.WriteString("</td>\n<td>")
+		w.WriteString("</td>\n<td data-label=\"Last seen\">")
 		w.WriteString(string(p.Time(s.LastSeen)))
-		w.WriteString("</td>\n<td>")
+		w.WriteString("</td>\n<td data-label=\"Logged in\">")
 		w.WriteString(string(p.Time(s.Created)))
-		w.WriteString("</td>\n<td>")
+		w.WriteString("</td>\n<td class=\"actions\" data-label=\"Actions\">")
 		if !s.Current {
 			id := strconv.FormatInt(s.ID, 10)
 			w.WriteString("\n<form method=\"post\" action=\"/profile/sessions/" + id + "/revoke\" hx-post=\"/profile/sessions/" + id +

@@ -7,8 +7,8 @@ import (
 )
 
 // NotifySection is the part of #contact-info about notifications: the
-// contact methods, the routing matrix, the account email change and the
-// recent notifications. Each form has its own Form for its messages.
+// contact methods and the account email change (routing and the history
+// are on NotificationsPage). Each form has its own Form for its messages.
 type NotifySection struct {
 	Methods      []db.ContactMethod
 	Kinds        []string
@@ -16,12 +16,8 @@ type NotifySection struct {
 	MethodForm   Form  // a verify, new code, test, label or delete outcome...
 	MethodID     int64 // ...about this method
 	NewSecret    string
-	Routes       []RouteRow
-	Columns      []db.ContactMethod // the methods the matrix routes to
-	RoutingForm  Form
 	EmailForm    Form // new_email
 	PendingEmail string
-	Recent       []db.Delivery
 }
 
 // ForMethod is MethodForm when it is about the method id, else empty.
@@ -55,10 +51,21 @@ func (r RouteRow) Name() string {
 	return r.Circumstance
 }
 
+// RouteColumn is a column of the routing matrix: a method it may route to,
+// its address masked as on the rest of /profile/notifications (the page may
+// be on a shared screen), and its label to tell two alike apart.
+type RouteColumn struct {
+	Kind, Address, Label string
+}
+
+// Name is the column's kind and masked address.
+func (c RouteColumn) Name() string { return c.Kind + " " + c.Address }
+
 // RouteCell is one checkbox: route Value (circumstance:severity:method).
 type RouteCell struct {
 	Value   string
 	Label   string // for screen readers: row and column
+	Column  string // the method's kind and address, the cell's label on a phone
 	Checked bool
 	Fixed   bool // security to the account email: always on
 }

@@ -8,12 +8,16 @@ import (
 	"github.com/rosterhq/roster/db"
 )
 
-// NotificationsPage lists the user's notifications, a page of outbox rows
-// newest first.
+// NotificationsPage is /profile/notifications: the routing matrix
+// (#notification-routing) and the user's notifications, a page of outbox
+// rows newest first (#notifications).
 type NotificationsPage struct {
 	Page
-	Deliveries []db.Delivery
-	Pager      Pager
+	Routes      []RouteRow
+	Columns     []RouteColumn // the methods the matrix routes to
+	RoutingForm Form
+	Deliveries  []db.Delivery
+	Pager       Pager
 }
 
 // What says what a notification was about; a verification message never

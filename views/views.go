@@ -127,7 +127,7 @@ type AuthPage struct {
 type ProfilePage struct {
 	Page
 	Contact         Form
-	Notify          NotifySection // #contact-info: contact methods, routing, recent notifications
+	Notify          NotifySection // #contact-info: contact methods and the account email change
 	Password        Form
 	SessionsMessage string
 	Sessions        []SessionRow

@@ -34,6 +34,8 @@ func TestEveryTemplateWithZeroData(t *testing.T) {
 					data = ""
 				case "pager":
 					data = Pager{}
+				case "settings-nav":
+					data = SettingsNav{}
 				case "preferences/select", "preferences/checkbox":
 					data = PrefField{}
 				}
