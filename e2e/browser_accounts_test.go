@@ -366,9 +366,15 @@ func (tb *browserTab) fullScreenshot(t *testing.T, width int64, u, waitFor, file
 		chromedp.WaitVisible(chromedp.CSS(waitFor)),
 	)
 	tb.wantStyled(t)
+	tb.screenshot(t, chromedp.FullScreenshot(100), file)
+}
+
+// screenshot saves to file what take captures of the page as it is now.
+func (tb *browserTab) screenshot(t *testing.T, take chromedp.Action[[]byte], file string) {
+	t.Helper()
 	ctx, cancel := tb.step()
 	defer cancel()
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	shot, err := chromedp.Run(ctx, take)
 	if err != nil {
 		tb.fatalf(t, "screenshot: %v", err)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/sha256"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,11 @@ func TestBrowserUserMenu(t *testing.T) {
 		return li.checkVisibility() ? li.textContent.trim() : '(hidden) ' + li.textContent.trim(); }).join(', ')`)
 	if want := "User Profile, Preferences, Create Account, Log out"; entries != want {
 		ada.fatalf(t, "menu entries %q, want %q (no Credit Cards without Stripe)", entries, want)
+	}
+	// `make screenshot`: the open menu, its badge beside it.
+	if dir := browserShotDir(); dir != "" {
+		ada.do(t, "size the window for the picture", chromedp.EmulateViewport(1000, 560))
+		ada.screenshot(t, chromedp.CaptureScreenshot(), filepath.Join(dir, "screenshot-menu.png"))
 	}
 
 	// Escape closes it and puts focus on the summary.

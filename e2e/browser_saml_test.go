@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,8 +16,9 @@ import (
 )
 
 // TestBrowserSAML logs in through a SAML connection in Chromium: the login
-// page's "Log in with:" icons (GitHub and Slack configured, and SAML since a
-// connection exists), each loaded and named, the SAML icon to /login/saml,
+// page's "Log in with:" icons (Google, GitHub, Slack and an OpenID Connect
+// provider configured, and SAML since a connection exists), each loaded
+// and named, the SAML icon to /login/saml,
 // the email there, samlidp's real login form, its self-posting response
 // page, and the profile with the account the connection brought the
 // person into.
@@ -26,6 +28,10 @@ func TestBrowserSAML(t *testing.T) {
 	base, store := startBrowserApp(t, map[string]string{
 		"ROSTER_GITHUB_CLIENT_ID": "gh-id", "ROSTER_GITHUB_CLIENT_SECRET": "gh-secret",
 		"ROSTER_SLACK_CLIENT_ID": "slack-id", "ROSTER_SLACK_CLIENT_SECRET": "slack-secret",
+		"ROSTER_GOOGLE_CLIENT_ID": "google-id", "ROSTER_GOOGLE_CLIENT_SECRET": "google-secret",
+		// Discovery happens on first use, so a name that never resolves is fine.
+		"ROSTER_OIDC_NAME": "Acme ID", "ROSTER_OIDC_ISSUER": "https://id.acme.test",
+		"ROSTER_OIDC_CLIENT_ID": "acme-id", "ROSTER_OIDC_CLIENT_SECRET": "acme-secret",
 	})
 	idp := samltest.New(t, nil)
 	idp.AddUser(t, "grace", "grace@example.com", "Grace Hopper", "compiler cobol navy 1906")
@@ -58,7 +64,8 @@ func TestBrowserSAML(t *testing.T) {
 	tab.wantText(t, "#login-with-heading", "Log in with:")
 	// Each icon: its accessible name (what a screen reader says for the
 	// link) and whether its SVG loaded under the CSP.
-	const want = "Log in with GitHub /auth/github loaded; Log in with Slack /auth/slack loaded; Log in with SAML single sign-on /login/saml loaded"
+	const want = "Log in with Google /auth/google loaded; Log in with GitHub /auth/github loaded; Log in with Slack /auth/slack loaded; " +
+		"Log in with Acme ID /auth/oidc loaded; Log in with SAML single sign-on /login/saml loaded"
 	var icons string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		icons = tab.eval(t, `[...document.querySelectorAll('#sso-buttons a')].map(a => {
@@ -71,6 +78,10 @@ func TestBrowserSAML(t *testing.T) {
 	}
 	if icons != want {
 		tab.fatalf(t, "login icons: %q, want %q", icons, want)
+	}
+	// `make screenshot`: the login screen with every kind of provider.
+	if dir := browserShotDir(); dir != "" {
+		tab.fullScreenshot(t, 1200, base+"/login", "#sso-buttons", filepath.Join(dir, "screenshot-login.png"))
 	}
 	tab.submit(t, "open SAML single sign-on from its icon", "/login/saml",
 		chromedp.Click(chromedp.CSS(`#sso-buttons a[href^="/login/saml"]`)),
