@@ -34,7 +34,7 @@ func TestEveryTemplateWithZeroData(t *testing.T) {
 					data = ""
 				case "pager":
 					data = Pager{}
-				case "preferences/select", "preferences/checkbox":
+				case "preferences/select", "preferences/checkbox", "preferences/field-status":
 					data = PrefField{}
 				}
 				if err := r.Fragment(&buf, page, name, data); err != nil {
