@@ -2,19 +2,23 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/rosterhq/roster/db"
 )
 
-// TestBrowserPreferences: the time zone starts from the browser's; theme
-// and page size are changed with htmx (saved on change, "Saved" in place);
+// TestBrowserPreferences: the browser's time zone is offered and saved when
+// taken; theme and page size are changed with htmx (saved on change,
+// "Saved" in place);
 // after a reload the theme is on <html> before any script and the activity
 // log has the chosen length; the chart's range switches in place. No
 // console errors or CSP violations on the way.
@@ -50,10 +54,11 @@ func TestBrowserPreferences(t *testing.T) {
 		ada.fatalf(t, "data-theme %q before choosing a theme, want none (Pico follows the system)", got)
 	}
 
-	// The zone comes from the browser and is saved by itself.
+	// The zone the browser is in is offered, and saved when taken.
 	ada.submit(t, "open Preferences from the user menu", "/preferences",
 		openUserMenu, chromedp.Click(chromedp.Search(`//nav[@id="user-menu"]//a[normalize-space()="Preferences"]`)))
-	ada.do(t, "wait for the browser's zone to be saved", chromedp.WaitVisible(chromedp.CSS("#status-timezone .saved")))
+	ada.do(t, "take the browser's zone", chromedp.Click(chromedp.CSS("#zone-offer button")),
+		chromedp.WaitVisible(chromedp.CSS("#status-timezone .saved")))
 	ada.wantHTMX(t)
 
 	// Theme and page size, each saved on change with htmx.
@@ -126,4 +131,157 @@ func endsWithAny(s string, suffixes ...string) bool {
 		}
 	}
 	return false
+}
+
+// postWatch counts the POSTs a tab sends to one path, from the network
+// events of the browser (so a request made by any script counts).
+type postWatch struct {
+	mu sync.Mutex
+	n  int
+}
+
+func watchPosts(t *testing.T, tb *browserTab, path string) *postWatch {
+	t.Helper()
+	w := &postWatch{}
+	requests := chromedp.Events(tb.ctx, network.RequestWillBeSent) // subscribed now
+	go func() {
+		for ev, err := range requests {
+			if err != nil {
+				return
+			}
+			if u, err := url.Parse(ev.Request.URL); err == nil && ev.Request.Method == "POST" && u.Path == path {
+				w.mu.Lock()
+				w.n++
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
+}
+
+func (w *postWatch) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// wantPosts waits a moment for stray requests, then wants exactly n.
+func (w *postWatch) wantPosts(t *testing.T, tb *browserTab, what string, n int) {
+	t.Helper()
+	time.Sleep(300 * time.Millisecond)
+	tb.do(t, "let htmx settle", htmxSettled)
+	if got := w.count(); got != n {
+		tb.fatalf(t, "%s: %d POSTs to /preferences, want %d", what, got, n)
+	}
+}
+
+// TestBrowserPreferencesSave: loading /preferences posts nothing and says
+// no "Saved"; changing a select saves it and says "Saved" once, next to
+// it; choosing the value it already has says nothing; a reload shows what
+// was saved. The browser's zone, when it is not the saved one, is offered
+// and saved only by its button; with the browser in yet another zone it
+// is offered again. Without JavaScript the form has its Save button, whose
+// flash names what changed.
+func TestBrowserPreferencesSave(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base, store := startBrowserApp(t, nil)
+	browserCtx := startChromium(t, ctx)
+	const (
+		name, email = "Grace Hopper", "grace@example.com"
+		password    = "compiler anchor meadow 1906"
+	)
+	createBrowserUser(t, store, name, email, password)
+	u, err := store.UserByEmail(t.Context(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tab := newBrowserTab(t, browserCtx, "Grace (Chrome)", browserUAChrome, true, true)
+	setZone := func(zone string) {
+		t.Helper()
+		if _, err := chromedp.Call(tab.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone}); err != nil {
+			t.Fatalf("time zone %s: %v", zone, err)
+		}
+	}
+	setZone("Europe/Paris")
+	tab.signIn(t, base, email, password)
+	posts := watchPosts(t, tab, "/preferences")
+
+	// Loaded: no POST, no "Saved", the zone offered.
+	tab.navigate(t, base+"/preferences", "#zone-offer")
+	tab.wantHTMX(t)
+	posts.wantPosts(t, tab, "loading the page", 0)
+	if n := tab.eval(t, `String(document.querySelectorAll('#preferences .saved').length)`); n != "0" {
+		tab.fatalf(t, "%s Saved on a page just loaded, want none", n)
+	}
+	tab.wantText(t, "#zone-offer p", "Your browser is in Europe/Paris. Use it? Use Europe/Paris")
+	if p, err := store.Preferences(t.Context(), u.ID); err != nil || p.Timezone != "" {
+		t.Fatalf("the zone was saved without a click: %q, %v", p.Timezone, err)
+	}
+
+	// A select changed: one POST, "Saved" once, next to it.
+	tab.markPage(t)
+	change := func(field, value string) {
+		t.Helper()
+		tab.eval(t, `(function () {
+			var s = document.getElementById('pref-`+field+`');
+			s.value = '`+value+`';
+			s.dispatchEvent(new Event('change', { bubbles: true }));
+			return 'ok';
+		})()`)
+	}
+	change("date_format", "eu")
+	tab.do(t, "save the date format", chromedp.WaitVisible(chromedp.CSS("#status-date_format .saved")))
+	tab.wantText(t, "#status-date_format", "Saved")
+	posts.wantPosts(t, tab, "changing the date format", 1)
+	if n := tab.eval(t, `String(document.querySelectorAll('#preferences .saved').length)`); n != "1" {
+		tab.fatalf(t, "%s Saved after one change, want 1", n)
+	}
+	// The value it already has: a POST, and no "Saved".
+	change("date_format", "eu")
+	posts.wantPosts(t, tab, "choosing the same date format", 2)
+	tab.wantText(t, "#status-date_format", "")
+	tab.wantSamePage(t, "/preferences")
+
+	// The offer's button saves the zone; the offer goes.
+	tab.do(t, "take the browser's zone", chromedp.Click(chromedp.CSS("#zone-offer button")),
+		chromedp.WaitVisible(chromedp.CSS("#status-timezone .saved")), htmxSettled)
+	posts.wantPosts(t, tab, "taking the zone", 3)
+	if got := tab.eval(t, `document.getElementById('pref-timezone').value + ' ' + document.getElementById('zone-offer').hidden`); got != "Europe/Paris true" {
+		tab.fatalf(t, "after taking the zone: field and offer hidden are %q, want Europe/Paris true", got)
+	}
+	if p, err := store.Preferences(t.Context(), u.ID); err != nil || p.Timezone != "Europe/Paris" || p.DateFormat != "eu" {
+		t.Fatalf("stored: zone %q, date format %q, %v; want Europe/Paris and eu", p.Timezone, p.DateFormat, err)
+	}
+
+	// Reloaded: what was saved, no offer, no "Saved", no POST.
+	tab.navigate(t, base+"/preferences", "#pref-date_format")
+	tab.do(t, "let htmx settle", htmxSettled)
+	if got := tab.eval(t, `[document.getElementById('pref-date_format').value, document.getElementById('pref-timezone').value,
+		document.getElementById('zone-offer').hidden, document.querySelectorAll('#preferences .saved').length].join(' ')`); got != "eu Europe/Paris true 0" {
+		tab.fatalf(t, "after a reload: %q, want eu Europe/Paris, the offer hidden and no Saved", got)
+	}
+	posts.wantPosts(t, tab, "reloading", 3)
+
+	// The browser now elsewhere: offered again, still not saved.
+	setZone("Asia/Tokyo")
+	tab.navigate(t, base+"/preferences", "#zone-offer")
+	tab.wantText(t, "#zone-offer p", "Your browser is in Asia/Tokyo. Use it? Use Asia/Tokyo")
+	posts.wantPosts(t, tab, "loading in another zone", 3)
+	tab.wantCleanConsole(t)
+
+	// Without JavaScript: the Save button, and a flash naming the change.
+	plain := newBrowserTab(t, browserCtx, "Grace (no JavaScript)", browserUAFirefox, false, true)
+	plain.signIn(t, base, email, password)
+	plain.navigate(t, base+"/preferences", "#preferences-form button[type=submit]")
+	plain.submit(t, "save the clock", "/preferences",
+		chromedp.SetValue(chromedp.CSS("#pref-clock"), "12"),
+		chromedp.Click(chromedp.CSS("#preferences-form button[type=submit]")))
+	plain.wantText(t, ".flash", "Saved: Clock.")
+	plain.submit(t, "save again unchanged", "/preferences", chromedp.Click(chromedp.CSS("#preferences-form button[type=submit]")))
+	plain.wantText(t, ".flash", "No changes to save.")
+	if p, err := store.Preferences(t.Context(), u.ID); err != nil || p.Clock != "12" || p.Timezone != "Europe/Paris" {
+		t.Fatalf("stored after the plain form: clock %q zone %q, %v", p.Clock, p.Timezone, err)
+	}
 }
