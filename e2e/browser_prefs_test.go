@@ -285,3 +285,68 @@ func TestBrowserPreferencesSave(t *testing.T) {
 		t.Fatalf("stored after the plain form: clock %q zone %q, %v", p.Clock, p.Timezone, err)
 	}
 }
+
+// TestBrowserSignInChartPhone: at 375 px wide the Security activity page
+// shows the narrow drawing of the sign-in chart (the wide one hidden, so a
+// screen reader meets one), as wide as the page and no wider, its axis
+// labels (at least three) 11 px or more and apart from each other, the totals in words
+// beside it, and nothing scrolls sideways; at 1200 px the wide drawing.
+func TestBrowserSignInChartPhone(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	base, store := startBrowserApp(t, nil)
+	browserCtx := startChromium(t, ctx)
+	const (
+		name, email = "Katherine Johnson", "katherine@example.com"
+		password    = "trajectory orbit langley 1953"
+	)
+	createBrowserUser(t, store, name, email, password)
+	u, err := store.UserByEmail(t.Context(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := store.AddEvent(t.Context(), db.Event{UserID: u.ID, Kind: db.EventSignInFailed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tab := newBrowserTab(t, browserCtx, "Katherine (Chrome)", browserUAChrome, true, true)
+	tab.signIn(t, base, email, password)
+
+	// What the page shows of the chart, measured in the browser.
+	const measure = `(function () {
+		var shown = Array.prototype.filter.call(document.querySelectorAll('#signin-chart figure svg'), function (s) {
+			return getComputedStyle(s).display !== 'none';
+		});
+		if (shown.length !== 1) { return 'shown ' + shown.length; }
+		var svg = shown[0], box = svg.getBoundingClientRect(), fig = svg.parentNode.getBoundingClientRect();
+		var labels = Array.prototype.map.call(svg.querySelectorAll('.axis.x text'), function (t) { return t.getBoundingClientRect(); });
+		var overlap = 0, small = 0, outside = 0;
+		labels.forEach(function (r, i) {
+			if (r.height < 11) { small++; }
+			if (r.left < box.left - 0.5 || r.right > box.right + 0.5) { outside++; }
+			if (i > 0 && r.left < labels[i - 1].right) { overlap++; }
+		});
+		return [svg.getAttribute('class'), Math.round(box.width) === Math.round(fig.width) ? 'fits' : 'width ' + box.width + ' of ' + fig.width,
+			labels.length >= 3 ? 'labels ok' : 'labels ' + labels.length, 'overlap ' + overlap, 'small ' + small, 'outside ' + outside,
+			'scroll ' + (document.documentElement.scrollWidth > window.innerWidth ? document.documentElement.scrollWidth : 'none')].join(', ');
+	})()`
+	tab.do(t, "a phone's width", chromedp.EmulateViewport(375, 800))
+	tab.navigate(t, base+"/profile/activity", "#signin-chart figure")
+	tab.wantText(t, "#signin-chart-totals", "1 successful, 3 failed in the last 7 days")
+	for _, rng := range []string{"24h", "7d", "30d", "90d"} {
+		tab.navigate(t, base+"/profile/activity?range="+rng, "#signin-chart figure")
+		if got := tab.eval(t, measure); got != "chart chart-bar chart-narrow, fits, labels ok, overlap 0, small 0, outside 0, scroll none" {
+			tab.fatalf(t, "range %s at 375 px: %s", rng, got)
+		}
+	}
+	if dir := browserShotDir(); dir != "" {
+		tab.fullScreenshot(t, 375, base+"/profile/activity", "#signin-chart figure", filepath.Join(dir, "screenshot-activity-phone.png"))
+	}
+	tab.do(t, "a desktop's width", chromedp.EmulateViewport(1200, 900))
+	tab.navigate(t, base+"/profile/activity", "#signin-chart figure")
+	if got := tab.eval(t, measure); !regexp.MustCompile(`^chart chart-bar chart-wide, fits, labels ok, overlap 0, small 0, outside 0, scroll none$`).MatchString(got) {
+		tab.fatalf(t, "at 1200 px: %s", got)
+	}
+	tab.wantCleanConsole(t)
+}

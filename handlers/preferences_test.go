@@ -40,7 +40,7 @@ func TestPreferencesRoundTrip(t *testing.T) {
 
 	defaults := map[string]any{
 		"page_size": 25.0, "timezone": "UTC", "date_format": "iso", "clock": "24", "week_start": "monday",
-		"theme": "system", "graph_style": "line", "graph_range": "7d", "legend": true, "colourblind": false,
+		"theme": "system", "graph_style": "bar", "graph_range": "7d", "legend": true, "colourblind": false,
 		"number_format": "comma_point",
 	}
 	if got := c.apiPrefs(); !sameJSON(got, defaults) {
@@ -58,7 +58,7 @@ func TestPreferencesRoundTrip(t *testing.T) {
 		{"clock", "12", "12", `<option value="12" selected>`},
 		{"week_start", "sunday", "sunday", `<option value="sunday" selected>`},
 		{"theme", "dark", "dark", `<option value="dark" selected>`},
-		{"graph_style", "bar", "bar", `<option value="bar" selected>`},
+		{"graph_style", "line", "line", `<option value="line" selected>`},
 		{"graph_range", "30d", "30d", `<option value="30d" selected>`},
 		{"legend", "0", false, `id="pref-legend" name="legend" type="checkbox" role="switch" value="1"` + "\n"},
 		{"colourblind", "1", true, `id="pref-colourblind" name="colourblind" type="checkbox" role="switch" value="1" checked`},
@@ -216,7 +216,7 @@ func TestPreferencesRefused(t *testing.T) {
 			scenarios = append(scenarios, scenario{
 				name:  name,
 				path:  "/preferences",
-				form:  url.Values{tt.field: {tt.value}, "graph_style": {"bar"}}, // a valid field is not saved either
+				form:  url.Values{tt.field: {tt.value}, "graph_style": {"area"}}, // a valid field is not saved either
 				htmx:  htmx,
 				setup: signedUp,
 				// The whole page names the field; the htmx answer goes next to it.
@@ -224,7 +224,7 @@ func TestPreferencesRefused(t *testing.T) {
 				wantContains: []string{tt.message},
 				after: func(t *testing.T, s *state, res *response) {
 					got := s.c.apiPrefs()
-					if got["graph_style"] != "line" || got[tt.field] == tt.value {
+					if got["graph_style"] != "bar" || got[tt.field] == tt.value {
 						t.Errorf("after a refused POST: got %v, want the defaults", got)
 					}
 					p, err := s.app.store.Preferences(context.Background(), 1)
@@ -393,7 +393,7 @@ func TestTimesFollowPreferences(t *testing.T) {
 	a := newApp(t)
 	c := a.client(t)
 	c.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
-	tag := regexp.MustCompile(`<td><time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)" title="(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)">([^<]+)</time></td>`)
+	tag := regexp.MustCompile(`<td[^>]*><time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)" title="(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)">([^<]+)</time></td>`)
 	tests := []struct {
 		prefs url.Values
 		text  *regexp.Regexp
@@ -465,7 +465,9 @@ func TestNumberFormat(t *testing.T) {
 	}
 }
 
-// TestSignInChart draws the sign-ins of the preferred range, switches
+// TestSignInChart draws the sign-ins of the preferred range as bars per
+// day (failed ones hatched as well as red, a legend), with the totals in
+// words for the period shown, at a page's width and at a phone's; switches
 // range for one request without saving it, and keeps the table's numbers
 // equal to the drawing's.
 func TestSignInChart(t *testing.T) {
@@ -483,8 +485,14 @@ func TestSignInChart(t *testing.T) {
 	for _, want := range []string{
 		`<section id="signin-chart"`, `role="img" aria-labelledby="signin-chart-title signin-chart-desc"`,
 		`<title id="signin-chart-title">Sign-ins per day, last 7 days</title>`,
-		`2 successful and 1 failed sign-ins`, `class="chart chart-line"`,
+		`2 successful and 1 failed sign-ins`, `class="chart chart-bar chart-wide"`, `viewBox="0 0 720 240"`,
 		`<tfoot><tr><th scope="row">Total</th><td>2</td><td>1</td></tr></tfoot>`,
+		`<p class="chart-totals" id="signin-chart-totals"><strong>2 successful, 1 failed in the last 7 days</strong></p>`,
+		// The phone's drawing: its own ids, a viewBox about a phone wide.
+		`viewBox="0 0 340 240" width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-labelledby="signin-chart-narrow-title signin-chart-narrow-desc" class="chart chart-bar chart-narrow"`,
+		// Failed sign-ins hatched, in the bars and the legend, not only red.
+		`<g class="series s1" data-name="Failed" data-mark="hatched">`, `fill="url(#signin-chart-hatch-1)" stroke="#c62828"`,
+		`fill="url(#signin-chart-narrow-hatch-1)"`, `<g class="legend"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("activity page: missing %q", want)
@@ -509,7 +517,7 @@ func TestSignInChart(t *testing.T) {
 	// The range switched in place: htmx gets the chart alone.
 	res := c.do(http.MethodGet, "/profile/activity?range=24h", nil, http.Header{"Hx-Request": {"true"}, "Hx-Target": {"signin-chart"}})
 	if res.status != http.StatusOK || strings.Contains(res.body, "<html") || !strings.Contains(res.body, "Sign-ins per hour, last 24 hours") ||
-		strings.Contains(res.body, `id="activity"`) {
+		!strings.Contains(res.body, "2 successful, 1 failed in the last 24 hours") || strings.Contains(res.body, `id="activity"`) {
 		t.Errorf("htmx range 24h: got %d, want the chart fragment per hour; body %s", res.status, res.body)
 	}
 	if !strings.Contains(res.body, `<div id="activity-pager" hx-swap-oob="true">`) {
@@ -523,11 +531,12 @@ func TestSignInChart(t *testing.T) {
 	if body := c.get("/profile/activity?range=90d").body; !strings.Contains(body, "Sign-ins per day, last 90 days") {
 		t.Error("?range=90d: not the 90-day chart")
 	}
-	// The preferred style and palette.
-	c.postHTMX("/preferences", url.Values{"graph_style": {"bar"}, "colourblind": {"1"}, "legend": {"0"}})
+	// The preferred style and palette: a line chart, failed dashed.
+	c.postHTMX("/preferences", url.Values{"graph_style": {"line"}, "colourblind": {"1"}, "legend": {"0"}})
 	body := c.get("/profile/activity").body
-	if !strings.Contains(body, `class="chart chart-bar"`) || !strings.Contains(body, `fill="#0072B2"`) || strings.Contains(body, `class="legend"`) {
-		t.Error("bar chart in the colour-blind palette without legend: not drawn so")
+	if !strings.Contains(body, `class="chart chart-line chart-wide"`) || !strings.Contains(body, `stroke="#0072B2"`) || strings.Contains(body, `class="legend"`) ||
+		!strings.Contains(body, `stroke="#E69F00" stroke-width="2" stroke-linejoin="round" stroke-dasharray="6 4"/>`) {
+		t.Error("line chart in the colour-blind palette without legend, failed dashed: not drawn so")
 	}
 }
 
