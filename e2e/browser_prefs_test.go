@@ -216,6 +216,10 @@ func TestBrowserPreferencesSave(t *testing.T) {
 		tab.fatalf(t, "%s Saved on a page just loaded, want none", n)
 	}
 	tab.wantText(t, "#zone-offer p", "Your browser is in Europe/Paris. Use it? Use Europe/Paris")
+	// Save on change, so no Save button: never both.
+	if got := tab.eval(t, `String(document.getElementById('prefs-save-on-change').hidden) + ' ' + String(document.querySelector('#preferences-form button'))`); got != "false null" {
+		tab.fatalf(t, "with JavaScript: save-on-change note hidden, Save button = %q, want false null", got)
+	}
 	if p, err := store.Preferences(t.Context(), u.ID); err != nil || p.Timezone != "" {
 		t.Fatalf("the zone was saved without a click: %q, %v", p.Timezone, err)
 	}
@@ -275,6 +279,9 @@ func TestBrowserPreferencesSave(t *testing.T) {
 	plain := newBrowserTab(t, browserCtx, "Grace (no JavaScript)", browserUAFirefox, false, true)
 	plain.signIn(t, base, email, password)
 	plain.navigate(t, base+"/preferences", "#preferences-form button[type=submit]")
+	if got := plain.eval(t, `document.querySelector('main hgroup p').innerText`); got != "How lists, times and charts look to you. Make your choices, then Save preferences." {
+		plain.fatalf(t, "without JavaScript the page says %q", got)
+	}
 	plain.submit(t, "save the clock", "/preferences",
 		chromedp.SetValue(chromedp.CSS("#pref-clock"), "12"),
 		chromedp.Click(chromedp.CSS("#preferences-form button[type=submit]")))

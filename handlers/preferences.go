@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
@@ -68,11 +67,11 @@ func (h *Handler) savePreferences(c echo.Context) error {
 	saved := h.prefs(c) // read with the session: the saved row
 	form := views.Form{Values: map[string]string{}}
 	p, changed := applyPreferences(saved, posted, &form)
-	// A control's own status ("status-theme") gets the short answer; the
-	// browser-zone offer, which swaps its section, gets the section.
-	sec := preferencesSection
-	if strings.HasPrefix(target(c), "status-") {
-		sec = preferencesStatus
+	// A control's status ("status-theme") gets the short answer; the
+	// browser-zone offer, which swaps the section, gets the section.
+	sec := preferencesStatus
+	if target(c) == "preferences" {
+		sec = preferencesSection
 	}
 	if form.Failed() {
 		return answer(h, c, sec, http.StatusUnprocessableEntity, "", func(p *views.PreferencesPage) { p.Form = form })

@@ -61,6 +61,10 @@
     }
   }
   function offerBrowserZone() {
+    var note = document.getElementById('prefs-save-on-change');
+    if (note) {
+      note.hidden = false; // htmx runs, so the controls save themselves
+    }
     var offer = document.getElementById('zone-offer');
     var list = document.getElementById('zone-list');
     if (!offer || !list) {
