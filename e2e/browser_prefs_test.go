@@ -273,6 +273,9 @@ func TestBrowserPreferencesSave(t *testing.T) {
 	tab.navigate(t, base+"/preferences", "#zone-offer")
 	tab.wantText(t, "#zone-offer p", "Your browser is in Asia/Tokyo. Use it? Use Asia/Tokyo")
 	posts.wantPosts(t, tab, "loading in another zone", 3)
+	if dir := browserShotDir(); dir != "" {
+		tab.fullScreenshot(t, 1200, base+"/preferences", "#zone-offer", filepath.Join(dir, "screenshot-preferences-zone-offer.png"))
+	}
 	tab.wantCleanConsole(t)
 
 	// Without JavaScript: the Save button, and a flash naming the change.
