@@ -273,6 +273,21 @@ func TestBrowserPreferencesSave(t *testing.T) {
 	tab.navigate(t, base+"/preferences", "#zone-offer")
 	tab.wantText(t, "#zone-offer p", "Your browser is in Asia/Tokyo. Use it? Use Asia/Tokyo")
 	posts.wantPosts(t, tab, "loading in another zone", 3)
+	// A zone typed and confirmed with Enter: saved once by htmx, the form
+	// not posted a second time, the page not reloaded.
+	tab.markPage(t)
+	tab.eval(t, `document.getElementById('pref-timezone').value = '', 'ok'`)
+	tab.do(t, "type a zone and press Enter",
+		chromedp.SendKeys(chromedp.CSS("#pref-timezone"), "America/New_York\r"),
+		chromedp.WaitVisible(chromedp.CSS("#status-timezone .saved")))
+	posts.wantPosts(t, tab, "typing a zone and pressing Enter", 4)
+	tab.wantSamePage(t, "/preferences")
+	if p, err := store.Preferences(t.Context(), u.ID); err != nil || p.Timezone != "America/New_York" {
+		t.Fatalf("stored zone %q, %v; want America/New_York", p.Timezone, err)
+	}
+	if got := tab.eval(t, `String(document.getElementById('zone-offer').hidden)`); got != "false" {
+		tab.fatalf(t, "the browser's Asia/Tokyo is no longer offered after saving another zone")
+	}
 	if dir := browserShotDir(); dir != "" {
 		tab.fullScreenshot(t, 1200, base+"/preferences", "#zone-offer", filepath.Join(dir, "screenshot-preferences-zone-offer.png"))
 	}
@@ -291,7 +306,7 @@ func TestBrowserPreferencesSave(t *testing.T) {
 	plain.wantText(t, ".flash", "Saved: Clock.")
 	plain.submit(t, "save again unchanged", "/preferences", chromedp.Click(chromedp.CSS("#preferences-form button[type=submit]")))
 	plain.wantText(t, ".flash", "No changes to save.")
-	if p, err := store.Preferences(t.Context(), u.ID); err != nil || p.Clock != "12" || p.Timezone != "Europe/Paris" {
+	if p, err := store.Preferences(t.Context(), u.ID); err != nil || p.Clock != "12" || p.Timezone != "America/New_York" {
 		t.Fatalf("stored after the plain form: clock %q zone %q, %v", p.Clock, p.Timezone, err)
 	}
 }
