@@ -252,8 +252,8 @@ func TestBrowserPreferencesSave(t *testing.T) {
 	tab.do(t, "take the browser's zone", chromedp.Click(chromedp.CSS("#zone-offer button")),
 		chromedp.WaitVisible(chromedp.CSS("#status-timezone .saved")), htmxSettled)
 	posts.wantPosts(t, tab, "taking the zone", 3)
-	if got := tab.eval(t, `document.getElementById('pref-timezone').value + ' ' + document.getElementById('zone-offer').hidden`); got != "Europe/Paris true" {
-		tab.fatalf(t, "after taking the zone: field and offer hidden are %q, want Europe/Paris true", got)
+	if got := tab.eval(t, `[document.getElementById('pref-timezone').value, document.getElementById('zone-offer').hidden, document.activeElement.id].join(' ')`); got != "Europe/Paris true pref-timezone" {
+		tab.fatalf(t, "after taking the zone: field, offer hidden and focus are %q, want Europe/Paris true pref-timezone", got)
 	}
 	if p, err := store.Preferences(t.Context(), u.ID); err != nil || p.Timezone != "Europe/Paris" || p.DateFormat != "eu" {
 		t.Fatalf("stored: zone %q, date format %q, %v; want Europe/Paris and eu", p.Timezone, p.DateFormat, err)

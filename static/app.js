@@ -94,6 +94,17 @@
   if (window.htmx) {
     window.htmx.onLoad(offerBrowserZone);
   }
+  // Taking the offered zone swaps the whole section; focus goes to the
+  // zone field, whose description now says "Saved", not to the page's top.
+  document.addEventListener('htmx:afterSettle', function (evt) {
+    var cfg = evt.detail && evt.detail.requestConfig;
+    if (cfg && cfg.elt && cfg.elt.id === 'zone-offer') {
+      var field = document.getElementById('pref-timezone');
+      if (field) {
+        field.focus();
+      }
+    }
+  });
   // With htmx the controls have saved already: Enter in the time-zone field
   // must not post the whole form a second time.
   document.addEventListener('submit', function (evt) {
