@@ -165,10 +165,14 @@ func (w *postWatch) count() int {
 	return w.n
 }
 
-// wantPosts waits a moment for stray requests, then wants exactly n.
+// wantPosts wants exactly n POSTs: it waits (up to a step's time) for the
+// network events of n to arrive, then a moment more for stray ones.
 func (w *postWatch) wantPosts(t *testing.T, tb *browserTab, what string, n int) {
 	t.Helper()
-	time.Sleep(300 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); w.count() < n && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
 	tb.do(t, "let htmx settle", htmxSettled)
 	if got := w.count(); got != n {
 		tb.fatalf(t, "%s: %d POSTs to /preferences, want %d", what, got, n)
