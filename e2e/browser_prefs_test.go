@@ -58,7 +58,8 @@ func TestBrowserPreferences(t *testing.T) {
 	ada.submit(t, "open Preferences from the user menu", "/preferences",
 		openUserMenu, chromedp.Click(chromedp.Search(`//nav[@id="user-menu"]//a[normalize-space()="Preferences"]`)))
 	ada.do(t, "take the browser's zone", chromedp.Click(chromedp.CSS("#zone-offer button")),
-		chromedp.WaitVisible(chromedp.CSS("#status-timezone .saved")))
+		// The answer is the whole section: its controls listen once htmx has settled it.
+		chromedp.WaitVisible(chromedp.CSS("#status-timezone .saved")), htmxSettled)
 	ada.wantHTMX(t)
 
 	// Theme and page size, each saved on change with htmx.
