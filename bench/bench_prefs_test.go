@@ -21,7 +21,9 @@ import (
 // X-CSRF-Token header, as htmx sends it from <body hx-headers>) at
 // benchConns connections, next to a bare Echo handler without middleware
 // doing one UPDATE by primary key on a database opened with db.Open, in the
-// same run. Both alternate between two values, so every request writes. b.N
+// same run. Both alternate between two values, so nearly every request
+// writes (Roster writes nothing, and answers an empty status, for a theme
+// that a concurrent request has just saved). b.N
 // is the number of requests sent to each of the two servers:
 //
 //	go test -run '^$' -bench SavePreference -benchtime 20000x ./bench/
@@ -39,8 +41,9 @@ func BenchmarkSavePreference(b *testing.B) {
 
 	themes := [2]string{"light", "dark"}
 	wantSaved := func(resp *http.Response, body []byte) error {
-		if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`role="status">Saved<`)) {
-			return fmt.Errorf("got %d %q, want 200 and the Saved fragment", resp.StatusCode, body)
+		saved := bytes.Contains(body, []byte(`role="status">Saved<`)) || len(bytes.TrimSpace(body)) == 0
+		if resp.StatusCode != http.StatusOK || !saved {
+			return fmt.Errorf("got %d %q, want 200 and the Saved fragment (or an empty one: nothing changed)", resp.StatusCode, body)
 		}
 		return nil
 	}

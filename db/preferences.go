@@ -55,7 +55,7 @@ var PreferenceList = []Preference{
 		Choices: []Choice{{"system", "System (follows your device)"}, {"light", "Light"}, {"dark", "Dark"}}, Default: "system",
 		Refused: "Choose the system, light or dark theme.", field: func(p *Preferences) any { return &p.Theme }},
 	{Name: "graph_style", Group: groupCharts, Label: "Chart type",
-		Choices: []Choice{{"line", "Line"}, {"area", "Area"}, {"bar", "Bar"}}, Default: "line",
+		Choices: []Choice{{"line", "Line"}, {"area", "Area"}, {"bar", "Bar"}}, Default: "bar",
 		Refused: "Choose line, area or bar charts.", field: func(p *Preferences) any { return &p.GraphStyle }},
 	{Name: "graph_range", Group: groupCharts, Label: "Time range", Hint: "What a chart shows first; you can switch it on the chart.",
 		Choices: []Choice{{"24h", "24 hours"}, {"7d", "7 days"}, {"30d", "30 days"}, {"90d", "90 days"}}, Default: "7d",

@@ -72,7 +72,7 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 	if clock.Zone != nil {
 		zone = clock.Zone.String()
 	}
-	svg := chart.SVG(chart.Chart{
+	c2 := chart.Chart{
 		ID:    "signin-chart",
 		Title: "Sign-ins per " + unit + ", last " + label,
 		Desc: fmt.Sprintf("%s successful and %s failed sign-ins from %s to %s, times in %s. The table below has each %s's numbers.",
@@ -80,12 +80,18 @@ func (h *Handler) signInChart(c echo.Context, userID int64) (views.SignInChart, 
 		Style:   p.GraphStyle,
 		Labels:  axis,
 		Ticks:   ticks,
-		Series:  []chart.Series{{Name: "successful sign-ins", Values: ok}, {Name: "failed sign-ins", Values: failed}},
+		Series:  []chart.Series{{Name: "Successful", Values: ok}, {Name: "Failed", Values: failed}},
 		Legend:  p.Legend,
 		Palette: palette,
 		Count:   count,
-	})
-	data.SVG = template.HTML(svg) // chart.SVG escapes every text it draws
+		Width:   chart.Wide,
+		Class:   "chart-wide",
+	}
+	data.SVG = template.HTML(chart.SVG(c2)) // chart.SVG escapes every text it draws
+	// The same at a phone's width, drawn about 1:1 so its text stays legible.
+	c2.ID, c2.Width, c2.Class = "signin-chart-narrow", chart.Narrow, "chart-narrow"
+	data.SVGNarrow = template.HTML(chart.SVG(c2))
+	data.Totals = views.ChartTotals(count(data.Succeeded()), count(data.Failed()), label)
 	return data, nil
 }
 

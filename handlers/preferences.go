@@ -13,14 +13,19 @@ import (
 	"github.com/rosterhq/roster/views"
 )
 
-// The Preferences page. Each control posts itself with htmx when it
-// changes (one field, merged into the saved preferences) and gets "Saved"
-// or its error back in place; without JavaScript the whole form posts and
-// the answer is a redirect with a flash. A value not on its list is
-// refused with 422 and nothing is stored.
+// The Preferences page. With JavaScript each control saves itself with
+// htmx when it changes (htmx posts the whole form, merged into the saved
+// preferences) and gets "Saved" or its error back in place; without it the
+// form's Save button (inside <noscript>, so never both) posts the whole form
+// and the answer is a redirect with a flash naming what changed. Nothing is
+// written, and nothing says "Saved", when no value differs from the saved
+// one. A value not on its list is refused with 422 and nothing is stored.
+// The browser's time zone is only offered (views/preferences.html,
+// static/app.js), never saved without the person's click.
 
 // applyPreferences merges the posted fields into p. Fields not posted keep
-// their values; each refused one gets a message in form.
+// their values; each refused one gets a message in form. changed lists the
+// fields whose value differs from p's, in the form's order.
 func applyPreferences(p db.Preferences, posted url.Values, form *views.Form) (db.Preferences, []string) {
 	var changed []string
 	for _, d := range db.PreferenceList {
@@ -32,11 +37,14 @@ func applyPreferences(p db.Preferences, posted url.Values, form *views.Form) (db
 		}
 		v := vs[len(vs)-1]
 		form.Values[d.Name] = v
+		before := d.Text(p)
 		if !d.Set(&p, v) {
 			form.Fail(d.Name, d.Refused)
 			continue
 		}
-		changed = append(changed, d.Name)
+		if d.Text(p) != before {
+			changed = append(changed, d.Name)
+		}
 	}
 	return p, changed
 }
@@ -59,15 +67,26 @@ func (h *Handler) savePreferences(c echo.Context) error {
 	saved := h.prefs(c) // read with the session: the saved row
 	form := views.Form{Values: map[string]string{}}
 	p, changed := applyPreferences(saved, posted, &form)
+	// A control's status ("status-theme") gets the short answer; the
+	// browser-zone offer, which swaps the section, gets the section.
+	sec := preferencesStatus
+	if target(c) == "preferences" {
+		sec = preferencesSection
+	}
 	if form.Failed() {
-		return answer(h, c, preferencesStatus, http.StatusUnprocessableEntity, "", func(p *views.PreferencesPage) { p.Form = form })
+		return answer(h, c, sec, http.StatusUnprocessableEntity, "", func(p *views.PreferencesPage) { p.Form = form })
+	}
+	if len(changed) == 0 {
+		// Nothing to write: htmx gets an empty status, a plain form a
+		// flash that says so.
+		return answer(h, c, sec, http.StatusOK, views.PreferencesUnchanged, nil)
 	}
 	if err := h.store.SavePreferences(c.Request().Context(), u.ID, p); err != nil {
 		return err
 	}
 	c.Set(ctxPrefs, p) // the answer already shows them
-	return answer(h, c, preferencesStatus, http.StatusOK, "Your preferences are saved.", func(p *views.PreferencesPage) {
-		p.Form, p.Saved = views.Form{Message: "Saved"}, changed
+	return answer(h, c, sec, http.StatusOK, views.PreferencesSaved(changed), func(p *views.PreferencesPage) {
+		p.Saved = changed
 	})
 }
 
@@ -77,6 +96,11 @@ var preferencesStatus = section[views.PreferencesPage]{file: "preferences.html",
 	load: func(h *Handler, c echo.Context) (views.PreferencesPage, error) {
 		return h.loadPreferencesData(c, views.Form{}), nil
 	}}
+
+// preferencesSection is the whole form, for a POST that is not one
+// control's: the browser-zone offer's "Use it".
+var preferencesSection = section[views.PreferencesPage]{file: "preferences.html", fragment: "preferences/section", back: to("/preferences"),
+	load: preferencesStatus.load}
 
 // preferencesJSON is the answer of GET /api/v1/me/preferences: every
 // declared preference under its name, in the form's order. The zone is

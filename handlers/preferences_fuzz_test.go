@@ -34,9 +34,10 @@ func allowedValue(field, v string) bool {
 }
 
 // FuzzApplyPreferences posts a raw form body to the preferences decoder: a
-// field is saved exactly when its last value is one of its choices, a
-// refused field keeps its value and gets a message, and the result is
-// always valid preferences.
+// field is saved exactly when its last value is one of its choices, and
+// listed as changed exactly when that value differs from the saved one (so
+// an unchanged form says no "Saved"); a refused field keeps its value and
+// gets a message, and the result is always valid preferences.
 func FuzzApplyPreferences(f *testing.F) {
 	for _, s := range []string{
 		"page_size=50", "page_size=025", "page_size=+25", "page_size=25.0", "page_size=-10&page_size=10",
@@ -70,7 +71,8 @@ func FuzzApplyPreferences(f *testing.F) {
 			}
 			v := vs[len(vs)-1]
 			ok := allowedValue(field, v)
-			if ok != slices.Contains(changed, field) || ok == (form.Errors[field] != "") {
+			differs := ok && v != prefString(before, field)
+			if differs != slices.Contains(changed, field) || ok == (form.Errors[field] != "") {
 				t.Fatalf("%q: %s=%q allowed=%v, but changed=%v errors=%v", body, field, v, ok, changed, form.Errors)
 			}
 			if ok && prefString(after, field) != v {

@@ -40,7 +40,7 @@ func TestPreferencesRoundTrip(t *testing.T) {
 
 	defaults := map[string]any{
 		"page_size": 25.0, "timezone": "UTC", "date_format": "iso", "clock": "24", "week_start": "monday",
-		"theme": "system", "graph_style": "line", "graph_range": "7d", "legend": true, "colourblind": false,
+		"theme": "system", "graph_style": "bar", "graph_range": "7d", "legend": true, "colourblind": false,
 		"number_format": "comma_point",
 	}
 	if got := c.apiPrefs(); !sameJSON(got, defaults) {
@@ -58,7 +58,7 @@ func TestPreferencesRoundTrip(t *testing.T) {
 		{"clock", "12", "12", `<option value="12" selected>`},
 		{"week_start", "sunday", "sunday", `<option value="sunday" selected>`},
 		{"theme", "dark", "dark", `<option value="dark" selected>`},
-		{"graph_style", "bar", "bar", `<option value="bar" selected>`},
+		{"graph_style", "line", "line", `<option value="line" selected>`},
 		{"graph_range", "30d", "30d", `<option value="30d" selected>`},
 		{"legend", "0", false, `id="pref-legend" name="legend" type="checkbox" role="switch" value="1"` + "\n"},
 		{"colourblind", "1", true, `id="pref-colourblind" name="colourblind" type="checkbox" role="switch" value="1" checked`},
@@ -88,7 +88,7 @@ func TestPreferencesRoundTrip(t *testing.T) {
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/preferences" {
 		t.Fatalf("plain POST /preferences: got %d to %q, want 303 to /preferences; body %s", res.status, res.header.Get("Location"), res.body)
 	}
-	checkFlash(t, c, res, "Your preferences are saved.")
+	checkFlash(t, c, res, "Saved: Rows per page, Time zone, Date format, Clock, First day of the week, Theme, Chart type, Time range, Show the legend and Colour-blind-safe palette.")
 	want := map[string]any{
 		"page_size": 10.0, "timezone": "Europe/Paris", "date_format": "us", "clock": "24", "week_start": "saturday",
 		"theme": "light", "graph_style": "area", "graph_range": "90d", "legend": true, "colourblind": false,
@@ -127,9 +127,14 @@ func TestPreferenceListRoundTrip(t *testing.T) {
 			values = []string{"Asia/Tokyo", ""} // the zone: any name of the tz database
 		}
 		for _, v := range values {
+			before := formText(c.apiPrefs()[d.Name])
+			if d.Name == "timezone" && before == "UTC" {
+				before = "" // the API names the zone pages use until one is chosen
+			}
 			res := c.postHTMX("/preferences", url.Values{d.Name: {v}})
-			if res.status != http.StatusOK || !strings.Contains(res.body, "Saved") {
-				t.Errorf("htmx POST %s=%s: got %d %q, want 200 Saved", d.Name, v, res.status, res.body)
+			// "Saved" only when the value is not the one already saved.
+			if res.status != http.StatusOK || strings.Contains(res.body, "Saved") != (v != before) {
+				t.Errorf("htmx POST %s=%s (was %q): got %d %q, want 200 with Saved only for a change", d.Name, v, before, res.status, res.body)
 				continue
 			}
 			want := v
@@ -211,7 +216,7 @@ func TestPreferencesRefused(t *testing.T) {
 			scenarios = append(scenarios, scenario{
 				name:  name,
 				path:  "/preferences",
-				form:  url.Values{tt.field: {tt.value}, "graph_style": {"bar"}}, // a valid field is not saved either
+				form:  url.Values{tt.field: {tt.value}, "graph_style": {"area"}}, // a valid field is not saved either
 				htmx:  htmx,
 				setup: signedUp,
 				// The whole page names the field; the htmx answer goes next to it.
@@ -219,7 +224,7 @@ func TestPreferencesRefused(t *testing.T) {
 				wantContains: []string{tt.message},
 				after: func(t *testing.T, s *state, res *response) {
 					got := s.c.apiPrefs()
-					if got["graph_style"] != "line" || got[tt.field] == tt.value {
+					if got["graph_style"] != "bar" || got[tt.field] == tt.value {
 						t.Errorf("after a refused POST: got %v, want the defaults", got)
 					}
 					p, err := s.app.store.Preferences(context.Background(), 1)
@@ -388,7 +393,7 @@ func TestTimesFollowPreferences(t *testing.T) {
 	a := newApp(t)
 	c := a.client(t)
 	c.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
-	tag := regexp.MustCompile(`<td><time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)" title="(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)">([^<]+)</time></td>`)
+	tag := regexp.MustCompile(`<td[^>]*><time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)" title="(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)">([^<]+)</time></td>`)
 	tests := []struct {
 		prefs url.Values
 		text  *regexp.Regexp
@@ -460,7 +465,9 @@ func TestNumberFormat(t *testing.T) {
 	}
 }
 
-// TestSignInChart draws the sign-ins of the preferred range, switches
+// TestSignInChart draws the sign-ins of the preferred range as bars per
+// day (failed ones hatched as well as red, a legend), with the totals in
+// words for the period shown, at a page's width and at a phone's; switches
 // range for one request without saving it, and keeps the table's numbers
 // equal to the drawing's.
 func TestSignInChart(t *testing.T) {
@@ -478,8 +485,14 @@ func TestSignInChart(t *testing.T) {
 	for _, want := range []string{
 		`<section id="signin-chart"`, `role="img" aria-labelledby="signin-chart-title signin-chart-desc"`,
 		`<title id="signin-chart-title">Sign-ins per day, last 7 days</title>`,
-		`2 successful and 1 failed sign-ins`, `class="chart chart-line"`,
+		`2 successful and 1 failed sign-ins`, `class="chart chart-bar chart-wide"`, `viewBox="0 0 720 240"`,
 		`<tfoot><tr><th scope="row">Total</th><td>2</td><td>1</td></tr></tfoot>`,
+		`<p class="chart-totals" id="signin-chart-totals"><strong>2 successful, 1 failed in the last 7 days</strong></p>`,
+		// The phone's drawing: its own ids, a viewBox about a phone wide.
+		`viewBox="0 0 340 240" width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-labelledby="signin-chart-narrow-title signin-chart-narrow-desc" class="chart chart-bar chart-narrow"`,
+		// Failed sign-ins hatched, in the bars and the legend, not only red.
+		`<g class="series s1" data-name="Failed" data-mark="hatched">`, `fill="url(#signin-chart-hatch-1)" stroke="#c62828"`,
+		`fill="url(#signin-chart-narrow-hatch-1)"`, `<g class="legend"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("activity page: missing %q", want)
@@ -504,7 +517,7 @@ func TestSignInChart(t *testing.T) {
 	// The range switched in place: htmx gets the chart alone.
 	res := c.do(http.MethodGet, "/profile/activity?range=24h", nil, http.Header{"Hx-Request": {"true"}, "Hx-Target": {"signin-chart"}})
 	if res.status != http.StatusOK || strings.Contains(res.body, "<html") || !strings.Contains(res.body, "Sign-ins per hour, last 24 hours") ||
-		strings.Contains(res.body, `id="activity"`) {
+		!strings.Contains(res.body, "2 successful, 1 failed in the last 24 hours") || strings.Contains(res.body, `id="activity"`) {
 		t.Errorf("htmx range 24h: got %d, want the chart fragment per hour; body %s", res.status, res.body)
 	}
 	if !strings.Contains(res.body, `<div id="activity-pager" hx-swap-oob="true">`) {
@@ -518,11 +531,12 @@ func TestSignInChart(t *testing.T) {
 	if body := c.get("/profile/activity?range=90d").body; !strings.Contains(body, "Sign-ins per day, last 90 days") {
 		t.Error("?range=90d: not the 90-day chart")
 	}
-	// The preferred style and palette.
-	c.postHTMX("/preferences", url.Values{"graph_style": {"bar"}, "colourblind": {"1"}, "legend": {"0"}})
+	// The preferred style and palette: a line chart, failed dashed.
+	c.postHTMX("/preferences", url.Values{"graph_style": {"line"}, "colourblind": {"1"}, "legend": {"0"}})
 	body := c.get("/profile/activity").body
-	if !strings.Contains(body, `class="chart chart-bar"`) || !strings.Contains(body, `fill="#0072B2"`) || strings.Contains(body, `class="legend"`) {
-		t.Error("bar chart in the colour-blind palette without legend: not drawn so")
+	if !strings.Contains(body, `class="chart chart-line chart-wide"`) || !strings.Contains(body, `stroke="#0072B2"`) || strings.Contains(body, `class="legend"`) ||
+		!strings.Contains(body, `stroke="#E69F00" stroke-width="2" stroke-linejoin="round" stroke-dasharray="6 4"/>`) {
+		t.Error("line chart in the colour-blind palette without legend, failed dashed: not drawn so")
 	}
 }
 
@@ -581,5 +595,131 @@ func TestSessionsFollowPageSize(t *testing.T) {
 	}
 	if n, second := count("/profile?sessions_page=2"); n != 2 || strings.Contains(second, "(this device)") {
 		t.Errorf("page 2: got %d rows, want the 2 others", n)
+	}
+}
+
+// postControl posts as a control of the Preferences form does with htmx:
+// the whole form, its answer swapped into the control's status.
+func (c *client) postControl(field string, form url.Values) *response {
+	c.t.Helper()
+	return c.do(http.MethodPost, "/preferences", form, http.Header{
+		"Hx-Request": {"true"}, "Hx-Target": {"status-" + field}, "X-Csrf-Token": {c.csrf()},
+	})
+}
+
+// wholeForm is every preference of p as the form posts it (a switch as its
+// hidden "0" then, when on, "1").
+func wholeForm(p db.Preferences) url.Values {
+	v := url.Values{}
+	for _, d := range db.PreferenceList {
+		t := d.Text(p)
+		if d.Switch() && t == "1" {
+			v[d.Name] = []string{"0", "1"}
+			continue
+		}
+		v.Set(d.Name, t)
+	}
+	return v
+}
+
+// TestPreferencesSaveOnlyChanges: "Saved" follows a real change only. A
+// control's htmx POST that changes nothing answers an empty status; one that changes its value answers "Saved" and stores
+// it. Without JavaScript the Save button's flash says "No changes to
+// save." or names what changed. The browser-zone offer's POST answers the
+// whole section with "Saved" next to the zone alone.
+func TestPreferencesSaveOnlyChanges(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	ctx := context.Background()
+	events := func() int {
+		page, err := a.store.EventsForUser(ctx, ann.ID, db.EventKey{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Events)
+	}
+	eventsBefore := events()
+	defaults := db.DefaultPreferences()
+
+	// The form as loaded, posted as the theme select does: nothing changed.
+	res := c.postControl("theme", wholeForm(defaults))
+	if res.status != http.StatusOK || strings.TrimSpace(res.body) != "" {
+		t.Errorf("unchanged htmx POST: got %d %q, want 200 and an empty status", res.status, res.body)
+	}
+
+	// The theme changed: "Saved" in its status, stored.
+	form := wholeForm(defaults)
+	form.Set("theme", "dark")
+	res = c.postControl("theme", form)
+	if res.status != http.StatusOK || strings.TrimSpace(res.body) != `<span class="saved" role="status">Saved</span>` {
+		t.Errorf("changed htmx POST: got %d %q, want 200 Saved", res.status, res.body)
+	}
+	if got := c.apiPrefs()["theme"]; got != "dark" {
+		t.Errorf("after saving theme=dark: theme %v", got)
+	}
+	// The same form again: nothing to say.
+	if res := c.postControl("theme", form); strings.Contains(res.body, "Saved") {
+		t.Errorf("the same change again: got %q, want no Saved", res.body)
+	}
+	// A refused value: its message, nothing stored.
+	bad := wholeForm(defaults)
+	bad.Set("page_size", "7")
+	if res := c.postControl("page_size", bad); res.status != http.StatusUnprocessableEntity || strings.Contains(res.body, "Saved") ||
+		!strings.Contains(res.body, "Choose 10, 25, 50 or 100 rows a page.") {
+		t.Errorf("refused htmx POST: got %d %q", res.status, res.body)
+	}
+
+	// Without JavaScript: the Save button.
+	p := defaults
+	p.Theme = "dark"
+	res = c.postForm("/preferences", wholeForm(p))
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("unchanged plain POST: got %d, want 303", res.status)
+	}
+	checkFlash(t, c, res, "No changes to save.")
+	p.PageSize, p.Legend = 50, false
+	res = c.postForm("/preferences", wholeForm(p))
+	checkFlash(t, c, res, "Saved: Rows per page and Show the legend.")
+	if got := c.apiPrefs(); got["page_size"] != 50.0 || got["legend"] != false || got["theme"] != "dark" {
+		t.Errorf("after the plain POST: got %v", got)
+	}
+
+	// The browser-zone offer: its own form, the zone alone; its answer is
+	// the section with "Saved" next to the zone and nowhere else.
+	res = c.do(http.MethodPost, "/preferences", url.Values{"timezone": {"Europe/Paris"}}, http.Header{
+		"Hx-Request": {"true"}, "Hx-Target": {"preferences"}, "X-Csrf-Token": {c.csrf()},
+	})
+	if res.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(res.body), `<section id="preferences">`) {
+		t.Fatalf("offer POST: got %d, want the section; body %s", res.status, res.body)
+	}
+	if !regexp.MustCompile(`<small id="status-timezone" class="pref-status" aria-live="polite"><span class="saved" role="status">Saved</span></small>`).MatchString(res.body) ||
+		strings.Count(res.body, ">Saved<") != 1 {
+		t.Errorf("offer POST: want Saved next to the time zone only; body %s", res.body)
+	}
+	if !strings.Contains(res.body, `data-saved-zone="Europe/Paris"`) || !strings.Contains(res.body, `value="Europe/Paris"`) {
+		t.Error("offer POST: the section does not show the saved zone")
+	}
+	if got := c.apiPrefs()["timezone"]; got != "Europe/Paris" {
+		t.Errorf("after the offer: timezone %v", got)
+	}
+
+	// The page itself never says Saved, and posts nothing by itself: the
+	// zone is offered, not filled in.
+	page := c.get("/preferences").body
+	if strings.Contains(page, ">Saved<") || strings.Contains(page, "data-browser-zone") {
+		t.Error("GET /preferences says Saved or fills in the browser's zone")
+	}
+	if !strings.Contains(page, `<form id="zone-offer" class="zone-offer" method="post" action="/preferences" hx-post="/preferences" hidden data-saved-zone="Europe/Paris">`) {
+		t.Error("GET /preferences: no hidden zone offer with the saved zone")
+	}
+	if !strings.Contains(page, `<noscript><button type="submit">Save preferences</button></noscript>`) {
+		t.Error("GET /preferences: the Save button is not kept for browsers without JavaScript")
+	}
+	// Preferences are not audited; a save that changes nothing adds nothing either.
+	if n := events(); n != eventsBefore {
+		t.Errorf("saving preferences added %d audit events", n-eventsBefore)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/rosterhq/roster/db"
 )
 
-var activityRow = regexp.MustCompile(`<tr>\s*<td><time datetime="[^"]+" title="[^"]+">[^<]*</time></td>\s*<td>([^<]*)</td>`)
+var activityRow = regexp.MustCompile(`<tr>\s*<td[^>]*><time datetime="[^"]+" title="[^"]+">[^<]*</time></td>\s*<td[^>]*>([^<]*)</td>`)
 
 // activity returns the "What" column of the first page of the client's
 // activity log, newest first, and the page's body.

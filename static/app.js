@@ -49,29 +49,86 @@
     showToast(MESSAGE);
   });
 
-  // Preferences. The time-zone field starts from the browser's zone while
-  // none is saved; the change event makes htmx save it like a choice.
-  function fillBrowserZone() {
-    var field = document.querySelector('input[data-browser-zone]');
-    if (!field || field.value || !window.Intl) {
+  // Preferences. Each control saves itself with htmx when it changes; the
+  // browser's time zone is only offered, and saved when the person clicks
+  // "Use" (#zone-offer, a form of its own). It is offered when the browser
+  // names a zone of the list that is not the saved one.
+  function browserZone() {
+    try {
+      return (window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone) || '';
+    } catch (e) {
+      return '';
+    }
+  }
+  function offerBrowserZone() {
+    var note = document.getElementById('prefs-save-on-change');
+    if (note) {
+      note.hidden = false; // htmx runs, so the controls save themselves
+    }
+    var offer = document.getElementById('zone-offer');
+    var list = document.getElementById('zone-list');
+    if (!offer || !list) {
       return;
     }
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone) {
-      field.value = zone;
-      field.dispatchEvent(new Event('change', { bubbles: true }));
+    var zone = browserZone();
+    var known = false;
+    for (var i = 0; zone && i < list.options.length; i++) {
+      if (list.options[i].value === zone) {
+        known = true;
+        break;
+      }
     }
+    if (!known || zone === offer.getAttribute('data-saved-zone')) {
+      offer.hidden = true;
+      return;
+    }
+    offer.elements.timezone.value = zone;
+    var names = offer.querySelectorAll('.zone-offer-name');
+    for (var j = 0; j < names.length; j++) {
+      names[j].textContent = zone;
+    }
+    offer.hidden = false;
   }
-  // htmx.onLoad runs once htmx has processed the page (and after each
-  // swap), so the field's hx-trigger is listening by then.
+  // htmx.onLoad runs once htmx has processed the page and after each swap
+  // (the offer's answer is the whole section, which may offer nothing now).
   if (window.htmx) {
-    window.htmx.onLoad(fillBrowserZone);
+    window.htmx.onLoad(offerBrowserZone);
   }
+  // Taking the offered zone swaps the whole section; focus goes to the
+  // zone field, whose description now says "Saved", not to the page's top.
+  document.addEventListener('htmx:afterSettle', function (evt) {
+    var cfg = evt.detail && evt.detail.requestConfig;
+    if (cfg && cfg.elt && cfg.elt.id === 'zone-offer') {
+      var field = document.getElementById('pref-timezone');
+      if (field) {
+        field.focus();
+      }
+    }
+  });
+  // With htmx the controls have saved already: Enter in the time-zone field
+  // must not post the whole form a second time.
+  document.addEventListener('submit', function (evt) {
+    if (window.htmx && evt.target && evt.target.id === 'preferences-form') {
+      evt.preventDefault();
+    }
+  });
 
   // A saved theme applies at once; the server sets it on <html> from then on.
+  // A zone typed into the field and saved is no longer worth offering.
   document.addEventListener('htmx:afterRequest', function (evt) {
     var elt = evt.detail && evt.detail.elt;
-    if (!elt || elt.name !== 'theme' || !evt.detail.successful) {
+    if (!elt || !evt.detail.successful) {
+      return;
+    }
+    if (elt.id === 'pref-timezone') {
+      var offer = document.getElementById('zone-offer');
+      if (offer) {
+        offer.setAttribute('data-saved-zone', elt.value);
+        offerBrowserZone();
+      }
+      return;
+    }
+    if (elt.name !== 'theme') {
       return;
     }
     if (elt.value === 'light' || elt.value === 'dark') {

@@ -9,11 +9,20 @@ import (
 // hour or day over Range, drawn by package chart, and the same numbers as
 // a table for screen readers.
 type SignInChart struct {
-	SVG     template.HTML // built by package chart, which escapes every text it puts in
-	Range   string        // the range shown: 24h, 7d, 30d or 90d
-	Default string        // the range of the preferences
-	Buckets []ChartBucket
-	Ranges  []ChartRange
+	SVG       template.HTML // built by package chart, which escapes every text it puts in
+	SVGNarrow template.HTML // the same at a phone's width; CSS shows one of the two
+	Totals    string        // the counts in words, ChartTotals
+	Range     string        // the range shown: 24h, 7d, 30d or 90d
+	Default   string        // the range of the preferences
+	Buckets   []ChartBucket
+	Ranges    []ChartRange
+}
+
+// ChartTotals says what the chart shows in words, for the period it
+// shows: "2 successful, 1 failed in the last 7 days". The counts come
+// written in the person's number format; period is a range's label.
+func ChartTotals(succeeded, failed, period string) string {
+	return succeeded + " successful, " + failed + " failed in the last " + period
 }
 
 // ChartBucket is one hour or day of the chart and one row of its table.

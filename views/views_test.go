@@ -36,7 +36,7 @@ func TestEveryTemplateWithZeroData(t *testing.T) {
 					data = Pager{}
 				case "settings-nav":
 					data = SettingsNav{}
-				case "preferences/select", "preferences/checkbox":
+				case "preferences/select", "preferences/checkbox", "preferences/field-status":
 					data = PrefField{}
 				}
 				if err := r.Fragment(&buf, page, name, data); err != nil {
