@@ -13,42 +13,44 @@ import (
 
 // a11yKeyboardForm is the form the keyboard test fills and sends on a page:
 // form is its CSS selector ("" for a page without a form, whose every Tab
-// stop is walked instead), typed what goes into its first field.
+// stop is walked instead), typed what goes into its first field. A form
+// whose controls save themselves on change (Preferences) names instead, in
+// saved, the element that says "Saved" once ArrowDown changed the first one.
 type a11yKeyboardForm struct {
-	form, typed string
+	form, typed, saved string
 }
 
 // a11yKeyboardForms names, for every page of startA11ySite, the form the
 // keyboard test sends there. acme is Acme's id, as a string.
 func a11yKeyboardForms(acme string) map[string]a11yKeyboardForm {
 	return map[string]a11yKeyboardForm{
-		"log in":                              {"#login-form", "ada@example.com"},
-		"log in with SAML":                    {"#login-saml-form", "someone@nowhere.test"},
-		"log in with SAML, unknown domain":    {"#login-saml-form", ""},
-		"sign up":                             {"#signup-form", "Kay Keys"},
-		"forgot password":                     {"#forgot-form", "nobody@example.com"},
-		"reset password":                      {"#reset-form", "short"},
-		"reset password, dead link":           {"", ""},
-		"confirm email, other browser":        {"main form", ""},
-		"confirm email, dead link":            {"", ""},
-		"confirm email change, other browser": {"main form", ""},
-		"invite, signed out":                  {"", ""},
-		"error page (404)":                    {"", ""},
-		"profile":                             {`form[action="/profile/name"]`, "Ada Lovelace"},
-		"notifications":                       {"", ""},
-		"security activity":                   {"", ""},
-		"preferences":                         {"#preferences-form", ""},
-		"create account":                      {"#account-form", "Keyboard Co"},
-		"account page":                        {"", ""},
-		"account page, as a member":           {"", ""},
-		"Manage console":                      {`form[action="/accounts/` + acme + `/invites"]`, "dan@example.com"},
-		"Manage SAML":                         {"#saml-form", "Keyboard IdP"},
-		"Manage console refused (403)":        {"", ""},
-		"credit cards":                        {`form[action$="/delete"]`, ""},
-		"invite, signed in":                   {`form[action$="/accept"]`, ""},
-		"confirm email":                       {"main form", ""},
-		"confirm email change":                {"main form", ""},
-		"confirm SAML sign-in":                {"main form", ""},
+		"log in":                              {"#login-form", "ada@example.com", ""},
+		"log in with SAML":                    {"#login-saml-form", "someone@nowhere.test", ""},
+		"log in with SAML, unknown domain":    {"#login-saml-form", "", ""},
+		"sign up":                             {"#signup-form", "Kay Keys", ""},
+		"forgot password":                     {"#forgot-form", "nobody@example.com", ""},
+		"reset password":                      {"#reset-form", "short", ""},
+		"reset password, dead link":           {"", "", ""},
+		"confirm email, other browser":        {"main form", "", ""},
+		"confirm email, dead link":            {"", "", ""},
+		"confirm email change, other browser": {"main form", "", ""},
+		"invite, signed out":                  {"", "", ""},
+		"error page (404)":                    {"", "", ""},
+		"profile":                             {`form[action="/profile/name"]`, "Ada Lovelace", ""},
+		"notifications":                       {"", "", ""},
+		"security activity":                   {"", "", ""},
+		"preferences":                         {form: "#preferences-form", saved: "#preferences-form .pref-status"},
+		"create account":                      {"#account-form", "Keyboard Co", ""},
+		"account page":                        {"", "", ""},
+		"account page, as a member":           {"", "", ""},
+		"Manage console":                      {`form[action="/accounts/` + acme + `/invites"]`, "dan@example.com", ""},
+		"Manage SAML":                         {"#saml-form", "Keyboard IdP", ""},
+		"Manage console refused (403)":        {"", "", ""},
+		"credit cards":                        {`form[action$="/delete"]`, "", ""},
+		"invite, signed in":                   {`form[action$="/accept"]`, "", ""},
+		"confirm email":                       {"main form", "", ""},
+		"confirm email change":                {"main form", "", ""},
+		"confirm SAML sign-in":                {"main form", "", ""},
 	}
 }
 
@@ -212,6 +214,16 @@ func (tb *browserTab) keyboardForm(t *testing.T, base string, p a11yPage, f a11y
 		if ring := tb.eval(t, a11yFocusJS); strings.HasPrefix(ring, "NO-RING") {
 			problems = append(problems, fmt.Sprintf("%s, Tab stop %d: %s", name, i, ring))
 		}
+	}
+	if f.saved != "" {
+		tb.do(t, "change the first field with ArrowDown", chromedp.KeyEvent(kb.ArrowDown))
+		said := ""
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if said = tb.eval(t, `document.querySelector('`+js(f.saved)+`').textContent.trim()`); said == "Saved" {
+				return problems
+			}
+		}
+		tb.fatalf(t, "%s: after ArrowDown on the first field, %s says %q, want Saved", name, f.saved, said)
 	}
 	if f.typed != "" {
 		tb.do(t, "type into the first field", chromedp.KeyEvent(f.typed))

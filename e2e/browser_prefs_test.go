@@ -94,7 +94,7 @@ func TestBrowserPreferences(t *testing.T) {
 	}
 
 	// The activity log has 10 rows, its times in Paris, and the chart.
-	ada.navigate(t, base+"/profile/activity", "#signin-chart svg")
+	ada.navigate(t, base+"/profile/activity", "#signin-chart-totals")
 	ada.wantCount(t, `//section[@id="activity"]//tbody/tr`, 10)
 	ada.wantTextAt(t, `//nav[contains(@class, "pager")]//li[@aria-current="page"]`, "Newest events")
 	if got := ada.eval(t, `document.querySelector('#activity tbody time').textContent`); !endsWithAny(got, " CET", " CEST") {
@@ -117,7 +117,7 @@ func TestBrowserPreferences(t *testing.T) {
 
 	// `make screenshot` keeps pictures of both pages next to the profile's.
 	if dir := browserShotDir(); dir != "" {
-		ada.fullScreenshot(t, 1200, base+"/profile/activity?range=30d", "#signin-chart svg", filepath.Join(dir, "screenshot-activity.png"))
+		ada.fullScreenshot(t, 1200, base+"/profile/activity?range=30d", "#signin-chart-totals", filepath.Join(dir, "screenshot-activity.png"))
 		ada.fullScreenshot(t, 1200, base+"/preferences", "#pref-theme", filepath.Join(dir, "screenshot-preferences.png"))
 	}
 
