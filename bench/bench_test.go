@@ -61,9 +61,11 @@ func BenchmarkNotifications(b *testing.B) {
 // sending the same bytes, and reports both and their ratio. marker is a
 // string only the signed-in page at path has.
 func benchPage(b *testing.B, path, marker string) {
-	rosterURL, cookies := startRoster(b)
+	var rosterURL, cookies, bareURL string
+	// The labels name the server in a CPU profile: pprof -tagfocus server=roster.
+	serverLabel("roster", func() { rosterURL, cookies = startRoster(b) })
 	page := fetchPage(b, rosterURL+path, cookies, marker)
-	bareURL := startBare(b, path, page)
+	serverLabel("bare", func() { bareURL = startBare(b, path, page) })
 
 	wantPage := func(body []byte) error {
 		if !bytes.Contains(body, []byte(marker)) {
