@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -534,4 +535,44 @@ func (t loadTarget) do(ctx context.Context, i int, buf *bytes.Buffer) (time.Dura
 		return 0, err
 	}
 	return d, t.check(resp, buf.Bytes())
+}
+
+// BenchmarkPageHandler sends S1's and S1n's requests straight to the
+// application's handler, one at a time, without a network or a load
+// generator: its time and allocations per request are those of the
+// server's own work, which a busy shared machine disturbs least (the
+// allocation count not at all).
+//
+//	go test -run '^$' -bench PageHandler -benchmem ./bench/
+func BenchmarkPageHandler(b *testing.B) {
+	hash, err := password.NewHasher(1, 0).Hash(b.Context(), benchPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, base, store, e, _ := benchApp(b, "")
+	serveOn(b, ln, e)
+	u, err := store.CreateUser(b.Context(), db.NewUser{Email: "s1@example.com", Name: "Bench User", PasswordHash: hash, Verified: true},
+		db.Event{Kind: db.EventSignUp, IP: "bench", UserAgent: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedS1Profile(b, store, u)
+	cookies := dropCookie(formSignIn(b, base, "s1@example.com", benchPassword), "roster_flash")
+	for _, p := range []struct{ name, path, marker string }{
+		{"profile", "/profile", `id="sessions"`},
+		{"notifications", "/profile/notifications", "<title>Notifications · Roster</title>"},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, p.path, nil)
+				req.Header.Set("Cookie", cookies)
+				rec := httptest.NewRecorder()
+				e.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(p.marker)) {
+					b.Fatalf("GET %s: got %d, want 200 and the signed-in page with %s", p.path, rec.Code, p.marker)
+				}
+			}
+		})
+	}
 }
