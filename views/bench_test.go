@@ -91,57 +91,6 @@ func BenchmarkProfileRender(b *testing.B) {
 	})
 }
 
-// s1Notifications is the view data of scenario S1n's notifications page:
-// S1's person, whose 8 contact methods and their routing are in s1Profile,
-// and the outbox rows their verification codes and alerts left.
-func s1Notifications() NotificationsPage {
-	p := s1Profile()
-	now := time.Now()
-	n := NotificationsPage{Page: p.Page, Pager: Pager{Num: 1, Size: 25, Total: 12, Path: "/profile/notifications", Param: "page",
-		Label: "Pages of notifications"}}
-	for i, m := range p.Notify.Methods {
-		n.Deliveries = append(n.Deliveries, db.Delivery{ID: int64(i + 1), UserID: 7, MethodID: m.ID, Kind: m.Kind, Address: m.Address,
-			Circumstance: db.CircumstanceVerify, Subject: "Your verification code", State: db.DeliverySent, Attempts: 1,
-			CreatedAt: now, SentAt: now})
-	}
-	for i := range 4 {
-		d := db.Delivery{ID: int64(20 + i), UserID: 7, MethodID: 3, Kind: db.KindSMS, Address: "+15555550101",
-			Circumstance: db.CircumstanceAlerts, Severity: i + 1, Subject: "Alert", State: db.DeliveryQueued, Attempts: i,
-			NextAttemptAt: now.Add(time.Minute), CreatedAt: now}
-		if i > 0 {
-			d.LastError = "connection refused"
-		}
-		n.Deliveries = append(n.Deliveries, d)
-	}
-	return n
-}
-
-// BenchmarkNotificationsRender renders S1n's notifications page, next to
-// the sign-in page on the same layout.
-//
-//	go test -run '^$' -bench NotificationsRender ./views/
-func BenchmarkNotificationsRender(b *testing.B) {
-	r, err := New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	data := s1Notifications()
-	b.Run("notifications", func(b *testing.B) {
-		for b.Loop() {
-			if err := r.Page(io.Discard, "notifications.html", data); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("login(reference)", func(b *testing.B) {
-		for b.Loop() {
-			if err := r.Page(io.Discard, "login.html", AuthPage{Page: data.Page}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
 // writeSessions writes the #sessions section the way a template compiler
 // such as templ generates code: direct writes and escaping, no reflection.
 // It exists only to measure what html/template's evaluation costs, and is
