@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -539,9 +540,10 @@ func (t loadTarget) do(ctx context.Context, i int, buf *bytes.Buffer) (time.Dura
 
 // BenchmarkPageHandler sends S1's and S1n's requests straight to the
 // application's handler, one at a time, without a network or a load
-// generator: its time and allocations per request are those of the
-// server's own work, which a busy shared machine disturbs least (the
-// allocation count not at all).
+// generator, next to a bare Echo handler sending the same bytes the same
+// way: their time, process CPU time and allocations per request are those
+// of the server's own work, which a busy shared machine disturbs least (the
+// allocation count not at all). cpu-ratio is bare over roster CPU time.
 //
 //	go test -run '^$' -bench PageHandler -benchmem ./bench/
 func BenchmarkPageHandler(b *testing.B) {
@@ -562,17 +564,44 @@ func BenchmarkPageHandler(b *testing.B) {
 		{"profile", "/profile", `id="sessions"`},
 		{"notifications", "/profile/notifications", "<title>Notifications · Roster</title>"},
 	} {
-		b.Run(p.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				req := httptest.NewRequest(http.MethodGet, p.path, nil)
-				req.Header.Set("Cookie", cookies)
-				rec := httptest.NewRecorder()
-				e.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(p.marker)) {
-					b.Fatalf("GET %s: got %d, want 200 and the signed-in page with %s", p.path, rec.Code, p.marker)
+		page := fetchPage(b, base+p.path, cookies, p.marker)
+		bare := echo.New()
+		bare.GET(p.path, func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, page) })
+		var rosterCPU float64
+		for _, side := range []struct {
+			name    string
+			h       http.Handler
+			cookies string
+		}{{"roster", e, cookies}, {"bare", bare, ""}} {
+			b.Run(p.name+"/"+side.name, func(b *testing.B) {
+				b.ReportAllocs()
+				cpu := processCPU()
+				for b.Loop() {
+					req := httptest.NewRequest(http.MethodGet, p.path, nil)
+					if side.cookies != "" {
+						req.Header.Set("Cookie", side.cookies)
+					}
+					rec := httptest.NewRecorder()
+					side.h.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(p.marker)) {
+						b.Fatalf("GET %s: got %d, want 200 and the signed-in page with %s", p.path, rec.Code, p.marker)
+					}
 				}
-			}
-		})
+				perOp := float64(processCPU()-cpu) / float64(b.N) / float64(time.Microsecond)
+				b.ReportMetric(perOp, "cpu-us/op")
+				if side.name == "roster" {
+					rosterCPU = perOp
+				} else if rosterCPU > 0 {
+					b.ReportMetric(perOp/rosterCPU, "cpu-ratio")
+				}
+			})
+		}
 	}
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
