@@ -39,7 +39,8 @@ test: deps
 
 # The scenarios of docs/BENCHMARKS.md: S1 GET /profile and S1n GET
 # /profile/notifications at 50 connections, each next to a bare Echo sending
-# the same bytes (and their parts: the handler alone, each read, the renders); S4 the invite-accept race; S6 start-up; S5 a 100k-user database;
+# the same bytes (and their parts: the handler alone, each read, the
+# renders); S4 the invite-accept race; S6 start-up; S5 a 100k-user database;
 # S2 an htmx preference save; S3 200 sign-ins during S1; S7 a 5-minute soak.
 # Each benchmark reports its own reference, measured in the same run.
 bench:
