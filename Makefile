@@ -37,13 +37,16 @@ test: deps
 	CGO_ENABLED=1 go vet ./...
 	PATH="$(GOBIN_DIR):$$PATH" CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./...
 
-# The scenarios of docs/BENCHMARKS.md: S1 GET /profile at 50 connections next
-# to a bare Echo sending the same bytes (and its parts: each read, the
-# render); S4 the invite-accept race; S6 start-up; S5 a 100k-user database;
+# The scenarios of docs/BENCHMARKS.md: S1 GET /profile and S1n GET
+# /profile/notifications at 50 connections, each next to a bare Echo sending
+# the same bytes (and their parts: the handler alone, each read, the
+# renders); S4 the invite-accept race; S6 start-up; S5 a 100k-user database;
 # S2 an htmx preference save; S3 200 sign-ins during S1; S7 a 5-minute soak.
 # Each benchmark reports its own reference, measured in the same run.
 bench:
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkProfile$$' -benchtime 20000x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkNotifications$$' -benchtime 20000x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench PageHandler -benchmem ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench Reads ./db/
 	CGO_ENABLED=1 go test -run '^$$' -bench 'ProfileRender|SessionsSection' -benchmem ./views/
 	CGO_ENABLED=1 go test -run '^$$' -bench AcceptInvites -benchtime 1x -timeout 10m ./bench/

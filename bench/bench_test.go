@@ -3,18 +3,19 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,33 +38,52 @@ const benchMinLogged = 1000
 // benchDeadline bounds one load run, however large b.N grows.
 const benchDeadline = 90 * time.Second
 
-// BenchmarkProfile measures GET /profile of a signed-in user through the
-// whole application over loopback HTTP, next to a bare Echo handler that
+// BenchmarkProfile (S1) measures GET /profile of a signed-in user through
+// the whole application over loopback HTTP, next to a bare Echo handler that
 // returns the same bytes, in the same run. b.N is the number of requests sent
 // to each of the two servers by benchConns workers, so a fixed count gives
 // every machine the same sample size:
 //
-//	go test -run '^$' -bench Profile -benchtime 20000x ./bench/
+//	go test -run '^$' -bench '^BenchmarkProfile$' -benchtime 20000x ./bench/
 func BenchmarkProfile(b *testing.B) {
-	rosterURL, cookies := startRoster(b)
-	page := fetchProfile(b, rosterURL+"/profile", cookies)
-	bareURL := startBare(b, page)
+	benchPage(b, "/profile", `id="sessions"`)
+}
 
-	wantSessions := func(body []byte) error {
-		if !bytes.Contains(body, []byte(`id="sessions"`)) {
-			return errors.New(`body has no id="sessions": not the signed-in profile page`)
+// BenchmarkNotifications (S1n) is S1's measurement of GET
+// /profile/notifications, the page of the S1 user's 8 contact methods,
+// their routing and the notifications sent, next to a bare Echo sending the
+// same bytes:
+//
+//	go test -run '^$' -bench '^BenchmarkNotifications$' -benchtime 20000x ./bench/
+func BenchmarkNotifications(b *testing.B) {
+	benchPage(b, "/profile/notifications", "<title>Notifications · Roster</title>")
+}
+
+// benchPage loads path as the signed-in S1 user and as a bare Echo handler
+// sending the same bytes, and reports both and their ratio. marker is a
+// string only the signed-in page at path has.
+func benchPage(b *testing.B, path, marker string) {
+	var rosterURL, cookies, bareURL string
+	// The labels name the server in a CPU profile: pprof -tagfocus server=roster.
+	serverLabel("roster", func() { rosterURL, cookies = startRoster(b) })
+	page := fetchPage(b, rosterURL+path, cookies, marker)
+	serverLabel("bare", func() { bareURL = startBare(b, path, page) })
+
+	wantPage := func(body []byte) error {
+		if !bytes.Contains(body, []byte(marker)) {
+			return fmt.Errorf("body has no %s: not the signed-in page", marker)
 		}
 		return nil
 	}
-	wantPage := func(body []byte) error {
+	wantSame := func(body []byte) error {
 		if len(body) != len(page) {
 			return fmt.Errorf("got %d bytes, want %d", len(body), len(page))
 		}
 		return nil
 	}
 	results := runTargets(b, []namedTarget{
-		{"roster", newLoadTarget(rosterURL+"/profile", cookies, wantSessions)},
-		{"bare", newLoadTarget(bareURL+"/profile", "", wantPage)},
+		{"roster", newLoadTarget(rosterURL+path, cookies, wantPage)},
+		{"bare", newLoadTarget(bareURL+path, "", wantSame)},
 	})
 	roster, bare := results[0], results[1]
 	ratio := roster.perSecond() / bare.perSecond()
@@ -73,8 +93,8 @@ func BenchmarkProfile(b *testing.B) {
 	// The framework's probing runs (b.N = 1, 100) are too small for a p99
 	// worth reading; say only what the measuring runs found.
 	if b.N >= benchMinLogged {
-		b.Logf("GET /profile (%d requests, %d connections): %.0f req/s p50 %.2fms p99 %.2fms | bare echo, same %d bytes: %.0f req/s p50 %.2fms p99 %.2fms | roster/bare throughput %.2f",
-			b.N, benchConns, roster.perSecond(), millis(roster.quantile(0.50)), millis(roster.quantile(0.99)),
+		b.Logf("GET %s (%d requests, %d connections): %.0f req/s p50 %.2fms p99 %.2fms | bare echo, same %d bytes: %.0f req/s p50 %.2fms p99 %.2fms | roster/bare throughput %.3f",
+			path, b.N, benchConns, roster.perSecond(), millis(roster.quantile(0.50)), millis(roster.quantile(0.99)),
 			len(page), bare.perSecond(), millis(bare.quantile(0.50)), millis(bare.quantile(0.99)), ratio)
 	}
 }
@@ -336,9 +356,9 @@ func formSignIn(b *testing.B, base, email, password string) string {
 	return strings.Join(pairs, "; ")
 }
 
-// fetchProfile returns the signed-in profile page: the bytes the bare server
-// will send.
-func fetchProfile(b *testing.B, url, cookies string) []byte {
+// fetchPage returns the signed-in page at url, which must hold marker: the
+// bytes the bare server will send.
+func fetchPage(b *testing.B, url, cookies, marker string) []byte {
 	b.Helper()
 	req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, url, nil)
 	req.Header.Set("Cookie", cookies)
@@ -353,14 +373,15 @@ func fetchProfile(b *testing.B, url, cookies string) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`id="sessions"`)) {
-		b.Fatalf(`GET /profile: got %d, want 200 and the signed-in page with id="sessions"; body:\n%s`, resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(marker)) {
+		b.Fatalf("GET %s: got %d, want 200 and the signed-in page with %s; body:\n%s", url, resp.StatusCode, marker, body)
 	}
 	return body
 }
 
-// startBare serves page from a bare Echo with one route and no middleware.
-func startBare(b *testing.B, page []byte) string {
+// startBare serves page at path from a bare Echo with one route and no
+// middleware.
+func startBare(b *testing.B, path string, page []byte) string {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -368,7 +389,7 @@ func startBare(b *testing.B, page []byte) string {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.GET("/profile", func(c echo.Context) error {
+	e.GET(path, func(c echo.Context) error {
 		return c.HTMLBlob(http.StatusOK, page)
 	})
 	serveOn(b, ln, e)
@@ -515,4 +536,72 @@ func (t loadTarget) do(ctx context.Context, i int, buf *bytes.Buffer) (time.Dura
 		return 0, err
 	}
 	return d, t.check(resp, buf.Bytes())
+}
+
+// BenchmarkPageHandler sends S1's and S1n's requests straight to the
+// application's handler, one at a time, without a network or a load
+// generator, next to a bare Echo handler sending the same bytes the same
+// way: their time, process CPU time and allocations per request are those
+// of the server's own work, which a busy shared machine disturbs least (the
+// allocation count not at all). cpu-ratio is bare over roster CPU time.
+//
+//	go test -run '^$' -bench PageHandler -benchmem ./bench/
+func BenchmarkPageHandler(b *testing.B) {
+	hash, err := password.NewHasher(1, 0).Hash(b.Context(), benchPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, base, store, e, _ := benchApp(b, "")
+	serveOn(b, ln, e)
+	u, err := store.CreateUser(b.Context(), db.NewUser{Email: "s1@example.com", Name: "Bench User", PasswordHash: hash, Verified: true},
+		db.Event{Kind: db.EventSignUp, IP: "bench", UserAgent: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedS1Profile(b, store, u)
+	cookies := dropCookie(formSignIn(b, base, "s1@example.com", benchPassword), "roster_flash")
+	for _, p := range []struct{ name, path, marker string }{
+		{"profile", "/profile", `id="sessions"`},
+		{"notifications", "/profile/notifications", "<title>Notifications · Roster</title>"},
+	} {
+		page := fetchPage(b, base+p.path, cookies, p.marker)
+		bare := echo.New()
+		bare.GET(p.path, func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, page) })
+		var rosterCPU float64
+		for _, side := range []struct {
+			name    string
+			h       http.Handler
+			cookies string
+		}{{"roster", e, cookies}, {"bare", bare, ""}} {
+			b.Run(p.name+"/"+side.name, func(b *testing.B) {
+				b.ReportAllocs()
+				cpu := processCPU()
+				for b.Loop() {
+					req := httptest.NewRequest(http.MethodGet, p.path, nil)
+					if side.cookies != "" {
+						req.Header.Set("Cookie", side.cookies)
+					}
+					rec := httptest.NewRecorder()
+					side.h.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(p.marker)) {
+						b.Fatalf("GET %s: got %d, want 200 and the signed-in page with %s", p.path, rec.Code, p.marker)
+					}
+				}
+				perOp := float64(processCPU()-cpu) / float64(b.N) / float64(time.Microsecond)
+				b.ReportMetric(perOp, "cpu-us/op")
+				if side.name == "roster" {
+					rosterCPU = perOp
+				} else if rosterCPU > 0 {
+					b.ReportMetric(perOp/rosterCPU, "cpu-ratio")
+				}
+			})
+		}
+	}
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

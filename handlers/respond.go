@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/http"
 	"slices"
+	"strconv"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/views"
@@ -55,23 +57,44 @@ func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") =
 // come from the same template file. Nothing is sent until all rendered, so
 // a template error is a clean 500.
 func (h *Handler) render(c echo.Context, status int, page, fragment string, data any, oob ...string) error {
-	var buf bytes.Buffer
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
 	if isFragment(c) && fragment != "" {
-		if err := h.views.Fragment(&buf, page, fragment, data); err != nil {
+		if err := h.views.Fragment(buf, page, fragment, data); err != nil {
 			return err
 		}
 		for _, name := range oob {
-			if err := h.views.OutOfBand(&buf, page, name, data); err != nil {
+			if err := h.views.OutOfBand(buf, page, name, data); err != nil {
 				return err
 			}
 		}
-	} else if err := h.views.Page(&buf, page, data); err != nil {
+	} else if err := h.views.Page(buf, page, data); err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	hd := c.Response().Header()
+	hd.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	// The whole answer is known: its length spares the chunked encoding.
+	hd.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	c.Response().WriteHeader(status)
-	_, err := buf.WriteTo(c.Response())
+	_, err := c.Response().Write(buf.Bytes())
 	return err
+}
+
+// renderBuffers keep the buffers pages are rendered into: a page grew a new
+// one by doubling on every request (about 100 KB allocated and copied for a
+// 35 KB profile page) before a byte was sent.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxKeptBuffer is the largest buffer put back: one outsized page must not
+// pin its memory for good.
+const maxKeptBuffer = 1 << 20
+
+func putRenderBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > maxKeptBuffer {
+		return
+	}
+	buf.Reset()
+	renderBuffers.Put(buf)
 }
 
 // section is a part of a page that a POST answers with: the page's

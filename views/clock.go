@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"html"
 	"html/template"
 	"time"
@@ -38,14 +39,46 @@ func (c Clock) Format(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
+	var a [64]byte
+	return string(c.appendFormat(a[:0], t))
+}
+
+// appendFormat appends Format(t) for a non-zero t.
+func (c Clock) appendFormat(b []byte, t time.Time) []byte {
 	if c.DateFormat == "relative" {
 		now := c.Now
 		if now.IsZero() {
 			now = time.Now()
 		}
-		return relative(t, now)
+		return append(b, relative(t, now)...)
 	}
-	return c.In(t).Format(c.DateLayout() + " " + c.TimeLayout() + " MST")
+	return c.In(t).AppendFormat(b, c.layout())
+}
+
+// layouts are the whole layouts of the absolute formats, by 12-hour clock
+// and date format: Format's layout without building it for every time shown.
+var layouts = func() [2]map[string]string {
+	var l [2]map[string]string
+	for i, hour12 := range []bool{false, true} {
+		l[i] = map[string]string{}
+		for f := range dateLayouts {
+			c := Clock{DateFormat: f, Hour12: hour12}
+			l[i][f] = c.DateLayout() + " " + c.TimeLayout() + " MST"
+		}
+	}
+	return l
+}()
+
+// layout is the layout of an absolute time on this clock.
+func (c Clock) layout() string {
+	i := 0
+	if c.Hour12 {
+		i = 1
+	}
+	if l, ok := layouts[i][c.DateFormat]; ok {
+		return l
+	}
+	return layouts[i]["iso"]
 }
 
 // DateLayout is the layout of a date in the clock's format; ISO 8601 for
@@ -66,14 +99,27 @@ func (c Clock) TimeLayout() string {
 }
 
 // Tag renders t as <time datetime="RFC 3339 UTC" title="exact UTC">t as
-// the person prefers</time>; nothing for the zero time.
+// the person prefers</time>; nothing for the zero time. Pages show many
+// times, so it is written into one buffer: one allocation a time shown.
 func (c Clock) Tag(t time.Time) template.HTML {
 	if t.IsZero() {
 		return ""
 	}
 	u := t.UTC()
-	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" title="` + u.Format("2006-01-02 15:04:05 UTC") + `">` +
-		html.EscapeString(c.Format(t)) + `</time>`)
+	var a [160]byte
+	b := append(a[:0], `<time datetime="`...)
+	b = u.AppendFormat(b, time.RFC3339)
+	b = append(b, `" title="`...)
+	b = u.AppendFormat(b, "2006-01-02 15:04:05 UTC")
+	b = append(b, `">`...)
+	start := len(b)
+	b = c.appendFormat(b, t)
+	if bytes.ContainsAny(b[start:], `<>&'"`) { // a zone abbreviation is not ours to trust
+		shown := html.EscapeString(string(b[start:]))
+		b = append(b[:start], shown...)
+	}
+	b = append(b, `</time>`...)
+	return template.HTML(b)
 }
 
 // relative says how far t is from now in the coarsest unit that fits:

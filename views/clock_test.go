@@ -66,6 +66,23 @@ func TestClockTag(t *testing.T) {
 	if got := (Page{}).Time(time.Time{}); got != "" {
 		t.Errorf("zero time: got %q, want nothing", got)
 	}
+	// Relative and 12-hour: the layouts Tag picks without building them.
+	got = string(Page{Clock: Clock{DateFormat: "relative", Now: at.Add(3 * time.Hour)}}.Time(at))
+	want = `<time datetime="2026-03-29T13:05:09Z" title="2026-03-29 13:05:09 UTC">3 hours ago</time>`
+	if got != want {
+		t.Errorf("relative: got %s, want %s", got, want)
+	}
+	got = string(Page{Clock: Clock{Zone: paris, DateFormat: "us", Hour12: true}}.Time(at))
+	want = `<time datetime="2026-03-29T13:05:09Z" title="2026-03-29 13:05:09 UTC">03/29/2026 3:05 PM CEST</time>`
+	if got != want {
+		t.Errorf("us 12-hour: got %s, want %s", got, want)
+	}
+	// A zone's name is written escaped, as any text is.
+	got = string(Page{Clock: Clock{Zone: time.FixedZone(`<b>"Z"&`, 3600), DateFormat: "eu"}}.Time(at))
+	want = `<time datetime="2026-03-29T13:05:09Z" title="2026-03-29 13:05:09 UTC">29/03/2026 14:05 &lt;b&gt;&#34;Z&#34;&amp;</time>`
+	if got != want {
+		t.Errorf("odd zone name: got %s, want %s", got, want)
+	}
 }
 
 func TestThemeOnHTML(t *testing.T) {
