@@ -42,11 +42,21 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 			return err
 		}
 	}
+	boot, err := startBoot(ctx, store, log)
+	if err != nil {
+		return err
+	}
+	// After the worker has finished (deferred below, so run before this).
+	defer func() {
+		if err := store.EndBoot(context.WithoutCancel(ctx), boot.ID); err != nil {
+			log.Error("end boot", "err", err)
+		}
+	}()
 	var obs *metrics.Metrics
 	if cfg.MetricsAddr != "" {
 		obs = metrics.New()
 	}
-	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, obs)
+	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, obs, boot.ID)
 	if err != nil {
 		return err
 	}
@@ -63,6 +73,7 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 	}
 	srv := newHTTPServer(e, cfg.httpTimeouts(), log)
 	go sweep(ctx, sessions, log)
+	go beatBoot(ctx, store, boot, log)
 	go sweepSpent(ctx, store, log)
 	// The worker finishes the delivery in hand before the database closes.
 	workerCtx, stopWorker := context.WithCancel(ctx)
