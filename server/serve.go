@@ -15,6 +15,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/rosterhq/roster/metrics"
+	"github.com/rosterhq/roster/notify"
 )
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -74,6 +75,8 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 	srv := newHTTPServer(e, cfg.httpTimeouts(), log)
 	go sweep(ctx, sessions, log)
 	go beatBoot(ctx, store, boot, log)
+	// Mail that waits (an SMTP outage) is said in the log every minute.
+	go notify.NewBacklogLog(store, log, nil).Run(ctx, time.Minute)
 	go sweepSpent(ctx, store, log)
 	// The worker finishes the delivery in hand before the database closes.
 	workerCtx, stopWorker := context.WithCancel(ctx)
