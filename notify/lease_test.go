@@ -166,3 +166,63 @@ func TestLostClaimsAreNotRecorded(t *testing.T) {
 		}
 	}
 }
+
+// mailerFunc is a Mailer made of a function.
+type mailerFunc func(ctx context.Context, msg mail.Message) error
+
+func (f mailerFunc) Send(ctx context.Context, msg mail.Message) error { return f(ctx, msg) }
+
+// TestShutdownHandsBackTheBatch: a worker stopped mid-batch hands the rows
+// it has not started back unsent and uncounted, due at once for the next
+// process, rather than failing them into a backoff.
+func TestShutdownHandsBackTheBatch(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := openStore(t, filepath.Join(t.TempDir(), "roster.db"))
+	defer store.Close()
+	smtp := smtptest.Start(t)
+	clk := newClock()
+	u := newUser(t, store, "ann@example.com")
+	var ids []int64
+	for i := range 3 {
+		got, err := store.Enqueue(ctx, u.ID, db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Notice " + strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got...)
+	}
+	real := smtpMailer(t, smtp.Addr)
+	// The shutdown comes while the first message goes out.
+	stopping := mailerFunc(func(mctx context.Context, msg mail.Message) error {
+		err := real.Send(mctx, msg)
+		cancel()
+		return err
+	})
+	w := notify.New(store, notify.Config{Mail: stopping, Now: clk.Now, Log: quietLog(t), Name: "stopping"})
+	if n, err := w.RunOnce(ctx); n != 3 || err != nil {
+		t.Fatalf("run once: claimed %d (%v), want 3", n, err)
+	}
+	for i, id := range ids {
+		d, err := store.DeliveryByID(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if d.State != db.DeliverySent {
+				t.Errorf("the row in hand: %q, want sent", d.State)
+			}
+			continue
+		}
+		if d.State != db.DeliveryQueued || d.Attempts != 0 || d.LastError != "" || d.NextAttemptAt.After(clk.Now()) {
+			t.Errorf("row %d after the shutdown: %q, %d attempts, error %q, next %v (now %v); want queued, uncounted, due now",
+				id, d.State, d.Attempts, d.LastError, d.NextAttemptAt, clk.Now())
+		}
+	}
+	next := notify.New(store, notify.Config{Mail: real, Now: clk.Now, Log: quietLog(t), Name: "next"})
+	if n := drain(t, next); n != 2 {
+		t.Errorf("the next process delivered %d rows at once, want 2", n)
+	}
+	if got := len(smtp.Mails()); got != 3 {
+		t.Errorf("%d mails arrived, want 3", got)
+	}
+}

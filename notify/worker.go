@@ -163,7 +163,8 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		// claim not renewed in time, or released by a starting process that
 		// took this one for dead, may be another worker's by now. The rest
 		// of the batch is handed back, uncounted.
-		if !l.hold(w.cfg.Now().Add(leaseMargin)) {
+		// On shutdown too: the next process sends them at once.
+		if !l.hold(w.cfg.Now().Add(leaseMargin)) || ctx.Err() != nil {
 			errs = append(errs, w.store.ReleaseDelivery(rctx, d.ID, w.cfg.Name))
 			continue
 		}
