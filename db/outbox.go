@@ -199,6 +199,19 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id int64, worker string) er
 	return nil
 }
 
+// RenewClaims extends to until the leases worker still holds at now, and
+// says how many rows it renewed. A row whose lease already ran out is left
+// alone: another worker may have claimed it, and its guards (claimed_by)
+// keep this worker from recording it.
+func (s *Store) RenewClaims(ctx context.Context, worker string, now, until time.Time) (int64, error) {
+	res, err := s.exec(ctx, `UPDATE outbox SET claimed_until = ?
+		WHERE claimed_by = ? AND state = 'queued' AND claimed_until > ?`, unix(until), worker, unix(now))
+	if err != nil {
+		return 0, fmt.Errorf("renew claims of %s: %w", worker, err)
+	}
+	return res.RowsAffected()
+}
+
 // RecentDeliveries lists the user's latest outbox rows, newest first.
 func (s *Store) RecentDeliveries(ctx context.Context, userID int64, limit int) ([]Delivery, error) {
 	return s.Deliveries(ctx, userID, limit, 0)

@@ -76,6 +76,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		"roster_password_hashes_running 0",
 		"roster_outbox_backlog 0",
 		"roster_outbox_oldest_age_seconds 0",
+		`roster_outbox_queued{kind="email"} 0`,
 		"roster_sessions_active 0",
 		"roster_metrics_scrape_errors 0",
 		`go_sql_open_connections{db_name="writer"} 1`,

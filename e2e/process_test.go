@@ -65,11 +65,12 @@ type child struct {
 	exited chan struct{}
 }
 
-// startServer starts `roster serve` on dbPath and waits for /healthz.
-func startServer(t *testing.T, bin, dbPath string) *child {
+// startServer starts `roster serve` on dbPath, with env's KEY=value
+// settings added, and waits for /healthz.
+func startServer(t *testing.T, bin, dbPath string, env ...string) *child {
 	t.Helper()
 	c := &child{cmd: exec.Command(bin, "serve"), stderr: &logtest.Buffer{}, exited: make(chan struct{})}
-	c.cmd.Env = rosterEnv(dbPath)
+	c.cmd.Env = append(rosterEnv(dbPath), env...)
 	c.cmd.Stdout = io.Discard
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -47,6 +48,7 @@ type Sources struct {
 	Store     *db.Store
 	HashDepth func() (running, waiting int)
 	IdleSince func() time.Time // sessions last used before this are expired
+	Now       func() time.Time // the clock of the outbox's age; nil is time.Now
 }
 
 // Watch registers the gauges that read src on each scrape.
@@ -97,6 +99,8 @@ var (
 		"Notifications queued and not yet sent or given up.", nil, nil)
 	outboxAge = prometheus.NewDesc("roster_outbox_oldest_age_seconds",
 		"Age of the oldest queued notification; 0 when none is queued.", nil, nil)
+	outboxQueued = prometheus.NewDesc("roster_outbox_queued",
+		"Notifications queued and not yet sent or given up, by contact kind.", []string{"kind"}, nil)
 	sessionsActive = prometheus.NewDesc("roster_sessions_active",
 		"Sessions that can still be used.", nil, nil)
 	scrapeErrors = prometheus.NewDesc("roster_metrics_scrape_errors",
@@ -116,7 +120,7 @@ type appCollector struct {
 }
 
 func (a *appCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{hashRunning, hashWaiting, outboxBacklog, outboxAge, sessionsActive,
+	for _, d := range []*prometheus.Desc{hashRunning, hashWaiting, outboxBacklog, outboxAge, outboxQueued, sessionsActive,
 		scrapeErrors, poolMaxOpen, poolOpen, poolInUse, poolIdle, poolWaits, poolWaitTime} {
 		ch <- d
 	}
@@ -133,15 +137,29 @@ func (a *appCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 	failed := 0
-	if n, oldest, err := a.src.Store.OutboxBacklog(ctx); err != nil {
+	if b, err := a.src.Store.OutboxBacklog(ctx); err != nil {
 		failed++
 	} else {
-		age := 0.0
-		if !oldest.IsZero() {
-			age = max(time.Since(oldest).Seconds(), 0)
+		now := time.Now
+		if a.src.Now != nil {
+			now = a.src.Now
 		}
-		gauge(outboxBacklog, float64(n))
+		age := 0.0
+		if !b.Oldest.IsZero() {
+			age = max(now().Sub(b.Oldest).Seconds(), 0)
+		}
+		gauge(outboxBacklog, float64(b.Queued))
 		gauge(outboxAge, age)
+		// Every kind, 0 included, so that a series does not vanish when
+		// its backlog drains.
+		for _, kind := range db.Kinds {
+			gauge(outboxQueued, float64(b.ByKind[kind]), kind)
+		}
+		for kind, n := range b.ByKind {
+			if !slices.Contains(db.Kinds, kind) {
+				gauge(outboxQueued, float64(n), kind)
+			}
+		}
 	}
 	if n, err := a.src.Store.CountActiveSessions(ctx, a.src.IdleSince()); err != nil {
 		failed++

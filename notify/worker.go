@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/rosterhq/roster/db"
@@ -34,7 +35,7 @@ type Phone interface {
 
 // Defaults of a Worker.
 const (
-	DefaultLease   = 2 * time.Minute
+	DefaultLease   = 30 * time.Second
 	DefaultGiveUp  = 24 * time.Hour
 	DefaultBatch   = 20
 	DefaultPoll    = 5 * time.Second
@@ -50,14 +51,19 @@ type Config struct {
 	Phone Phone // nil: SMS and voice wait, with an error, until one is configured
 	// HTTP posts to Slack and webhooks. Nil means HTTPClient(false): a
 	// timeout, and no connections to non-public addresses.
-	HTTP   *http.Client
+	HTTP *http.Client
+	// Lease is how long a claim lasts unless renewed; a worker renews its
+	// claims every Renew (Lease/3 by default) while it delivers them.
 	Lease  time.Duration
+	Renew  time.Duration
 	GiveUp time.Duration
 	Batch  int
 	Poll   time.Duration // how often Run looks for work nobody kicked it for
 	Now    func() time.Time
 	Log    *slog.Logger
-	Name   string // this worker's name in claimed_by; generated when empty
+	// Name is this worker's name in claimed_by, generated when empty; in
+	// `roster serve` it is the process's boot id (db.StartBoot).
+	Name string
 }
 
 // Worker delivers the outbox. Any number of workers, in any number of
@@ -72,6 +78,9 @@ type Worker struct {
 func New(store *db.Store, cfg Config) *Worker {
 	if cfg.Lease == 0 {
 		cfg.Lease = DefaultLease
+	}
+	if cfg.Renew == 0 {
+		cfg.Renew = cfg.Lease / 3
 	}
 	if cfg.GiveUp == 0 {
 		cfg.GiveUp = DefaultGiveUp
@@ -135,28 +144,87 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce claims the rows due now and delivers them, one after another. It
-// returns how many it claimed. Tests drive the worker with it and a Now of
-// their own.
+// RunOnce claims the rows due now and delivers them, one after another,
+// renewing the claims while it works. It returns how many it claimed.
+// Tests drive the worker with it and a Now of their own.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	claimed := w.cfg.Now()
 	list, err := w.store.ClaimDeliveries(ctx, w.cfg.Name, claimed, w.cfg.Lease, w.cfg.Batch)
-	if err != nil {
+	if err != nil || len(list) == 0 {
 		return 0, err
 	}
-	leaseEnd := claimed.Add(w.cfg.Lease)
+	l := &lease{end: claimed.Add(w.cfg.Lease), held: len(list)}
+	stop := w.renew(ctx, l)
+	defer stop()
 	var errs []error
+	rctx := context.WithoutCancel(ctx)
 	for _, d := range list {
-		// A row is sent only while the lease surely outlasts the attempt:
-		// after it ends another process may claim the row. Slow sends
-		// earlier in the batch hand the rest back, uncounted.
-		if w.cfg.Now().Add(attemptTimeout + leaseMargin).After(leaseEnd) {
-			errs = append(errs, w.store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID, w.cfg.Name))
+		// A row is sent only while its claim is surely this worker's: a
+		// claim not renewed in time, or released by a starting process that
+		// took this one for dead, may be another worker's by now. The rest
+		// of the batch is handed back, uncounted.
+		// On shutdown too: the next process sends them at once.
+		if !l.hold(w.cfg.Now().Add(leaseMargin)) || ctx.Err() != nil {
+			errs = append(errs, w.store.ReleaseDelivery(rctx, d.ID, w.cfg.Name))
 			continue
 		}
 		errs = append(errs, w.deliver(ctx, d))
 	}
 	return len(list), errors.Join(errs...)
+}
+
+// lease is what a worker knows of the claims of one batch: until when they
+// last were renewed, how many rows it still holds, and whether some were
+// lost (a renewal found fewer than it held).
+type lease struct {
+	mu   sync.Mutex
+	end  time.Time
+	held int
+	lost bool
+}
+
+// hold says whether the batch's claims outlast at, and if so counts one
+// row as taken out of the batch (about to be sent and recorded).
+func (l *lease) hold(at time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held--
+	return !l.lost && l.end.After(at)
+}
+
+// renew renews the batch's claims every Renew until the returned stop is
+// called.
+func (w *Worker) renew(ctx context.Context, l *lease) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(w.cfg.Renew)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			l.mu.Lock()
+			now := w.cfg.Now()
+			// held counts the rows not yet taken out of the batch; they are
+			// recorded later, so a renewal finding fewer means some were
+			// taken away.
+			n, err := w.store.RenewClaims(context.WithoutCancel(ctx), w.cfg.Name, now, now.Add(w.cfg.Lease))
+			switch {
+			case err != nil:
+				w.cfg.Log.Warn("renew notification claims", "err", err)
+			case n < int64(l.held):
+				l.lost = true
+				w.cfg.Log.Warn("notification claims lost: another process released them", "held", l.held, "renewed", n)
+			default:
+				l.end = now.Add(w.cfg.Lease)
+			}
+			l.mu.Unlock()
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 // deliver sends one row and records the outcome; only a failure to record

@@ -422,15 +422,17 @@ func (m *slowMailer) Send(_ context.Context, msg mail.Message) error {
 	return nil
 }
 
-// TestLeaseRunsOut: slow sends use up the lease; the rest of the batch is
-// handed back unsent rather than sent while another process may claim it.
+// TestLeaseRunsOut: slow sends use up a lease that is not renewed (a
+// renewal every hour, a wedged database would do the same); the rest of
+// the batch is handed back unsent rather than sent while another process
+// may claim it.
 func TestLeaseRunsOut(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, filepath.Join(t.TempDir(), "roster.db"))
 	defer store.Close()
 	clk := newClock()
 	slow := &slowMailer{clk: clk}
-	w := notify.New(store, notify.Config{Mail: slow, Now: clk.Now, Log: quietLog(t), Lease: 2 * time.Minute, Batch: 5})
+	w := notify.New(store, notify.Config{Mail: slow, Now: clk.Now, Log: quietLog(t), Lease: 2 * time.Minute, Renew: time.Hour, Batch: 5})
 	u := newUser(t, store, "ann@example.com")
 	for i := range 5 {
 		if _, err := store.Enqueue(ctx, u.ID, db.Notice{Circumstance: db.CircumstanceSecurity, Subject: strconv.Itoa(i)}); err != nil {

@@ -60,8 +60,9 @@ func newMailer(cfg config, log *slog.Logger) (interface {
 
 // newServer wires the whole application on an open store. The caller runs
 // the notification worker it returns (serve does until shutdown). With obs,
-// every request is timed and obs's gauges read this application.
-func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logger, obs *metrics.Metrics) (*echo.Echo, *session.Store, *notify.Worker, error) {
+// every request is timed and obs's gauges read this application. The
+// worker's name is bootID, or a generated one when it is empty.
+func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logger, obs *metrics.Metrics, bootID string) (*echo.Echo, *session.Store, *notify.Worker, error) {
 	key, err := secret(ctx, store, cfg.Secret)
 	if err != nil {
 		return nil, nil, nil, err
@@ -94,7 +95,7 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, log
 		obs.Watch(metrics.Sources{Store: store, HashDepth: hasher.Depth, IdleSince: sessions.IdleSince})
 	}
 	worker := notify.New(store, notify.Config{
-		Mail: m, Phone: cfg.phone(), Log: log,
+		Mail: m, Phone: cfg.phone(), Log: log, Name: bootID,
 		// Webhooks reach this machine only on a development install.
 		HTTP: notify.HTTPClient(cfg.baseURL.Scheme == "http"),
 	})
@@ -135,7 +136,7 @@ func (c Command) Open(ctx context.Context, getenv func(string) string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, nil)
+	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, nil, "")
 	if err != nil {
 		store.Close()
 		return nil, err

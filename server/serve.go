@@ -15,6 +15,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/rosterhq/roster/metrics"
+	"github.com/rosterhq/roster/notify"
 )
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -42,11 +43,21 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 			return err
 		}
 	}
+	boot, err := startBoot(ctx, store, log)
+	if err != nil {
+		return err
+	}
+	// After the worker has finished (deferred below, so run before this).
+	defer func() {
+		if err := store.EndBoot(context.WithoutCancel(ctx), boot.ID); err != nil {
+			log.Error("end boot", "err", err)
+		}
+	}()
 	var obs *metrics.Metrics
 	if cfg.MetricsAddr != "" {
 		obs = metrics.New()
 	}
-	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, obs)
+	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, obs, boot.ID)
 	if err != nil {
 		return err
 	}
@@ -63,6 +74,9 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 	}
 	srv := newHTTPServer(e, cfg.httpTimeouts(), log)
 	go sweep(ctx, sessions, log)
+	go beatBoot(ctx, store, boot, log)
+	// Mail that waits (an SMTP outage) is said in the log every minute.
+	go notify.NewBacklogLog(store, log, nil).Run(ctx, time.Minute)
 	go sweepSpent(ctx, store, log)
 	// The worker finishes the delivery in hand before the database closes.
 	workerCtx, stopWorker := context.WithCancel(ctx)

@@ -39,6 +39,8 @@ type Server struct {
 	mails   []Mail
 	changed chan struct{}
 	wg      sync.WaitGroup
+	gate    chan struct{} // while not nil, new sessions wait for it (Hold)
+	held    int
 }
 
 // Start listens on a loopback port until the test ends.
@@ -90,7 +92,53 @@ func (s *Server) Stop() {
 		c.Close()
 	}
 	s.mu.Unlock()
+	s.Release()
 	s.wg.Wait()
+}
+
+// Hold makes the server hang, as a mail server that stopped answering
+// does: it accepts connections but says nothing on them until Release. A
+// client that gives up or dies meanwhile has sent nothing. Stop releases.
+func (s *Server) Hold() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gate == nil {
+		s.gate = make(chan struct{})
+	}
+}
+
+// Release lets the held connections, and every new one, go on.
+func (s *Server) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gate != nil {
+		close(s.gate)
+		s.gate = nil
+	}
+}
+
+// Held is how many connections wait for Release.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
+// wait waits for Release while the server is held.
+func (s *Server) wait() {
+	s.mu.Lock()
+	gate := s.gate
+	if gate != nil {
+		s.held++
+	}
+	s.mu.Unlock()
+	if gate == nil {
+		return
+	}
+	<-gate
+	s.mu.Lock()
+	s.held--
+	s.mu.Unlock()
 }
 
 // Restart listens again on the same address after Stop.
@@ -144,6 +192,7 @@ func (s *Server) add(m Mail) {
 
 func (s *Server) session(conn net.Conn) {
 	defer conn.Close()
+	s.wait()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	c := textproto.NewConn(conn)
 	c.PrintfLine("220 smtptest ESMTP")

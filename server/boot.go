@@ -1,0 +1,54 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/rosterhq/roster/db"
+)
+
+// startBoot records this process in boots under a new random id, which its
+// outbox worker writes in claimed_by, and releases at once the claims of
+// the process it replaces (see db.StartBoot), so that what that process
+// was delivering when it died goes out now rather than when its leases
+// run out.
+func startBoot(ctx context.Context, store *db.Store, log *slog.Logger) (db.Boot, error) {
+	host, _ := os.Hostname()
+	b := db.Boot{ID: rand.Text(), Host: host, PID: os.Getpid()}
+	released, err := store.StartBoot(ctx, b, processAlive)
+	if err != nil {
+		return db.Boot{}, err
+	}
+	if released > 0 {
+		log.Info("outbox: released the claims of a process that is gone", "count", released)
+	}
+	return b, nil
+}
+
+// processAlive says whether a process pid runs on this machine (EPERM: it
+// does, as another user).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// beatBoot records every db.BootBeat that b is alive, until ctx ends.
+func beatBoot(ctx context.Context, store *db.Store, b db.Boot, log *slog.Logger) {
+	t := time.NewTicker(db.BootBeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := store.BeatBoot(ctx, b); err != nil && ctx.Err() == nil {
+			log.Warn("record that this process is alive", "err", err)
+		}
+	}
+}
