@@ -131,7 +131,7 @@ func (h *Handler) createAccount(c echo.Context) error {
 		return err
 	}
 	h.flash.set(c, "success", "The account "+a.Name+" is created. Invite people to it below.")
-	return redirect(c, "/accounts/"+strconv.FormatInt(a.ID, 10)+"/manage")
+	return redirect(c, at("/accounts/:id/manage", a.ID))
 }
 
 // account shows an account to any of its members.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
-	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,7 +24,7 @@ func (h *Handler) authPage(c echo.Context, title string, form views.Form) views.
 	return views.AuthPage{
 		Page:       h.page(c, title),
 		Form:       form,
-		Next:       safeNext(c.FormValue("next")),
+		Next:       string(safeNext(c.FormValue("next"))),
 		SignupOpen: h.cfg.Signup == SignupOpen,
 		InviteOnly: h.cfg.Signup == SignupInvite,
 		Logins:     h.loginOptions(),
@@ -47,7 +46,7 @@ func (h *Handler) samlOffered(c echo.Context) bool {
 
 func (h *Handler) loginPage(c echo.Context) error {
 	if _, ok := currentUser(c); ok {
-		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+		return seeOther(c, safeNext(c.QueryParam("next")))
 	}
 	return h.render(c, http.StatusOK, "login.html", "", h.authPage(c, loginTitle, views.Form{}))
 }
@@ -167,7 +166,7 @@ func (h *Handler) hashError(err error) error {
 
 func (h *Handler) signupPage(c echo.Context) error {
 	if _, ok := currentUser(c); ok {
-		return c.Redirect(http.StatusSeeOther, "/profile")
+		return seeOther(c, "/profile")
 	}
 	data := h.authPage(c, "Create your profile", views.Form{})
 	if h.cfg.Signup == SignupInvite {
@@ -262,9 +261,9 @@ func (h *Handler) logout(c echo.Context) error {
 	h.flash.set(c, "success", "You are logged out.")
 	// An optional next, such as an invite page's "Log in as someone else",
 	// is where the next sign-in goes.
-	to := "/login"
+	to := place("/login")
 	if next := c.FormValue("next"); next != "" {
-		to += "?next=" + url.QueryEscape(safeNext(next))
+		to = loginWithNext(next)
 	}
 	return redirect(c, to)
 }

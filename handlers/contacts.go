@@ -182,7 +182,7 @@ func (h *Handler) verifyContactLink(c echo.Context) error {
 	default:
 		h.flash.set(c, "success", m.Address+" is verified.")
 	}
-	return c.Redirect(http.StatusSeeOther, "/profile#contact-info")
+	return seeOther(c, "/profile#contact-info")
 }
 
 // resendCode sends a new code, which also unlocks a locked method.

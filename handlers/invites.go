@@ -125,7 +125,7 @@ func (h *Handler) ignoreInvite(c echo.Context) error {
 // answer, or a refusal (the invite may have changed under the person),
 // changes My Accounts and the menu's badge too.
 var accountInvites = section[views.ProfilePage]{file: "profile.html", fragment: "profile/account-invites", load: (*Handler).loadProfileData,
-	back: func(c echo.Context) string { return safeNext(c.FormValue("next")) }, oob: []string{"profile/my-accounts", "invite-badge"}}
+	back: func(c echo.Context) place { return safeNext(c.FormValue("next")) }, oob: []string{"profile/my-accounts", "invite-badge"}}
 
 // inviteRefused answers an Accept or Ignore the rules refused (wrong
 // address, invite gone, already a member) with 409 and the reason in
@@ -144,7 +144,7 @@ func (h *Handler) inviteRefused(c echo.Context, err error) error {
 // or query field next=/invites/{token}: with ROSTER_SIGNUP=invite it is
 // what lets a person sign up.
 func (h *Handler) signupInvite(c echo.Context) (db.Invite, bool, error) {
-	token, ok := strings.CutPrefix(safeNext(c.FormValue("next")), "/invites/")
+	token, ok := strings.CutPrefix(string(safeNext(c.FormValue("next"))), "/invites/")
 	if !ok || token == "" || strings.Contains(token, "/") {
 		return db.Invite{}, false, nil
 	}
@@ -184,7 +184,7 @@ const inviteBadgePath = "/profile/invite-badge"
 // does not keep the session alive (see loadUser).
 func (h *Handler) inviteBadge(c echo.Context) error {
 	if !isHTMX(c) {
-		return c.Redirect(http.StatusSeeOther, "/profile#account-invites")
+		return seeOther(c, "/profile#account-invites")
 	}
 	u, _ := currentUser(c)
 	n := h.inviteCount(c, u.ID)

@@ -28,8 +28,10 @@ type manageSection struct {
 
 // consoleSection is the console's section fragment; a plain post goes back
 // to the console, at anchor.
-func consoleSection(fragment, anchor string, form func(*views.ManagePage) *views.Form) manageSection {
-	back := func(c echo.Context) string { return accountURL(currentMembership(c)) + "/manage" + anchor }
+func consoleSection(fragment string, anchor place, form func(*views.ManagePage) *views.Form) manageSection {
+	back := func(c echo.Context) place {
+		return at("/accounts/:id/manage", currentMembership(c).Account.ID) + anchor
+	}
 	return manageSection{section[views.ManagePage]{file: "manage.html", fragment: fragment, load: (*Handler).loadManageData, back: back}, form}
 }
 
@@ -120,7 +122,7 @@ func (h *Handler) manageResult(c echo.Context, s manageSection, form views.Form,
 
 // leaveConsole redirects, with a flash, after an action that changed what
 // the Admin may see.
-func (h *Handler) leaveConsole(c echo.Context, to, message string) error {
+func (h *Handler) leaveConsole(c echo.Context, to place, message string) error {
 	h.flash.set(c, "success", message)
 	return redirect(c, to)
 }
@@ -155,7 +157,7 @@ func (h *Handler) setRole(c echo.Context) error {
 	err = h.store.SetRole(ctx, m.Account.ID, u.ID, uid, role, ev)
 	h.queued() // the member's notice, when the change was made
 	if err == nil && uid == u.ID && role != db.RoleAdmin {
-		return h.leaveConsole(c, accountURL(m), "You are now "+db.RoleName(role)+" in "+m.Account.Name+".")
+		return h.leaveConsole(c, at("/accounts/:id", m.Account.ID), "You are now "+db.RoleName(role)+" in "+m.Account.Name+".")
 	}
 	return h.manageResult(c, membersSection, views.Form{}, err, target.DisplayName()+" is now "+db.RoleName(role)+".",
 		"manage/owner") // the Admins may have changed
@@ -349,7 +351,7 @@ func (h *Handler) transferOwnership(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.leaveConsole(c, accountURL(m)+"/manage", owner.DisplayName()+" now owns "+m.Account.Name+". You stay an Admin.")
+	return h.leaveConsole(c, at("/accounts/:id/manage", m.Account.ID), owner.DisplayName()+" now owns "+m.Account.Name+". You stay an Admin.")
 }
 
 // deleteAccount deletes the account once its owner has typed its name, so

@@ -167,37 +167,13 @@ func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			if cur, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil && cur.Path != "" {
 				target = cur.RequestURI()
 			}
-			if c.Request().Method != http.MethodGet {
-				target = safeNext(target)
-			}
-			c.Response().Header().Set("HX-Redirect", "/login?next="+url.QueryEscape(safeNext(target)))
-			return c.NoContent(http.StatusUnauthorized)
+			return hxRedirect(c, loginWithNext(target), http.StatusUnauthorized)
 		}
 		if c.Request().Method != http.MethodGet {
 			target = "/profile"
 		}
-		return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(safeNext(target)))
+		return seeOther(c, loginWithNext(target))
 	}
-}
-
-// safeNext accepts only a local path, so a sign-in link cannot send people
-// to another site: "/x" yes; "//evil", "/\evil", "https://evil" no.
-func safeNext(next string) string {
-	const fallback = "/profile"
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return fallback
-	}
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || strings.ContainsAny(next, "\r\n\t") {
-		return fallback
-	}
-	// Re-escaping can turn a safe path into an unsafe one: "/%2Fevil.com/<"
-	// comes back as "//evil.com/%3C", which browsers read as another host.
-	out := u.RequestURI()
-	if strings.HasPrefix(out, "//") || strings.HasPrefix(out, "/\\") {
-		return fallback
-	}
-	return out
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies.

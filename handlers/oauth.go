@@ -87,7 +87,7 @@ func (h *Handler) oauthStart(c echo.Context) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
-	return h.beginFlow(c, p, oauthFlow{Mode: modeLogin, Next: safeNext(c.QueryParam("next"))})
+	return h.beginFlow(c, p, oauthFlow{Mode: modeLogin, Next: string(safeNext(c.QueryParam("next")))})
 }
 
 // addLogin starts Add Login: the same trip to the provider, which links
@@ -121,7 +121,7 @@ func (h *Handler) beginFlow(c echo.Context, p sso.Provider, f oauthFlow) error {
 	if err := h.flows.set(c, f); err != nil {
 		return err
 	}
-	return redirect(c, to)
+	return offsite(c, to)
 }
 
 // oauthCallback is where the provider sends the person back, for both
@@ -213,7 +213,7 @@ func (h *Handler) finishLogin(c echo.Context, p sso.Provider, f oauthFlow, ext d
 		msg = "Your " + p.Name + " login is now linked to your profile, which has the same confirmed email. You are logged in."
 	}
 	h.flash.set(c, "success", msg)
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
+	return seeOther(c, safeNext(f.Next))
 }
 
 // finishLink is Add Login's return: the login is linked to the user who
@@ -247,7 +247,7 @@ func (h *Handler) finishLink(c echo.Context, p sso.Provider, f oauthFlow, ext db
 		}
 		h.flash.set(c, "success", msg)
 	}
-	return c.Redirect(http.StatusSeeOther, "/profile#sso-logins")
+	return seeOther(c, "/profile#sso-logins")
 }
 
 // oauthProblem answers a sign-in that did not work with a page that says

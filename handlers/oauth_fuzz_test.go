@@ -54,7 +54,7 @@ func FuzzOAuthCallback(f *testing.F) {
 		}
 
 		// A flow we made, carrying the fuzzed state.
-		want := oauthFlow{Provider: "github", State: flowState, Mode: modeLogin, Next: safeNext("/" + flowState)}
+		want := oauthFlow{Provider: "github", State: flowState, Mode: modeLogin, Next: string(safeNext("/" + flowState))}
 		setter := e.NewContext(httptest.NewRequest(http.MethodGet, "/auth/github", nil), httptest.NewRecorder())
 		if err := fc.set(setter, want); err != nil {
 			t.Fatal(err)

@@ -255,7 +255,7 @@ func (h *Handler) reset(c echo.Context) error {
 	}
 	v, err := h.store.ResetPassword(ctx, tokenHash(token), hash, ev)
 	if errors.Is(err, db.ErrNotFound) {
-		return redirect(c, "/password/reset/"+token) // which explains that the link is spent
+		return redirect(c, at("/password/reset/:token", token)) // which explains that the link is spent
 	}
 	if err != nil {
 		return err

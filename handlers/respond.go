@@ -106,13 +106,13 @@ type section[T any] struct {
 	file     string
 	fragment string
 	load     func(*Handler, echo.Context) (T, error)
-	back     func(echo.Context) string
+	back     func(echo.Context) place
 	oob      []string
 }
 
 // to is a section's back for a fixed address.
-func to(url string) func(echo.Context) string {
-	return func(echo.Context) string { return url }
+func to(t place) func(echo.Context) place {
+	return func(echo.Context) place { return t }
 }
 
 // answer finishes a POST that changed section s. A success (status below
@@ -149,21 +149,10 @@ func refused(message string) views.Form {
 	return f
 }
 
-// flashTo redirects a plain form post to url with a success message.
-func (h *Handler) flashTo(c echo.Context, url, message string) error {
+// flashTo redirects a plain form post to t with a success message.
+func (h *Handler) flashTo(c echo.Context, t place, message string) error {
 	h.flash.set(c, "success", message)
-	return c.Redirect(http.StatusSeeOther, url)
-}
-
-// redirect sends the browser to url: a 303 for a plain form post, an
-// HX-Redirect for htmx (which would otherwise follow a 303 with XHR and swap
-// the target page into a fragment).
-func redirect(c echo.Context, url string) error {
-	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", url)
-		return c.NoContent(http.StatusNoContent)
-	}
-	return c.Redirect(http.StatusSeeOther, url)
+	return seeOther(c, t)
 }
 
 // retargetToast makes htmx put an error answer into the toast area instead

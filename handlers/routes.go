@@ -27,7 +27,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.StaticFS("/static", static)
 
 	// Sign-in, sign-up and sign-out.
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/profile") })
+	e.GET("/", func(c echo.Context) error { return seeOther(c, "/profile") })
 	e.GET("/login", h.loginPage)
 	e.POST("/login", h.login)
 	e.GET("/signup", h.signupPage)

@@ -133,9 +133,9 @@ func (h *Handler) samlLoginPage(c echo.Context) error {
 		data.Form.Fail("email", msg)
 		return h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
 	}
-	to := "/saml/" + strconv.FormatInt(conns[0].ID, 10) + "/login"
+	to := at("/saml/:conn/login", conns[0].ID)
 	if next := c.QueryParam("next"); next != "" {
-		to += "?next=" + url.QueryEscape(safeNext(next))
+		to = to.query(url.Values{"next": {string(safeNext(next))}})
 	}
 	return redirect(c, to)
 }
@@ -163,7 +163,7 @@ func (h *Handler) samlStart(c echo.Context) error {
 	}
 	relay := rand.Text()
 	if err := h.store.StartSAMLRequest(ctx, db.SAMLRequest{
-		RelayState: relay, ConnectionID: conn.ID, RequestID: req.ID, Next: safeNext(c.QueryParam("next")),
+		RelayState: relay, ConnectionID: conn.ID, RequestID: req.ID, Next: string(safeNext(c.QueryParam("next"))),
 		BrowserHash: h.samlBindBrowser(c),
 	}); err != nil {
 		return err
@@ -172,7 +172,7 @@ func (h *Handler) samlStart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, to.String())
+	return offsite(c, to.String())
 }
 
 // samlACS takes the IdP's response. It is exempt from the CSRF check: the
@@ -263,7 +263,7 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 	}
 	h.queued()
 	h.flash.set(c, "success", "You are logged in.")
-	return c.Redirect(http.StatusSeeOther, safeNext(next))
+	return seeOther(c, safeNext(next))
 }
 
 // samlMetadata describes the connection's service provider, for its IdP.

@@ -36,7 +36,7 @@ func (h *Handler) samlHold(c echo.Context, conn db.SAMLConnection, assertionID s
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/saml/"+strconv.FormatInt(conn.ID, 10)+"/confirm?token="+url.QueryEscape(token))
+	return seeOther(c, at("/saml/:conn/confirm", conn.ID).query(url.Values{"token": {token}}))
 }
 
 // samlHeld loads the held response the token names, if this browser holds
