@@ -172,7 +172,7 @@ func TestBrowserAccounts(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#signup-form #password"), carolPassword),
 		chromedp.Click(chromedp.CSS("#signup-form button[type=submit]")),
 	)
-	carol.wantText(t, "main > .flash.success", "Welcome to Roster! We sent a link to "+carolEmail+" to confirm your email.")
+	carol.wantText(t, "main > .flash.success", "Welcome to Roster! A link to confirm your email is on its way to "+carolEmail+".")
 	carol.wantText(t, "#invite h1 ~ p + p", "Confirm your email first: follow the link we sent to "+carolEmail+", then come back to this page.")
 	carol.wantBadge(t, "") // not verified yet: the invite is not hers to see
 
@@ -253,10 +253,10 @@ func (tb *browserTab) invite(t *testing.T, email, role string) {
 		chromedp.Click(chromedp.CSS("#invite button[type=submit]")),
 		// The message names the address: an earlier invite's message
 		// may still be on the page.
-		chromedp.WaitVisible(chromedp.Search(fmt.Sprintf(`//section[@id="invite"]/p[contains(@class, "success")][normalize-space()=%q]`, "We sent an invite to "+email+"."))),
+		chromedp.WaitVisible(chromedp.Search(fmt.Sprintf(`//section[@id="invite"]/p[contains(@class, "success")][normalize-space()=%q]`, "An invite is on its way to "+email+"."))),
 		chromedp.WaitVisible(chromedp.Search(browserRow("invites", email))),
 	)
-	tb.wantText(t, "#invite .flash.success", "We sent an invite to "+email+".")
+	tb.wantText(t, "#invite .flash.success", "An invite is on its way to "+email+".")
 	if v := tb.eval(t, `document.querySelector('#invite #invite-email').value`); v != "" {
 		tb.fatalf(t, "the invite form kept %q after sending", v)
 	}

@@ -474,7 +474,8 @@ func TestChangeAccountEmail(t *testing.T) {
 	}
 
 	res := c.postHTMX("/profile/email", url.Values{"new_email": {"ann.new@example.com"}})
-	if res.status != http.StatusOK || !strings.Contains(res.body, "Waiting for you to follow the link sent to ann.new@example.com.") {
+	// Where its mail stands (sending, or already sent) depends on the worker.
+	if res.status != http.StatusOK || !strings.Contains(res.body, `id="pending-email-status"`) || !strings.Contains(res.body, "Cancel the change to ann.new@example.com") {
 		t.Fatalf("ask for the change: got %d; body:\n%s", res.status, res.body)
 	}
 	if u, _ := a.store.UserByID(context.Background(), ann.ID); u.Email != annEmail {
@@ -502,7 +503,7 @@ func TestChangeAccountEmail(t *testing.T) {
 
 // TestEmailChangeSendLimit: asking again and again for the same new address
 // stops at 3 links an hour to that address, with the reason by the field,
-// Retry-After, and nothing more queued.
+// Retry-After, and nothing more queued: only the newest link's mail waits.
 func TestEmailChangeSendLimit(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, func(ac *appConfig) { ac.manualWorker = true })
@@ -524,8 +525,10 @@ func TestEmailChangeSendLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 3 {
-		t.Errorf("queued %d messages, want 3", len(list))
+	// Each request replaced the one before it, whose mail (not sent yet:
+	// the worker is stopped) went with it: one link waits, the one that works.
+	if len(list) != 1 {
+		t.Errorf("queued %d messages, want 1", len(list))
 	}
 }
 
