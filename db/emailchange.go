@@ -15,7 +15,7 @@ const ErrEmailTaken = RuleError("email taken by another user")
 // email and queues m (with the confirmation link) to that address, in one
 // transaction; the link works for ttl from its delivery (a nil m queues
 // nothing and the link works for ttl from now: tests seed changes so). A new request
-// replaces an earlier one, whose mail goes no more if it has not gone yet.
+// replaces an earlier one, whose mail goes no more if it waits for a retry.
 // The caller limits how many links go to one address (handlers/throttle.go).
 func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail string, tokenHash []byte, ttl time.Duration, m *Mail, ev Event) error {
 	newEmail = NormalEmail(newEmail)
@@ -24,7 +24,7 @@ func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail s
 			return err
 		}
 		now := s.now()
-		if err := dropChangeMail(ctx, tx, userID, now); err != nil {
+		if err := dropChangeMail(ctx, tx, userID, true, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
@@ -60,9 +60,10 @@ func emailFree(ctx context.Context, tx *sql.Tx, userID int64, email string) erro
 	return ErrEmailTaken
 }
 
-// dropChangeMail deletes the mail of the user's pending email change if
-// it has not gone yet: the change was replaced or cancelled.
-func dropChangeMail(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) error {
+// dropChangeMail deletes the mail of the user's pending email change
+// while it waits: the change was cancelled, or replaced (retried, see
+// dropQueuedMail).
+func dropChangeMail(ctx context.Context, tx *sql.Tx, userID int64, replaced bool, now time.Time) error {
 	var old []byte
 	err := tx.QueryRowContext(ctx, `SELECT token_hash FROM email_changes WHERE user_id = ?`, userID).Scan(&old)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -71,7 +72,7 @@ func dropChangeMail(ctx context.Context, tx *sql.Tx, userID int64, now time.Time
 	if err != nil {
 		return err
 	}
-	return dropQueuedMail(ctx, tx, old, now)
+	return dropQueuedMail(ctx, tx, old, replaced, now)
 }
 
 // EmailChange is a pending change of the account email: the address it is
@@ -103,7 +104,7 @@ func (s *Store) CancelEmailChange(ctx context.Context, userID int64, ev Event) (
 	var newEmail string
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		if err := dropChangeMail(ctx, tx, userID, now); err != nil {
+		if err := dropChangeMail(ctx, tx, userID, false, now); err != nil {
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `DELETE FROM email_changes WHERE user_id = ? RETURNING new_email`, userID).Scan(&newEmail)

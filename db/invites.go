@@ -156,8 +156,8 @@ func pendingInvite(ctx context.Context, tx *sql.Tx, accountID, inviteID int64) (
 
 // ResendInvite gives a pending invite a new link and a new expiry, and
 // queues m with the new link (as CreateInvite); actor must be an Admin.
-// The old link stops working, and its mail, if it has not gone yet, goes
-// no more.
+// The old link stops working, and its mail, if it waits for a retry, goes
+// no more (dropQueuedMail).
 func (s *Store) ResendInvite(ctx context.Context, accountID, actorID, inviteID int64, tokenHash []byte, m *Mail, ev Event) (Invite, error) {
 	var inv Invite
 	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
@@ -173,7 +173,7 @@ func (s *Store) ResendInvite(ctx context.Context, accountID, actorID, inviteID i
 		if err := tx.QueryRowContext(ctx, `SELECT token_hash FROM invites WHERE id = ?`, inviteID).Scan(&old); err != nil {
 			return err
 		}
-		if err := dropQueuedMail(ctx, tx, old, now); err != nil {
+		if err := dropQueuedMail(ctx, tx, old, true, now); err != nil {
 			return err
 		}
 		inv.ExpiresAt = linkExpiry(now, InviteTTL, m)
@@ -205,7 +205,7 @@ func (s *Store) RevokeInvite(ctx context.Context, accountID, actorID, inviteID i
 			return err
 		}
 		// A revoked invite's mail that has not gone yet goes no more.
-		if err := dropQueuedMail(ctx, tx, hash, s.now()); err != nil {
+		if err := dropQueuedMail(ctx, tx, hash, false, s.now()); err != nil {
 			return err
 		}
 		ev = withAccount(ev, actor.Account)

@@ -58,12 +58,16 @@ func queueMail(ctx context.Context, tx *sql.Tx, userID int64, address string, m 
 	return id, nil
 }
 
-// dropQueuedMail deletes the mails still waiting for a first or next
-// attempt whose token is tokenHash: a new link replaced it, and the old
-// mail would only bring a link that no longer works. A row a worker holds
-// right now is left to it.
-func dropQueuedMail(ctx context.Context, tx *sql.Tx, tokenHash []byte, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE token_hash = ? AND state = 'queued' AND claimed_until <= ?`, tokenHash, unix(now))
+// dropQueuedMail deletes the mail of tokenHash while it waits for its
+// first or next attempt: its link was withdrawn (a revoked invite, a
+// cancelled email change), or, with retried, replaced by a new one (the
+// mail would only bring a link that no longer works). A replaced link's
+// mail goes no more only once an attempt failed, that is while the mail
+// server is out: one not tried yet goes, as it was about to. A row a
+// worker holds right now is left to it.
+func dropQueuedMail(ctx context.Context, tx *sql.Tx, tokenHash []byte, retried bool, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE token_hash = ? AND state = 'queued' AND claimed_until <= ?
+		AND (? = 0 OR last_error <> '')`, tokenHash, unix(now), retried)
 	return err
 }
 

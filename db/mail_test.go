@@ -154,49 +154,87 @@ func TestLinkScrubbedOnceSent(t *testing.T) {
 	}
 }
 
-// TestReplacedLinkDropsItsMail: a second reset asked for during an outage
-// replaces the first link, whose mail goes no more: one mail, with the
-// link that works. A resent invite, a revoked one and a new email change
-// do the same.
+// failAll claims every due row and fails it, as an attempt while the
+// mail server is down does.
+func failAll(t *testing.T, s *Store, when time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	list, err := s.ClaimDeliveries(ctx, "w", when, time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range list {
+		if err := s.MarkFailed(ctx, d.ID, "w", "connection refused", when, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// queuedLinks lists the token hashes of the outbox's rows, in order.
+func queuedLinks(t *testing.T, s *Store) string {
+	t.Helper()
+	var got string
+	if err := s.w.QueryRow(`SELECT ifnull(group_concat(CAST(token_hash AS TEXT), ' '), '') FROM (SELECT token_hash FROM outbox ORDER BY id)`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestReplacedLinkDropsItsMail: while the mail server is out, a second
+// reset replaces the first link, whose mail, waiting for a retry, goes no
+// more: one mail, with the link that works. A resent invite and a new
+// email change do the same; a link's mail not tried yet still goes. A
+// revoked invite's and a cancelled change's mail go no more, tried or not.
 func TestReplacedLinkDropsItsMail(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	u := verifiedUser(t, s, "ann@example.com")
-	for _, h := range []string{"r1", "r2"} {
-		if err := s.CreateEmailToken(ctx, []byte(h), u.ID, TokenReset, u.Email, time.Hour, linkMail("https://r/"+h)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	acc, err := s.CreateAccount(ctx, u.ID, "Acme", Event{Kind: EventAccountCreated})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateEmailToken(ctx, []byte("r1"), u.ID, TokenReset, u.Email, time.Hour, linkMail("https://r/r1")); err != nil {
 		t.Fatal(err)
 	}
 	inv, err := s.CreateInvite(ctx, acc.ID, u.ID, "carol@example.com", RoleNormal, []byte("i1"), linkMail("https://r/i1"), Event{Kind: EventInviteSent})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.RequestEmailChange(ctx, u.ID, "ann.c1@example.com", []byte("c1"), time.Hour, linkMail("https://r/c1"), Event{Kind: EventEmailChangeAsked}); err != nil {
+		t.Fatal(err)
+	}
+	failAll(t, s, time.Now().Add(time.Second))
+	if err := s.CreateEmailToken(ctx, []byte("r2"), u.ID, TokenReset, u.Email, time.Hour, linkMail("https://r/r2")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.ResendInvite(ctx, acc.ID, u.ID, inv.ID, []byte("i2"), linkMail("https://r/i2"), Event{Kind: EventInviteResent}); err != nil {
 		t.Fatal(err)
 	}
-	dave, err := s.CreateInvite(ctx, acc.ID, u.ID, "dave@example.com", RoleNormal, []byte("d1"), linkMail("https://r/d1"), Event{Kind: EventInviteSent})
-	if err != nil {
+	if err := s.RequestEmailChange(ctx, u.ID, "ann.c2@example.com", []byte("c2"), time.Hour, linkMail("https://r/c2"), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RevokeInvite(ctx, acc.ID, u.ID, dave.ID, Event{Kind: EventInviteRevoked}); err != nil {
+	if got := queuedLinks(t, s); got != "r2 i2 c2" {
+		t.Errorf("after replacing failing links: queued %q, want only the new ones: r2 i2 c2", got)
+	}
+	// Not tried yet: the replaced link's mail still goes.
+	if err := s.CreateEmailToken(ctx, []byte("r3"), u.ID, TokenReset, u.Email, time.Hour, linkMail("https://r/r3")); err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range []string{"c1", "c2"} {
-		if err := s.RequestEmailChange(ctx, u.ID, "ann."+h+"@example.com", []byte(h), time.Hour, linkMail("https://r/"+h), Event{Kind: EventEmailChangeAsked}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var got string
-	if err := s.w.QueryRow(`SELECT group_concat(CAST(token_hash AS TEXT), ' ') FROM (SELECT token_hash FROM outbox ORDER BY id)`).Scan(&got); err != nil || got != "r2 i2 c2" {
-		t.Errorf("queued mails: %q, %v; want only those of the links that work: r2 i2 c2", got, err)
+	if got := queuedLinks(t, s); got != "r2 i2 c2 r3" {
+		t.Errorf("after replacing a link not tried yet: queued %q, want r2 i2 c2 r3", got)
 	}
 	list, _, err := s.PendingInvites(ctx, acc.ID, 10, 0)
-	if err != nil || len(list) != 1 || list[0].Mail.State != DeliveryQueued {
-		t.Errorf("pending invites: %+v, %v; want Carol's, its mail queued", list, err)
+	if err != nil || len(list) != 1 || list[0].Mail.State != DeliveryQueued || list[0].Mail.Failing {
+		t.Errorf("pending invites: %+v, %v; want Carol's, its new mail queued", list, err)
+	}
+	if err := s.RevokeInvite(ctx, acc.ID, u.ID, inv.ID, Event{Kind: EventInviteRevoked}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CancelEmailChange(ctx, u.ID, Event{Kind: EventEmailChangeCancelled}); err != nil {
+		t.Fatal(err)
+	}
+	if got := queuedLinks(t, s); got != "r2 r3" {
+		t.Errorf("after revoking the invite and cancelling the change: queued %q, want r2 r3", got)
 	}
 }
 

@@ -19,7 +19,7 @@ const (
 // from the mail's delivery (linkExpiry). A nil m queues nothing and the
 // token works for ttl from now: tests seed tokens so.
 // A new token replaces the user's earlier unused ones of purpose, and the
-// mails of those that have not gone yet.
+// mails of those that wait for a retry (dropQueuedMail).
 func (s *Store) CreateEmailToken(ctx context.Context, hash []byte, userID int64, purpose, email string, ttl time.Duration, m *Mail) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
@@ -33,7 +33,7 @@ func (s *Store) CreateEmailToken(ctx context.Context, hash []byte, userID int64,
 			return err
 		}
 		for _, h := range replaced {
-			if err := dropQueuedMail(ctx, tx, h, now); err != nil {
+			if err := dropQueuedMail(ctx, tx, h, true, now); err != nil {
 				return err
 			}
 		}

@@ -254,3 +254,35 @@ func TestInviteDuringMailOutage(t *testing.T) {
 		t.Errorf("GET the invite link: got %d, want 200", res.status)
 	}
 }
+
+// TestEmailChangeDuringMailOutage: the pending email change says its link
+// is not delivered yet and is retried; once the mail server is back the
+// link arrives, once, and makes the change.
+func TestEmailChangeDuringMailOutage(t *testing.T) {
+	t.Parallel()
+	a, smtp, clk := outageApp(t)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+	c := a.client(t)
+	c.adopt(ann.ID)
+	const newEmail = "ann.new@example.com"
+	res := c.postForm("/profile/email", url.Values{"new_email": {newEmail}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("ask for the change during the outage: got %d, want 303; body %s", res.status, res.body)
+	}
+	checkFlash(t, c, res, "A link is on its way to "+newEmail+". Your account email changes when you follow it; until then it stays "+annEmail+".")
+	waitMail(t, a, newEmail, "Confirm your new Roster account email", "failing", failing)
+	if want := html.EscapeString("We could not deliver the link to " + newEmail + " yet, we keep trying."); !strings.Contains(c.get("/profile").body, want) {
+		t.Errorf("the profile during the outage: missing %q", want)
+	}
+
+	mailBack(t, a, smtp, clk, time.Minute)
+	m := smtp.Wait(t, newEmail, "Confirm your new Roster account email")
+	waitMail(t, a, newEmail, "Confirm your new Roster account email", "sent", sent)
+	onceOnly(t, a, smtp, newEmail, "Confirm your new Roster account email")
+	if want := html.EscapeString("Waiting for you to follow the link sent to " + newEmail + "."); !strings.Contains(c.get("/profile").body, want) {
+		t.Errorf("the profile once the link went: missing %q", want)
+	}
+	if res := c.confirmLink(mailedPath(t, m)); res.status != http.StatusOK || !strings.Contains(res.body, "Your new account email is confirmed") {
+		t.Fatalf("follow the link: got %d; body:\n%s", res.status, res.body)
+	}
+}
