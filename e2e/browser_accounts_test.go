@@ -79,9 +79,12 @@ func TestBrowserAccounts(t *testing.T) {
 	ada.wantSamePage(t, consolePath)
 	ada.wantTextAt(t, browserRow("invites", bobEmail)+"/td[2]", "Normal")
 	ada.wantTextAt(t, browserRow("invites", bobEmail)+"/td[3]", adaName)
-	ada.wantExpiresIn7Days(t, browserRow("invites", bobEmail)+"/td[4]/time")
 
 	bobMail := mailbox.take(t, bobEmail, "You are invited to join "+account+" on Roster")
+	// The link's 7 days count from its delivery: once the mail went, the
+	// console shows them instead of "sending…".
+	ada.waitInviteSent(t, base+consolePath, bobEmail)
+	ada.wantExpiresIn7Days(t, browserRow("invites", bobEmail)+"/td[4]/time")
 	bobLink := bobMail.link(t, base, "/invites/")
 	if !strings.Contains(bobMail.Text, adaName+" invited you to join the account "+account+" on Roster as Normal.") {
 		t.Errorf("invite mail to %s says:\n%s\nwant who invited, to which account, as what", bobEmail, bobMail.Text)
@@ -333,6 +336,26 @@ func (tb *browserTab) wantSelected(t *testing.T, xpath, want string) {
 	})()`, xpath))
 	if got != want {
 		tb.fatalf(t, "%s has %q selected, want %q", xpath, got, want)
+	}
+}
+
+// waitInviteSent opens the Manage console at u until the pending invite to
+// email shows its expiry, a <time>: its mail was sent (until then the cell
+// says "sending…").
+func (tb *browserTab) waitInviteSent(t *testing.T, u, email string) {
+	t.Helper()
+	xpath := browserRow("invites", email) + "/td[4]/time"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tb.navigate(t, u, "section#invites")
+		n := tb.eval(t, fmt.Sprintf(`String(document.evaluate(%q, document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null).snapshotLength)`, xpath))
+		if n == "1" {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.fatalf(t, "the invite to %s shows no expiry 10 s after its mail went: %s", email, tb.text(t, chromedp.Search(browserRow("invites", email)+"/td[4]")))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
