@@ -184,7 +184,8 @@ func queuedLinks(t *testing.T, s *Store) string {
 // reset replaces the first link, whose mail, waiting for a retry, goes no
 // more: one mail, with the link that works. A resent invite and a new
 // email change do the same; a link's mail not tried yet still goes. A
-// revoked invite's and a cancelled change's mail go no more, tried or not.
+// revoked invite's, a cancelled change's and a deleted account's invites'
+// mails go no more, tried or not.
 func TestReplacedLinkDropsItsMail(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
@@ -235,6 +236,15 @@ func TestReplacedLinkDropsItsMail(t *testing.T) {
 	}
 	if got := queuedLinks(t, s); got != "r2 r3" {
 		t.Errorf("after revoking the invite and cancelling the change: queued %q, want r2 r3", got)
+	}
+	if _, err := s.CreateInvite(ctx, acc.ID, u.ID, "dave@example.com", RoleNormal, []byte("d1"), linkMail("https://r/d1"), Event{Kind: EventInviteSent}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAccount(ctx, acc.ID, u.ID, Event{Kind: EventAccountDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	if got := queuedLinks(t, s); got != "r2 r3" {
+		t.Errorf("after deleting the account: queued %q, want its invite's mail gone: r2 r3", got)
 	}
 }
 
