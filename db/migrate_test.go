@@ -658,7 +658,7 @@ func TestMigrationsDownToEmpty(t *testing.T) {
 
 // TestUpgradeFromRelease: a database as the last release (00008) left it,
 // with rows in every table, reaches the newest version through Migrate (what
-// `roster migrate` and start-up run), with what each of 00009-00014 does
+// `roster migrate` and start-up run), with what each of 00009-00016 does
 // seen together: ids kept and never handed out again, the login of a
 // deleted connection gone, emails in their normal form, listed domains
 // claimed (the operator's verified ones still verified), recent sign-in
