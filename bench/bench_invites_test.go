@@ -97,7 +97,7 @@ func newInviteBench(b *testing.B) *inviteBench {
 			}
 			for i := start; i < min(start+invitesPerBatch, acceptWorkers); i++ {
 				token++
-				inv, err := store.CreateInvite(ctx, a.ID, owner.ID, users[i].Email, db.RoleNormal, fmt.Appendf(nil, "t%d", token), db.Event{Kind: db.EventInviteSent})
+				inv, err := store.CreateInvite(ctx, a.ID, owner.ID, users[i].Email, db.RoleNormal, fmt.Appendf(nil, "t%d", token), nil, db.Event{Kind: db.EventInviteSent})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -110,7 +110,7 @@ func newInviteBench(b *testing.B) *inviteBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	inv, err := store.CreateInvite(ctx, a.ID, owner.ID, racer.Email, db.RoleNormal, []byte("contested"), db.Event{Kind: db.EventInviteSent})
+	inv, err := store.CreateInvite(ctx, a.ID, owner.ID, racer.Email, db.RoleNormal, []byte("contested"), nil, db.Event{Kind: db.EventInviteSent})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -245,7 +245,7 @@ func seedS1Profile(b testing.TB, store *db.Store, u db.User) {
 	for i, role := range []string{db.RoleNormal, db.RoleReadOnly} {
 		a, err := store.CreateAccount(ctx, other.ID, fmt.Sprintf("Partner %d", i+1), ev)
 		fail("create partner account", err)
-		inv, err := store.CreateInvite(ctx, a.ID, other.ID, u.Email, role, []byte(fmt.Sprintf("bench-invite-%d-%d", u.ID, i)), ev)
+		inv, err := store.CreateInvite(ctx, a.ID, other.ID, u.Email, role, []byte(fmt.Sprintf("bench-invite-%d-%d", u.ID, i)), nil, ev)
 		fail("invite", err)
 		_, err = store.AcceptInvite(ctx, inv.ID, u.ID, ev)
 		fail("accept invite", err)

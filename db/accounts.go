@@ -225,6 +225,12 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID, actorID int64, ev 
 		if _, err := noteSAMLLoginsGone(ctx, tx, accountID, 0, ev, s.now()); err != nil {
 			return err
 		}
+		// The mails of its invites that have not gone yet would only
+		// bring links that no longer work.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE state = 'queued' AND claimed_until <= ?
+			AND token_hash IN (SELECT token_hash FROM invites WHERE account_id = ? AND state = 'pending')`, unix(s.now()), accountID); err != nil {
+			return err
+		}
 		// Memberships, invites and SAML connections go by ON DELETE
 		// CASCADE. The trigger that guards the owner's membership lets it
 		// go: by then the account row, and so its owner_id, is gone.

@@ -83,17 +83,17 @@ func TestUnconfirmedEmail(t *testing.T) {
 		t.Fatalf("memberships after the refusal: got %+v, %v; want none", list, err)
 	}
 	a := accountWith(t, s, owner, nil)
-	inv, err := s.CreateInvite(ctx, a.ID, owner.ID, "x@example.com", RoleNormal, []byte("t"), Event{Kind: EventInviteSent})
+	inv, err := s.CreateInvite(ctx, a.ID, owner.ID, "x@example.com", RoleNormal, []byte("t"), nil, Event{Kind: EventInviteSent})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.w.Exec(`UPDATE users SET email_verified_at = NULL WHERE id = ?`, owner.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateInvite(ctx, a.ID, owner.ID, "y@example.com", RoleNormal, []byte("t2"), Event{Kind: EventInviteSent}); !errors.Is(err, ErrUnconfirmedEmail) {
+	if _, err := s.CreateInvite(ctx, a.ID, owner.ID, "y@example.com", RoleNormal, []byte("t2"), nil, Event{Kind: EventInviteSent}); !errors.Is(err, ErrUnconfirmedEmail) {
 		t.Fatalf("CreateInvite by an unconfirmed Admin: got %v, want ErrUnconfirmedEmail", err)
 	}
-	if _, err := s.ResendInvite(ctx, a.ID, owner.ID, inv.ID, []byte("t3"), Event{Kind: EventInviteResent}); !errors.Is(err, ErrUnconfirmedEmail) {
+	if _, err := s.ResendInvite(ctx, a.ID, owner.ID, inv.ID, []byte("t3"), nil, Event{Kind: EventInviteResent}); !errors.Is(err, ErrUnconfirmedEmail) {
 		t.Fatalf("ResendInvite by an unconfirmed Admin: got %v, want ErrUnconfirmedEmail", err)
 	}
 	if _, err := s.PendingInvite(ctx, a.ID, inv.ID); err != nil {
@@ -181,7 +181,7 @@ func TestDeleteAccountKeepsUsers(t *testing.T) {
 	s := openTest(t)
 	owner, member := mustUser(t, s, "o@example.com"), mustUser(t, s, "m@example.com")
 	a := accountWith(t, s, owner, map[int64]string{member.ID: RoleNormal})
-	if _, err := s.CreateInvite(ctx, a.ID, owner.ID, "x@example.com", RoleNormal, []byte("t"), Event{Kind: EventInviteSent}); err != nil {
+	if _, err := s.CreateInvite(ctx, a.ID, owner.ID, "x@example.com", RoleNormal, []byte("t"), nil, Event{Kind: EventInviteSent}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteAccount(ctx, a.ID, owner.ID, Event{Kind: EventAccountDeleted}); err != nil {
@@ -209,13 +209,13 @@ func TestInviteRules(t *testing.T) {
 	a := accountWith(t, s, owner, map[int64]string{member.ID: RoleNormal})
 	ev := Event{Kind: EventInviteSent}
 	invite := func(email, token string) (Invite, error) {
-		return s.CreateInvite(ctx, a.ID, owner.ID, email, RoleReadOnly, []byte(token), ev)
+		return s.CreateInvite(ctx, a.ID, owner.ID, email, RoleReadOnly, []byte(token), nil, ev)
 	}
 
 	if _, err := invite("M@Example.com", "t0"); !errors.Is(err, ErrAlreadyMember) {
 		t.Fatalf("invite a member: got %v, want ErrAlreadyMember", err)
 	}
-	if _, err := s.CreateInvite(ctx, a.ID, member.ID, "new@example.com", RoleNormal, []byte("t1"), ev); !errors.Is(err, ErrForbidden) {
+	if _, err := s.CreateInvite(ctx, a.ID, member.ID, "new@example.com", RoleNormal, []byte("t1"), nil, ev); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("invite by a normal member: got %v, want ErrForbidden", err)
 	}
 	inv, err := invite("new@example.com", "t2")
@@ -271,7 +271,7 @@ func TestInviteExpiryResendRevokeIgnore(t *testing.T) {
 	guest := verifiedUser(t, s, "g@example.com")
 	a := accountWith(t, s, owner, nil)
 	ev := Event{Kind: EventInviteSent}
-	inv, err := s.CreateInvite(ctx, a.ID, owner.ID, guest.Email, RoleNormal, []byte("old"), ev)
+	inv, err := s.CreateInvite(ctx, a.ID, owner.ID, guest.Email, RoleNormal, []byte("old"), nil, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestInviteExpiryResendRevokeIgnore(t *testing.T) {
 		t.Fatalf("expired invites counted: got %d, want 0", n)
 	}
 	// Resend renews it with a new link; the old link is gone.
-	re, err := s.ResendInvite(ctx, a.ID, owner.ID, inv.ID, []byte("new"), Event{Kind: EventInviteResent})
+	re, err := s.ResendInvite(ctx, a.ID, owner.ID, inv.ID, []byte("new"), nil, Event{Kind: EventInviteResent})
 	if err != nil || !re.ExpiresAt.After(later) {
 		t.Fatalf("resend: got %+v, %v", re, err)
 	}
@@ -303,7 +303,7 @@ func TestInviteExpiryResendRevokeIgnore(t *testing.T) {
 	if err := s.RevokeInvite(ctx, a.ID, owner.ID, inv.ID, Event{Kind: EventInviteRevoked}); !errors.Is(err, ErrInviteGone) {
 		t.Fatalf("revoke an ignored invite: got %v, want ErrInviteGone", err)
 	}
-	second, err := s.CreateInvite(ctx, a.ID, owner.ID, guest.Email, RoleNormal, []byte("again"), ev)
+	second, err := s.CreateInvite(ctx, a.ID, owner.ID, guest.Email, RoleNormal, []byte("again"), nil, ev)
 	if err != nil {
 		t.Fatalf("invite again after ignore: %v", err)
 	}
@@ -325,11 +325,11 @@ func TestInviteDailyLimit(t *testing.T) {
 	owner := mustUser(t, s, "o@example.com")
 	a := accountWith(t, s, owner, nil)
 	for i := range InvitesPerDay {
-		if _, err := s.CreateInvite(ctx, a.ID, owner.ID, fmt.Sprintf("p%d@example.com", i), RoleNormal, fmt.Appendf(nil, "t%d", i), Event{Kind: EventInviteSent}); err != nil {
+		if _, err := s.CreateInvite(ctx, a.ID, owner.ID, fmt.Sprintf("p%d@example.com", i), RoleNormal, fmt.Appendf(nil, "t%d", i), nil, Event{Kind: EventInviteSent}); err != nil {
 			t.Fatalf("invite %d: %v", i, err)
 		}
 	}
-	if _, err := s.CreateInvite(ctx, a.ID, owner.ID, "one-more@example.com", RoleNormal, []byte("x"), Event{Kind: EventInviteSent}); !errors.Is(err, ErrInviteLimit) {
+	if _, err := s.CreateInvite(ctx, a.ID, owner.ID, "one-more@example.com", RoleNormal, []byte("x"), nil, Event{Kind: EventInviteSent}); !errors.Is(err, ErrInviteLimit) {
 		t.Fatalf("invite past the limit: got %v, want ErrInviteLimit", err)
 	}
 	list, more, err := s.PendingInvites(ctx, a.ID, 25, 0)
@@ -346,7 +346,7 @@ func TestRaceAcceptOneInvite(t *testing.T) {
 	owner := verifiedUser(t, s, "o@example.com")
 	guest := verifiedUser(t, s, "g@example.com")
 	a := accountWith(t, s, owner, nil)
-	inv, err := s.CreateInvite(ctx, a.ID, owner.ID, guest.Email, RoleNormal, []byte("t"), Event{Kind: EventInviteSent})
+	inv, err := s.CreateInvite(ctx, a.ID, owner.ID, guest.Email, RoleNormal, []byte("t"), nil, Event{Kind: EventInviteSent})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func TestLinkLookupsUseNothing(t *testing.T) {
 	s := openTest(t)
 	u := mustUser(t, s, "ann@example.com")
 
-	if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -36,20 +36,20 @@ func TestLinkLookupsUseNothing(t *testing.T) {
 	if _, _, err := s.ValidVerifyToken(ctx, []byte("v")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("spent token: got %v, want ErrNotFound", err)
 	}
-	if err := s.CreateEmailToken(ctx, []byte("expired"), u.ID, TokenVerify, u.Email, -time.Second); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("expired"), u.ID, TokenVerify, u.Email, -time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.ValidVerifyToken(ctx, []byte("expired")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("expired token: got %v, want ErrNotFound", err)
 	}
-	if err := s.CreateEmailToken(ctx, []byte("reset"), u.ID, TokenReset, u.Email, time.Hour); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("reset"), u.ID, TokenReset, u.Email, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.ValidVerifyToken(ctx, []byte("reset")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a reset token as a verification link: got %v, want ErrNotFound", err)
 	}
 
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -69,7 +69,7 @@ func TestLinkLookupsUseNothing(t *testing.T) {
 	if _, _, err := s.EmailChangeByToken(ctx, []byte("c")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("spent change token: got %v, want ErrNotFound", err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.later@example.com", []byte("late"), -time.Second, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, u.ID, "ann.later@example.com", []byte("late"), -time.Second, nil, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.EmailChangeByToken(ctx, []byte("late")); !errors.Is(err, ErrNotFound) {

@@ -155,6 +155,11 @@ func (s *Store) Backup(ctx context.Context, file string) error {
 	return nil
 }
 
+// SetClock makes the store read the time from now instead of the system
+// clock, for tests that play hours passing (an outage longer than a
+// link's life). Call it before the store is used.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
 // Tx runs fn inside one immediate write transaction on the writer connection,
 // committing when fn returns nil and rolling back otherwise.
 func (s *Store) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {

@@ -235,7 +235,7 @@ func TestEmailTokens(t *testing.T) {
 	u := mustUser(t, s, "a@example.com")
 	newSession(t, s, u.ID, "s1")
 
-	if err := s.CreateEmailToken(ctx, []byte("v1"), u.ID, TokenVerify, u.Email, time.Hour); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("v1"), u.ID, TokenVerify, u.Email, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.VerifyEmail(ctx, []byte("v1"), nil, Event{Kind: EventEmailVerified})
@@ -246,11 +246,11 @@ func TestEmailTokens(t *testing.T) {
 		t.Fatalf("reused verify token: got %v, want ErrNotFound", err)
 	}
 
-	if err := s.CreateEmailToken(ctx, []byte("r1"), u.ID, TokenReset, u.Email, time.Hour); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("r1"), u.ID, TokenReset, u.Email, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
 	// A second request replaces the first link.
-	if err := s.CreateEmailToken(ctx, []byte("r2"), u.ID, TokenReset, u.Email, time.Hour); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("r2"), u.ID, TokenReset, u.Email, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ValidResetToken(ctx, []byte("r1")); !errors.Is(err, ErrNotFound) {
@@ -272,7 +272,7 @@ func TestEmailTokens(t *testing.T) {
 	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "reset-hash" {
 		t.Fatalf("hash after reset: got %q", got.PasswordHash)
 	}
-	if err := s.CreateEmailToken(ctx, []byte("old"), u.ID, TokenReset, u.Email, -time.Second); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("old"), u.ID, TokenReset, u.Email, -time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ResetPassword(ctx, []byte("old"), "x", Event{Kind: EventPasswordReset}); !errors.Is(err, ErrNotFound) {

@@ -33,11 +33,11 @@ func TestEmailsStoredNormal(t *testing.T) {
 		t.Fatalf("CreateUser: got %q, %v; want ann@example.com", u.Email, err)
 	}
 	acc := accountWith(t, s, u, nil)
-	inv, err := s.CreateInvite(ctx, acc.ID, u.ID, " Carol@Example.COM", RoleNormal, []byte("t"), Event{Kind: EventInviteSent})
+	inv, err := s.CreateInvite(ctx, acc.ID, u.ID, " Carol@Example.COM", RoleNormal, []byte("t"), nil, Event{Kind: EventInviteSent})
 	if err != nil || inv.Email != "carol@example.com" {
 		t.Fatalf("CreateInvite: got %q, %v; want carol@example.com", inv.Email, err)
 	}
-	if _, err := s.CreateInvite(ctx, acc.ID, u.ID, "carol@example.com", RoleNormal, []byte("t2"), Event{Kind: EventInviteSent}); err == nil {
+	if _, err := s.CreateInvite(ctx, acc.ID, u.ID, "carol@example.com", RoleNormal, []byte("t2"), nil, Event{Kind: EventInviteSent}); err == nil {
 		t.Error("a second pending invite to the same address in another spelling was allowed")
 	}
 	compose := func(ContactMethod, string) (Notice, error) { return Notice{Subject: "code"}, nil }
@@ -49,13 +49,13 @@ func TestEmailsStoredNormal(t *testing.T) {
 	if err != nil || hook.Address != "https://Example.com/Hook" {
 		t.Fatalf("a webhook URL: got %q, %v; want its case kept", hook.Address, err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, " New@Example.COM", []byte("c"), time.Hour, Notice{Subject: "s"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, u.ID, " New@Example.COM", []byte("c"), time.Hour, &Mail{Subject: "s"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.PendingEmailChange(ctx, u.ID); err != nil || got != "new@example.com" {
-		t.Errorf("PendingEmailChange: got %q, %v; want new@example.com", got, err)
+	if got, err := s.PendingEmailChange(ctx, u.ID); err != nil || got.Email != "new@example.com" {
+		t.Errorf("PendingEmailChange: got %q, %v; want new@example.com", got.Email, err)
 	}
-	if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, "Ann@Example.COM", time.Hour); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, "Ann@Example.COM", time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
 	linked, _, err := s.ResolveLogin(ctx, External{Provider: "google", Subject: "g", Email: "ANN@example.com", EmailVerified: true}, true,
@@ -76,7 +76,7 @@ func TestCancelEmailChange(t *testing.T) {
 	s := openTest(t)
 	ann, bob := mustUser(t, s, "ann@example.com"), mustUser(t, s, "bob@example.com")
 	for _, u := range []User{ann, bob} {
-		if err := s.RequestEmailChange(ctx, u.ID, "new-"+u.Email, []byte("c-"+u.Email), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+		if err := s.RequestEmailChange(ctx, u.ID, "new-"+u.Email, []byte("c-"+u.Email), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,11 +87,11 @@ func TestCancelEmailChange(t *testing.T) {
 	if _, _, err := s.EmailChangeByToken(ctx, []byte("c-ann@example.com")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the cancelled link: got %v, want ErrNotFound", err)
 	}
-	if p, _ := s.PendingEmailChange(ctx, ann.ID); p != "" {
-		t.Errorf("pending after the cancel: got %q, want none", p)
+	if p, _ := s.PendingEmailChange(ctx, ann.ID); p.Email != "" {
+		t.Errorf("pending after the cancel: got %q, want none", p.Email)
 	}
-	if p, _ := s.PendingEmailChange(ctx, bob.ID); p != "new-bob@example.com" {
-		t.Errorf("Bob's pending change: got %q, want it kept", p)
+	if p, _ := s.PendingEmailChange(ctx, bob.ID); p.Email != "new-bob@example.com" {
+		t.Errorf("Bob's pending change: got %q, want it kept", p.Email)
 	}
 	if _, err := s.CancelEmailChange(ctx, ann.ID, Event{Kind: EventEmailChangeCancelled}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("cancel again: got %v, want ErrNotFound", err)

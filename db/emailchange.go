@@ -12,25 +12,31 @@ import (
 const ErrEmailTaken = RuleError("email taken by another user")
 
 // RequestEmailChange records that the user wants newEmail as the account
-// email and queues compose's message (with the confirmation link) to that
-// address, in one transaction. A new request replaces an earlier one. The
-// caller limits how many links go to one address (handlers/throttle.go).
-func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail string, tokenHash []byte, ttl time.Duration, n Notice, ev Event) error {
+// email and queues m (with the confirmation link) to that address, in one
+// transaction; the link works for ttl from its delivery (a nil m queues
+// nothing and the link works for ttl from now: tests seed changes so). A new request
+// replaces an earlier one, whose mail goes no more if it waits for a retry.
+// The caller limits how many links go to one address (handlers/throttle.go).
+func (s *Store) RequestEmailChange(ctx context.Context, userID int64, newEmail string, tokenHash []byte, ttl time.Duration, m *Mail, ev Event) error {
 	newEmail = NormalEmail(newEmail)
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		if err := emailFree(ctx, tx, userID, newEmail); err != nil {
 			return err
 		}
 		now := s.now()
+		if err := dropChangeMail(ctx, tx, userID, true, now); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET new_email = excluded.new_email, token_hash = excluded.token_hash,
 				created_at = excluded.created_at, expires_at = excluded.expires_at`,
-			userID, newEmail, tokenHash, unix(now), unix(now.Add(ttl))); err != nil {
+			userID, newEmail, tokenHash, unix(now), unix(linkExpiry(now, ttl, m))); err != nil {
 			return err
 		}
-		n.Circumstance = CircumstanceVerify
-		if _, err := enqueueTo(ctx, tx, ContactMethod{UserID: userID, Kind: KindEmail, Address: newEmail}, n, now); err != nil {
-			return err
+		if m != nil {
+			if _, err := queueMail(ctx, tx, userID, newEmail, *m, tokenHash, ttl, now); err != nil {
+				return err
+			}
 		}
 		ev.UserID = userID
 		ev.Detail = withDetail(ev.Detail, "new_email", newEmail)
@@ -54,14 +60,41 @@ func emailFree(ctx context.Context, tx *sql.Tx, userID int64, email string) erro
 	return ErrEmailTaken
 }
 
-// PendingEmailChange is the address the user asked to change to, or "".
-func (s *Store) PendingEmailChange(ctx context.Context, userID int64) (string, error) {
-	var email string
-	err := s.r.QueryRowContext(ctx, `SELECT new_email FROM email_changes WHERE user_id = ? AND expires_at > ?`, userID, unix(s.now())).Scan(&email)
+// dropChangeMail deletes the mail of the user's pending email change
+// while it waits: the change was cancelled, or replaced (retried, see
+// dropQueuedMail).
+func dropChangeMail(ctx context.Context, tx *sql.Tx, userID int64, replaced bool, now time.Time) error {
+	var old []byte
+	err := tx.QueryRowContext(ctx, `SELECT token_hash FROM email_changes WHERE user_id = ?`, userID).Scan(&old)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		return nil
 	}
-	return email, err
+	if err != nil {
+		return err
+	}
+	return dropQueuedMail(ctx, tx, old, replaced, now)
+}
+
+// EmailChange is a pending change of the account email: the address it is
+// to, and where the mail with its link stands.
+type EmailChange struct {
+	Email string
+	Mail  MailState
+}
+
+// PendingEmailChange is the user's pending email change; its Email is ""
+// when there is none.
+func (s *Store) PendingEmailChange(ctx context.Context, userID int64) (EmailChange, error) {
+	var c EmailChange
+	var sent int64
+	err := s.r.QueryRowContext(ctx, `SELECT e.new_email, `+mailStateColumns+` FROM email_changes e
+		LEFT JOIN outbox o ON o.token_hash = e.token_hash WHERE e.user_id = ? AND e.expires_at > ?`,
+		userID, unix(s.now())).Scan(&c.Email, &c.Mail.State, &c.Mail.Failing, &sent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return EmailChange{}, nil
+	}
+	c.Mail.SentAt = fromUnix(sent)
+	return c, err
 }
 
 // CancelEmailChange withdraws the user's pending email change, whose link
@@ -71,6 +104,9 @@ func (s *Store) CancelEmailChange(ctx context.Context, userID int64, ev Event) (
 	var newEmail string
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
+		if err := dropChangeMail(ctx, tx, userID, false, now); err != nil {
+			return err
+		}
 		err := tx.QueryRowContext(ctx, `DELETE FROM email_changes WHERE user_id = ? RETURNING new_email`, userID).Scan(&newEmail)
 		if err != nil {
 			return mapErr(err)

@@ -34,6 +34,7 @@ type Invite struct {
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	State         string
+	Mail          MailState // filled by PendingInvites
 }
 
 // Open reports whether the invite can still be accepted at now.
@@ -66,8 +67,11 @@ func listInvites(ctx context.Context, s *Store, query string, args ...any) ([]In
 
 // CreateInvite invites email to the account with role; actor must be an
 // Admin. Refused for members, for an address with a pending invite, and
-// past InvitesPerDay.
-func (s *Store) CreateInvite(ctx context.Context, accountID, actorID int64, email, role string, tokenHash []byte, ev Event) (Invite, error) {
+// past InvitesPerDay. m, the mail with the invite's link, is queued in the
+// same transaction; the link works for InviteTTL from its delivery. A nil
+// m queues nothing (tests seed invites so) and the link works for
+// InviteTTL from now.
+func (s *Store) CreateInvite(ctx context.Context, accountID, actorID int64, email, role string, tokenHash []byte, m *Mail, ev Event) (Invite, error) {
 	if !ValidRole(role) {
 		return Invite{}, fmt.Errorf("create invite: invalid role %q", role)
 	}
@@ -100,7 +104,7 @@ func (s *Store) CreateInvite(ctx context.Context, accountID, actorID int64, emai
 		}
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO invites (account_id, email, role, invited_by, token_hash, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, accountID, email, role, actorID, tokenHash, unix(now), unix(now.Add(InviteTTL))).Scan(&id)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, accountID, email, role, actorID, tokenHash, unix(now), unix(linkExpiry(now, InviteTTL, m))).Scan(&id)
 		if errors.Is(mapErr(err), ErrConflict) {
 			return ErrInvitePending
 		}
@@ -109,6 +113,11 @@ func (s *Store) CreateInvite(ctx context.Context, accountID, actorID int64, emai
 		}
 		if inv, err = scanInvite(tx.QueryRowContext(ctx, `SELECT `+inviteColumns+inviteFrom+`WHERE i.id = ?`, id)); err != nil {
 			return err
+		}
+		if m != nil {
+			if _, err := queueMail(ctx, tx, 0, email, *m, tokenHash, InviteTTL, now); err != nil {
+				return err
+			}
 		}
 		ev = withAccount(ev, actor.Account)
 		ev.Detail = withDetail(withDetail(ev.Detail, "email", email), "role", role)
@@ -145,9 +154,11 @@ func pendingInvite(ctx context.Context, tx *sql.Tx, accountID, inviteID int64) (
 	return inv, nil
 }
 
-// ResendInvite gives a pending invite a new link and a new expiry; actor
-// must be an Admin. The old link stops working.
-func (s *Store) ResendInvite(ctx context.Context, accountID, actorID, inviteID int64, tokenHash []byte, ev Event) (Invite, error) {
+// ResendInvite gives a pending invite a new link and a new expiry, and
+// queues m with the new link (as CreateInvite); actor must be an Admin.
+// The old link stops working, and its mail, if it waits for a retry, goes
+// no more (dropQueuedMail).
+func (s *Store) ResendInvite(ctx context.Context, accountID, actorID, inviteID int64, tokenHash []byte, m *Mail, ev Event) (Invite, error) {
 	var inv Invite
 	err := s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
 		if err := emailConfirmed(ctx, tx, actorID, ErrUnconfirmedEmail); err != nil {
@@ -157,10 +168,23 @@ func (s *Store) ResendInvite(ctx context.Context, accountID, actorID, inviteID i
 		if inv, err = pendingInvite(ctx, tx, accountID, inviteID); err != nil {
 			return err
 		}
-		inv.ExpiresAt = s.now().Add(InviteTTL)
+		now := s.now()
+		var old []byte
+		if err := tx.QueryRowContext(ctx, `SELECT token_hash FROM invites WHERE id = ?`, inviteID).Scan(&old); err != nil {
+			return err
+		}
+		if err := dropQueuedMail(ctx, tx, old, true, now); err != nil {
+			return err
+		}
+		inv.ExpiresAt = linkExpiry(now, InviteTTL, m)
 		if _, err := tx.ExecContext(ctx, `UPDATE invites SET token_hash = ?, expires_at = ? WHERE id = ?`,
 			tokenHash, unix(inv.ExpiresAt), inviteID); err != nil {
 			return err
+		}
+		if m != nil {
+			if _, err := queueMail(ctx, tx, 0, inv.Email, *m, tokenHash, InviteTTL, now); err != nil {
+				return err
+			}
 		}
 		ev = withAccount(ev, actor.Account)
 		ev.Detail = withDetail(ev.Detail, "email", inv.Email)
@@ -176,7 +200,12 @@ func (s *Store) RevokeInvite(ctx context.Context, accountID, actorID, inviteID i
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE invites SET state = 'revoked' WHERE id = ?`, inviteID); err != nil {
+		var hash []byte
+		if err := tx.QueryRowContext(ctx, `UPDATE invites SET state = 'revoked' WHERE id = ? RETURNING token_hash`, inviteID).Scan(&hash); err != nil {
+			return err
+		}
+		// A revoked invite's mail that has not gone yet goes no more.
+		if err := dropQueuedMail(ctx, tx, hash, false, s.now()); err != nil {
 			return err
 		}
 		ev = withAccount(ev, actor.Account)
@@ -188,9 +217,19 @@ func (s *Store) RevokeInvite(ctx context.Context, accountID, actorID, inviteID i
 // PendingInvites lists one page of the account's pending invites, newest
 // first, expired ones included so they can be resent.
 func (s *Store) PendingInvites(ctx context.Context, accountID int64, limit, offset int) ([]Invite, bool, error) {
-	list, err := listInvites(ctx, s, `SELECT `+inviteColumns+inviteFrom+`
+	// The mail of each invite's current link, by the outbox's token index.
+	rows, err := s.r.QueryContext(ctx, `SELECT `+inviteColumns+`, `+mailStateColumns+inviteFrom+`
+		LEFT JOIN outbox o ON o.token_hash = i.token_hash
 		WHERE i.account_id = CAST(? AS INTEGER) AND i.state = 'pending' ORDER BY i.created_at DESC, i.id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
 		accountID, limit+1, offset)
+	list, err := collect(rows, err, func(r rowScanner) (Invite, error) {
+		var i Invite
+		var created, expires, sent int64
+		err := r.Scan(&i.ID, &i.AccountID, &i.AccountName, &i.Email, &i.Role, &i.InvitedBy, &i.InvitedByName, &created, &expires, &i.State,
+			&i.Mail.State, &i.Mail.Failing, &sent)
+		i.CreatedAt, i.ExpiresAt, i.Mail.SentAt = fromUnix(created), fromUnix(expires), fromUnix(sent)
+		return i, err
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("invites of account %d: %w", accountID, err)
 	}

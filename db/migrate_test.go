@@ -658,7 +658,7 @@ func TestMigrationsDownToEmpty(t *testing.T) {
 
 // TestUpgradeFromRelease: a database as the last release (00008) left it,
 // with rows in every table, reaches the newest version through Migrate (what
-// `roster migrate` and start-up run), with what each of 00009-00014 does
+// `roster migrate` and start-up run), with what each of 00009-00016 does
 // seen together: ids kept and never handed out again, the login of a
 // deleted connection gone, emails in their normal form, listed domains
 // claimed (the operator's verified ones still verified), recent sign-in
@@ -697,7 +697,7 @@ func TestUpgradeFromRelease(t *testing.T) {
 	for _, name := range applied {
 		versions = append(versions, filepath.Base(name)[:5])
 	}
-	if got, want := strings.Join(versions, " "), "00009 00010 00011 00012 00013 00014 00015 00017"; got != want {
+	if got, want := strings.Join(versions, " "), "00009 00010 00011 00012 00013 00014 00015 00016 00017"; got != want {
 		t.Errorf("applied: got %s (%v), want %s", got, applied, want)
 	}
 
@@ -722,6 +722,8 @@ func TestUpgradeFromRelease(t *testing.T) {
 		`SELECT id || ' ' || billing_payment_method_id FROM accounts`:                                "5 6",
 		`SELECT count(*) FROM email_tokens`:                                                          "1",
 		`SELECT new_email FROM email_changes`:                                                        "ann.new@example.com",
+		// 00016: the outbox row kept, in the notification lane.
+		`SELECT id || ' ' || user_id || ' ' || priority || ' ' || (token_hash IS NULL) || ' ' || body FROM outbox`: "18 3 0 1 b",
 	} {
 		var got string
 		if err := s.w.QueryRow(query).Scan(&got); err != nil || got != want {
@@ -761,6 +763,11 @@ func TestUpgradeFromRelease(t *testing.T) {
 		DELETE FROM users WHERE email = 'new@example.com'; DELETE FROM throttle_slots WHERE id > 2`); err != nil {
 		t.Fatal(err)
 	}
+	// 00016: an invite's mail, to no profile, which going down drops.
+	if _, err := s.w.Exec(`INSERT INTO outbox (user_id, kind, address, circumstance, subject, body, priority, next_attempt_at, created_at)
+		VALUES (NULL, 'email', 'erin@example.com', 'account', 'Invite', 'link', 1, 1, 1)`); err != nil {
+		t.Fatalf("a mail without a profile: %v", err)
+	}
 
 	if _, err := p.DownTo(ctx, 8); err != nil {
 		t.Fatalf("down to 00008: %v", err)
@@ -773,6 +780,7 @@ func TestUpgradeFromRelease(t *testing.T) {
 		`SELECT group_concat(connection_id || ' ' || domain, ', ') FROM saml_domains`:          "2 example.com",
 		`SELECT group_concat(id || ' ' || email, ', ') FROM (SELECT * FROM users ORDER BY id)`: "3 ann@example.com, 7 bob@example.com, 22 dave@example.org",
 		`SELECT group_concat(id, ', ') FROM (SELECT * FROM identities ORDER BY id)`:            "14, 26",
+		`SELECT group_concat(id, ', ') FROM outbox`:                                            "18",
 		`SELECT count(*) FROM pragma_foreign_key_check`:                                        "0",
 	} {
 		var got string

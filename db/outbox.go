@@ -26,7 +26,7 @@ const (
 // Delivery is one outbox row: a notice on its way to one address.
 type Delivery struct {
 	ID            int64
-	UserID        int64
+	UserID        int64 // 0 for a mail to someone without a profile (an invite)
 	MethodID      int64 // 0 when the method was deleted or there was none (an email change)
 	Kind          string
 	Address       string
@@ -43,7 +43,7 @@ type Delivery struct {
 	Secret        string // the webhook's signing key, filled by ClaimDeliveries
 }
 
-const deliveryColumns = `id, user_id, COALESCE(contact_method_id, 0), kind, address, circumstance, severity, subject, body,
+const deliveryColumns = `id, COALESCE(user_id, 0), COALESCE(contact_method_id, 0), kind, address, circumstance, severity, subject, body,
 	state, attempts, next_attempt_at, last_error, created_at, sent_at`
 
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
@@ -112,10 +112,15 @@ func enqueueTo(ctx context.Context, tx *sql.Tx, m ContactMethod, n Notice, now t
 	if m.ID != 0 {
 		methodID = sql.NullInt64{Int64: m.ID, Valid: true}
 	}
+	// A verification code is waited for: it goes in the mail lane.
+	priority := 0
+	if n.Circumstance == CircumstanceVerify {
+		priority = 1
+	}
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (user_id, contact_method_id, kind, address, circumstance, severity, subject, body, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		m.UserID, methodID, m.Kind, m.Address, n.Circumstance, n.Severity, n.Subject, n.Body, unix(now), unix(now)).Scan(&id)
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (user_id, contact_method_id, kind, address, circumstance, severity, subject, body, priority, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.UserID, methodID, m.Kind, m.Address, n.Circumstance, n.Severity, n.Subject, n.Body, priority, unix(now), unix(now)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("queue %s notice: %w", n.Circumstance, err)
 	}
@@ -131,7 +136,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, worker string, now time.Tim
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? AND claimed_until <= ?
-				ORDER BY next_attempt_at, id LIMIT CAST(? AS INTEGER))
+				ORDER BY priority DESC, next_attempt_at, id LIMIT CAST(? AS INTEGER))
 			RETURNING `+deliveryColumns, worker, unix(now.Add(lease)), unix(now), unix(now), limit)
 		if err != nil {
 			return err

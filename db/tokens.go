@@ -14,16 +14,35 @@ const (
 )
 
 // CreateEmailToken stores the hash of a token mailed to email (kept in its
-// NormalEmail form, as users.email is) for purpose.
-// A new reset token replaces the user's earlier unused ones.
-func (s *Store) CreateEmailToken(ctx context.Context, hash []byte, userID int64, purpose, email string, ttl time.Duration) error {
+// NormalEmail form, as users.email is) for purpose, and queues m, the mail
+// that carries its link, in the same transaction. The link works for ttl
+// from the mail's delivery (linkExpiry). A nil m queues nothing and the
+// token works for ttl from now: tests seed tokens so.
+// A new token replaces the user's earlier unused ones of purpose, and the
+// mails of those that wait for a retry (dropQueuedMail).
+func (s *Store) CreateEmailToken(ctx context.Context, hash []byte, userID int64, purpose, email string, ttl time.Duration, m *Mail) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM email_tokens WHERE user_id = ? AND purpose = ? AND used_at IS NULL`, userID, purpose); err != nil {
+		email = NormalEmail(email)
+		rows, err := tx.QueryContext(ctx, `DELETE FROM email_tokens WHERE user_id = ? AND purpose = ? AND used_at IS NULL RETURNING token_hash`, userID, purpose)
+		replaced, err := collect(rows, err, func(r rowScanner) ([]byte, error) {
+			var h []byte
+			return h, r.Scan(&h)
+		})
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO email_tokens (token_hash, user_id, purpose, email, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, hash, userID, purpose, NormalEmail(email), unix(now), unix(now.Add(ttl)))
+		for _, h := range replaced {
+			if err := dropQueuedMail(ctx, tx, h, true, now); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO email_tokens (token_hash, user_id, purpose, email, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, hash, userID, purpose, email, unix(now), unix(linkExpiry(now, ttl, m)))
+		if err != nil || m == nil {
+			return err
+		}
+		_, err = queueMail(ctx, tx, userID, email, *m, hash, ttl, now)
 		return err
 	})
 }

@@ -36,7 +36,7 @@ func preHijacked(t *testing.T, s *Store) User {
 	}
 	newSession(t, s, u.ID, "mallory-password")
 	newSession(t, s, u.ID, "this-browser")
-	if err := s.RequestEmailChange(ctx, u.ID, "mallory@evil.example", []byte("mallory-change"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, u.ID, "mallory@evil.example", []byte("mallory-change"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -57,19 +57,19 @@ func TestFirstVerificationEndsUnconfirmedLogins(t *testing.T) {
 		kept string
 	}{
 		{"verification link", func(t *testing.T, s *Store, u User) (Verified, error) {
-			if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour); err != nil {
+			if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour, nil); err != nil {
 				t.Fatal(err)
 			}
 			return s.VerifyEmail(ctx, []byte("v"), []byte("this-browser"), Event{Kind: EventEmailVerified})
 		}, "this-browser"},
 		{"verification link in the browser opened through the login", func(t *testing.T, s *Store, u User) (Verified, error) {
-			if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour); err != nil {
+			if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour, nil); err != nil {
 				t.Fatal(err)
 			}
 			return s.VerifyEmail(ctx, []byte("v"), []byte("mallory-login"), Event{Kind: EventEmailVerified})
 		}, ""},
 		{"password reset", func(t *testing.T, s *Store, u User) (Verified, error) {
-			if err := s.CreateEmailToken(ctx, []byte("r"), u.ID, TokenReset, u.Email, time.Hour); err != nil {
+			if err := s.CreateEmailToken(ctx, []byte("r"), u.ID, TokenReset, u.Email, time.Hour, nil); err != nil {
 				t.Fatal(err)
 			}
 			return s.ResetPassword(ctx, []byte("r"), "ann-hash", Event{Kind: EventPasswordReset})
@@ -107,8 +107,8 @@ func TestFirstVerificationEndsUnconfirmedLogins(t *testing.T) {
 			if got.KeptSession != (tt.kept != "") || got.SignedOut != int64(3-signedIn) {
 				t.Errorf("Verified: kept %v and signed out %d, want kept %v and %d signed out", got.KeptSession, got.SignedOut, tt.kept != "", 3-signedIn)
 			}
-			if email, _ := s.PendingEmailChange(ctx, u.ID); email != "" {
-				t.Errorf("pending email change after the first verification: %q, want none", email)
+			if c, _ := s.PendingEmailChange(ctx, u.ID); c.Email != "" {
+				t.Errorf("pending email change after the first verification: %q, want none", c.Email)
 			}
 			if _, err := s.ConfirmEmailChange(ctx, []byte("mallory-change"), nil, func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Mallory's email change link after the first verification: got %v, want ErrNotFound", err)
@@ -134,7 +134,7 @@ func TestVerifyLinkKeepsThisBrowser(t *testing.T) {
 	u := mustUser(t, s, "ann@example.com")
 	newSession(t, s, u.ID, "this-browser")
 	newSession(t, s, u.ID, "other-browser")
-	if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.VerifyEmail(ctx, []byte("v"), []byte("this-browser"), Event{Kind: EventEmailVerified})
@@ -159,7 +159,7 @@ func TestEmailChangeIsFirstVerification(t *testing.T) {
 		t.Fatal(err)
 	}
 	newSession(t, s, u.ID, "other")
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged})
@@ -189,7 +189,7 @@ func TestLaterVerificationKeepsLogins(t *testing.T) {
 	if err != nil || len(got.Removed) != 0 {
 		t.Fatalf("MarkEmailVerified: got %+v, %v; want nothing removed", got, err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, Notice{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); err != nil {
@@ -244,7 +244,7 @@ func TestFirstVerificationMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateEmailToken(ctx, []byte("r"), u.ID, TokenReset, u.Email, time.Hour); err != nil {
+	if err := s.CreateEmailToken(ctx, []byte("r"), u.ID, TokenReset, u.Email, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := p.UpByOne(ctx); err != nil || res.Source.Version != 13 {

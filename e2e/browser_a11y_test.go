@@ -327,7 +327,7 @@ func startA11ySite(t *testing.T) *a11ySite {
 	invite := func(acc db.Account, from db.User, email, role string) (db.Invite, string) {
 		t.Helper()
 		token, hash := a11yToken(t)
-		inv, err := store.CreateInvite(ctx, acc.ID, from.ID, email, role, hash, db.Event{Kind: db.EventInviteSent})
+		inv, err := store.CreateInvite(ctx, acc.ID, from.ID, email, role, hash, nil, db.Event{Kind: db.EventInviteSent})
 		must(err)
 		return inv, token
 	}
@@ -364,18 +364,18 @@ func startA11ySite(t *testing.T) *a11ySite {
 	}
 	changeToken, changeHash := a11yToken(t)
 	must(store.RequestEmailChange(ctx, ada.ID, "ada.new@example.com", changeHash, time.Hour,
-		db.Notice{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+		&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
 	// The pages of emailed links, opened in another browser, are Bob's:
 	// the keyboard test follows both Ada's and Bob's links to the end.
 	bobChangeToken, bobChangeHash := a11yToken(t)
 	must(store.RequestEmailChange(ctx, bob.ID, "bob.new@example.com", bobChangeHash, time.Hour,
-		db.Notice{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+		&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
 	verifyToken, verifyHash := a11yToken(t)
-	must(store.CreateEmailToken(ctx, verifyHash, ada.ID, db.TokenVerify, ada.Email, time.Hour))
+	must(store.CreateEmailToken(ctx, verifyHash, ada.ID, db.TokenVerify, ada.Email, time.Hour, nil))
 	bobVerifyToken, bobVerifyHash := a11yToken(t)
-	must(store.CreateEmailToken(ctx, bobVerifyHash, bob.ID, db.TokenVerify, bob.Email, time.Hour))
+	must(store.CreateEmailToken(ctx, bobVerifyHash, bob.ID, db.TokenVerify, bob.Email, time.Hour, nil))
 	resetToken, resetHash := a11yToken(t)
-	must(store.CreateEmailToken(ctx, resetHash, bob.ID, db.TokenReset, bob.Email, time.Hour))
+	must(store.CreateEmailToken(ctx, resetHash, bob.ID, db.TokenReset, bob.Email, time.Hour, nil))
 	for _, ua := range []string{browserUAFirefox, browserUASafari} {
 		_, hash := a11yToken(t)
 		_, err := store.CreateSession(ctx, db.Session{IDHash: hash, UserID: ada.ID, ExpiresAt: time.Now().Add(24 * time.Hour), IP: "192.0.2.7", UserAgent: ua})

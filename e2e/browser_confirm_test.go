@@ -40,7 +40,7 @@ func TestBrowserConfirmFirst(t *testing.T) {
 	eve.wantCount(t, `//form[@id="account-form"]`, 0)
 	eve.submit(t, "send the confirmation link again", "/profile",
 		chromedp.Click(chromedp.Search(`//div[contains(@class,"confirm-first")]//button[normalize-space()="Send the verification link again"]`)))
-	eve.wantText(t, "main > .flash.success", "We sent a new confirmation link to "+email+".")
+	eve.wantText(t, "main > .flash.success", "A new confirmation link is on its way to "+email+".")
 	link := mailbox.take(t, email, "Confirm your email for Roster").link(t, base, "/verify/")
 	eve.navigate(t, link, "main form button[type=submit]")
 	eve.submitAny(t, "confirm the email", chromedp.Click(chromedp.CSS("main form button[type=submit]")))

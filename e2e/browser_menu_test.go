@@ -44,7 +44,7 @@ func TestBrowserUserMenu(t *testing.T) {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256([]byte(account))
-		if _, err := store.CreateInvite(t.Context(), acc.ID, grace.ID, email, db.RoleNormal, sum[:], db.Event{Kind: db.EventInviteSent}); err != nil {
+		if _, err := store.CreateInvite(t.Context(), acc.ID, grace.ID, email, db.RoleNormal, sum[:], nil, db.Event{Kind: db.EventInviteSent}); err != nil {
 			t.Fatal(err)
 		}
 	}

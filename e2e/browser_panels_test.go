@@ -106,7 +106,7 @@ func TestBrowserProfilePanels(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte("Acme"))
-	if _, err := store.CreateInvite(t.Context(), acc.ID, grace.ID, email, db.RoleNormal, sum[:], db.Event{Kind: db.EventInviteSent}); err != nil {
+	if _, err := store.CreateInvite(t.Context(), acc.ID, grace.ID, email, db.RoleNormal, sum[:], nil, db.Event{Kind: db.EventInviteSent}); err != nil {
 		t.Fatal(err)
 	}
 	ada.do(t, "open the profile with an invite at 1200 px", chromedp.EmulateViewport(1200, 900),

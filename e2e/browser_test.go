@@ -77,7 +77,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#signup-form #password"), password1),
 		chromedp.Click(chromedp.CSS("#signup-form button[type=submit]")),
 	)
-	ada.wantText(t, "main > .flash.success", "Welcome to Roster! We sent a link to "+email+" to confirm your email.")
+	ada.wantText(t, "main > .flash.success", "Welcome to Roster! A link to confirm your email is on its way to "+email+".")
 	ada.wantHTMX(t)
 
 	// A second browser signs in as the same person.

@@ -261,7 +261,7 @@ func visualAccount(t *testing.T, store *db.Store, pw string) int64 {
 		{"bob@example.com", db.RoleAdmin}, {"carol@example.com", db.RoleNormal}, {"dave@example.com", db.RoleNormal},
 	} {
 		sum := sha256.Sum256([]byte(m.email))
-		inv, err := store.CreateInvite(ctx, acc.ID, ada.ID, m.email, m.role, sum[:], db.Event{Kind: db.EventInviteSent})
+		inv, err := store.CreateInvite(ctx, acc.ID, ada.ID, m.email, m.role, sum[:], nil, db.Event{Kind: db.EventInviteSent})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -453,7 +453,7 @@ func TestManageConsole(t *testing.T) {
 		{
 			name: "unconfirmed Admin cannot invite", form: url.Values{"email": {"dave@example.com"}, "role": {db.RoleNormal}}, path: "/accounts/{id}/invites",
 			htmx: true, setup: unconfirmedAdmin, wantStatus: http.StatusForbidden,
-			wantContains: []string{`<section id="invite">`, unconfirmed, `action="/profile/verify-email"`}, wantNotContains: []string{"We sent an invite"},
+			wantContains: []string{`<section id="invite">`, unconfirmed, `action="/profile/verify-email"`}, wantNotContains: []string{"An invite is on its way"},
 			after: func(t *testing.T, s *state, _ *response) {
 				if body := s.c.get("/accounts/" + s.vars["id"] + "/manage").body; strings.Contains(body, "dave@example.com") {
 					t.Error("the console lists an invite to dave@example.com after the refusal")
@@ -467,7 +467,7 @@ func TestManageConsole(t *testing.T) {
 		{
 			name: "unconfirmed Admin cannot resend", form: url.Values{}, path: "/accounts/{id}/invites/{invite}/resend", htmx: true, setup: unconfirmedAdmin,
 			wantStatus: http.StatusForbidden, wantContains: []string{`<section id="invites">`, formError(views.RuleText(db.ErrUnconfirmedEmail))},
-			wantNotContains: []string{"We sent a new link"},
+			wantNotContains: []string{"A new link is on its way"},
 		},
 		{
 			name: "the owner's console", path: "/accounts/{id}/manage", setup: withAcme(db.RoleAdmin), wantStatus: http.StatusOK,
@@ -532,7 +532,7 @@ func TestManageConsole(t *testing.T) {
 		{
 			name: "invite with htmx", form: url.Values{"email": {"carol@example.com"}, "role": {db.RoleReadOnly}}, path: "/accounts/{id}/invites", htmx: true,
 			setup: withAcme(db.RoleNormal), wantStatus: http.StatusOK,
-			wantContains: []string{`<section id="invite">`, "We sent an invite to carol@example.com.", `<section id="invites" hx-swap-oob="true">`, `<td data-label="Email">carol@example.com</td>`},
+			wantContains: []string{`<section id="invite">`, "An invite is on its way to carol@example.com.", `<section id="invites" hx-swap-oob="true">`, `<td data-label="Email">carol@example.com</td>`},
 			after: func(t *testing.T, s *state, _ *response) {
 				msg := s.app.mail.waitFor(t, "carol@example.com", "You are invited to join Acme")
 				token := strings.TrimPrefix(link(t, msg, "http://roster.test/invites/"), "http://roster.test/invites/")
@@ -543,7 +543,7 @@ func TestManageConsole(t *testing.T) {
 		},
 		{
 			name: "invite without JavaScript", form: url.Values{"email": {"carol@example.com"}, "role": {db.RoleNormal}}, path: "/accounts/{id}/invites",
-			setup: withAcme(db.RoleNormal), wantStatus: http.StatusSeeOther, wantFlash: "We sent an invite to carol@example.com.",
+			setup: withAcme(db.RoleNormal), wantStatus: http.StatusSeeOther, wantFlash: "An invite is on its way to carol@example.com.",
 		},
 		{
 			name: "invite a bad address", form: url.Values{"email": {"carol"}, "role": {db.RoleNormal}}, path: "/accounts/{id}/invites", htmx: true,
@@ -560,7 +560,7 @@ func TestManageConsole(t *testing.T) {
 		},
 		{
 			name: "resend", form: url.Values{}, path: "/accounts/{id}/invites/{invite}/resend", htmx: true, setup: withPending,
-			wantStatus: http.StatusOK, wantContains: []string{`<section id="invites">`, "We sent a new link to carol@example.com."},
+			wantStatus: http.StatusOK, wantContains: []string{`<section id="invites">`, "A new link is on its way to carol@example.com."},
 			after: func(t *testing.T, s *state, _ *response) {
 				s.app.mail.waitFor(t, "carol@example.com", "You are invited to join Acme")
 			},

@@ -243,7 +243,7 @@ func (h *Handler) signup(c echo.Context) error {
 	if err := h.sendVerification(ctx, u); err != nil {
 		return err
 	}
-	h.flash.set(c, "success", "Welcome to Roster! We sent a link to "+u.Email+" to confirm your email.")
+	h.flash.set(c, "success", "Welcome to Roster! A link to confirm your email is on its way to "+u.Email+".")
 	return redirect(c, safeNext(c.FormValue("next")))
 }
 

@@ -108,7 +108,7 @@ func authzInviteHash(accountID int64, email string) []byte {
 func authzInvite(t *testing.T, a *app, acct db.Account, inviter db.User, email, role string) db.Invite {
 	t.Helper()
 	a.confirmed(t, inviter)
-	inv, err := a.store.CreateInvite(context.Background(), acct.ID, inviter.ID, email, role, authzInviteHash(acct.ID, email), db.Event{Kind: db.EventInviteSent})
+	inv, err := a.store.CreateInvite(context.Background(), acct.ID, inviter.ID, email, role, authzInviteHash(acct.ID, email), nil, db.Event{Kind: db.EventInviteSent})
 	if err != nil {
 		t.Fatalf("invite %s to %q: %v", email, acct.Name, err)
 	}

@@ -37,11 +37,13 @@ func (h *Handler) changeEmail(c echo.Context) error {
 			return err
 		}
 		token, hash := newToken()
-		n, err := h.views.Notice("", views.EmailChangeMail{Name: u.DisplayName(), Old: u.Email, Link: h.link("/email-change/" + token)})
+		m, err := h.views.LinkMail(db.CircumstanceVerify, h.link("/email-change/"+token), func(link string) views.Mail {
+			return views.EmailChangeMail{Name: u.DisplayName(), Old: u.Email, Link: link}
+		})
 		if err != nil {
 			return err
 		}
-		err = h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, *n, event(c, db.EventEmailChangeAsked))
+		err = h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, m, event(c, db.EventEmailChangeAsked))
 		switch {
 		case errors.Is(err, db.ErrEmailTaken):
 			h.release(c.Request().Context(), c, slot) // nothing was sent
@@ -50,7 +52,7 @@ func (h *Handler) changeEmail(c echo.Context) error {
 			return err
 		default:
 			h.queued()
-			form = views.Form{Message: "We sent a link to " + email + ". Your account email changes when you follow it; until then it stays " + u.Email + "."}
+			form = views.Form{Message: "A link is on its way to " + email + ". Your account email changes when you follow it; until then it stays " + u.Email + "."}
 		}
 	}
 	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.EmailForm = form })

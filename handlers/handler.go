@@ -3,7 +3,6 @@
 package handlers
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/session"
 	"github.com/rosterhq/roster/sso"
@@ -25,11 +23,6 @@ const (
 	SignupClosed = "closed"
 )
 
-// mailer sends one email; mail.SMTP and mail.Log are the two kinds.
-type mailer interface {
-	Send(ctx context.Context, m mail.Message) error
-}
-
 // Config is what the handlers need to know about the deployment.
 type Config struct {
 	BaseURL         *url.URL
@@ -40,7 +33,7 @@ type Config struct {
 	SessionAbsolute time.Duration
 	OAuth           []sso.Provider // the external logins offered, in button order
 	APIToken        string         // bearer token of the /api/v1 routes; empty refuses every token
-	Queued          func()         // called after a notification is queued: wakes the delivery worker
+	Queued          func()         // called after a notification or mail is queued: wakes the delivery worker
 	Stripe          StripeConfig   // saved cards; unset means card payments are not offered
 	Phone           bool           // SMS and calls can be sent (Twilio is set); false means they are not offered
 	Resolver        *net.Resolver  // looks up the TXT records of SAML domains; nil is net.DefaultResolver
@@ -57,7 +50,6 @@ type Handler struct {
 	views    *views.Renderer
 	sessions *session.Store
 	hasher   *password.Hasher
-	mail     mailer
 	log      *slog.Logger
 	flash    *flasher
 	throttle throttle
@@ -68,14 +60,13 @@ type Handler struct {
 }
 
 // New wires a Handler.
-func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store, hasher *password.Hasher, m mailer, log *slog.Logger) *Handler {
+func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store, hasher *password.Hasher, log *slog.Logger) *Handler {
 	h := &Handler{
 		cfg:      cfg,
 		store:    store,
 		views:    v,
 		sessions: sessions,
 		hasher:   hasher,
-		mail:     m,
 		log:      log,
 		flash:    newFlasher(cfg.Secret, cfg.Secure()),
 		throttle: defaultThrottle,

@@ -23,6 +23,7 @@ import (
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/internal/logtest"
+	"github.com/rosterhq/roster/internal/smtptest"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/password"
@@ -67,6 +68,12 @@ type appConfig struct {
 	// with RunOnce.
 	phone        notify.Phone
 	manualWorker bool
+	// smtp, when set, is the mail server the worker delivers to (instead
+	// of the recorder); now is the clock of the store and the worker; poll
+	// is how often the running worker looks for work nobody kicked it for.
+	smtp *smtptest.Server
+	now  func() time.Time
+	poll time.Duration
 }
 
 // newApp builds an app with an http base URL and open sign-up; opts adjust
@@ -111,7 +118,18 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 		ClientIP: func(r *http.Request) string { return a.echo.IPExtractor(r) },
 	})
 	log := slog.New(slog.NewTextHandler(a.logs, nil))
-	a.worker = notify.New(store, notify.Config{Mail: a.mail, Phone: ac.phone, HTTP: notify.HTTPClient(true), Log: log})
+	var mailer notify.Mailer = a.mail
+	if ac.smtp != nil {
+		m, err := mail.NewSMTP("smtp://"+ac.smtp.Addr, "Roster <roster@localhost>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mailer = m
+	}
+	if ac.now != nil {
+		store.SetClock(ac.now)
+	}
+	a.worker = notify.New(store, notify.Config{Mail: mailer, Phone: ac.phone, HTTP: notify.HTTPClient(true), Log: log, Now: ac.now, Poll: ac.poll})
 	if !ac.manualWorker {
 		cfg.Queued = a.worker.Kick
 		workerCtx, stop := context.WithCancel(ctx)
@@ -119,7 +137,7 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 		delivering.Go(func() { a.worker.Run(workerCtx) })
 		t.Cleanup(func() { stop(); delivering.Wait() })
 	}
-	h := handlers.New(cfg, store, v, a.sessions, password.NewHasher(ac.workers, ac.queue), a.mail, log)
+	h := handlers.New(cfg, store, v, a.sessions, password.NewHasher(ac.workers, ac.queue), log)
 	if err := h.Routes(a.echo, os.DirFS("../static")); err != nil {
 		t.Fatalf("routes: %v", err)
 	}
@@ -671,7 +689,7 @@ func (a *app) seedInvite(t *testing.T, acc db.Account, by db.User, email, role s
 	a.confirmed(t, by)
 	token := rand.Text()
 	sum := sha256.Sum256([]byte(token))
-	inv, err := a.store.CreateInvite(context.Background(), acc.ID, by.ID, email, role, sum[:], db.Event{Kind: db.EventInviteSent})
+	inv, err := a.store.CreateInvite(context.Background(), acc.ID, by.ID, email, role, sum[:], nil, db.Event{Kind: db.EventInviteSent})
 	if err != nil {
 		t.Fatalf("invite %s to %s: %v", email, acc.Name, err)
 	}

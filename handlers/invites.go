@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,17 +12,13 @@ import (
 	"github.com/rosterhq/roster/views"
 )
 
-// sendInvite mails the invite's link. Only the account name, which
-// checkAccountName keeps to one line, goes into the subject.
-func (h *Handler) sendInvite(ctx context.Context, from db.User, inv db.Invite, token string) error {
-	msg, err := h.mailTo(inv.Email, views.InviteMail{Inviter: from.DisplayName(), Account: inv.AccountName, Role: db.RoleName(inv.Role), Link: h.link("/invites/" + token)})
-	if err != nil {
-		return err
-	}
-	if err := h.mail.Send(ctx, msg); err != nil {
-		return fmt.Errorf("send invite %d: %w", inv.ID, err)
-	}
-	return nil
+// inviteMail writes out the mail with an invite's link, to be queued
+// with the invite. Only the account name, which checkAccountName keeps to
+// one line, goes into the subject.
+func (h *Handler) inviteMail(from db.User, account, role, token string) (*db.Mail, error) {
+	return h.views.LinkMail(db.CircumstanceAccount, h.link("/invites/"+token), func(link string) views.Mail {
+		return views.InviteMail{Inviter: from.DisplayName(), Account: account, Role: db.RoleName(role), Link: link}
+	})
 }
 
 // invitePage is where an invite link lands. What it offers depends on who

@@ -219,16 +219,20 @@ func (h *Handler) createInvite(c echo.Context) error {
 		return err
 	}
 	token, hash := newToken()
-	inv, err := h.store.CreateInvite(ctx, m.Account.ID, u.ID, email, role, hash, event(c, db.EventInviteSent))
+	mail, err := h.inviteMail(u, m.Account.Name, role, token)
+	if err != nil {
+		return err
+	}
+	_, err = h.store.CreateInvite(ctx, m.Account.ID, u.ID, email, role, hash, mail, event(c, db.EventInviteSent))
 	if err == nil {
-		err = h.sendInvite(ctx, u, inv, token)
+		h.queued()
 	} else {
 		h.release(ctx, c, slot) // refused: nothing was sent
 	}
 	if errors.Is(err, db.ErrUnconfirmedEmail) {
 		return unconfirmedInvite(h, c, inviteSection, form)
 	}
-	return h.manageResult(c, inviteSection, form, err, "We sent an invite to "+email+".",
+	return h.manageResult(c, inviteSection, form, err, "An invite is on its way to "+email+".",
 		"manage/invites") // a new one is pending
 }
 
@@ -270,16 +274,20 @@ func (h *Handler) resendInvite(c echo.Context) error {
 		return err
 	}
 	token, hash := newToken()
-	inv, err = h.store.ResendInvite(ctx, m.Account.ID, u.ID, iid, hash, event(c, db.EventInviteResent))
+	mail, err := h.inviteMail(u, m.Account.Name, inv.Role, token)
+	if err != nil {
+		return err
+	}
+	inv, err = h.store.ResendInvite(ctx, m.Account.ID, u.ID, iid, hash, mail, event(c, db.EventInviteResent))
 	if err == nil {
-		err = h.sendInvite(ctx, u, inv, token)
+		h.queued()
 	} else {
 		h.release(ctx, c, slot)
 	}
 	if errors.Is(err, db.ErrUnconfirmedEmail) {
 		return unconfirmedInvite(h, c, invitesSection, views.Form{})
 	}
-	return h.manageResult(c, invitesSection, views.Form{}, err, "We sent a new link to "+inv.Email+".")
+	return h.manageResult(c, invitesSection, views.Form{}, err, "A new link is on its way to "+inv.Email+".")
 }
 
 // reserveInvite takes the slots of one invite mail to email.

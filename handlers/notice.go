@@ -5,7 +5,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
-	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -43,13 +42,4 @@ func (h *Handler) loginNotices(c echo.Context, linked views.SecurityMail) (db.Lo
 // saw signed in to it.
 func (h *Handler) newDeviceNotice(c echo.Context) (*db.Notice, error) {
 	return h.securityNoticeFor(c, db.User{}, views.SecurityMail{Change: views.NewDevice})
-}
-
-// mailTo writes out m as an email to address, sent now rather than queued.
-func (h *Handler) mailTo(address string, m views.Mail) (mail.Message, error) {
-	t, err := h.views.Mail(m)
-	if err != nil {
-		return mail.Message{}, err
-	}
-	return mail.Message{To: address, Subject: t.Subject, Text: t.Body}, nil
 }

@@ -35,19 +35,22 @@ func tokenHash(token string) []byte {
 	return sum[:]
 }
 
-// sendVerification mails the user a link that confirms their email.
+// sendVerification queues the mail with a link that confirms the user's
+// email, in the transaction that creates the link's token, and wakes the
+// outbox: the mail goes at once when the mail server answers, and later,
+// with the link still working, when it does not.
 func (h *Handler) sendVerification(ctx context.Context, u db.User) error {
 	token, hash := newToken()
-	if err := h.store.CreateEmailToken(ctx, hash, u.ID, db.TokenVerify, u.Email, verifyTTL); err != nil {
-		return err
-	}
-	msg, err := h.mailTo(u.Email, views.VerifyMail{Name: u.DisplayName(), Link: h.link("/verify/" + token)})
+	m, err := h.views.LinkMail(db.CircumstanceVerify, h.link("/verify/"+token), func(link string) views.Mail {
+		return views.VerifyMail{Name: u.DisplayName(), Link: link}
+	})
 	if err != nil {
 		return err
 	}
-	if err := h.mail.Send(ctx, msg); err != nil {
-		return fmt.Errorf("send verification to user %d: %w", u.ID, err)
+	if err := h.store.CreateEmailToken(ctx, hash, u.ID, db.TokenVerify, u.Email, verifyTTL, m); err != nil {
+		return fmt.Errorf("confirmation link of user %d: %w", u.ID, err)
 	}
+	h.queued()
 	return nil
 }
 
@@ -155,8 +158,8 @@ func (h *Handler) forgotPage(c echo.Context) error {
 	return h.render(c, http.StatusOK, "forgot.html", "", h.authPage(c, "Reset your password", views.Form{}))
 }
 
-// forgot mails a reset link when a user has that email, and answers the
-// same either way, sending in the background so the timing says nothing.
+// forgot queues a reset link when a user has that email, and answers the
+// same either way.
 func (h *Handler) forgot(c echo.Context) error {
 	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
@@ -188,26 +191,23 @@ func (h *Handler) forgot(c echo.Context) error {
 	case err != nil:
 		return err
 	default:
+		// Queued, not sent here: the answer takes the same time whether
+		// the mail server is up or not, and the link survives an outage.
 		token, hash := newToken()
-		if err := h.store.CreateEmailToken(ctx, hash, u.ID, db.TokenReset, u.Email, resetTTL); err != nil {
-			return err
-		}
-		msg, err := h.mailTo(u.Email, views.ResetMail{Name: u.DisplayName(), Link: h.link("/password/reset/" + token)})
+		m, err := h.views.LinkMail(db.CircumstanceSecurity, h.link("/password/reset/"+token), func(link string) views.Mail {
+			return views.ResetMail{Name: u.DisplayName(), Link: link}
+		})
 		if err != nil {
 			return err
 		}
-		log := logger(c)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			if err := h.mail.Send(ctx, msg); err != nil {
-				log.Error("send password reset", "user_id", u.ID, "err", err)
-			}
-		}()
+		if err := h.store.CreateEmailToken(ctx, hash, u.ID, db.TokenReset, u.Email, resetTTL, m); err != nil {
+			return err
+		}
+		h.queued()
 	}
 	// A plain post is redirected (post/redirect/get): reloading a page that
 	// answered the post would send another link and void the first.
-	form.Message = "If a profile exists for " + email + ", we have sent it a link to choose a new password. The link works for one hour."
+	form.Message = "If a profile exists for " + email + ", a link to choose a new password is on its way to it. The link works for one hour after it is sent."
 	return answer(h, c, forgotForm, http.StatusOK, form.Message, func(p *views.AuthPage) { p.Form, p.Sent = form, true })
 }
 

@@ -44,6 +44,12 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 	if err != nil {
 		return views.ProfilePage{}, err
 	}
+	var verifyMail db.MailState
+	if !u.EmailVerified() {
+		if verifyMail, err = h.store.VerifyMailState(ctx, u.ID); err != nil {
+			return views.ProfilePage{}, err
+		}
+	}
 	current := sessionHash(c)
 	rows := make([]views.SessionRow, 0, len(list))
 	for _, s := range list {
@@ -66,7 +72,7 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 	// which keeps "this device first" simple.
 	pager := h.listPage(c, "/profile", "sessions_page", "Pages of sessions", len(rows))
 	rows = rows[min(pager.Offset(), len(rows)):min(pager.Offset()+pager.Size, len(rows))]
-	return views.ProfilePage{Page: h.page(c, "User Profile"), Accounts: accounts, Invites: invites, Notify: notify, Sessions: rows,
+	return views.ProfilePage{Page: h.page(c, "User Profile"), VerifyMail: verifyMail, Accounts: accounts, Invites: invites, Notify: notify, Sessions: rows,
 		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions()}, nil
 }
 
@@ -146,7 +152,7 @@ func (h *Handler) resendVerification(c echo.Context) error {
 		if err := h.sendVerification(c.Request().Context(), u); err != nil {
 			return err
 		}
-		msg = "We sent a new confirmation link to " + u.Email + "."
+		msg = "A new confirmation link is on its way to " + u.Email + "."
 	}
 	return answer(h, c, profileSection(contactFragment), http.StatusOK, msg, func(p *views.ProfilePage) { p.Contact.Message = msg })
 }

@@ -194,8 +194,8 @@ func TestScannerOpensEveryMailedLink(t *testing.T) {
 	if u := a.userByID(t, bob.ID); u.Email != bobEmail {
 		t.Errorf("the email change link: Bob's account email is %s", u.Email)
 	}
-	if pending, err := a.store.PendingEmailChange(ctx, bob.ID); err != nil || pending != "bob.new@example.com" {
-		t.Errorf("the email change link: pending change %q, %v; want it still waiting", pending, err)
+	if pending, err := a.store.PendingEmailChange(ctx, bob.ID); err != nil || pending.Email != "bob.new@example.com" {
+		t.Errorf("the email change link: pending change %q, %v; want it still waiting", pending.Email, err)
 	}
 	resetPath := strings.TrimPrefix(link(t, a.mail.waitFor(t, bobEmail, "Reset"), "http://roster.test/password/reset/"), "http://roster.test")
 	if res := a.client(t).get(resetPath); res.status != http.StatusOK {

@@ -36,7 +36,7 @@ type Phone interface {
 // Defaults of a Worker.
 const (
 	DefaultLease   = 30 * time.Second
-	DefaultGiveUp  = 24 * time.Hour
+	DefaultGiveUp  = db.DeliveryGiveUp
 	DefaultBatch   = 20
 	DefaultPoll    = 5 * time.Second
 	firstBackoff   = 30 * time.Second

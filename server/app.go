@@ -104,7 +104,7 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, log
 		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
 		APIToken: cfg.APIToken, Queued: worker.Kick,
 		OAuth: cfg.oauthProviders(), Stripe: cfg.stripe(), Phone: cfg.phone() != nil, Resolver: cfg.resolver(),
-	}, store, v, sessions, hasher, m, log)
+	}, store, v, sessions, hasher, log)
 	if err := h.Routes(e, c.Static); err != nil {
 		return nil, nil, nil, err
 	}

@@ -17,7 +17,7 @@ type NotifySection struct {
 	MethodID     int64 // ...about this method
 	NewSecret    string
 	EmailForm    Form // new_email
-	PendingEmail string
+	PendingEmail db.EmailChange
 }
 
 // ForMethod is MethodForm when it is about the method id, else empty.

@@ -87,6 +87,26 @@ func (r *Renderer) Notice(circumstance string, m Mail) (*db.Notice, error) {
 	return &db.Notice{Circumstance: circumstance, Subject: t.Subject, Body: t.Body}, nil
 }
 
+// LinkRemoved takes the place of a link in the copy of a mail the outbox
+// keeps once the mail is sent or given up: the outbox, and the
+// notifications page that lists it, keep no link that works.
+const LinkRemoved = "(link removed after delivery)"
+
+// LinkMail writes out a mail that carries link, given by with: the mail
+// itself, and the body the outbox keeps once it is sent, with LinkRemoved
+// in the link's place.
+func (r *Renderer) LinkMail(circumstance, link string, with func(link string) Mail) (*db.Mail, error) {
+	t, err := r.Mail(with(link))
+	if err != nil {
+		return nil, err
+	}
+	kept, err := r.Mail(with(LinkRemoved))
+	if err != nil {
+		return nil, err
+	}
+	return &db.Mail{Circumstance: circumstance, Subject: t.Subject, Body: t.Body, Kept: kept.Body}, nil
+}
+
 // BillingNotice writes the notice an account's Admins get when its card
 // stops paying for it: the program gives it to the store
 // (db.Store.SetBillingComposer), which queues it inside the transaction

@@ -128,6 +128,7 @@ type AuthPage struct {
 type ProfilePage struct {
 	Page
 	Contact         Form
+	VerifyMail      db.MailState  // the confirmation link's mail, while the email is not verified
 	Notify          NotifySection // #contact-info: contact methods and the account email change
 	Password        Form
 	SessionsMessage string
@@ -417,6 +418,9 @@ var funcs = template.FuncMap{
 	"roleName":      db.RoleName,
 	"kindName":      db.KindName,
 	"deliveryError": PlainDeliveryError,
+	"mailNote":      MailNote,
+	"emailStatus":   EmailStatus,
+	"changeStatus":  ChangeStatus,
 	"roles":         func() []string { return db.Roles },
 	// invites is the invite badge's words for screen readers.
 	"invites": func(n int) string { return Plural(int64(n), "pending invite", "pending invites") },
