@@ -96,11 +96,11 @@ var (
 	hashWaiting = prometheus.NewDesc("roster_password_hash_queue_depth",
 		"Password hashes waiting for a worker; past the queue's length callers get 503.", nil, nil)
 	outboxBacklog = prometheus.NewDesc("roster_outbox_backlog",
-		"Notifications queued and not yet sent or given up.", nil, nil)
+		"Mails and notifications queued and not yet sent or given up.", nil, nil)
 	outboxAge = prometheus.NewDesc("roster_outbox_oldest_age_seconds",
-		"Age of the oldest queued notification; 0 when none is queued.", nil, nil)
+		"Age of the oldest queued mail or notification; 0 when none is queued.", nil, nil)
 	outboxQueued = prometheus.NewDesc("roster_outbox_queued",
-		"Notifications queued and not yet sent or given up, by contact kind.", []string{"kind"}, nil)
+		"Mails and notifications queued and not yet sent or given up, by contact kind.", []string{"kind"}, nil)
 	sessionsActive = prometheus.NewDesc("roster_sessions_active",
 		"Sessions that can still be used.", nil, nil)
 	scrapeErrors = prometheus.NewDesc("roster_metrics_scrape_errors",
