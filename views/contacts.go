@@ -117,6 +117,24 @@ func (r RouteRow) Name() string {
 	return r.Circumstance
 }
 
+// RouteLine is a RouteRow as the routing matrix writes it
+// (NotificationsPage.Grid): its heading as a field rather than a method
+// called by reflection, and its data-route as one value.
+type RouteLine struct {
+	Heading string
+	Route   string // circumstance:severity
+	Cells   []RouteCell
+}
+
+// Grid is the routing matrix's rows as the template writes them.
+func (n NotificationsPage) Grid() []RouteLine {
+	lines := make([]RouteLine, len(n.Routes))
+	for i, r := range n.Routes {
+		lines[i] = RouteLine{Heading: r.Name(), Route: r.Circumstance + ":" + strconv.Itoa(r.Severity), Cells: r.Cells}
+	}
+	return lines
+}
+
 // RouteColumn is a column of the routing matrix: a method it may route to,
 // its address masked as on the rest of /profile/notifications (the page may
 // be on a shared screen), and its label to tell two alike apart.
