@@ -42,11 +42,12 @@ type ContactRow struct {
 	Label     string
 	Address   string
 	IsAccount bool
+	Editable  bool // not the account email: labelled and deleted here
 	Verified  bool
 	Locked    bool
 
-	// The action and hx-post of each of the row's forms, and the id of its
-	// code field.
+	// The action and hx-post of each of the row's forms, empty for a form
+	// the row does not have, and the id of its code field.
 	TestForm, VerifyForm, LabelForm, ResendForm, DeleteForm template.HTMLAttr
 	CodeID                                                  template.HTMLAttr
 
@@ -69,7 +70,7 @@ func (n NotifySection) Rows() []ContactRow {
 			return template.HTMLAttr(`action="` + path + verb + `" hx-post="` + path + verb + `"`)
 		}
 		r := ContactRow{ID: m.ID, Attrs: template.HTMLAttr(`id="contact-` + id + `"`), Kind: m.KindName(), Label: m.Label,
-			Address: m.Address, IsAccount: m.IsAccount, Verified: m.Verified(), Locked: m.Locked(), LabelValue: m.Label}
+			Address: m.Address, IsAccount: m.IsAccount, Editable: !m.IsAccount, Verified: m.Verified(), Locked: m.Locked(), LabelValue: m.Label}
 		switch {
 		case r.Verified:
 			r.TestForm = form("/test")

@@ -63,16 +63,18 @@ func (p ProfilePage) LoginLines() []LoginLine {
 type SessionLine struct {
 	Device, IP        string
 	Current           bool
-	LastSeen, Created template.HTML // Page.Time of each
-	RevokeForm        template.HTMLAttr
+	LastSeen, Created template.HTML     // Page.Time of each
+	RevokeForm        template.HTMLAttr // none for this device's session
 }
 
 // SessionLines are the Sessions as #sessions shows them.
 func (p ProfilePage) SessionLines() []SessionLine {
 	lines := make([]SessionLine, len(p.Sessions))
 	for i, s := range p.Sessions {
-		lines[i] = SessionLine{Device: s.Device, IP: s.IP, Current: s.Current, LastSeen: p.Clock.Tag(s.LastSeen), Created: p.Clock.Tag(s.Created),
-			RevokeForm: postTo("/profile/sessions/" + strconv.FormatInt(s.ID, 10) + "/revoke")}
+		lines[i] = SessionLine{Device: s.Device, IP: s.IP, Current: s.Current, LastSeen: p.Clock.Tag(s.LastSeen), Created: p.Clock.Tag(s.Created)}
+		if !s.Current {
+			lines[i].RevokeForm = postTo("/profile/sessions/" + strconv.FormatInt(s.ID, 10) + "/revoke")
+		}
 	}
 	return lines
 }
