@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/mssola/useragent"
@@ -76,11 +77,51 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions()}, nil
 }
 
+// devices remembers the names device gave recent user agents: a profile
+// shows every session's and the activity page every event's, and parsing
+// one was a fortieth of the profile's time. A person's few browsers repeat
+// across requests; at most maxDevices are kept, an arbitrary one going
+// when a new one comes, and a user agent longer than maxDeviceKey is not
+// kept (the header can be kilobytes).
+var devices = struct {
+	sync.Mutex
+	names map[string]string
+}{names: map[string]string{}}
+
+const (
+	maxDevices   = 256
+	maxDeviceKey = 512
+)
+
 // device names a browser and system from a user agent, such as "Firefox 128 on Linux".
 func device(ua string) string {
 	if ua == "" {
 		return "Unknown device"
 	}
+	if len(ua) > maxDeviceKey {
+		return parseDevice(ua)
+	}
+	devices.Lock()
+	name, ok := devices.names[ua]
+	devices.Unlock()
+	if ok {
+		return name
+	}
+	name = parseDevice(ua)
+	devices.Lock()
+	if len(devices.names) >= maxDevices {
+		for k := range devices.names {
+			delete(devices.names, k)
+			break
+		}
+	}
+	devices.names[ua] = name
+	devices.Unlock()
+	return name
+}
+
+// parseDevice is device without the cache.
+func parseDevice(ua string) string {
 	p := useragent.New(ua)
 	name, version := p.Browser()
 	if name == "" {
