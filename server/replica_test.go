@@ -1,0 +1,259 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/logtest"
+	"github.com/rosterhq/roster/internal/proctest"
+	"github.com/rosterhq/roster/internal/smtptest"
+)
+
+// The primary's name as LiteFS writes it in .primary on the replicas.
+const testPrimary = "primary-node"
+
+// replicaFixture is a database at the current schema, as the primary
+// leaves it: a user with a signed-in session (and one whose last-seen time
+// is due), a verification link and a queued notification.
+type replicaFixture struct {
+	dir, dbPath       string
+	cookie, dueCookie string
+	verifyToken       string
+	delivery          int64
+}
+
+func newReplicaFixture(t *testing.T) replicaFixture {
+	t.Helper()
+	ctx := t.Context()
+	f := replicaFixture{dir: t.TempDir()}
+	f.dbPath = filepath.Join(f.dir, "roster.db")
+	store, err := OpenStore(ctx, f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	// What the primary's first start writes.
+	if _, err := secret(ctx, store, ""); err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.CreateUser(ctx, db.NewUser{Email: "ada@example.com", Name: "Ada", PasswordHash: "x"}, db.Event{Kind: db.EventSignUp, IP: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSession := func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		v := base64.RawURLEncoding.EncodeToString(b)
+		sum := sha256.Sum256([]byte(v))
+		if _, err := store.CreateSession(ctx, db.Session{IDHash: sum[:], UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour), IP: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	f.cookie = newSession()
+	// A session last seen five minutes ago: its touch is due.
+	store.SetClock(func() time.Time { return time.Now().Add(-5 * time.Minute) })
+	f.dueCookie = newSession()
+	store.SetClock(time.Now)
+	f.verifyToken = rand.Text()
+	sum := sha256.Sum256([]byte(f.verifyToken))
+	if err := store.CreateEmailToken(ctx, sum[:], u.ID, db.TokenVerify, u.Email, time.Hour, nil); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := store.Enqueue(ctx, u.ID, db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Queued on the primary", Body: "hello"})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("enqueue: %v, %v", ids, err)
+	}
+	f.delivery = ids[0]
+	return f
+}
+
+// markReplica writes .primary beside the database, as LiteFS does on a
+// replica.
+func (f replicaFixture) markReplica(t *testing.T) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(f.dir, ".primary"), []byte(testPrimary+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serveLiteFS runs serve with ROSTER_LITEFS=1 on f's database until the
+// test ends, mailing through smtp; queryOnly makes every write fail.
+func (f replicaFixture) serveLiteFS(t *testing.T, smtp *smtptest.Server, queryOnly bool) (done chan error, log *logtest.Buffer) {
+	t.Helper()
+	cfg, err := parseConfig(nil, proctest.Env(map[string]string{
+		"ROSTER_DB": f.dbPath, "ROSTER_ADDR": "127.0.0.1:0", "ROSTER_LITEFS": "1",
+		"ROSTER_SMTP_URL": "smtp://" + smtp.Addr,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.queryOnly = queryOnly
+	ctx, cancel := context.WithCancel(context.Background())
+	log = &logtest.Buffer{}
+	done = make(chan error, 1)
+	go func() { done <- testCommand.serve(ctx, cfg, &logtest.Buffer{}, log) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	return done, log
+}
+
+func fileHash(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+// routeTable is every route of Roster, as handlers.Routes registers it.
+func routeTable(t *testing.T) []struct{ Method, Path string } {
+	t.Helper()
+	app, err := testCommand.Open(t.Context(), proctest.Env(map[string]string{"ROSTER_DB": filepath.Join(t.TempDir(), "routes.db")}), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Store.Close()
+	var routes []struct{ Method, Path string }
+	for _, r := range app.Echo.Routes() {
+		if strings.Contains(r.Path, "*") {
+			continue // static files
+		}
+		routes = append(routes, struct{ Method, Path string }{r.Method, r.Path})
+	}
+	return routes
+}
+
+// fill puts a value in every :param of a route's path.
+func fill(path string) string {
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, ":") {
+			parts[i] = "1"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// TestReplicaNeverWrites serves a database whose writes all fail, as on a
+// LiteFS replica, with .primary naming the primary: pages are served to a
+// session signed in before, every request that writes is answered with
+// Fly-Replay naming the primary before any work, no worker runs, and the
+// database file is not changed.
+func TestReplicaNeverWrites(t *testing.T) {
+	f := newReplicaFixture(t)
+	f.markReplica(t)
+	before, beforeWAL := fileHash(t, f.dbPath), fileHash(t, f.dbPath+"-wal")
+	smtp := smtptest.Start(t)
+	done, log := f.serveLiteFS(t, smtp, true)
+	base := "http://" + waitListening(t, done, log)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer client.CloseIdleConnections()
+	const csrf = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+	do := func(method, path, cookie string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader("_csrf="+csrf))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-CSRF-Token", csrf)
+		c := "roster_csrf=" + csrf
+		if cookie != "" {
+			c += "; roster_session=" + cookie
+		}
+		req.Header.Set("Cookie", c)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	replayed := func(resp *http.Response) bool {
+		return resp.StatusCode == http.StatusTemporaryRedirect && resp.Header.Get("Fly-Replay") == "instance="+testPrimary
+	}
+
+	if !strings.Contains(log.String(), "litefs: this node is a replica") {
+		t.Errorf("the log does not say this is a replica:\n%s", log)
+	}
+	// Pages, signed in with the session made on the primary.
+	for _, p := range []string{"/profile", "/profile/activity", "/profile/notifications", "/preferences", "/accounts/new", "/verify/" + f.verifyToken} {
+		if resp := do(http.MethodGet, p, f.cookie); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s on a replica: got %d, want 200", p, resp.StatusCode)
+		}
+	}
+	// A session whose last-seen time is due goes to the primary, to be
+	// touched there.
+	if resp := do(http.MethodGet, "/profile", f.dueCookie); !replayed(resp) {
+		t.Errorf("GET /profile with a session due for its touch: got %d, Fly-Replay %q; want 307 to %s", resp.StatusCode, resp.Header.Get("Fly-Replay"), testPrimary)
+	}
+	// Every route: the unsafe ones and the GETs that write are replayed;
+	// no other GET fails.
+	writing := map[string]bool{"/auth/:provider/callback": true, "/saml/:conn/login": true, "/profile/contacts/:id/verify": true}
+	unsafe := 0
+	for _, r := range routeTable(t) {
+		resp := do(r.Method, fill(r.Path), f.cookie)
+		switch {
+		case r.Method != http.MethodGet && r.Method != http.MethodHead || writing[r.Path]:
+			unsafe++
+			if !replayed(resp) {
+				t.Errorf("%s %s on a replica: got %d, Fly-Replay %q; want 307 to %s", r.Method, r.Path, resp.StatusCode, resp.Header.Get("Fly-Replay"), testPrimary)
+			}
+		case resp.StatusCode >= 500 || replayed(resp):
+			t.Errorf("%s %s on a replica: got %d (Fly-Replay %q), want it served here", r.Method, r.Path, resp.StatusCode, resp.Header.Get("Fly-Replay"))
+		}
+	}
+	if unsafe < 40 {
+		t.Errorf("only %d routes write: the route table was not read", unsafe)
+	}
+	for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		if resp := do(m, "/profile", f.cookie); !replayed(resp) {
+			t.Errorf("%s /profile on a replica: got %d, want 307 to %s", m, resp.StatusCode, testPrimary)
+		}
+	}
+
+	// No worker: the queued notification stays queued and unclaimed.
+	time.Sleep(2 * roleEvery)
+	store, err := db.OpenQueryOnly(t.Context(), f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := store.DeliveryByID(t.Context(), f.delivery)
+	store.CloseReadOnly()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != db.DeliveryQueued || d.Attempts != 0 {
+		t.Errorf("on a replica the outbox row is %s after %d attempts, want queued and never claimed", d.State, d.Attempts)
+	}
+	if n := len(smtp.Mails()); n != 0 {
+		t.Errorf("a replica sent %d mails", n)
+	}
+	for _, bad := range []string{"readonly", "read-only", "disk I/O", `"level":"ERROR"`} {
+		if strings.Contains(log.String(), bad) {
+			t.Errorf("the replica's log has %q:\n%s", bad, log)
+		}
+	}
+	if fileHash(t, f.dbPath) != before || fileHash(t, f.dbPath+"-wal") != beforeWAL {
+		t.Error("the database file changed on a replica")
+	}
+}
