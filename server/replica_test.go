@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -255,5 +256,105 @@ func TestReplicaNeverWrites(t *testing.T) {
 	}
 	if fileHash(t, f.dbPath) != before || fileHash(t, f.dbPath+"-wal") != beforeWAL {
 		t.Error("the database file changed on a replica")
+	}
+}
+
+// TestReplicaWaitsForPrimary starts a replica before its primary has made
+// the database, then before it has migrated it: the replica says in the
+// log that it waits, and serves once the schema (and the cookie secret)
+// are there, without having written anything itself.
+func TestReplicaWaitsForPrimary(t *testing.T) {
+	dir := t.TempDir()
+	f := replicaFixture{dir: dir, dbPath: filepath.Join(dir, "roster.db")}
+	f.markReplica(t)
+	done, log := f.serveLiteFS(t, smtptest.Start(t), true)
+	notServing := func(what string) {
+		t.Helper()
+		time.Sleep(3 * awaitPoll)
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned while %s: %v\n%s", what, err, log)
+		default:
+		}
+		if proctest.ListenAddr(log.String()) != "" {
+			t.Fatalf("the replica listens while %s:\n%s", what, log)
+		}
+	}
+	proctest.WaitFor(t, "the replica to wait for the database", func() bool {
+		return strings.Contains(log.String(), "replica: waiting for the primary ("+testPrimary+") to create the database")
+	})
+	notServing("the database does not exist")
+
+	// The primary creates the database, and has not migrated it yet.
+	store, err := db.Open(t.Context(), f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, want, err := store.SchemaVersion(t.Context())
+	if err != nil || want < 17 {
+		t.Fatalf("SchemaVersion: want %d, %v", want, err)
+	}
+	waitLine := fmt.Sprintf("replica: waiting for the primary (%s) to migrate to %05d", testPrimary, want)
+	proctest.WaitFor(t, "the replica to wait for the schema", func() bool { return strings.Contains(log.String(), waitLine) })
+	notServing("the schema is not there")
+
+	if _, err := store.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	notServing("the cookie secret is not there")
+	if _, err := secret(t.Context(), store, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, done, log)
+	if have, _, _ := store.SchemaVersion(t.Context()); have != want {
+		t.Errorf("schema %d after the primary migrated, want %d", have, want)
+	}
+	if strings.Contains(log.String(), `"level":"ERROR"`) {
+		t.Errorf("errors in the replica's log:\n%s", log)
+	}
+}
+
+// TestReplicaPromotion: a replica's workers start when its .primary goes
+// (LiteFS promoted it), without a restart, and deliver what waits; they
+// stop when .primary comes back (demoted).
+func TestReplicaPromotion(t *testing.T) {
+	f := newReplicaFixture(t)
+	f.markReplica(t)
+	smtp := smtptest.Start(t)
+	done, log := f.serveLiteFS(t, smtp, false)
+	waitListening(t, done, log)
+	time.Sleep(2 * roleEvery)
+	if n := len(smtp.Mails()); n != 0 {
+		t.Fatalf("a replica sent %d mails", n)
+	}
+
+	if err := os.Remove(filepath.Join(f.dir, ".primary")); err != nil {
+		t.Fatal(err)
+	}
+	smtp.Wait(t, "ada@example.com", "Queued on the primary")
+	proctest.WaitFor(t, "the log to say the node was promoted", func() bool {
+		return strings.Contains(log.String(), "litefs: promoted to primary")
+	})
+
+	f.markReplica(t)
+	proctest.WaitFor(t, "the log to say the node was demoted", func() bool {
+		return strings.Contains(log.String(), "litefs: demoted to replica")
+	})
+	store, err := db.Open(t.Context(), f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	u, err := store.UserByEmail(t.Context(), "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Enqueue(t.Context(), u.ID, db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Queued after the demotion", Body: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * roleEvery)
+	if n := len(smtp.Mails()); n != 1 {
+		t.Errorf("%d mails sent, want only the one sent while primary", n)
 	}
 }
