@@ -17,7 +17,9 @@ import (
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/internal/logtest"
 	"github.com/rosterhq/roster/internal/proctest"
+	"github.com/rosterhq/roster/internal/samltest"
 	"github.com/rosterhq/roster/internal/smtptest"
+	"github.com/rosterhq/roster/sso"
 )
 
 // The primary's name as LiteFS writes it in .primary on the replicas.
@@ -25,11 +27,13 @@ const testPrimary = "primary-node"
 
 // replicaFixture is a database at the current schema, as the primary
 // leaves it: a user with a signed-in session (and one whose last-seen time
-// is due), a verification link and a queued notification.
+// is due), a verification link, a queued notification and a SAML
+// connection.
 type replicaFixture struct {
 	dir, dbPath       string
 	cookie, dueCookie string
 	verifyToken       string
+	samlMetadata      string // the path of a SAML connection's metadata
 	delivery          int64
 }
 
@@ -47,7 +51,7 @@ func newReplicaFixture(t *testing.T) replicaFixture {
 	if _, err := secret(ctx, store, ""); err != nil {
 		t.Fatal(err)
 	}
-	u, err := store.CreateUser(ctx, db.NewUser{Email: "ada@example.com", Name: "Ada", PasswordHash: "x"}, db.Event{Kind: db.EventSignUp, IP: "test"})
+	u, err := store.CreateUser(ctx, db.NewUser{Email: "ada@example.com", Name: "Ada", PasswordHash: "x", Verified: true}, db.Event{Kind: db.EventSignUp, IP: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +80,23 @@ func newReplicaFixture(t *testing.T) replicaFixture {
 		t.Fatalf("enqueue: %v, %v", ids, err)
 	}
 	f.delivery = ids[0]
+	// A SAML connection, before the first SAML use made the service
+	// provider's key pair.
+	acc, err := store.CreateAccount(ctx, u.ID, "Acme", db.Event{Kind: db.EventAccountCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idpKey, err := sso.NewSPKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := store.CreateSAMLConnection(ctx, acc.ID, u.ID, db.NewSAMLConnection{
+		Name: "Okta", IdPMetadataXML: samltest.Metadata(t, idpKey), IdPEntityID: "https://idp.example.com/metadata", EmailDomains: []string{"example.com"},
+	}, db.Event{Kind: db.EventSAMLConnectionAdded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.samlMetadata = fmt.Sprintf("/saml/%d/metadata", conn.ID)
 	return f
 }
 
@@ -219,6 +240,8 @@ func TestReplicaNeverWrites(t *testing.T) {
 			if !replayed(resp) {
 				t.Errorf("%s %s on a replica: got %d, Fly-Replay %q; want 307 to %s", r.Method, r.Path, resp.StatusCode, resp.Header.Get("Fly-Replay"), testPrimary)
 			}
+		case r.Path == "/saml/:conn/metadata":
+			// Replayed until the SAML key pair is made: below.
 		case resp.StatusCode >= 500 || replayed(resp):
 			t.Errorf("%s %s on a replica: got %d (Fly-Replay %q), want it served here", r.Method, r.Path, resp.StatusCode, resp.Header.Get("Fly-Replay"))
 		}
@@ -256,6 +279,27 @@ func TestReplicaNeverWrites(t *testing.T) {
 	}
 	if fileHash(t, f.dbPath) != before || fileHash(t, f.dbPath+"-wal") != beforeWAL {
 		t.Error("the database file changed on a replica")
+	}
+
+	// The SAML key pair is made by the primary only; once it is, the
+	// replica serves the metadata.
+	if resp := do(http.MethodGet, f.samlMetadata, ""); !replayed(resp) {
+		t.Errorf("GET %s on a replica before the SAML key pair is made: got %d, want 307 to %s", f.samlMetadata, resp.StatusCode, testPrimary)
+	}
+	primary, err := db.Open(t.Context(), f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Close()
+	spKey, err := sso.NewSPKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := primary.SettingOrInit(t.Context(), "saml_sp_key_cert", spKey); err != nil {
+		t.Fatal(err)
+	}
+	if resp := do(http.MethodGet, f.samlMetadata, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s on a replica once the primary made the SAML key pair: got %d, want 200", f.samlMetadata, resp.StatusCode)
 	}
 }
 
