@@ -22,8 +22,8 @@ var writingGETs = map[string]bool{
 }
 
 // errOnPrimary is returned by a handler that found, once started, that it
-// has to write (the SAML key pair is not made yet): HandleError replays
-// the request on the primary.
+// has to write (the SAML key pair is not made yet, a bearer token's
+// throttle): HandleError replays the request on the primary.
 var errOnPrimary = errors.New("this request writes: it is for the primary")
 
 // replica says whether this process serves a LiteFS replica, and names

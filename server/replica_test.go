@@ -249,6 +249,18 @@ func TestReplicaNeverWrites(t *testing.T) {
 	if unsafe < 40 {
 		t.Errorf("only %d routes write: the route table was not read", unsafe)
 	}
+	// The API's preferences: read here for a signed-in browser; a bearer
+	// token's throttle writes, so that call is the primary's.
+	if resp := do(http.MethodGet, "/api/v1/me/preferences", f.cookie); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/v1/me/preferences signed in on a replica: got %d, want 200", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/me/preferences?user=1", nil)
+	req.Header.Set("Authorization", "Bearer not-the-token")
+	if resp, err := client.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); !replayed(resp) {
+		t.Errorf("GET /api/v1/me/preferences with a bearer token on a replica: got %d, want 307 to %s", resp.StatusCode, testPrimary)
+	}
 	for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		if resp := do(m, "/profile", f.cookie); !replayed(resp) {
 			t.Errorf("%s /profile on a replica: got %d, want 307 to %s", m, resp.StatusCode, testPrimary)
