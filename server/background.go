@@ -19,12 +19,8 @@ import (
 // single machine) it migrates it; on a LiteFS replica, which cannot
 // write, it waits for the primary to (awaitPrimary).
 func openServeStore(ctx context.Context, cfg config, role *role, log *slog.Logger) (*db.Store, error) {
-	if role != nil {
-		if primary, replica := role.current(); replica {
-			log.Info("litefs: this node is a replica: it serves reads, and sends writes to the primary", "primary", primary)
-		} else {
-			log.Info("litefs: this node is the primary")
-		}
+	if role != nil && !role.isReplica() {
+		log.Info("litefs: this node is the primary")
 	}
 	// A replica cannot create the file: the primary's first start does.
 	if err := awaitFile(ctx, cfg.DB, role, log); err != nil {

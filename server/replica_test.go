@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -409,8 +410,35 @@ func TestReplicaPromotion(t *testing.T) {
 	if _, err := store.Enqueue(t.Context(), u.ID, db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Queued after the demotion", Body: "hello"}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * roleEvery)
+	// Stopped: the boot was ended (its row gone), so no worker of this
+	// process holds or claims anything.
+	boots := func() int {
+		t.Helper()
+		raw, err := sql.Open("sqlite3", "file:"+f.dbPath+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		var n int
+		if err := raw.QueryRow(`SELECT count(*) FROM boots`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := boots(); n != 0 {
+		t.Errorf("%d boots recorded after the demotion, want the boot ended", n)
+	}
 	if n := len(smtp.Mails()); n != 1 {
 		t.Errorf("%d mails sent, want only the one sent while primary", n)
+	}
+
+	// Promoted again: the same process records its boot again and
+	// delivers what was queued meanwhile.
+	if err := os.Remove(filepath.Join(f.dir, ".primary")); err != nil {
+		t.Fatal(err)
+	}
+	smtp.Wait(t, "ada@example.com", "Queued after the demotion")
+	if n := boots(); n != 1 {
+		t.Errorf("%d boots recorded after the second promotion, want 1", n)
 	}
 }

@@ -71,7 +71,7 @@ func (r *role) read() {
 	default:
 		name := string(bytes.TrimSpace(b))
 		if !r.replica || name != r.primary {
-			r.log.Info("litefs: this node is a replica", "primary", name)
+			r.log.Info("litefs: this node is a replica: it serves reads, and sends writes to the primary", "primary", name)
 		}
 		r.primary, r.replica = name, true
 	}
