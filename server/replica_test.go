@@ -442,3 +442,36 @@ func TestReplicaPromotion(t *testing.T) {
 		t.Errorf("%d boots recorded after the second promotion, want 1", n)
 	}
 }
+
+// TestReplicaAdminCommands: on a LiteFS replica the commands that write
+// refuse in one line naming ROSTER_LITEFS and the primary, without touching
+// the database; a backup, which only reads, runs.
+func TestReplicaAdminCommands(t *testing.T) {
+	f := newReplicaFixture(t)
+	f.markReplica(t)
+	before := fileHash(t, f.dbPath)
+	env := proctest.Env(map[string]string{"ROSTER_DB": f.dbPath, "ROSTER_LITEFS": "1"})
+	for _, args := range [][]string{
+		{"migrate"},
+		{"user", "create", "-email", "bob@example.com"},
+		{"user", "verify-email", "-email", "ada@example.com"},
+		{"saml", "verify-domain", "-connection", "1", "-domain", "example.com"},
+	} {
+		var stdout, stderr strings.Builder
+		err := testCommand.Run(t.Context(), args, env, strings.NewReader(""), &stdout, &stderr)
+		if err == nil || !strings.HasPrefix(err.Error(), "ROSTER_LITEFS: ") || !strings.Contains(err.Error(), "("+testPrimary+")") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("roster %s on a replica: got %v, want one line naming ROSTER_LITEFS and the primary", strings.Join(args, " "), err)
+		}
+	}
+	backup := filepath.Join(t.TempDir(), "copy.db")
+	var stdout strings.Builder
+	if err := testCommand.Run(t.Context(), []string{"backup", backup}, env, strings.NewReader(""), &stdout, &stdout); err != nil {
+		t.Fatalf("roster backup on a replica: %v", err)
+	}
+	if _, err := os.Stat(backup); err != nil {
+		t.Error(err)
+	}
+	if fileHash(t, f.dbPath) != before {
+		t.Error("the commands changed the database on a replica")
+	}
+}
