@@ -59,7 +59,10 @@ func (s *Store) StartBoot(ctx context.Context, b Boot, alive func(pid int) bool)
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO boots (id, host, pid, started_at, seen_at) VALUES (?, ?, ?, ?, ?)`,
+		// A process whose LiteFS primary was demoted and promoted again
+		// starts its boot again under the same id.
+		_, err = tx.ExecContext(ctx, `INSERT INTO boots (id, host, pid, started_at, seen_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, seen_at = excluded.seen_at`,
 			b.ID, b.Host, b.PID, unix(now), unix(now))
 		return err
 	})

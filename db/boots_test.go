@@ -144,3 +144,22 @@ func TestRenewClaims(t *testing.T) {
 		t.Errorf("claim after the lease ran out: %d rows, %v; want 1", len(list), err)
 	}
 }
+
+// TestStartBootAgain: a process whose boot could not be ended (a demoted
+// LiteFS primary cannot write) starts it again under the same id when it
+// is promoted again.
+func TestStartBootAgain(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	b := Boot{"twice", "a", 10}
+	alive := func(int) bool { return true }
+	if _, err := s.StartBoot(ctx, b, alive); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartBoot(ctx, b, alive); err != nil {
+		t.Fatalf("start the same boot again: %v", err)
+	}
+	if err := s.EndBoot(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+}

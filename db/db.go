@@ -57,6 +57,17 @@ type Store struct {
 // Open opens (creating if needed) the database at path. It does not migrate;
 // call Migrate.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, false)
+}
+
+// OpenQueryOnly opens the database at path as Open does, but every write
+// fails ("attempt to write a readonly database") as it does on a LiteFS
+// replica: for the tests of Roster on a replica.
+func OpenQueryOnly(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, true)
+}
+
+func open(ctx context.Context, path string, queryOnly bool) (*Store, error) {
 	dsn := func(mode string) string {
 		q := url.Values{}
 		q.Set("_journal_mode", "WAL")
@@ -67,6 +78,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// per connection rather than parsing the SQL on every query.
 		q.Set("_stmt_cache_size", "128")
 		q.Set("mode", mode)
+		if queryOnly {
+			q.Set("_query_only", "1")
+		}
 		if mode == "rwc" {
 			q.Set("_txlock", "immediate")
 		}
@@ -131,6 +145,30 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return applied, nil
 }
 
+// SchemaVersion returns the version of the last migration applied to the
+// database (0 for a new one) and the version Migrate brings it to. It only
+// reads, so a LiteFS replica can wait on it for its primary to migrate.
+func (s *Store) SchemaVersion(ctx context.Context) (have, want int64, err error) {
+	p, err := s.migrator()
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, src := range p.ListSources() {
+		want = max(want, src.Version)
+	}
+	var tables int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&tables); err != nil {
+		return 0, 0, fmt.Errorf("schema version: %w", err)
+	}
+	if tables == 0 {
+		return 0, want, nil
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&have); err != nil {
+		return 0, 0, fmt.Errorf("schema version: %w", err)
+	}
+	return have, want, nil
+}
+
 // Ping reports whether the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
@@ -143,6 +181,12 @@ func (s *Store) Close() error {
 	rerr := s.r.Close()
 	werr := s.w.Close()
 	return errors.Join(cerr, rerr, werr)
+}
+
+// CloseReadOnly closes both pools without the checkpoint of Close: on a
+// LiteFS replica, which cannot write, LiteFS keeps the file.
+func (s *Store) CloseReadOnly() error {
+	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // Backup writes a consistent copy of the live database to file, which must

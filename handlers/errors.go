@@ -15,6 +15,12 @@ func (h *Handler) HandleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if errors.Is(err, errOnPrimary) {
+		if err := h.replay(c); err != nil {
+			logger(c).Error("replay on the primary", "err", err)
+		}
+		return
+	}
 	code, text := http.StatusInternalServerError, "Something went wrong on our side. Please try again in a moment."
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

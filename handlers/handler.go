@@ -37,6 +37,9 @@ type Config struct {
 	Stripe          StripeConfig   // saved cards; unset means card payments are not offered
 	Phone           bool           // SMS and calls can be sent (Twilio is set); false means they are not offered
 	Resolver        *net.Resolver  // looks up the TXT records of SAML domains; nil is net.DefaultResolver
+	// Replica says whether the database is a LiteFS replica, which cannot
+	// write, and names its primary (replica.go); nil on a single machine.
+	Replica func() (primary string, ok bool)
 }
 
 // Secure reports whether the site is served over https, which decides the

@@ -134,6 +134,9 @@ func (h *Handler) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 			c.SetRequest(session.Untouched(c.Request())) // the badge's poll is not a use
 		}
 		in, ok, err := h.sessions.Current(c.Request())
+		if errors.Is(err, session.ErrOnPrimary) {
+			return h.replay(c) // the session's last-seen touch is due
+		}
 		if err != nil {
 			return err
 		}

@@ -173,6 +173,10 @@ func (h *Handler) apiPreferencesOf(c echo.Context) (db.Preferences, error) {
 	if c.Request().Header.Get("Authorization") == "" {
 		return db.Preferences{}, apiRefusal{http.StatusUnauthorized, "log in, or send the API's bearer token and ?user="}
 	}
+	if _, replica := h.replica(); replica {
+		// The bearer token's failure throttle writes (apiBearer).
+		return db.Preferences{}, errOnPrimary
+	}
 	if err := h.apiBearer(c); err != nil {
 		return db.Preferences{}, err
 	}

@@ -18,7 +18,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	}
 	e.IPExtractor = extract
 	e.HTTPErrorHandler = h.HandleError
-	e.Use(h.requestLog, h.recover, h.secureHeaders, bodyLimit, h.formLimits, h.csrf, h.loadUser)
+	e.Use(h.requestLog, h.recover, h.onPrimary, h.secureHeaders, bodyLimit, h.formLimits, h.csrf, h.loadUser)
 	signedIn := h.requireUser
 
 	// Health and static files.

@@ -50,11 +50,13 @@ func (h *Handler) samlKeys(ctx context.Context) (sso.SPKey, error) {
 	if h.saml.key != nil {
 		return *h.saml.key, nil
 	}
-	fresh, err := sso.NewSPKeyPEM()
-	if err != nil {
-		return sso.SPKey{}, err
+	stored, err := h.store.Setting(ctx, spKeySetting)
+	if errors.Is(err, db.ErrNotFound) {
+		if _, replica := h.replica(); replica {
+			return sso.SPKey{}, errOnPrimary // only the primary makes the key
+		}
+		stored, err = h.newSAMLKeys(ctx)
 	}
-	stored, err := h.store.SettingOrInit(ctx, spKeySetting, fresh)
 	if err != nil {
 		return sso.SPKey{}, fmt.Errorf("saml key: %w", err)
 	}
@@ -64,6 +66,16 @@ func (h *Handler) samlKeys(ctx context.Context) (sso.SPKey, error) {
 	}
 	h.saml.key = &key
 	return key, nil
+}
+
+// newSAMLKeys makes the service provider's key pair and stores it, unless
+// another process stored one first: it returns the one stored.
+func (h *Handler) newSAMLKeys(ctx context.Context) (string, error) {
+	fresh, err := sso.NewSPKeyPEM()
+	if err != nil {
+		return "", err
+	}
+	return h.store.SettingOrInit(ctx, spKeySetting, fresh)
 }
 
 // samlMetadataURL is a connection's metadata address, which is also its

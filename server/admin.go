@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/mail"
 	"os"
 	"runtime"
@@ -29,11 +30,20 @@ func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.
 			return fmt.Errorf("backup: %s already exists; pick a new file name", args[0])
 		}
 	}
-	store, err := OpenStore(ctx, cfg.DB)
+	open, closeStore := OpenStore, (*db.Store).Close
+	if primary, replica := newRole(cfg, slog.New(slog.DiscardHandler)).current(); replica {
+		// A LiteFS replica cannot write: only a backup, which reads, runs
+		// here, on the schema the primary has.
+		if cmd != "backup" {
+			return fmt.Errorf("ROSTER_LITEFS: this machine is a LiteFS replica; run `roster %s` on the primary (%s)", cmd, primary)
+		}
+		open, closeStore = db.Open, (*db.Store).CloseReadOnly
+	}
+	store, err := open(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeStore(store)
 	switch cmd {
 	case "migrate":
 		fmt.Fprintf(stdout, "%s is up to date\n", cfg.DB)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,6 +34,9 @@ func OpenStore(ctx context.Context, path string) (*db.Store, error) {
 	return store, nil
 }
 
+// cookieSecretSetting is the settings key of the generated cookie secret.
+const cookieSecretSetting = "cookie_secret"
+
 // secret returns ROSTER_SECRET, or the one generated at first start and
 // kept in settings so that cookies survive restarts and are shared by every
 // process on the database.
@@ -40,9 +44,13 @@ func secret(ctx context.Context, store *db.Store, configured string) ([]byte, er
 	if configured != "" {
 		return []byte(configured), nil
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	v, err := store.SettingOrInit(ctx, "cookie_secret", hex.EncodeToString(b))
+	// Read first: a LiteFS replica cannot write, and finds the primary's.
+	v, err := store.Setting(ctx, cookieSecretSetting)
+	if errors.Is(err, db.ErrNotFound) {
+		b := make([]byte, 32)
+		rand.Read(b)
+		v, err = store.SettingOrInit(ctx, cookieSecretSetting, hex.EncodeToString(b))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cookie secret: %w", err)
 	}
@@ -61,8 +69,10 @@ func newMailer(cfg config, log *slog.Logger) (interface {
 // newServer wires the whole application on an open store. The caller runs
 // the notification worker it returns (serve does until shutdown). With obs,
 // every request is timed and obs's gauges read this application. The
-// worker's name is bootID, or a generated one when it is empty.
-func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, log *slog.Logger, obs *metrics.Metrics, bootID string) (*echo.Echo, *session.Store, *notify.Worker, error) {
+// worker's name is bootID, or a generated one when it is empty. With a
+// role (ROSTER_LITEFS), requests that write are sent to the primary while
+// role says this is a replica.
+func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, role *role, log *slog.Logger, obs *metrics.Metrics, bootID string) (*echo.Echo, *session.Store, *notify.Worker, error) {
 	key, err := secret(ctx, store, cfg.Secret)
 	if err != nil {
 		return nil, nil, nil, err
@@ -79,10 +89,15 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, log
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	sessions := session.New(store, session.Config{
+	sc := session.Config{
 		Secure: cfg.baseURL.Scheme == "https", Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute,
 		ClientIP: func(r *http.Request) string { return e.IPExtractor(r) },
-	})
+	}
+	var replica func() (string, bool)
+	if role != nil {
+		sc.Replica, replica = role.isReplica, role.current
+	}
+	sessions := session.New(store, sc)
 	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
 	// per core, a short queue, and a quick "busy" past that.
 	hasher := password.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
@@ -104,6 +119,7 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, log
 		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
 		APIToken: cfg.APIToken, Queued: worker.Kick,
 		OAuth: cfg.oauthProviders(), Stripe: cfg.stripe(), Phone: cfg.phone() != nil, Resolver: cfg.resolver(),
+		Replica: replica,
 	}, store, v, sessions, hasher, log)
 	if err := h.Routes(e, c.Static); err != nil {
 		return nil, nil, nil, err
@@ -136,7 +152,7 @@ func (c Command) Open(ctx context.Context, getenv func(string) string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, nil, "")
+	e, sessions, worker, err := c.newServer(ctx, cfg, store, nil, log, nil, "")
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -12,22 +12,26 @@ import (
 	"github.com/rosterhq/roster/db"
 )
 
-// startBoot records this process in boots under a new random id, which its
-// outbox worker writes in claimed_by, and releases at once the claims of
-// the process it replaces (see db.StartBoot), so that what that process
-// was delivering when it died goes out now rather than when its leases
-// run out.
-func startBoot(ctx context.Context, store *db.Store, log *slog.Logger) (db.Boot, error) {
+// newBoot is this process under a new random id, which its outbox worker
+// writes in claimed_by.
+func newBoot() db.Boot {
 	host, _ := os.Hostname()
-	b := db.Boot{ID: rand.Text(), Host: host, PID: os.Getpid()}
+	return db.Boot{ID: rand.Text(), Host: host, PID: os.Getpid()}
+}
+
+// startBoot records b in boots and releases at once the claims of the
+// process it replaces (see db.StartBoot), so that what that process was
+// delivering when it died goes out now rather than when its leases run
+// out.
+func startBoot(ctx context.Context, store *db.Store, b db.Boot, log *slog.Logger) error {
 	released, err := store.StartBoot(ctx, b, processAlive)
 	if err != nil {
-		return db.Boot{}, err
+		return err
 	}
 	if released > 0 {
 		log.Info("outbox: released the claims of a process that is gone", "count", released)
 	}
-	return b, nil
+	return nil
 }
 
 // processAlive says whether a process pid runs on this machine (EPERM: it

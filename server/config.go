@@ -22,6 +22,7 @@ type config struct {
 	Secret          string
 	Signup          string
 	Demo            bool
+	LiteFS          bool // the database is on a LiteFS mount (role.go)
 	SMTPURL         string
 	MailFrom        string
 	TrustedProxies  string
@@ -51,6 +52,9 @@ type config struct {
 	TwilioFrom, TwilioAPIBase         string
 
 	baseURL *url.URL
+	// queryOnly opens the database so that every write fails, as on a
+	// LiteFS replica. Only tests set it.
+	queryOnly bool
 	// timeouts of the HTTP server; zero means defaultTimeouts. Only tests
 	// set them, to see a slow client cut off in milliseconds.
 	timeouts timeouts
@@ -77,23 +81,28 @@ func dur(p func(*config) *time.Duration) func(*config, string) error {
 	}
 }
 
+func boolean(p func(*config) *bool) func(*config, string) error {
+	return func(c *config, v string) error {
+		switch strings.ToLower(v) {
+		case "", "0", "false", "no":
+			*p(c) = false
+		case "1", "true", "yes":
+			*p(c) = true
+		default:
+			return fmt.Errorf("want 1 or 0, got %q", v)
+		}
+		return nil
+	}
+}
+
 var options = []option{
 	{"addr", "ROSTER_ADDR", ":8080", "address to listen on", str(func(c *config) *string { return &c.Addr })},
 	{"db", "ROSTER_DB", "roster.db", "SQLite database file", str(func(c *config) *string { return &c.DB })},
 	{"base-url", "ROSTER_BASE_URL", "http://localhost:8080", "public URL of this server, used in emailed links and cookie flags", str(func(c *config) *string { return &c.BaseURL })},
 	{"secret", "ROSTER_SECRET", "", "key material for signed cookies (at least 32 characters); generated and kept in the database when unset", str(func(c *config) *string { return &c.Secret })},
 	{"signup", "ROSTER_SIGNUP", handlers.SignupOpen, "who may sign up: open, invite or closed", str(func(c *config) *string { return &c.Signup })},
-	{"demo", "ROSTER_DEMO", "", "seed a demo user into an empty database (1/true; -demo alone means 1)", func(c *config, v string) error {
-		switch strings.ToLower(v) {
-		case "", "0", "false", "no":
-			c.Demo = false
-		case "1", "true", "yes":
-			c.Demo = true
-		default:
-			return fmt.Errorf("want 1 or 0, got %q", v)
-		}
-		return nil
-	}},
+	{"demo", "ROSTER_DEMO", "", "seed a demo user into an empty database (1/true; -demo alone means 1)", boolean(func(c *config) *bool { return &c.Demo })},
+	{"litefs", "ROSTER_LITEFS", "", "the database is on a LiteFS mount: on a replica (a .primary file beside the database) never write, and replay writes on the primary with Fly-Replay (1/true)", boolean(func(c *config) *bool { return &c.LiteFS })},
 	{"smtp-url", "ROSTER_SMTP_URL", "", "SMTP server, smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; unset logs mail instead", str(func(c *config) *string { return &c.SMTPURL })},
 	{"mail-from", "ROSTER_MAIL_FROM", "Roster <roster@localhost>", "From address of outgoing mail", str(func(c *config) *string { return &c.MailFrom })},
 	{"trusted-proxies", "ROSTER_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted", str(func(c *config) *string { return &c.TrustedProxies })},
@@ -139,8 +148,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		if e := getenv(o.env); e != "" {
 			v = e
 		}
-		if o.flag == "demo" {
-			// -demo alone means on, like a boolean flag.
+		if o.flag == "demo" || o.flag == "litefs" {
+			// -demo (-litefs) alone means on, like a boolean flag.
 			p := &v
 			fs.BoolFunc(o.flag, o.help, func(s string) error { *p = s; return nil })
 			values[o.flag] = p

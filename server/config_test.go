@@ -67,6 +67,8 @@ var configSettings = []configSetting{
 		func(c config) any { return c.Signup }, "invite", "closed"},
 	{"ROSTER_DEMO", "demo", "1", "0",
 		func(c config) any { return c.Demo }, true, false},
+	{"ROSTER_LITEFS", "litefs", "yes", "false",
+		func(c config) any { return c.LiteFS }, true, false},
 	{"ROSTER_SMTP_URL", "smtp-url", "smtp://user:pass@mail.example.com:587", "smtps://mail.example.com",
 		func(c config) any { return c.SMTPURL }, "smtp://user:pass@mail.example.com:587", "smtps://mail.example.com"},
 	{"ROSTER_MAIL_FROM", "mail-from", "Roster <no-reply@example.com>", "ops@example.com",
@@ -186,6 +188,13 @@ func TestDemoFlagAlone(t *testing.T) {
 	if err != nil || !cfg.Demo {
 		t.Fatalf("-demo: got Demo=%v, %v; want true", cfg.Demo, err)
 	}
+	cfg, err = parseConfig([]string{"-litefs"}, proctest.Env(nil))
+	if err != nil || !cfg.LiteFS {
+		t.Fatalf("-litefs: got LiteFS=%v, %v; want true", cfg.LiteFS, err)
+	}
+	if cfg, _ := parseConfig(nil, proctest.Env(nil)); cfg.LiteFS {
+		t.Error("LiteFS is on by default, want off")
+	}
 }
 
 func TestParseConfigFlagOverridesEnv(t *testing.T) {
@@ -254,6 +263,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{env: map[string]string{"ROSTER_SESSION_MAX": "0s"}, want: "ROSTER_SESSION_MAX"},
 		{env: map[string]string{"ROSTER_SESSION_IDLE": "48h", "ROSTER_SESSION_MAX": "24h"}, want: "ROSTER_SESSION_MAX"},
 		{env: map[string]string{"ROSTER_DEMO": "perhaps"}, want: "ROSTER_DEMO"},
+		{env: map[string]string{"ROSTER_LITEFS": "on"}, want: "ROSTER_LITEFS"},
 		{env: map[string]string{"ROSTER_METRICS_ADDR": "9090"}, want: "ROSTER_METRICS_ADDR"},
 		{env: map[string]string{"ROSTER_METRICS_ADDR": ":8080"}, want: "ROSTER_METRICS_ADDR"},
 		{args: []string{"-signup", "maybe"}, want: "ROSTER_SIGNUP"},

@@ -9,13 +9,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rosterhq/roster/metrics"
-	"github.com/rosterhq/roster/notify"
 )
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -29,37 +27,51 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 	log := newLogger(stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	store, err := OpenStore(ctx, cfg.DB)
+	role := newRole(cfg, log)
+	store, err := openServeStore(ctx, cfg, role, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while a replica waited for its primary
+		}
 		return err
 	}
 	defer func() {
-		if err := store.Close(); err != nil {
+		closeStore := store.Close
+		if role.isReplica() {
+			closeStore = store.CloseReadOnly
+		}
+		if err := closeStore(); err != nil {
 			log.Error("close database", "err", err)
 		}
 	}()
 	if cfg.Demo {
-		if err := seedDemo(ctx, store, stdout); err != nil {
+		if role.isReplica() {
+			log.Info("replica: the demo user is seeded by the primary")
+		} else if err := seedDemo(ctx, store, stdout); err != nil {
 			return err
 		}
 	}
-	boot, err := startBoot(ctx, store, log)
-	if err != nil {
-		return err
-	}
-	// After the worker has finished (deferred below, so run before this).
-	defer func() {
-		if err := store.EndBoot(context.WithoutCancel(ctx), boot.ID); err != nil {
-			log.Error("end boot", "err", err)
-		}
-	}()
 	var obs *metrics.Metrics
 	if cfg.MetricsAddr != "" {
 		obs = metrics.New()
 	}
-	e, sessions, worker, err := c.newServer(ctx, cfg, store, log, obs, boot.ID)
+	boot := newBoot()
+	e, sessions, worker, err := c.newServer(ctx, cfg, store, role, log, obs, boot.ID)
 	if err != nil {
 		return err
+	}
+	bg := &background{store: store, sessions: sessions, worker: worker, boot: boot, log: log}
+	// On the primary the workers start now, as on a single machine; on a
+	// replica, when it is promoted.
+	if !role.isReplica() {
+		if err := bg.start(ctx); err != nil {
+			return err
+		}
+	}
+	// The workers finish what they have in hand before the database closes.
+	defer bg.stop(context.WithoutCancel(ctx))
+	if role != nil {
+		go bg.follow(ctx, role)
 	}
 	if obs != nil {
 		stopMetrics, err := serveMetrics(cfg.MetricsAddr, obs, log)
@@ -73,18 +85,6 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 		return fmt.Errorf("ROSTER_ADDR: %w", err)
 	}
 	srv := newHTTPServer(e, cfg.httpTimeouts(), log)
-	go sweep(ctx, sessions, log)
-	go beatBoot(ctx, store, boot, log)
-	// Mail that waits (an SMTP outage) is said in the log every minute.
-	go notify.NewBacklogLog(store, log, nil).Run(ctx, time.Minute)
-	go sweepSpent(ctx, store, log)
-	// The worker finishes the delivery in hand before the database closes.
-	workerCtx, stopWorker := context.WithCancel(ctx)
-	var delivering sync.WaitGroup
-	delivering.Go(func() { worker.Run(workerCtx) })
-	defer delivering.Wait()
-	defer stopWorker()
-	go sweepExpiredCards(ctx, store, log)
 	if cfg.StripeSecretKey != "" && cfg.StripeWebhookSecret == "" {
 		log.Warn("ROSTER_STRIPE_WEBHOOK_SECRET is unset: cards removed or renewed at Stripe will not be updated here")
 	}

@@ -55,7 +55,13 @@ type Store struct {
 	idle     time.Duration
 	absolute time.Duration
 	clientIP func(*http.Request) string
+	replica  func() bool
 }
+
+// ErrOnPrimary is what reading a session returns on a LiteFS replica when
+// its last-seen time is due to be written: the request is for the primary
+// (Fly-Replay), so that a session used only through a replica stays alive.
+var ErrOnPrimary = errors.New("the session's last-seen time is due: the request is for the primary")
 
 // Config sets the cookie and expiry rules.
 type Config struct {
@@ -63,6 +69,9 @@ type Config struct {
 	Idle     time.Duration // sign out after this long unused
 	Absolute time.Duration // sign out this long after sign-in, used or not
 	ClientIP func(*http.Request) string
+	// Replica says whether the database is a LiteFS replica, which cannot
+	// write; nil means it never is.
+	Replica func() bool
 }
 
 // New returns a Store on store.
@@ -71,7 +80,7 @@ func New(store *db.Store, cfg Config) *Store {
 	if cfg.Secure {
 		name = "__Host-roster_session"
 	}
-	return &Store{db: store, name: name, secure: cfg.Secure, idle: cfg.Idle, absolute: cfg.Absolute, clientIP: cfg.ClientIP}
+	return &Store{db: store, name: name, secure: cfg.Secure, idle: cfg.Idle, absolute: cfg.Absolute, clientIP: cfg.ClientIP, replica: cfg.Replica}
 }
 
 // Name is the cookie name.
@@ -113,6 +122,9 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess.ID = c.Value
 	sess.IsNew = false
 	if time.Since(in.LastSeenAt) >= touchEvery && r.Context().Value(untouchedKey{}) == nil {
+		if s.replica != nil && s.replica() {
+			return sess, ErrOnPrimary
+		}
 		if err := s.db.TouchSession(r.Context(), in.IDHash, s.ip(r)); err != nil {
 			return sess, fmt.Errorf("touch session %d: %w", in.SessionID, err)
 		}
