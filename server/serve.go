@@ -38,6 +38,13 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 			log.Error("close database", "err", err)
 		}
 	}()
+	// Stopped before the database closes: the child's final sync reads
+	// the WAL that Close then checkpoints away.
+	stopBackup, err := startReplication(ctx, cfg, isPrimary(cfg), log, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopBackup()
 	if cfg.Demo {
 		if err := seedDemo(ctx, store, stdout); err != nil {
 			return err
