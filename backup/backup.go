@@ -121,13 +121,22 @@ func Replicate(ctx context.Context, path string, client litestream.ReplicaClient
 	if err := store.Open(ctx); err != nil {
 		return fmt.Errorf("replicate %s: %w", path, err)
 	}
+	// Litestream reads the database at its first monitor tick; a sync now
+	// makes the first copy at once, so that a server stopped within a
+	// second still leaves one.
+	if err := ldb.SyncAndWait(ctx); err != nil {
+		store.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("replicate %s: first sync: %w", path, err)
+	}
+	log.Info("continuous backup is streaming", "db", path)
 	<-ctx.Done()
-	// Close syncs what the WAL holds beyond the last sync.
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
-	if err := store.Close(closeCtx); err != nil {
+	serr := ldb.SyncAndWait(closeCtx)
+	if err := errors.Join(serr, store.Close(closeCtx)); err != nil {
 		return fmt.Errorf("replicate %s: final sync: %w", path, err)
 	}
+	log.Info("continuous backup stopped after a final sync", "db", path)
 	return nil
 }
 

@@ -38,8 +38,7 @@ func backupCommand(ctx context.Context, cmd string, args []string, getenv func(s
 		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		log := newLogger(stderr).With("component", "litestream")
-		log.Info("continuous backup is streaming", "db", path, "replica", redactURL(raw))
+		log := newLogger(stderr).With("component", "litestream", "replica", redactURL(raw))
 		return backup.Replicate(ctx, path, client, log)
 	}
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)

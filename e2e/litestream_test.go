@@ -1,0 +1,61 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLitestreamRestore is continuous backup as an operator runs it: serve
+// with ROSTER_LITESTREAM_URL on a directory, sign up through HTTP, stop the
+// server (the replicate child syncs what is left), then `roster restore`
+// into a new file, which holds the user. A second restore onto that file is
+// refused.
+func TestLitestreamRestore(t *testing.T) {
+	bin := buildRoster(t)
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "roster.db")
+	replica := "file://" + filepath.Join(dir, "replica")
+	srv := startServer(t, bin, dbPath, "ROSTER_LITESTREAM_URL="+replica)
+
+	b := newBrowser(t, srv.base)
+	status, err := b.post("/signup", url.Values{"name": {"Backed Up"}, "email": {"backed-up@example.com"}, "password": {"seven quiet lanterns in the harbour"}})
+	if err != nil || status != http.StatusSeeOther {
+		t.Fatalf("sign up: got %d, %v, want 303", status, err)
+	}
+	srv.stop(t)
+	if log := srv.stderr.String(); !strings.Contains(log, "continuous backup is streaming") {
+		t.Fatalf("the server's log does not show the replicate child streaming:\n%s", log)
+	}
+
+	restored := filepath.Join(t.TempDir(), "restored.db")
+	cmd := exec.Command(bin, "restore", "-to", restored)
+	cmd.Env = append(rosterEnv(filepath.Join(dir, "elsewhere.db")), "ROSTER_LITESTREAM_URL="+replica)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("roster restore: %v\n%s\nserver log:\n%s", err, out, srv.stderr.String())
+	}
+	if !strings.Contains(string(out), "restored "+replica) {
+		t.Errorf("roster restore: got %q", out)
+	}
+	conn := openCopy(t, restored)
+	checkIntegrity(t, conn)
+	var name string
+	if err := conn.QueryRow(`SELECT name FROM users WHERE email = ?`, "backed-up@example.com").Scan(&name); err != nil || name != "Backed Up" {
+		t.Errorf("restored database: user backed-up@example.com: got %q, %v", name, err)
+	}
+
+	again := exec.Command(bin, "restore", "-to", restored)
+	again.Env = cmd.Env
+	out, err = again.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "already exists") {
+		t.Errorf("restore onto an existing file: got %v, %q; want a refusal", err, out)
+	}
+	if _, err := os.Stat(restored + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("a refused restore left %s.tmp", restored)
+	}
+}
