@@ -1,0 +1,53 @@
+package server
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster/internal/proctest"
+)
+
+// TestRestoreCommandErrors: each mistake in `roster restore` (and
+// `roster replicate`) gets one line that says what to do, and nothing is
+// written. The restore itself is tested in package backup and e2e.
+func TestRestoreCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "existing.db")
+	if err := os.WriteFile(existing, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	replica := "file://" + filepath.Join(dir, "empty-replica")
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no replica", nil, []string{"restore", "-to", filepath.Join(dir, "a.db")}, "ROSTER_LITESTREAM_URL: set it"},
+		{"bad replica", map[string]string{"ROSTER_LITESTREAM_URL": "ftp://x/y"}, []string{"restore", "-to", filepath.Join(dir, "a.db")}, "ROSTER_LITESTREAM_URL: want"},
+		{"no -to", map[string]string{"ROSTER_LITESTREAM_URL": replica}, []string{"restore"}, "usage: roster restore -to FILE"},
+		{"extra argument", map[string]string{"ROSTER_LITESTREAM_URL": replica}, []string{"restore", "-to", filepath.Join(dir, "a.db"), "more"}, "usage: roster restore -to FILE"},
+		{"bad timestamp", map[string]string{"ROSTER_LITESTREAM_URL": replica}, []string{"restore", "-to", filepath.Join(dir, "a.db"), "-timestamp", "yesterday"}, "restore -timestamp: want RFC 3339"},
+		{"existing file", map[string]string{"ROSTER_LITESTREAM_URL": replica}, []string{"restore", "-to", existing}, "restore to " + existing + ": already exists"},
+		{"empty replica", map[string]string{"ROSTER_LITESTREAM_URL": replica}, []string{"restore", "-to", filepath.Join(dir, "a.db")}, "restore: no backup in the replica"},
+		{"replicate with an argument", map[string]string{"ROSTER_LITESTREAM_URL": replica}, []string{"replicate", "now"}, "usage: roster replicate"},
+		{"replicate without a database", map[string]string{"ROSTER_LITESTREAM_URL": replica, "ROSTER_DB": filepath.Join(dir, "none.db")}, []string{"replicate"}, "replicate " + filepath.Join(dir, "none.db")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := testCommand.Run(t.Context(), tt.args, proctest.Env(tt.env), strings.NewReader(""), io.Discard, io.Discard)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("got %v, want one line starting with %q", err, tt.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "keep me" {
+		t.Errorf("the existing file was changed: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.db")); !os.IsNotExist(err) {
+		t.Errorf("a failed restore left a.db behind: %v", err)
+	}
+}
