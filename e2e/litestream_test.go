@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // TestLitestreamRestore is continuous backup as an operator runs it: serve
@@ -22,14 +25,44 @@ func TestLitestreamRestore(t *testing.T) {
 	replica := "file://" + filepath.Join(dir, "replica")
 	srv := startServer(t, bin, dbPath, "ROSTER_LITESTREAM_URL="+replica)
 
+	// The replicate child runs in a process group of its own, so that a
+	// terminal's Ctrl-C reaches only the server, which stops it last.
+	var replicator int
+	proctest.WaitFor(t, "the replicate child", func() bool {
+		for _, pid := range proctest.Children(srv.cmd.Process.Pid) {
+			if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.HasSuffix(string(cmdline), "\x00replicate\x00") {
+				replicator = pid
+				return true
+			}
+		}
+		return false
+	})
+	server, err := proctest.Stat(srv.cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := proctest.Stat(replicator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if server[2] == child[2] {
+		t.Errorf("the replicate child shares the server's process group %s", server[2])
+	}
+
 	b := newBrowser(t, srv.base)
 	status, err := b.post("/signup", url.Values{"name": {"Backed Up"}, "email": {"backed-up@example.com"}, "password": {"seven quiet lanterns in the harbour"}})
 	if err != nil || status != http.StatusSeeOther {
 		t.Fatalf("sign up: got %d, %v, want 303", status, err)
 	}
 	srv.stop(t)
-	if log := srv.stderr.String(); !strings.Contains(log, "continuous backup is streaming") {
-		t.Fatalf("the server's log does not show the replicate child streaming:\n%s", log)
+	log := srv.stderr.String()
+	for _, want := range []string{"continuous backup is streaming", "continuous backup stopped after a final sync"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the server's log does not say %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "starting it again") {
+		t.Errorf("the replicate child failed:\n%s", log)
 	}
 
 	restored := filepath.Join(t.TempDir(), "restored.db")
