@@ -37,11 +37,14 @@ const (
 	envKeyID     = "AWS_ACCESS_KEY_ID"
 	envSecretKey = "AWS_SECRET_ACCESS_KEY"
 	envRegion    = "AWS_REGION"
+	// envSDKEndpoint stands in for EnvEndpoint when that is unset.
+	envSDKEndpoint = "AWS_ENDPOINT_URL_S3"
 )
 
 // Client returns the Litestream replica client of rawURL: file:///dir, or
-// s3://bucket/path with the endpoint (ROSTER_LITESTREAM_S3_ENDPOINT, for
-// S3-compatible services; path-style requests), region (AWS_REGION) and
+// s3://bucket/path with the endpoint (ROSTER_LITESTREAM_S3_ENDPOINT, else
+// AWS_ENDPOINT_URL_S3, for S3-compatible services; path-style requests),
+// region (AWS_REGION) and
 // keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) read with getenv.
 // Litestream's own query parameters (endpoint, region, forcePathStyle,
 // skipVerify) are accepted as well. An error names the variable at fault
@@ -79,10 +82,16 @@ func s3Client(u *url.URL, getenv func(string) string) (litestream.ReplicaClient,
 		return nil, errors.New("AWS_CA_BUNDLE: Litestream's S3 client cannot use it; unset it and name the CA file in SSL_CERT_FILE instead")
 	}
 	q := u.Query()
-	if ep := getenv(EnvEndpoint); ep != "" && q.Get("endpoint") == "" {
+	name, ep := EnvEndpoint, getenv(EnvEndpoint)
+	if ep == "" {
+		// The SDK's variable for the S3 endpoint, which `fly storage
+		// create` (Tigris) sets along with the keys.
+		name, ep = envSDKEndpoint, getenv(envSDKEndpoint)
+	}
+	if ep != "" && q.Get("endpoint") == "" {
 		e, err := url.Parse(ep)
 		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-			return nil, fmt.Errorf("%s: want an http or https URL such as https://s3.example.com", EnvEndpoint)
+			return nil, fmt.Errorf("%s: want an http or https URL such as https://s3.example.com", name)
 		}
 		q.Set("endpoint", ep)
 	}

@@ -9,7 +9,7 @@ import (
 
 // backupEnv are the variables `roster replicate` and `roster restore` read.
 var backupEnv = []string{"ROSTER_DB", backup.EnvURL, backup.EnvEndpoint,
-	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"}
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL_S3"}
 
 // validateBackup checks ROSTER_LITESTREAM_URL and its S3 settings, and
 // prepares the environment of the replicate child.

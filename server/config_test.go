@@ -269,6 +269,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{env: map[string]string{"ROSTER_LITESTREAM_URL": "s3://AKIA:hunter2-secret@bucket/path"}, want: "ROSTER_LITESTREAM_URL", never: "hunter2-secret"},
 		{env: map[string]string{"ROSTER_LITESTREAM_S3_ENDPOINT": "http://127.0.0.1:9000"}, want: "ROSTER_LITESTREAM_S3_ENDPOINT"},
 		{env: map[string]string{"ROSTER_LITESTREAM_URL": "s3://bucket/path", "ROSTER_LITESTREAM_S3_ENDPOINT": "minio:9000"}, want: "ROSTER_LITESTREAM_S3_ENDPOINT"},
+		{env: map[string]string{"ROSTER_LITESTREAM_URL": "s3://bucket/path", "AWS_ENDPOINT_URL_S3": "storage.example.com"}, want: "AWS_ENDPOINT_URL_S3"},
 		{env: map[string]string{"ROSTER_LITESTREAM_URL": "s3://bucket/path", "AWS_ACCESS_KEY_ID": "AKIA"}, want: "AWS_ACCESS_KEY_ID"},
 		{env: map[string]string{"ROSTER_LITESTREAM_URL": "s3://bucket/path", "AWS_CA_BUNDLE": "/etc/ca.pem"}, want: "AWS_CA_BUNDLE"},
 		{args: []string{"-signup", "maybe"}, want: "ROSTER_SIGNUP"},
