@@ -114,6 +114,10 @@ func s3Client(u *url.URL, getenv func(string) string) (litestream.ReplicaClient,
 // Replicate streams the database at path to client until ctx ends, then
 // syncs what is left and returns. It is the whole of `roster replicate`:
 // run it in a process that has no other SQLite connection to path.
+//
+// The start (the replica's first copy) and the final sync each have
+// syncWait and are not cut short by ctx: a server stopped a moment after it
+// started still leaves its writes in the replica.
 func Replicate(ctx context.Context, path string, client litestream.ReplicaClient, log *slog.Logger) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("replicate %s: %w", path, err)
@@ -127,19 +131,20 @@ func Replicate(ctx context.Context, path string, client litestream.ReplicaClient
 	}
 	store := litestream.NewStore([]*litestream.DB{ldb}, litestream.DefaultCompactionLevels)
 	store.Logger = log
-	if err := store.Open(ctx); err != nil {
+	startCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncWait)
+	defer cancel()
+	if err := store.Open(startCtx); err != nil {
 		return fmt.Errorf("replicate %s: %w", path, err)
 	}
 	// Litestream reads the database at its first monitor tick; a sync now
-	// makes the first copy at once, so that a server stopped within a
-	// second still leaves one.
-	if err := ldb.SyncAndWait(ctx); err != nil {
+	// makes the first copy at once.
+	if err := ldb.SyncAndWait(startCtx); err != nil {
 		store.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("replicate %s: first sync: %w", path, err)
 	}
 	log.Info("continuous backup is streaming", "db", path)
 	<-ctx.Done()
-	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncWait)
 	defer cancel()
 	serr := ldb.SyncAndWait(closeCtx)
 	if err := errors.Join(serr, store.Close(closeCtx)); err != nil {
@@ -148,6 +153,10 @@ func Replicate(ctx context.Context, path string, client litestream.ReplicaClient
 	log.Info("continuous backup stopped after a final sync", "db", path)
 	return nil
 }
+
+// syncWait bounds Replicate's first and last syncs (Supervisor's stopWait
+// leaves room for both).
+const syncWait = 15 * time.Second
 
 // ErrExists is returned by Restore when the target file is already there.
 var ErrExists = errors.New("already exists")

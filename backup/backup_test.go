@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -190,4 +191,40 @@ func hasUser(t *testing.T, path, email string) bool {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return err == nil
+}
+
+// TestReplicateStoppedAtOnce: a replicate child told to stop before its
+// first copy (a server stopped a moment after it started) still makes one.
+func TestReplicateStoppedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "roster.db")
+	store, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, store, "quick@example.com")
+	// Closed before Litestream opens the file in this process (package doc).
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	client, err := backup.Client("file://"+filepath.Join(dir, "replica"), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := backup.Replicate(stopped, path, client, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("replicate: %v", err)
+	}
+	restored := filepath.Join(dir, "restored.db")
+	if err := backup.Restore(ctx, client, restored, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if !hasUser(t, restored, "quick@example.com") {
+		t.Error("quick@example.com is not in the replica")
+	}
 }

@@ -26,8 +26,9 @@ type Supervisor struct {
 // checkEvery is how often Supervisor asks Primary.
 const checkEvery = time.Second
 
-// stopWait is how long a child has, after SIGTERM, for its final sync.
-const stopWait = 30 * time.Second
+// stopWait is how long a child has, after SIGTERM, to finish its first
+// sync if it was still making it, and its final one.
+const stopWait = 2*syncWait + 5*time.Second
 
 // Run supervises until ctx ends, then stops the child (SIGTERM: it syncs
 // what is left) and returns once it has exited. A child that exits on its
