@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -10,20 +11,42 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"github.com/rosterhq/roster/internal/proctest"
 )
 
 // TestLitestreamRestore is continuous backup as an operator runs it: serve
-// with ROSTER_LITESTREAM_URL on a directory, sign up through HTTP, stop the
-// server (the replicate child syncs what is left), then `roster restore`
-// into a new file, which holds the user. A second restore onto that file is
-// refused.
+// with ROSTER_LITESTREAM_URL on a directory, or on a bucket of an
+// S3-protocol server on loopback (gofakes3) with the endpoint and keys in
+// the environment; sign up through HTTP, stop the server (the replicate
+// child syncs what is left), then `roster restore` into a new file, which
+// holds the user. A second restore onto that file is refused.
 func TestLitestreamRestore(t *testing.T) {
 	bin := buildRoster(t)
-	dir := t.TempDir()
+	t.Run("file", func(t *testing.T) {
+		dir := t.TempDir()
+		testLitestream(t, bin, dir, "file://"+filepath.Join(dir, "replica"))
+	})
+	t.Run("s3", func(t *testing.T) {
+		mem := s3mem.New()
+		if err := mem.CreateBucket("roster-backups"); err != nil {
+			t.Fatal(err)
+		}
+		s3 := httptest.NewServer(gofakes3.New(mem).Server())
+		defer s3.Close()
+		testLitestream(t, bin, t.TempDir(), "s3://roster-backups/roster",
+			"ROSTER_LITESTREAM_S3_ENDPOINT="+s3.URL, "AWS_ACCESS_KEY_ID=roster-e2e", "AWS_SECRET_ACCESS_KEY=roster-e2e-secret",
+			// Litestream's S3 client cannot take one, and Roster refuses it.
+			"AWS_CA_BUNDLE=")
+	})
+}
+
+func testLitestream(t *testing.T, bin, dir, replica string, env ...string) {
 	dbPath := filepath.Join(dir, "roster.db")
-	replica := "file://" + filepath.Join(dir, "replica")
-	srv := startServer(t, bin, dbPath, "ROSTER_LITESTREAM_URL="+replica)
+	env = append(env, "ROSTER_LITESTREAM_URL="+replica)
+	srv := startServer(t, bin, dbPath, env...)
 
 	// The replicate child runs in a process group of its own, so that a
 	// terminal's Ctrl-C reaches only the server, which stops it last.
@@ -67,7 +90,7 @@ func TestLitestreamRestore(t *testing.T) {
 
 	restored := filepath.Join(t.TempDir(), "restored.db")
 	cmd := exec.Command(bin, "restore", "-to", restored)
-	cmd.Env = append(rosterEnv(filepath.Join(dir, "elsewhere.db")), "ROSTER_LITESTREAM_URL="+replica)
+	cmd.Env = append(rosterEnv(filepath.Join(dir, "elsewhere.db")), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("roster restore: %v\n%s\nserver log:\n%s", err, out, srv.stderr.String())
