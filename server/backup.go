@@ -83,7 +83,7 @@ func startReplication(ctx context.Context, cfg config, primary func() bool, log 
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
-	s := backup.Supervisor{Exe: exe, Args: []string{"replicate"}, Env: cfg.replicaEnv, Primary: primary, Log: log, Stderr: stderr}
+	s := backup.Supervisor{Exe: exe, Args: []string{"replicate"}, Env: append(os.Environ(), cfg.replicaEnv...), Primary: primary, Log: log, Stderr: stderr}
 	go func() {
 		defer close(done)
 		s.Run(ctx)

@@ -56,8 +56,8 @@ type config struct {
 	LitestreamEndpoint string
 
 	baseURL *url.URL
-	// replicaEnv is the environment of the `roster replicate` child: the
-	// process's own, with the backup's settings as getenv read them.
+	// replicaEnv are the backup's settings as getenv read them, NAME=value,
+	// which the `roster replicate` child gets over the process's environment.
 	replicaEnv []string
 	// timeouts of the HTTP server; zero means defaultTimeouts. Only tests
 	// set them, to see a slow client cut off in milliseconds.
@@ -131,7 +131,7 @@ var options = []option{
 	{"stripe-webhook-secret", "ROSTER_STRIPE_WEBHOOK_SECRET", "", "signing secret (whsec_...) of the webhook endpoint /stripe/webhook; unset refuses webhooks", str(func(c *config) *string { return &c.StripeWebhookSecret })},
 	{"stripe-api-base", "ROSTER_STRIPE_API_BASE", "", "Stripe API base URL, such as stripe-mock's; unset means https://api.stripe.com", str(func(c *config) *string { return &c.StripeAPIBase })},
 	{"litestream-url", "ROSTER_LITESTREAM_URL", "", "continuous backup with Litestream to s3://bucket/path or file:///directory; unset streams nothing", str(func(c *config) *string { return &c.LitestreamURL })},
-	{"litestream-s3-endpoint", backup.EnvEndpoint, "", "endpoint of an S3-compatible service for ROSTER_LITESTREAM_URL, such as https://fly.storage.tigris.dev; unset means AWS", str(func(c *config) *string { return &c.LitestreamEndpoint })},
+	{"litestream-s3-endpoint", backup.EnvEndpoint, "", "endpoint of an S3-compatible service for ROSTER_LITESTREAM_URL, such as https://s3.example.com; unset means AWS_ENDPOINT_URL_S3, else AWS", str(func(c *config) *string { return &c.LitestreamEndpoint })},
 	{"stripe-js-url", "ROSTER_STRIPE_JS_URL", handlers.DefaultStripeJSURL, "where the cards page loads Stripe.js from", str(func(c *config) *string { return &c.StripeJSURL })},
 }
 

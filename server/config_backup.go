@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/rosterhq/roster/backup"
 )
@@ -23,13 +22,12 @@ func (c *config) validateBackup(getenv func(string) string) error {
 	if _, err := backup.Client(c.LitestreamURL, c.backupGetenv(getenv)); err != nil {
 		return err
 	}
-	env := os.Environ()
+	c.replicaEnv = nil
 	for _, name := range backupEnv {
 		if v := c.backupGetenv(getenv)(name); v != "" {
-			env = append(env, name+"="+v)
+			c.replicaEnv = append(c.replicaEnv, name+"="+v)
 		}
 	}
-	c.replicaEnv = env
 	return nil
 }
 
