@@ -14,7 +14,9 @@ import (
 	"github.com/rosterhq/roster/backup"
 )
 
-// starts counts the lines a supervised shell child appended to file.
+// starts counts the lines a supervised shell child appended to file. The
+// child sets its trap before it writes "up", so a SIGTERM right after that
+// is always answered with "down".
 func starts(file string) int {
 	b, _ := os.ReadFile(file)
 	return strings.Count(string(b), "\n")
@@ -31,7 +33,7 @@ func TestSupervisorFollowsPrimary(t *testing.T) {
 	go func() {
 		defer close(done)
 		backup.Supervisor{
-			Exe: "/bin/sh", Args: []string{"-c", `echo up >> "$F"; trap 'echo down >> "$F"; exit 0' TERM; while :; do sleep 0.05; done`},
+			Exe: "/bin/sh", Args: []string{"-c", `trap 'echo down >> "$F"; exit 0' TERM; echo up >> "$F"; while :; do sleep 0.05; done`},
 			Env: []string{"F=" + file}, Primary: primary.Load,
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard,
 		}.Run(ctx)
