@@ -125,7 +125,8 @@ func testReplica(t *testing.T, replicaURL string, env map[string]string) {
 	addUser(t, store, "before@example.com")
 	waitForUser(t, client, dir, "before@example.com")
 	between := time.Now()
-	time.Sleep(10 * time.Millisecond)
+	// Past the second: a replica may keep its files' times in seconds.
+	time.Sleep(1100 * time.Millisecond)
 	addUser(t, store, "after@example.com")
 	latest := waitForUser(t, client, dir, "after@example.com")
 	if !hasUser(t, latest, "before@example.com") {
