@@ -45,6 +45,9 @@ Usage:
   roster [serve] [flags]            start the server (the default)
   roster migrate                    bring the database schema up to date
   roster backup FILE                write a consistent copy of the live database to FILE
+  roster restore -to FILE [-timestamp RFC3339]
+                                    bring the database back from ROSTER_LITESTREAM_URL (as it was at the time)
+  roster replicate                  stream ROSTER_DB to ROSTER_LITESTREAM_URL (serve runs it as a child)
   roster user create -email E [-name N] [-password-stdin] [-verified]
   roster user reset-password -email E [-password-stdin]
   roster user verify-email -email E
@@ -83,6 +86,8 @@ func (c Command) Run(ctx context.Context, args []string, getenv func(string) str
 			return err
 		}
 		return admin(ctx, cmd, args, cfg, stdin, stdout)
+	case "replicate", "restore":
+		return backupCommand(ctx, cmd, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "roster %s %s\n", c.Version, runtime.Version())
 		return nil

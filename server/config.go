@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/backup"
 	"github.com/rosterhq/roster/handlers"
 	"github.com/rosterhq/roster/internal/netguard"
 	"github.com/rosterhq/roster/mail"
@@ -51,10 +52,17 @@ type config struct {
 	TwilioAccountSID, TwilioAuthToken string
 	TwilioFrom, TwilioAPIBase         string
 
+	// Continuous backup: Litestream streams the database to this replica.
+	LitestreamURL      string
+	LitestreamEndpoint string
+
 	baseURL *url.URL
 	// queryOnly opens the database so that every write fails, as on a
 	// LiteFS replica. Only tests set it.
 	queryOnly bool
+	// replicaEnv are the backup's settings as getenv read them, NAME=value,
+	// which the `roster replicate` child gets over the process's environment.
+	replicaEnv []string
 	// timeouts of the HTTP server; zero means defaultTimeouts. Only tests
 	// set them, to see a slow client cut off in milliseconds.
 	timeouts timeouts
@@ -131,6 +139,8 @@ var options = []option{
 	{"stripe-publishable-key", "ROSTER_STRIPE_PUBLISHABLE_KEY", "", "Stripe publishable key (pk_...), given to Stripe.js", str(func(c *config) *string { return &c.StripePublishableKey })},
 	{"stripe-webhook-secret", "ROSTER_STRIPE_WEBHOOK_SECRET", "", "signing secret (whsec_...) of the webhook endpoint /stripe/webhook; unset refuses webhooks", str(func(c *config) *string { return &c.StripeWebhookSecret })},
 	{"stripe-api-base", "ROSTER_STRIPE_API_BASE", "", "Stripe API base URL, such as stripe-mock's; unset means https://api.stripe.com", str(func(c *config) *string { return &c.StripeAPIBase })},
+	{"litestream-url", "ROSTER_LITESTREAM_URL", "", "continuous backup with Litestream to s3://bucket/path or file:///directory; unset streams nothing", str(func(c *config) *string { return &c.LitestreamURL })},
+	{"litestream-s3-endpoint", backup.EnvEndpoint, "", "endpoint of an S3-compatible service for ROSTER_LITESTREAM_URL, such as https://s3.example.com; unset means AWS_ENDPOINT_URL_S3, else AWS", str(func(c *config) *string { return &c.LitestreamEndpoint })},
 	{"stripe-js-url", "ROSTER_STRIPE_JS_URL", handlers.DefaultStripeJSURL, "where the cards page loads Stripe.js from", str(func(c *config) *string { return &c.StripeJSURL })},
 }
 
@@ -168,7 +178,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("%s (-%s): %v", o.env, o.flag, err)
 		}
 	}
-	return cfg, cfg.validate()
+	if err := cfg.validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.validateBackup(getenv)
 }
 
 // minAPIToken is the shortest ROSTER_API_TOKEN accepted: the token is a

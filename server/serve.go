@@ -44,6 +44,13 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 			log.Error("close database", "err", err)
 		}
 	}()
+	// Stopped before the database closes: the child's final sync reads
+	// the WAL that Close then checkpoints away.
+	stopBackup, err := startReplication(ctx, cfg, isPrimary(role), log, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopBackup()
 	if cfg.Demo {
 		if role.isReplica() {
 			log.Info("replica: the demo user is seeded by the primary")
