@@ -66,29 +66,54 @@ func liteFSBinaries(t *testing.T) (litefs, fusermount string) {
 	return litefs, fusermount
 }
 
-// liteFSConfig is a node's litefs.yml: the deploy's litefs.yml with a
-// static lease naming node-a, and this test's directories and ports.
-func liteFSConfig(dir, roster, apiAddr, proxyAddr, rosterAddr, primaryAPI string, primary bool) string {
-	return fmt.Sprintf(`exit-on-error: true
-fuse:
-  dir: %q
-data:
-  dir: %q
-http:
-  addr: %q
-proxy:
-  addr: %q
-  target: %q
-  db: "roster.db"
-  passthrough: ["/static/*", "/healthz"]
-lease:
-  type: "static"
-  hostname: "node-a"
-  advertise-url: %q
-  candidate: %t
-exec:
-  - cmd: %q
-`, filepath.Join(dir, "mnt"), filepath.Join(dir, "data"), apiAddr, proxyAddr, rosterAddr, primaryAPI, primary, roster+" serve")
+// liteFSConfig is a node's litefs.yml: the deploy's own (../litefs.yml)
+// with its static-lease variant in place of the Consul lease, and this
+// test's directories, ports and roster binary in place of the machine's.
+// Each value must be where the deploy file has it, once.
+func liteFSConfig(t *testing.T, dir, roster, apiAddr, proxyAddr, rosterAddr, primaryAPI string, primary bool) string {
+	t.Helper()
+	b, err := os.ReadFile("../litefs.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := string(b)
+	// The Consul lease out, the commented static lease in.
+	consul := strings.Index(conf, "\nlease:\n  type: \"consul\"")
+	static := strings.Index(conf, "\n# lease:\n#   type: \"static\"")
+	if consul < 0 || static < consul {
+		t.Fatalf("litefs.yml: no Consul lease followed by a commented static lease")
+	}
+	end := strings.Index(conf[consul+1:], "\n\n")
+	if end < 0 || consul+1+end > static {
+		t.Fatalf("litefs.yml: the Consul lease block does not end before the static one")
+	}
+	conf = conf[:consul] + conf[consul+1+end:]
+	var lines []string
+	for line := range strings.Lines(conf) {
+		if strings.HasPrefix(line, "# lease:") || strings.HasPrefix(line, "#   ") {
+			line = line[2:]
+		}
+		lines = append(lines, line)
+	}
+	conf = strings.Join(lines, "")
+	for _, r := range []struct{ old, new string }{
+		{`dir: "/litefs"`, fmt.Sprintf("dir: %q", filepath.Join(dir, "mnt"))},
+		{`dir: "/var/lib/litefs"`, fmt.Sprintf("dir: %q", filepath.Join(dir, "data"))},
+		{`addr: ":20202"`, fmt.Sprintf("addr: %q", apiAddr)},
+		{`addr: ":8080"`, fmt.Sprintf("addr: %q", proxyAddr)},
+		{`target: "127.0.0.1:8081"`, fmt.Sprintf("target: %q", rosterAddr)},
+		{`advertise-url: "http://node-a:20202"`, fmt.Sprintf("advertise-url: %q", primaryAPI)},
+		{`candidate: true`, fmt.Sprintf("candidate: %t", primary)},
+		{"ROSTER_DB=/litefs/roster.db ", "ROSTER_DB=" + filepath.Join(dir, "mnt", "roster.db") + " "},
+		{"ROSTER_ADDR=127.0.0.1:8081 ", "ROSTER_ADDR=" + rosterAddr + " "},
+		{"/usr/local/bin/roster serve", roster + " serve"},
+	} {
+		if n := strings.Count(conf, r.old); n != 1 {
+			t.Fatalf("litefs.yml: %d times %s, want once:\n%s", n, r.old, conf)
+		}
+		conf = strings.Replace(conf, r.old, r.new, 1)
+	}
+	return conf
 }
 
 // startLiteFSNode starts `litefs mount` for one node, whose roster serves
@@ -107,7 +132,7 @@ func startLiteFSNode(t *testing.T, litefs, fusermount, roster, name, primaryAPI 
 		apiAddr = strings.TrimPrefix(primaryAPI, "http://")
 	}
 	config := filepath.Join(dir, "litefs.yml")
-	if err := os.WriteFile(config, []byte(liteFSConfig(dir, roster, apiAddr, proxyAddr, rosterAddr, primaryAPI, primary)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(liteFSConfig(t, dir, roster, apiAddr, proxyAddr, rosterAddr, primaryAPI, primary)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	n := &liteFSNode{
@@ -115,7 +140,9 @@ func startLiteFSNode(t *testing.T, litefs, fusermount, roster, name, primaryAPI 
 		proxy: "http://" + proxyAddr, exited: make(chan struct{}),
 		cmd: exec.Command(litefs, "mount", "-config", config),
 	}
-	n.cmd.Env = append(rosterEnv(filepath.Join(n.mount, "roster.db")), "ROSTER_LITEFS=1", "ROSTER_ADDR="+rosterAddr)
+	// roster's settings are in litefs.yml's exec line; rosterEnv's
+	// ROSTER_BASE_URL is for the test's plain-HTTP client.
+	n.cmd.Env = rosterEnv(filepath.Join(n.mount, "roster.db"))
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
 		t.Fatalf("start litefs for %s: %v", name, err)
