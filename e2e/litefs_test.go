@@ -316,3 +316,52 @@ func TestLiteFSTwoNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteFSDeployFiles checks that the multi-machine deploy files agree
+// with each other, and that the single-machine deploy stays the default:
+// fly.litefs.toml sends traffic to litefs.yml's proxy and keeps its volume
+// at LiteFS's data directory, Dockerfile.litefs puts litefs.yml and the
+// binaries where LiteFS and its exec line look, and installs the LiteFS
+// the Makefile tests with.
+func TestLiteFSDeployFiles(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	yml, docker, fly := read("litefs.yml"), read("Dockerfile.litefs"), read("fly.litefs.toml")
+	makefile, flyDefault, dockerDefault := read("Makefile"), read("fly.toml"), read("Dockerfile")
+	for _, c := range []struct{ file, text, want string }{
+		{"litefs.yml", yml, `addr: ":8080"`},
+		{"fly.litefs.toml", fly, "internal_port = 8080"},
+		{"litefs.yml", yml, `dir: "/var/lib/litefs"`},
+		{"fly.litefs.toml", fly, `destination = "/var/lib/litefs"`},
+		{"fly.litefs.toml", fly, `dockerfile = "Dockerfile.litefs"`},
+		{"fly.litefs.toml", fly, `path = "/healthz"`},
+		{"litefs.yml", yml, `passthrough: ["/static/*", "/healthz"]`},
+		{"litefs.yml", yml, `url: "${FLY_CONSUL_URL}"`},
+		{"litefs.yml", yml, "exit-on-error: true"},
+		{"litefs.yml", yml, `dir: "/litefs"`},
+		{"litefs.yml", yml, "ROSTER_DB=/litefs/roster.db "},
+		{"litefs.yml", yml, `db: "roster.db"`},
+		{"litefs.yml", yml, " /usr/local/bin/roster serve"},
+		{"Dockerfile.litefs", docker, "COPY --from=build /out/roster /usr/local/bin/roster"},
+		{"Dockerfile.litefs", docker, "COPY litefs.yml /etc/litefs.yml"},
+		{"Dockerfile.litefs", docker, "fuse3"},
+		{"Dockerfile.litefs", docker, `ENTRYPOINT ["litefs", "mount"]`},
+		{"Dockerfile.litefs", docker, "github.com/superfly/litefs/cmd/litefs@v0.5.14"},
+		{"Makefile", makefile, "go install github.com/superfly/litefs/cmd/litefs@v0.5.14"},
+		{"fly.toml", flyDefault, `dockerfile = "Dockerfile"`},
+	} {
+		if !strings.Contains(c.text, c.want) {
+			t.Errorf("%s does not have %s", c.file, c.want)
+		}
+	}
+	for name, text := range map[string]string{"fly.toml": flyDefault, "Dockerfile": dockerDefault} {
+		if strings.Contains(strings.ToLower(text), "litefs mount") || strings.Contains(text, "ROSTER_LITEFS") {
+			t.Errorf("%s, the single-machine default, runs LiteFS", name)
+		}
+	}
+}
