@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -247,10 +248,22 @@ func (e *flyEdge) RoundTrip(req *http.Request) (*http.Response, error) {
 	return send(host)
 }
 
+// newLiteFSBrowser is a browser speaking to a node's proxy through edge.
+func newLiteFSBrowser(base string, edge *flyEdge) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{base: base, hc: &http.Client{
+		Jar: jar, Timeout: 20 * time.Second, Transport: edge,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
 // TestLiteFSTwoNodes signs up through the replica's proxy (the write is
 // replayed on the primary, as Fly's edge would) and reads the profile back
 // on the replica at once: LiteFS's proxy holds the read until the replica
-// has the write (its __txid cookie). The replica's roster never writes.
+// has the write (its __txid cookie). Through the replica it then signs in
+// from a second browser, adds a contact method (shown on the replica at
+// once) and opens its emailed link, a GET that writes, which roster on the
+// replica sends to the primary itself. The replica's roster never writes.
 func TestLiteFSTwoNodes(t *testing.T) {
 	litefs, fusermount := liteFSBinaries(t)
 	roster := buildRoster(t)
@@ -261,11 +274,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	b.waitHealthy(t)
 
 	edge := &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(a.proxy, "http://")}}
-	jar, _ := cookiejar.New(nil)
-	br := &browser{base: b.proxy, hc: &http.Client{
-		Jar: jar, Timeout: 20 * time.Second, Transport: edge,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	br := newLiteFSBrowser(b.proxy, edge)
 	const name, email = "Ada Replica", "ada.replica@example.com"
 	status, err := br.post("/signup", url.Values{"name": {name}, "email": {email}, "password": {"seven quiet lanterns in the harbour"}})
 	if err != nil || status != http.StatusSeeOther {
@@ -276,11 +285,11 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	}
 	u, _ := url.Parse(b.proxy)
 	var txid bool
-	for _, c := range jar.Cookies(u) {
+	for _, c := range br.hc.Jar.Cookies(u) {
 		txid = txid || c.Name == "__txid"
 	}
 	if !txid {
-		t.Errorf("no __txid cookie from the primary's proxy after the sign-up: cookies %v", jar.Cookies(u))
+		t.Errorf("no __txid cookie from the primary's proxy after the sign-up: cookies %v", br.hc.Jar.Cookies(u))
 	}
 
 	// Straight after the write, on the replica: LiteFS's proxy waits for
@@ -298,6 +307,56 @@ func TestLiteFSTwoNodes(t *testing.T) {
 			t.Errorf("the replica's /profile does not show %q right after the sign-up", want)
 		}
 	}
+
+	// Signing in again through the replica, from another browser: the
+	// POST is replayed on the primary, the profile read on the replica.
+	other := newLiteFSBrowser(b.proxy, edge)
+	status, err = other.post("/login", url.Values{"email": {email}, "password": {"seven quiet lanterns in the harbour"}})
+	if err != nil || status != http.StatusSeeOther {
+		t.Fatalf("sign in through the replica: got %d, %v, want 303", status, err)
+	}
+	if status, body, err = other.get("/profile"); err != nil || status != http.StatusOK || !strings.Contains(body, email) {
+		t.Fatalf("GET /profile on the replica after signing in there: got %d, %v; shows %s: %t", status, err, email, strings.Contains(body, email))
+	}
+
+	// A contact method added through the replica shows there at once; its
+	// emailed link, a GET that writes, is replayed by roster on the replica
+	// (its own Fly-Replay, through LiteFS's proxy) and verifies it.
+	const work = "ada.work@example.com"
+	status, err = br.post("/profile/contacts", url.Values{"kind": {"email"}, "address": {work}, "label": {"Work"}})
+	if err != nil || !acked(status) {
+		t.Fatalf("add a contact method through the replica: got %d, %v", status, err)
+	}
+	if status, body, err = br.get("/profile"); err != nil || status != http.StatusOK || !strings.Contains(body, work) {
+		t.Fatalf("GET /profile on the replica after adding %s: got %d, %v; shows it: %t", work, status, err, strings.Contains(body, work))
+	}
+	const verifiedBadge = `<span class="badge ok">Verified</span>`
+	if n := strings.Count(body, verifiedBadge); n != 0 {
+		t.Fatalf("the replica's /profile shows %d verified methods before any is verified", n)
+	}
+	link := regexp.MustCompile(`/profile/contacts/\d+/verify\?code=[A-Za-z0-9]+`)
+	var verify string
+	proctest.WaitFor(t, "the primary's mail with the contact method's link", func() bool {
+		verify = link.FindString(a.log.String())
+		return verify != ""
+	})
+	replays = edge.replays
+	res, err := br.hc.Get(b.proxy + verify)
+	if err != nil {
+		t.Fatalf("GET the verify link on the replica: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profile#contact-info" || edge.replays != replays+1 {
+		t.Fatalf("GET the verify link on the replica: got %d to %q after %d replays, want 303 to /profile#contact-info after one replay on the primary",
+			res.StatusCode, res.Header.Get("Location"), edge.replays-replays)
+	}
+	// LiteFS's proxy sets __txid after writes by method only, so a GET
+	// that wrote on the primary gives the replica nothing to wait for: the
+	// verification shows once replicated (milliseconds), not at once.
+	proctest.WaitFor(t, "the verification on the replica", func() bool {
+		_, body, err := br.get("/profile")
+		return err == nil && strings.Count(body, verifiedBadge) == 1
+	})
 
 	// The replica knew it was one, and its roster never wrote.
 	if !strings.Contains(b.log.String(), `"primary":"node-a"`) {
