@@ -14,7 +14,8 @@ run:
 build:
 	CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/roster .
 
-# Test dependencies, installed only when missing: Chromium (browser tests) and stripe-mock.
+# Test dependencies, installed only when missing: Chromium (browser tests), stripe-mock,
+# and fuse3 and LiteFS (the two-node LiteFS test).
 deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
@@ -31,8 +32,23 @@ deps:
 		echo "go install github.com/stripe/stripe-mock@v0.203.0"; \
 		go install github.com/stripe/stripe-mock@v0.203.0; \
 	fi
+	@if ! command -v fusermount3 >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fuse3; \
+		elif command -v sudo >/dev/null 2>&1; then \
+			sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fuse3; \
+		else \
+			echo "make deps: fuse3 is not installed, and this user is not root and has no sudo." >&2; \
+			echo "make deps: install it as root: apt-get install -y --no-install-recommends fuse3" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@if [ ! -x "$(GOBIN_DIR)/litefs" ]; then \
+		echo "go install github.com/superfly/litefs/cmd/litefs@v0.5.14"; \
+		CGO_ENABLED=0 go install github.com/superfly/litefs/cmd/litefs@v0.5.14; \
+	fi
 
-# stripe-mock lives in $(GOBIN_DIR), which need not be on the caller's PATH.
+# stripe-mock and litefs live in $(GOBIN_DIR), which need not be on the caller's PATH.
 test: deps
 	CGO_ENABLED=1 go vet ./...
 	PATH="$(GOBIN_DIR):$$PATH" CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./...
