@@ -350,13 +350,21 @@ func TestLiteFSTwoNodes(t *testing.T) {
 		t.Fatalf("GET the verify link on the replica: got %d to %q after %d replays, want 303 to /profile#contact-info after one replay on the primary",
 			res.StatusCode, res.Header.Get("Location"), edge.replays-replays)
 	}
-	// LiteFS's proxy sets __txid after writes by method only, so a GET
-	// that wrote on the primary gives the replica nothing to wait for: the
-	// verification shows once replicated (milliseconds), not at once.
-	proctest.WaitFor(t, "the verification on the replica", func() bool {
-		_, body, err := br.get("/profile")
-		return err == nil && strings.Count(body, verifiedBadge) == 1
-	})
+	// LiteFS's proxy sets __txid after writes by method only; roster on
+	// the primary sets it after a GET that wrote, so the next page on the
+	// replica waits for the verification and shows it at once.
+	var verifyTXID string
+	for _, c := range res.Cookies() {
+		if c.Name == "__txid" {
+			verifyTXID = c.Value
+		}
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(verifyTXID) {
+		t.Fatalf("GET the verify link: the primary's answer set __txid %q, want its position (16 hex digits)", verifyTXID)
+	}
+	if status, body, err = br.get("/profile"); err != nil || status != http.StatusOK || strings.Count(body, verifiedBadge) != 1 {
+		t.Fatalf("GET /profile on the replica right after the verify link: got %d, %v; verified methods shown: %d, want 1", status, err, strings.Count(body, verifiedBadge))
+	}
 
 	// The replica knew it was one, and its roster never wrote.
 	if !strings.Contains(b.log.String(), `"primary":"node-a"`) {

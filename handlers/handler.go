@@ -40,6 +40,10 @@ type Config struct {
 	// Replica says whether the database is a LiteFS replica, which cannot
 	// write, and names its primary (replica.go); nil on a single machine.
 	Replica func() (primary string, ok bool)
+	// TXID is the database's LiteFS position on the primary, as the
+	// __txid cookie carries it; false on a replica. Nil on a single
+	// machine.
+	TXID func() (txid string, ok bool)
 }
 
 // Secure reports whether the site is served over https, which decides the

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -44,6 +45,9 @@ func (h *Handler) onPrimary(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 	return func(c echo.Context) error {
 		if _, ok := h.replica(); !ok {
+			if c.Request().Method == http.MethodGet && writingGETs[c.Path()] {
+				h.setTXID(c)
+			}
 			return next(c)
 		}
 		switch c.Request().Method {
@@ -73,4 +77,36 @@ func (h *Handler) replay(c echo.Context) error {
 	}
 	c.Response().Header().Set("Fly-Replay", "instance="+primary)
 	return c.NoContent(http.StatusTemporaryRedirect)
+}
+
+// txidCookie is the cookie LiteFS's proxy sets after a write, and
+// txidExpiry its lifetime there (http/proxy_server.go, LiteFS v0.5.14): a
+// GET carrying it waits on a replica until the replica has that
+// transaction.
+const (
+	txidCookie = "__txid"
+	txidExpiry = 5 * time.Minute
+)
+
+// setTXID sets the __txid cookie on the answer to a writing GET served on
+// the primary, as LiteFS's proxy does after any other method: the proxy
+// sets it only when the method is not GET or HEAD, so without this the
+// next page on a replica may read the state from before the write. The
+// position is read as the answer's header is written, after the
+// handler's writes have committed.
+func (h *Handler) setTXID(c echo.Context) {
+	if h.cfg.TXID == nil {
+		return
+	}
+	res := c.Response()
+	res.Before(func() {
+		txid, ok := h.cfg.TXID()
+		if !ok {
+			return
+		}
+		http.SetCookie(res, &http.Cookie{
+			Name: txidCookie, Value: txid, Path: "/",
+			Expires: time.Now().Add(txidExpiry), HttpOnly: true,
+		})
+	})
 }

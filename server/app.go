@@ -93,9 +93,9 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, rol
 		Secure: cfg.baseURL.Scheme == "https", Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute,
 		ClientIP: func(r *http.Request) string { return e.IPExtractor(r) },
 	}
-	var replica func() (string, bool)
+	var replica, txid func() (string, bool)
 	if role != nil {
-		sc.Replica, replica = role.isReplica, role.current
+		sc.Replica, replica, txid = role.isReplica, role.current, role.txid
 	}
 	sessions := session.New(store, sc)
 	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
@@ -119,7 +119,7 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, rol
 		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
 		APIToken: cfg.APIToken, Queued: worker.Kick,
 		OAuth: cfg.oauthProviders(), Stripe: cfg.stripe(), Phone: cfg.phone() != nil, Resolver: cfg.resolver(),
-		Replica: replica,
+		Replica: replica, TXID: txid,
 	}, store, v, sessions, hasher, log)
 	if err := h.Routes(e, c.Static); err != nil {
 		return nil, nil, nil, err

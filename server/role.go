@@ -3,10 +3,13 @@ package server
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,6 +26,7 @@ const roleEvery = time.Second
 // the primary.
 type role struct {
 	file string
+	pos  string // LiteFS's position file of the database, <db>-pos
 	log  *slog.Logger
 
 	mu      sync.Mutex
@@ -37,7 +41,7 @@ func newRole(cfg config, log *slog.Logger) *role {
 	if !cfg.LiteFS {
 		return nil
 	}
-	return &role{file: filepath.Join(filepath.Dir(cfg.DB), ".primary"), log: log}
+	return &role{file: filepath.Join(filepath.Dir(cfg.DB), ".primary"), pos: cfg.DB + "-pos", log: log}
 }
 
 // current says whether this process serves a replica, and names the
@@ -81,4 +85,34 @@ func (r *role) read() {
 func (r *role) isReplica() bool {
 	_, replica := r.current()
 	return replica
+}
+
+// txid is the database's position on the LiteFS primary, formatted as
+// LiteFS's proxy formats its __txid cookie (16 hex digits); false on a
+// replica, on a single machine, or when the position cannot be read.
+// LiteFS's mount exposes it in <db>-pos as "<txid>/<checksum>\n", both
+// 16 hex digits (fuse/pos_node.go in LiteFS v0.5.14).
+func (r *role) txid() (string, bool) {
+	if r == nil || r.isReplica() {
+		return "", false
+	}
+	b, err := os.ReadFile(r.pos)
+	if err != nil {
+		r.log.Warn("litefs: read the database's position", "file", r.pos, "err", err)
+		return "", false
+	}
+	return parsePos(string(b))
+}
+
+// parsePos takes the TXID from the contents of a LiteFS -pos file.
+func parsePos(s string) (string, bool) {
+	txid, _, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok || len(txid) != 16 {
+		return "", false
+	}
+	v, err := strconv.ParseUint(txid, 16, 64)
+	if err != nil || v == 0 {
+		return "", false
+	}
+	return fmt.Sprintf("%016x", v), true
 }
