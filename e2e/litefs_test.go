@@ -263,7 +263,9 @@ func newLiteFSBrowser(base string, edge *flyEdge) *browser {
 // has the write (its __txid cookie). Through the replica it then signs in
 // from a second browser, adds a contact method (shown on the replica at
 // once) and opens its emailed link, a GET that writes, which roster on the
-// replica sends to the primary itself. The replica's roster never writes.
+// replica sends to the primary itself; roster there sets __txid, so the
+// replica shows the method verified at once. The replica's roster never
+// writes.
 func TestLiteFSTwoNodes(t *testing.T) {
 	litefs, fusermount := liteFSBinaries(t)
 	roster := buildRoster(t)
