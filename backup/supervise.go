@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -77,6 +78,11 @@ func (s Supervisor) runChild(ctx context.Context) error {
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = stopWait
 	dieWithParent(cmd)
+	// Linux sends the parent-death signal when the thread that started the
+	// child exits, not the process (a Go thread ends when a goroutine locked
+	// to it returns): this goroutine keeps its thread until the child is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
