@@ -17,31 +17,23 @@ build:
 # Test dependencies, installed only when missing: Chromium (browser tests), stripe-mock,
 # and fuse3 and LiteFS (the two-node LiteFS test).
 deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v fusermount3 >/dev/null 2>&1 || missing="$$missing fuse3"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 		elif command -v sudo >/dev/null 2>&1; then \
-			sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+			sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 		else \
-			echo "make deps: chromium is not installed, and this user is not root and has no sudo." >&2; \
-			echo "make deps: install it as root: apt-get install -y --no-install-recommends chromium" >&2; \
+			echo "make deps:$$missing not installed, and this user is not root and has no sudo." >&2; \
+			echo "make deps: install as root: apt-get install -y --no-install-recommends$$missing" >&2; \
 			exit 1; \
 		fi; \
 	fi
 	@if [ ! -x "$(GOBIN_DIR)/stripe-mock" ]; then \
 		echo "go install github.com/stripe/stripe-mock@v0.203.0"; \
 		go install github.com/stripe/stripe-mock@v0.203.0; \
-	fi
-	@if ! command -v fusermount3 >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fuse3; \
-		elif command -v sudo >/dev/null 2>&1; then \
-			sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fuse3; \
-		else \
-			echo "make deps: fuse3 is not installed, and this user is not root and has no sudo." >&2; \
-			echo "make deps: install it as root: apt-get install -y --no-install-recommends fuse3" >&2; \
-			exit 1; \
-		fi; \
 	fi
 	@if [ ! -x "$(GOBIN_DIR)/litefs" ]; then \
 		echo "go install github.com/superfly/litefs/cmd/litefs@v0.5.14"; \
