@@ -38,6 +38,15 @@ const (
 
 	EventLoginLinked   = "login_linked"
 	EventLoginUnlinked = "login_unlinked"
+
+	// Two-factor authentication (twofactor.go). EventSecondFactor is the
+	// second step of an external login's sign-in, whose first step wrote
+	// EventSignIn; a password sign-in writes EventSignIn once, after both.
+	EventTwoFactorEnabled  = "two_factor_enabled"
+	EventTwoFactorDisabled = "two_factor_disabled"
+	EventRecoveryCodesNew  = "recovery_codes_regenerated"
+	EventRecoveryCodeUsed  = "recovery_code_used"
+	EventSecondFactor      = "second_factor"
 )
 
 // Event is one entry of a user's security/activity log.

@@ -29,5 +29,7 @@ func Rules() []RuleError {
 		ErrSignupClosed, ErrNoEmail, ErrLinkUnconfirmedEmail,
 		// saml.go
 		ErrSAMLRequestUnknown, ErrSAMLReplayed, ErrSAMLOtherBrowser, ErrSAMLNoProfile,
+		// twofactor.go
+		ErrTwoFactorOn, ErrTwoFactorOff, ErrCodeReplayed, ErrRecoveryRefused, ErrPendingGone,
 	}
 }

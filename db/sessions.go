@@ -208,6 +208,9 @@ func (s *Store) DeleteExpired(ctx context.Context, idleSince time.Time) (int64, 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM email_tokens WHERE expires_at <= ?`, now); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_signins WHERE expires_at <= ?`, now); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM throttle_slots WHERE expires_at <= ?`, now)
 		return err
 	})

@@ -82,10 +82,23 @@ func describe(ev db.Event) string {
 		case db.LoginLinked:
 			return "Logged in with " + m + ", which was linked to this profile by its confirmed email " + text("email")
 		}
+		if f := secondFactorName(text("second_factor")); f != "" {
+			return "Logged in with " + cmp.Or(m, "password") + " and " + f
+		}
 		if m != "" && m != "signup" {
 			return "Logged in with " + m
 		}
 		return "Logged in"
+	case db.EventSecondFactor:
+		return "Finished logging in with " + text("method") + " with " + secondFactorName(text("second_factor"))
+	case db.EventTwoFactorEnabled:
+		return "Turned on two-factor authentication with an authenticator app"
+	case db.EventTwoFactorDisabled:
+		return "Turned off two-factor authentication"
+	case db.EventRecoveryCodesNew:
+		return "Made new recovery codes; the old ones stopped working"
+	case db.EventRecoveryCodeUsed:
+		return fmt.Sprintf("Used a recovery code (%s left)", views.Plural(count("left"), "code", "codes"))
 	case db.EventLoginLinked:
 		return "Linked a " + cmp.Or(text("method"), providerLabel(text("provider"))) + " login" + inParens(text("email"))
 	case db.EventLoginUnlinked:
@@ -205,4 +218,15 @@ func inParens(s string) string {
 		return ""
 	}
 	return " (" + s + ")"
+}
+
+// secondFactorName says which second factor a sign-in passed.
+func secondFactorName(f string) string {
+	switch f {
+	case "totp":
+		return "an authenticator code"
+	case "recovery_code":
+		return "a recovery code"
+	}
+	return ""
 }

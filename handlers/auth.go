@@ -104,18 +104,54 @@ func (h *Handler) login(c echo.Context) error {
 	if password.NeedsRehash(u.PasswordHash) {
 		h.rehash(ctx, c, u, pw)
 	}
-	if err := h.signIn(c, u.ID, map[string]any{"method": "password"}); err != nil {
+	to, second, err := h.signIn(c, firstFactor{UserID: u.ID, Method: "password", Next: safeNext(c.FormValue("next"))})
+	if err != nil {
 		return err
 	}
-	h.flash.set(c, "success", "You are logged in.")
-	return redirect(c, safeNext(c.FormValue("next")))
+	if !second {
+		h.flash.set(c, "success", "You are logged in.")
+	}
+	return redirect(c, to)
 }
 
-// signIn starts a new session and records the sign-in.
-func (h *Handler) signIn(c echo.Context, userID int64, detail map[string]any) error {
-	if err := h.sessions.SignIn(c.Response(), c.Request(), userID); err != nil {
+// firstFactor is who the first step of a sign-in proved to be, and how.
+type firstFactor struct {
+	UserID     int64
+	IdentityID int64  // the external login signed in with; 0 for a password
+	Method     string // as the audit log names it: "password", "signup", a provider's name
+	Logged     bool   // the sign-in is in the audit log already, with its notices (external logins)
+	Trusted    bool   // the login's identity provider does its own second factor (SAML)
+	Next       place  // where the sign-in goes once done
+}
+
+// signIn is where every sign-in ends once its first factor is right.
+// Someone with a second factor (db.SecondFactors), unless the login is
+// Trusted, gets a sign-in pending in this browser instead of a session
+// (twofactor.go), and to is the second step's page; otherwise the session
+// starts and to is f.Next.
+func (h *Handler) signIn(c echo.Context, f firstFactor) (to place, second bool, err error) {
+	if !f.Trusted {
+		factors, err := h.store.SecondFactors(c.Request().Context(), f.UserID)
+		if err != nil {
+			return "", false, err
+		}
+		if factors.Any() {
+			return "/login/two-factor", true, h.startSecondStep(c, f)
+		}
+	}
+	return f.Next, false, h.startSession(c, f, map[string]any{"method": f.Method})
+}
+
+// startSession starts a new session for f and, unless it is logged
+// already, records the sign-in with detail.
+func (h *Handler) startSession(c echo.Context, f firstFactor, detail map[string]any) error {
+	if err := h.sessions.SignInThrough(c.Response(), c.Request(), f.UserID, f.IdentityID); err != nil {
 		return err
 	}
+	if f.Logged {
+		return nil
+	}
+	userID := f.UserID
 	ev := event(c, db.EventSignIn)
 	ev.UserID, ev.Detail = userID, detail
 	// A browser that never signed in to this profile before is news for
@@ -237,7 +273,8 @@ func (h *Handler) signup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.signIn(c, u.ID, map[string]any{"method": "signup"}); err != nil {
+	// A new profile has no second factor: the session starts.
+	if _, _, err := h.signIn(c, firstFactor{UserID: u.ID, Method: "signup"}); err != nil {
 		return err
 	}
 	if err := h.sendVerification(ctx, u); err != nil {
@@ -257,6 +294,13 @@ func (h *Handler) logout(c echo.Context) error {
 	}
 	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
 		return err
+	}
+	// A sign-in waiting for its second step ends too.
+	if p, err := h.pendingSignIn(c); err == nil {
+		if err := h.store.DropPendingSignIn(c.Request().Context(), p.TokenHash); err != nil {
+			return err
+		}
+		h.clearPendingCookie(c)
 	}
 	h.flash.set(c, "success", "You are logged out.")
 	// An optional next, such as an invite page's "Log in as someone else",

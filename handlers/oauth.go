@@ -201,10 +201,15 @@ func (h *Handler) finishLogin(c echo.Context, p sso.Provider, f oauthFlow, ext d
 		return err
 	}
 	// ResolveLogin wrote the sign-in to the audit log in its transaction.
-	if err := h.sessions.SignInThrough(c.Response(), c.Request(), u.ID, id.ID); err != nil {
+	// The person's second factor is asked too (DECISIONS).
+	to, second, err := h.signIn(c, firstFactor{UserID: u.ID, IdentityID: id.ID, Method: p.Name, Logged: true, Next: safeNext(f.Next)})
+	if err != nil {
 		return err
 	}
 	h.queued()
+	if second {
+		return seeOther(c, to)
+	}
 	msg := "You are logged in with " + p.Name + "."
 	switch outcome {
 	case db.LoginCreated:
@@ -213,7 +218,7 @@ func (h *Handler) finishLogin(c echo.Context, p sso.Provider, f oauthFlow, ext d
 		msg = "Your " + p.Name + " login is now linked to your profile, which has the same confirmed email. You are logged in."
 	}
 	h.flash.set(c, "success", msg)
-	return seeOther(c, safeNext(f.Next))
+	return seeOther(c, to)
 }
 
 // finishLink is Add Login's return: the login is linked to the user who

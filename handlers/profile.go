@@ -73,8 +73,12 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 	// which keeps "this device first" simple.
 	pager := h.listPage(c, "/profile", "sessions_page", "Pages of sessions", len(rows))
 	rows = rows[min(pager.Offset(), len(rows)):min(pager.Offset()+pager.Size, len(rows))]
+	twoFactor, err := h.loadTwoFactor(c, u)
+	if err != nil {
+		return views.ProfilePage{}, err
+	}
 	return views.ProfilePage{Page: h.page(c, "User Profile"), VerifyMail: verifyMail, Accounts: accounts, Invites: invites, Notify: notify, Sessions: rows,
-		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions()}, nil
+		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions(), TwoFactor: twoFactor}, nil
 }
 
 // devices remembers the names device gave recent user agents: a profile

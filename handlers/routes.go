@@ -88,6 +88,17 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.GET("/email-change/:token", h.confirmEmailChangePage)
 	e.POST("/email-change/:token", h.confirmEmailChange)
 
+	// Two-factor authentication (twofactor.go): the profile's panel, and
+	// the sign-in's second step, which needs this browser's pending
+	// sign-in, not a session.
+	profile.POST("/two-factor", h.twoFactorSetup)
+	profile.POST("/two-factor/confirm", h.twoFactorConfirm)
+	profile.POST("/two-factor/cancel", h.twoFactorCancel)
+	profile.POST("/two-factor/disable", h.twoFactorDisable)
+	profile.POST("/two-factor/recovery-codes", h.regenerateRecoveryCodes)
+	e.GET("/login/two-factor", h.secondStepPage)
+	e.POST("/login/two-factor", h.secondStep)
+
 	// The notify API: a bearer token, no cookies, no CSRF (csrfExempt).
 	e.POST("/api/v1/notify", h.notifyAPI)
 

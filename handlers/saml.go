@@ -270,12 +270,15 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 	}
 	// SAMLLogin wrote the sign-in to the audit log with its outcome, and
 	// queued its notice, so the session starts here without a second entry.
-	if err := h.sessions.SignInThrough(c.Response(), c.Request(), out.User.ID, out.IdentityID); err != nil {
+	// The account's IdP is trusted to have asked its own second factor
+	// (DECISIONS): no second step.
+	to, _, err := h.signIn(c, firstFactor{UserID: out.User.ID, IdentityID: out.IdentityID, Logged: true, Trusted: true, Next: safeNext(next)})
+	if err != nil {
 		return err
 	}
 	h.queued()
 	h.flash.set(c, "success", "You are logged in.")
-	return seeOther(c, safeNext(next))
+	return seeOther(c, to)
 }
 
 // samlMetadata describes the connection's service provider, for its IdP.

@@ -184,6 +184,11 @@ const (
 	LoginLinked     SecurityChange = "login_linked" // by its email, at its first sign-in
 	SAMLLinked      SecurityChange = "saml_linked"  // the same, through single sign-on
 	NewDevice       SecurityChange = "new_device"
+	// Two-factor authentication (issue 18).
+	TwoFactorOn      SecurityChange = "two_factor_on"
+	TwoFactorOff     SecurityChange = "two_factor_off"
+	RecoveryCodesNew SecurityChange = "recovery_codes_new"
+	RecoveryCodeUsed SecurityChange = "recovery_code_used"
 )
 
 // SecurityMail tells a person that the ways into their profile changed,

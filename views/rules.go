@@ -45,6 +45,11 @@ var ruleSentences = map[db.RuleError]string{
 	db.ErrLinkUnconfirmedEmail:   "Confirm your email address before you link a login: follow the link we sent to it, or ask for a new one under Contact info.",
 	db.ErrSAMLRequestUnknown:     "This sign-in has expired or was already used. Start again from the login page.",
 	db.ErrSAMLReplayed:           "This sign-in response was already used. Start again from the login page.",
+	db.ErrTwoFactorOn:            "Two-factor authentication is already on.",
+	db.ErrTwoFactorOff:           "Two-factor authentication is off: turn it on first.",
+	db.ErrCodeReplayed:           "That code was already used. Wait for your app to show the next one.",
+	db.ErrRecoveryRefused:        "That recovery code is not one of yours, or it was already used.",
+	db.ErrPendingGone:            "This sign-in took longer than 10 minutes or is over. Log in again.",
 	db.ErrSAMLOtherBrowser:       "This sign-in was started in another browser, so it cannot finish in this one. If you did not just start a sign-in, someone may be trying to log you in to their profile: close this page. Otherwise start again from the login page in this browser.",
 	db.ErrSAMLNoProfile:          "There is no Roster profile for this email yet, and single sign-on makes profiles only at email domains verified for the connection. Ask your account admin to verify the domain, or sign up with your password.",
 }

@@ -134,13 +134,14 @@ type ProfilePage struct {
 	SessionsMessage string
 	Sessions        []SessionRow
 	SessionsPage    Pager
-	Accounts        []db.Membership // #my-accounts
-	AccountsForm    Form            // Leave's outcome
-	Invites         []db.Invite     // #account-invites: open ones, for accounts the user is not in
-	InvitesForm     Form            // Accept's or Ignore's outcome
-	Logins          []LoginRow      // #sso-logins: the linked logins
-	AddLogins       []LoginOption   // #sso-logins: an Add Login button per configured provider
-	LoginsForm      Form            // the X's outcome
+	Accounts        []db.Membership  // #my-accounts
+	AccountsForm    Form             // Leave's outcome
+	Invites         []db.Invite      // #account-invites: open ones, for accounts the user is not in
+	InvitesForm     Form             // Accept's or Ignore's outcome
+	Logins          []LoginRow       // #sso-logins: the linked logins
+	AddLogins       []LoginOption    // #sso-logins: an Add Login button per configured provider
+	LoginsForm      Form             // the X's outcome
+	TwoFactor       TwoFactorSection // #two-factor
 }
 
 // SessionRow is one signed-in browser in the #sessions table.
@@ -225,24 +226,25 @@ type ConfirmLinkPage struct {
 // pages maps each page file to the zero value of its data, which also lets
 // the tests execute every template with zero data.
 var pages = map[string]any{
-	"login.html":         AuthPage{},
-	"signup.html":        AuthPage{},
-	"forgot.html":        AuthPage{},
-	"reset.html":         AuthPage{},
-	"message.html":       MessagePage{},
-	"error.html":         MessagePage{},
-	"profile.html":       ProfilePage{},
-	"activity.html":      ActivityPage{},
-	"account_new.html":   NewAccountPage{},
-	"account.html":       AccountPage{},
-	"manage.html":        ManagePage{},
-	"invite.html":        InvitePage{},
-	"login_saml.html":    AuthPage{},
-	"saml_confirm.html":  SAMLConfirmPage{},
-	"confirm_link.html":  ConfirmLinkPage{},
-	"preferences.html":   PreferencesPage{},
-	"cards.html":         CardsPage{},
-	"notifications.html": NotificationsPage{},
+	"login.html":            AuthPage{},
+	"signup.html":           AuthPage{},
+	"forgot.html":           AuthPage{},
+	"reset.html":            AuthPage{},
+	"message.html":          MessagePage{},
+	"error.html":            MessagePage{},
+	"profile.html":          ProfilePage{},
+	"activity.html":         ActivityPage{},
+	"account_new.html":      NewAccountPage{},
+	"account.html":          AccountPage{},
+	"manage.html":           ManagePage{},
+	"invite.html":           InvitePage{},
+	"login_saml.html":       AuthPage{},
+	"saml_confirm.html":     SAMLConfirmPage{},
+	"confirm_link.html":     ConfirmLinkPage{},
+	"preferences.html":      PreferencesPage{},
+	"cards.html":            CardsPage{},
+	"notifications.html":    NotificationsPage{},
+	"login_two_factor.html": SecondStepPage{},
 }
 
 // Renderer holds one parsed template set per page file, and one per

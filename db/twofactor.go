@@ -1,0 +1,270 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Two-factor authentication: the authenticator-app (TOTP) secret, the
+// recovery codes and the sign-ins that wait for a second factor. The
+// secret arrives sealed (handlers seal and open it); codes are checked by
+// the handlers, and what is stored here is what makes each work once: the
+// time step of the last accepted code, and the use of a recovery code.
+
+// Rules of two-factor authentication.
+const (
+	ErrTwoFactorOn     = RuleError("two_factor_on")       // enrolling while it is already on
+	ErrTwoFactorOff    = RuleError("two_factor_off")      // an action that needs it on
+	ErrCodeReplayed    = RuleError("totp_replayed")       // an authenticator code of a step already used
+	ErrRecoveryRefused = RuleError("recovery_refused")    // a recovery code unknown, or already used
+	ErrPendingGone     = RuleError("pending_signin_gone") // the second step's sign-in expired or was used
+)
+
+// PendingSignInTTL is how long a sign-in waits for its second factor.
+const PendingSignInTTL = 10 * time.Minute
+
+// RecoveryCodeCount is how many recovery codes a person gets at once.
+const RecoveryCodeCount = 10
+
+// Factors are the second factors a person has. Any decides whether a
+// sign-in asks for one.
+type Factors struct {
+	TOTP          bool // an authenticator app, confirmed
+	RecoveryCodes int  // unused recovery codes
+}
+
+// Any reports whether a sign-in must pass a second step.
+func (f Factors) Any() bool { return f.TOTP }
+
+// SecondFactors is the one answer to "does this person need a second step,
+// and with what": every sign-in and the profile's panel ask it.
+func (s *Store) SecondFactors(ctx context.Context, userID int64) (Factors, error) {
+	var f Factors
+	err := s.r.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL),
+		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, userID, userID).
+		Scan(&f.TOTP, &f.RecoveryCodes)
+	return f, mapErr(err)
+}
+
+// TOTPSecret is a person's authenticator secret, sealed, and whether it
+// is confirmed (on) or still being enrolled.
+type TOTPSecret struct {
+	Sealed    []byte
+	Confirmed bool
+	LastStep  int64
+}
+
+// TOTP returns userID's authenticator secret, or ErrNotFound.
+func (s *Store) TOTP(ctx context.Context, userID int64) (TOTPSecret, error) {
+	var t TOTPSecret
+	var confirmed sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT secret, confirmed_at, last_step FROM totp_secrets WHERE user_id = ?`, userID).
+		Scan(&t.Sealed, &confirmed, &t.LastStep)
+	t.Confirmed = confirmed.Valid
+	return t, mapErr(err)
+}
+
+// StartTOTP keeps a new, unconfirmed secret for userID, in place of an
+// enrolment not finished; ErrTwoFactorOn when one is confirmed already.
+func (s *Store) StartTOTP(ctx context.Context, userID int64, sealed []byte) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = 0
+			WHERE confirmed_at IS NULL`, userID, sealed, unix(s.now()))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmpErr(err, ErrTwoFactorOn)
+		}
+		return nil
+	})
+}
+
+// CancelTOTP drops an enrolment that was not confirmed.
+func (s *Store) CancelTOTP(ctx context.Context, userID int64) error {
+	_, err := s.exec(ctx, `DELETE FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NULL`, userID)
+	return err
+}
+
+// ConfirmTOTP turns two-factor on for userID with the enrolment's secret,
+// the code given having been of time step step, and keeps the hashes of
+// new recovery codes in place of any old ones, with ev (its notice), in
+// one transaction. ErrNotFound when no enrolment waits.
+func (s *Store) ConfirmTOTP(ctx context.Context, userID, step int64, codes [][]byte, ev Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		res, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET confirmed_at = ?, last_step = ?
+			WHERE user_id = ? AND confirmed_at IS NULL`, unix(now), step, userID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmpErr(err, ErrNotFound)
+		}
+		if err := replaceRecoveryCodes(ctx, tx, userID, codes, now); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		return addEvent(ctx, tx, ev, now)
+	})
+}
+
+// RegenerateRecoveryCodes replaces every recovery code of userID (used or
+// not) with the new hashes, with ev; ErrTwoFactorOff when two-factor is off.
+func (s *Store) RegenerateRecoveryCodes(ctx context.Context, userID int64, codes [][]byte, ev Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		var on bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL)`, userID).Scan(&on); err != nil {
+			return err
+		}
+		if !on {
+			return ErrTwoFactorOff
+		}
+		now := s.now()
+		if err := replaceRecoveryCodes(ctx, tx, userID, codes, now); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		return addEvent(ctx, tx, ev, now)
+	})
+}
+
+func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID int64, codes [][]byte, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	for _, h := range codes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)`, userID, h, unix(now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Proof is a second factor given and checked: an authenticator code of
+// time step Step, or, when Recovery is set, the SHA-256 of a recovery code.
+type Proof struct {
+	Step     int64
+	Recovery []byte
+}
+
+// consume uses proof up for userID: a recovery code once, an authenticator
+// step only past the last one used. A recovery code used writes used, the
+// event with its notice.
+func consume(ctx context.Context, tx *sql.Tx, userID int64, p Proof, used Event, now time.Time) error {
+	if p.Recovery != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
+			unix(now), userID, p.Recovery)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmpErr(err, ErrRecoveryRefused)
+		}
+		var left int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&left); err != nil {
+			return err
+		}
+		used.UserID = userID
+		used.Detail = withDetail(used.Detail, "left", left)
+		return addEvent(ctx, tx, used, now)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET last_step = ? WHERE user_id = ? AND confirmed_at IS NOT NULL AND last_step < ?`,
+		p.Step, userID, p.Step)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmpErr(err, ErrCodeReplayed)
+	}
+	return nil
+}
+
+// DisableTwoFactor uses proof up and turns two-factor off for userID: the
+// secret and every recovery code go, with ev, in one transaction. used is
+// the event of a recovery code used (see consume).
+func (s *Store) DisableTwoFactor(ctx context.Context, userID int64, p Proof, used, ev Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		if err := consume(ctx, tx, userID, p, used, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM totp_secrets WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		ev.UserID = userID
+		return addEvent(ctx, tx, ev, now)
+	})
+}
+
+// PendingSignIn is a sign-in that passed its first factor and waits for
+// the second, in the browser holding the token whose hash is TokenHash.
+type PendingSignIn struct {
+	TokenHash  []byte
+	UserID     int64
+	IdentityID int64  // the external login signed in with; 0 for a password
+	Method     string // the first factor, as the audit log names it
+	Logged     bool   // the first factor's sign-in is in the audit log already
+	Next       string // where the sign-in goes once done
+}
+
+// StartPendingSignIn keeps p for PendingSignInTTL.
+func (s *Store) StartPendingSignIn(ctx context.Context, p PendingSignIn) error {
+	now := s.now()
+	_, err := s.exec(ctx, `INSERT INTO pending_signins (token_hash, user_id, identity_id, method, logged, next, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.TokenHash, p.UserID, p.IdentityID, p.Method, p.Logged, p.Next, unix(now), unix(now.Add(PendingSignInTTL)))
+	return err
+}
+
+// PendingSignInFor returns the pending sign-in of the token hash, or
+// ErrPendingGone when there is none or it expired.
+func (s *Store) PendingSignInFor(ctx context.Context, tokenHash []byte) (PendingSignIn, error) {
+	p := PendingSignIn{TokenHash: tokenHash}
+	err := s.r.QueryRowContext(ctx, `SELECT user_id, identity_id, method, logged, next FROM pending_signins
+		WHERE token_hash = ? AND expires_at > ?`, tokenHash, unix(s.now())).Scan(&p.UserID, &p.IdentityID, &p.Method, &p.Logged, &p.Next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrPendingGone
+	}
+	return p, mapErr(err)
+}
+
+// CompleteSecondStep uses proof up for the pending sign-in p and ends it,
+// in one transaction: the caller starts the session. used is the event of
+// a recovery code used (see consume). ErrPendingGone when p expired or
+// was completed meanwhile.
+func (s *Store) CompleteSecondStep(ctx context.Context, p PendingSignIn, proof Proof, used Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		res, err := tx.ExecContext(ctx, `DELETE FROM pending_signins WHERE token_hash = ? AND user_id = ? AND expires_at > ?`,
+			p.TokenHash, p.UserID, unix(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmpErr(err, ErrPendingGone)
+		}
+		return consume(ctx, tx, p.UserID, proof, used, now)
+	})
+}
+
+// DropPendingSignIn ends a pending sign-in without a session (the person
+// went back to log in again, or logged out).
+func (s *Store) DropPendingSignIn(ctx context.Context, tokenHash []byte) error {
+	_, err := s.exec(ctx, `DELETE FROM pending_signins WHERE token_hash = ?`, tokenHash)
+	return err
+}
+
+// cmpErr is err when there is one, else the rule broken.
+func cmpErr(err, rule error) error {
+	if err != nil {
+		return err
+	}
+	return rule
+}
