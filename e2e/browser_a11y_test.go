@@ -96,6 +96,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	out := newBrowserTab(t, browserCtx, "signed out", browserUAChrome, true, true)
 	in := newBrowserTab(t, browserCtx, "Ada", browserUAChrome, true, true)
 	site.prepare(t, in)
+	site.prepareOut(t, out)
 	for _, tb := range []*browserTab{out, in} {
 		// Pico honours reduced motion: no colour transition is caught
 		// half-way when the theme changes under axe.
@@ -269,6 +270,9 @@ type a11ySite struct {
 	acme    string // Acme's id
 	pages   []a11yPage
 	prepare func(t *testing.T, ada *browserTab) // signs Ada in, in her tab
+	// prepareOut gives the signed-out tab Grace's sign-in waiting for its
+	// second step (the password was right), for the second step's page.
+	prepareOut func(t *testing.T, out *browserTab)
 }
 
 // a11yToken is a random token and its SHA-256, as the app stores it.
@@ -403,6 +407,12 @@ func startA11ySite(t *testing.T) *a11ySite {
 	must(store.HoldSAMLResponse(ctx, db.HeldSAML{ConnectionID: conn.ID, AssertionID: "a11y-assertion", TokenHash: heldHash, BrowserHash: browserHash[:],
 		External: db.External{Provider: db.SAMLProvider(conn.ID), Subject: "ada", Email: ada.Email, DisplayName: "Ada Lovelace"}}))
 
+	// Grace's password was right in the signed-out browser: her sign-in
+	// waits for its second step (prepareOut sets its cookie).
+	pendingToken := rand.Text()
+	pendingHash := sha256.Sum256([]byte(pendingToken))
+	must(store.StartPendingSignIn(ctx, db.PendingSignIn{TokenHash: pendingHash[:], UserID: grace.ID, Method: "password"}))
+
 	acc := func(id int64, tail string) string { return "/accounts/" + strconv.FormatInt(id, 10) + tail }
 	connID := strconv.FormatInt(conn.ID, 10)
 	out := func(name, route, path, waitFor string) a11yPage {
@@ -415,6 +425,10 @@ func startA11ySite(t *testing.T) *a11ySite {
 		out("log in", "GET /login", "/login", "#login-form"),
 		out("log in with SAML", "GET /login/saml", "/login/saml", "main form"),
 		out("log in with SAML, unknown domain", "GET /login/saml", "/login/saml?email=someone%40nowhere.test", "main form"),
+		out("second step of logging in", "GET /login/two-factor", "/login/two-factor", "#second-step-form"),
+		withAct(out("second step of logging in, a code refused", "GET /login/two-factor", "/login/two-factor", "#second-step-form"),
+			`document.querySelector('#second-step-form #code').value = '000000',
+			document.querySelector('#second-step-form').requestSubmit()`, "#second-step-form .field-error"),
 		out("sign up", "GET /signup", "/signup", "#signup-form"),
 		withAct(out("sign up, refused", "GET /signup", "/signup", "#signup-form"),
 			`document.querySelector('#signup-form').requestSubmit()`, "#signup-form .field-error"),
@@ -439,6 +453,14 @@ func startA11ySite(t *testing.T) *a11ySite {
 			document.querySelector('form[action="/profile/name"]').requestSubmit(),
 			document.querySelector('form[action="/profile/password"]').requestSubmit()`,
 			`form[action="/profile/name"] .field-error, form[action="/profile/password"] .field-error`),
+		// Two-factor authentication: setting up shows the QR code and the
+		// key (the page stays so for the second width), then a wrong code.
+		withAct(in("profile, setting up two-factor", "GET /profile", "/profile", "section#sessions"),
+			`(function () { var f = document.querySelector('form[action="/profile/two-factor"]'); if (f) { f.requestSubmit(); } })()`,
+			"#two-factor svg.qr"),
+		withAct(in("profile, a two-factor code refused", "GET /profile", "/profile", "#two-factor svg.qr"),
+			`document.querySelector('#confirm_code').value = '000000',
+			document.querySelector('form[action="/profile/two-factor/confirm"]').requestSubmit()`, "#two-factor .field-error"),
 		withAct(in("Manage console, an invite refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#billing"),
 			`document.querySelector('form[action="`+acc(acme.ID, "/invites")+`"]').requestSubmit()`, "#invite .field-error, #invite .flash"),
 		in("notifications", "GET /profile/notifications", "/profile/notifications", "main h1"),
@@ -466,6 +488,13 @@ func startA11ySite(t *testing.T) *a11ySite {
 			t.Fatal(err)
 		}
 		ada.signIn(t, base, "ada@example.com", a11yPassword)
+	}, prepareOut: func(t *testing.T, out *browserTab) {
+		t.Helper()
+		u := strings.TrimPrefix(base, "http://")
+		host := u[:strings.LastIndex(u, ":")]
+		if _, err := chromedp.Call(out.ctx, network.SetCookie, network.SetCookieParams{Name: "roster_2fa", Value: pendingToken, Domain: host, Path: "/"}); err != nil {
+			t.Fatal(err)
+		}
 	}}
 }
 

@@ -27,6 +27,7 @@ func a11yKeyboardForms(acme string) map[string]a11yKeyboardForm {
 		"log in":                              {"#login-form", "ada@example.com", ""},
 		"log in with SAML":                    {"#login-saml-form", "someone@nowhere.test", ""},
 		"log in with SAML, unknown domain":    {"#login-saml-form", "", ""},
+		"second step of logging in":           {"#second-step-form", "000000", ""},
 		"sign up":                             {"#signup-form", "Kay Keys", ""},
 		"forgot password":                     {"#forgot-form", "nobody@example.com", ""},
 		"reset password":                      {"#reset-form", "short", ""},
@@ -83,6 +84,7 @@ func TestBrowserKeyboard(t *testing.T) {
 	out := newBrowserTab(t, browserCtx, "signed out", browserUAChrome, true, true)
 	in := newBrowserTab(t, browserCtx, "Ada", browserUAChrome, true, true)
 	site.prepare(t, in)
+	site.prepareOut(t, out)
 
 	// The user menu, from the top of the profile.
 	in.navigate(t, site.base+"/profile", "section#sessions")
