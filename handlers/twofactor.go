@@ -212,7 +212,10 @@ func (h *Handler) loadTwoFactor(c echo.Context, u db.User) (views.TwoFactorSecti
 	}
 	secret, err := h.openTOTP(u.ID, t.Sealed)
 	if err != nil {
-		return s, err
+		// Sealed under another ROSTER_SECRET: the enrolment cannot go on,
+		// and Set up starts a new one in its place.
+		logger(c).Warn("two-factor enrolment unreadable", "user_id", u.ID, "err", err)
+		return s, nil
 	}
 	key, err := totpKey(u, secret)
 	if err != nil {
