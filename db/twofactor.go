@@ -146,16 +146,22 @@ func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID int64, codes [
 }
 
 // Proof is a second factor given and checked: an authenticator code of
-// time step Step, or, when Recovery is set, the SHA-256 of a recovery code.
+// time step Step, or, when Recovery is set, the SHA-256 of a recovery code,
+// or, when Elsewhere is set, a factor checked and used up by its own code
+// (a passkey's signature counter), which Elsewhere names for the audit log.
 type Proof struct {
-	Step     int64
-	Recovery []byte
+	Step      int64
+	Recovery  []byte
+	Elsewhere string
 }
 
 // consume uses proof up for userID: a recovery code once, an authenticator
 // step only past the last one used. A recovery code used writes used, the
 // event with its notice.
 func consume(ctx context.Context, tx *sql.Tx, userID int64, p Proof, used Event, now time.Time) error {
+	if p.Elsewhere != "" {
+		return nil
+	}
 	if p.Recovery != nil {
 		res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
 			unix(now), userID, p.Recovery)
@@ -182,6 +188,13 @@ func consume(ctx context.Context, tx *sql.Tx, userID int64, p Proof, used Event,
 		return cmpErr(err, ErrCodeReplayed)
 	}
 	return nil
+}
+
+// UseSecondFactor uses proof up for userID, on its own: for a check of a
+// second factor that changes nothing else (re-authentication). used is the
+// event of a recovery code used (see consume).
+func (s *Store) UseSecondFactor(ctx context.Context, userID int64, p Proof, used Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error { return consume(ctx, tx, userID, p, used, s.now()) })
 }
 
 // DisableTwoFactor uses proof up and turns two-factor off for userID: the

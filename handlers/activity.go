@@ -110,6 +110,9 @@ func describe(ev db.Event) string {
 		}
 		return "Removed the " + providerLabel(text("provider")) + " login" + inParens(text("email"))
 	case db.EventSignInFailed:
+		if text("reason") == "second_factor" {
+			return "Failed sign-in attempt (wrong two-factor code)"
+		}
 		return "Failed sign-in attempt (wrong password)"
 	case db.EventSignOut:
 		return "Logged out"
@@ -227,6 +230,8 @@ func secondFactorName(f string) string {
 		return "an authenticator code"
 	case "recovery_code":
 		return "a recovery code"
+	case "passkey":
+		return "a passkey"
 	}
 	return ""
 }

@@ -447,7 +447,7 @@ func (h *Handler) secondStepPage(c echo.Context) error {
 
 // secondStep checks the code of a pending sign-in and, when it is right,
 // starts the session. Wrong codes take the slots of wrong passwords for
-// the person's email and the client's IP.
+// the person's email and the client's IP, and are in the audit log.
 func (h *Handler) secondStep(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, err := h.pendingSignIn(c)
@@ -478,20 +478,41 @@ func (h *Handler) secondStep(c echo.Context) error {
 	}
 	proof, err := h.proof(c, u.ID, c.FormValue("code"))
 	if err == nil {
-		var used db.Event
-		if used, err = h.recoveryUsed(c, u); err != nil {
-			return err
-		}
-		err = h.store.CompleteSecondStep(ctx, p, proof, used)
+		err = h.passSecondStep(c, p, u, proof)
 	}
 	if errors.Is(err, db.ErrPendingGone) {
+		h.release(ctx, c, slot)
 		return h.pendingGone(c)
 	}
 	if msg := codeRefusal(err); msg != "" {
+		ev := event(c, db.EventSignInFailed)
+		ev.UserID, ev.Detail = u.ID, map[string]any{"reason": "second_factor"}
+		if err := h.store.AddEvent(ctx, ev); err != nil {
+			return err
+		}
 		return page(http.StatusUnprocessableEntity, "code", msg) // the slot is kept
 	}
 	h.release(ctx, c, slot)
 	if err != nil {
+		return err
+	}
+	h.flash.set(c, "success", "You are logged in.")
+	return redirect(c, safeNext(p.Next))
+}
+
+// passSecondStep ends the pending sign-in p of u with a second factor
+// checked (db.Proof: an authenticator code's step, a recovery code's hash,
+// or a factor checked elsewhere, such as a passkey), using it up in the
+// same transaction, and starts the session; the caller answers (flash,
+// redirect to p.Next). A refusal is a db.RuleError (codeRefusal words
+// it); db.ErrPendingGone when p expired or was used meanwhile.
+func (h *Handler) passSecondStep(c echo.Context, p db.PendingSignIn, u db.User, proof db.Proof) error {
+	ctx := c.Request().Context()
+	used, err := h.recoveryUsed(c, u)
+	if err != nil {
+		return err
+	}
+	if err := h.store.CompleteSecondStep(ctx, p, proof, used); err != nil {
 		return err
 	}
 	if err := h.store.ClearThrottle(ctx, h.throttle.signinEmail.on(emailKey(u.Email)).Key); err != nil {
@@ -499,15 +520,14 @@ func (h *Handler) secondStep(c echo.Context) error {
 	}
 	h.clearPendingCookie(c)
 	factor := "totp"
-	if proof.Recovery != nil {
+	switch {
+	case proof.Recovery != nil:
 		factor = "recovery_code"
 		h.queued()
+	case proof.Elsewhere != "":
+		factor = proof.Elsewhere
 	}
-	if err := h.finishSecondStep(c, p, factor); err != nil {
-		return err
-	}
-	h.flash.set(c, "success", "You are logged in.")
-	return redirect(c, safeNext(p.Next))
+	return h.finishSecondStep(c, p, factor)
 }
 
 // finishSecondStep starts the session of a pending sign-in whose second

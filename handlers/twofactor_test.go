@@ -201,14 +201,24 @@ func TestSecondStep(t *testing.T) {
 	if res := a.client(t).get("/login/two-factor"); res.status != http.StatusForbidden {
 		t.Errorf("GET /login/two-factor from a browser without a pending sign-in: got %d, want 403", res.status)
 	}
-	if act := c.get("/profile/activity").body; !strings.Contains(act, "Logged in with password and an authenticator code") {
-		t.Errorf("activity: no sign-in with the second factor")
+	act := c.get("/profile/activity").body
+	for _, want := range []string{"Logged in with password and an authenticator code", "Failed sign-in attempt (wrong two-factor code)"} {
+		if !strings.Contains(act, want) {
+			t.Errorf("activity: no %q", want)
+		}
 	}
 	// The same code again, from a new sign-in: refused.
 	again := a.client(t)
 	passwordStep(t, again, annEmail, annPassword)
 	if res := again.postForm("/login/two-factor", url.Values{"code": {code}}); res.status != http.StatusUnprocessableEntity {
 		t.Errorf("the code used again: got %d, want 422", res.status)
+	}
+	// Cancel and log in again: the pending sign-in ends.
+	if res := again.postForm("/logout", nil); res.status != http.StatusSeeOther {
+		t.Fatalf("log out at the second step: got %d", res.status)
+	}
+	if res := again.get("/login/two-factor"); res.status != http.StatusForbidden {
+		t.Errorf("GET /login/two-factor after logging out: got %d, want 403", res.status)
 	}
 }
 
