@@ -135,6 +135,10 @@ func isTOTPCode(s string) bool {
 // a recovery code's form.
 var errWrongCode = errors.New("wrong code")
 
+// errKeyUnreadable is an app code for a key this server cannot open: it
+// was sealed under another ROSTER_SECRET. Recovery codes still work.
+var errKeyUnreadable = errors.New("authenticator key unreadable")
+
 // proof checks code for userID as a second factor: an authenticator code
 // against the secret (which step it is), or a recovery code (its hash,
 // which db checks and uses up). errWrongCode when it is neither.
@@ -150,7 +154,8 @@ func (h *Handler) proof(c echo.Context, userID int64, code string) (db.Proof, er
 		}
 		secret, err := h.openTOTP(userID, t.Sealed)
 		if err != nil {
-			return db.Proof{}, err
+			logger(c).Warn("authenticator key unreadable", "user_id", userID, "err", err)
+			return db.Proof{}, errKeyUnreadable
 		}
 		step, ok := totpStep(secret, code, time.Now())
 		if !ok {
@@ -171,6 +176,8 @@ func codeRefusal(err error) string {
 	switch {
 	case errors.Is(err, errWrongCode):
 		return "That code is not right. Enter the 6-digit code your app shows now, or a recovery code."
+	case errors.Is(err, errKeyUnreadable):
+		return keyUnreadableText
 	case errors.As(err, &re):
 		return views.RuleText(re)
 	}
@@ -381,6 +388,8 @@ func (h *Handler) twoFactorDisable(c echo.Context) error {
 	h.queued()
 	return answer(h, c, twoFactorSection(), http.StatusOK, "Two-factor authentication is off.", nil)
 }
+
+const keyUnreadableText = "This server can no longer read the key of your authenticator app (its secret was changed). Use one of your recovery codes, or ask the server's administrator to turn two-factor authentication off for you."
 
 const throttledCodeMessage = "Too many wrong codes. Wait 15 minutes and try again."
 

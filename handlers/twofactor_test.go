@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"html"
 	"net/http"
 	"net/url"
@@ -405,5 +406,31 @@ func TestSAMLSkipsSecondFactor(t *testing.T) {
 	res := e.postACS(c, e.idpResponse(t, c))
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile" || !c.signedIn() {
 		t.Fatalf("SAML sign-in with two-factor on: got %d to %q, want 303 to /profile and a session; body %s", res.status, res.header.Get("Location"), res.body)
+	}
+}
+
+// TestSecondStepKeyUnreadable: a key sealed under another ROSTER_SECRET
+// refuses app codes in words, not with an error page; a recovery code
+// still signs in.
+func TestSecondStepKeyUnreadable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newApp(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	if err := a.store.StartTOTP(ctx, ann.ID, []byte("sealed under a secret this server does not have")); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("roster recovery code:abcdefghij"))
+	if err := a.store.ConfirmTOTP(ctx, ann.ID, 1, [][]byte{sum[:]}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	c := a.client(t)
+	passwordStep(t, c, annEmail, annPassword)
+	res := c.postForm("/login/two-factor", url.Values{"code": {"123456"}})
+	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "This server can no longer read the key of your authenticator app") {
+		t.Fatalf("app code with an unreadable key: got %d, want 422 saying so; body %s", res.status, res.body)
+	}
+	if res := c.postForm("/login/two-factor", url.Values{"code": {"abcde-fghij"}}); res.status != http.StatusSeeOther || !c.signedIn() {
+		t.Fatalf("recovery code: got %d; body %s", res.status, res.body)
 	}
 }
