@@ -437,6 +437,10 @@ func (h *Handler) clearPendingCookie(c echo.Context) {
 // pendingGone answers a second step whose sign-in is over: log in again.
 func (h *Handler) pendingGone(c echo.Context) error {
 	h.clearPendingCookie(c)
+	if isHTMX(c) {
+		// The form's place is no place for a page: htmx loads it whole.
+		return hxRedirect(c, "/login/two-factor", http.StatusForbidden)
+	}
 	return h.render(c, http.StatusForbidden, "message.html", "", views.MessagePage{Page: h.page(c, "Log in again"),
 		Heading: "Log in again", Text: views.RuleText(db.ErrPendingGone), Link: "/login", LinkText: "Log in"})
 }

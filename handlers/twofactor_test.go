@@ -244,6 +244,18 @@ func TestSecondStepExpires(t *testing.T) {
 	if c.signedIn() {
 		t.Fatalf("signed in after the pending sign-in expired")
 	}
+	// With htmx the form's answer is no place for the page: htmx loads it.
+	late := a.client(t)
+	skew.Store(0)
+	passwordStep(t, late, annEmail, annPassword)
+	skew.Store(int64(10*time.Minute + time.Second))
+	res = late.postHTMX("/login/two-factor", url.Values{"code": {nextCode(t, secret)}})
+	if res.status != http.StatusForbidden || res.header.Get("HX-Redirect") != "/login/two-factor" || res.body != "" {
+		t.Fatalf("htmx code after 10 minutes: got %d, HX-Redirect %q, body %q; want 403 sending htmx to /login/two-factor", res.status, res.header.Get("HX-Redirect"), res.body)
+	}
+	if page := late.get("/login/two-factor"); page.status != http.StatusForbidden || !strings.Contains(page.body, html.EscapeString(views.RuleText(db.ErrPendingGone))) {
+		t.Fatalf("the page htmx loads: got %d; body %s", page.status, page.body)
+	}
 }
 
 func TestSecondStepThrottled(t *testing.T) {
