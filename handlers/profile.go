@@ -51,6 +51,10 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 			return views.ProfilePage{}, err
 		}
 	}
+	var keys views.ProfilePage
+	if err := h.loadPasskeyRows(c, u, &keys); err != nil {
+		return views.ProfilePage{}, err
+	}
 	current := sessionHash(c)
 	rows := make([]views.SessionRow, 0, len(list))
 	for _, s := range list {
@@ -74,7 +78,8 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 	pager := h.listPage(c, "/profile", "sessions_page", "Pages of sessions", len(rows))
 	rows = rows[min(pager.Offset(), len(rows)):min(pager.Offset()+pager.Size, len(rows))]
 	return views.ProfilePage{Page: h.page(c, "User Profile"), VerifyMail: verifyMail, Accounts: accounts, Invites: invites, Notify: notify, Sessions: rows,
-		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions()}, nil
+		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions(),
+		Passkeys: keys.Passkeys, PasskeysOffered: keys.PasskeysOffered}, nil
 }
 
 // devices remembers the names device gave recent user agents: a profile
