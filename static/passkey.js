@@ -92,8 +92,8 @@
     return fetch(BEGIN[kind], {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'X-CSRF-Token': csrfToken(), Accept: 'application/json' },
-      body: new FormData(form)
+      headers: { 'X-CSRF-Token': csrfToken(), Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(new FormData(form)).toString()
     }).then(function (res) {
       return res.json().then(function (body) {
         if (!res.ok) {
