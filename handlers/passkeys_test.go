@@ -328,3 +328,65 @@ func TestPasskeyAddRefusals(t *testing.T) {
 		t.Errorf("finish without a ceremony: got %d, want 422 with the Passkeys panel saying %q; body %s", res.status, passkeyCeremonyText, res.body)
 	}
 }
+
+// TestPasskeyCheck: the check of a known user's passkey (beginPasskeyCheck,
+// finishPasskeyCheck), through test routes: only that user's passkeys
+// pass, once per ceremony, in the browser that began it.
+func TestPasskeyCheck(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.handler.PasskeyCheckRoutes(a.echo)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+	bob := a.verify(t, a.seedUser(t, "Bob", bobEmail, bobPassword))
+	carol := a.seedUser(t, "Carol", "carol@example.com", annPassword)
+	auth := rosterAuthenticator()
+	c := a.client(t)
+	c.adopt(ann.ID)
+	annKey := c.addPasskey(auth, "Ann's key")
+	c.adopt(bob.ID)
+	bobKey := c.addPasskey(auth, "Bob's key")
+	path := func(u db.User) string { return "/test/passkey-check/" + strconv.FormatInt(u.ID, 10) }
+
+	check := func(c *client, u db.User, key *passkeytest.Credential) (*response, string) {
+		t.Helper()
+		begin := c.passkeyBegin(path(u)+"/begin", nil)
+		if begin.status != http.StatusOK {
+			t.Fatalf("begin the check of %s: got %d, want 200; body %s", u.Email, begin.status, begin.body)
+		}
+		if !strings.Contains(begin.body, `"allowCredentials"`) || !strings.Contains(begin.body, `"userVerification":"required"`) {
+			t.Errorf("check options: got %s, want allowCredentials and user verification required", begin.body)
+		}
+		challenge, _ := passkeytest.Challenge([]byte(begin.body))
+		body, err := auth.Assert(key, challenge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.postForm(path(u), url.Values{"credential": {string(body)}}), string(body)
+	}
+
+	browser := a.client(t)
+	res, body := check(browser, ann, annKey)
+	if res.status != http.StatusOK || res.body != "Ann's key" {
+		t.Fatalf("Ann's check with her passkey: got %d %q, want 200 \"Ann's key\"", res.status, res.body)
+	}
+	if keys, err := a.store.PasskeysForUser(context.Background(), ann.ID, "roster.test"); err != nil || len(keys) != 1 || keys[0].LastUsedAt.IsZero() {
+		t.Errorf("Ann's passkeys after the check: got %+v (%v), want its use recorded", keys, err)
+	}
+	if again := browser.postForm(path(ann), url.Values{"credential": {body}}); again.status != http.StatusUnprocessableEntity {
+		t.Errorf("the same assertion again: got %d, want 422", again.status)
+	}
+	if res, _ := check(a.client(t), ann, bobKey); res.status != http.StatusUnprocessableEntity {
+		t.Errorf("Ann's check with Bob's passkey: got %d, want 422", res.status)
+	}
+	// Begun for Bob, finished as a check of Ann.
+	other := a.client(t)
+	begin := other.passkeyBegin(path(bob)+"/begin", nil)
+	challenge, _ := passkeytest.Challenge([]byte(begin.body))
+	signed, _ := auth.Assert(bobKey, challenge)
+	if res := other.postForm(path(ann), url.Values{"credential": {string(signed)}}); res.status != http.StatusUnprocessableEntity {
+		t.Errorf("Bob's check finished as Ann's: got %d, want 422", res.status)
+	}
+	if res := a.client(t).passkeyBegin(path(carol)+"/begin", nil); res.status != http.StatusNotFound {
+		t.Errorf("check of someone without passkeys: got %d, want 404", res.status)
+	}
+}
