@@ -286,3 +286,13 @@ func (s *Store) DeleteStaleCeremonies(ctx context.Context, before time.Time) err
 	}
 	return nil
 }
+
+// CountPasskeys is how many passkeys the user has for relying party rpID:
+// whether a passkey can be their second factor.
+func (s *Store) CountPasskeys(ctx context.Context, userID int64, rpID string) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM passkeys WHERE user_id = ? AND rp_id = ?`, userID, rpID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count passkeys of user %d: %w", userID, err)
+	}
+	return n, nil
+}

@@ -579,3 +579,21 @@ func (h *Handler) finishPasskeyCheck(c echo.Context, u db.User) (db.Passkey, err
 
 // errPasskeyCheckFailed: the passkey check of a known user did not pass.
 var errPasskeyCheckFailed = errors.New("passkey check failed")
+
+// describePasskey says in words what a passkey's audit event records, for
+// the activity log (describe).
+func describePasskey(ev db.Event) (string, bool) {
+	name, _ := ev.Detail["name"].(string)
+	switch ev.Kind {
+	case db.EventPasskeyAdded:
+		return "Added the passkey " + name, true
+	case db.EventPasskeyRenamed:
+		old, _ := ev.Detail["old_name"].(string)
+		return "Renamed the passkey " + old + " to " + name, true
+	case db.EventPasskeyRemoved:
+		return "Removed the passkey " + name, true
+	case db.EventPasskeyCloneWarning:
+		return "Refused a sign-in with the passkey " + name + ": its signature counter went back, so a copy of it may exist", true
+	}
+	return "", false
+}

@@ -132,13 +132,32 @@ func TestPasskeyAddListSignIn(t *testing.T) {
 		t.Errorf("audit: got %d passkey_added entries, want 2", added)
 	}
 
+	// Rename one, with htmx: the panel comes back; an empty name is refused.
+	keys, err := a.store.PasskeysForUser(context.Background(), ann.ID, "roster.test")
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("Ann's passkeys: %+v %v", keys, err)
+	}
+	rename := "/profile/passkeys/" + strconv.FormatInt(keys[1].ID, 10) + "/name"
+	if res := c.postHTMX(rename, url.Values{"passkey_name": {"Old phone"}}); res.status != http.StatusOK || !strings.Contains(res.body, "The passkey is renamed Old phone.") || !strings.Contains(res.body, `<td data-label="Name">Old phone</td>`) {
+		t.Errorf("rename: got %d, want 200 with the panel showing the new name; body %s", res.status, res.body)
+	}
+	if res := c.postHTMX(rename, url.Values{"passkey_name": {" "}}); res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "Rename: Name the passkey") {
+		t.Errorf("rename to nothing: got %d, want 422 asking for a name; body %s", res.status, res.body)
+	}
+
 	// Another browser, signed out, signs in with the passkey alone.
 	other := a.client(t)
 	wantSignedInBy(t, other, other.passkeyLogin(auth, cred, nil))
+	activity := other.get("/profile/activity").body
+	for _, want := range []string{"Added the passkey Work laptop", "Added the passkey Phone", "Renamed the passkey Phone to Old phone", "Logged in with a passkey"} {
+		if !strings.Contains(activity, want) {
+			t.Errorf("activity log: missing %q", want)
+		}
+	}
 	if page := other.get("/profile"); strings.Contains(page.body, ">Never<") == false {
 		t.Error("profile after the sign-in: want the unused passkey still Never used")
 	}
-	keys, err := a.store.PasskeysForUser(context.Background(), ann.ID, "roster.test")
+	keys, err = a.store.PasskeysForUser(context.Background(), ann.ID, "roster.test")
 	if err != nil || len(keys) != 2 || keys[0].LastUsedAt.IsZero() {
 		t.Errorf("passkeys after a sign-in: got %+v (%v), want Work laptop's last use recorded", keys, err)
 	}
