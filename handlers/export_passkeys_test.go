@@ -26,9 +26,17 @@ func (h *Handler) PasskeyCheckRoutes(e *echo.Echo) {
 		if err != nil {
 			return err
 		}
+		// The second step asks first whether u has a passkey at all.
+		has, err := h.hasPasskeys(c, u)
+		if err != nil {
+			return err
+		}
+		if !has {
+			return c.String(http.StatusNotFound, "no passkey")
+		}
 		ok, err := h.beginPasskeyCheck(c, u)
 		if !ok && err == nil {
-			return c.String(http.StatusNotFound, "no passkey")
+			return errors.New("beginPasskeyCheck: no passkey, though hasPasskeys said there is one")
 		}
 		return err
 	})

@@ -519,7 +519,11 @@ func passkeyErr(err error) string {
 
 // beginPasskeyCheck starts checking a passkey of u, a person already
 // known (the second sign-in step, re-authentication): allowCredentials are
-// u's passkeys, user verification required. It answers the request with
+// u's passkeys, user verification required. Its page has a form
+// <form data-passkey="check" data-passkey-begin="(the route calling this)"
+// action="(the route calling finishPasskeyCheck)"> with a hidden
+// "credential" field and a [data-passkey-error] element, and loads
+// static/passkey.js. It answers the request with
 // the options for static/passkey.js (JSON), bound to this browser; ok is
 // false when u has no passkey (nothing was answered then).
 func (h *Handler) beginPasskeyCheck(c echo.Context, u db.User) (ok bool, err error) {
@@ -575,6 +579,16 @@ func (h *Handler) finishPasskeyCheck(c echo.Context, u db.User) (db.Passkey, err
 		return row, errPasskeyCheckFailed
 	}
 	return row, err
+}
+
+// hasPasskeys says whether u has a passkey for this relying party, which
+// can then be their second factor (for the "which second factors" question).
+func (h *Handler) hasPasskeys(c echo.Context, u db.User) (bool, error) {
+	if h.passkeys == nil {
+		return false, nil
+	}
+	n, err := h.store.CountPasskeys(c.Request().Context(), u.ID, h.passkeys.Config.RPID)
+	return n > 0, err
 }
 
 // errPasskeyCheckFailed: the passkey check of a known user did not pass.

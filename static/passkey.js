@@ -3,8 +3,10 @@
 // the email field's autofill). Loaded only by those pages, as an external
 // script (CSP: no inline code, no eval).
 //
-// A form with data-passkey="register" or "login" is not posted as is: its
-// submit asks the server to begin a ceremony (JSON options), hands them to
+// A form with data-passkey="register" (navigator.credentials.create),
+// "login" or "check" (get) is not posted as is: its submit asks the
+// server to begin a ceremony (JSON options; the URL is the form's
+// data-passkey-begin, or BEGIN's for its kind), hands them to
 // navigator.credentials, puts the credential the browser made, as JSON,
 // in the form's hidden "credential" field and posts the form (with htmx
 // when the form has hx-post). What goes wrong is said in the form's
@@ -89,7 +91,7 @@
   // begin asks the server for a ceremony's options; a refusal's sentence
   // becomes the error.
   function begin(kind, form) {
-    return fetch(BEGIN[kind], {
+    return fetch(form.getAttribute('data-passkey-begin') || BEGIN[kind], {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'X-CSRF-Token': csrfToken(), Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -181,7 +183,7 @@
   window.addEventListener('submit', function (evt) {
     var form = evt.target;
     var kind = form && form.getAttribute && form.getAttribute('data-passkey');
-    if (!kind || !BEGIN[kind] || form.elements.credential.value) {
+    if (!kind || !(BEGIN[kind] || form.getAttribute('data-passkey-begin')) || form.elements.credential.value) {
       return; // not ours, or the credential is in: post it
     }
     evt.preventDefault();
