@@ -244,7 +244,7 @@ func (s *Store) IdentityBySubject(ctx context.Context, provider, subject string)
 }
 
 // UnlinkIdentity removes one of the user's linked logins, unless it is the
-// last way in: no password and no other identity.
+// last way in: no password, no other identity and no passkey.
 func (s *Store) UnlinkIdentity(ctx context.Context, userID, identityID int64, ev Event) (Identity, error) {
 	var id Identity
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -259,7 +259,8 @@ func (s *Store) UnlinkIdentity(ctx context.Context, userID, identityID int64, ev
 		// exists: deleting a connection deletes its logins, and this keeps
 		// any that slipped through from counting.
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM identities i WHERE user_id = ?1 AND id <> ?2
-				AND (provider NOT LIKE 'saml:%' OR EXISTS (SELECT 1 FROM saml_connections c WHERE i.provider = 'saml:' || c.id))),
+				AND (provider NOT LIKE 'saml:%' OR EXISTS (SELECT 1 FROM saml_connections c WHERE i.provider = 'saml:' || c.id)))
+				+ (SELECT count(*) FROM passkeys WHERE user_id = ?1),
 			(SELECT password_hash IS NOT NULL FROM users WHERE id = ?1)`, userID, identityID).Scan(&others, &hasPassword); err != nil {
 			return err
 		}

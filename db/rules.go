@@ -27,6 +27,8 @@ func Rules() []RuleError {
 		// identities.go
 		ErrLinkUnverifiedProvider, ErrLinkUnverifiedLocal, ErrIdentityTaken, ErrLastLogin,
 		ErrSignupClosed, ErrNoEmail, ErrLinkUnconfirmedEmail,
+		// passkeys.go
+		ErrPasskeyCeremony, ErrTooManyPasskeys, ErrPasskeyTaken,
 		// saml.go
 		ErrSAMLRequestUnknown, ErrSAMLReplayed, ErrSAMLOtherBrowser, ErrSAMLNoProfile,
 		// twofactor.go

@@ -298,7 +298,8 @@ func startA11ySite(t *testing.T) *a11ySite {
 	}))
 	t.Cleanup(js.Close)
 	const apiToken = "a11y-notify-token-of-32-characters!!"
-	base, app := serveBrowserApp(t, map[string]string{
+	// At localhost, not 127.0.0.1: passkeys need a host name.
+	base, app := serveBrowserAppAt(t, map[string]string{
 		"ROSTER_STRIPE_SECRET_KEY":      "sk_test_roster",
 		"ROSTER_STRIPE_PUBLISHABLE_KEY": "pk_test_roster",
 		"ROSTER_STRIPE_API_BASE":        mock,
@@ -306,7 +307,7 @@ func startA11ySite(t *testing.T) *a11ySite {
 		"ROSTER_GITHUB_CLIENT_ID":       "gh-id", "ROSTER_GITHUB_CLIENT_SECRET": "gh-secret",
 		"ROSTER_SLACK_CLIENT_ID": "slack-id", "ROSTER_SLACK_CLIENT_SECRET": "slack-secret",
 		"ROSTER_API_TOKEN": apiToken,
-	})
+	}, "localhost")
 	store := app.Store
 	must := func(err error) {
 		t.Helper()
@@ -366,6 +367,12 @@ func startA11ySite(t *testing.T) *a11ySite {
 			t.Fatalf("notify API: %d, want 202", res.StatusCode)
 		}
 	}
+	// A passkey in the Passkeys panel (its record is never read here).
+	_, err = store.PasskeyHandle(ctx, ada.ID)
+	must(err)
+	_, err = store.AddPasskey(ctx, db.Passkey{UserID: ada.ID, RPID: "localhost", CredentialID: []byte("a11y-passkey"), Name: "Ada's laptop", Credential: []byte("{}")},
+		db.Event{Kind: db.EventPasskeyAdded})
+	must(err)
 	changeToken, changeHash := a11yToken(t)
 	must(store.RequestEmailChange(ctx, ada.ID, "ada.new@example.com", changeHash, time.Hour,
 		&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
@@ -439,6 +446,9 @@ func startA11ySite(t *testing.T) *a11ySite {
 		withAct(out("forgot password, sent", "GET /password/forgot", "/password/forgot", "main form"),
 			`document.querySelector('#forgot-form #email').value = 'nobody@example.com',
 			document.querySelector('#forgot-form').requestSubmit()`, "main .flash"),
+		withAct(out("log in with a passkey, refused", "GET /login", "/login", "#passkey-login"),
+			`document.querySelector('#passkey-login input[name=credential]').value = '{}',
+			document.querySelector('#passkey-login').requestSubmit()`, "#passkey-login-error:not([hidden])"),
 		out("forgot password", "GET /password/forgot", "/password/forgot", "main form"),
 		out("reset password", "GET /password/reset/:token", "/password/reset/"+resetToken, "main form"),
 		out("reset password, dead link", "GET /password/reset/:token", "/password/reset/no-such-token", "main h1"),
@@ -461,6 +471,8 @@ func startA11ySite(t *testing.T) *a11ySite {
 		withAct(in("profile, a two-factor code refused", "GET /profile", "/profile", "#two-factor svg.qr"),
 			`document.querySelector('#confirm_code').value = '000000',
 			document.querySelector('form[action="/profile/two-factor/confirm"]').requestSubmit()`, "#two-factor .field-error"),
+		withAct(in("profile, a passkey without a name refused", "GET /profile", "/profile", "section#passkeys"),
+			`document.querySelector('#add-passkey').requestSubmit()`, "#add-passkey-error:not([hidden])"),
 		withAct(in("Manage console, an invite refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#billing"),
 			`document.querySelector('form[action="`+acc(acme.ID, "/invites")+`"]').requestSubmit()`, "#invite .field-error, #invite .flash"),
 		in("notifications", "GET /profile/notifications", "/profile/notifications", "main h1"),

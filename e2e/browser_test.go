@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -223,11 +224,19 @@ func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 // a test that reads its route table too.
 func serveBrowserApp(t *testing.T, env map[string]string) (string, *server.App) {
 	t.Helper()
+	return serveBrowserAppAt(t, env, "127.0.0.1")
+}
+
+// serveBrowserAppAt is serveBrowserApp with host in the base URL (it
+// listens on 127.0.0.1 whatever the host): "localhost" for passkeys,
+// whose relying-party id cannot be an IP address.
+func serveBrowserAppAt(t *testing.T, env map[string]string, host string) (string, *server.App) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + ln.Addr().String()
+	base := "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	env = maps.Clone(env)
 	if env == nil {
 		env = map[string]string{}

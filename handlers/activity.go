@@ -212,6 +212,9 @@ func describe(ev db.Event) string {
 	case db.EventEmailChanged:
 		return "Changed the account email from " + text("old_email") + " to " + text("new_email")
 	}
+	if s, ok := describePasskey(ev); ok {
+		return s
+	}
 	return ev.Kind
 }
 

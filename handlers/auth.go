@@ -29,6 +29,7 @@ func (h *Handler) authPage(c echo.Context, title string, form views.Form) views.
 		InviteOnly: h.cfg.Signup == SignupInvite,
 		Logins:     h.loginOptions(),
 		SAML:       h.samlOffered(c),
+		Passkeys:   h.passkeys != nil,
 	}
 }
 

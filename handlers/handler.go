@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/session"
@@ -64,6 +65,9 @@ type Handler struct {
 	providers *sso.Providers
 	flows     *flowCookie
 	saml      samlState // SAML service provider key and clock (saml.go)
+	// The WebAuthn relying party of the base URL; nil when passkeys are
+	// not offered (passkeys.go).
+	passkeys *webauthn.WebAuthn
 }
 
 // New wires a Handler.
@@ -92,6 +96,11 @@ func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store
 	}
 	if !cfg.Phone {
 		log.Info("SMS and voice contact methods are not offered: set ROSTER_TWILIO_ACCOUNT_SID, ROSTER_TWILIO_AUTH_TOKEN and ROSTER_TWILIO_FROM to offer them")
+	}
+	if rp, err := newRelyingParty(cfg.BaseURL); err != nil {
+		log.Info("Passkeys are not offered", "reason", err)
+	} else {
+		h.passkeys = rp
 	}
 	if cfg.Stripe.Cards == nil {
 		log.Info("Credit Cards are not offered: set ROSTER_STRIPE_SECRET_KEY and ROSTER_STRIPE_PUBLISHABLE_KEY (and ROSTER_STRIPE_WEBHOOK_SECRET) to offer them")

@@ -51,6 +51,10 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 			return views.ProfilePage{}, err
 		}
 	}
+	var keys views.ProfilePage
+	if err := h.loadPasskeyRows(c, u, &keys); err != nil {
+		return views.ProfilePage{}, err
+	}
 	current := sessionHash(c)
 	rows := make([]views.SessionRow, 0, len(list))
 	for _, s := range list {
@@ -78,7 +82,8 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 		return views.ProfilePage{}, err
 	}
 	return views.ProfilePage{Page: h.page(c, "User Profile"), VerifyMail: verifyMail, Accounts: accounts, Invites: invites, Notify: notify, Sessions: rows,
-		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions(), TwoFactor: twoFactor}, nil
+		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions(), TwoFactor: twoFactor,
+		Passkeys: keys.Passkeys, PasskeysOffered: keys.PasskeysOffered}, nil
 }
 
 // devices remembers the names device gave recent user agents: a profile

@@ -99,6 +99,17 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.GET("/login/two-factor", h.secondStepPage)
 	e.POST("/login/two-factor", h.secondStep)
 
+	// Passkeys (passkeys.go): added, renamed and removed from the profile's
+	// Passkeys panel, and a sign-in with one from the login page. A begin
+	// answers JSON options for static/passkey.js; the finish is the post of
+	// the form the script filled with the browser's credential.
+	profile.POST("/passkeys/begin", h.passkeyRegisterBegin)
+	profile.POST("/passkeys", h.addPasskey)
+	profile.POST("/passkeys/:id/name", h.renamePasskey)
+	profile.POST("/passkeys/:id/delete", h.removePasskey)
+	e.POST("/login/passkey/begin", h.passkeyLoginBegin)
+	e.POST("/login/passkey", h.passkeyLogin)
+
 	// The notify API: a bearer token, no cookies, no CSRF (csrfExempt).
 	e.POST("/api/v1/notify", h.notifyAPI)
 

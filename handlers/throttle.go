@@ -47,6 +47,9 @@ type throttle struct {
 	// DNS look-ups of the SAML domain Verify button, per account and per
 	// client IP, whatever they find: each is a query to a name an Admin chose.
 	dnsAccount, dnsIP rule
+	// Passkey ceremonies begun from one client IP (passkeys.go), whatever
+	// their outcome: each keeps a row for a few minutes.
+	passkeyIP rule
 }
 
 var defaultThrottle = throttle{
@@ -64,6 +67,7 @@ var defaultThrottle = throttle{
 	apiFailures:   rule{"api:ip:", 20, 15 * time.Minute},
 	dnsAccount:    rule{"dns:account:", 10, time.Minute},
 	dnsIP:         rule{"dns:ip:", 30, time.Minute},
+	passkeyIP:     rule{"passkey:ip:", 60, 15 * time.Minute},
 }
 
 const throttledMessage = "Too many failed sign-in attempts. Wait 15 minutes and try again, or reset your password."

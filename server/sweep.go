@@ -33,7 +33,8 @@ func sweepExpiredCards(ctx context.Context, store *db.Store, log *slog.Logger) {
 }
 
 // sweepSpent hourly forgets SAML sign-in requests and assertion ids once a
-// day old (by then they are refused on their age alone), notifications
+// day old (by then they are refused on their age alone), passkey
+// ceremonies past db.PasskeyCeremonyTTL, notifications
 // sent or given up more than db.DeliveryRetention ago, and Stripe webhook
 // ids older than db.StripeEventRetention.
 func sweepSpent(ctx context.Context, store *db.Store, log *slog.Logger) {
@@ -43,6 +44,9 @@ func sweepSpent(ctx context.Context, store *db.Store, log *slog.Logger) {
 		now := time.Now()
 		if err := store.DeleteSpentSAML(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			log.Error("delete spent saml requests", "err", err)
+		}
+		if err := store.DeleteStaleCeremonies(ctx, now.Add(-db.PasskeyCeremonyTTL)); err != nil && ctx.Err() == nil {
+			log.Error("delete stale passkey ceremonies", "err", err)
 		}
 		n, err := store.DeleteOldDeliveries(ctx, now.Add(-db.DeliveryRetention))
 		if err != nil && ctx.Err() == nil {

@@ -122,6 +122,9 @@ type AuthPage struct {
 
 	Logins []LoginOption // login: a "Log in with" icon per configured provider
 	SAML   bool          // login: a SAML connection exists, so offer /login/saml
+
+	Passkeys     bool   // login: offer "Log in with a passkey" and passkey autofill
+	PasskeyError string // login: why the passkey sign-in was refused
 }
 
 // ProfilePage is the User Profile page.
@@ -142,6 +145,9 @@ type ProfilePage struct {
 	AddLogins       []LoginOption    // #sso-logins: an Add Login button per configured provider
 	LoginsForm      Form             // the X's outcome
 	TwoFactor       TwoFactorSection // #two-factor
+	Passkeys        []PasskeyRow     // #passkeys
+	PasskeysForm    Form             // adding, renaming or removing one
+	PasskeysOffered bool             // the server can use passkeys (its base URL has a host name)
 }
 
 // SessionRow is one signed-in browser in the #sessions table.
