@@ -37,6 +37,7 @@ func mailSamples() []Mail {
 		BillingMail{Account: "Acme", Card: "Visa ending 4242", Owner: "Ann", Reason: db.ClearedExpired},
 		security(PasswordChanged), security(PasswordReset), security(LoginRemoved), security(LoginAdded),
 		security(LoginLinked), security(SAMLLinked), security(NewDevice),
+		SudoCodeMail{Name: "Ann", Code: "123456"},
 	}
 }
 

@@ -243,6 +243,7 @@ var pages = map[string]any{
 	"preferences.html":   PreferencesPage{},
 	"cards.html":         CardsPage{},
 	"notifications.html": NotificationsPage{},
+	"sudo.html":          SudoPage{},
 }
 
 // Renderer holds one parsed template set per page file, and one per
