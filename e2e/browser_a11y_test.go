@@ -434,11 +434,23 @@ func startA11ySite(t *testing.T) *a11ySite {
 		out("invite, signed out", "GET /invites/:token", "/invites/"+carolToken, "main h1"),
 		out("error page (404)", "", "/no-such-page", "main h1"),
 		in("profile", "GET /profile", "/profile", "section#sessions"),
-		withAct(in("profile, a name refused and a password changed", "GET /profile", "/profile", "section#sessions"),
+		withAct(in("profile, a name refused", "GET /profile", "/profile", "section#sessions"),
 			`document.querySelector('form[action="/profile/name"] input[name=name]').value = '',
-			document.querySelector('form[action="/profile/name"]').requestSubmit(),
-			document.querySelector('form[action="/profile/password"]').requestSubmit()`,
-			`form[action="/profile/name"] .field-error, form[action="/profile/password"] .field-error`),
+			document.querySelector('form[action="/profile/name"]').requestSubmit()`,
+			`form[action="/profile/name"] .field-error`),
+		// Changing the password asks for it again first (re-authentication):
+		// with htmx in place of the section, without it (a plain submit) as
+		// a page; then a wrong password is refused by its field.
+		withAct(in("profile, the re-authentication prompt", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').requestSubmit()`, "#change-password #sudo_password"),
+		withAct(in("profile, a wrong password at the re-authentication prompt", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').requestSubmit(),
+			new Promise(function (done) { document.body.addEventListener('htmx:afterSettle', done, {once: true}); }).then(function () {
+				document.querySelector('#change-password #sudo_password').value = 'not her password';
+				document.querySelector('#change-password form').requestSubmit();
+			})`, "#change-password .field-error"),
+		withAct(in("re-authentication prompt page", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').submit()`, "main #sudo_password"),
 		withAct(in("Manage console, an invite refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#billing"),
 			`document.querySelector('form[action="`+acc(acme.ID, "/invites")+`"]').requestSubmit()`, "#invite .field-error, #invite .flash"),
 		in("notifications", "GET /profile/notifications", "/profile/notifications", "main h1"),

@@ -74,7 +74,7 @@ func (h *Handler) sudo(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		default:
-			return h.sudoPrompt(c, http.StatusForbidden, views.Form{}, false)
+			return h.sudoPrompt(c, http.StatusOK, views.Form{}, false)
 		}
 		for _, name := range sudoFields {
 			delete(c.Request().PostForm, name)
@@ -153,7 +153,7 @@ func (h *Handler) sendSudoCode(c echo.Context, u db.User) error {
 		return err
 	}
 	h.queued()
-	return h.sudoPrompt(c, http.StatusForbidden, views.Form{Message: "A code is on its way to " + u.Email + "."}, true)
+	return h.sudoPrompt(c, http.StatusOK, views.Form{Message: "A code is on its way to " + u.Email + "."}, true)
 }
 
 // sudoCode checks a code sendSudoCode mailed. done is false when it
@@ -191,7 +191,9 @@ var sectionID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 // sudoPrompt answers a gated action with the prompt, carrying the
 // action's form: for htmx the section that stands in for the one the
 // request targeted, else the whole page. codeSent says a person without a
-// password has a code on its way.
+// password has a code on its way. The prompt itself is 200, an ordinary
+// step like any form page: a 4xx would have htmx and the browser report an
+// error for it; a wrong password is 422 and a throttled one 429.
 func (h *Handler) sudoPrompt(c echo.Context, status int, form views.Form, codeSent bool) error {
 	u, _ := currentUser(c)
 	data := views.SudoPage{Page: h.page(c, "Confirm it is you"), Action: c.Request().URL.EscapedPath(), Form: form,
