@@ -60,6 +60,7 @@ var a11yNotPages = map[string]string{
 	"GET /profile/invite-badge":        "the user menu's badge poll: a fragment or 204 (the badge is checked on every signed-in page)",
 	"GET /profile/contacts/:id/verify": "the contact method's emailed link: verifies and redirects to /profile#contact-info",
 	"GET /api/v1/me/preferences":       "JSON API",
+	"GET /profile/data":                "Download my data: a JSON file",
 }
 
 // a11yThemes and a11yWidths are what every page is checked in.

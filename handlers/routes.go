@@ -75,6 +75,11 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	profile.GET("/notifications", h.notifications)
 	profile.GET("/invite-badge", h.inviteBadge) // inviteBadgePath, the menu badge's poll
 
+	// Leaving with your data (leaving.go): the JSON of everything Roster
+	// holds about the person, and deleting the profile.
+	profile.GET("/data", h.downloadData)
+	profile.POST("/delete", h.sudo(h.deleteProfile))
+
 	// Contact methods, their verification, routing and the account email
 	// (contacts.go); every POST answers with #contact-info for htmx.
 	profile.POST("/contacts", h.addContact)

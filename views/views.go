@@ -141,6 +141,8 @@ type ProfilePage struct {
 	Logins          []LoginRow      // #sso-logins: the linked logins
 	AddLogins       []LoginOption   // #sso-logins: an Add Login button per configured provider
 	LoginsForm      Form            // the X's outcome
+	Leave           Form            // #leave: Delete my profile's outcome
+	Owned           []db.Account    // #leave: the accounts that keep the profile from being deleted
 }
 
 // SessionRow is one signed-in browser in the #sessions table.
