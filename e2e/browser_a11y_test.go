@@ -452,6 +452,16 @@ func startA11ySite(t *testing.T) *a11ySite {
 			})`, "#change-password .field-error"),
 		withAct(in("re-authentication prompt page", "GET /profile", "/profile", "section#sessions"),
 			`document.querySelector('form[action="/profile/password"]').submit()`, "main #sudo_password"),
+		// Delete my profile, refused while Ada owns Acme: the password at
+		// the prompt first (this re-authenticates Ada's tab: it comes after
+		// the pages of the prompt).
+		withAct(in("profile, Delete my profile refused", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('#confirm-email').value = 'ada@example.com',
+			document.querySelector('form[action="/profile/delete"]').requestSubmit(),
+			new Promise(function (done) { document.body.addEventListener('htmx:afterSettle', done, {once: true}); }).then(function () {
+				var pw = document.querySelector('#leave #sudo_password');
+				if (pw) { pw.value = '`+a11yPassword+`'; document.querySelector('#leave form').requestSubmit(); }
+			})`, "#leave .flash.error"),
 		withAct(in("Manage console, an invite refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#billing"),
 			`document.querySelector('form[action="`+acc(acme.ID, "/invites")+`"]').requestSubmit()`, "#invite .field-error, #invite .flash"),
 		in("notifications", "GET /profile/notifications", "/profile/notifications", "main h1"),
