@@ -73,3 +73,34 @@ func TestBrowserSudo(t *testing.T) {
 	)
 	nojs.wantText(t, "main > .flash.success", "Your password is changed. 2 other sessions were logged out.")
 }
+
+// TestBrowserDeleteProfile: Delete my profile, with htmx, asks for the
+// password in place, then deletes the profile and lands signed out on the
+// sign-in page, where the old password no longer works.
+func TestBrowserDeleteProfile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base, store := startBrowserApp(t, nil)
+	browserCtx := startChromium(t, ctx)
+	const email, pw = "kay@example.com", "lantern orbit velvet quarry 42"
+	createBrowserUser(t, store, "Kay Leaving", email, pw)
+	kay := newBrowserTab(t, browserCtx, "Kay (Chrome)", browserUAChrome, true, true)
+	kay.signIn(t, base, email, pw)
+
+	kay.navigate(t, base+"/profile", "#leave #confirm-email")
+	kay.do(t, "ask to delete the profile",
+		chromedp.SendKeys(chromedp.CSS("#leave #confirm-email"), email),
+		chromedp.Click(chromedp.CSS("#leave button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#leave #sudo_password")),
+		htmxSettled,
+	)
+	kay.submit(t, "give the password", "/login",
+		chromedp.SendKeys(chromedp.CSS("#leave #sudo_password"), pw),
+		chromedp.Click(chromedp.CSS("#leave button[type=submit]")),
+	)
+	kay.wantText(t, "main > .flash.success", "Your profile is deleted. Thank you for using Roster.")
+	if _, err := store.UserByEmail(t.Context(), email); err == nil {
+		t.Fatal("the profile is still in the database")
+	}
+	kay.wantSignedOut(t, base)
+}
