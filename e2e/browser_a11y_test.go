@@ -60,6 +60,7 @@ var a11yNotPages = map[string]string{
 	"GET /profile/invite-badge":        "the user menu's badge poll: a fragment or 204 (the badge is checked on every signed-in page)",
 	"GET /profile/contacts/:id/verify": "the contact method's emailed link: verifies and redirects to /profile#contact-info",
 	"GET /api/v1/me/preferences":       "JSON API",
+	"GET /profile/data":                "Download my data: a JSON file",
 }
 
 // a11yThemes and a11yWidths are what every page is checked in.
@@ -458,11 +459,10 @@ func startA11ySite(t *testing.T) *a11ySite {
 		out("invite, signed out", "GET /invites/:token", "/invites/"+carolToken, "main h1"),
 		out("error page (404)", "", "/no-such-page", "main h1"),
 		in("profile", "GET /profile", "/profile", "section#sessions"),
-		withAct(in("profile, a name refused and a password changed", "GET /profile", "/profile", "section#sessions"),
+		withAct(in("profile, a name refused", "GET /profile", "/profile", "section#sessions"),
 			`document.querySelector('form[action="/profile/name"] input[name=name]').value = '',
-			document.querySelector('form[action="/profile/name"]').requestSubmit(),
-			document.querySelector('form[action="/profile/password"]').requestSubmit()`,
-			`form[action="/profile/name"] .field-error, form[action="/profile/password"] .field-error`),
+			document.querySelector('form[action="/profile/name"]').requestSubmit()`,
+			`form[action="/profile/name"] .field-error`),
 		// Two-factor authentication: setting up shows the QR code and the
 		// key (the page stays so for the second width), then a wrong code.
 		withAct(in("profile, setting up two-factor", "GET /profile", "/profile", "section#sessions"),
@@ -473,6 +473,29 @@ func startA11ySite(t *testing.T) *a11ySite {
 			document.querySelector('form[action="/profile/two-factor/confirm"]').requestSubmit()`, "#two-factor .field-error"),
 		withAct(in("profile, a passkey without a name refused", "GET /profile", "/profile", "section#passkeys"),
 			`document.querySelector('#add-passkey').requestSubmit()`, "#add-passkey-error:not([hidden])"),
+		// Changing the password asks for it again first (re-authentication):
+		// with htmx in place of the section, without it (a plain submit) as
+		// a page; then a wrong password is refused by its field.
+		withAct(in("profile, the re-authentication prompt", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').requestSubmit()`, "#change-password #sudo_password"),
+		withAct(in("profile, a wrong password at the re-authentication prompt", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').requestSubmit(),
+			new Promise(function (done) { document.body.addEventListener('htmx:afterSettle', done, {once: true}); }).then(function () {
+				document.querySelector('#change-password #sudo_password').value = 'not her password';
+				document.querySelector('#change-password form').requestSubmit();
+			})`, "#change-password .field-error"),
+		withAct(in("re-authentication prompt page", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').submit()`, "main #sudo_password"),
+		// Delete my profile, refused while Ada owns Acme: the password at
+		// the prompt first (this re-authenticates Ada's tab: it comes after
+		// the pages of the prompt).
+		withAct(in("profile, Delete my profile refused", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('#confirm-email').value = 'ada@example.com',
+			document.querySelector('form[action="/profile/delete"]').requestSubmit(),
+			new Promise(function (done) { document.body.addEventListener('htmx:afterSettle', done, {once: true}); }).then(function () {
+				var pw = document.querySelector('#leave #sudo_password');
+				if (pw) { pw.value = '`+a11yPassword+`'; document.querySelector('#leave form').requestSubmit(); }
+			})`, "#leave .flash.error"),
 		withAct(in("Manage console, an invite refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#billing"),
 			`document.querySelector('form[action="`+acc(acme.ID, "/invites")+`"]').requestSubmit()`, "#invite .field-error, #invite .flash"),
 		in("notifications", "GET /profile/notifications", "/profile/notifications", "main h1"),

@@ -50,9 +50,12 @@ func TestBrowserConfirmFirst(t *testing.T) {
 	// 2. A pending email change is cancelled in place; its link is dead.
 	eve.navigate(t, base+"/profile", "#change-email #new_email")
 	eve.markPage(t)
-	eve.do(t, "ask to change the account email",
+	eve.do(t, "ask to change the account email, giving the password again",
 		chromedp.SendKeys(chromedp.CSS("#change-email #new_email"), "eve.new@example.com"),
 		chromedp.Click(chromedp.CSS("#change-email button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#sudo_password")), htmxSettled,
+		chromedp.SendKeys(chromedp.CSS("#sudo_password"), pw),
+		chromedp.Click(chromedp.CSS(".sudo-prompt button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#pending-email button")), htmxSettled)
 	changeLink := mailbox.take(t, "eve.new@example.com", "Confirm your new Roster account email").link(t, base, "/email-change/")
 	eve.do(t, "cancel the change",

@@ -86,12 +86,18 @@ func TestBrowser(t *testing.T) {
 	ada.navigate(t, base+"/profile", "section#sessions")
 	ada.wantRows(t, 2)
 
-	// Change the password with htmx: the section is swapped in place, the
-	// sessions table (out of band) shrinks to this browser alone.
+	// Change the password with htmx: the section asks for the password
+	// again (re-authentication) and, once given, is swapped in place with
+	// the change made; the sessions table (out of band) shrinks to this
+	// browser alone.
 	ada.markPage(t)
 	ada.do(t, "change the password",
 		chromedp.SendKeys(chromedp.CSS("#change-password #current_password"), password1),
 		chromedp.SendKeys(chromedp.CSS("#change-password #new_password"), password2),
+		chromedp.Click(chromedp.CSS("#change-password button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#change-password #sudo_password")),
+		htmxSettled,
+		chromedp.SendKeys(chromedp.CSS("#change-password #sudo_password"), password1),
 		chromedp.Click(chromedp.CSS("#change-password button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#change-password .flash.success")),
 	)
@@ -154,10 +160,14 @@ func TestBrowser(t *testing.T) {
 	if v := nojs.eval(t, `typeof window.htmx`); v != "undefined" {
 		t.Fatalf("%s: typeof window.htmx = %q, want undefined: JavaScript is not off", nojs.name, v)
 	}
-	nojs.submit(t, "change the password without JavaScript", "/profile",
+	nojs.submit(t, "change the password without JavaScript", "/profile/password",
 		chromedp.SendKeys(chromedp.CSS("#change-password #current_password"), password2),
 		chromedp.SendKeys(chromedp.CSS("#change-password #new_password"), password3),
 		chromedp.Click(chromedp.CSS("#change-password button[type=submit]")),
+	)
+	nojs.submit(t, "give the password again without JavaScript", "/profile",
+		chromedp.SendKeys(chromedp.CSS("main #sudo_password"), password2),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
 	)
 	nojs.wantText(t, "main > .flash.success", "Your password is changed. 2 other sessions were logged out.")
 	nojs.wantRows(t, 1)

@@ -114,6 +114,10 @@ func describe(ev db.Event) string {
 			return "Failed sign-in attempt (wrong two-factor code)"
 		}
 		return "Failed sign-in attempt (wrong password)"
+	case db.EventSudo:
+		return "Confirmed it was you " + sudoMethodText(text("method")) + " before a sensitive change"
+	case db.EventSudoFailed:
+		return "Failed confirmation before a sensitive change (wrong " + sudoMethodWrong(text("method")) + ")"
 	case db.EventSignOut:
 		return "Logged out"
 	case db.EventPasswordChanged:

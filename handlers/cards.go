@@ -32,6 +32,7 @@ type cardProcessor interface {
 	Attach(ctx context.Context, id, customerID, idempotencyKey string) (payments.Card, error)
 	Detach(ctx context.Context, id string) error
 	SetDefault(ctx context.Context, customerID, id string) error
+	DeleteCustomer(ctx context.Context, id string) error
 }
 
 // StripeConfig is card payments' configuration; Cards nil means they are

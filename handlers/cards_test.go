@@ -31,6 +31,7 @@ func withCards(cards interface {
 	Attach(context.Context, string, string, string) (payments.Card, error)
 	Detach(context.Context, string) error
 	SetDefault(context.Context, string, string) error
+	DeleteCustomer(context.Context, string) error
 }) func(*appConfig) {
 	return func(ac *appConfig) {
 		ac.Stripe = handlers.StripeConfig{Cards: cards, PublishableKey: "pk_test_roster", WebhookSecret: testWebhookSecret, JSURL: stripeJSURL}

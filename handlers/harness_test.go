@@ -399,8 +399,33 @@ func (c *client) login(email, password string) {
 }
 
 // adopt signs this client in as userID through the session store, as a
-// sign-in would but without checking a password.
+// sign-in would but without checking a password, and re-authenticates the
+// session (sudo.go) as its prompt would: the tests of the sensitive
+// actions test the action, and sudo_test.go the prompt, with signInOnly.
 func (c *client) adopt(userID int64) {
+	c.t.Helper()
+	c.signInOnly(userID)
+	c.reauthenticate()
+}
+
+// reauthenticate marks this client's session re-authenticated now, as the
+// prompt does after the right password or code.
+func (c *client) reauthenticate() {
+	c.t.Helper()
+	sum := sha256.Sum256([]byte(c.cookie(sessCookie)))
+	in, err := c.app.store.ActiveSession(context.Background(), sum[:], time.Now().Add(-time.Hour))
+	if err != nil {
+		c.t.Fatalf("re-authenticate: the client's session: %v", err)
+	}
+	if err := c.app.store.Reauthenticate(context.Background(), in.User.ID, sum[:], db.Event{Kind: db.EventSudo}); err != nil {
+		c.t.Fatalf("re-authenticate user %d: %v", in.User.ID, err)
+	}
+}
+
+// signInOnly signs this client in as userID through the session store, as
+// a sign-in would but without checking a password: the session is not
+// re-authenticated.
+func (c *client) signInOnly(userID int64) {
 	c.t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/login", nil)
 	req.Header.Set("User-Agent", c.ua)

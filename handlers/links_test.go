@@ -14,6 +14,7 @@ import (
 // the path of the link mailed to it.
 func emailChangeLink(t *testing.T, a *app, c *client, email string) string {
 	t.Helper()
+	c.reauthenticate() // changing the email is a sensitive action
 	if res := c.postHTMX("/profile/email", url.Values{"new_email": {email}}); res.status != http.StatusOK {
 		t.Fatalf("ask to change the email to %s: got %d; body %s", email, res.status, res.body)
 	}

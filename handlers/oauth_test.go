@@ -197,7 +197,7 @@ func TestOAuthLogin(t *testing.T) {
 			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
 			k.c.login(annEmail, annPassword)
 			k.f.SignInAs(person("1006", "ann.elsewhere@example.net", false))
-			res, _ := k.c.viaIdP(k.f, k.c.postForm("/profile/logins/"+k.oc.key, nil))
+			res, _ := k.c.viaIdP(k.f, k.c.postForm("/profile/logins/"+k.oc.key, url.Values{"sudo_password": {annPassword}}))
 			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#sso-logins" {
 				t.Fatalf("callback: got %d to %q, want 303 to /profile#sso-logins; body %s", res.status, res.header.Get("Location"), res.body)
 			}
@@ -226,7 +226,7 @@ func TestOAuthLogin(t *testing.T) {
 			k.a.verify(t, k.a.seedUser(t, annName, annEmail, annPassword))
 			k.c.login(annEmail, annPassword)
 			k.f.SignInAs(person("1007", bobEmail, true))
-			res, _ := k.c.viaIdP(k.f, k.c.postForm("/profile/logins/"+k.oc.key, nil))
+			res, _ := k.c.viaIdP(k.f, k.c.postForm("/profile/logins/"+k.oc.key, url.Values{"sudo_password": {annPassword}}))
 			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile#sso-logins" {
 				t.Fatalf("callback: got %d to %q, want 303 to /profile#sso-logins", res.status, res.header.Get("Location"))
 			}
@@ -364,6 +364,7 @@ func TestUnlinkLogin(t *testing.T) {
 		t.Fatalf("logins: got %d, want 1", len(ids))
 	}
 	path := "/profile/logins/" + itoa(ids[0].ID) + "/delete"
+	c.reauthenticate()
 	page := c.get("/profile").body
 	if !strings.Contains(page, "<h2>Set a password</h2>") || strings.Contains(page, `name="current_password"`) {
 		t.Errorf("a profile without a password: want Set a password without the current password")
@@ -386,7 +387,7 @@ func TestUnlinkLogin(t *testing.T) {
 	bob := a.client(t)
 	a.seedUser(t, "Bob", bobEmail, bobPassword)
 	bob.login(bobEmail, bobPassword)
-	if res := bob.postForm(path, nil); res.status != http.StatusNotFound {
+	if res := bob.postForm(path, url.Values{"sudo_password": {bobPassword}}); res.status != http.StatusNotFound {
 		t.Fatalf("Bob removes someone's login: got %d, want 404", res.status)
 	}
 
@@ -428,7 +429,7 @@ func TestUnlinkLoginPlain(t *testing.T) {
 	}
 	c := a.client(t)
 	c.login(annEmail, annPassword)
-	res := c.postForm("/profile/logins/"+itoa(a.identities(t, annEmail)[0].ID)+"/delete", nil)
+	res := c.postForm("/profile/logins/"+itoa(a.identities(t, annEmail)[0].ID)+"/delete", url.Values{"sudo_password": {annPassword}})
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile" {
 		t.Fatalf("unlink: got %d to %q, want 303 to /profile", res.status, res.header.Get("Location"))
 	}
@@ -548,6 +549,7 @@ func TestExternalSignInNotices(t *testing.T) {
 		t.Fatalf("outbox after three sign-ins %q, want %q", got, want)
 	}
 	ids := a.identities(t, annEmail)
+	safari.reauthenticate()
 	if res := safari.postForm(fmt.Sprintf("/profile/logins/%d/delete", ids[0].ID), nil); res.status != http.StatusSeeOther {
 		t.Fatalf("unlink: got %d; body %s", res.status, res.body)
 	}

@@ -31,7 +31,7 @@ func TestProfilePanels(t *testing.T) {
 	c.adopt(ann.ID)
 
 	body := c.get("/profile").body
-	want := "contact-info my-accounts account-invites change-password sso-logins two-factor passkeys sessions"
+	want := "contact-info my-accounts account-invites change-password sso-logins two-factor passkeys sessions leave"
 	if got := strings.Join(sectionIDs(body), " "); got != want {
 		t.Errorf("sections without invites: %q, want %q", got, want)
 	}
@@ -53,7 +53,7 @@ func TestProfilePanels(t *testing.T) {
 	bob := a.seedUser(t, bobName, bobEmail, bobPassword)
 	a.seedInvite(t, a.seedAccount(t, bob, "Acme"), bob, annEmail, db.RoleNormal)
 	body = c.get("/profile").body
-	want = "account-invites contact-info my-accounts change-password sso-logins two-factor passkeys sessions"
+	want = "account-invites contact-info my-accounts change-password sso-logins two-factor passkeys sessions leave"
 	if got := strings.Join(sectionIDs(body), " "); got != want {
 		t.Errorf("sections with a pending invite: %q, want %q", got, want)
 	}

@@ -22,9 +22,11 @@ import (
 
 // startAddLogin posts Add Login for the provider of oc and, when Roster
 // sends the browser to the provider, completes the trip. It returns the
-// answer to the post and whether the trip to the provider happened.
+// answer to the post and whether the trip to the provider happened. The
+// session is re-authenticated first (Add Login is a sensitive action).
 func (c *client) startAddLogin(oc oauthCase, f *oauthtest.IdP) (*response, bool) {
 	c.t.Helper()
+	c.reauthenticate()
 	start := c.postForm("/profile/logins/"+oc.key, nil)
 	if start.status != http.StatusSeeOther || !strings.HasPrefix(start.header.Get("Location"), f.Server.URL+"/") {
 		return start, false

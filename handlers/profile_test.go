@@ -64,7 +64,7 @@ func TestProfilePage(t *testing.T) {
 	for _, m := range regexp.MustCompile(`<section id="([^"]+)"`).FindAllStringSubmatch(body, -1) {
 		sections = append(sections, m[1])
 	}
-	if got, want := strings.Join(sections, " "), "contact-info my-accounts account-invites change-password sso-logins two-factor passkeys sessions"; got != want {
+	if got, want := strings.Join(sections, " "), "contact-info my-accounts account-invites change-password sso-logins two-factor passkeys sessions leave"; got != want {
 		t.Errorf("got sections %q, want %q", got, want)
 	}
 	for _, want := range []string{

@@ -60,18 +60,25 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	e.POST("/password/reset/:token", h.reset)
 
 	// The User Profile page and its sections: signed in, every route.
+	// h.sudo gates a sensitive action on a fresh re-authentication
+	// (sudo.go), here and in the Manage console.
 	profile := group(e, "/profile", signedIn)
 	profile.GET("", h.profile)
 	profile.POST("/name", h.updateName)
 	profile.POST("/verify-email", h.resendVerification)
-	profile.POST("/password", h.changePassword)
-	profile.POST("/logins/:provider", h.addLogin)
-	profile.POST("/logins/:id/delete", h.unlinkLogin)
+	profile.POST("/password", h.sudo(h.changePassword))
+	profile.POST("/logins/:provider", h.sudo(h.addLogin))
+	profile.POST("/logins/:id/delete", h.sudo(h.unlinkLogin))
 	profile.POST("/sessions/:id/revoke", h.revokeSession)
 	profile.POST("/sessions/revoke-others", h.revokeOtherSessions)
 	profile.GET("/activity", h.activity)
 	profile.GET("/notifications", h.notifications)
 	profile.GET("/invite-badge", h.inviteBadge) // inviteBadgePath, the menu badge's poll
+
+	// Leaving with your data (leaving.go): the JSON of everything Roster
+	// holds about the person, and deleting the profile.
+	profile.GET("/data", h.downloadData)
+	profile.POST("/delete", h.sudo(h.deleteProfile))
 
 	// Contact methods, their verification, routing and the account email
 	// (contacts.go); every POST answers with #contact-info for htmx.
@@ -83,7 +90,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	profile.POST("/contacts/:id/test", h.testContact)
 	profile.POST("/contacts/:id/label", h.labelContact)
 	profile.POST("/notifications", h.saveRouting)
-	profile.POST("/email", h.changeEmail)
+	profile.POST("/email", h.sudo(h.changeEmail))
 	profile.POST("/email/cancel", h.cancelEmailChange)
 	e.GET("/email-change/:token", h.confirmEmailChangePage)
 	e.POST("/email-change/:token", h.confirmEmailChange)
@@ -133,12 +140,12 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	manage.POST("/invites/:iid/resend", h.resendInvite)
 	manage.POST("/members/:uid/role", h.setRole)
 	manage.POST("/members/:uid/remove", h.removeMember)
-	manage.POST("/owner", h.transferOwnership)
+	manage.POST("/owner", h.sudo(h.transferOwnership))
 	manage.POST("/settings", h.renameAccount)
-	manage.POST("/delete", h.deleteAccount)
+	manage.POST("/delete", h.sudo(h.deleteAccount))
 	manage.POST("/billing", h.setBilling)
 	manage.GET("/saml", h.samlPage)
-	manage.POST("/saml", h.createSAMLConnection)
+	manage.POST("/saml", h.sudo(h.createSAMLConnection))
 	manage.POST("/saml/:cid/delete", h.deleteSAMLConnection)
 	manage.POST("/saml/:cid/domains/:domain/verify", h.verifySAMLDomain)
 	manage.POST("/saml/:cid/idp-initiated", h.setSAMLIdPInitiated)

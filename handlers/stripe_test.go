@@ -76,7 +76,8 @@ type fakeStripe struct {
 	methods   map[string]*payments.Card
 	defaults  map[string]string // customer -> payment method
 	detached  []string
-	down      bool // every call fails as if Stripe were unreachable
+	deleted   []string // customers
+	down      bool     // every call fails as if Stripe were unreachable
 }
 
 func newFakeStripe() *fakeStripe {
@@ -181,6 +182,17 @@ func (f *fakeStripe) SetDefault(_ context.Context, customer, id string) error {
 		return err
 	}
 	f.defaults[customer] = id
+	return nil
+}
+
+func (f *fakeStripe) DeleteCustomer(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.unavailable(); err != nil {
+		return err
+	}
+	delete(f.customers, id)
+	f.deleted = append(f.deleted, id)
 	return nil
 }
 

@@ -132,6 +132,17 @@ func (s *Stripe) Detach(ctx context.Context, id string) error {
 	return convert(err)
 }
 
+// DeleteCustomer deletes a customer: Stripe detaches its cards and keeps
+// no way to charge them. A customer Stripe no longer has is no error.
+func (s *Stripe) DeleteCustomer(ctx context.Context, id string) error {
+	_, err := s.api.Customers.Del(id, &stripe.CustomerParams{Params: params(ctx, "")})
+	var e *Error
+	if err = convert(err); errors.As(err, &e) && e.Code == string(stripe.ErrorCodeResourceMissing) {
+		return nil
+	}
+	return err
+}
+
 // SetDefault makes the card the customer's default for invoices.
 func (s *Stripe) SetDefault(ctx context.Context, customerID, id string) error {
 	_, err := s.api.Customers.Update(customerID, &stripe.CustomerParams{

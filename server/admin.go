@@ -16,6 +16,7 @@ import (
 
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/payments"
 )
 
 var errHelp = flag.ErrHelp
@@ -59,12 +60,22 @@ func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.
 		return samlCommand(ctx, store, args, stdout)
 	}
 	if len(args) == 0 {
-		return errors.New("usage: roster user create|reset-password|verify-email -email ADDRESS")
+		return errors.New("usage: roster user create|reset-password|verify-email|delete -email ADDRESS")
 	}
-	return userCommand(ctx, store, args[0], args[1:], stdin, stdout)
+	var stripe customerDeleter
+	if cfg.StripeSecretKey != "" {
+		stripe = payments.New(payments.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase})
+	}
+	return userCommand(ctx, store, stripe, args[0], args[1:], stdin, stdout)
 }
 
-func userCommand(ctx context.Context, store *db.Store, sub string, args []string, stdin io.Reader, stdout io.Writer) error {
+// customerDeleter deletes a Stripe customer (payments.Stripe); nil when
+// Stripe is not configured.
+type customerDeleter interface {
+	DeleteCustomer(ctx context.Context, id string) error
+}
+
+func userCommand(ctx context.Context, store *db.Store, stripe customerDeleter, sub string, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // the caller prints the error once
 	email := fs.String("email", "", "the user's email (required)")
@@ -150,8 +161,14 @@ func userCommand(ctx context.Context, store *db.Store, sub string, args []string
 			fmt.Fprintf(stdout, "%d sessions signed out\n", v.SignedOut)
 		}
 		return nil
+	case "delete":
+		u, err := userByEmail(ctx, store, *email)
+		if err != nil {
+			return err
+		}
+		return deleteUser(ctx, store, stripe, u, stdout)
 	}
-	return fmt.Errorf("unknown command: user %s (want create, reset-password or verify-email)", sub)
+	return fmt.Errorf("unknown command: user %s (want create, reset-password, verify-email or delete)", sub)
 }
 
 func userByEmail(ctx context.Context, store *db.Store, email string) (db.User, error) {
@@ -217,5 +234,41 @@ func samlCommand(ctx context.Context, store *db.Store, args []string, stdout io.
 		return err
 	}
 	fmt.Fprintf(stdout, "emails at %s from SAML connection %d now count as verified\n", strings.ToLower(strings.TrimSpace(*domain)), *connID)
+	return nil
+}
+
+// deleteUser is `roster user delete`: what Delete my profile does
+// (handlers/leaving.go), for an operator. The Stripe customer goes first,
+// so no card of a deleted profile can still be charged; an owner of
+// accounts is refused, with them named.
+func deleteUser(ctx context.Context, store *db.Store, stripe customerDeleter, u db.User, stdout io.Writer) error {
+	owned, err := store.OwnedAccounts(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(owned) > 0 {
+		var names []string
+		for _, a := range owned {
+			names = append(names, fmt.Sprintf("%s (id %d)", a.Name, a.ID))
+		}
+		return fmt.Errorf("user delete: <%s> owns %s: transfer the ownership or delete the accounts first", u.Email, strings.Join(names, ", "))
+	}
+	customer, err := store.StripeCustomerID(ctx, u.ID)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+	case err != nil:
+		return err
+	case stripe == nil:
+		fmt.Fprintf(stdout, "Stripe is not configured: delete the customer %s at Stripe yourself\n", customer)
+	default:
+		if err := stripe.DeleteCustomer(ctx, customer); err != nil {
+			return fmt.Errorf("user delete: Stripe customer %s: %w", customer, err)
+		}
+		fmt.Fprintf(stdout, "deleted the Stripe customer %s\n", customer)
+	}
+	if _, err := store.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "deleted the profile of <%s> (user %d); its activity entries are kept without it\n", u.Email, u.ID)
 	return nil
 }

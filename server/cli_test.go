@@ -96,7 +96,7 @@ func TestRunHelp(t *testing.T) {
 			t.Errorf("help does not list %s and -%s", o.env, o.flag)
 		}
 	}
-	for _, cmd := range []string{"[serve]", "migrate", "backup FILE", "user create", "user reset-password", "user verify-email", "version"} {
+	for _, cmd := range []string{"[serve]", "migrate", "backup FILE", "user create", "user reset-password", "user verify-email", "user delete", "version"} {
 		if !strings.Contains(out, "roster "+cmd) {
 			t.Errorf("help does not list roster %s", cmd)
 		}
@@ -110,7 +110,8 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"user"}, "usage: roster user"},
-		{[]string{"user", "delete", "-email", "a@example.com"}, "unknown command: user delete"},
+		{[]string{"user", "remove", "-email", "a@example.com"}, "unknown command: user remove"},
+		{[]string{"user", "delete", "-email", "nobody@example.com"}, "no user has the email nobody@example.com"},
 		{[]string{"user", "create"}, "-email is required"},
 		{[]string{"user", "reset-password", "-email", "nobody@example.com"}, "no user has the email nobody@example.com"},
 		{[]string{"user", "verify-email", "-email", "nobody@example.com"}, "no user has the email nobody@example.com"},

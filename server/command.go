@@ -51,6 +51,7 @@ Usage:
   roster user create -email E [-name N] [-password-stdin] [-verified]
   roster user reset-password -email E [-password-stdin]
   roster user verify-email -email E
+  roster user delete -email E
   roster saml verify-domain -connection ID -domain D
                                     trust emails at D from SAML connection ID (after checking its owner)
   roster version

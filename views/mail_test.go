@@ -39,6 +39,7 @@ func mailSamples() []Mail {
 		security(LoginLinked), security(SAMLLinked), security(NewDevice),
 		security(TwoFactorOn), security(TwoFactorOff), security(RecoveryCodesNew), security(RecoveryCodeUsed),
 		security(PasskeyAdded), security(PasskeyRemoved),
+		SudoCodeMail{Name: "Ann", Code: "123456"},
 	}
 }
 

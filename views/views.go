@@ -148,6 +148,8 @@ type ProfilePage struct {
 	Passkeys        []PasskeyRow     // #passkeys
 	PasskeysForm    Form             // adding, renaming or removing one
 	PasskeysOffered bool             // the server can use passkeys (its base URL has a host name)
+	Leave           Form             // #leave: Delete my profile's outcome
+	Owned           []db.Account     // #leave: the accounts that keep the profile from being deleted
 }
 
 // SessionRow is one signed-in browser in the #sessions table.
@@ -251,6 +253,7 @@ var pages = map[string]any{
 	"cards.html":            CardsPage{},
 	"notifications.html":    NotificationsPage{},
 	"login_two_factor.html": SecondStepPage{},
+	"sudo.html":             SudoPage{},
 }
 
 // Renderer holds one parsed template set per page file, and one per

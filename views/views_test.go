@@ -84,7 +84,7 @@ func TestProfileSectionOrder(t *testing.T) {
 	for _, m := range ids {
 		got = append(got, m[1])
 	}
-	want := "contact-info my-accounts account-invites change-password sso-logins two-factor passkeys sessions"
+	want := "contact-info my-accounts account-invites change-password sso-logins two-factor passkeys sessions leave"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("sections: got %v, want %s", got, want)
 	}

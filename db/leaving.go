@@ -1,0 +1,235 @@
+// Leaving with your data: everything Roster holds about a person, as data
+// they can take, and the deletion of their profile.
+
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Export is everything Roster holds about one person, section by section,
+// each a list of rows by column name (a time as RFC 3339). It never holds a
+// secret, a hash or a token: each section's query names its columns, and
+// TestExportHoldsNoSecret checks every such column's values against it.
+type Export map[string]any
+
+// exportSections are the sections of an Export and their queries, all with
+// the user's id as ?1 (and the user's email as ?2). Columns ending in _at
+// are times; detail is JSON.
+var exportSections = []struct{ name, query string }{
+	{"profile", `SELECT id, email, name, email_verified_at, created_at, updated_at,
+		password_hash IS NOT NULL AS has_password, stripe_customer_id IS NOT NULL AS has_stripe_customer
+		FROM users WHERE id = ?1`},
+	{"contact_methods", `SELECT id, kind, address, label, is_account, verified_at, created_at
+		FROM contact_methods WHERE user_id = ?1 ORDER BY id`},
+	{"notification_rules", `SELECT circumstance, severity, contact_method_id
+		FROM notification_rules WHERE user_id = ?1 ORDER BY circumstance, severity, contact_method_id`},
+	{"memberships", `SELECT a.id AS account_id, a.name AS account, m.role, a.owner_id = m.user_id AS owner, m.created_at
+		FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.user_id = ?1 ORDER BY a.id`},
+	{"invites", `SELECT i.id, a.name AS account, i.role, i.state, i.created_at, i.expires_at
+		FROM invites i JOIN accounts a ON a.id = i.account_id WHERE i.email = ?2 ORDER BY i.id`},
+	{"logins", `SELECT id, provider, subject, email, email_verified, display_name, created_at, last_used_at
+		FROM identities WHERE user_id = ?1 ORDER BY id`},
+	{"sessions", `SELECT id, created_at, last_seen_at, expires_at, ip, user_agent
+		FROM sessions WHERE user_id = ?1 ORDER BY id`},
+	{"preferences", `SELECT * FROM preferences WHERE user_id = ?1`},
+	{"pending_email_change", `SELECT new_email, created_at, expires_at FROM email_changes WHERE user_id = ?1`},
+	{"cards", `SELECT id, brand, last4, exp_month, exp_year, is_default, created_at
+		FROM payment_methods WHERE user_id = ?1 ORDER BY id`},
+	{"notifications", `SELECT id, kind, address, circumstance, severity, subject, state, created_at, sent_at
+		FROM outbox WHERE user_id = ?1 ORDER BY id`},
+	{"activity", `SELECT id, account_id, kind, detail_json AS detail, ip, user_agent, created_at
+		FROM audit_events WHERE user_id = ?1 ORDER BY id`},
+}
+
+// ExportUser gathers everything Roster holds about userID, in one read
+// transaction so that the sections agree.
+func (s *Store) ExportUser(ctx context.Context, userID int64) (Export, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var email string
+	if err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = ?`, userID).Scan(&email); err != nil {
+		return nil, fmt.Errorf("export user %d: %w", userID, mapErr(err))
+	}
+	out := Export{"exported_at": s.now().UTC().Format(time.RFC3339)}
+	for _, sec := range exportSections {
+		rows, err := exportRows(ctx, tx, sec.query, userID, email)
+		if err != nil {
+			return nil, fmt.Errorf("export user %d, %s: %w", userID, sec.name, err)
+		}
+		switch sec.name {
+		case "profile", "preferences", "pending_email_change":
+			if len(rows) == 0 {
+				out[sec.name] = nil
+			} else {
+				out[sec.name] = rows[0]
+			}
+		default:
+			out[sec.name] = rows
+		}
+	}
+	return out, nil
+}
+
+func exportRows(ctx context.Context, tx *sql.Tx, query string, userID int64, email string) ([]map[string]any, error) {
+	rows, err := tx.QueryContext(ctx, query, userID, email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	list := []map[string]any{}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := map[string]any{}
+		for i, col := range cols {
+			if col == "user_id" {
+				continue
+			}
+			v := vals[i] // a blob stays []byte: base64 in the JSON
+			switch {
+			case strings.HasSuffix(col, "_at"):
+				if n, ok := v.(int64); ok && n != 0 {
+					v = fromUnix(n).Format(time.RFC3339)
+				}
+			case col == "detail":
+				if s, ok := v.(string); ok {
+					v = json.RawMessage(s)
+				}
+			}
+			row[col] = v
+		}
+		list = append(list, row)
+	}
+	return list, rows.Err()
+}
+
+// ErrOwnsAccounts refuses deleting a profile that owns accounts: ownership
+// must move first (or the account go), since an account always has its
+// owner. OwnsAccounts names them.
+var ErrOwnsAccounts = errors.New("the profile owns accounts")
+
+// OwnsAccounts is ErrOwnsAccounts with the accounts owned.
+type OwnsAccounts struct{ Accounts []Account }
+
+func (e *OwnsAccounts) Error() string { return ErrOwnsAccounts.Error() }
+
+// Is makes errors.Is(err, ErrOwnsAccounts) true.
+func (e *OwnsAccounts) Is(target error) bool { return target == ErrOwnsAccounts }
+
+// Deleted is what deleting a profile removed, for what follows outside
+// the database (its Stripe customer).
+type Deleted struct {
+	User             User
+	StripeCustomerID string
+}
+
+// DeleteUser deletes userID's profile and its personal rows, in one
+// transaction: everything that points at the user goes with it
+// (sessions, logins, contact methods and rules, memberships, cards,
+// preferences, links and queued mail), invites it sent stay without their
+// sender, and its audit entries stay, anonymised: no user, address, device
+// or detail, and its email and name taken out of the entries of others.
+// A profile that owns an account is refused (*OwnsAccounts).
+func (s *Store) DeleteUser(ctx context.Context, userID int64) (Deleted, error) {
+	var d Deleted
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var customer sql.NullString
+		row := tx.QueryRowContext(ctx, `SELECT email, name, COALESCE(stripe_customer_id, '') FROM users WHERE id = ?`, userID)
+		if err := row.Scan(&d.User.Email, &d.User.Name, &customer); err != nil {
+			return err
+		}
+		d.User.ID, d.StripeCustomerID = userID, customer.String
+		owned, err := ownedAccounts(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if len(owned) > 0 {
+			return &OwnsAccounts{Accounts: owned}
+		}
+		// The person's own entries: kept for the accounts' history, but
+		// no longer anyone's.
+		if _, err := tx.ExecContext(ctx, `UPDATE audit_events SET user_id = NULL, ip = '', user_agent = '', detail_json = '{}'
+			WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		// Others' entries that name the person (an Admin's "Removed Bob").
+		for _, word := range []string{d.User.Email, d.User.Name} {
+			quoted, _ := json.Marshal(word)
+			if word == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE audit_events SET detail_json = replace(detail_json, ?1, '"a deleted person"')
+				WHERE instr(detail_json, ?1) > 0`, string(quoted)); err != nil {
+				return err
+			}
+		}
+		// Invites to the address and mail to it queued without a profile
+		// (an invite's) are the person's too.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM invites WHERE email = ?`, d.User.Email); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE user_id IS NULL AND address = ?`, d.User.Email); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return Deleted{}, fmt.Errorf("delete user %d: %w", userID, err)
+	}
+	return d, nil
+}
+
+// OwnedAccounts lists the accounts userID owns.
+func (s *Store) OwnedAccounts(ctx context.Context, userID int64) ([]Account, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return ownedAccounts(ctx, tx, userID)
+}
+
+func ownedAccounts(ctx context.Context, tx *sql.Tx, userID int64) ([]Account, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM accounts WHERE owner_id = ? ORDER BY name, id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []Account
+	for rows.Next() {
+		var a Account
+		if err := rows.Scan(&a.ID, &a.Name); err != nil {
+			return nil, err
+		}
+		a.OwnerID = userID
+		list = append(list, a)
+	}
+	return list, rows.Err()
+}

@@ -1,0 +1,234 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/views"
+)
+
+// Re-authentication ("sudo mode"). A sensitive action (changing the email
+// or the password, Add Login and removing a login, transferring ownership,
+// deleting an account, adding a SAML connection) runs only for a session
+// that proved its person again within db.SudoWindow. Otherwise its answer
+// is a prompt, in place of the section for htmx and as a page without
+// JavaScript, whose form posts to the same action with the action's own
+// values as hidden fields (and a fresh _csrf, checked as on any post):
+// once the password is right, the session is re-authenticated and the
+// action runs with those values, as if the prompt had never been.
+//
+// The window is kept with the session on the server (db.Reauthenticate),
+// never in a cookie, so a new session or another browser starts without
+// it. A person without a password (who logs in with SSO only) gets a code
+// mailed to the account email instead.
+
+// The fields the prompt adds to the action's form; the action never sees
+// them.
+const (
+	sudoPasswordField = "sudo_password"
+	sudoCodeField     = "sudo_code"
+	sudoSendField     = "sudo_send_code"
+)
+
+var sudoFields = []string{sudoPasswordField, sudoCodeField, sudoSendField}
+
+// Ways of re-authenticating, as the audit entry records them.
+const (
+	sudoByPassword = "password"
+	sudoByCode     = "email_code"
+)
+
+// sudo gates next on a fresh re-authentication of the request's session.
+// Wrap a route's handler with it in the route table; it runs after the
+// route's group checks (signed in, member, Admin), so the prompt is shown
+// only to someone who may reach the action at all.
+func (h *Handler) sudo(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, ok := currentUser(c)
+		if !ok {
+			return echo.ErrNotFound // every gated route is behind requireUser
+		}
+		fresh, err := h.store.Reauthenticated(c.Request().Context(), u.ID, sessionHash(c))
+		if err != nil {
+			return err
+		}
+		form := c.Request().PostForm
+		has := func(name string) bool { _, ok := form[name]; return ok }
+		// The ways to re-authenticate. Two-factor codes and passkeys join
+		// here: each checks its proof and calls reauthenticatedNow.
+		switch {
+		case fresh:
+		case u.PasswordHash != "" && has(sudoPasswordField):
+			if done, err := h.sudoPassword(c, u); !done {
+				return err
+			}
+		case u.PasswordHash == "" && has(sudoSendField):
+			return h.sendSudoCode(c, u)
+		case u.PasswordHash == "" && has(sudoCodeField):
+			if done, err := h.sudoCode(c, u); !done {
+				return err
+			}
+		default:
+			return h.sudoPrompt(c, http.StatusOK, views.Form{}, false)
+		}
+		for _, name := range sudoFields {
+			delete(c.Request().PostForm, name)
+			delete(c.Request().Form, name)
+		}
+		return next(c)
+	}
+}
+
+// reauthenticatedNow records that the request's session re-authenticated
+// now, by method (audited): the session may take sensitive actions for
+// db.SudoWindow. Every way of re-authenticating ends here.
+func (h *Handler) reauthenticatedNow(c echo.Context, method string) error {
+	u, _ := currentUser(c)
+	ev := event(c, db.EventSudo)
+	ev.Detail = map[string]any{"method": method}
+	return h.store.Reauthenticate(c.Request().Context(), u.ID, sessionHash(c), ev)
+}
+
+// sudoPassword checks the prompt's password as a sign-in does, with the
+// same slots (per email and client IP), taken before the hash and kept by
+// a wrong password. done is false when it answered with the prompt again.
+func (h *Handler) sudoPassword(c echo.Context, u db.User) (done bool, err error) {
+	ctx := c.Request().Context()
+	pw := c.Request().PostForm.Get(sudoPasswordField)
+	var form views.Form
+	if pw == "" {
+		form.Fail(sudoPasswordField, "Enter your password.")
+		return false, h.sudoPrompt(c, http.StatusUnprocessableEntity, form, false)
+	}
+	slot, err := h.reservePassword(c, u.Email)
+	if _, ok := throttled(c, err); ok {
+		form.Fail(sudoPasswordField, throttledMessage)
+		return false, h.sudoPrompt(c, http.StatusTooManyRequests, form, false)
+	}
+	if err != nil {
+		return false, err
+	}
+	ok, err := h.hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil || ok {
+		h.release(ctx, c, slot) // a right password, or nothing checked
+	}
+	if err != nil {
+		return false, h.hashError(err)
+	}
+	if !ok {
+		if err := h.sudoFailed(c, u, sudoByPassword); err != nil {
+			return false, err
+		}
+		form.Fail(sudoPasswordField, "That is not your password.")
+		return false, h.sudoPrompt(c, http.StatusUnprocessableEntity, form, false)
+	}
+	return true, h.reauthenticatedNow(c, sudoByPassword)
+}
+
+// sendSudoCode mails a code to the account email of a person without a
+// password, and shows the prompt with its field.
+func (h *Handler) sendSudoCode(c echo.Context, u db.User) error {
+	err := h.store.SendSudoCode(c.Request().Context(), u.ID, sessionHash(c), func(code string) (db.Mail, error) {
+		sent, err := h.views.Mail(views.SudoCodeMail{Name: u.DisplayName(), Code: code})
+		if err != nil {
+			return db.Mail{}, err
+		}
+		kept, err := h.views.Mail(views.SudoCodeMail{Name: u.DisplayName(), Code: "(code removed after delivery)"})
+		if err != nil {
+			return db.Mail{}, err
+		}
+		return db.Mail{Circumstance: db.CircumstanceSecurity, Subject: sent.Subject, Body: sent.Body, Kept: kept.Body}, nil
+	})
+	if t, ok := throttled(c, err); ok {
+		var form views.Form
+		form.Fail("form", "We sent you "+views.Plural(int64(t.Limit.Max), "code", "codes")+" in the last hour. "+tryAgainIn(t.RetryAfter))
+		return h.sudoPrompt(c, http.StatusTooManyRequests, form, true)
+	}
+	if err != nil {
+		return err
+	}
+	h.queued()
+	return h.sudoPrompt(c, http.StatusOK, views.Form{Message: "A code is on its way to " + u.Email + "."}, true)
+}
+
+// sudoCode checks a code sendSudoCode mailed. done is false when it
+// answered with the prompt again.
+func (h *Handler) sudoCode(c echo.Context, u db.User) (done bool, err error) {
+	code := strings.TrimSpace(c.Request().PostForm.Get(sudoCodeField))
+	var form views.Form
+	if code == "" {
+		form.Fail(sudoCodeField, "Enter the code from the email.")
+		return false, h.sudoPrompt(c, http.StatusUnprocessableEntity, form, true)
+	}
+	ev := event(c, db.EventSudo)
+	ev.Detail = map[string]any{"method": sudoByCode}
+	err = h.store.UseSudoCode(c.Request().Context(), u.ID, sessionHash(c), code, ev)
+	if errors.Is(err, db.ErrSudoCode) {
+		if err := h.sudoFailed(c, u, sudoByCode); err != nil {
+			return false, err
+		}
+		form.Fail(sudoCodeField, "That code is wrong or has expired. Check the email, or send another code.")
+		return false, h.sudoPrompt(c, http.StatusUnprocessableEntity, form, true)
+	}
+	return err == nil, err
+}
+
+// sudoFailed audits a wrong password or code.
+func (h *Handler) sudoFailed(c echo.Context, u db.User, method string) error {
+	ev := event(c, db.EventSudoFailed)
+	ev.UserID, ev.Detail = u.ID, map[string]any{"method": method}
+	return h.store.AddEvent(c.Request().Context(), ev)
+}
+
+// sectionID is what an htmx target id may be for the prompt to take it.
+var sectionID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+
+// sudoPrompt answers a gated action with the prompt, carrying the
+// action's form: for htmx the section that stands in for the one the
+// request targeted, else the whole page. codeSent says a person without a
+// password has a code on its way. The prompt itself is 200, an ordinary
+// step like any form page: a 4xx would have htmx and the browser report an
+// error for it; a wrong password is 422 and a throttled one 429.
+func (h *Handler) sudoPrompt(c echo.Context, status int, form views.Form, codeSent bool) error {
+	u, _ := currentUser(c)
+	data := views.SudoPage{Page: h.page(c, "Confirm it is you"), Action: c.Request().URL.EscapedPath(), Form: form,
+		Code: u.PasswordHash == "", CodeSent: codeSent}
+	if t := target(c); sectionID.MatchString(t) {
+		data.Target = t
+	}
+	post := c.Request().PostForm
+	names := make([]string, 0, len(post))
+	for name := range post {
+		if name != "_csrf" && !slices.Contains(sudoFields, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for _, v := range post[name] {
+			data.Fields = append(data.Fields, views.Field{Name: name, Value: v})
+		}
+	}
+	return h.render(c, status, "sudo.html", "sudo/prompt", data)
+}
+
+// sudoMethodText says how a person re-authenticated, for the activity log.
+func sudoMethodText(method string) string {
+	if method == sudoByCode {
+		return "with a code sent by email"
+	}
+	return "with the password"
+}
+
+// sudoMethodWrong names what was wrong in a failed re-authentication.
+func sudoMethodWrong(method string) string {
+	if method == sudoByCode {
+		return "code"
+	}
+	return "password"
+}
