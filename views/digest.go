@@ -78,10 +78,23 @@ func digest(page string, data any) ([32]byte, error) {
 		}
 	}()
 	d.str(page)
-	if err := d.any(reflect.ValueOf(data)); err != nil {
+	if err := d.any(addressable(data)); err != nil {
 		return [32]byte{}, err
 	}
 	return sha256.Sum256(d.buf), nil
+}
+
+// addressable is data as a reflect.Value whose fields can be addressed: a
+// copy of it. Reading a time.Time or a Count then costs no copy into an
+// interface (an allocation each).
+func addressable(data any) reflect.Value {
+	v := reflect.ValueOf(data)
+	if !v.IsValid() || v.CanAddr() {
+		return v
+	}
+	c := reflect.New(v.Type()).Elem()
+	c.Set(v)
+	return c
 }
 
 // Marks written before values whose presence varies.
@@ -123,37 +136,15 @@ var (
 
 // value writes v, whose type the encoding around it already says.
 func (d *digester) value(v reflect.Value) error {
-	d.depth++
-	defer func() { d.depth-- }()
-	if d.depth > maxDigestDepth {
+	if d.depth++; d.depth > maxDigestDepth {
 		return fmt.Errorf("%w: deeper than %d", errNotDigestible, maxDigestDepth)
 	}
-	switch v.Type() {
-	case timeType:
-		return d.time(v)
-	case locationType:
-		return d.location(v)
-	case countType:
-		return d.count(v)
-	case clockType:
-		// Relative times count from Clock.Now; a zero Now means the
-		// moment of rendering, which the data does not hold.
-		r, ok := readable(v)
-		if !ok {
-			return fmt.Errorf("%w: an unexported Clock", errNotDigestible)
-		}
-		if c := r.Interface().(Clock); c.DateFormat == "relative" && c.Now.IsZero() {
-			return fmt.Errorf("%w: relative times without Clock.Now", errNotDigestible)
-		}
-	case byteSlice:
-		if v.IsNil() {
-			d.byte1(markNil)
-			return nil
-		}
-		d.byte1(markSome)
-		d.raw(v.Bytes())
-		return nil
-	}
+	err := d.kind(v)
+	d.depth--
+	return err
+}
+
+func (d *digester) kind(v reflect.Value) error {
 	switch v.Kind() {
 	case reflect.Bool:
 		if v.Bool() {
@@ -174,6 +165,20 @@ func (d *digester) value(v reflect.Value) error {
 	case reflect.String:
 		d.str(v.String())
 	case reflect.Struct:
+		switch v.Type() {
+		case timeType:
+			return d.time(v)
+		case clockType:
+			// Relative times count from Clock.Now; a zero Now means the
+			// moment of rendering, which the data does not hold.
+			r, ok := readable(v)
+			if !ok {
+				return fmt.Errorf("%w: an unexported Clock", errNotDigestible)
+			}
+			if c := (*Clock)(r.Addr().UnsafePointer()); c.DateFormat == "relative" && c.Now.IsZero() {
+				return fmt.Errorf("%w: relative times without Clock.Now", errNotDigestible)
+			}
+		}
 		for _, i := range walkedFields(v.Type()) {
 			if err := d.value(v.Field(i)); err != nil {
 				return err
@@ -186,6 +191,9 @@ func (d *digester) value(v reflect.Value) error {
 			}
 		}
 	case reflect.Pointer:
+		if v.Type() == locationType {
+			return d.location(v)
+		}
 		if v.IsNil() {
 			d.byte1(markNil)
 			return nil
@@ -199,6 +207,11 @@ func (d *digester) value(v reflect.Value) error {
 	case reflect.Slice:
 		if v.IsNil() {
 			d.byte1(markNil)
+			return nil
+		}
+		if v.Type() == byteSlice {
+			d.byte1(markSome)
+			d.raw(v.Bytes())
 			return nil
 		}
 		if v.Len() > 0 && d.met(v.Type(), v.UnsafePointer(), v.Len()) {
@@ -220,7 +233,12 @@ func (d *digester) value(v reflect.Value) error {
 			return nil
 		}
 		return d.mapEntries(v)
-	default: // Func, Chan, UnsafePointer
+	case reflect.Func:
+		if v.Type() == countType {
+			return d.count(v)
+		}
+		return fmt.Errorf("%w: a %s (%s)", errNotDigestible, v.Kind(), v.Type())
+	default: // Chan, UnsafePointer
 		return fmt.Errorf("%w: a %s (%s)", errNotDigestible, v.Kind(), v.Type())
 	}
 	return nil
@@ -268,15 +286,19 @@ func (d *digester) mapEntries(v reflect.Value) error {
 	return nil
 }
 
-// readable returns v so that its value can be taken as an interface, even
-// when it was reached through an unexported field (which reflect does not
-// allow to be read that way, only by kind).
+// readable returns v addressable, so that it can be read as its Go type
+// without copying it into an interface, even when it was reached through
+// an unexported field (which reflect reads only by kind). digest makes the
+// data addressable at the root, so only what a map or an interface holds
+// is copied here.
 func readable(v reflect.Value) (reflect.Value, bool) {
-	if v.CanInterface() {
+	if v.CanAddr() {
 		return v, true
 	}
-	if v.CanAddr() {
-		return reflect.NewAt(v.Type(), v.Addr().UnsafePointer()).Elem(), true
+	if v.CanInterface() {
+		c := reflect.New(v.Type()).Elem()
+		c.Set(v)
+		return c, true
 	}
 	return v, false
 }
@@ -296,7 +318,7 @@ func (d *digester) time(v reflect.Value) error {
 		}
 		return nil
 	}
-	t := r.Interface().(time.Time)
+	t := (*time.Time)(r.Addr().UnsafePointer())
 	d.u64(uint64(t.Unix()))
 	d.u64(uint64(t.Nanosecond()))
 	return d.loc(t.Location())
@@ -350,7 +372,7 @@ func (d *digester) count(v reflect.Value) error {
 	if !ok {
 		return fmt.Errorf("%w: an unexported Count", errNotDigestible)
 	}
-	c := r.Interface().(Count)
+	c := *(*Count)(r.Addr().UnsafePointer())
 	if c == nil {
 		d.byte1(markNil)
 		return nil

@@ -230,11 +230,11 @@ func TestMemoBounded(t *testing.T) {
 	page := bytes.Repeat([]byte("x"), memoMaxBytes/10)
 	key := func(i int) [32]byte { return [32]byte{byte(i), byte(i >> 8)} }
 	for i := range 10 {
-		m.put(key(i), page)
+		m.put(key(i), page, nil)
 	}
 	m.get(key(0)) // used: now the most recent
 	for i := 10; i < 15; i++ {
-		m.put(key(i), page)
+		m.put(key(i), page, nil)
 	}
 	if m.size > memoMaxBytes {
 		t.Errorf("memo holds %d bytes, want at most %d", m.size, memoMaxBytes)
@@ -248,7 +248,7 @@ func TestMemoBounded(t *testing.T) {
 	if len(m.entries) != m.order.Len() {
 		t.Errorf("%d keys, %d in the order", len(m.entries), m.order.Len())
 	}
-	m.put(key(99), bytes.Repeat([]byte("x"), memoMaxBytes/2))
+	m.put(key(99), bytes.Repeat([]byte("x"), memoMaxBytes/2), nil)
 	if _, ok := m.get(key(99)); ok {
 		t.Error("a page larger than a quarter of the memo was kept")
 	}

@@ -43,14 +43,15 @@ type memo struct {
 }
 
 type memoEntry struct {
-	key  [32]byte
-	page []byte // never written to once kept
+	key   [32]byte
+	page  []byte // never written to once kept
+	slots []slot // where its CSRF token and nonce go
 }
 
 func newMemo() *memo { return &memo{entries: map[[32]byte]*list.Element{}} }
 
-// get returns the bytes kept for key.
-func (m *memo) get(key [32]byte) ([]byte, bool) {
+// get returns the page kept for key.
+func (m *memo) get(key [32]byte) (*memoEntry, bool) {
 	m.mu.Lock()
 	e, ok := m.entries[key]
 	if ok {
@@ -62,12 +63,12 @@ func (m *memo) get(key [32]byte) ([]byte, bool) {
 		return nil, false
 	}
 	m.hits.Add(1)
-	return e.Value.(*memoEntry).page, true
+	return e.Value.(*memoEntry), true
 }
 
 // put keeps page for key, dropping the least recently used pages beyond
 // memoMaxBytes. A page larger than a quarter of that is not kept.
-func (m *memo) put(key [32]byte, page []byte) {
+func (m *memo) put(key [32]byte, page []byte, slots []slot) {
 	if len(page) > memoMaxBytes/4 {
 		return
 	}
@@ -76,7 +77,7 @@ func (m *memo) put(key [32]byte, page []byte) {
 	if _, ok := m.entries[key]; ok {
 		return
 	}
-	m.entries[key] = m.order.PushFront(&memoEntry{key: key, page: page})
+	m.entries[key] = m.order.PushFront(&memoEntry{key: key, page: page, slots: slots})
 	m.size += len(page)
 	for m.size > memoMaxBytes {
 		last := m.order.Back()
@@ -122,17 +123,21 @@ func (r *Renderer) pageMemo(buf *bytes.Buffer, page string, data any) (ok bool, 
 		return false, nil // rendered as any page is
 	}
 	n := buf.Len()
+	var slots []slot
 	if kept, ok := r.memo.get(key); ok {
-		buf.Write(kept)
+		buf.Write(kept.page)
+		slots = kept.slots
 	} else {
 		if err := r.execute(buf, page, "layout", data); err != nil {
 			return true, err
 		}
-		if out := buf.Bytes()[n:]; keepable(out, data) {
-			r.memo.put(key, bytes.Clone(out))
+		out := buf.Bytes()[n:]
+		slots = findSlots(out)
+		if keepable(out, data) {
+			r.memo.put(key, bytes.Clone(out), slots)
 		}
 	}
-	if err := fillSlots(buf, n, data); err != nil {
+	if err := fillSlotsAt(buf, n, slots, data); err != nil {
 		buf.Truncate(n)
 		return true, err
 	}

@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -359,45 +360,74 @@ type slotPage interface {
 func (p Page) csrfToken() string { return p.CSRF }
 func (p Page) nonce() string     { return p.Nonce }
 
+// The slots as bytes, for searching.
+var (
+	csrfSlotBytes  = []byte(csrfSlot)
+	nonceSlotBytes = []byte(nonceSlot)
+)
+
 // fillSlots puts the CSRF token and the nonce of data's Page, escaped for
 // the attribute they stand in, into every csrfSlot and nonceSlot of buf
 // from byte n on. A slot without a Page to take the value from is an
 // error, not a form that cannot post or a script that does not run.
 func fillSlots(buf *bytes.Buffer, n int, data any) error {
-	out := buf.Bytes()[n:]
-	csrfAt := bytes.Index(out, []byte(csrfSlot))
-	nonceAt := bytes.Index(out, []byte(nonceSlot))
-	if csrfAt < 0 && nonceAt < 0 {
+	return fillSlotsAt(buf, n, findSlots(buf.Bytes()[n:]), data)
+}
+
+// slot is where a slot starts in a rendered page, and which it is.
+type slot struct {
+	at    int
+	nonce bool
+}
+
+// findSlots lists the slots of a rendered page, in order.
+func findSlots(page []byte) []slot {
+	var slots []slot
+	for _, s := range []struct {
+		b     []byte
+		nonce bool
+	}{{csrfSlotBytes, false}, {nonceSlotBytes, true}} {
+		for at := 0; ; {
+			i := bytes.Index(page[at:], s.b)
+			if i < 0 {
+				break
+			}
+			slots = append(slots, slot{at: at + i, nonce: s.nonce})
+			at += i + len(s.b)
+		}
+	}
+	slices.SortFunc(slots, func(a, b slot) int { return a.at - b.at })
+	return slots
+}
+
+// fillSlotsAt fills the slots of the page in buf from byte n on, which
+// are at slots (findSlots).
+func fillSlotsAt(buf *bytes.Buffer, n int, slots []slot, data any) error {
+	if len(slots) == 0 {
 		return nil
 	}
 	p, ok := data.(slotPage)
 	if !ok {
 		return fmt.Errorf("a form's CSRF token or a script's nonce, but the data (%T) has no Page", data)
 	}
-	if csrfAt >= 0 {
-		fillSlot(buf, n, csrfAt, csrfSlot, html.EscapeString(p.csrfToken()))
+	token, nonce := html.EscapeString(p.csrfToken()), html.EscapeString(p.nonce())
+	if len(token) == len(csrfSlot) && len(nonce) == len(nonceSlot) {
+		out := buf.Bytes()[n:]
+		for _, s := range slots {
+			if s.nonce {
+				copy(out[s.at:], nonce)
+			} else {
+				copy(out[s.at:], token)
+			}
+		}
+		return nil
 	}
-	if nonceAt >= 0 {
-		fillSlot(buf, n, bytes.Index(buf.Bytes()[n:], []byte(nonceSlot)), nonceSlot, html.EscapeString(p.nonce()))
-	}
+	// Values of another length (only in tests) move the rest of the page.
+	filled := bytes.ReplaceAll(buf.Bytes()[n:], csrfSlotBytes, []byte(token))
+	filled = bytes.ReplaceAll(filled, nonceSlotBytes, []byte(nonce))
+	buf.Truncate(n)
+	buf.Write(filled)
 	return nil
-}
-
-// fillSlot writes value over every slot of buf from byte n on, the first
-// at n+i: in place when it is as long as the slot, as it always is but in
-// tests.
-func fillSlot(buf *bytes.Buffer, n, i int, slot, value string) {
-	out := buf.Bytes()[n:]
-	if len(value) != len(slot) {
-		filled := bytes.ReplaceAll(out, []byte(slot), []byte(value))
-		buf.Truncate(n)
-		buf.Write(filled)
-		return
-	}
-	for i >= 0 {
-		out = out[i+copy(out[i:], value):]
-		i = bytes.Index(out, []byte(slot))
-	}
 }
 
 // OutOfBand renders the named fragment of page for htmx to swap out of
