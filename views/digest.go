@@ -38,7 +38,9 @@ var errNotDigestible = errors.New("page data cannot be digested")
 
 // Count is a number a template may ask for, counted only then: the menu's
 // badge (Page.Invites) costs a query that an htmx fragment without the
-// badge never makes. The digest asks for it too, since the page shows it.
+// badge never makes. The digest asks for it too, since the page shows it,
+// so a Count must answer the same every time within one request
+// (handlers' inviteCount keeps its answer, a failed count's 0 included).
 type Count func() int
 
 // maxDigestDepth bounds how deep the walk goes: data that deep is refused
