@@ -262,3 +262,30 @@ func TestMemoShowsEveryChange(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoNotForRelativeTimes: a person who reads times as "3 minutes
+// ago" gets them counted from each request: their pages never come from
+// the memo, nor go into it.
+func TestMemoNotForRelativeTimes(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	if res := c.postHTMX("/preferences", url.Values{"date_format": {"relative"}}); res.status != http.StatusOK {
+		t.Fatalf("date format relative: got %d", res.status)
+	}
+	for _, path := range []string{"/profile", "/profile/notifications", "/profile", "/profile/notifications"} {
+		hits, misses := a.views.MemoStats()
+		res := c.get(path)
+		if res.status != http.StatusOK {
+			t.Fatalf("GET %s: got %d", path, res.status)
+		}
+		if h, m := a.views.MemoStats(); h != hits || m != misses {
+			t.Errorf("GET %s with relative times went through the memo (hits %d -> %d, misses %d -> %d)", path, hits, h, misses, m)
+		}
+	}
+	if body := c.get("/profile").body; !strings.Contains(body, ">just now</time>") {
+		t.Error("GET /profile: the session's times are not relative")
+	}
+}

@@ -171,14 +171,16 @@ func (d *digester) kind(v reflect.Value) error {
 		case timeType:
 			return d.time(v)
 		case clockType:
-			// Relative times count from Clock.Now; a zero Now means the
-			// moment of rendering, which the data does not hold.
+			// Relative times count from Clock.Now (a zero Now: from the
+			// moment of rendering, which the data does not hold), which
+			// is new on every request: such a page would never be found
+			// again, and keeping it would only push others out.
 			r, ok := readable(v)
 			if !ok {
 				return fmt.Errorf("%w: an unexported Clock", errNotDigestible)
 			}
-			if c := (*Clock)(r.Addr().UnsafePointer()); c.DateFormat == "relative" && c.Now.IsZero() {
-				return fmt.Errorf("%w: relative times without Clock.Now", errNotDigestible)
+			if c := (*Clock)(r.Addr().UnsafePointer()); c.DateFormat == "relative" {
+				return fmt.Errorf("%w: relative times", errNotDigestible)
 			}
 		}
 		for _, i := range walkedFields(v.Type()) {
