@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,5 +288,43 @@ func TestMemoNotForRelativeTimes(t *testing.T) {
 	}
 	if body := c.get("/profile").body; !strings.Contains(body, ">just now</time>") {
 		t.Error("GET /profile: the session's times are not relative")
+	}
+}
+
+// TestMemoConcurrent: two people loading their pages at once, many times
+// over, each always get their own (run it with -race too).
+func TestMemoConcurrent(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	emails := []string{"ann.one@example.com", "ann.two@example.com"}
+	var clients []*client
+	for _, email := range emails {
+		u := a.seedUser(t, annName, email, annPassword)
+		c := a.client(t)
+		c.adopt(u.ID)
+		c.csrf() // the browser's token cookie, before its requests race
+		clients = append(clients, c)
+	}
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		for range 4 {
+			wg.Go(func() {
+				for range 10 {
+					res := c.get("/profile")
+					if res.status != http.StatusOK || !strings.Contains(res.body, emails[i]) || strings.Contains(res.body, emails[1-i]) {
+						t.Errorf("GET /profile as %s: got %d, not their page", emails[i], res.status)
+						return
+					}
+					if m := regexp.MustCompile(`name="_csrf" value="([^"]*)"`).FindStringSubmatch(res.body); m == nil || m[1] != c.cookie(csrfCookie) {
+						t.Errorf("GET /profile as %s: not this browser's CSRF token", emails[i])
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if hits, _ := a.views.MemoStats(); hits == 0 {
+		t.Error("80 GETs of two unchanged pages: none from the memo")
 	}
 }
