@@ -254,3 +254,42 @@ func TestMemoBounded(t *testing.T) {
 		t.Error("a page larger than a quarter of the memo was kept")
 	}
 }
+
+// TestDigestUnexportedKinds: every kind the walk reads, behind unexported
+// fields, inside a map value and an interface (which cannot be addressed),
+// digests without a panic and counts; a Count it cannot call there is
+// refused.
+func TestDigestUnexportedKinds(t *testing.T) {
+	type inner struct {
+		b   []byte
+		m   map[string]int
+		i   any
+		at  time.Time
+		loc *time.Location
+		arr [2]string
+		f   float64
+	}
+	make1 := func(n int) inner {
+		return inner{b: []byte{byte(n)}, m: map[string]int{"k": n}, i: n, at: time.Unix(int64(n), 0), loc: time.UTC,
+			arr: [2]string{"a", strconv.Itoa(n)}, f: float64(n)}
+	}
+	type outer struct {
+		direct inner
+		inMap  map[string]inner
+		inAny  any
+	}
+	k1 := mustDigest(t, "p", outer{direct: make1(1), inMap: map[string]inner{"x": make1(1)}, inAny: make1(1)})
+	k2 := mustDigest(t, "p", outer{direct: make1(1), inMap: map[string]inner{"x": make1(2)}, inAny: make1(1)})
+	k3 := mustDigest(t, "p", outer{direct: make1(1), inMap: map[string]inner{"x": make1(1)}, inAny: make1(3)})
+	if k1 == k2 || k1 == k3 || k2 == k3 {
+		t.Error("unexported values inside a map or an interface do not count")
+	}
+	if mustDigest(t, "p", map[string]struct{ at time.Time }{"x": {time.Unix(1, 0)}}) ==
+		mustDigest(t, "p", map[string]struct{ at time.Time }{"x": {time.Unix(2, 0)}}) {
+		t.Error("an unexported time in a map value does not count")
+	}
+	type counted struct{ count Count }
+	if _, err := digest("p", map[string]counted{"x": {func() int { return 1 }}}); !errors.Is(err, errNotDigestible) {
+		t.Errorf("an unexported Count in a map value: got %v, want errNotDigestible", err)
+	}
+}
