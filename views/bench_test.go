@@ -197,7 +197,8 @@ func BenchmarkSessionsSection(b *testing.B) {
 // BenchmarkProfileMemo is the render memo's cost on S1's pages: the
 // digest of the page data alone, a page answered from the memo (the
 // digest, the copy and the CSRF token and nonce filled in), and the page
-// rendered with the memo off.
+// rendered with the memo off; for /profile also a miss (data new every
+// time: the digest, the render, and the page kept).
 //
 //	go test -run '^$' -bench ProfileMemo -benchmem ./views/
 func BenchmarkProfileMemo(b *testing.B) {
@@ -207,6 +208,20 @@ func BenchmarkProfileMemo(b *testing.B) {
 	}
 	profile := s1Profile()
 	profile.Page.Invites = func() int { return 2 }
+	b.Run("profile.html/miss", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		data := profile
+		i := 0
+		for b.Loop() {
+			i++
+			data.Page.Flash = Flash{Kind: "success", Message: strconv.Itoa(i)}
+			buf.Reset()
+			if err := r.Page(&buf, "profile.html", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, p := range []struct {
 		file string
 		data any
