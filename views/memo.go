@@ -20,8 +20,8 @@ import (
 // nonce are filled in (fillSlots): neither is ever kept, and bytes holding
 // either value are not kept at all.
 
-// memoMaxBytes bounds the memory of kept pages: about 230 profile pages of
-// 35 KB. The least recently used go first.
+// memoMaxBytes bounds the memory of kept pages: about 300 profile pages of
+// 28 KB. The least recently used go first.
 const memoMaxBytes = 8 << 20
 
 // memoPages are the page files memoized: those whose tests show that every
