@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -22,7 +23,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/session"
+	"github.com/rosterhq/roster/views"
 )
 
 // benchConns is the number of concurrent connections (and workers) of the
@@ -138,6 +141,13 @@ func runTargets(b *testing.B, targets []namedTarget) []loadResult {
 // listener that the caller serves once its routes are set.
 func benchApp(b *testing.B, path string) (net.Listener, string, *db.Store, *echo.Echo, *session.Store) {
 	b.Helper()
+	ln, base, app := openApp(b, path)
+	return ln, base, app.Store, app.Echo, app.Sessions
+}
+
+// openApp is benchApp's application whole.
+func openApp(b *testing.B, path string) (net.Listener, string, *server.App) {
+	b.Helper()
 	ctx := b.Context()
 	if path == "" {
 		path = b.TempDir() + "/roster.db"
@@ -157,7 +167,7 @@ func benchApp(b *testing.B, path string) (net.Listener, string, *db.Store, *echo
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { app.Store.Close() })
-	return ln, base, app.Store, app.Echo, app.Sessions
+	return ln, base, app
 }
 
 // benchPassword is the password of every user the benchmarks sign in.
@@ -173,6 +183,12 @@ func startRoster(b *testing.B) (string, string) {
 		b.Fatal(err)
 	}
 	s := startS1(b, "", hash)
+	// ROSTER_BENCH_MEMO=off measures the pages rendered on every request,
+	// as before the render memo, for a comparison under the same load.
+	if os.Getenv("ROSTER_BENCH_MEMO") == "off" {
+		s.views.SetMemo(false)
+		b.Log("render memo off")
+	}
 	return s.base, s.cookies
 }
 
@@ -180,13 +196,15 @@ func startRoster(b *testing.B) (string, string) {
 type s1Server struct {
 	base, cookies string
 	store         *db.Store
+	views         *views.Renderer
 }
 
 // startS1 serves the application on the database at path (a new temporary
 // one when path is ""), gives a new user the S1 profile and signs them in.
 func startS1(b *testing.B, path, hash string) s1Server {
 	b.Helper()
-	ln, base, store, e, _ := benchApp(b, path)
+	ln, base, app := openApp(b, path)
+	store, e := app.Store, app.Echo
 	serveOn(b, ln, e)
 	const email = "s1@example.com"
 	u, err := store.CreateUser(b.Context(), db.NewUser{Email: email, Name: "Bench User", PasswordHash: hash, Verified: true},
@@ -196,7 +214,7 @@ func startS1(b *testing.B, path, hash string) s1Server {
 	}
 	seedS1Profile(b, store, u)
 	cookies := dropCookie(formSignIn(b, base, email, benchPassword), "roster_flash")
-	return s1Server{base: base, cookies: cookies, store: store}
+	return s1Server{base: base, cookies: cookies, store: store, views: app.Views}
 }
 
 // dropCookie drops one cookie from a Cookie header. The sign-in leaves a
@@ -543,7 +561,9 @@ func (t loadTarget) do(ctx context.Context, i int, buf *bytes.Buffer) (time.Dura
 // generator, next to a bare Echo handler sending the same bytes the same
 // way: their time, process CPU time and allocations per request are those
 // of the server's own work, which a busy shared machine disturbs least (the
-// allocation count not at all). cpu-ratio is bare over roster CPU time.
+// allocation count not at all). cpu-ratio is bare over roster CPU time
+// (roster answering from the render memo); roster-nomemo is the same
+// request with the memo off, rendering every time.
 //
 //	go test -run '^$' -bench PageHandler -benchmem ./bench/
 func BenchmarkPageHandler(b *testing.B) {
@@ -551,7 +571,8 @@ func BenchmarkPageHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, base, store, e, _ := benchApp(b, "")
+	ln, base, app := openApp(b, "")
+	store, e := app.Store, app.Echo
 	serveOn(b, ln, e)
 	u, err := store.CreateUser(b.Context(), db.NewUser{Email: "s1@example.com", Name: "Bench User", PasswordHash: hash, Verified: true},
 		db.Event{Kind: db.EventSignUp, IP: "bench", UserAgent: "bench"})
@@ -567,14 +588,22 @@ func BenchmarkPageHandler(b *testing.B) {
 		page := fetchPage(b, base+p.path, cookies, p.marker)
 		bare := echo.New()
 		bare.GET(p.path, func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, page) })
+		// roster answers from the render memo (the same page again: a
+		// hit); roster-nomemo renders every time, as a request whose data
+		// changed does (a miss costs that and the digest, which roster's
+		// figures include).
 		var rosterCPU float64
 		for _, side := range []struct {
 			name    string
 			h       http.Handler
 			cookies string
-		}{{"roster", e, cookies}, {"bare", bare, ""}} {
+			memo    bool
+		}{{"roster", e, cookies, true}, {"roster-nomemo", e, cookies, false}, {"bare", bare, "", true}} {
 			b.Run(p.name+"/"+side.name, func(b *testing.B) {
+				app.Views.SetMemo(side.memo)
+				defer app.Views.SetMemo(true)
 				b.ReportAllocs()
+				hits, _ := app.Views.MemoStats()
 				cpu := processCPU()
 				for b.Loop() {
 					req := httptest.NewRequest(http.MethodGet, p.path, nil)
@@ -589,10 +618,17 @@ func BenchmarkPageHandler(b *testing.B) {
 				}
 				perOp := float64(processCPU()-cpu) / float64(b.N) / float64(time.Microsecond)
 				b.ReportMetric(perOp, "cpu-us/op")
-				if side.name == "roster" {
+				after, _ := app.Views.MemoStats()
+				if side.name != "bare" {
+					b.ReportMetric(float64(after-hits)/float64(b.N), "memo-hits/op")
+				}
+				switch side.name {
+				case "roster":
 					rosterCPU = perOp
-				} else if rosterCPU > 0 {
-					b.ReportMetric(perOp/rosterCPU, "cpu-ratio")
+				case "bare":
+					if rosterCPU > 0 {
+						b.ReportMetric(perOp/rosterCPU, "cpu-ratio")
+					}
 				}
 			})
 		}

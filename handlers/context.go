@@ -88,9 +88,16 @@ func (h *Handler) prefs(c echo.Context) db.Preferences {
 	return db.DefaultPreferences()
 }
 
-// clockFor shows times as p says.
+// clockFor shows times as p says. Only relative times read the clock's
+// Now: the others leave it zero, so a page showing them digests the same
+// from one request to the next (the render memo, views/memo.go), while a
+// page of relative times never does.
 func clockFor(p db.Preferences) views.Clock {
-	return views.Clock{Zone: zones.Load(p.Timezone), DateFormat: p.DateFormat, Hour12: p.Clock == "12", Now: time.Now()}
+	c := views.Clock{Zone: zones.Load(p.Timezone), DateFormat: p.DateFormat, Hour12: p.Clock == "12"}
+	if c.DateFormat == "relative" {
+		c.Now = time.Now()
+	}
+	return c
 }
 
 // inviteCount is the number on the menu's badge, counted when a template
@@ -108,7 +115,9 @@ func (h *Handler) inviteCount(c echo.Context, userID int64) int {
 	n, err := h.store.CountInvitesForUser(c.Request().Context(), userID)
 	if err != nil {
 		logger(c).Warn("count invites", "user_id", userID, "err", err)
-		return 0
+		// Kept for the request too: the render memo's digest asks first
+		// and the template after, and both must see the same number.
+		n = 0
 	}
 	c.Set(ctxInvites, n)
 	return n

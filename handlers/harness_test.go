@@ -53,6 +53,7 @@ type app struct {
 	sessions *session.Store
 	echo     *echo.Echo
 	handler  *handlers.Handler
+	views    *views.Renderer
 	server   *httptest.Server
 	mail     *recordingMailer
 	logs     *logtest.Buffer
@@ -141,7 +142,7 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 	if err := h.Routes(a.echo, os.DirFS("../static")); err != nil {
 		t.Fatalf("routes: %v", err)
 	}
-	a.handler = h
+	a.handler, a.views = h, v
 	a.server = httptest.NewServer(a.echo)
 	t.Cleanup(a.server.Close)
 	return a

@@ -72,20 +72,20 @@ func newMailer(cfg config, log *slog.Logger) (interface {
 // worker's name is bootID, or a generated one when it is empty. With a
 // role (ROSTER_LITEFS), requests that write are sent to the primary while
 // role says this is a replica.
-func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, role *role, log *slog.Logger, obs *metrics.Metrics, bootID string) (*echo.Echo, *session.Store, *notify.Worker, error) {
+func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, role *role, log *slog.Logger, obs *metrics.Metrics, bootID string) (*echo.Echo, *session.Store, *notify.Worker, *views.Renderer, error) {
 	key, err := secret(ctx, store, cfg.Secret)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	v, err := views.New()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	// The billing notice is queued inside the store's transactions; its words are views'.
 	store.SetBillingComposer(v.BillingNotice)
 	m, err := newMailer(cfg, log)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -122,9 +122,9 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, rol
 		Replica: replica, TXID: txid,
 	}, store, v, sessions, hasher, log)
 	if err := h.Routes(e, c.Static); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return e, sessions, worker, nil
+	return e, sessions, worker, v, nil
 }
 
 // App is Roster wired on its database as `roster serve` wires it, for the
@@ -137,6 +137,8 @@ type App struct {
 	// Notifier delivers what the application queues; the caller runs it,
 	// as serve does, and stops it before closing Store.
 	Notifier *notify.Worker
+	// Views renders the pages (benchmarks turn its render memo off).
+	Views *views.Renderer
 }
 
 // Open reads the configuration with getenv, opens and migrates the
@@ -152,10 +154,10 @@ func (c Command) Open(ctx context.Context, getenv func(string) string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	e, sessions, worker, err := c.newServer(ctx, cfg, store, nil, log, nil, "")
+	e, sessions, worker, v, err := c.newServer(ctx, cfg, store, nil, log, nil, "")
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	return &App{Echo: e, Store: store, Sessions: sessions, Notifier: worker}, nil
+	return &App{Echo: e, Store: store, Sessions: sessions, Notifier: worker, Views: v}, nil
 }

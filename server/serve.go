@@ -63,7 +63,7 @@ func (c Command) serve(ctx context.Context, cfg config, stdout, stderr io.Writer
 		obs = metrics.New()
 	}
 	boot := newBoot()
-	e, sessions, worker, err := c.newServer(ctx, cfg, store, role, log, obs, boot.ID)
+	e, sessions, worker, _, err := c.newServer(ctx, cfg, store, role, log, obs, boot.ID)
 	if err != nil {
 		return err
 	}

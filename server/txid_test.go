@@ -52,7 +52,7 @@ func TestTXIDCookie(t *testing.T) {
 	litefs.LiteFS = true
 	get := func(t *testing.T, r *role, path string) *http.Response {
 		t.Helper()
-		e, _, _, err := testCommand.newServer(t.Context(), cfg, store, r, slog.New(slog.DiscardHandler), nil, "")
+		e, _, _, _, err := testCommand.newServer(t.Context(), cfg, store, r, slog.New(slog.DiscardHandler), nil, "")
 		if err != nil {
 			t.Fatal(err)
 		}

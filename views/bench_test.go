@@ -20,7 +20,7 @@ func s1Profile() ProfilePage {
 	zone, _ := time.LoadLocation("Europe/Berlin")
 	u := db.User{ID: 7, Email: "ann@example.com", Name: "Ann Example", EmailVerifiedAt: now, PasswordHash: "x"}
 	p := ProfilePage{Page: Page{Title: "User Profile", User: u, CSRF: "Yx1_Q0hVtbYJ2qCnZ2mVx4Qj6n3sP9aWcT8kL5dR7eF",
-		Nonce: "bm9uY2Vub25jZW5vbmNl", Prefs: db.DefaultPreferences(), Clock: Clock{Zone: zone, DateFormat: "iso"}}}
+		Nonce: "bm9uY2Vub25jZW5vbmNlbm9u", Prefs: db.DefaultPreferences(), Clock: Clock{Zone: zone, DateFormat: "iso"}}}
 	for i := range 5 {
 		p.Accounts = append(p.Accounts, db.Membership{Account: db.Account{ID: int64(i + 1), Name: fmt.Sprintf("Account %d", i), OwnerID: 7},
 			UserID: 7, Role: db.RoleAdmin, CreatedAt: now})
@@ -192,4 +192,65 @@ func BenchmarkSessionsSection(b *testing.B) {
 			writeSessions(&buf, &data)
 		}
 	})
+}
+
+// BenchmarkProfileMemo is the render memo's cost on S1's pages: the
+// digest of the page data alone, a page answered from the memo (the
+// digest, the copy and the CSRF token and nonce filled in), and the page
+// rendered with the memo off; for /profile also a miss (data new every
+// time: the digest, the render, and the page kept).
+//
+//	go test -run '^$' -bench ProfileMemo -benchmem ./views/
+func BenchmarkProfileMemo(b *testing.B) {
+	r, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	profile := s1Profile()
+	profile.Page.Invites = func() int { return 2 }
+	b.Run("profile.html/miss", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		data := profile
+		i := 0
+		for b.Loop() {
+			i++
+			data.Page.Flash = Flash{Kind: "success", Message: strconv.Itoa(i)}
+			buf.Reset()
+			if err := r.Page(&buf, "profile.html", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, p := range []struct {
+		file string
+		data any
+	}{{"profile.html", profile}, {"notifications.html", s1Notifications(profile)}} {
+		b.Run(p.file+"/digest", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := digest(p.file, p.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		for _, memo := range []bool{true, false} {
+			name := "/hit"
+			if !memo {
+				name = "/render"
+			}
+			b.Run(p.file+name, func(b *testing.B) {
+				r.SetMemo(memo)
+				defer r.SetMemo(true)
+				b.ReportAllocs()
+				var buf bytes.Buffer
+				for b.Loop() {
+					buf.Reset()
+					if err := r.Page(&buf, p.file, p.data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -28,12 +29,15 @@ type Page struct {
 	Title string
 	User  db.User // zero when signed out
 	CSRF  string
-	Nonce string
+	// Nonce is the request's CSP nonce. No template writes it: the
+	// "nonce" partial writes a slot that fillSlots fills, so the render
+	// memo, which leaves it out of the digest, never keeps it.
+	Nonce string `memo:"-"`
 	Flash Flash
 	// Invites counts the open invites of the menu's badge. It is called
 	// only when a template shows the badge, so a fragment without it
 	// costs no query.
-	Invites func() int
+	Invites Count
 	Prefs   db.Preferences // the user's, or the defaults when signed out
 	// CardsOffered: Credit Cards are set up on this server (Stripe), so
 	// the menu offers them.
@@ -261,6 +265,7 @@ var pages = map[string]any{
 type Renderer struct {
 	sets map[string]*template.Template
 	mail map[string]*texttemplate.Template
+	memo *memo
 }
 
 // New parses every page with the layout and partials, and every message
@@ -270,7 +275,7 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{sets: map[string]*template.Template{}, mail: mail}
+	r := &Renderer{sets: map[string]*template.Template{}, mail: mail, memo: newMemo()}
 	for name := range pages {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", "partials.html", name)
 		if err != nil {
@@ -281,9 +286,33 @@ func New() (*Renderer, error) {
 	return r, nil
 }
 
-// Page renders a whole page into w.
+// Page renders a whole page into w: the pages of memoPages through the
+// render memo (memo.go).
 func (r *Renderer) Page(w io.Writer, page string, data any) error {
+	if buf, ok := w.(*bytes.Buffer); ok {
+		if done, err := r.pageMemo(buf, page, data); done {
+			if err != nil {
+				return fmt.Errorf("render %s/layout: %w", page, err)
+			}
+			return nil
+		}
+	}
 	return r.Fragment(w, page, "layout", data)
+}
+
+// execute runs the named template of page into buf, cutting what it wrote
+// on failure.
+func (r *Renderer) execute(buf *bytes.Buffer, page, name string, data any) error {
+	t, ok := r.sets[page]
+	if !ok {
+		return fmt.Errorf("no page %q", page)
+	}
+	n := buf.Len()
+	if err := t.ExecuteTemplate(buf, name, data); err != nil {
+		buf.Truncate(n)
+		return err
+	}
+	return nil
 }
 
 // Fragment renders the named template of page (a section or a form) into w.
@@ -291,27 +320,25 @@ func (r *Renderer) Page(w io.Writer, page string, data any) error {
 // responder's) it renders directly and cuts what it wrote on failure;
 // anything else gets the fragment only once it rendered whole.
 func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
-	t, ok := r.sets[page]
-	if !ok {
+	if _, ok := r.sets[page]; !ok {
 		return fmt.Errorf("render: no page %q", page)
 	}
 	if buf, ok := w.(*bytes.Buffer); ok {
 		n := buf.Len()
-		if err := t.ExecuteTemplate(buf, name, data); err != nil {
-			buf.Truncate(n)
+		if err := r.execute(buf, page, name, data); err != nil {
 			return fmt.Errorf("render %s/%s: %w", page, name, err)
 		}
-		if err := fillCSRF(buf, n, data); err != nil {
+		if err := fillSlots(buf, n, data); err != nil {
 			buf.Truncate(n)
 			return fmt.Errorf("render %s/%s: %w", page, name, err)
 		}
 		return nil
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := r.execute(&buf, page, name, data); err != nil {
 		return fmt.Errorf("render %s/%s: %w", page, name, err)
 	}
-	if err := fillCSRF(&buf, 0, data); err != nil {
+	if err := fillSlots(&buf, 0, data); err != nil {
 		return fmt.Errorf("render %s/%s: %w", page, name, err)
 	}
 	_, err := buf.WriteTo(w)
@@ -319,7 +346,7 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 }
 
 // csrfSlot is what the "csrf" partial writes where the form's token goes;
-// fillCSRF puts the page's token there once the template has run. A page
+// fillSlots puts the page's token there once the template has run. A page
 // has a form in most sections, and a {{.CSRF}} in each cost an escaper
 // call by reflection and a search of the embedded Page by name: a tenth of
 // the profile page's allocations. No value a template writes can contain
@@ -328,35 +355,89 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 // place without moving the rest of the page.
 const csrfSlot = "<csrf-token-slot: filled in by fillCSRF...>"
 
-// csrfPage is any page data: every page embeds Page.
-type csrfPage interface{ csrfToken() string }
+// nonceSlot is what the "nonce" partial writes where a script's CSP
+// nonce goes, for fillSlots to fill: as long as a nonce (18 random bytes in
+// unpadded base64url), and, like csrfSlot, nothing a template writes for
+// a value can contain it. The nonce is new on every request, so the render
+// memo keeps pages with the slot and never with a nonce.
+const nonceSlot = "<nonce-slot:fillSlots..>"
+
+// slotPage is any page data: every page embeds Page.
+type slotPage interface {
+	csrfToken() string
+	nonce() string
+}
 
 func (p Page) csrfToken() string { return p.CSRF }
+func (p Page) nonce() string     { return p.Nonce }
 
-// fillCSRF puts the token of data's Page, escaped for the attribute it
-// stands in, into every csrfSlot of buf from byte n on. A slot without a
-// Page to take the token from is an error, not a form that cannot post.
-func fillCSRF(buf *bytes.Buffer, n int, data any) error {
-	out := buf.Bytes()[n:]
-	i := bytes.Index(out, []byte(csrfSlot))
-	if i < 0 {
+// The slots as bytes, for searching.
+var (
+	csrfSlotBytes  = []byte(csrfSlot)
+	nonceSlotBytes = []byte(nonceSlot)
+)
+
+// fillSlots puts the CSRF token and the nonce of data's Page, escaped for
+// the attribute they stand in, into every csrfSlot and nonceSlot of buf
+// from byte n on. A slot without a Page to take the value from is an
+// error, not a form that cannot post or a script that does not run.
+func fillSlots(buf *bytes.Buffer, n int, data any) error {
+	return fillSlotsAt(buf, n, findSlots(buf.Bytes()[n:]), data)
+}
+
+// slot is where a slot starts in a rendered page, and which it is.
+type slot struct {
+	at    int
+	nonce bool
+}
+
+// findSlots lists the slots of a rendered page, in order.
+func findSlots(page []byte) []slot {
+	var slots []slot
+	for _, s := range []struct {
+		b     []byte
+		nonce bool
+	}{{csrfSlotBytes, false}, {nonceSlotBytes, true}} {
+		for at := 0; ; {
+			i := bytes.Index(page[at:], s.b)
+			if i < 0 {
+				break
+			}
+			slots = append(slots, slot{at: at + i, nonce: s.nonce})
+			at += i + len(s.b)
+		}
+	}
+	slices.SortFunc(slots, func(a, b slot) int { return a.at - b.at })
+	return slots
+}
+
+// fillSlotsAt fills the slots of the page in buf from byte n on, which
+// are at slots (findSlots).
+func fillSlotsAt(buf *bytes.Buffer, n int, slots []slot, data any) error {
+	if len(slots) == 0 {
 		return nil
 	}
-	p, ok := data.(csrfPage)
+	p, ok := data.(slotPage)
 	if !ok {
-		return fmt.Errorf("a form's CSRF token, but the data (%T) has no Page", data)
+		return fmt.Errorf("a form's CSRF token or a script's nonce, but the data (%T) has no Page", data)
 	}
-	token := html.EscapeString(p.csrfToken())
-	if len(token) != len(csrfSlot) {
-		filled := bytes.ReplaceAll(out, []byte(csrfSlot), []byte(token))
-		buf.Truncate(n)
-		buf.Write(filled)
+	token, nonce := html.EscapeString(p.csrfToken()), html.EscapeString(p.nonce())
+	if len(token) == len(csrfSlot) && len(nonce) == len(nonceSlot) {
+		out := buf.Bytes()[n:]
+		for _, s := range slots {
+			if s.nonce {
+				copy(out[s.at:], nonce)
+			} else {
+				copy(out[s.at:], token)
+			}
+		}
 		return nil
 	}
-	for i >= 0 {
-		out = out[i+copy(out[i:], token):]
-		i = bytes.Index(out, []byte(csrfSlot))
-	}
+	// Values of another length (only in tests) move the rest of the page.
+	filled := bytes.ReplaceAll(buf.Bytes()[n:], csrfSlotBytes, []byte(token))
+	filled = bytes.ReplaceAll(filled, nonceSlotBytes, []byte(nonce))
+	buf.Truncate(n)
+	buf.Write(filled)
 	return nil
 }
 
@@ -416,8 +497,12 @@ func (r *Renderer) Toast(w io.Writer, message string) error {
 }
 
 var funcs = template.FuncMap{
-	// iso, datetime and ago ignore the person's preferences: show times
-	// with Page.Time ({{$.Time .At}}) instead.
+	// Every function here must answer from its arguments alone (no clock,
+	// no randomness, no state that changes): the render memo relies on it,
+	// and TestFuncsAudited fails for one not listed there as checked.
+	//
+	// iso and datetime ignore the person's preferences: show times with
+	// Page.Time ({{$.Time .At}}) instead.
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"datetime": func(t time.Time) string {
 		if t.IsZero() {
@@ -425,7 +510,6 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
-	"ago":           ago,
 	"roleName":      db.RoleName,
 	"kindName":      db.KindName,
 	"deliveryError": PlainDeliveryError,
@@ -435,14 +519,6 @@ var funcs = template.FuncMap{
 	"roles":         func() []string { return db.Roles },
 	// invites is the invite badge's words for screen readers.
 	"invites": func(n int) string { return Plural(int64(n), "pending invite", "pending invites") },
-}
-
-// ago says how long ago t was, in the coarsest unit that fits.
-func ago(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return relative(t, time.Now())
 }
 
 // Plural counts n things: "1 day", "3 days".
