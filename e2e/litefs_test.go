@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,13 +13,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster/internal/logtest"
 	"github.com/rosterhq/roster/internal/proctest"
+	"github.com/rosterhq/roster/internal/smtptest"
 )
 
 // The LiteFS tests run two real LiteFS nodes on loopback, as an operator
@@ -31,6 +36,9 @@ import (
 // liteFSNode is one `litefs mount` process and the roster it runs.
 type liteFSNode struct {
 	name   string
+	litefs string // the binary
+	config string // its litefs.yml
+	env    []string
 	cmd    *exec.Cmd
 	log    *logtest.Buffer // LiteFS's log and roster's, which LiteFS passes on
 	mount  string
@@ -118,9 +126,10 @@ func liteFSConfig(t *testing.T, dir, roster, apiAddr, proxyAddr, rosterAddr, pri
 }
 
 // startLiteFSNode starts `litefs mount` for one node, whose roster serves
-// on its mount's roster.db, and stops both at the end of the test: roster
-// first, then LiteFS, then the mount is let go.
-func startLiteFSNode(t *testing.T, litefs, fusermount, roster, name, primaryAPI string, primary bool) *liteFSNode {
+// on its mount's roster.db with env's KEY=value settings added, and stops
+// both at the end of the test: roster first, then LiteFS, then the mount
+// is let go.
+func startLiteFSNode(t *testing.T, litefs, fusermount, roster, name, primaryAPI string, primary bool, env ...string) *liteFSNode {
 	t.Helper()
 	dir := t.TempDir()
 	for _, sub := range []string{"mnt", "data"} {
@@ -138,19 +147,40 @@ func startLiteFSNode(t *testing.T, litefs, fusermount, roster, name, primaryAPI 
 	}
 	n := &liteFSNode{
 		name: name, log: &logtest.Buffer{}, mount: filepath.Join(dir, "mnt"),
-		proxy: "http://" + proxyAddr, exited: make(chan struct{}),
-		cmd: exec.Command(litefs, "mount", "-config", config),
+		proxy: "http://" + proxyAddr, litefs: litefs, config: config,
+		// roster's settings are in litefs.yml's exec line; rosterEnv's
+		// ROSTER_BASE_URL is for the test's plain-HTTP client.
+		env: append(rosterEnv(filepath.Join(dir, "mnt", "roster.db")), env...),
 	}
-	// roster's settings are in litefs.yml's exec line; rosterEnv's
-	// ROSTER_BASE_URL is for the test's plain-HTTP client.
-	n.cmd.Env = rosterEnv(filepath.Join(n.mount, "roster.db"))
-	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start litefs for %s: %v", name, err)
-	}
-	go func() { n.cmd.Wait(); close(n.exited) }()
+	n.start(t)
 	t.Cleanup(func() { n.stop(t, fusermount) })
 	return n
+}
+
+// start runs `litefs mount` on the node's config: the first time, or
+// again after the node stopped, on the same data directory and mount.
+func (n *liteFSNode) start(t *testing.T) {
+	t.Helper()
+	n.cmd = exec.Command(n.litefs, "mount", "-config", n.config)
+	n.cmd.Env = n.env
+	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+	n.exited = make(chan struct{})
+	if err := n.cmd.Start(); err != nil {
+		t.Fatalf("start litefs for %s: %v", n.name, err)
+	}
+	go func(cmd *exec.Cmd, exited chan struct{}) { cmd.Wait(); close(exited) }(n.cmd, n.exited)
+}
+
+// rosterPID is the pid of the roster LiteFS runs on the node.
+func (n *liteFSNode) rosterPID(t *testing.T) int {
+	t.Helper()
+	for _, pid := range proctest.Children(n.cmd.Process.Pid) {
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "roster" {
+			return pid
+		}
+	}
+	t.Fatalf("%s: no roster process under LiteFS (pid %d)", n.name, n.cmd.Process.Pid)
+	return 0
 }
 
 // stop ends roster with SIGTERM, then LiteFS (which leaves once its
@@ -210,7 +240,7 @@ func (n *liteFSNode) waitHealthy(t *testing.T) {
 // that node (its proxy), and returns that node's answer.
 type flyEdge struct {
 	nodes   map[string]string // instance name -> proxy host:port
-	replays int
+	replays atomic.Int64
 }
 
 func (e *flyEdge) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -243,10 +273,13 @@ func (e *flyEdge) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok || host == "" {
 		return nil, fmt.Errorf("%s %s: Fly-Replay %q names no known instance", req.Method, req.URL.Path, replay)
 	}
-	e.replays++
+	e.replays.Add(1)
 	req.Header.Set("Fly-Replay-Src", "instance=replica;state=replayed")
 	return send(host)
 }
+
+// replayed is how many answers the edge replayed so far.
+func (e *flyEdge) replayed() int { return int(e.replays.Load()) }
 
 // newLiteFSBrowser is a browser speaking to a node's proxy through edge.
 func newLiteFSBrowser(base string, edge *flyEdge) *browser {
@@ -264,25 +297,30 @@ func newLiteFSBrowser(base string, edge *flyEdge) *browser {
 // from a second browser, adds a contact method (shown on the replica at
 // once) and opens its emailed link, a GET that writes, which roster on the
 // replica sends to the primary itself; roster there sets __txid, so the
-// replica shows the method verified at once. The replica's roster never
-// writes.
+// replica shows the method verified at once. Through the replica, too, the
+// person confirms their email, revokes a session signed in on the primary,
+// accepts an invite an Admin sent from the primary and asks for a password
+// reset, each read back on the replica at once. Each node has its own mail
+// server: every message arrives once, from the primary; the replica's
+// roster never writes and sends nothing.
 func TestLiteFSTwoNodes(t *testing.T) {
 	litefs, fusermount := liteFSBinaries(t)
 	roster := buildRoster(t)
 	primaryAPI := "http://" + proctest.LoopbackAddr(t)
-	a := startLiteFSNode(t, litefs, fusermount, roster, "node A", primaryAPI, true)
-	b := startLiteFSNode(t, litefs, fusermount, roster, "node B", primaryAPI, false)
+	smtpA, smtpB := smtptest.Start(t), smtptest.Start(t)
+	a := startLiteFSNode(t, litefs, fusermount, roster, "node A", primaryAPI, true, "ROSTER_SMTP_URL=smtp://"+smtpA.Addr)
+	b := startLiteFSNode(t, litefs, fusermount, roster, "node B", primaryAPI, false, "ROSTER_SMTP_URL=smtp://"+smtpB.Addr)
 	a.waitHealthy(t)
 	b.waitHealthy(t)
 
 	edge := &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(a.proxy, "http://")}}
 	br := newLiteFSBrowser(b.proxy, edge)
-	const name, email = "Ada Replica", "ada.replica@example.com"
-	status, err := br.post("/signup", url.Values{"name": {name}, "email": {email}, "password": {"seven quiet lanterns in the harbour"}})
+	const name, email, password = "Ada Replica", "ada.replica@example.com", "seven quiet lanterns in the harbour"
+	status, err := br.post("/signup", url.Values{"name": {name}, "email": {email}, "password": {password}})
 	if err != nil || status != http.StatusSeeOther {
 		t.Fatalf("sign up through the replica: got %d, %v, want 303", status, err)
 	}
-	if edge.replays == 0 {
+	if edge.replayed() == 0 {
 		t.Fatalf("the sign-up was not replayed on the primary: the replica answered it itself")
 	}
 	u, _ := url.Parse(b.proxy)
@@ -296,12 +334,12 @@ func TestLiteFSTwoNodes(t *testing.T) {
 
 	// Straight after the write, on the replica: LiteFS's proxy waits for
 	// the replica to reach the write's TXID before roster reads.
-	replays := edge.replays
+	replays := edge.replayed()
 	status, body, err := br.get("/profile")
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("GET /profile on the replica: got %d, %v, want 200\n%s", status, err, body)
 	}
-	if edge.replays != replays {
+	if edge.replayed() != replays {
 		t.Errorf("GET /profile was replayed on the primary: the replica should have served it")
 	}
 	for _, want := range []string{name, email} {
@@ -313,7 +351,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	// Signing in again through the replica, from another browser: the
 	// POST is replayed on the primary, the profile read on the replica.
 	other := newLiteFSBrowser(b.proxy, edge)
-	status, err = other.post("/login", url.Values{"email": {email}, "password": {"seven quiet lanterns in the harbour"}})
+	status, err = other.post("/login", url.Values{"email": {email}, "password": {password}})
 	if err != nil || status != http.StatusSeeOther {
 		t.Fatalf("sign in through the replica: got %d, %v, want 303", status, err)
 	}
@@ -336,21 +374,16 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	if n := strings.Count(body, verifiedBadge); n != 0 {
 		t.Fatalf("the replica's /profile shows %d verified methods before any is verified", n)
 	}
-	link := regexp.MustCompile(`/profile/contacts/\d+/verify\?code=[A-Za-z0-9]+`)
-	var verify string
-	proctest.WaitFor(t, "the primary's mail with the contact method's link", func() bool {
-		verify = link.FindString(a.log.String())
-		return verify != ""
-	})
-	replays = edge.replays
+	verify := mailLink(t, smtpA, work, "Confirm this email address", `/profile/contacts/\d+/verify\?code=[A-Za-z0-9]+`)
+	replays = edge.replayed()
 	res, err := br.hc.Get(b.proxy + verify)
 	if err != nil {
 		t.Fatalf("GET the verify link on the replica: %v", err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profile#contact-info" || edge.replays != replays+1 {
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profile#contact-info" || edge.replayed() != replays+1 {
 		t.Fatalf("GET the verify link on the replica: got %d to %q after %d replays, want 303 to /profile#contact-info after one replay on the primary",
-			res.StatusCode, res.Header.Get("Location"), edge.replays-replays)
+			res.StatusCode, res.Header.Get("Location"), edge.replayed()-replays)
 	}
 	// LiteFS's proxy sets __txid after writes by method only; roster on
 	// the primary sets it after a GET that wrote, so the next page on the
@@ -368,19 +401,354 @@ func TestLiteFSTwoNodes(t *testing.T) {
 		t.Fatalf("GET /profile on the replica right after the verify link: got %d, %v; verified methods shown: %d, want 1", status, err, strings.Count(body, verifiedBadge))
 	}
 
+	// The sign-up's confirmation link, through the replica: the form's
+	// POST is replayed, and the replica's profile no longer asks for it.
+	confirm := mailLink(t, smtpA, email, "Confirm your email", `/verify/[A-Za-z0-9_-]+`)
+	const unconfirmed = `action="/profile/verify-email"`
+	if !strings.Contains(body, unconfirmed) {
+		t.Fatalf("the replica's /profile does not offer to send the confirmation again before it is confirmed")
+	}
+	if status, err = br.post(confirm, nil); err != nil || !acked(status) {
+		t.Fatalf("POST %s through the replica: got %d, %v", confirm, status, err)
+	}
+	if status, body, err = br.get("/profile"); err != nil || status != http.StatusOK || strings.Contains(body, unconfirmed) {
+		t.Fatalf("GET /profile on the replica right after confirming the email: got %d, %v; still unconfirmed: %t", status, err, strings.Contains(body, unconfirmed))
+	}
+
+	// A session of the same person signed in on the primary, revoked
+	// through the replica: gone from the replica's list at once, and that
+	// browser is signed out there.
+	onA := newLiteFSBrowser(a.proxy, edge)
+	if status, err = onA.post("/login", url.Values{"email": {email}, "password": {password}}); err != nil || status != http.StatusSeeOther {
+		t.Fatalf("sign in on the primary: got %d, %v, want 303", status, err)
+	}
+	// Another browser's write: the replica has it within milliseconds,
+	// and this browser's next read carries no TXID that waits for it.
+	waitCaughtUp(t, b, a)
+	revoke := regexp.MustCompile(`/profile/sessions/(\d+)/revoke`)
+	status, body, err = onA.get("/profile")
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("GET /profile on the primary: got %d, %v", status, err)
+	}
+	others := map[string]bool{}
+	for _, m := range revoke.FindAllStringSubmatch(body, -1) {
+		others[m[1]] = true
+	}
+	status, body, err = br.get("/profile")
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("GET /profile on the replica: got %d, %v", status, err)
+	}
+	var onAID string
+	for _, m := range revoke.FindAllStringSubmatch(body, -1) {
+		if !others[m[1]] {
+			onAID = m[1] // the one the primary's browser cannot revoke: its own
+		}
+	}
+	if onAID == "" {
+		t.Fatalf("sessions: the primary's browser can revoke %v, the replica's %v; want the replica's to list the primary's session", others, revoke.FindAllString(body, -1))
+	}
+	if status, err = br.post("/profile/sessions/"+onAID+"/revoke", nil); err != nil || !acked(status) {
+		t.Fatalf("revoke session %s through the replica: got %d, %v", onAID, status, err)
+	}
+	if status, body, err = br.get("/profile"); err != nil || status != http.StatusOK || strings.Contains(body, "/profile/sessions/"+onAID+"/revoke") {
+		t.Fatalf("GET /profile on the replica right after revoking session %s: got %d, %v; still listed: %t", onAID, status, err, strings.Contains(body, "/profile/sessions/"+onAID+"/revoke"))
+	}
+	onA.base = b.proxy
+	if status, _, err = onA.get("/profile"); err != nil || status != http.StatusSeeOther {
+		t.Fatalf("the revoked browser's GET /profile on the replica: got %d, %v, want 303 to sign in", status, err)
+	}
+
+	// An Admin signs up on the primary, confirms, creates an account and
+	// invites the person, who accepts through the replica and sees the
+	// account there at once.
+	admin := newLiteFSBrowser(a.proxy, edge)
+	const adminEmail, account = "grace.primary@example.com", "Harbour Lights"
+	if status, err = admin.post("/signup", url.Values{"name": {"Grace Primary"}, "email": {adminEmail}, "password": {password}}); err != nil || status != http.StatusSeeOther {
+		t.Fatalf("the Admin's sign-up on the primary: got %d, %v, want 303", status, err)
+	}
+	if status, err = admin.post(mailLink(t, smtpA, adminEmail, "Confirm your email", `/verify/[A-Za-z0-9_-]+`), nil); err != nil || !acked(status) {
+		t.Fatalf("the Admin's confirmation: got %d, %v", status, err)
+	}
+	res, err = admin.send("/accounts", url.Values{"name": {account}})
+	if err != nil || res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(res.Header.Get("Location"), "/manage") {
+		t.Fatalf("create an account on the primary: got %v, %v, want 303 to its manage page", res, err)
+	}
+	accountPath := strings.TrimSuffix(res.Header.Get("Location"), "/manage")
+	if status, err = admin.post(accountPath+"/invites", url.Values{"email": {email}, "role": {"normal"}}); err != nil || !acked(status) {
+		t.Fatalf("invite %s on the primary: got %d, %v", email, status, err)
+	}
+	invite := mailLink(t, smtpA, email, "You are invited to join "+account, `/invites/[A-Za-z0-9_-]+`)
+	waitCaughtUp(t, b, a)
+	status, body, err = br.get(invite)
+	accept := regexp.MustCompile(`/invites/\d+/accept`).FindString(body)
+	if err != nil || status != http.StatusOK || accept == "" {
+		t.Fatalf("GET %s on the replica: got %d, %v; offers to accept: %t", invite, status, err, accept != "")
+	}
+	if status, err = br.post(accept, url.Values{"next": {"/profile"}}); err != nil || !acked(status) {
+		t.Fatalf("accept the invite through the replica: got %d, %v", status, err)
+	}
+	if status, body, err = br.get("/profile"); err != nil || status != http.StatusOK || !strings.Contains(body, account) {
+		t.Fatalf("GET /profile on the replica right after accepting: got %d, %v; shows %s: %t", status, err, account, strings.Contains(body, account))
+	}
+
+	// A password reset asked for through the replica.
+	if status, err = newLiteFSBrowser(b.proxy, edge).post("/password/forgot", url.Values{"email": {email}}); err != nil || !acked(status) {
+		t.Fatalf("ask for a password reset through the replica: got %d, %v", status, err)
+	}
+	mailLink(t, smtpA, email, "Reset your Roster password", `/password/reset/[A-Za-z0-9_-]+`)
+
+	// Every message was delivered once, by the primary: its mail server
+	// got each outbox row once and the replica's got nothing; each sent row
+	// took one attempt, and the only boots recorded are the primary's.
+	outbox := waitOutboxSent(t, a)
+	got := map[string]int{}
+	for _, m := range smtpA.Mails() {
+		got[strings.Join(m.Rcpt, ",")+": "+m.Subject]++
+	}
+	for row, n := range outbox {
+		if got[row] != n {
+			t.Errorf("%q: %d in the outbox, %d delivered", row, n, got[row])
+		}
+	}
+	if len(smtpA.Mails()) != len(outbox) || len(outbox) < 5 {
+		t.Errorf("%d messages delivered for %d outbox rows, want one each (and at least the 5 this test asked for)", len(smtpA.Mails()), len(outbox))
+	}
+	if n := len(smtpB.Mails()); n != 0 {
+		t.Errorf("the replica's mail server got %d messages, want none", n)
+	}
+	conn := openLiteFSDB(t, a)
+	var retried, otherBoots int
+	if err := conn.QueryRow(`SELECT count(*) FROM outbox WHERE attempts != 1`).Scan(&retried); err != nil || retried != 0 {
+		t.Errorf("%d outbox rows took other than one attempt (%v)", retried, err)
+	}
+	if err := conn.QueryRow(`SELECT count(*) FROM boots WHERE pid != ?`, a.rosterPID(t)).Scan(&otherBoots); err != nil || otherBoots != 0 {
+		t.Errorf("%d boots recorded besides the primary's roster (%v)", otherBoots, err)
+	}
+
 	// The replica knew it was one, and its roster never wrote.
 	if !strings.Contains(b.log.String(), `"primary":"node-a"`) {
 		t.Errorf("node B's roster never logged that it is a replica of node-a")
 	}
-	for line := range strings.Lines(b.log.String()) {
+	checkReplicaLog(t, b)
+}
+
+// TestLiteFSKillNodes kills roster with SIGKILL in the middle of load
+// through the replica (names saved and people signing up, each write
+// replayed on the primary, and profile reads served by the replica): first
+// the replica's roster, then the primary's. LiteFS leaves when its roster
+// does, and each node starts again on its own data directory and mount, as
+// Fly restarts a machine. Every write answered 2xx or 3xx is then in the
+// database on both nodes, the replica serves again, the reads on the
+// replica went on while the primary was down, and the replica's roster
+// never wrote.
+func TestLiteFSKillNodes(t *testing.T) {
+	litefs, fusermount := liteFSBinaries(t)
+	roster := buildRoster(t)
+	primaryAPI := "http://" + proctest.LoopbackAddr(t)
+	a := startLiteFSNode(t, litefs, fusermount, roster, "node A", primaryAPI, true)
+	b := startLiteFSNode(t, litefs, fusermount, roster, "node B", primaryAPI, false)
+	a.waitHealthy(t)
+	b.waitHealthy(t)
+	edge := &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(a.proxy, "http://")}}
+	throughB := func() *browser { return newLiteFSBrowser(b.proxy, edge) }
+
+	all := newWriteLog()
+	for _, kill := range []*liteFSNode{b, a} {
+		log := newWriteLog()
+		stop := make(chan struct{})
+		prefix := strings.ReplaceAll(strings.ToLower(kill.name), " ", "-") + "-"
+		browsers, wait := writeLoad(t, throughB, prefix, 4, 1, log, stop)
+		var reads, readFailures atomic.Int64
+		var readers sync.WaitGroup
+		for _, br := range browsers {
+			readers.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if status, _, err := br.get("/profile"); err == nil && status == http.StatusOK {
+						reads.Add(1)
+					} else {
+						readFailures.Add(1)
+					}
+				}
+			})
+		}
+		proctest.WaitFor(t, "40 writes acknowledged through the replica, a sign-up among them", func() bool { return log.ready(40) })
+		pid := kill.rosterPID(t)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-kill.exited // LiteFS leaves when its roster does
+		t.Logf("killed %s's roster after %d acknowledged writes, %d reads on the replica", kill.name, log.count(), reads.Load())
+		readsBefore, failuresBefore := reads.Load(), readFailures.Load()
+		if kill == a {
+			// The replica keeps serving reads while the primary is down.
+			proctest.WaitFor(t, "50 more reads on the replica with the primary down", func() bool { return reads.Load() >= readsBefore+50 })
+			if n := readFailures.Load() - failuresBefore; n != 0 {
+				t.Errorf("%d reads on the replica failed while the primary was down", n)
+			}
+		}
+		kill.start(t)
+		kill.waitHealthy(t)
+		close(stop)
+		wait()
+		readers.Wait()
+
+		names, signups := log.snapshot()
+		waitCaughtUp(t, b, a)
+		for _, n := range []*liteFSNode{a, b} {
+			conn := openLiteFSDB(t, n)
+			checkIntegrity(t, conn)
+			checkWrites(t, conn, names, signups)
+			conn.Close()
+		}
+		// The restarted node serves again: through the replica, every
+		// renamer's session still works and shows the last name saved or a
+		// later one, whose answer the kill cut off (LiteFS's proxy answers
+		// 502 when roster dies after its commit).
+		for email, br := range browsers {
+			status, body, err := br.get("/profile")
+			if err != nil || status != http.StatusOK {
+				t.Fatalf("%s: GET /profile on the replica after %s restarted: got %d, %v, want 200", email, kill.name, status, err)
+			}
+			if acked := names[email]; len(acked) > 0 {
+				number := regexp.MustCompile(regexp.QuoteMeta(strings.TrimSuffix(email, "@example.com")) + ` name (\d+)\.`)
+				last, _ := strconv.Atoi(number.FindStringSubmatch(acked[len(acked)-1])[1])
+				shown := number.FindStringSubmatch(body)
+				if shown == nil {
+					t.Errorf("%s: the replica's profile shows none of the names saved", email)
+				} else if n, _ := strconv.Atoi(shown[1]); n < last {
+					t.Errorf("%s: the replica shows name %d, older than the last acknowledged, %d", email, n, last)
+				}
+			}
+		}
+		all.signups = append(all.signups, signups...)
+		for k, v := range names {
+			all.names[k] = v
+		}
+	}
+	// After both restarts, the first round's writes are still on both.
+	names, signups := all.snapshot()
+	waitCaughtUp(t, b, a)
+	for _, n := range []*liteFSNode{a, b} {
+		checkWrites(t, openLiteFSDB(t, n), names, signups)
+	}
+	checkReplicaLog(t, b)
+}
+
+// mailLink waits for a message to "to" whose subject has subject, and
+// returns the path in it that matches pattern.
+func mailLink(t *testing.T, smtp *smtptest.Server, to, subject, pattern string) string {
+	t.Helper()
+	m := smtp.Wait(t, to, subject)
+	link := regexp.MustCompile(pattern).FindString(m.Text)
+	if link == "" {
+		t.Fatalf("the mail to %s about %q has no link like %s:\n%s", to, subject, pattern, m.Text)
+	}
+	return link
+}
+
+// send posts a form with the CSRF header and returns the answer, its body
+// read and closed.
+func (b *browser) send(path string, form url.Values) (*http.Response, error) {
+	token, err := b.csrf()
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-CSRF-Token", token)
+	res, err := b.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res, nil
+}
+
+// openLiteFSDB opens the database on a node's mount read-only, as a
+// second process may on a LiteFS mount.
+func openLiteFSDB(t *testing.T, n *liteFSNode) *sql.DB {
+	t.Helper()
+	conn, err := sql.Open("sqlite3", "file:"+filepath.Join(n.mount, "roster.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// waitOutboxSent waits until the primary has no queued outbox row and
+// returns the rows by "address: subject", with their count.
+func waitOutboxSent(t *testing.T, primary *liteFSNode) map[string]int {
+	t.Helper()
+	conn := openLiteFSDB(t, primary)
+	proctest.WaitFor(t, "every outbox row sent", func() bool {
+		var queued int
+		return conn.QueryRow(`SELECT count(*) FROM outbox WHERE state != 'sent'`).Scan(&queued) == nil && queued == 0
+	})
+	rows, err := conn.Query(`SELECT address, subject FROM outbox WHERE kind = 'email'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	sent := map[string]int{}
+	for rows.Next() {
+		var addr, subject string
+		if err := rows.Scan(&addr, &subject); err != nil {
+			t.Fatal(err)
+		}
+		sent[addr+": "+subject]++
+	}
+	return sent
+}
+
+// position is the TXID in the node's roster.db-pos, LiteFS's position
+// of the database on that node.
+func (n *liteFSNode) position(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(n.mount, "roster.db-pos"))
+	if err != nil {
+		t.Fatalf("%s: %v", n.name, err)
+	}
+	txid, _, _ := strings.Cut(strings.TrimSpace(string(b)), "/")
+	v, err := strconv.ParseUint(txid, 16, 64)
+	if err != nil {
+		t.Fatalf("%s: roster.db-pos %q: %v", n.name, b, err)
+	}
+	return v
+}
+
+// waitCaughtUp waits until the replica has every transaction the primary
+// had when called.
+func waitCaughtUp(t *testing.T, replica, primary *liteFSNode) {
+	t.Helper()
+	want := primary.position(t)
+	proctest.WaitFor(t, fmt.Sprintf("%s to reach the primary's TXID %d", replica.name, want), func() bool {
+		return replica.position(t) >= want
+	})
+}
+
+// checkReplicaLog fails the test for any sign in the node's log that its
+// roster wrote, or tried to: an error logged, LiteFS refusing a write,
+// SQLite's read-only and I/O errors.
+func checkReplicaLog(t *testing.T, n *liteFSNode) {
+	t.Helper()
+	for line := range strings.Lines(n.log.String()) {
 		var rec struct{ Level string }
 		if json.Unmarshal([]byte(line), &rec) == nil && rec.Level == "ERROR" {
-			t.Errorf("node B's roster logged an error: %s", line)
+			t.Errorf("%s's roster logged an error: %s", n.name, line)
 		}
-		// LiteFS's side of a write on the replica, and SQLite's.
-		for _, bad := range []string{"read only replica", "readonly database", "disk I/O error"} {
+		for _, bad := range []string{"read only replica", "readonly", "disk I/O error", "attempt to write", "level=ERROR"} {
 			if strings.Contains(line, bad) {
-				t.Errorf("node B's log shows a write on the replica: %s", line)
+				t.Errorf("%s's log shows a write on the replica: %s", n.name, line)
 			}
 		}
 	}
