@@ -479,9 +479,10 @@ func TestReplicaAdminCommands(t *testing.T) {
 // TestReplicaLosesItsPrimary: a LiteFS replica that loses its primary (the
 // primary died, LiteFS is reconnecting, or the lease changes hands) has no
 // .primary file, but LiteFS still shows its database read-only. It stays a
-// replica: it serves pages, refuses writes with 503 and Retry-After (there
-// is no primary to replay them on), starts no worker and writes nothing;
-// once .primary is back, writes are replayed on the primary again.
+// replica: it serves pages (a session due for its last-seen touch too,
+// untouched), refuses writes with 503 and Retry-After (there is no
+// primary to replay them on), starts no worker and writes nothing; once
+// .primary is back, writes and due touches are replayed on the primary.
 func TestReplicaLosesItsPrimary(t *testing.T) {
 	f := newReplicaFixture(t)
 	f.markReplica(t)
@@ -496,13 +497,13 @@ func TestReplicaLosesItsPrimary(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer client.CloseIdleConnections()
-	do := func(method, path string) *http.Response {
+	do := func(method, path string, cookie ...string) *http.Response {
 		t.Helper()
 		const csrf = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
 		req, _ := http.NewRequest(method, base+path, strings.NewReader("name=Ada+Lovelace"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-CSRF-Token", csrf)
-		req.Header.Set("Cookie", "roster_csrf="+csrf+"; roster_session="+f.cookie)
+		req.Header.Set("Cookie", "roster_csrf="+csrf+"; roster_session="+append(cookie, f.cookie)[0])
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -522,6 +523,11 @@ func TestReplicaLosesItsPrimary(t *testing.T) {
 	if resp := do(http.MethodGet, "/profile"); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /profile on a replica without a primary: got %d, want 200", resp.StatusCode)
 	}
+	// A session due for its last-seen touch: there is no primary to
+	// touch it on, so the page is served and the touch waits.
+	if resp := do(http.MethodGet, "/profile", f.dueCookie); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /profile with a session due for its touch, on a replica without a primary: got %d, want 200", resp.StatusCode)
+	}
 	if resp := do(http.MethodPost, "/profile/name"); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Fly-Replay") != "" {
 		t.Errorf("POST /profile/name on a replica without a primary: got %d, Retry-After %q, Fly-Replay %q; want 503 with Retry-After and no Fly-Replay",
 			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Fly-Replay"))
@@ -532,6 +538,9 @@ func TestReplicaLosesItsPrimary(t *testing.T) {
 		resp := do(http.MethodPost, "/profile/name")
 		return resp.StatusCode == http.StatusTemporaryRedirect && resp.Header.Get("Fly-Replay") == "instance="+testPrimary
 	})
+	if resp := do(http.MethodGet, "/profile", f.dueCookie); resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Fly-Replay") != "instance="+testPrimary {
+		t.Errorf("GET /profile with a session due for its touch, the primary back: got %d, Fly-Replay %q; want 307 to %s", resp.StatusCode, resp.Header.Get("Fly-Replay"), testPrimary)
+	}
 	if n := len(smtp.Mails()); n != 0 {
 		t.Errorf("a replica without a primary sent %d mails", n)
 	}
