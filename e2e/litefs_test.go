@@ -585,7 +585,12 @@ func TestLiteFSKillNodes(t *testing.T) {
 		t.Logf("killed %s's roster after %d acknowledged writes, %d reads on the replica", kill.name, log.count(), reads.Load())
 		readsBefore, failuresBefore := reads.Load(), readFailures.Load()
 		if kill == a {
-			// The replica keeps serving reads while the primary is down.
+			// LiteFS on the replica removes .primary while it has no
+			// primary; roster there stays a replica (the database stays
+			// read-only) and keeps serving reads.
+			proctest.WaitFor(t, "the replica's roster to log that it has no primary", func() bool {
+				return strings.Contains(b.log.String(), "litefs: this node is a replica and has no primary now")
+			})
 			proctest.WaitFor(t, "50 more reads on the replica with the primary down", func() bool { return reads.Load() >= readsBefore+50 })
 			if n := readFailures.Load() - failuresBefore; n != 0 {
 				t.Errorf("%d reads on the replica failed while the primary was down", n)
