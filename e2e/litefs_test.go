@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/internal/logtest"
+	"github.com/rosterhq/roster/internal/litefstest"
 	"github.com/rosterhq/roster/internal/proctest"
 	"github.com/rosterhq/roster/internal/smtptest"
 )
@@ -33,206 +32,14 @@ import (
 // named node's proxy, as Fly's edge does. `make deps` installs fuse3 and
 // litefs.
 
-// liteFSNode is one `litefs mount` process and the roster it runs.
-type liteFSNode struct {
-	name   string
-	litefs string // the binary
-	config string // its litefs.yml
-	env    []string
-	cmd    *exec.Cmd
-	log    *logtest.Buffer // LiteFS's log and roster's, which LiteFS passes on
-	mount  string
-	proxy  string // http://127.0.0.1:port, LiteFS's proxy in front of roster
-	exited chan struct{}
-}
-
-// liteFSBinaries finds litefs and fusermount3: on PATH, or litefs where
-// `go install` puts it.
-func liteFSBinaries(t *testing.T) (litefs, fusermount string) {
+// startLiteFSNode starts a LiteFS node whose litefs.yml runs roster,
+// with env's KEY=value settings added to its environment.
+func startLiteFSNode(t *testing.T, roster, name, primaryAPI string, primary bool, env ...string) *litefstest.Node {
 	t.Helper()
-	fusermount, err := exec.LookPath("fusermount3")
-	if err != nil {
-		t.Fatalf("the LiteFS test needs fusermount3 (package fuse3): %v\ninstall it with `make deps`, or run `make test`", err)
-	}
-	if litefs, err = exec.LookPath("litefs"); err == nil {
-		return litefs, fusermount
-	}
-	gobin := os.Getenv("GOBIN")
-	if gobin == "" {
-		out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
-		if err != nil {
-			t.Fatalf("go env: %v", err)
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if gobin = strings.TrimSpace(lines[0]); gobin == "" && len(lines) > 1 {
-			gobin = filepath.Join(filepath.SplitList(lines[1])[0], "bin")
-		}
-	}
-	litefs = filepath.Join(gobin, "litefs")
-	if _, err := os.Stat(litefs); err != nil {
-		t.Fatalf("the LiteFS test needs litefs on PATH or in %s: %v\ninstall it with `make deps`, or run `make test`", gobin, err)
-	}
-	return litefs, fusermount
-}
-
-// liteFSConfig is a node's litefs.yml: the deploy's own (../litefs.yml)
-// with its static-lease variant in place of the Consul lease, and this
-// test's directories, ports and roster binary in place of the machine's.
-// Each value must be where the deploy file has it, once.
-func liteFSConfig(t *testing.T, dir, roster, apiAddr, proxyAddr, rosterAddr, primaryAPI string, primary bool) string {
-	t.Helper()
-	b, err := os.ReadFile("../litefs.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := string(b)
-	// The Consul lease out, the commented static lease in.
-	consul := strings.Index(conf, "\nlease:\n  type: \"consul\"")
-	static := strings.Index(conf, "\n# lease:\n#   type: \"static\"")
-	if consul < 0 || static < consul {
-		t.Fatalf("litefs.yml: no Consul lease followed by a commented static lease")
-	}
-	end := strings.Index(conf[consul+1:], "\n\n")
-	if end < 0 || consul+1+end > static {
-		t.Fatalf("litefs.yml: the Consul lease block does not end before the static one")
-	}
-	conf = conf[:consul] + conf[consul+1+end:]
-	var lines []string
-	for line := range strings.Lines(conf) {
-		if strings.HasPrefix(line, "# lease:") || strings.HasPrefix(line, "#   ") {
-			line = line[2:]
-		}
-		lines = append(lines, line)
-	}
-	conf = strings.Join(lines, "")
-	for _, r := range []struct{ old, new string }{
-		{`dir: "/litefs"`, fmt.Sprintf("dir: %q", filepath.Join(dir, "mnt"))},
-		{`dir: "/var/lib/litefs"`, fmt.Sprintf("dir: %q", filepath.Join(dir, "data"))},
-		{`addr: ":20202"`, fmt.Sprintf("addr: %q", apiAddr)},
-		{`addr: ":8080"`, fmt.Sprintf("addr: %q", proxyAddr)},
-		{`target: "127.0.0.1:8081"`, fmt.Sprintf("target: %q", rosterAddr)},
-		{`advertise-url: "http://node-a:20202"`, fmt.Sprintf("advertise-url: %q", primaryAPI)},
-		{`candidate: true`, fmt.Sprintf("candidate: %t", primary)},
-		{"ROSTER_DB=/litefs/roster.db ", "ROSTER_DB=" + filepath.Join(dir, "mnt", "roster.db") + " "},
-		{"ROSTER_ADDR=127.0.0.1:8081 ", "ROSTER_ADDR=" + rosterAddr + " "},
-		{"/usr/local/bin/roster serve", roster + " serve"},
-	} {
-		if n := strings.Count(conf, r.old); n != 1 {
-			t.Fatalf("litefs.yml: %d times %s, want once:\n%s", n, r.old, conf)
-		}
-		conf = strings.Replace(conf, r.old, r.new, 1)
-	}
-	return conf
-}
-
-// startLiteFSNode starts `litefs mount` for one node, whose roster serves
-// on its mount's roster.db with env's KEY=value settings added, and stops
-// both at the end of the test: roster first, then LiteFS, then the mount
-// is let go.
-func startLiteFSNode(t *testing.T, litefs, fusermount, roster, name, primaryAPI string, primary bool, env ...string) *liteFSNode {
-	t.Helper()
-	dir := t.TempDir()
-	for _, sub := range []string{"mnt", "data"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	apiAddr, proxyAddr, rosterAddr := proctest.LoopbackAddr(t), proctest.LoopbackAddr(t), proctest.LoopbackAddr(t)
-	if primary {
-		apiAddr = strings.TrimPrefix(primaryAPI, "http://")
-	}
-	config := filepath.Join(dir, "litefs.yml")
-	if err := os.WriteFile(config, []byte(liteFSConfig(t, dir, roster, apiAddr, proxyAddr, rosterAddr, primaryAPI, primary)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	n := &liteFSNode{
-		name: name, log: &logtest.Buffer{}, mount: filepath.Join(dir, "mnt"),
-		proxy: "http://" + proxyAddr, litefs: litefs, config: config,
-		// roster's settings are in litefs.yml's exec line; rosterEnv's
-		// ROSTER_BASE_URL is for the test's plain-HTTP client.
-		env: append(rosterEnv(filepath.Join(dir, "mnt", "roster.db")), env...),
-	}
-	n.start(t)
-	t.Cleanup(func() { n.stop(t, fusermount) })
-	return n
-}
-
-// start runs `litefs mount` on the node's config: the first time, or
-// again after the node stopped, on the same data directory and mount.
-func (n *liteFSNode) start(t *testing.T) {
-	t.Helper()
-	n.cmd = exec.Command(n.litefs, "mount", "-config", n.config)
-	n.cmd.Env = n.env
-	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
-	n.exited = make(chan struct{})
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start litefs for %s: %v", n.name, err)
-	}
-	go func(cmd *exec.Cmd, exited chan struct{}) { cmd.Wait(); close(exited) }(n.cmd, n.exited)
-}
-
-// rosterPID is the pid of the roster LiteFS runs on the node.
-func (n *liteFSNode) rosterPID(t *testing.T) int {
-	t.Helper()
-	for _, pid := range proctest.Children(n.cmd.Process.Pid) {
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "roster" {
-			return pid
-		}
-	}
-	t.Fatalf("%s: no roster process under LiteFS (pid %d)", n.name, n.cmd.Process.Pid)
-	return 0
-}
-
-// stop ends roster with SIGTERM, then LiteFS (which leaves once its
-// command has), then unmounts the FUSE mount if LiteFS left it behind.
-func (n *liteFSNode) stop(t *testing.T, fusermount string) {
-	for _, pid := range proctest.Children(n.cmd.Process.Pid) {
-		syscall.Kill(pid, syscall.SIGTERM)
-	}
-	select {
-	case <-n.exited:
-	case <-time.After(15 * time.Second):
-		t.Errorf("%s: LiteFS did not stop within 15s of roster's SIGTERM", n.name)
-		n.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.exited:
-		case <-time.After(10 * time.Second):
-			n.cmd.Process.Kill()
-			<-n.exited
-		}
-	}
-	if mounts, _ := os.ReadFile("/proc/self/mounts"); strings.Contains(string(mounts), " "+n.mount+" ") {
-		if out, err := exec.Command(fusermount, "-u", n.mount).CombinedOutput(); err != nil {
-			t.Errorf("%s: fusermount3 -u %s: %v\n%s", n.name, n.mount, err, out)
-		}
-	}
-	if t.Failed() {
-		t.Logf("%s's log (LiteFS and roster):\n%s", n.name, n.log.String())
-	}
-}
-
-// waitHealthy waits for roster's /healthz through the node's proxy.
-func (n *liteFSNode) waitHealthy(t *testing.T) {
-	t.Helper()
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	defer hc.CloseIdleConnections()
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		select {
-		case <-n.exited:
-			t.Fatalf("%s: LiteFS exited: %v\n%s", n.name, n.cmd.ProcessState, n.log.String())
-		default:
-		}
-		if res, err := hc.Get(n.proxy + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no healthy roster behind LiteFS's proxy within 60s\n%s", n.name, n.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// roster's own settings are in litefs.yml's exec line; rosterEnv's
+	// ROSTER_BASE_URL is for the test's plain-HTTP client.
+	return litefstest.Start(t, litefstest.Options{Name: name, PrimaryAPI: primaryAPI, Primary: primary, Roster: roster,
+		Env: append(rosterEnv(""), env...)})
 }
 
 // flyEdge is a RoundTripper that does what Fly's edge does with an answer
@@ -304,17 +111,16 @@ func newLiteFSBrowser(base string, edge *flyEdge) *browser {
 // server: every message arrives once, from the primary; the replica's
 // roster never writes and sends nothing.
 func TestLiteFSTwoNodes(t *testing.T) {
-	litefs, fusermount := liteFSBinaries(t)
 	roster := buildRoster(t)
 	primaryAPI := "http://" + proctest.LoopbackAddr(t)
 	smtpA, smtpB := smtptest.Start(t), smtptest.Start(t)
-	a := startLiteFSNode(t, litefs, fusermount, roster, "node A", primaryAPI, true, "ROSTER_SMTP_URL=smtp://"+smtpA.Addr)
-	b := startLiteFSNode(t, litefs, fusermount, roster, "node B", primaryAPI, false, "ROSTER_SMTP_URL=smtp://"+smtpB.Addr)
-	a.waitHealthy(t)
-	b.waitHealthy(t)
+	a := startLiteFSNode(t, roster, "node A", primaryAPI, true, "ROSTER_SMTP_URL=smtp://"+smtpA.Addr)
+	b := startLiteFSNode(t, roster, "node B", primaryAPI, false, "ROSTER_SMTP_URL=smtp://"+smtpB.Addr)
+	a.WaitHealthy(t)
+	b.WaitHealthy(t)
 
-	edge := &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(a.proxy, "http://")}}
-	br := newLiteFSBrowser(b.proxy, edge)
+	edge := &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(a.Proxy, "http://")}}
+	br := newLiteFSBrowser(b.Proxy, edge)
 	const name, email, password = "Ada Replica", "ada.replica@example.com", "seven quiet lanterns in the harbour"
 	status, err := br.post("/signup", url.Values{"name": {name}, "email": {email}, "password": {password}})
 	if err != nil || status != http.StatusSeeOther {
@@ -323,7 +129,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	if edge.replayed() == 0 {
 		t.Fatalf("the sign-up was not replayed on the primary: the replica answered it itself")
 	}
-	u, _ := url.Parse(b.proxy)
+	u, _ := url.Parse(b.Proxy)
 	var txid bool
 	for _, c := range br.hc.Jar.Cookies(u) {
 		txid = txid || c.Name == "__txid"
@@ -350,7 +156,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 
 	// Signing in again through the replica, from another browser: the
 	// POST is replayed on the primary, the profile read on the replica.
-	other := newLiteFSBrowser(b.proxy, edge)
+	other := newLiteFSBrowser(b.Proxy, edge)
 	status, err = other.post("/login", url.Values{"email": {email}, "password": {password}})
 	if err != nil || status != http.StatusSeeOther {
 		t.Fatalf("sign in through the replica: got %d, %v, want 303", status, err)
@@ -376,7 +182,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	}
 	verify := mailLink(t, smtpA, work, "Confirm this email address", `/profile/contacts/\d+/verify\?code=[A-Za-z0-9]+`)
 	replays = edge.replayed()
-	res, err := br.hc.Get(b.proxy + verify)
+	res, err := br.hc.Get(b.Proxy + verify)
 	if err != nil {
 		t.Fatalf("GET the verify link on the replica: %v", err)
 	}
@@ -418,13 +224,13 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	// A session of the same person signed in on the primary, revoked
 	// through the replica: gone from the replica's list at once, and that
 	// browser is signed out there.
-	onA := newLiteFSBrowser(a.proxy, edge)
+	onA := newLiteFSBrowser(a.Proxy, edge)
 	if status, err = onA.post("/login", url.Values{"email": {email}, "password": {password}}); err != nil || status != http.StatusSeeOther {
 		t.Fatalf("sign in on the primary: got %d, %v, want 303", status, err)
 	}
 	// Another browser's write: the replica has it within milliseconds,
 	// and this browser's next read carries no TXID that waits for it.
-	waitCaughtUp(t, b, a)
+	litefstest.WaitCaughtUp(t, b, a)
 	revoke := regexp.MustCompile(`/profile/sessions/(\d+)/revoke`)
 	status, body, err = onA.get("/profile")
 	if err != nil || status != http.StatusOK {
@@ -453,7 +259,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	if status, body, err = br.get("/profile"); err != nil || status != http.StatusOK || strings.Contains(body, "/profile/sessions/"+onAID+"/revoke") {
 		t.Fatalf("GET /profile on the replica right after revoking session %s: got %d, %v; still listed: %t", onAID, status, err, strings.Contains(body, "/profile/sessions/"+onAID+"/revoke"))
 	}
-	onA.base = b.proxy
+	onA.base = b.Proxy
 	if status, _, err = onA.get("/profile"); err != nil || status != http.StatusSeeOther {
 		t.Fatalf("the revoked browser's GET /profile on the replica: got %d, %v, want 303 to sign in", status, err)
 	}
@@ -461,7 +267,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	// An Admin signs up on the primary, confirms, creates an account and
 	// invites the person, who accepts through the replica and sees the
 	// account there at once.
-	admin := newLiteFSBrowser(a.proxy, edge)
+	admin := newLiteFSBrowser(a.Proxy, edge)
 	const adminEmail, account = "grace.primary@example.com", "Harbour Lights"
 	if status, err = admin.post("/signup", url.Values{"name": {"Grace Primary"}, "email": {adminEmail}, "password": {password}}); err != nil || status != http.StatusSeeOther {
 		t.Fatalf("the Admin's sign-up on the primary: got %d, %v, want 303", status, err)
@@ -478,7 +284,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 		t.Fatalf("invite %s on the primary: got %d, %v", email, status, err)
 	}
 	invite := mailLink(t, smtpA, email, "You are invited to join "+account, `/invites/[A-Za-z0-9_-]+`)
-	waitCaughtUp(t, b, a)
+	litefstest.WaitCaughtUp(t, b, a)
 	status, body, err = br.get(invite)
 	accept := regexp.MustCompile(`/invites/\d+/accept`).FindString(body)
 	if err != nil || status != http.StatusOK || accept == "" {
@@ -492,7 +298,7 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	}
 
 	// A password reset asked for through the replica.
-	if status, err = newLiteFSBrowser(b.proxy, edge).post("/password/forgot", url.Values{"email": {email}}); err != nil || !acked(status) {
+	if status, err = newLiteFSBrowser(b.Proxy, edge).post("/password/forgot", url.Values{"email": {email}}); err != nil || !acked(status) {
 		t.Fatalf("ask for a password reset through the replica: got %d, %v", status, err)
 	}
 	mailLink(t, smtpA, email, "Reset your Roster password", `/password/reset/[A-Za-z0-9_-]+`)
@@ -521,12 +327,12 @@ func TestLiteFSTwoNodes(t *testing.T) {
 	if err := conn.QueryRow(`SELECT count(*) FROM outbox WHERE attempts != 1`).Scan(&retried); err != nil || retried != 0 {
 		t.Errorf("%d outbox rows took other than one attempt (%v)", retried, err)
 	}
-	if err := conn.QueryRow(`SELECT count(*) FROM boots WHERE pid != ?`, a.rosterPID(t)).Scan(&otherBoots); err != nil || otherBoots != 0 {
+	if err := conn.QueryRow(`SELECT count(*) FROM boots WHERE pid != ?`, a.RosterPID(t)).Scan(&otherBoots); err != nil || otherBoots != 0 {
 		t.Errorf("%d boots recorded besides the primary's roster (%v)", otherBoots, err)
 	}
 
 	// The replica knew it was one, and its roster never wrote.
-	if !strings.Contains(b.log.String(), `"primary":"node-a"`) {
+	if !strings.Contains(b.Log.String(), `"primary":"node-a"`) {
 		t.Errorf("node B's roster never logged that it is a replica of node-a")
 	}
 	checkReplicaLog(t, b)
@@ -542,21 +348,20 @@ func TestLiteFSTwoNodes(t *testing.T) {
 // replica went on while the primary was down, and the replica's roster
 // never wrote.
 func TestLiteFSKillNodes(t *testing.T) {
-	litefs, fusermount := liteFSBinaries(t)
 	roster := buildRoster(t)
 	primaryAPI := "http://" + proctest.LoopbackAddr(t)
-	a := startLiteFSNode(t, litefs, fusermount, roster, "node A", primaryAPI, true)
-	b := startLiteFSNode(t, litefs, fusermount, roster, "node B", primaryAPI, false)
-	a.waitHealthy(t)
-	b.waitHealthy(t)
-	edge := &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(a.proxy, "http://")}}
-	throughB := func() *browser { return newLiteFSBrowser(b.proxy, edge) }
+	a := startLiteFSNode(t, roster, "node A", primaryAPI, true)
+	b := startLiteFSNode(t, roster, "node B", primaryAPI, false)
+	a.WaitHealthy(t)
+	b.WaitHealthy(t)
+	edge := &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(a.Proxy, "http://")}}
+	throughB := func() *browser { return newLiteFSBrowser(b.Proxy, edge) }
 
 	all := newWriteLog()
-	for _, kill := range []*liteFSNode{b, a} {
+	for _, kill := range []*litefstest.Node{b, a} {
 		log := newWriteLog()
 		stop := make(chan struct{})
-		prefix := strings.ReplaceAll(strings.ToLower(kill.name), " ", "-") + "-"
+		prefix := strings.ReplaceAll(strings.ToLower(kill.Name), " ", "-") + "-"
 		browsers, wait := writeLoad(t, throughB, prefix, 4, 1, log, stop)
 		var reads, readFailures atomic.Int64
 		var readers sync.WaitGroup
@@ -577,34 +382,34 @@ func TestLiteFSKillNodes(t *testing.T) {
 			})
 		}
 		proctest.WaitFor(t, "40 writes acknowledged through the replica, a sign-up among them", func() bool { return log.ready(40) })
-		pid := kill.rosterPID(t)
+		pid := kill.RosterPID(t)
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		<-kill.exited // LiteFS leaves when its roster does
-		t.Logf("killed %s's roster after %d acknowledged writes, %d reads on the replica", kill.name, log.count(), reads.Load())
+		<-kill.Exited() // LiteFS leaves when its roster does
+		t.Logf("killed %s's roster after %d acknowledged writes, %d reads on the replica", kill.Name, log.count(), reads.Load())
 		readsBefore, failuresBefore := reads.Load(), readFailures.Load()
 		if kill == a {
 			// LiteFS on the replica removes .primary while it has no
 			// primary; roster there stays a replica (the database stays
 			// read-only) and keeps serving reads.
 			proctest.WaitFor(t, "the replica's roster to log that it has no primary", func() bool {
-				return strings.Contains(b.log.String(), "litefs: this node is a replica and has no primary now")
+				return strings.Contains(b.Log.String(), "litefs: this node is a replica and has no primary now")
 			})
 			proctest.WaitFor(t, "50 more reads on the replica with the primary down", func() bool { return reads.Load() >= readsBefore+50 })
 			if n := readFailures.Load() - failuresBefore; n != 0 {
 				t.Errorf("%d reads on the replica failed while the primary was down", n)
 			}
 		}
-		kill.start(t)
-		kill.waitHealthy(t)
+		kill.Start(t)
+		kill.WaitHealthy(t)
 		close(stop)
 		wait()
 		readers.Wait()
 
 		names, signups := log.snapshot()
-		waitCaughtUp(t, b, a)
-		for _, n := range []*liteFSNode{a, b} {
+		litefstest.WaitCaughtUp(t, b, a)
+		for _, n := range []*litefstest.Node{a, b} {
 			conn := openLiteFSDB(t, n)
 			checkIntegrity(t, conn)
 			checkWrites(t, conn, names, signups)
@@ -617,7 +422,7 @@ func TestLiteFSKillNodes(t *testing.T) {
 		for email, br := range browsers {
 			status, body, err := br.get("/profile")
 			if err != nil || status != http.StatusOK {
-				t.Fatalf("%s: GET /profile on the replica after %s restarted: got %d, %v, want 200", email, kill.name, status, err)
+				t.Fatalf("%s: GET /profile on the replica after %s restarted: got %d, %v, want 200", email, kill.Name, status, err)
 			}
 			if acked := names[email]; len(acked) > 0 {
 				number := regexp.MustCompile(regexp.QuoteMeta(strings.TrimSuffix(email, "@example.com")) + ` name (\d+)\.`)
@@ -637,8 +442,8 @@ func TestLiteFSKillNodes(t *testing.T) {
 	}
 	// After both restarts, the first round's writes are still on both.
 	names, signups := all.snapshot()
-	waitCaughtUp(t, b, a)
-	for _, n := range []*liteFSNode{a, b} {
+	litefstest.WaitCaughtUp(t, b, a)
+	for _, n := range []*litefstest.Node{a, b} {
 		checkWrites(t, openLiteFSDB(t, n), names, signups)
 	}
 	checkReplicaLog(t, b)
@@ -680,9 +485,9 @@ func (b *browser) send(path string, form url.Values) (*http.Response, error) {
 
 // openLiteFSDB opens the database on a node's mount read-only, as a
 // second process may on a LiteFS mount.
-func openLiteFSDB(t *testing.T, n *liteFSNode) *sql.DB {
+func openLiteFSDB(t *testing.T, n *litefstest.Node) *sql.DB {
 	t.Helper()
-	conn, err := sql.Open("sqlite3", "file:"+filepath.Join(n.mount, "roster.db")+"?mode=ro")
+	conn, err := sql.Open("sqlite3", "file:"+filepath.Join(n.Mount, "roster.db")+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -692,7 +497,7 @@ func openLiteFSDB(t *testing.T, n *liteFSNode) *sql.DB {
 
 // waitOutboxSent waits until the primary has no queued outbox row and
 // returns the rows by "address: subject", with their count.
-func waitOutboxSent(t *testing.T, primary *liteFSNode) map[string]int {
+func waitOutboxSent(t *testing.T, primary *litefstest.Node) map[string]int {
 	t.Helper()
 	conn := openLiteFSDB(t, primary)
 	proctest.WaitFor(t, "every outbox row sent", func() bool {
@@ -715,45 +520,19 @@ func waitOutboxSent(t *testing.T, primary *liteFSNode) map[string]int {
 	return sent
 }
 
-// position is the TXID in the node's roster.db-pos, LiteFS's position
-// of the database on that node.
-func (n *liteFSNode) position(t *testing.T) uint64 {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(n.mount, "roster.db-pos"))
-	if err != nil {
-		t.Fatalf("%s: %v", n.name, err)
-	}
-	txid, _, _ := strings.Cut(strings.TrimSpace(string(b)), "/")
-	v, err := strconv.ParseUint(txid, 16, 64)
-	if err != nil {
-		t.Fatalf("%s: roster.db-pos %q: %v", n.name, b, err)
-	}
-	return v
-}
-
-// waitCaughtUp waits until the replica has every transaction the primary
-// had when called.
-func waitCaughtUp(t *testing.T, replica, primary *liteFSNode) {
-	t.Helper()
-	want := primary.position(t)
-	proctest.WaitFor(t, fmt.Sprintf("%s to reach the primary's TXID %d", replica.name, want), func() bool {
-		return replica.position(t) >= want
-	})
-}
-
 // checkReplicaLog fails the test for any sign in the node's log that its
 // roster wrote, or tried to: an error logged, LiteFS refusing a write,
 // SQLite's read-only and I/O errors.
-func checkReplicaLog(t *testing.T, n *liteFSNode) {
+func checkReplicaLog(t *testing.T, n *litefstest.Node) {
 	t.Helper()
-	for line := range strings.Lines(n.log.String()) {
+	for line := range strings.Lines(n.Log.String()) {
 		var rec struct{ Level string }
 		if json.Unmarshal([]byte(line), &rec) == nil && rec.Level == "ERROR" {
-			t.Errorf("%s's roster logged an error: %s", n.name, line)
+			t.Errorf("%s's roster logged an error: %s", n.Name, line)
 		}
 		for _, bad := range []string{"read only replica", "readonly", "disk I/O error", "attempt to write", "level=ERROR"} {
 			if strings.Contains(line, bad) {
-				t.Errorf("%s's log shows a write on the replica: %s", n.name, line)
+				t.Errorf("%s's log shows a write on the replica: %s", n.Name, line)
 			}
 		}
 	}
