@@ -249,19 +249,6 @@ func (n *Node) stop(t testing.TB) {
 // WaitHealthy waits for roster's /healthz through the node's proxy.
 func (n *Node) WaitHealthy(t testing.TB) {
 	t.Helper()
-	n.waitProxy(t, "a healthy roster behind LiteFS's proxy", func(status int) bool { return status == http.StatusOK })
-}
-
-// WaitReady waits for LiteFS's proxy to answer, whatever it answers: the
-// node is then the primary or has caught up with it, and its mount is
-// there.
-func (n *Node) WaitReady(t testing.TB) {
-	t.Helper()
-	n.waitProxy(t, "LiteFS's proxy", func(int) bool { return true })
-}
-
-func (n *Node) waitProxy(t testing.TB, what string, ok func(status int) bool) {
-	t.Helper()
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer hc.CloseIdleConnections()
 	for deadline := time.Now().Add(60 * time.Second); ; {
@@ -272,14 +259,32 @@ func (n *Node) waitProxy(t testing.TB, what string, ok func(status int) bool) {
 		}
 		if res, err := hc.Get(n.Proxy + "/healthz"); err == nil {
 			res.Body.Close()
-			if ok(res.StatusCode) {
+			if res.StatusCode == http.StatusOK {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: no %s within 60s\n%s", n.Name, what, n.Log.String())
+			t.Fatalf("%s: no healthy roster behind LiteFS's proxy within 60s\n%s", n.Name, n.Log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WaitReady waits for the node's first start to say "connected to
+// cluster, ready" in LiteFS's log: it is then the primary or has caught
+// up with it. (Its proxy holds requests while nothing listens at Target.)
+func (n *Node) WaitReady(t testing.TB) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(n.Log.String(), "connected to cluster, ready"); {
+		select {
+		case <-n.exited:
+			t.Fatalf("%s: LiteFS exited: %v\n%s", n.Name, n.cmd.ProcessState, n.Log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: LiteFS not ready within 60s\n%s", n.Name, n.Log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
