@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -449,6 +450,82 @@ func TestLiteFSKillNodes(t *testing.T) {
 	checkReplicaLog(t, b)
 }
 
+// TestLiteFSLitestream is continuous backup on LiteFS and a restore from
+// it, as an operator does them: the primary streams to the replica named
+// by ROSTER_LITESTREAM_URL (its state on the volume, ROSTER_LITESTREAM_DIR
+// from litefs.yml), the replica node never does. After losing both
+// machines, `roster restore` writes the backup to a file, `litefs import`
+// loads it into a new cluster's primary, the machines restart, and the
+// restored person signs in and reads their profile through the new
+// replica.
+func TestLiteFSLitestream(t *testing.T) {
+	roster := buildRoster(t)
+	backupEnv := "ROSTER_LITESTREAM_URL=file://" + filepath.Join(t.TempDir(), "replica")
+	primaryAPI := "http://" + proctest.LoopbackAddr(t)
+	a := startLiteFSNode(t, roster, "node A", primaryAPI, true, backupEnv)
+	b := startLiteFSNode(t, roster, "node B", primaryAPI, false, backupEnv)
+	a.WaitHealthy(t)
+	b.WaitHealthy(t)
+	edge := &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(a.Proxy, "http://")}}
+	br := newLiteFSBrowser(b.Proxy, edge)
+	const email, password = "ada.backup@example.com", "seven quiet lanterns in the harbour"
+	if status, err := br.post("/signup", url.Values{"name": {"Ada Backup"}, "email": {email}, "password": {password}}); err != nil || status != http.StatusSeeOther {
+		t.Fatalf("sign up through the replica: got %d, %v, want 303", status, err)
+	}
+	if status, err := br.post("/profile/name", url.Values{"name": {"Ada Restored"}}); err != nil || !acked(status) {
+		t.Fatalf("rename through the replica: got %d, %v", status, err)
+	}
+	// Both machines stop (the primary's backup syncs what is left).
+	for _, n := range []*litefstest.Node{b, a} {
+		syscall.Kill(n.RosterPID(t), syscall.SIGTERM)
+		<-n.Exited()
+	}
+	if log := a.Log.String(); !strings.Contains(log, "continuous backup is streaming") || !strings.Contains(log, "continuous backup stopped after a final sync") {
+		t.Fatalf("the primary's backup did not stream and stop after a final sync:\n%s", log)
+	}
+	if strings.Contains(b.Log.String(), "continuous backup is streaming") {
+		t.Errorf("the replica node streamed a backup")
+	}
+	checkReplicaLog(t, a) // Litestream on the mount: no error either
+	checkReplicaLog(t, b)
+
+	// A new cluster, without the backup until it is restored.
+	restored := filepath.Join(t.TempDir(), "restored.db")
+	cmd := exec.Command(roster, "restore", "-to", restored)
+	cmd.Env = append(rosterEnv(""), backupEnv)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("roster restore: %v\n%s", err, out)
+	}
+	newAPI := "http://" + proctest.LoopbackAddr(t)
+	c := startLiteFSNode(t, roster, "node C", newAPI, true)
+	d := startLiteFSNode(t, roster, "node D", newAPI, false)
+	c.WaitHealthy(t)
+	d.WaitHealthy(t)
+	litefs, _ := litefstest.Binaries(t)
+	if out, err := exec.Command(litefs, "import", "-url", newAPI, "-name", "roster.db", restored).CombinedOutput(); err != nil {
+		t.Fatalf("litefs import: %v\n%s", err, out)
+	}
+	// Every machine restarts, to read the restored settings (the cookie
+	// secret, the SAML key) from the database.
+	for _, n := range []*litefstest.Node{d, c} {
+		syscall.Kill(n.RosterPID(t), syscall.SIGTERM)
+		<-n.Exited()
+	}
+	for _, n := range []*litefstest.Node{c, d} {
+		n.Start(t)
+		n.WaitHealthy(t)
+	}
+	edge = &flyEdge{nodes: map[string]string{"node-a": strings.TrimPrefix(c.Proxy, "http://")}}
+	back := newLiteFSBrowser(d.Proxy, edge)
+	if status, err := back.post("/login", url.Values{"email": {email}, "password": {password}}); err != nil || status != http.StatusSeeOther {
+		t.Fatalf("sign in through the new replica with the restored password: got %d, %v, want 303", status, err)
+	}
+	if status, body, err := back.get("/profile"); err != nil || status != http.StatusOK || !strings.Contains(body, "Ada Restored") {
+		t.Fatalf("GET /profile on the new replica: got %d, %v; shows the restored name: %t", status, err, strings.Contains(body, "Ada Restored"))
+	}
+	checkReplicaLog(t, d)
+}
+
 // mailLink waits for a message to "to" whose subject has subject, and
 // returns the path in it that matches pattern.
 func mailLink(t *testing.T, smtp *smtptest.Server, to, subject, pattern string) string {
@@ -566,6 +643,7 @@ func TestLiteFSDeployFiles(t *testing.T) {
 		{"litefs.yml", yml, "exit-on-error: true"},
 		{"litefs.yml", yml, `dir: "/litefs"`},
 		{"litefs.yml", yml, "ROSTER_DB=/litefs/roster.db "},
+		{"litefs.yml", yml, "ROSTER_LITESTREAM_DIR=/var/lib/litefs/litestream "},
 		{"litefs.yml", yml, `db: "roster.db"`},
 		{"litefs.yml", yml, " /usr/local/bin/roster serve"},
 		{"Dockerfile.litefs", docker, "COPY --from=build /out/roster /usr/local/bin/roster"},

@@ -135,6 +135,7 @@ func Config(t testing.TB, dir, roster, apiAddr, proxyAddr, rosterAddr, primaryAP
 		{`candidate: true`, fmt.Sprintf("candidate: %t", primary)},
 		{"ROSTER_DB=/litefs/roster.db ", "ROSTER_DB=" + filepath.Join(dir, "mnt", "roster.db") + " "},
 		{"ROSTER_ADDR=127.0.0.1:8081 ", "ROSTER_ADDR=" + rosterAddr + " "},
+		{"ROSTER_LITESTREAM_DIR=/var/lib/litefs/litestream ", "ROSTER_LITESTREAM_DIR=" + filepath.Join(dir, "data", "litestream") + " "},
 		{"/usr/local/bin/roster serve", bin + " serve"},
 	} {
 		if n := strings.Count(conf, r.old); n != 1 {
