@@ -185,6 +185,9 @@ func Start(t testing.TB, o Options) *Node {
 // DB is the database on the node's mount.
 func (n *Node) DB() string { return filepath.Join(n.Mount, "roster.db") }
 
+// Data is the node's LiteFS data directory: its volume.
+func (n *Node) Data() string { return filepath.Join(filepath.Dir(n.Mount), "data") }
+
 // Start runs `litefs mount` on the node's config: the first time, or
 // again after the node stopped, on the same data directory and mount.
 func (n *Node) Start(t testing.TB) {
