@@ -378,6 +378,7 @@ func TestLiteFSKillNodes(t *testing.T) {
 						reads.Add(1)
 					} else {
 						readFailures.Add(1)
+						time.Sleep(10 * time.Millisecond) // the node is down: no busy loop
 					}
 				}
 			})
