@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -498,6 +499,49 @@ func TestLiteFSLitestream(t *testing.T) {
 	if status, err := br.post("/profile/name", url.Values{"name": {"Ada Last"}}); err != nil || !acked(status) {
 		t.Fatalf("rename through the replica after the primary's restart: got %d, %v", status, err)
 	}
+
+	// Undoing a mistake in place: a point-in-time restore from before it,
+	// imported into the primary. Litestream's child holds a read
+	// transaction that `litefs import` would wait on for ever, so the
+	// backup is switched off for the import (machines restarted without
+	// ROSTER_LITESTREAM_URL) and on again after, on the same path.
+	proctest.WaitFor(t, "the backup to hold Ada Last", func() bool { return restoredName(t, roster, backupEnv, email, "") == "Ada Last" })
+	before := time.Now()
+	proctest.WaitFor(t, "the clock to pass the restore point", func() bool { return time.Now().After(before) })
+	if status, err := br.post("/profile/name", url.Values{"name": {"Ada Mistake"}}); err != nil || !acked(status) {
+		t.Fatalf("rename through the replica: got %d, %v", status, err)
+	}
+	proctest.WaitFor(t, "the backup to hold Ada Mistake", func() bool { return restoredName(t, roster, backupEnv, email, "") == "Ada Mistake" })
+	undo := filepath.Join(t.TempDir(), "undo.db")
+	run(t, append(rosterEnv(""), backupEnv), roster, "restore", "-to", undo, "-timestamp", before.UTC().Format(time.RFC3339Nano))
+	withBackup := a.Env
+	restart := func(env []string) {
+		t.Helper()
+		stop(b, a)
+		for _, n := range []*litefstest.Node{a, b} {
+			n.Env = env
+			n.Start(t)
+			n.WaitHealthy(t)
+		}
+	}
+	var withoutBackup []string
+	for _, kv := range withBackup {
+		if kv != backupEnv {
+			withoutBackup = append(withoutBackup, kv)
+		}
+	}
+	restart(withoutBackup)
+	litefs, _ := litefstest.Binaries(t)
+	run(t, nil, litefs, "import", "-url", primaryAPI, "-name", "roster.db", undo)
+	restart(withBackup)
+	if status, body, err := br.get("/profile"); err != nil || status != http.StatusOK || !strings.Contains(body, "Ada Last") || strings.Contains(body, "Ada Mistake") {
+		t.Fatalf("GET /profile on the replica after the undo: got %d, %v; shows Ada Last: %t, Ada Mistake: %t",
+			status, err, strings.Contains(body, "Ada Last"), strings.Contains(body, "Ada Mistake"))
+	}
+	if status, err := br.post("/profile/name", url.Values{"name": {"Ada Fixed"}}); err != nil || !acked(status) {
+		t.Fatalf("rename through the replica after the undo: got %d, %v", status, err)
+	}
+
 	// Both machines stop (the primary's backup syncs what is left).
 	stop(b, a)
 	if strings.Contains(b.Log.String(), "continuous backup is streaming") {
@@ -508,20 +552,13 @@ func TestLiteFSLitestream(t *testing.T) {
 
 	// A new cluster, without the backup until it is restored.
 	restored := filepath.Join(t.TempDir(), "restored.db")
-	cmd := exec.Command(roster, "restore", "-to", restored)
-	cmd.Env = append(rosterEnv(""), backupEnv)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("roster restore: %v\n%s", err, out)
-	}
+	run(t, append(rosterEnv(""), backupEnv), roster, "restore", "-to", restored)
 	newAPI := "http://" + proctest.LoopbackAddr(t)
 	c := startLiteFSNode(t, roster, "node C", newAPI, true)
 	d := startLiteFSNode(t, roster, "node D", newAPI, false)
 	c.WaitHealthy(t)
 	d.WaitHealthy(t)
-	litefs, _ := litefstest.Binaries(t)
-	if out, err := exec.Command(litefs, "import", "-url", newAPI, "-name", "roster.db", restored).CombinedOutput(); err != nil {
-		t.Fatalf("litefs import: %v\n%s", err, out)
-	}
+	run(t, nil, litefs, "import", "-url", newAPI, "-name", "roster.db", restored)
 	// Every machine restarts, to read the restored settings (the cookie
 	// secret, the SAML key) from the database.
 	stop(d, c)
@@ -534,10 +571,41 @@ func TestLiteFSLitestream(t *testing.T) {
 	if status, err := back.post("/login", url.Values{"email": {email}, "password": {password}}); err != nil || status != http.StatusSeeOther {
 		t.Fatalf("sign in through the new replica with the restored password: got %d, %v, want 303", status, err)
 	}
-	if status, body, err := back.get("/profile"); err != nil || status != http.StatusOK || !strings.Contains(body, "Ada Last") {
-		t.Fatalf("GET /profile on the new replica: got %d, %v; shows the last name saved: %t", status, err, strings.Contains(body, "Ada Last"))
+	if status, body, err := back.get("/profile"); err != nil || status != http.StatusOK || !strings.Contains(body, "Ada Fixed") {
+		t.Fatalf("GET /profile on the new replica: got %d, %v; shows the last name saved: %t", status, err, strings.Contains(body, "Ada Fixed"))
 	}
 	checkReplicaLog(t, d)
+}
+
+// restoredName restores the latest backup (or the one at ts, RFC 3339)
+// into a new file and returns the name of the user with email there, ""
+// when the backup has no such user yet.
+func restoredName(t *testing.T, roster, backupEnv, email, ts string) string {
+	t.Helper()
+	to := filepath.Join(t.TempDir(), "check.db")
+	args := []string{"restore", "-to", to}
+	if ts != "" {
+		args = append(args, "-timestamp", ts)
+	}
+	run(t, append(rosterEnv(""), backupEnv), roster, args...)
+	conn := openCopy(t, to)
+	defer conn.Close()
+	var name string
+	conn.QueryRow(`SELECT name FROM users WHERE email = ?`, email).Scan(&name)
+	return name
+}
+
+// run runs a command with env (nil: the test's own) and fails the test
+// if it fails or takes over a minute.
+func run(t *testing.T, env []string, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v (%v)\n%s", filepath.Base(name), strings.Join(args, " "), err, context.Cause(ctx), out)
+	}
 }
 
 // mailLink waits for a message to "to" whose subject has subject, and

@@ -30,10 +30,12 @@ type Node struct {
 	Mount  string          // the FUSE mount; the database is Mount/roster.db
 	Proxy  string          // http://127.0.0.1:port, LiteFS's proxy in front of roster
 	Target string          // host:port the proxy sends to: roster's ROSTER_ADDR
+	// Env is LiteFS's environment, which its roster inherits: Options.Env
+	// at first, read again at each Start.
+	Env []string
 
 	litefs, fusermount string
 	config             string // its litefs.yml
-	env                []string
 	cmd                *exec.Cmd
 	exited             chan struct{}
 }
@@ -175,7 +177,7 @@ func Start(t testing.TB, o Options) *Node {
 	n := &Node{
 		Name: o.Name, Log: &logtest.Buffer{}, Mount: filepath.Join(dir, "mnt"),
 		Proxy: "http://" + proxyAddr, Target: rosterAddr,
-		litefs: litefs, fusermount: fusermount, config: config, env: o.Env,
+		litefs: litefs, fusermount: fusermount, config: config, Env: o.Env,
 	}
 	n.Start(t)
 	t.Cleanup(func() { n.stop(t) })
@@ -193,7 +195,7 @@ func (n *Node) Data() string { return filepath.Join(filepath.Dir(n.Mount), "data
 func (n *Node) Start(t testing.TB) {
 	t.Helper()
 	n.cmd = exec.Command(n.litefs, "mount", "-config", n.config)
-	n.cmd.Env = n.env
+	n.cmd.Env = n.Env
 	n.cmd.Stdout, n.cmd.Stderr = n.Log, n.Log
 	n.exited = make(chan struct{})
 	if err := n.cmd.Start(); err != nil {
