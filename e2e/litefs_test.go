@@ -501,10 +501,11 @@ func TestLiteFSLitestream(t *testing.T) {
 	}
 
 	// Undoing a mistake in place: a point-in-time restore from before it,
-	// imported into the primary. Litestream's child holds a read
-	// transaction that `litefs import` would wait on for ever, so the
-	// backup is switched off for the import (machines restarted without
-	// ROSTER_LITESTREAM_URL) and on again after, on the same path.
+	// imported into the primary. `litefs import` hangs while Litestream's
+	// child streams (seen for 10 minutes; most likely the read transaction
+	// Litestream keeps open), so the backup is switched off for the import
+	// (machines restarted without ROSTER_LITESTREAM_URL) and on again
+	// after, on the same path.
 	proctest.WaitFor(t, "the backup to hold Ada Last", func() bool { return restoredName(t, roster, backupEnv, email, "") == "Ada Last" })
 	before := time.Now()
 	proctest.WaitFor(t, "the clock to pass the restore point", func() bool { return time.Now().After(before) })
