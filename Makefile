@@ -49,9 +49,10 @@ test: deps
 # /profile/notifications at 50 connections, each next to a bare Echo sending
 # the same bytes (and their parts: the handler alone, each read, the
 # renders); S4 the invite-accept race; S6 start-up; S5 a 100k-user database;
-# S2 an htmx preference save; S3 200 sign-ins during S1; S7 a 5-minute soak.
+# S2 an htmx preference save; S3 200 sign-ins during S1; S7 a 5-minute soak;
+# S1 on a LiteFS replica next to its primary (two LiteFS nodes: deps).
 # Each benchmark reports its own reference, measured in the same run.
-bench:
+bench: deps
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkProfile$$' -benchtime 20000x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkNotifications$$' -benchtime 20000x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench PageHandler -benchmem ./bench/
@@ -63,6 +64,7 @@ bench:
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSavePreference$$' -benchtime 20000x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInStorm$$' -benchtime 600x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 20m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkLiteFSReplicaS1$$' -benchtime 20000x -timeout 10m ./bench/
 
 # Each fuzz target for FUZZTIME (30 s): the form decoders and validators.
 # Their seeds and the inputs that once failed (testdata/fuzz) run in `make test`.

@@ -32,8 +32,13 @@ import (
 // own; when the keys are unset the SDK's default chain (shared credentials
 // file, instance or task role) is used.
 const (
-	EnvURL       = "ROSTER_LITESTREAM_URL"
-	EnvEndpoint  = "ROSTER_LITESTREAM_S3_ENDPOINT"
+	EnvURL      = "ROSTER_LITESTREAM_URL"
+	EnvEndpoint = "ROSTER_LITESTREAM_S3_ENDPOINT"
+	// EnvDir is where Litestream keeps its state (its copy of the
+	// transactions not yet shipped); unset, .<db>-litestream beside the
+	// database. On a LiteFS mount, which holds only databases, it must be
+	// elsewhere.
+	EnvDir       = "ROSTER_LITESTREAM_DIR"
 	envKeyID     = "AWS_ACCESS_KEY_ID"
 	envSecretKey = "AWS_SECRET_ACCESS_KEY"
 	envRegion    = "AWS_REGION"
@@ -112,17 +117,22 @@ func s3Client(u *url.URL, getenv func(string) string) (litestream.ReplicaClient,
 }
 
 // Replicate streams the database at path to client until ctx ends, then
-// syncs what is left and returns. It is the whole of `roster replicate`:
-// run it in a process that has no other SQLite connection to path.
+// syncs what is left and returns; Litestream keeps its state in stateDir
+// ("" is .<db>-litestream beside the database). It is the whole of `roster
+// replicate`: run it in a process that has no other SQLite connection to
+// path.
 //
 // The start (the replica's first copy) and the final sync each have
 // syncWait and are not cut short by ctx: a server stopped a moment after it
 // started still leaves its writes in the replica.
-func Replicate(ctx context.Context, path string, client litestream.ReplicaClient, log *slog.Logger) error {
+func Replicate(ctx context.Context, path, stateDir string, client litestream.ReplicaClient, log *slog.Logger) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("replicate %s: %w", path, err)
 	}
 	ldb := litestream.NewDB(path)
+	if stateDir != "" {
+		ldb.SetMetaPath(filepath.Join(stateDir, "."+filepath.Base(path)+litestream.MetaDirSuffix))
+	}
 	ldb.SetLogger(log)
 	r := litestream.NewReplicaWithClient(ldb, client)
 	ldb.Replica = r

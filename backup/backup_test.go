@@ -43,7 +43,7 @@ func replicateChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := backup.Replicate(ctx, os.Getenv("ROSTER_DB"), client, log); err != nil {
+	if err := backup.Replicate(ctx, os.Getenv("ROSTER_DB"), "", client, log); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -218,7 +218,7 @@ func TestReplicateStoppedAtOnce(t *testing.T) {
 	}
 	stopped, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := backup.Replicate(stopped, path, client, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := backup.Replicate(stopped, path, "", client, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("replicate: %v", err)
 	}
 	restored := filepath.Join(dir, "restored.db")

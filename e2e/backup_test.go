@@ -24,7 +24,7 @@ func TestBackupDuringLoad(t *testing.T) {
 
 	log := newWriteLog()
 	stop := make(chan struct{})
-	browsers, wait := writeLoad(t, srv.base, 6, 2, log, stop)
+	browsers, wait := writeLoad(t, func() *browser { return newBrowser(t, srv.base) }, "", 6, 2, log, stop)
 	defer func() {
 		close(stop)
 		wait()

@@ -23,7 +23,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 
 	log := newWriteLog()
 	stop := make(chan struct{})
-	browsers, wait := writeLoad(t, srv.base, 8, 2, log, stop)
+	browsers, wait := writeLoad(t, func() *browser { return newBrowser(t, srv.base) }, "", 8, 2, log, stop)
 	proctest.WaitFor(t, "300 acknowledged writes, a sign-up among them", func() bool { return log.ready(300) })
 	srv.signal(syscall.SIGKILL)
 	<-srv.exited

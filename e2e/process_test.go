@@ -241,15 +241,16 @@ func (w *writeLog) count() int {
 
 // writeLoad signs up one browser per renamer, then runs renamers that
 // save new names in a loop and signers that sign up new people, until
-// stop is closed or the server goes away. It returns the signed-in
-// browsers by email and a wait for the load's end.
-func writeLoad(t *testing.T, base string, renamers, signers int, log *writeLog, stop <-chan struct{}) (map[string]*browser, func()) {
+// stop is closed or the server goes away. newClient makes each browser;
+// prefix starts every email, so that two loads on one database differ. It
+// returns the signed-in browsers by email and a wait for the load's end.
+func writeLoad(t *testing.T, newClient func() *browser, prefix string, renamers, signers int, log *writeLog, stop <-chan struct{}) (map[string]*browser, func()) {
 	t.Helper()
 	const password = "seven quiet lanterns in the harbour"
 	browsers := map[string]*browser{}
 	for i := range renamers {
-		email := fmt.Sprintf("renamer%d@example.com", i)
-		b := newBrowser(t, base)
+		email := fmt.Sprintf("%srenamer%d@example.com", prefix, i)
+		b := newClient()
 		status, err := b.post("/signup", url.Values{"name": {"Renamer"}, "email": {email}, "password": {password}})
 		if err != nil || status != http.StatusSeeOther {
 			t.Fatalf("sign up %s: got %d, %v, want 303", email, status, err)
@@ -288,8 +289,8 @@ func writeLoad(t *testing.T, base string, renamers, signers int, log *writeLog, 
 	for s := range signers {
 		wg.Go(func() {
 			for i := 0; !stopped(); i++ {
-				email := fmt.Sprintf("signer%d-%d@example.com", s, i)
-				b := newBrowser(t, base)
+				email := fmt.Sprintf("%ssigner%d-%d@example.com", prefix, s, i)
+				b := newClient()
 				status, err := b.post("/signup", url.Values{"name": {"Signer"}, "email": {email}, "password": {password}})
 				b.hc.CloseIdleConnections()
 				if err != nil {

@@ -136,6 +136,13 @@ func (h *Handler) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if p == inviteBadgePath {
 			c.SetRequest(session.Untouched(c.Request())) // the badge's poll is not a use
 		}
+		if primary, replica := h.replica(); replica && primary == "" {
+			// A replica that has lost its primary for now serves pages
+			// without the session's last-seen touch, which only the
+			// primary could write: it waits for a page after the primary
+			// is back, late by the outage at worst.
+			c.SetRequest(session.Untouched(c.Request()))
+		}
 		in, ok, err := h.sessions.Current(c.Request())
 		if errors.Is(err, session.ErrOnPrimary) {
 			return h.replay(c) // the session's last-seen touch is due

@@ -39,7 +39,7 @@ func backupCommand(ctx context.Context, cmd string, args []string, getenv func(s
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		log := newLogger(stderr).With("component", "litestream", "replica", redactURL(raw))
-		return backup.Replicate(ctx, path, client, log)
+		return backup.Replicate(ctx, path, getenv(backup.EnvDir), client, log)
 	}
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // the caller prints the error once

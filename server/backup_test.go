@@ -57,13 +57,13 @@ func TestRestoreCommandErrors(t *testing.T) {
 // TestReplicaEnv: the replicate child gets the backup's settings as serve
 // read them, flags included, since it reads only its environment.
 func TestReplicaEnv(t *testing.T) {
-	cfg, err := parseConfig([]string{"-db", "/data/flag.db", "-litestream-url", "s3://b/roster", "-litestream-s3-endpoint", "http://127.0.0.1:9000"},
+	cfg, err := parseConfig([]string{"-db", "/data/flag.db", "-litestream-url", "s3://b/roster", "-litestream-s3-endpoint", "http://127.0.0.1:9000", "-litestream-dir", "/state"},
 		proctest.Env(map[string]string{"ROSTER_DB": "/data/env.db", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "ROSTER_SECRET": strings.Repeat("x", 32)}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(cfg.replicaEnv, " ")
-	want := "ROSTER_DB=/data/flag.db ROSTER_LITESTREAM_URL=s3://b/roster ROSTER_LITESTREAM_S3_ENDPOINT=http://127.0.0.1:9000 AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s"
+	want := "ROSTER_DB=/data/flag.db ROSTER_LITESTREAM_URL=s3://b/roster ROSTER_LITESTREAM_S3_ENDPOINT=http://127.0.0.1:9000 ROSTER_LITESTREAM_DIR=/state AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

@@ -55,6 +55,7 @@ type config struct {
 	// Continuous backup: Litestream streams the database to this replica.
 	LitestreamURL      string
 	LitestreamEndpoint string
+	LitestreamDir      string
 
 	baseURL *url.URL
 	// queryOnly opens the database so that every write fails, as on a
@@ -140,6 +141,7 @@ var options = []option{
 	{"stripe-webhook-secret", "ROSTER_STRIPE_WEBHOOK_SECRET", "", "signing secret (whsec_...) of the webhook endpoint /stripe/webhook; unset refuses webhooks", str(func(c *config) *string { return &c.StripeWebhookSecret })},
 	{"stripe-api-base", "ROSTER_STRIPE_API_BASE", "", "Stripe API base URL, such as stripe-mock's; unset means https://api.stripe.com", str(func(c *config) *string { return &c.StripeAPIBase })},
 	{"litestream-url", "ROSTER_LITESTREAM_URL", "", "continuous backup with Litestream to s3://bucket/path or file:///directory; unset streams nothing", str(func(c *config) *string { return &c.LitestreamURL })},
+	{"litestream-dir", backup.EnvDir, "", "where Litestream keeps its state; unset means .<db>-litestream beside the database. With ROSTER_LITEFS, required along with ROSTER_LITESTREAM_URL: a directory outside the LiteFS mount, such as /var/lib/litefs/litestream", str(func(c *config) *string { return &c.LitestreamDir })},
 	{"litestream-s3-endpoint", backup.EnvEndpoint, "", "endpoint of an S3-compatible service for ROSTER_LITESTREAM_URL, such as https://s3.example.com; unset means AWS_ENDPOINT_URL_S3, else AWS", str(func(c *config) *string { return &c.LitestreamEndpoint })},
 	{"stripe-js-url", "ROSTER_STRIPE_JS_URL", handlers.DefaultStripeJSURL, "where the cards page loads Stripe.js from", str(func(c *config) *string { return &c.StripeJSURL })},
 }

@@ -475,3 +475,81 @@ func TestReplicaAdminCommands(t *testing.T) {
 		t.Error("the commands changed the database on a replica")
 	}
 }
+
+// TestReplicaLosesItsPrimary: a LiteFS replica that loses its primary (the
+// primary died, LiteFS is reconnecting, or the lease changes hands) has no
+// .primary file, but LiteFS still shows its database read-only. It stays a
+// replica: it serves pages (a session due for its last-seen touch too,
+// untouched), refuses writes with 503 and Retry-After (there is no
+// primary to replay them on), starts no worker and writes nothing; once
+// .primary is back, writes and due touches are replayed on the primary.
+func TestReplicaLosesItsPrimary(t *testing.T) {
+	f := newReplicaFixture(t)
+	f.markReplica(t)
+	// LiteFS's mode for the database on a replica (0666 on the primary).
+	if err := os.Chmod(f.dbPath, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	before := fileHash(t, f.dbPath)
+	smtp := smtptest.Start(t)
+	done, log := f.serveLiteFS(t, smtp, true)
+	base := "http://" + waitListening(t, done, log)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer client.CloseIdleConnections()
+	do := func(method, path string, cookie ...string) *http.Response {
+		t.Helper()
+		const csrf = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+		req, _ := http.NewRequest(method, base+path, strings.NewReader("name=Ada+Lovelace"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-CSRF-Token", csrf)
+		req.Header.Set("Cookie", "roster_csrf="+csrf+"; roster_session="+append(cookie, f.cookie)[0])
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+
+	if err := os.Remove(filepath.Join(f.dir, ".primary")); err != nil {
+		t.Fatal(err)
+	}
+	proctest.WaitFor(t, "the log to say the replica has no primary", func() bool {
+		return strings.Contains(log.String(), "litefs: this node is a replica and has no primary now")
+	})
+	// The workers' promotion check runs every roleEvery: give it two.
+	time.Sleep(2 * roleEvery)
+	if resp := do(http.MethodGet, "/profile"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /profile on a replica without a primary: got %d, want 200", resp.StatusCode)
+	}
+	// A session due for its last-seen touch: there is no primary to
+	// touch it on, so the page is served and the touch waits.
+	if resp := do(http.MethodGet, "/profile", f.dueCookie); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /profile with a session due for its touch, on a replica without a primary: got %d, want 200", resp.StatusCode)
+	}
+	if resp := do(http.MethodPost, "/profile/name"); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Fly-Replay") != "" {
+		t.Errorf("POST /profile/name on a replica without a primary: got %d, Retry-After %q, Fly-Replay %q; want 503 with Retry-After and no Fly-Replay",
+			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Fly-Replay"))
+	}
+
+	f.markReplica(t)
+	proctest.WaitFor(t, "a write to be replayed on the primary again", func() bool {
+		resp := do(http.MethodPost, "/profile/name")
+		return resp.StatusCode == http.StatusTemporaryRedirect && resp.Header.Get("Fly-Replay") == "instance="+testPrimary
+	})
+	if resp := do(http.MethodGet, "/profile", f.dueCookie); resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Fly-Replay") != "instance="+testPrimary {
+		t.Errorf("GET /profile with a session due for its touch, the primary back: got %d, Fly-Replay %q; want 307 to %s", resp.StatusCode, resp.Header.Get("Fly-Replay"), testPrimary)
+	}
+	if n := len(smtp.Mails()); n != 0 {
+		t.Errorf("a replica without a primary sent %d mails", n)
+	}
+	for _, bad := range []string{"promoted", "now the primary", `"level":"ERROR"`} {
+		if strings.Contains(log.String(), bad) {
+			t.Errorf("the replica's log has %s:\n%s", bad, log)
+		}
+	}
+	if fileHash(t, f.dbPath) != before {
+		t.Errorf("the database file changed on a replica without a primary")
+	}
+}

@@ -22,10 +22,16 @@ const roleEvery = time.Second
 // role tells whether this process serves the LiteFS primary or a replica
 // (ROSTER_LITEFS). LiteFS keeps a .primary file in its mount, beside the
 // database, on replicas only; it holds the primary's hostname, the name
-// Fly-Replay takes (instance=). A nil *role is a single machine: always
-// the primary.
+// Fly-Replay takes (instance=). A replica that has lost its primary (the
+// primary is down, or LiteFS is reconnecting, or the lease is changing
+// hands) has no .primary either: LiteFS then still shows the database
+// file read-only (mode 0444, 0666 on the primary: fuse/database_node.go in
+// LiteFS v0.5.14, never cached), so a node is the primary only when it
+// has no .primary and its database, if there is one yet, is writable. A
+// nil *role is a single machine: always the primary.
 type role struct {
 	file string
+	db   string // the database, whose mode LiteFS sets by the role
 	pos  string // LiteFS's position file of the database, <db>-pos
 	log  *slog.Logger
 
@@ -41,7 +47,7 @@ func newRole(cfg config, log *slog.Logger) *role {
 	if !cfg.LiteFS {
 		return nil
 	}
-	return &role{file: filepath.Join(filepath.Dir(cfg.DB), ".primary"), pos: cfg.DB + "-pos", log: log}
+	return &role{file: filepath.Join(filepath.Dir(cfg.DB), ".primary"), db: cfg.DB, pos: cfg.DB + "-pos", log: log}
 }
 
 // current says whether this process serves a replica, and names the
@@ -59,13 +65,22 @@ func (r *role) current() (primary string, replica bool) {
 	return r.primary, r.replica
 }
 
-// read reads .primary. A file it cannot read leaves the role as it was
-// (said in the log): a replica that took itself for the primary would
-// write and fail.
+// read reads .primary, and the database's mode when there is no
+// .primary. A file it cannot read leaves the role as it was (said in the
+// log): a replica that took itself for the primary would write and fail.
 func (r *role) read() {
 	b, err := os.ReadFile(r.file)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if r.readOnly() {
+			// A replica without a primary: it stays a replica and names
+			// none, so writes are refused (503) until LiteFS reconnects.
+			if !r.replica || r.primary != "" {
+				r.log.Warn("litefs: this node is a replica and has no primary now: it serves reads, and refuses writes until LiteFS finds the primary again", "was_replica_of", r.primary)
+			}
+			r.primary, r.replica = "", true
+			return
+		}
 		if r.replica {
 			r.log.Info("litefs: this node is now the primary", "was_replica_of", r.primary)
 		}
@@ -79,6 +94,13 @@ func (r *role) read() {
 		}
 		r.primary, r.replica = name, true
 	}
+}
+
+// readOnly says whether the database file is there and nobody may write
+// it: LiteFS's mark of a replica. No database yet is not read-only.
+func (r *role) readOnly() bool {
+	fi, err := os.Stat(r.db)
+	return err == nil && fi.Mode().Perm()&0o222 == 0
 }
 
 // isReplica is current without the primary's name.
