@@ -161,10 +161,12 @@ func TestMemoShowsEveryChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// moveMail claims the mails due at a time and marks them as mark says.
-	moveMail := func(at time.Time, mark func(db.Delivery) error) func() {
+	// moveMail claims the mails due after more time than now (taken when
+	// the step runs: the mail is queued by the step before) and marks them
+	// as mark says.
+	moveMail := func(after time.Duration, mark func(db.Delivery) error) func() {
 		return func() {
-			claimed, err := a.store.ClaimDeliveries(ctx, "w", at, time.Minute, 10)
+			claimed, err := a.store.ClaimDeliveries(ctx, "w", time.Now().Add(after), time.Minute, 10)
 			must(err)
 			if len(claimed) == 0 {
 				t.Fatal("no mail queued to move")
@@ -184,10 +186,10 @@ func TestMemoShowsEveryChange(t *testing.T) {
 		// While the account email is not verified: the confirmation link's
 		// mail, as it is queued, fails once, is sent.
 		{"confirmation link sent for", "/profile", htmx("/profile/verify-email", nil)},
-		{"confirmation link failing", "/profile", moveMail(time.Now(), func(d db.Delivery) error {
+		{"confirmation link failing", "/profile", moveMail(0, func(d db.Delivery) error {
 			return a.store.MarkFailed(ctx, d.ID, "w", "mail.example.com answered 451", time.Now().Add(time.Hour), false)
 		})},
-		{"confirmation link sent", "/profile", moveMail(time.Now().Add(2*time.Hour), func(d db.Delivery) error {
+		{"confirmation link sent", "/profile", moveMail(2*time.Hour, func(d db.Delivery) error {
 			return a.store.MarkSent(ctx, d.ID, "w", time.Now())
 		})},
 		{"email verified", "/profile", func() { a.verify(t, ann) }},
@@ -201,7 +203,7 @@ func TestMemoShowsEveryChange(t *testing.T) {
 			_, err := a.store.Enqueue(ctx, ann.ID, db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Something happened"})
 			must(err)
 		}},
-		{"notification sent", "/profile/notifications", moveMail(time.Now().Add(3*time.Hour), func(d db.Delivery) error { return a.store.MarkSent(ctx, d.ID, "w", time.Now()) })},
+		{"notification sent", "/profile/notifications", moveMail(3*time.Hour, func(d db.Delivery) error { return a.store.MarkSent(ctx, d.ID, "w", time.Now()) })},
 		{"contact method removed", "/profile", func() { htmx("/profile/contacts/"+strconv.FormatInt(method.ID, 10)+"/delete", nil)() }},
 		{"invite arrived", "/profile", func() { invite, _ = a.seedInvite(t, acc, bob, annEmail, db.RoleNormal) }},
 		{"invite accepted", "/profile", func() {
