@@ -33,19 +33,31 @@ const RecoveryCodeCount = 10
 type Factors struct {
 	TOTP          bool // an authenticator app, confirmed
 	RecoveryCodes int  // unused recovery codes
+	Passkeys      int  // passkeys of the relying party asked about
 }
 
-// Any reports whether a sign-in must pass a second step.
+// Any reports whether a sign-in must pass a second step: two-factor
+// authentication is on, which is the authenticator app. Passkeys alone do
+// not turn it on (as at GitHub: a passkey is a way in of its own, and a
+// way through the second step once two-factor is on), so someone with a
+// passkey and no authenticator app signs in with the password alone.
 func (f Factors) Any() bool { return f.TOTP }
 
+// PasskeyWay reports whether a passkey can be the second factor of a
+// sign-in's second step or of a re-authentication.
+func (f Factors) PasskeyWay() bool { return f.Passkeys > 0 }
+
 // SecondFactors is the one answer to "does this person need a second step,
-// and with what": every sign-in and the profile's panel ask it.
-func (s *Store) SecondFactors(ctx context.Context, userID int64) (Factors, error) {
+// and with what": every sign-in, re-authentication and the profile's panel
+// ask it. rpID is the passkeys' relying party ("" when passkeys are not
+// offered: none counted).
+func (s *Store) SecondFactors(ctx context.Context, userID int64, rpID string) (Factors, error) {
 	var f Factors
 	err := s.r.QueryRowContext(ctx, `SELECT
 		EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL),
-		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, userID, userID).
-		Scan(&f.TOTP, &f.RecoveryCodes)
+		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL),
+		(SELECT count(*) FROM passkeys WHERE user_id = ? AND rp_id = ? AND ? <> '')`, userID, userID, userID, rpID, rpID).
+		Scan(&f.TOTP, &f.RecoveryCodes, &f.Passkeys)
 	return f, mapErr(err)
 }
 

@@ -15,13 +15,13 @@ func TestSecondFactorsUsedOnce(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	u := mustUser(t, s, "ann@example.com")
-	if f, err := s.SecondFactors(ctx, u.ID); err != nil || f.Any() {
+	if f, err := s.SecondFactors(ctx, u.ID, ""); err != nil || f.Any() {
 		t.Fatalf("before: got %+v, %v; want none", f, err)
 	}
 	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	if f, _ := s.SecondFactors(ctx, u.ID); f.Any() {
+	if f, _ := s.SecondFactors(ctx, u.ID, ""); f.Any() {
 		t.Fatalf("an enrolment not confirmed counts as a factor")
 	}
 	old := [][]byte{[]byte("h1"), []byte("h2")}
@@ -50,7 +50,7 @@ func TestSecondFactorsUsedOnce(t *testing.T) {
 			t.Errorf("use %+v: got %v, want %v", tc.p, err, tc.want)
 		}
 	}
-	if f, _ := s.SecondFactors(ctx, u.ID); !f.TOTP || f.RecoveryCodes != 1 {
+	if f, _ := s.SecondFactors(ctx, u.ID, ""); !f.TOTP || f.RecoveryCodes != 1 {
 		t.Fatalf("after one recovery code: got %+v, want on with 1 left", f)
 	}
 	if err := s.RegenerateRecoveryCodes(ctx, u.ID, [][]byte{[]byte("n1")}, Event{Kind: EventRecoveryCodesNew}); err != nil {
@@ -65,7 +65,7 @@ func TestSecondFactorsUsedOnce(t *testing.T) {
 	if err := s.DisableTwoFactor(ctx, u.ID, Proof{Recovery: []byte("n1")}, used, Event{Kind: EventTwoFactorDisabled}); err != nil {
 		t.Fatal(err)
 	}
-	if f, _ := s.SecondFactors(ctx, u.ID); f.Any() || f.RecoveryCodes != 0 {
+	if f, _ := s.SecondFactors(ctx, u.ID, ""); f.Any() || f.RecoveryCodes != 0 {
 		t.Fatalf("after turning off: got %+v, want nothing", f)
 	}
 	if _, err := s.TOTP(ctx, u.ID); !errors.Is(err, ErrNotFound) {

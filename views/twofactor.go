@@ -50,6 +50,10 @@ func (s TwoFactorSection) CodesFile() template.URL {
 type SecondStepPage struct {
 	Page
 	Form Form
+	// Passkey: the pending person has a passkey, and "Use a passkey" is
+	// offered; PasskeyError says why one was refused.
+	Passkey      bool
+	PasskeyError string
 }
 
 // QRCode draws content as a QR code in SVG, one square per dark module
