@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -292,4 +293,68 @@ func cmpErr(err, rule error) error {
 		return err
 	}
 	return rule
+}
+
+// TwoFactorReset is what ResetTwoFactor took away.
+type TwoFactorReset struct {
+	TOTP          bool // an authenticator app was on (or being set up)
+	RecoveryCodes int  // unused recovery codes
+	Passkeys      int  // passkeys removed (with passkeys only)
+}
+
+// ResetTwoFactor is an operator's way out for someone who lost every
+// factor: the authenticator secret, every recovery code and the sign-ins
+// waiting for a second step go, and with passkeys every passkey and
+// passkey ceremony too, with ev (its notice queued) in one transaction.
+// Nothing to take away is no error: the result says so, and ev is written
+// only when something went.
+func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool, ev Event) (TwoFactorReset, error) {
+	var r TwoFactorReset
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT
+			EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ?),
+			(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, userID, userID).
+			Scan(&r.TOTP, &r.RecoveryCodes); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM totp_secrets WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`,
+			`DELETE FROM pending_signins WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+				return err
+			}
+		}
+		if passkeys {
+			// Passkeys may be the only way in: then they stay.
+			var other bool
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(password_hash, '') <> '' OR EXISTS (SELECT 1 FROM identities WHERE user_id = users.id)
+				FROM users WHERE id = ?`, userID).Scan(&other); err != nil {
+				return mapErr(err)
+			}
+			if !other {
+				return ErrLastLogin
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM passkeys WHERE user_id = ?`, userID)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			r.Passkeys = int(n)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM passkey_ceremonies WHERE user_id = ?`, userID); err != nil {
+				return err
+			}
+		}
+		if !r.TOTP && r.RecoveryCodes == 0 && r.Passkeys == 0 {
+			return nil
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(ev.Detail, "passkeys_removed", r.Passkeys)
+		return addEvent(ctx, tx, ev, s.now())
+	})
+	if err != nil {
+		return r, fmt.Errorf("reset two-factor of user %d: %w", userID, err)
+	}
+	return r, nil
 }
