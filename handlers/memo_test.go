@@ -289,6 +289,18 @@ func TestMemoShowsEveryChange(t *testing.T) {
 		}},
 		{"passkey last used", "/profile", func() { must(a.store.UsePasskey(ctx, ann.ID, passkey.ID, passkey.Credential)) }},
 		{"passkey removed", "/profile", func() { htmx("/profile/passkeys/"+strconv.FormatInt(passkey.ID, 10)+"/delete", nil)() }},
+		// The Your data panel names the account email: an email change
+		// asked, then confirmed (last: the steps above log in with it).
+		{"email change asked", "/profile", func() {
+			must(a.store.RequestEmailChange(ctx, ann.ID, "ann.new@example.com", []byte("memo-change-token"), time.Hour,
+				&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+		}},
+		{"email changed (Your data)", "/profile", func() {
+			_, err := a.store.ConfirmEmailChange(ctx, []byte("memo-change-token"), nil,
+				func(_, _ string) (db.Notice, error) { return db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Changed"}, nil },
+				db.Event{Kind: db.EventEmailChanged})
+			must(err)
+		}},
 	}
 	// Pages showing a secret once (the key being set up) are never kept:
 	// after such a change, the page is not the memo's however often asked.
@@ -310,6 +322,9 @@ func TestMemoShowsEveryChange(t *testing.T) {
 		after, _ := memoGet(t, a, c, s.path)
 		if withoutNonce(after) == withoutNonce(before) {
 			t.Errorf("%s: GET %s after the change is the page from before it", s.name, s.path)
+		}
+		if s.name == "email changed (Your data)" && !strings.Contains(after, "Type your email, <strong>ann.new@example.com</strong>") {
+			t.Errorf("%s: the Your data panel does not name the new email", s.name)
 		}
 	}
 }
