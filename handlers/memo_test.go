@@ -297,7 +297,9 @@ func TestMemoShowsEveryChange(t *testing.T) {
 		}},
 		{"email changed (Your data)", "/profile", func() {
 			_, err := a.store.ConfirmEmailChange(ctx, []byte("memo-change-token"), nil,
-				func(_, _ string) (db.Notice, error) { return db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Changed"}, nil },
+				func(_, _ string) (db.Notice, error) {
+					return db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Changed"}, nil
+				},
 				db.Event{Kind: db.EventEmailChanged})
 			must(err)
 		}},
