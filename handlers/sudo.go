@@ -323,10 +323,10 @@ func (h *Handler) sudoPrompt(c echo.Context, status int, form views.Form, codeSe
 	action := c.Request().URL.EscapedPath()
 	data := views.SudoPage{Page: h.page(c, "Confirm it is you"), Action: action, Form: form,
 		Password: u.PasswordHash != "", Code: mailsCode(u, factors), CodeSent: codeSent, TwoFactor: factors.TOTP,
-		// The passkey form needs static/passkey.js: the page loads it, and
-		// in place the profile (PasskeysOffered) does; the Manage console
-		// does not, so its prompt in place offers the other ways.
-		Passkey:     factors.PasskeyWay() && (!isHTMX(c) || strings.HasPrefix(action, "/profile/")),
+		// The passkey form needs static/passkey.js: the prompt page loads
+		// it, and in place the page of every gated action does (the
+		// profile's and the Manage console's PasskeysOffered).
+		Passkey:     factors.PasskeyWay(),
 		PasskeyPage: factors.PasskeyWay() && !isHTMX(c)}
 	if t := target(c); sectionID.MatchString(t) {
 		data.Target = t

@@ -277,6 +277,23 @@ func TestSudoWithPasskey(t *testing.T) {
 	if r := w.sudoPasskey(other, plain, page, auth, annKey); r.status != http.StatusSeeOther || !plain.happened(t, w, r) {
 		t.Fatalf("passkey at the prompt page: got %d, want the password changed; body:\n%.2000s", r.status, r.body)
 	}
+	// The Manage console loads passkey.js too: its in-place prompt (here
+	// transferring the ownership) is passed with the passkey.
+	if page := other.get(w.expand("/accounts/{acc}/manage")).body; !strings.Contains(page, `<script src="/static/passkey.js"`) {
+		t.Errorf("the Manage console does not load passkey.js")
+	}
+	var transfer sudoAction
+	for _, act := range sudoActions() {
+		if act.name == "transfer ownership, htmx" {
+			transfer = act
+		}
+	}
+	third := w.a.client(t)
+	third.signInOnly(w.ann.ID)
+	prompted := w.post(third, transfer, url.Values{"user_id": {"{bob}"}})
+	if r := w.sudoPasskey(third, transfer, prompted, auth, annKey); r.status != transfer.status || !transfer.happened(t, w, r) {
+		t.Fatalf("passkey at the Manage console's prompt: got %d, want the ownership moved; body:\n%.2000s", r.status, r.body)
+	}
 	// Someone without a passkey is offered none, and cannot begin one.
 	if begin := bobClient.passkeyBegin("/profile/sudo/passkey/begin", nil); begin.status != http.StatusOK {
 		t.Errorf("Bob (a passkey) begins: got %d, want 200", begin.status)

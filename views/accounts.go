@@ -28,6 +28,10 @@ type AccountPage struct {
 // only that section's errors.
 type ManagePage struct {
 	Page
+	// PasskeysOffered: the page loads static/passkey.js, which runs the
+	// re-authentication prompt's "Use a passkey" where a sensitive action
+	// (ownership, deletion, SAML) swaps it in.
+	PasskeysOffered bool
 	Membership   db.Membership // the viewer's: the owner-only sections follow it
 	Now          time.Time     // marks expired invites
 	Members      []db.Member
