@@ -44,6 +44,7 @@ const (
 	// EventSignIn; a password sign-in writes EventSignIn once, after both.
 	EventTwoFactorEnabled  = "two_factor_enabled"
 	EventTwoFactorDisabled = "two_factor_disabled"
+	EventTwoFactorReset    = "two_factor_reset" // by an operator: roster user reset-2fa
 	EventRecoveryCodesNew  = "recovery_codes_regenerated"
 	EventRecoveryCodeUsed  = "recovery_code_used"
 	EventSecondFactor      = "second_factor"

@@ -46,6 +46,16 @@ var exportSections = []struct{ name, query string }{
 		FROM outbox WHERE user_id = ?1 ORDER BY id`},
 	{"activity", `SELECT id, account_id, kind, detail_json AS detail, ip, user_agent, created_at
 		FROM audit_events WHERE user_id = ?1 ORDER BY id`},
+	// Two-factor authentication: on or off (or being set up), since when,
+	// and how many recovery codes are left; never the secret or a code.
+	{"two_factor", `SELECT t.confirmed_at IS NOT NULL AS enabled, t.confirmed_at AS enabled_at,
+		t.user_id IS NOT NULL AND t.confirmed_at IS NULL AS setting_up,
+		(SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL) AS recovery_codes_left
+		FROM users u LEFT JOIN totp_secrets t ON t.user_id = u.id WHERE u.id = ?1`},
+	// Passkeys: their names and use; never the credential id, the public
+	// key or the user handle.
+	{"passkeys", `SELECT id, name, rp_id AS site, created_at, last_used_at
+		FROM passkeys WHERE user_id = ?1 ORDER BY id`},
 }
 
 // ExportUser gathers everything Roster holds about userID, in one read
@@ -67,7 +77,7 @@ func (s *Store) ExportUser(ctx context.Context, userID int64) (Export, error) {
 			return nil, fmt.Errorf("export user %d, %s: %w", userID, sec.name, err)
 		}
 		switch sec.name {
-		case "profile", "preferences", "pending_email_change":
+		case "profile", "preferences", "pending_email_change", "two_factor":
 			if len(rows) == 0 {
 				out[sec.name] = nil
 			} else {

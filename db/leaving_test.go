@@ -41,6 +41,15 @@ func seedLeaving(t *testing.T, s *Store) {
 			(13, 3, 'pm_SecretMethod', 'visa', '4242', 12, 2030, 'fpSecretPrint', 1, 1)`,
 		`INSERT INTO outbox (id, user_id, kind, address, circumstance, subject, body, next_attempt_at, created_at, token_hash, body_kept) VALUES
 			(14, 3, 'email', 'ann@example.com', 'security', 'Reset your password', 'https://r.example/password/reset/LinkTokenInBody', 1, 1, x'70c0e070c0e070c0e070c0e0', 'kept')`,
+		`INSERT INTO totp_secrets (user_id, secret, confirmed_at, last_step, created_at) VALUES (3, x'5ec2e75ec2e75ec2e75ec2e7', 4, 55555, 3)`,
+		`INSERT INTO recovery_codes (user_id, code_hash, used_at, created_at) VALUES
+			(3, x'2ec0c0de2ec0c0de2ec0c0de', NULL, 4), (3, x'2ec0aaaa2ec0bbbb2ec0cccc', 5, 4)`,
+		`INSERT INTO pending_signins (token_hash, user_id, method, created_at, expires_at) VALUES (x'9e4d9e4d9e4d9e4d9e4d9e4d', 3, 'password', 1, 9999999999)`,
+		`INSERT INTO passkey_users (user_id, handle, created_at) VALUES (3, x'4a4d4a4d4a4d4a4d4a4d4a4d', 1)`,
+		`INSERT INTO passkeys (id, user_id, rp_id, credential_id, name, credential, created_at, last_used_at) VALUES
+			(17, 3, 'roster.example', x'c2ed1dc2ed1dc2ed1dc2ed1d', 'Ann''s phone', '{"id":"wu0dwu0dwu0dwu0d","publicKey":"pQECAyYgASFYIAnnPublicKeyBytes"}', 1, 6)`,
+		`INSERT INTO passkey_ceremonies (token_hash, purpose, user_id, session, created_at) VALUES
+			(x'cee2cee2cee2cee2cee2cee2', 'verify', 3, '{"challenge":"AnnChallengeValue"}', 1)`,
 		`INSERT INTO audit_events (id, user_id, account_id, kind, detail_json, ip, user_agent, created_at) VALUES
 			(15, 3, NULL, 'signin', '{"method":"password"}', '192.0.2.1', 'Firefox', 1),
 			(16, 7, 5, 'member_removed', '{"account":"Acme","member":3,"member_name":"Ann Example","email":"ann@example.com"}', '192.0.2.9', 'Safari', 2)`,
@@ -69,7 +78,9 @@ func TestExportHoldsNoSecret(t *testing.T) {
 	out := string(b)
 	for _, want := range []string{`"email":"ann@example.com"`, `"has_password":1`, `"address":"https://hooks.example.com/ann"`,
 		`"account":"Acme"`, `"provider":"github"`, `"user_agent":"Firefox"`, `"last4":"4242"`, `"new_email":"ann.new@example.com"`,
-		`"subject":"Reset your password"`, `"detail":{"method":"password"}`, `"circumstance":"security"`, `"role":"admin"`} {
+		`"subject":"Reset your password"`, `"detail":{"method":"password"}`, `"circumstance":"security"`, `"role":"admin"`,
+		`"two_factor":{"enabled":1,"enabled_at":"1970-01-01T00:00:04Z","recovery_codes_left":1,"setting_up":0}`,
+		`"name":"Ann's phone"`, `"site":"roster.example"`, `"last_used_at":"1970-01-01T00:00:06Z"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("export lacks %s:\n%s", want, out)
 		}
@@ -103,7 +114,10 @@ func TestExportHoldsNoSecret(t *testing.T) {
 			var c string
 			cols.Scan(&c)
 			if strings.Contains(c, "hash") || strings.Contains(c, "token") || strings.Contains(c, "secret") ||
-				strings.HasPrefix(c, "stripe_") || c == "fingerprint" || c == "body" || c == "data" {
+				strings.HasPrefix(c, "stripe_") || c == "fingerprint" || c == "body" || c == "data" ||
+				// passkeys: the credential id, its record (public key), the
+				// user handle, a ceremony's state (its challenge)
+				strings.HasPrefix(c, "credential") || c == "handle" || c == "session" {
 				secret = append(secret, c)
 			}
 		}
@@ -136,8 +150,14 @@ func TestExportHoldsNoSecret(t *testing.T) {
 			rows.Close()
 		}
 	}
-	if checked < 12 {
-		t.Errorf("checked %d secret values, want every seeded one (12 or more)", checked)
+	if checked < 20 {
+		t.Errorf("checked %d secret values, want every seeded one (20 or more)", checked)
+	}
+	// Inside a passkey's record: its public key and id, in no form.
+	for _, part := range []string{"pQECAyYgASFYIAnnPublicKeyBytes", "wu0dwu0dwu0dwu0d", "AnnChallengeValue", "55555"} {
+		if strings.Contains(out, part) {
+			t.Errorf("export holds %q", part)
+		}
 	}
 }
 
@@ -191,6 +211,12 @@ func TestDeleteUser(t *testing.T) {
 		"outbox":         `SELECT count(*) FROM outbox WHERE user_id = 3 OR address = 'ann@example.com'`,
 		"invites to her": `SELECT count(*) FROM invites WHERE email = 'ann@example.com'`,
 		"her name":       `SELECT count(*) FROM audit_events WHERE detail_json LIKE '%Ann Example%' OR detail_json LIKE '%ann@example.com%' OR ip = '192.0.2.1'`,
+		"totp secret":    `SELECT count(*) FROM totp_secrets WHERE user_id = 3`,
+		"recovery codes": `SELECT count(*) FROM recovery_codes WHERE user_id = 3`,
+		"pending":        `SELECT count(*) FROM pending_signins WHERE user_id = 3`,
+		"passkey handle": `SELECT count(*) FROM passkey_users WHERE user_id = 3`,
+		"passkeys":       `SELECT count(*) FROM passkeys WHERE user_id = 3`,
+		"ceremonies":     `SELECT count(*) FROM passkey_ceremonies WHERE user_id = 3`,
 	} {
 		if n := count(q); n != 0 {
 			t.Errorf("%s: %d rows left, want none", table, n)

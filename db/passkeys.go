@@ -296,3 +296,13 @@ func (s *Store) CountPasskeys(ctx context.Context, userID int64, rpID string) (i
 	}
 	return n, nil
 }
+
+// CountAllPasskeys is how many passkeys the user has, of any relying
+// party (the operator's command line knows of no base URL).
+func (s *Store) CountAllPasskeys(ctx context.Context, userID int64) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM passkeys WHERE user_id = ?`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count passkeys of user %d: %w", userID, err)
+	}
+	return n, nil
+}

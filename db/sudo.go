@@ -167,3 +167,18 @@ func sudoCodeHash(idHash []byte, code string) []byte {
 	h.Write([]byte(code))
 	return h.Sum(nil)
 }
+
+// ReauthenticateWithFactor uses proof up for userID (an authenticator
+// code's step, a recovery code, or a factor checked elsewhere such as a
+// passkey) and re-authenticates the session idHash, with ev, in one
+// transaction: a code is spent only by the re-authentication it made.
+// used is the event of a recovery code used (see consume).
+func (s *Store) ReauthenticateWithFactor(ctx context.Context, userID int64, idHash []byte, p Proof, used, ev Event) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		if err := consume(ctx, tx, userID, p, used, now); err != nil {
+			return err
+		}
+		return reauthenticate(ctx, tx, userID, idHash, ev, now)
+	})
+}

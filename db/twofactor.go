@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -33,19 +34,31 @@ const RecoveryCodeCount = 10
 type Factors struct {
 	TOTP          bool // an authenticator app, confirmed
 	RecoveryCodes int  // unused recovery codes
+	Passkeys      int  // passkeys of the relying party asked about
 }
 
-// Any reports whether a sign-in must pass a second step.
+// Any reports whether a sign-in must pass a second step: two-factor
+// authentication is on, which is the authenticator app. Passkeys alone do
+// not turn it on (as at GitHub: a passkey is a way in of its own, and a
+// way through the second step once two-factor is on), so someone with a
+// passkey and no authenticator app signs in with the password alone.
 func (f Factors) Any() bool { return f.TOTP }
 
+// PasskeyWay reports whether a passkey can be the second factor of a
+// sign-in's second step or of a re-authentication.
+func (f Factors) PasskeyWay() bool { return f.Passkeys > 0 }
+
 // SecondFactors is the one answer to "does this person need a second step,
-// and with what": every sign-in and the profile's panel ask it.
-func (s *Store) SecondFactors(ctx context.Context, userID int64) (Factors, error) {
+// and with what": every sign-in, re-authentication and the profile's panel
+// ask it. rpID is the passkeys' relying party ("" when passkeys are not
+// offered: none counted).
+func (s *Store) SecondFactors(ctx context.Context, userID int64, rpID string) (Factors, error) {
 	var f Factors
 	err := s.r.QueryRowContext(ctx, `SELECT
 		EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL),
-		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, userID, userID).
-		Scan(&f.TOTP, &f.RecoveryCodes)
+		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL),
+		(SELECT count(*) FROM passkeys WHERE user_id = ? AND rp_id = ? AND ? <> '')`, userID, userID, userID, rpID, rpID).
+		Scan(&f.TOTP, &f.RecoveryCodes, &f.Passkeys)
 	return f, mapErr(err)
 }
 
@@ -280,4 +293,68 @@ func cmpErr(err, rule error) error {
 		return err
 	}
 	return rule
+}
+
+// TwoFactorReset is what ResetTwoFactor took away.
+type TwoFactorReset struct {
+	TOTP          bool // an authenticator app was on (or being set up)
+	RecoveryCodes int  // unused recovery codes
+	Passkeys      int  // passkeys removed (with passkeys only)
+}
+
+// ResetTwoFactor is an operator's way out for someone who lost every
+// factor: the authenticator secret, every recovery code and the sign-ins
+// waiting for a second step go, and with passkeys every passkey and
+// passkey ceremony too, with ev (its notice queued) in one transaction.
+// Nothing to take away is no error: the result says so, and ev is written
+// only when something went.
+func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool, ev Event) (TwoFactorReset, error) {
+	var r TwoFactorReset
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT
+			EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ?),
+			(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, userID, userID).
+			Scan(&r.TOTP, &r.RecoveryCodes); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM totp_secrets WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`,
+			`DELETE FROM pending_signins WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+				return err
+			}
+		}
+		if passkeys {
+			// Passkeys may be the only way in: then they stay.
+			var other bool
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(password_hash, '') <> '' OR EXISTS (SELECT 1 FROM identities WHERE user_id = users.id)
+				FROM users WHERE id = ?`, userID).Scan(&other); err != nil {
+				return mapErr(err)
+			}
+			if !other {
+				return ErrLastLogin
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM passkeys WHERE user_id = ?`, userID)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			r.Passkeys = int(n)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM passkey_ceremonies WHERE user_id = ?`, userID); err != nil {
+				return err
+			}
+		}
+		if !r.TOTP && r.RecoveryCodes == 0 && r.Passkeys == 0 {
+			return nil
+		}
+		ev.UserID = userID
+		ev.Detail = withDetail(ev.Detail, "passkeys_removed", r.Passkeys)
+		return addEvent(ctx, tx, ev, s.now())
+	})
+	if err != nil {
+		return r, fmt.Errorf("reset two-factor of user %d: %w", userID, err)
+	}
+	return r, nil
 }

@@ -15,13 +15,13 @@ func TestSecondFactorsUsedOnce(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	u := mustUser(t, s, "ann@example.com")
-	if f, err := s.SecondFactors(ctx, u.ID); err != nil || f.Any() {
+	if f, err := s.SecondFactors(ctx, u.ID, ""); err != nil || f.Any() {
 		t.Fatalf("before: got %+v, %v; want none", f, err)
 	}
 	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	if f, _ := s.SecondFactors(ctx, u.ID); f.Any() {
+	if f, _ := s.SecondFactors(ctx, u.ID, ""); f.Any() {
 		t.Fatalf("an enrolment not confirmed counts as a factor")
 	}
 	old := [][]byte{[]byte("h1"), []byte("h2")}
@@ -50,7 +50,7 @@ func TestSecondFactorsUsedOnce(t *testing.T) {
 			t.Errorf("use %+v: got %v, want %v", tc.p, err, tc.want)
 		}
 	}
-	if f, _ := s.SecondFactors(ctx, u.ID); !f.TOTP || f.RecoveryCodes != 1 {
+	if f, _ := s.SecondFactors(ctx, u.ID, ""); !f.TOTP || f.RecoveryCodes != 1 {
 		t.Fatalf("after one recovery code: got %+v, want on with 1 left", f)
 	}
 	if err := s.RegenerateRecoveryCodes(ctx, u.ID, [][]byte{[]byte("n1")}, Event{Kind: EventRecoveryCodesNew}); err != nil {
@@ -65,7 +65,7 @@ func TestSecondFactorsUsedOnce(t *testing.T) {
 	if err := s.DisableTwoFactor(ctx, u.ID, Proof{Recovery: []byte("n1")}, used, Event{Kind: EventTwoFactorDisabled}); err != nil {
 		t.Fatal(err)
 	}
-	if f, _ := s.SecondFactors(ctx, u.ID); f.Any() || f.RecoveryCodes != 0 {
+	if f, _ := s.SecondFactors(ctx, u.ID, ""); f.Any() || f.RecoveryCodes != 0 {
 		t.Fatalf("after turning off: got %+v, want nothing", f)
 	}
 	if _, err := s.TOTP(ctx, u.ID); !errors.Is(err, ErrNotFound) {
@@ -112,5 +112,68 @@ func TestPendingSignIn(t *testing.T) {
 	var n int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM pending_signins`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("pending sign-ins after the sweep: got %d, %v; want 0", n, err)
+	}
+}
+
+// TestResetTwoFactor: the operator's reset takes the app, the recovery
+// codes and the waiting sign-ins in one transaction, with its event; with
+// passkeys, those too, unless they are the only way in (no password, no
+// linked login): then nothing changes.
+func TestResetTwoFactor(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u, err := s.CreateUser(ctx, NewUser{Email: "a@example.com", PasswordHash: "x"}, Event{Kind: EventSignUp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sso, err := s.CreateUser(ctx, NewUser{Email: "b@example.com"}, Event{Kind: EventSignUp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{u.ID, sso.ID} {
+		if err := s.StartTOTP(ctx, id, []byte("sealed")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ConfirmTOTP(ctx, id, 1, [][]byte{[]byte("a"), []byte("b")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddPasskey(ctx, Passkey{UserID: id, RPID: "roster.test", CredentialID: []byte{byte(id)}, Name: "k", Credential: []byte("{}")}, Event{Kind: EventPasskeyAdded}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.StartPendingSignIn(ctx, PendingSignIn{TokenHash: []byte("pending-token-hash"), UserID: u.ID, Method: "password"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The passkeys are b's only way in: refused, nothing changed.
+	if _, err := s.ResetTwoFactor(ctx, sso.ID, true, Event{Kind: EventTwoFactorReset}); !errors.Is(err, ErrLastLogin) {
+		t.Fatalf("reset with passkeys of someone they are the only way in for: got %v, want ErrLastLogin", err)
+	}
+	if f, _ := s.SecondFactors(ctx, sso.ID, "roster.test"); !f.TOTP || f.RecoveryCodes != 2 || f.Passkeys != 1 {
+		t.Errorf("after the refusal: %+v, want everything kept", f)
+	}
+
+	r, err := s.ResetTwoFactor(ctx, u.ID, false, Event{Kind: EventTwoFactorReset})
+	if err != nil || !r.TOTP || r.RecoveryCodes != 2 || r.Passkeys != 0 {
+		t.Fatalf("reset: %+v %v", r, err)
+	}
+	if f, _ := s.SecondFactors(ctx, u.ID, "roster.test"); f.TOTP || f.RecoveryCodes != 0 || f.Passkeys != 1 {
+		t.Errorf("after the reset: %+v, want the passkey alone", f)
+	}
+	if _, err := s.PendingSignInFor(ctx, []byte("pending-token-hash")); !errors.Is(err, ErrPendingGone) {
+		t.Errorf("the waiting sign-in: %v, want gone", err)
+	}
+	if r, err := s.ResetTwoFactor(ctx, u.ID, true, Event{Kind: EventTwoFactorReset}); err != nil || r.Passkeys != 1 {
+		t.Errorf("reset with passkeys: %+v %v", r, err)
+	}
+	page, _ := s.EventsForUser(ctx, u.ID, EventKey{}, 10)
+	n := 0
+	for _, ev := range page.Events {
+		if ev.Kind == EventTwoFactorReset {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d two_factor_reset events, want 2", n)
 	}
 }

@@ -420,6 +420,12 @@ func startA11ySite(t *testing.T) *a11ySite {
 	pendingToken := rand.Text()
 	pendingHash := sha256.Sum256([]byte(pendingToken))
 	must(store.StartPendingSignIn(ctx, db.PendingSignIn{TokenHash: pendingHash[:], UserID: grace.ID, Method: "password"}))
+	// Grace has a passkey: her second step offers it.
+	_, err = store.PasskeyHandle(ctx, grace.ID)
+	must(err)
+	_, err = store.AddPasskey(ctx, db.Passkey{UserID: grace.ID, RPID: "localhost", CredentialID: []byte("a11y-passkey-grace"), Name: "Grace's key", Credential: []byte("{}")},
+		db.Event{Kind: db.EventPasskeyAdded})
+	must(err)
 
 	acc := func(id int64, tail string) string { return "/accounts/" + strconv.FormatInt(id, 10) + tail }
 	connID := strconv.FormatInt(conn.ID, 10)
@@ -437,6 +443,9 @@ func startA11ySite(t *testing.T) *a11ySite {
 		withAct(out("second step of logging in, a code refused", "GET /login/two-factor", "/login/two-factor", "#second-step-form"),
 			`document.querySelector('#second-step-form #code').value = '000000',
 			document.querySelector('#second-step-form').requestSubmit()`, "#second-step-form .field-error"),
+		withAct(out("second step of logging in, a passkey refused", "GET /login/two-factor", "/login/two-factor", "#second-step-passkey"),
+			`document.querySelector('#second-step-passkey input[name=credential]').value = '{}',
+			document.querySelector('#second-step-passkey').requestSubmit()`, "#second-step-passkey-error:not([hidden])"),
 		out("sign up", "GET /signup", "/signup", "#signup-form"),
 		withAct(out("sign up, refused", "GET /signup", "/signup", "#signup-form"),
 			`document.querySelector('#signup-form').requestSubmit()`, "#signup-form .field-error"),
@@ -484,6 +493,13 @@ func startA11ySite(t *testing.T) *a11ySite {
 				document.querySelector('#change-password #sudo_password').value = 'not her password';
 				document.querySelector('#change-password form').requestSubmit();
 			})`, "#change-password .field-error"),
+		withAct(in("profile, a passkey refused at the re-authentication prompt", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').requestSubmit(),
+			new Promise(function (done) { document.body.addEventListener('htmx:afterSettle', done, {once: true}); }).then(function () {
+				var f = document.querySelector('#change-password form[data-passkey]');
+				f.querySelector('input[name=credential]').value = '{}';
+				f.requestSubmit();
+			})`, "#change-password [data-passkey-error]:not([hidden])"),
 		withAct(in("re-authentication prompt page", "GET /profile", "/profile", "section#sessions"),
 			`document.querySelector('form[action="/profile/password"]').submit()`, "main #sudo_password"),
 		// Delete my profile, refused while Ada owns Acme: the password at

@@ -84,9 +84,15 @@ func TestBrowserPasskeys(t *testing.T) {
 	// Remove it (signed in with the password), then it no longer logs in.
 	tab.signIn(t, base, email, pw)
 	tab.markPage(t)
+	// Removing a passkey is a sensitive action: the panel turns into the
+	// re-authentication prompt, and the password there resumes it.
 	tab.do(t, "remove the passkey",
 		chromedp.Click(chromedp.Search(row+"//summary[@aria-label=\"Remove passkey Grace's laptop\"]")),
 		chromedp.Click(chromedp.Search(row+"//button[normalize-space()=\"Remove passkey Grace's laptop\"]")),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys #sudo_password")),
+		htmxSettled,
+		chromedp.SendKeys(chromedp.CSS("#passkeys #sudo_password"), pw),
+		chromedp.Click(chromedp.CSS("#passkeys form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#passkeys .flash.success")),
 		chromedp.WaitNotPresent(chromedp.Search(row)),
 	)

@@ -95,6 +95,11 @@ func describe(ev db.Event) string {
 		return "Turned on two-factor authentication with an authenticator app"
 	case db.EventTwoFactorDisabled:
 		return "Turned off two-factor authentication"
+	case db.EventTwoFactorReset:
+		if n := count("passkeys_removed"); n > 0 {
+			return "A server administrator turned off two-factor authentication and removed " + views.Plural(n, "passkey", "passkeys")
+		}
+		return "A server administrator turned off two-factor authentication"
 	case db.EventRecoveryCodesNew:
 		return "Made new recovery codes; the old ones stopped working"
 	case db.EventRecoveryCodeUsed:

@@ -132,7 +132,7 @@ type firstFactor struct {
 // starts and to is f.Next.
 func (h *Handler) signIn(c echo.Context, f firstFactor) (to place, second bool, err error) {
 	if !f.Trusted {
-		factors, err := h.store.SecondFactors(c.Request().Context(), f.UserID)
+		factors, err := h.secondFactors(c, f.UserID)
 		if err != nil {
 			return "", false, err
 		}

@@ -56,7 +56,7 @@ func accountURL(m db.Membership) string { return "/accounts/" + strconv.FormatIn
 func (h *Handler) loadManageData(c echo.Context) (views.ManagePage, error) {
 	ctx := c.Request().Context()
 	m := currentMembership(c)
-	data := views.ManagePage{Membership: m, Now: time.Now()}
+	data := views.ManagePage{Membership: m, Now: time.Now(), PasskeysOffered: h.passkeys != nil}
 	members, err := h.store.CountMembers(ctx, m.Account.ID)
 	if err != nil {
 		return views.ManagePage{}, err

@@ -178,6 +178,9 @@ func TestMemoShowsEveryChange(t *testing.T) {
 	}
 	var method db.ContactMethod
 	var invite db.Invite
+	var totpKey string
+	var recovery []string
+	var passkey db.Passkey
 	steps := []struct {
 		name   string
 		path   string
@@ -249,19 +252,83 @@ func TestMemoShowsEveryChange(t *testing.T) {
 		{"invite arrived (the badge)", "/profile/notifications", func() {
 			a.seedInvite(t, a.seedAccount(t, bob, "Beta"), bob, annEmail, db.RoleNormal)
 		}},
+		// The two-factor panel: setting up (the key on the page: never
+		// kept), on, a recovery code used, off.
+		{"two-factor setting up", "/profile", htmx("/profile/two-factor", nil)},
+		{"two-factor on", "/profile", func() {
+			secret := totpSecretRE.FindStringSubmatch(c.get("/profile").body)
+			if secret == nil {
+				t.Fatal("no key on the page while setting up")
+			}
+			totpKey = strings.ReplaceAll(secret[1], " ", "")
+			res := c.postHTMX("/profile/two-factor/confirm", url.Values{"code": {codeAt(t, totpKey, time.Now())}})
+			for _, m := range recoveryCodeRE.FindAllStringSubmatch(res.body, -1) {
+				recovery = append(recovery, m[1])
+			}
+			if len(recovery) != 10 {
+				t.Fatalf("confirm: %d recovery codes, want 10; body %s", len(recovery), res.body)
+			}
+		}},
+		{"recovery codes left changing", "/profile", func() {
+			second := a.client(t)
+			passwordStep(t, second, annEmail, annPassword)
+			if res := second.postForm("/login/two-factor", url.Values{"code": {recovery[0]}}); res.status != http.StatusSeeOther {
+				t.Fatalf("recovery code: got %d", res.status)
+			}
+			second.postForm("/logout", nil)
+		}},
+		{"two-factor off", "/profile", func() { htmx("/profile/two-factor/disable", url.Values{"code": {recovery[1]}})() }},
+		// The passkeys panel: added, renamed, used, removed.
+		{"passkey added", "/profile", func() {
+			c.addPasskey(rosterAuthenticator(), "Ann's key")
+			c.get("/profile") // its flash, shown once
+		}},
+		{"passkey renamed", "/profile", func() {
+			keys, err := a.store.PasskeysForUser(ctx, ann.ID, "roster.test")
+			must(err)
+			passkey = keys[0]
+			htmx("/profile/passkeys/"+strconv.FormatInt(passkey.ID, 10)+"/name", url.Values{"passkey_name": {"Ann's phone"}})()
+		}},
+		{"passkey last used", "/profile", func() { must(a.store.UsePasskey(ctx, ann.ID, passkey.ID, passkey.Credential)) }},
+		{"passkey removed", "/profile", func() { htmx("/profile/passkeys/"+strconv.FormatInt(passkey.ID, 10)+"/delete", nil)() }},
+		// The Your data panel names the account email: an email change
+		// asked, then confirmed (last: the steps above log in with it).
+		{"email change asked", "/profile", func() {
+			must(a.store.RequestEmailChange(ctx, ann.ID, "ann.new@example.com", []byte("memo-change-token"), time.Hour,
+				&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+		}},
+		{"email changed (Your data)", "/profile", func() {
+			_, err := a.store.ConfirmEmailChange(ctx, []byte("memo-change-token"), nil,
+				func(_, _ string) (db.Notice, error) {
+					return db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Changed"}, nil
+				},
+				db.Event{Kind: db.EventEmailChanged})
+			must(err)
+		}},
 	}
+	// Pages showing a secret once (the key being set up) are never kept:
+	// after such a change, the page is not the memo's however often asked.
+	secretAfter := map[string]bool{"two-factor setting up": true}
+	prevSecret := false
 	for _, s := range steps {
 		// The page before the change, kept: the second GET is the memo's.
 		before, _ := memoGet(t, a, c, s.path)
-		if _, hit := memoGet(t, a, c, s.path); !hit {
+		if _, hit := memoGet(t, a, c, s.path); hit == prevSecret {
+			if prevSecret {
+				t.Fatalf("%s: GET %s twice, showing a secret: the memo kept it", s.name, s.path)
+			}
 			t.Fatalf("%s: GET %s twice, unchanged: the second was not the memo's", s.name, s.path)
 		}
+		prevSecret = secretAfter[s.name]
 		s.change()
 		// It may be the memo's: a change that undoes an earlier one
 		// (leaving the account joined) brings back data seen before.
 		after, _ := memoGet(t, a, c, s.path)
 		if withoutNonce(after) == withoutNonce(before) {
 			t.Errorf("%s: GET %s after the change is the page from before it", s.name, s.path)
+		}
+		if s.name == "email changed (Your data)" && !strings.Contains(after, "Type your email, <strong>ann.new@example.com</strong>") {
+			t.Errorf("%s: the Your data panel does not name the new email", s.name)
 		}
 	}
 }
@@ -328,5 +395,40 @@ func TestMemoConcurrent(t *testing.T) {
 	wg.Wait()
 	if hits, _ := a.views.MemoStats(); hits == 0 {
 		t.Error("80 GETs of two unchanged pages: none from the memo")
+	}
+}
+
+// TestMemoKeepsNoSecret: the pages that show a secret once (the
+// authenticator key and its QR code while setting up, recovery codes just
+// made, as pages without htmx) never go through the memo: none is kept,
+// not even under its own key.
+func TestMemoKeepsNoSecret(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c := a.client(t)
+	c.adopt(ann.ID)
+	secret := startEnrolment(t, c)
+	hits, misses := a.views.MemoStats()
+	for range 2 {
+		if body := c.get("/profile").body; !strings.Contains(body, `id="totp-secret"`) {
+			t.Fatal("GET /profile while setting up: no key shown")
+		}
+	}
+	res := c.postForm("/profile/two-factor/confirm", url.Values{"code": {codeAt(t, secret, time.Now())}})
+	if res.status != http.StatusOK || len(recoveryCodeRE.FindAllString(res.body, -1)) != 10 || !strings.Contains(res.body, "<html") {
+		t.Fatalf("confirm without htmx: got %d, want the page with 10 recovery codes", res.status)
+	}
+	res = c.postForm("/profile/two-factor/recovery-codes", nil)
+	if res.status != http.StatusOK || len(recoveryCodeRE.FindAllString(res.body, -1)) != 10 {
+		t.Fatalf("new recovery codes without htmx: got %d, want the page with 10 codes", res.status)
+	}
+	if h, m := a.views.MemoStats(); h != hits || m != misses {
+		t.Errorf("pages with a secret went through the memo (hits %d -> %d, misses %d -> %d)", hits, h, misses, m)
+	}
+	// Without a secret on it, the profile is the memo's again.
+	c.get("/profile")
+	if _, hit := memoGet(t, a, c, "/profile"); !hit {
+		t.Error("GET /profile with two-factor on, twice: the second was not the memo's")
 	}
 }

@@ -78,6 +78,10 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	// Leaving with your data (leaving.go): the JSON of everything Roster
 	// holds about the person, and deleting the profile.
 	profile.GET("/data", h.downloadData)
+
+	// Re-authentication with a passkey (sudo.go): the prompt's passkey
+	// form asks here for the options, then posts to the gated action.
+	profile.POST("/sudo/passkey/begin", h.sudoPasskeyBegin)
 	profile.POST("/delete", h.sudo(h.deleteProfile))
 
 	// Contact methods, their verification, routing and the account email
@@ -101,10 +105,13 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	profile.POST("/two-factor", h.twoFactorSetup)
 	profile.POST("/two-factor/confirm", h.twoFactorConfirm)
 	profile.POST("/two-factor/cancel", h.twoFactorCancel)
-	profile.POST("/two-factor/disable", h.twoFactorDisable)
-	profile.POST("/two-factor/recovery-codes", h.regenerateRecoveryCodes)
+	profile.POST("/two-factor/disable", h.sudo(h.twoFactorDisable))
+	profile.POST("/two-factor/recovery-codes", h.sudo(h.regenerateRecoveryCodes))
 	e.GET("/login/two-factor", h.secondStepPage)
 	e.POST("/login/two-factor", h.secondStep)
+	// The second step with a passkey (twofactor_passkey.go).
+	e.POST("/login/two-factor/passkey/begin", h.secondStepPasskeyBegin)
+	e.POST("/login/two-factor/passkey", h.secondStepPasskey)
 
 	// Passkeys (passkeys.go): added, renamed and removed from the profile's
 	// Passkeys panel, and a sign-in with one from the login page. A begin
@@ -113,7 +120,7 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	profile.POST("/passkeys/begin", h.passkeyRegisterBegin)
 	profile.POST("/passkeys", h.addPasskey)
 	profile.POST("/passkeys/:id/name", h.renamePasskey)
-	profile.POST("/passkeys/:id/delete", h.removePasskey)
+	profile.POST("/passkeys/:id/delete", h.sudo(h.removePasskey))
 	e.POST("/login/passkey/begin", h.passkeyLoginBegin)
 	e.POST("/login/passkey", h.passkeyLogin)
 

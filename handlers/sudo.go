@@ -30,17 +30,23 @@ import (
 // The fields the prompt adds to the action's form; the action never sees
 // them.
 const (
-	sudoPasswordField = "sudo_password"
-	sudoCodeField     = "sudo_code"
-	sudoSendField     = "sudo_send_code"
+	sudoPasswordField  = "sudo_password"
+	sudoCodeField      = "sudo_code"
+	sudoSendField      = "sudo_send_code"
+	sudoTwoFactorField = "sudo_2fa_code" // an authenticator or recovery code
+	sudoPasskeyField   = "sudo_passkey"  // the passkey form's mark; its assertion is in "credential"
+	sudoCredential     = "credential"    // static/passkey.js's field, taken only with sudoPasskeyField
 )
 
-var sudoFields = []string{sudoPasswordField, sudoCodeField, sudoSendField}
+var sudoFields = []string{sudoPasswordField, sudoCodeField, sudoSendField, sudoTwoFactorField, sudoPasskeyField}
 
 // Ways of re-authenticating, as the audit entry records them.
 const (
 	sudoByPassword = "password"
 	sudoByCode     = "email_code"
+	sudoByTOTP     = "totp"
+	sudoByRecovery = "recovery_code"
+	sudoByPasskey  = "passkey"
 )
 
 // sudo gates next on a fresh re-authentication of the request's session.
@@ -59,30 +65,54 @@ func (h *Handler) sudo(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		form := c.Request().PostForm
 		has := func(name string) bool { _, ok := form[name]; return ok }
-		// The ways to re-authenticate. Two-factor codes and passkeys join
-		// here: each checks its proof and calls reauthenticatedNow.
+		var factors db.Factors
+		if !fresh {
+			if factors, err = h.secondFactors(c, u.ID); err != nil {
+				return err
+			}
+		}
+		// The ways to re-authenticate: each checks its proof and calls
+		// reauthenticatedNow (or its db counterpart, in the transaction
+		// that uses a code up). Someone with two-factor on needs no mailed
+		// code: their app, a recovery code or a passkey proves them.
 		switch {
 		case fresh:
+		case has(sudoPasskeyField) && factors.PasskeyWay():
+			if done, err := h.sudoPasskey(c, u); !done {
+				return err
+			}
+		case has(sudoTwoFactorField) && factors.TOTP:
+			if done, err := h.sudoSecondFactor(c, u); !done {
+				return err
+			}
 		case u.PasswordHash != "" && has(sudoPasswordField):
 			if done, err := h.sudoPassword(c, u); !done {
 				return err
 			}
-		case u.PasswordHash == "" && has(sudoSendField):
+		case mailsCode(u, factors) && has(sudoSendField):
 			return h.sendSudoCode(c, u)
-		case u.PasswordHash == "" && has(sudoCodeField):
+		case mailsCode(u, factors) && has(sudoCodeField):
 			if done, err := h.sudoCode(c, u); !done {
 				return err
 			}
 		default:
 			return h.sudoPrompt(c, http.StatusOK, views.Form{}, false)
 		}
-		for _, name := range sudoFields {
+		names := sudoFields
+		if has(sudoPasskeyField) {
+			names = append(slices.Clone(sudoFields), sudoCredential)
+		}
+		for _, name := range names {
 			delete(c.Request().PostForm, name)
 			delete(c.Request().Form, name)
 		}
 		return next(c)
 	}
 }
+
+// mailsCode reports whether u re-authenticates with a code mailed to the
+// account email: no password, and no authenticator app to give a code.
+func mailsCode(u db.User, f db.Factors) bool { return u.PasswordHash == "" && !f.TOTP }
 
 // reauthenticatedNow records that the request's session re-authenticated
 // now, by method (audited): the session may take sensitive actions for
@@ -178,6 +208,96 @@ func (h *Handler) sudoCode(c echo.Context, u db.User) (done bool, err error) {
 	return err == nil, err
 }
 
+// sudoSecondFactor checks the prompt's authenticator or recovery code as
+// the second step of a sign-in does: the sign-in's throttle slots taken
+// first and kept by a wrong code, the code used up (a step once, a
+// recovery code once) in the transaction that re-authenticates the
+// session. done is false when it answered with the prompt again.
+func (h *Handler) sudoSecondFactor(c echo.Context, u db.User) (done bool, err error) {
+	ctx := c.Request().Context()
+	code := c.Request().PostForm.Get(sudoTwoFactorField)
+	var form views.Form
+	if strings.TrimSpace(code) == "" {
+		form.Fail(sudoTwoFactorField, "Enter the code from your app, or a recovery code.")
+		return false, h.sudoPrompt(c, http.StatusUnprocessableEntity, form, false)
+	}
+	slot, err := h.reservePassword(c, u.Email)
+	if _, ok := throttled(c, err); ok {
+		form.Fail(sudoTwoFactorField, throttledCodeMessage)
+		return false, h.sudoPrompt(c, http.StatusTooManyRequests, form, false)
+	}
+	if err != nil {
+		return false, err
+	}
+	proof, err := h.proof(c, u.ID, code)
+	method := sudoByTOTP
+	if proof.Recovery != nil {
+		method = sudoByRecovery
+	}
+	if err == nil {
+		var used db.Event
+		if used, err = h.recoveryUsed(c, u); err != nil {
+			return false, err
+		}
+		ev := event(c, db.EventSudo)
+		ev.Detail = map[string]any{"method": method}
+		err = h.store.ReauthenticateWithFactor(ctx, u.ID, sessionHash(c), proof, used, ev)
+	}
+	if msg := codeRefusal(err); msg != "" {
+		if err := h.sudoFailed(c, u, sudoByTOTP); err != nil {
+			return false, err
+		}
+		form.Fail(sudoTwoFactorField, msg) // the slot is kept
+		return false, h.sudoPrompt(c, http.StatusUnprocessableEntity, form, false)
+	}
+	h.release(ctx, c, slot)
+	if err != nil {
+		return false, err
+	}
+	if method == sudoByRecovery {
+		h.queued() // the recovery code's notice
+	}
+	return true, nil
+}
+
+// sudoPasskeyBegin answers the prompt's passkey form with the options of
+// a check of the signed-in person's passkeys (static/passkey.js).
+func (h *Handler) sudoPasskeyBegin(c echo.Context) error {
+	u, _ := currentUser(c)
+	ok, err := h.beginPasskeyCheck(c, u)
+	if !ok && err == nil {
+		return passkeyRefusal(c, http.StatusNotFound, "You have no passkey for this site. Confirm another way.")
+	}
+	return err
+}
+
+// sudoPasskey checks the passkey the prompt's passkey form posted (the
+// check begun by sudoPasskeyBegin, bound to this browser) and
+// re-authenticates the session. done is false when it answered with the
+// prompt again.
+func (h *Handler) sudoPasskey(c echo.Context, u db.User) (done bool, err error) {
+	_, err = h.finishPasskeyCheck(c, u)
+	if errors.Is(err, errPasskeyCheckFailed) {
+		if err := h.sudoFailed(c, u, sudoByPasskey); err != nil {
+			return false, err
+		}
+		var form views.Form
+		switch {
+		case c.Request().PostForm.Get(sudoCredential) == "":
+			form.Fail(sudoPasskeyField, passkeyNeedsJS)
+		case errors.Is(err, db.ErrPasskeyCeremony):
+			form.Fail(sudoPasskeyField, views.RuleText(db.ErrPasskeyCeremony))
+		default:
+			form.Fail(sudoPasskeyField, passkeyRefused)
+		}
+		return false, h.sudoPrompt(c, http.StatusUnprocessableEntity, form, false)
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, h.reauthenticatedNow(c, sudoByPasskey)
+}
+
 // sudoFailed audits a wrong password or code.
 func (h *Handler) sudoFailed(c echo.Context, u db.User, method string) error {
 	ev := event(c, db.EventSudoFailed)
@@ -196,15 +316,26 @@ var sectionID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 // error for it; a wrong password is 422 and a throttled one 429.
 func (h *Handler) sudoPrompt(c echo.Context, status int, form views.Form, codeSent bool) error {
 	u, _ := currentUser(c)
-	data := views.SudoPage{Page: h.page(c, "Confirm it is you"), Action: c.Request().URL.EscapedPath(), Form: form,
-		Code: u.PasswordHash == "", CodeSent: codeSent}
+	factors, err := h.secondFactors(c, u.ID)
+	if err != nil {
+		return err
+	}
+	action := c.Request().URL.EscapedPath()
+	data := views.SudoPage{Page: h.page(c, "Confirm it is you"), Action: action, Form: form,
+		Password: u.PasswordHash != "", Code: mailsCode(u, factors), CodeSent: codeSent, TwoFactor: factors.TOTP,
+		// The passkey form needs static/passkey.js: the prompt page loads
+		// it, and in place the page of every gated action does (the
+		// profile's and the Manage console's PasskeysOffered).
+		Passkey:     factors.PasskeyWay(),
+		PasskeyPage: factors.PasskeyWay() && !isHTMX(c)}
 	if t := target(c); sectionID.MatchString(t) {
 		data.Target = t
 	}
 	post := c.Request().PostForm
+	_, passkeyPost := post[sudoPasskeyField]
 	names := make([]string, 0, len(post))
 	for name := range post {
-		if name != "_csrf" && !slices.Contains(sudoFields, name) {
+		if name != "_csrf" && !slices.Contains(sudoFields, name) && (!passkeyPost || name != sudoCredential) {
 			names = append(names, name)
 		}
 	}
@@ -219,16 +350,26 @@ func (h *Handler) sudoPrompt(c echo.Context, status int, form views.Form, codeSe
 
 // sudoMethodText says how a person re-authenticated, for the activity log.
 func sudoMethodText(method string) string {
-	if method == sudoByCode {
+	switch method {
+	case sudoByCode:
 		return "with a code sent by email"
+	case sudoByTOTP:
+		return "with a code from the authenticator app"
+	case sudoByRecovery:
+		return "with a recovery code"
+	case sudoByPasskey:
+		return "with a passkey"
 	}
 	return "with the password"
 }
 
 // sudoMethodWrong names what was wrong in a failed re-authentication.
 func sudoMethodWrong(method string) string {
-	if method == sudoByCode {
+	switch method {
+	case sudoByCode, sudoByTOTP:
 		return "code"
+	case sudoByPasskey:
+		return "passkey"
 	}
 	return "password"
 }

@@ -143,6 +143,13 @@ func sudoActions() []sudoAction {
 		{"delete an account, htmx", "/accounts/{acc}/delete", values(url.Values{"confirm_name": {"Acme"}}), "danger", true, http.StatusNoContent, accountGone},
 		{"add a SAML connection, htmx", "/accounts/{acc}/saml", samlForm, "saml", true, http.StatusOK, samlAdded},
 		{"add a SAML connection, plain", "/accounts/{acc}/saml", samlForm, "", false, http.StatusSeeOther, samlAdded},
+		// Issue 18's own sensitive actions: two-factor off, new recovery
+		// codes, a passkey removed.
+		{"turn off two-factor, htmx", "/profile/two-factor/disable", twoFactorOffForm, "two-factor", true, http.StatusOK, twoFactorOff},
+		{"turn off two-factor, plain", "/profile/two-factor/disable", twoFactorOffForm, "", false, http.StatusSeeOther, twoFactorOff},
+		{"new recovery codes, htmx", "/profile/two-factor/recovery-codes", newCodesForm, "two-factor", true, http.StatusOK, newCodesShown},
+		{"remove a passkey, htmx", "/profile/passkeys/{passkey}/delete", passkeyForm, "passkeys", true, http.StatusOK, passkeyRemoved},
+		{"remove a passkey, plain", "/profile/passkeys/{passkey}/delete", passkeyForm, "", false, http.StatusSeeOther, passkeyRemoved},
 	}
 }
 
@@ -164,7 +171,7 @@ func (w *sudoWorld) post(c *client, act sudoAction, form url.Values) *response {
 }
 
 var (
-	promptAction = regexp.MustCompile(`<form method="post" action="([^"]+)"(?: hx-post="[^"]+")? novalidate>`)
+	promptAction = regexp.MustCompile(`<form method="post" action="([^"]+)"(?: hx-post="[^"]+")?(?: data-passkey="check" data-passkey-begin="[^"]+")? novalidate>`)
 	hiddenInput  = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
 
@@ -172,15 +179,31 @@ var (
 // and every hidden field (the action's values and the _csrf token).
 func prompt(t *testing.T, res *response) (string, url.Values) {
 	t.Helper()
-	m := promptAction.FindStringSubmatch(res.body)
-	if m == nil || !strings.Contains(res.body, `name="sudo_password"`) {
-		t.Fatalf("got %d without the re-authentication prompt; body:\n%s", res.status, res.body)
+	return promptForm(t, res, "sudo_password")
+}
+
+// promptForm reads the prompt's form that has the field named field (the
+// prompt has a form for each way: password, code, passkey): its action
+// and every hidden field.
+func promptForm(t *testing.T, res *response, field string) (string, url.Values) {
+	t.Helper()
+	for _, chunk := range strings.Split(res.body, "<form ")[1:] {
+		chunk = "<form " + chunk[:strings.Index(chunk, "</form>")]
+		if !strings.Contains(chunk, `name="`+field+`"`) {
+			continue
+		}
+		m := promptAction.FindStringSubmatch(chunk)
+		if m == nil {
+			break
+		}
+		form := url.Values{}
+		for _, f := range hiddenInput.FindAllStringSubmatch(chunk, -1) {
+			form.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+		}
+		return html.UnescapeString(m[1]), form
 	}
-	form := url.Values{}
-	for _, f := range hiddenInput.FindAllStringSubmatch(res.body, -1) {
-		form.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
-	}
-	return html.UnescapeString(m[1]), form
+	t.Fatalf("got %d without the re-authentication prompt's %s form; body:\n%s", res.status, field, res.body)
+	return "", nil
 }
 
 // answer posts the prompt's form with password, as the browser sends it

@@ -169,6 +169,16 @@ func (h *Handler) proof(c echo.Context, userID int64, code string) (db.Proof, er
 	return db.Proof{Recovery: recoveryHash(code)}, nil
 }
 
+// secondFactors asks db.SecondFactors about userID, passkeys of this
+// server's relying party counted.
+func (h *Handler) secondFactors(c echo.Context, userID int64) (db.Factors, error) {
+	rp := ""
+	if h.passkeys != nil {
+		rp = h.passkeys.Config.RPID
+	}
+	return h.store.SecondFactors(c.Request().Context(), userID, rp)
+}
+
 // codeRefusal is the words for a second factor refused, or "" when err is
 // not a refusal.
 func codeRefusal(err error) string {
@@ -202,7 +212,7 @@ func twoFactorSection() section[views.ProfilePage] { return profileSection("prof
 func (h *Handler) loadTwoFactor(c echo.Context, u db.User) (views.TwoFactorSection, error) {
 	ctx := c.Request().Context()
 	var s views.TwoFactorSection
-	f, err := h.store.SecondFactors(ctx, u.ID)
+	f, err := h.secondFactors(c, u.ID)
 	if err != nil {
 		return s, err
 	}
@@ -449,13 +459,19 @@ func (h *Handler) secondStepPage(c echo.Context) error {
 	if _, ok := currentUser(c); ok {
 		return seeOther(c, "/profile")
 	}
-	if _, err := h.pendingSignIn(c); err != nil {
+	p, err := h.pendingSignIn(c)
+	if err != nil {
 		if errors.Is(err, db.ErrPendingGone) {
 			return h.pendingGone(c)
 		}
 		return err
 	}
-	return h.render(c, http.StatusOK, "login_two_factor.html", "", views.SecondStepPage{Page: h.page(c, "Two-factor authentication")})
+	f, err := h.secondFactors(c, p.UserID)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "login_two_factor.html", "", views.SecondStepPage{Page: h.page(c, "Two-factor authentication"),
+		Passkey: f.PasskeyWay()})
 }
 
 // secondStep checks the code of a pending sign-in and, when it is right,
@@ -477,7 +493,12 @@ func (h *Handler) secondStep(c echo.Context) error {
 	page := func(status int, field, message string) error {
 		var form views.Form
 		form.Fail(field, message)
-		return h.render(c, status, "login_two_factor.html", "second-step/form", views.SecondStepPage{Page: h.page(c, "Two-factor authentication"), Form: form})
+		f, err := h.secondFactors(c, u.ID)
+		if err != nil {
+			return err
+		}
+		return h.render(c, status, "login_two_factor.html", "second-step/form", views.SecondStepPage{Page: h.page(c, "Two-factor authentication"), Form: form,
+			Passkey: f.PasskeyWay()})
 	}
 	if strings.TrimSpace(c.FormValue("code")) == "" {
 		return page(http.StatusUnprocessableEntity, "code", "Enter the code from your app, or a recovery code.")

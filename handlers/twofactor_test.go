@@ -122,7 +122,7 @@ func TestTwoFactorEnrol(t *testing.T) {
 	if !strings.Contains(res.body, `id="confirm_code"`) || !strings.Contains(res.body, `aria-invalid="true"`) {
 		t.Errorf("wrong code: the fragment lacks the code field marked invalid")
 	}
-	if f, _ := a.store.SecondFactors(context.Background(), ann.ID); f.Any() {
+	if f, _ := a.store.SecondFactors(context.Background(), ann.ID, ""); f.Any() {
 		t.Fatalf("after a wrong code: two-factor is on")
 	}
 
@@ -137,7 +137,7 @@ func TestTwoFactorEnrol(t *testing.T) {
 	if !strings.Contains(res.body, `download="roster-recovery-codes.txt"`) || !strings.Contains(res.body, `href="data:text/plain;charset=utf-8,Roster%20recovery%20codes`) {
 		t.Errorf("no download of the codes in the answer")
 	}
-	if f, _ := a.store.SecondFactors(context.Background(), ann.ID); !f.TOTP || f.RecoveryCodes != 10 {
+	if f, _ := a.store.SecondFactors(context.Background(), ann.ID, ""); !f.TOTP || f.RecoveryCodes != 10 {
 		t.Fatalf("after the right code: got %+v, want TOTP on with 10 recovery codes", f)
 	}
 	panel := twoFactorPanel(t, c.get("/profile").body)
@@ -308,8 +308,10 @@ func TestRecoveryCodes(t *testing.T) {
 		t.Fatalf("the used recovery code again: got %d, want 422; body %s", res.status, res.body)
 	}
 
-	// New codes: the old ones, used or not, stop working.
-	res = c.postForm("/profile/two-factor/recovery-codes", nil)
+	// New codes (behind re-authentication: this session signed in with a
+	// code, and gives its password at the prompt): the old ones, used or
+	// not, stop working.
+	res = c.postForm("/profile/two-factor/recovery-codes", url.Values{"sudo_password": {annPassword}})
 	if res.status != http.StatusOK {
 		t.Fatalf("new recovery codes: got %d, want 200 (the codes are shown in this answer)", res.status)
 	}
@@ -351,7 +353,7 @@ func TestTwoFactorDisable(t *testing.T) {
 			t.Errorf("turn off with %q: got %d, want 422 with %q; body %s", tc.code, res.status, tc.message, res.body)
 		}
 	}
-	if f, _ := a.store.SecondFactors(context.Background(), ann.ID); !f.TOTP {
+	if f, _ := a.store.SecondFactors(context.Background(), ann.ID, ""); !f.TOTP {
 		t.Fatalf("two-factor went off without a right code")
 	}
 	res := c.postForm("/profile/two-factor/disable", url.Values{"code": {nextCode(t, secret)}})
@@ -359,7 +361,7 @@ func TestTwoFactorDisable(t *testing.T) {
 		t.Fatalf("turn off with the right code: got %d; body %s", res.status, res.body)
 	}
 	checkFlash(t, c, res, "Two-factor authentication is off.")
-	if f, _ := a.store.SecondFactors(context.Background(), ann.ID); f.TOTP || f.RecoveryCodes != 0 {
+	if f, _ := a.store.SecondFactors(context.Background(), ann.ID, ""); f.TOTP || f.RecoveryCodes != 0 {
 		t.Fatalf("after turning off: got %+v, want nothing", f)
 	}
 	a.mail.waitFor(t, annEmail, "Security notice: two-factor authentication turned off")

@@ -13,10 +13,12 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/payments"
+	"github.com/rosterhq/roster/views"
 )
 
 var errHelp = flag.ErrHelp
@@ -60,13 +62,13 @@ func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.
 		return samlCommand(ctx, store, args, stdout)
 	}
 	if len(args) == 0 {
-		return errors.New("usage: roster user create|reset-password|verify-email|delete -email ADDRESS")
+		return errors.New("usage: roster user create|reset-password|verify-email|delete|reset-2fa -email ADDRESS")
 	}
 	var stripe customerDeleter
 	if cfg.StripeSecretKey != "" {
 		stripe = payments.New(payments.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase})
 	}
-	return userCommand(ctx, store, stripe, args[0], args[1:], stdin, stdout)
+	return userCommand(ctx, store, stripe, strings.TrimRight(cfg.BaseURL, "/"), args[0], args[1:], stdin, stdout)
 }
 
 // customerDeleter deletes a Stripe customer (payments.Stripe); nil when
@@ -75,13 +77,14 @@ type customerDeleter interface {
 	DeleteCustomer(ctx context.Context, id string) error
 }
 
-func userCommand(ctx context.Context, store *db.Store, stripe customerDeleter, sub string, args []string, stdin io.Reader, stdout io.Writer) error {
+func userCommand(ctx context.Context, store *db.Store, stripe customerDeleter, base, sub string, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // the caller prints the error once
 	email := fs.String("email", "", "the user's email (required)")
 	name := fs.String("name", "", "display name (create)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input instead of generating one")
 	verified := fs.Bool("verified", false, "mark the email verified (create)")
+	passkeys := fs.Bool("passkeys", false, "remove the person's passkeys too (reset-2fa)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,8 +170,14 @@ func userCommand(ctx context.Context, store *db.Store, stripe customerDeleter, s
 			return err
 		}
 		return deleteUser(ctx, store, stripe, u, stdout)
+	case "reset-2fa":
+		u, err := userByEmail(ctx, store, *email)
+		if err != nil {
+			return err
+		}
+		return resetTwoFactor(ctx, store, base, u, *passkeys, ev, stdout)
 	}
-	return fmt.Errorf("unknown command: user %s (want create, reset-password, verify-email or delete)", sub)
+	return fmt.Errorf("unknown command: user %s (want create, reset-password, verify-email, delete or reset-2fa)", sub)
 }
 
 func userByEmail(ctx context.Context, store *db.Store, email string) (db.User, error) {
@@ -270,5 +279,49 @@ func deleteUser(ctx context.Context, store *db.Store, stripe customerDeleter, u 
 		return err
 	}
 	fmt.Fprintf(stdout, "deleted the profile of <%s> (user %d); its activity entries are kept without it\n", u.Email, u.ID)
+	return nil
+}
+
+// resetTwoFactor is `roster user reset-2fa`: for someone who lost every
+// second factor, the authenticator app and the recovery codes are turned
+// off (and, with -passkeys, the passkeys removed), audited, and the person
+// gets a security notice through their routing. It says what it did.
+func resetTwoFactor(ctx context.Context, store *db.Store, base string, u db.User, passkeys bool, ev db.Event, stdout io.Writer) error {
+	v, err := views.New()
+	if err != nil {
+		return err
+	}
+	m := views.SecurityMail{Change: views.TwoFactorReset, Name: u.DisplayName(), When: time.Now(),
+		IP: "none (the server's command line)", Device: "roster user reset-2fa",
+		ResetLink: base + "/password/forgot", ProfileLink: base + "/profile"}
+	if passkeys {
+		m.Login = "your passkeys were removed"
+	}
+	ev.Kind = db.EventTwoFactorReset
+	if ev.Notice, err = v.Notice(db.CircumstanceSecurity, m); err != nil {
+		return err
+	}
+	r, err := store.ResetTwoFactor(ctx, u.ID, passkeys, ev)
+	if errors.Is(err, db.ErrLastLogin) {
+		return fmt.Errorf("user reset-2fa: <%s> has no password and no linked login: the passkeys are the only way in, so they stay (run it without -passkeys)", u.Email)
+	}
+	if err != nil {
+		return err
+	}
+	if !r.TOTP && r.RecoveryCodes == 0 && r.Passkeys == 0 {
+		fmt.Fprintf(stdout, "<%s> had no two-factor authentication to reset; nothing changed\n", u.Email)
+		return nil
+	}
+	fmt.Fprintf(stdout, "turned off two-factor authentication for <%s>: ", u.Email)
+	if r.TOTP {
+		fmt.Fprint(stdout, "the authenticator app and ")
+	}
+	fmt.Fprintf(stdout, "%d unused recovery codes removed", r.RecoveryCodes)
+	if passkeys {
+		fmt.Fprintf(stdout, "; %d passkeys removed", r.Passkeys)
+	} else if n, err := store.CountAllPasskeys(ctx, u.ID); err == nil && n > 0 {
+		fmt.Fprintf(stdout, "; %d passkeys kept (add -passkeys to remove them)", n)
+	}
+	fmt.Fprintf(stdout, "\na security notice to <%s> is queued\n", u.Email)
 	return nil
 }

@@ -52,6 +52,8 @@ Usage:
   roster user reset-password -email E [-password-stdin]
   roster user verify-email -email E
   roster user delete -email E
+  roster user reset-2fa -email E [-passkeys]
+                                    turn off the authenticator app and recovery codes of someone who lost them (and the passkeys)
   roster saml verify-domain -connection ID -domain D
                                     trust emails at D from SAML connection ID (after checking its owner)
   roster version

@@ -28,22 +28,26 @@ type AccountPage struct {
 // only that section's errors.
 type ManagePage struct {
 	Page
-	Membership   db.Membership // the viewer's: the owner-only sections follow it
-	Now          time.Time     // marks expired invites
-	Members      []db.Member
-	MembersPage  Pager
-	MembersForm  Form
-	InviteForm   Form
-	Invites      []db.Invite
-	InvitesPage  Pager
-	InvitesForm  Form
-	SettingsForm Form
-	Admins       []db.Member // the other Admins, whom ownership can go to
-	OwnerForm    Form
-	DangerForm   Form
-	SAML         []SAMLRow
-	SAMLForm     Form
-	Billing      BillingSection
+	// PasskeysOffered: the page loads static/passkey.js, which runs the
+	// re-authentication prompt's "Use a passkey" where a sensitive action
+	// (ownership, deletion, SAML) swaps it in.
+	PasskeysOffered bool
+	Membership      db.Membership // the viewer's: the owner-only sections follow it
+	Now             time.Time     // marks expired invites
+	Members         []db.Member
+	MembersPage     Pager
+	MembersForm     Form
+	InviteForm      Form
+	Invites         []db.Invite
+	InvitesPage     Pager
+	InvitesForm     Form
+	SettingsForm    Form
+	Admins          []db.Member // the other Admins, whom ownership can go to
+	OwnerForm       Form
+	DangerForm      Form
+	SAML            []SAMLRow
+	SAMLForm        Form
+	Billing         BillingSection
 }
 
 // SAMLRow is one SAML connection in the console's #saml section, with the

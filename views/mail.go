@@ -189,6 +189,7 @@ const (
 	TwoFactorOff     SecurityChange = "two_factor_off"
 	RecoveryCodesNew SecurityChange = "recovery_codes_new"
 	RecoveryCodeUsed SecurityChange = "recovery_code_used"
+	TwoFactorReset   SecurityChange = "two_factor_reset" // by an operator (roster user reset-2fa); Login says what else went
 )
 
 // SecurityMail tells a person that the ways into their profile changed,

@@ -38,7 +38,7 @@ func mailSamples() []Mail {
 		security(PasswordChanged), security(PasswordReset), security(LoginRemoved), security(LoginAdded),
 		security(LoginLinked), security(SAMLLinked), security(NewDevice),
 		security(TwoFactorOn), security(TwoFactorOff), security(RecoveryCodesNew), security(RecoveryCodeUsed),
-		security(PasskeyAdded), security(PasskeyRemoved),
+		security(PasskeyAdded), security(PasskeyRemoved), security(TwoFactorReset),
 		SudoCodeMail{Name: "Ann", Code: "123456"},
 	}
 }

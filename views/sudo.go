@@ -12,10 +12,19 @@ type SudoPage struct {
 	Target string
 	Fields []Field
 	Form   Form
-	// Code is set for a person without a password: the prompt offers to
-	// mail a code, and CodeSent says one is on its way.
+	// Password: the person has a password to give.
+	Password bool
+	// Code is set for a person without a password nor an authenticator
+	// app: the prompt offers to mail a code, and CodeSent says one is on
+	// its way.
 	Code     bool
 	CodeSent bool
+	// TwoFactor: a code from the authenticator app or a recovery code
+	// may be given. Passkey: "Use a passkey" is offered (static/passkey.js
+	// runs it); PasskeyPage: the page loads that script itself.
+	TwoFactor   bool
+	Passkey     bool
+	PasskeyPage bool
 }
 
 // Field is one value of a form carried through a page, as a hidden input.

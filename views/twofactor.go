@@ -16,10 +16,11 @@ type TwoFactorSection struct {
 	On           bool
 	RecoveryLeft int
 	Enrolling    bool
-	Secret       string        // while enrolling: the secret as typed into an app
-	QR           template.HTML // while enrolling: the otpauth URL as an SVG QR code
-	NewCodes     []string      // recovery codes just made: this answer is the only one that shows them
-	Form         Form          // the outcome of the panel's last POST
+	// The secrets shown once are never kept by the render memo (memo:"never").
+	Secret   string        `memo:"never"` // while enrolling: the secret as typed into an app
+	QR       template.HTML `memo:"never"` // while enrolling: the otpauth URL as an SVG QR code
+	NewCodes []string      `memo:"never"` // recovery codes just made: this answer is the only one that shows them
+	Form     Form          // the outcome of the panel's last POST
 }
 
 // SecretGroups is the secret in groups of four letters, easier to type.
@@ -50,6 +51,10 @@ func (s TwoFactorSection) CodesFile() template.URL {
 type SecondStepPage struct {
 	Page
 	Form Form
+	// Passkey: the pending person has a passkey, and "Use a passkey" is
+	// offered; PasskeyError says why one was refused.
+	Passkey      bool
+	PasskeyError string
 }
 
 // QRCode draws content as a QR code in SVG, one square per dark module

@@ -1,0 +1,79 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster/db"
+)
+
+// TestUserResetTwoFactor: `roster user reset-2fa` turns off the
+// authenticator app and the recovery codes of someone who lost them, says
+// what it did, keeps the passkeys unless -passkeys says, writes the audit
+// entry and queues a security notice to the person; someone whose only way
+// in is passkeys keeps them.
+func TestUserResetTwoFactor(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("", "user", "create", "-email", "a@example.com", "-verified")
+	store := c.store()
+	ctx := t.Context()
+	u, err := store.UserByEmail(ctx, "a@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+		t.Fatal(err)
+	}
+	codes := [][]byte{[]byte("h1"), []byte("h2"), []byte("h3")}
+	if err := store.ConfirmTOTP(ctx, u.ID, 1, codes, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AddPasskey(ctx, db.Passkey{UserID: u.ID, RPID: "roster.test", CredentialID: []byte("cred"), Name: "Phone", Credential: []byte("{}")},
+		db.Event{Kind: db.EventPasskeyAdded}); err != nil {
+		t.Fatal(err)
+	}
+
+	out := c.mustRun("", "user", "reset-2fa", "-email", "a@example.com")
+	for _, want := range []string{"turned off two-factor authentication for <a@example.com>: the authenticator app and 3 unused recovery codes removed",
+		"1 passkeys kept (add -passkeys to remove them)", "a security notice to <a@example.com> is queued"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output %q, want %q", out, want)
+		}
+	}
+	if f, err := store.SecondFactors(ctx, u.ID, "roster.test"); err != nil || f.TOTP || f.RecoveryCodes != 0 || f.Passkeys != 1 {
+		t.Errorf("after reset-2fa: %+v (%v), want no app, no codes, the passkey kept", f, err)
+	}
+	evs, err := store.EventsForUser(ctx, u.ID, db.EventKey{}, 1)
+	if err != nil || len(evs.Events) != 1 || evs.Events[0].Kind != db.EventTwoFactorReset || evs.Events[0].IP != "cli" {
+		t.Errorf("audit: %+v (%v), want two_factor_reset from the cli", evs.Events, err)
+	}
+	mails, err := store.RecentDeliveries(ctx, u.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range mails {
+		if m.Subject == "Security notice: two-factor authentication reset by an administrator" && m.Address == "a@example.com" &&
+			strings.Contains(m.Body, "your authenticator app and your recovery codes no longer work.") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no security notice queued to a@example.com: %+v", mails)
+	}
+
+	// Again: nothing left, nothing said to the person.
+	if out := c.mustRun("", "user", "reset-2fa", "-email", "a@example.com"); !strings.Contains(out, "had no two-factor authentication to reset; nothing changed") {
+		t.Errorf("second run: %q", out)
+	}
+	// With -passkeys: the passkey goes too.
+	if out := c.mustRun("", "user", "reset-2fa", "-email", "a@example.com", "-passkeys"); !strings.Contains(out, "1 passkeys removed") {
+		t.Errorf("-passkeys: %q", out)
+	}
+	if n, _ := store.CountAllPasskeys(ctx, u.ID); n != 0 {
+		t.Errorf("-passkeys: %d passkeys left", n)
+	}
+	if _, _, err := c.run("", "user", "reset-2fa", "-email", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no user has the email nobody@example.com") {
+		t.Errorf("unknown email: %v", err)
+	}
+}
