@@ -149,14 +149,16 @@ func TestSigninTicketExpires(t *testing.T) {
 	if res := ann.postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}}); res.status != http.StatusServiceUnavailable || res.cookie(placeCookie) == nil {
 		t.Fatalf("sign-in past the budget: got %d and no ticket, want 503 with one", res.status)
 	}
-	// Bob waits 3 s, ahead of any newcomer, behind Ann's ticket.
+	// Bob, a second later, waits 1.5 s, ahead of any newcomer, behind
+	// Ann's ticket.
+	now = now.Add(time.Second)
 	a.hasher.SetHashTime(1500 * time.Millisecond)
 	bob := postLater(a.client(t), bobEmail, annPassword)
 	a.waiting(t, 1)
 
 	// 3 s of Retry-After and 30 s of grace later, the ticket is spent:
 	// Ann is a newcomer behind Bob (3 s), refused, with a new ticket.
-	now = now.Add(34 * time.Second)
+	now = now.Add(33 * time.Second)
 	res := ann.postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}})
 	if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") != "3" || res.cookie(placeCookie) == nil {
 		t.Errorf("with an expired ticket: got %d, Retry-After %q; want 503, 3 and a new ticket", res.status, res.header.Get("Retry-After"))

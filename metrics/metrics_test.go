@@ -127,7 +127,7 @@ func TestHashQueueGauges(t *testing.T) {
 	}
 	m := metrics.New()
 	m.Watch(metrics.Sources{Store: store, HashDepth: func() (int, int) { return 2, 7 },
-		HashWait: func() time.Duration { return 1500 * time.Millisecond },
+		HashWait:  func() time.Duration { return 1500 * time.Millisecond },
 		IdleSince: time.Now})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
