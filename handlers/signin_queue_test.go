@@ -168,3 +168,37 @@ func TestSigninTicketExpires(t *testing.T) {
 		t.Errorf("Bob: got %d, want 303", status)
 	}
 }
+
+// TestSudoWaitBudget: the sudo prompt's password waits in the same line as
+// sign-ins, and past the budget is answered 503 with the wait in
+// Retry-After.
+func TestSudoWaitBudget(t *testing.T) {
+	t.Parallel()
+	w := newSudoWorld(t)
+	act := sudoActions()[0] // change password, htmx
+	res := w.post(w.c, act, url.Values{"current_password": {annPassword}, "new_password": {newPassword}})
+	var releases []func()
+	for range 2 { // both workers busy
+		r, err := w.a.hasher.Occupy(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r()
+		releases = append(releases, r)
+	}
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	w.a.hasher.SetBudget(2 * time.Second)
+	w.a.hasher.SetHashTime(6 * time.Second) // shared by 2 workers: 3 s
+	busy := w.answer(w.c, act, res, annPassword)
+	if busy.status != http.StatusServiceUnavailable || busy.header.Get("Retry-After") != "3" || !strings.Contains(busy.body, "Please try again in 3 seconds") {
+		t.Errorf("sudo password past the budget: got %d, Retry-After %q, want 503, 3 and when to try again; body:\n%s", busy.status, busy.header.Get("Retry-After"), busy.body)
+	}
+	release()
+	if ok := w.answer(w.c, act, res, annPassword); ok.status >= 500 {
+		t.Errorf("sudo password with the hasher free: got %d", ok.status)
+	}
+}
