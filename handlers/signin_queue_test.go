@@ -202,3 +202,54 @@ func TestSudoWaitBudget(t *testing.T) {
 		t.Errorf("sudo password with the hasher free: got %d", ok.status)
 	}
 }
+
+// TestResetWaitBudget: a reset's new password waits in the same line; past
+// the budget, 503 with the wait in Retry-After and a ticket for that link
+// that puts the retry ahead of later arrivals.
+func TestResetWaitBudget(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, func(ac *appConfig) { ac.workers, ac.queue, ac.budget = 1, 100, 2*time.Second })
+	a.seedUser(t, annName, annEmail, annPassword)
+	a.seedUser(t, bobName, bobEmail, annPassword)
+	ann := a.client(t)
+	if res := ann.postHTMX("/password/forgot", url.Values{"email": {annEmail}}); res.status != http.StatusOK {
+		t.Fatalf("forgot: got %d, want 200", res.status)
+	}
+	path := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "Reset"), "http://roster.test/password/reset/"), "http://roster.test")
+	release, err := a.hasher.Occupy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	a.hasher.SetHashTime(3 * time.Second)
+	res := ann.postForm(path, url.Values{"new_password": {newPassword}})
+	if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") != "3" || res.cookie(placeCookie) == nil {
+		t.Fatalf("reset past the budget: got %d, Retry-After %q, ticket %v; want 503, 3 and a ticket", res.status, res.header.Get("Retry-After"), res.cookie(placeCookie))
+	}
+	// Bob arrives later and waits 1.5 s; a newcomer would wait 3 s, past
+	// the budget, but Ann's retry goes ahead of Bob, within it.
+	a.hasher.SetHashTime(1500 * time.Millisecond)
+	bob := postLater(a.client(t), bobEmail, annPassword)
+	a.waiting(t, 1)
+	done := make(chan *response, 1)
+	form := url.Values{"_csrf": {ann.csrf()}, "new_password": {newPassword}}
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, a.server.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r, err := ann.hc.Do(req)
+		if err != nil {
+			done <- &response{}
+			return
+		}
+		r.Body.Close()
+		done <- &response{status: r.StatusCode, header: r.Header}
+	}()
+	a.waiting(t, 2)
+	release()
+	if r := <-done; r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
+		t.Errorf("Ann's reset with her ticket: got %d to %q, want 303 to /login", r.status, r.header.Get("Location"))
+	}
+	if status := <-bob; status != http.StatusSeeOther {
+		t.Errorf("Bob: got %d, want 303", status)
+	}
+}
