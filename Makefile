@@ -49,7 +49,8 @@ test: deps
 # /profile/notifications at 50 connections, each next to a bare Echo sending
 # the same bytes (and their parts: the handler alone, each read, the
 # renders); S4 the invite-accept race; S6 start-up; S5 a 100k-user database;
-# S2 an htmx preference save; S3 200 sign-ins during S1; S7 a 5-minute soak;
+# S2 an htmx preference save; S3 200 sign-ins during S1; S3b waves of 50
+# sign-ins that honour Retry-After during S1; S7 a 5-minute soak;
 # S1 on a LiteFS replica next to its primary (two LiteFS nodes: deps).
 # Each benchmark reports its own reference, measured in the same run.
 bench: deps
@@ -63,6 +64,7 @@ bench: deps
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkLargeDB$$' -benchtime 1x -timeout 20m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSavePreference$$' -benchtime 20000x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInStorm$$' -benchtime 600x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInWait$$' -benchtime 5x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 20m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkLiteFSReplicaS1$$' -benchtime 20000x -timeout 10m ./bench/
 

@@ -224,16 +224,19 @@ func reportStorm(b *testing.B, st stormResult, s1 s1Figures, h hasherFigures) {
 		"S1: max %.0f req/s (p99 %.1fms); paced at %.0f req/s: quiet p99 %.1fms (%d requests), during sign-ins p99 %.1fms (%d requests, %d failed), ratio %.2f (target <= 2) | "+
 		"RSS of the test process (load generator included) and its hash worker: peak %.0f MB sampled, VmHWM sum %.0f MB (target <= 300) | "+
 		"during the sign-ins the test process and its hash worker used %.2f of %d cores and %.2f stayed idle; sign-ins/s against the cores used / hash: %.2f | %.0f minor page faults per sign-in (a hash's memory is 4,864 pages)",
-		st.signedIn, signInClients, st.elapsed.Seconds(), signIns, cores, 4*cores, millis(hashTime), cores, h.capacity(), ratio, cores, h.parallel, ratioOfHasher,
+		st.signedIn, signInClients, st.elapsed.Seconds(), signIns, cores, 1000, millis(hashTime), cores, h.capacity(), ratio, cores, h.parallel, ratioOfHasher,
 		st.busy.Load(), st.throttled.Load(), st.noRetryAfter.Load(), st.serverErrors.Load(), st.transportErrors.Load(), st.unexpected.Load(),
 		s1.max.perSecond(), millis(s1.max.quantile(0.99)), s1.paced.rate, millis(quietP99), s1.quiet.sent, millis(loadedP99), st.s1.sent, st.s1.failed, p99Ratio,
 		float64(st.rssPeak)/1024, float64(st.hwm)/1024, st.coresUsed, cores, st.coresIdle, ratioOfUsed, st.faults)
 }
 
 // appHasher is a hasher configured as server.Command.newServer configures the
-// application's: one worker per core and a queue of four per core.
+// application's: one worker per core, a line of up to 1000 and the default
+// 2 s budget (ROSTER_SIGNIN_WAIT). The references never wait in it.
 func appHasher() *password.Hasher {
-	return password.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+	h := password.NewHasher(runtime.NumCPU(), 1000)
+	h.SetBudget(2 * time.Second)
+	return h
 }
 
 // hashTimes times n password hashes, one at a time.

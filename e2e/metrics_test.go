@@ -73,6 +73,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		// The route template, never the raw path.
 		`route="/accounts/:id"`,
 		"roster_password_hash_queue_depth 0",
+		"roster_password_hash_expected_wait_seconds 0",
 		"roster_password_hashes_running 0",
 		"roster_outbox_backlog 0",
 		"roster_outbox_oldest_age_seconds 0",

@@ -82,9 +82,16 @@ func (h *Handler) login(c echo.Context) error {
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
-	ok, err := h.hasher.Verify(ctx, pw, u.PasswordHash)
+	// The check waits in line for the hasher, at the place a ticket kept.
+	lineCtx, line := h.waitInLine(c, email)
+	ok, err := h.hasher.Verify(lineCtx, pw, u.PasswordHash)
+	h.done(c, line, err)
 	if err != nil {
 		h.release(ctx, c, slot) // nothing was checked
+		if busy, ok := waitTooLong(c, err); ok {
+			form.Fail("form", busyMessage(busy))
+			return h.render(c, http.StatusServiceUnavailable, "login.html", "login/form", h.authPage(c, loginTitle, form))
+		}
 		return h.hashError(err)
 	}
 	if !ok {
@@ -192,13 +199,27 @@ func (h *Handler) rehash(ctx context.Context, c echo.Context, u db.User, passwor
 	}
 }
 
-// hashError maps a hashing failure: too many hashes at once is the one the
-// person should hear about.
+// hashError maps a hashing failure: a wait for the hasher past the budget
+// is the one the person should hear about, with the wait (the central
+// error handler puts it in Retry-After).
 func (h *Handler) hashError(err error) error {
+	var busy *password.BusyError
+	if errors.As(err, &busy) {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, busyMessage(busy)).SetInternal(err)
+	}
 	if errors.Is(err, password.ErrBusy) {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "The server is busy. Please try again in a few seconds.")
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "The server is busy. Please try again in a few seconds.").SetInternal(err)
 	}
 	return err
+}
+
+// busyMessage says when to try again after the hasher refused a wait.
+func busyMessage(busy *password.BusyError) string {
+	n := retryAfter(busy)
+	if n == "1" {
+		return "Many people are signing in right now. Please try again in a second: your place in line is kept."
+	}
+	return "Many people are signing in right now. Please try again in " + n + " seconds: your place in line is kept."
 }
 
 func (h *Handler) signupPage(c echo.Context) error {
@@ -262,7 +283,13 @@ func (h *Handler) signup(c echo.Context) error {
 	if form.Failed() {
 		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", page(form))
 	}
-	hash, err := h.hasher.Hash(ctx, pw)
+	lineCtx, line := h.waitInLine(c, email)
+	hash, err := h.hasher.Hash(lineCtx, pw)
+	h.done(c, line, err)
+	if busy, ok := waitTooLong(c, err); ok {
+		form.Fail("form", busyMessage(busy))
+		return h.render(c, http.StatusServiceUnavailable, "signup.html", "signup/form", page(form))
+	}
 	if err != nil {
 		return h.hashError(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -31,7 +32,11 @@ func (h *Handler) HandleError(err error, c echo.Context) {
 			text = publicMessage(code, msg)
 		}
 	}
-	if code == http.StatusServiceUnavailable {
+	var busy *password.BusyError
+	switch {
+	case errors.As(err, &busy): // the hasher's expected wait
+		c.Response().Header().Set("Retry-After", retryAfter(busy))
+	case code == http.StatusServiceUnavailable:
 		c.Response().Header().Set("Retry-After", "5")
 	}
 	if code >= 500 {

@@ -64,7 +64,8 @@ type Handler struct {
 	// The external logins and the cookie that carries each flow's state.
 	providers *sso.Providers
 	flows     *flowCookie
-	saml      samlState // SAML service provider key and clock (saml.go)
+	tickets   *ticketCookie // places kept in the hasher's line (signin_queue.go)
+	saml      samlState     // SAML service provider key and clock (saml.go)
 	// The WebAuthn relying party of the base URL; nil when passkeys are
 	// not offered (passkeys.go).
 	passkeys *webauthn.WebAuthn
@@ -87,6 +88,7 @@ func New(cfg Config, store *db.Store, v *views.Renderer, sessions *session.Store
 	client := &http.Client{Timeout: 15 * time.Second}
 	h.providers = sso.NewProviders(cfg.OAuth, client, func(key string) string { return h.link("/auth/" + key + "/callback") })
 	h.flows = newFlowCookie(cfg.Secret, cfg.Secure())
+	h.tickets = newTicketCookie(cfg.Secret, cfg.Secure())
 	if len(cfg.OAuth) > 0 {
 		keys := make([]string, 0, len(cfg.OAuth))
 		for _, p := range cfg.OAuth {

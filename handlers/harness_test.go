@@ -58,12 +58,14 @@ type app struct {
 	mail     *recordingMailer
 	logs     *logtest.Buffer
 	worker   *notify.Worker
+	hasher   *password.Hasher
 }
 
 // appConfig is what a test may change before an app is built.
 type appConfig struct {
 	handlers.Config
-	workers, queue int // of the password hasher
+	workers, queue int           // of the password hasher
+	budget         time.Duration // the hasher's wait budget; 0 is none
 	// The notification worker: phone is its SMS and voice sender (none by
 	// default); manualWorker leaves it stopped, for tests that drive it
 	// with RunOnce.
@@ -138,7 +140,9 @@ func newApp(t *testing.T, opts ...func(*appConfig)) *app {
 		delivering.Go(func() { a.worker.Run(workerCtx) })
 		t.Cleanup(func() { stop(); delivering.Wait() })
 	}
-	h := handlers.New(cfg, store, v, a.sessions, password.NewHasher(ac.workers, ac.queue), log)
+	a.hasher = password.NewHasher(ac.workers, ac.queue)
+	a.hasher.SetBudget(ac.budget)
+	h := handlers.New(cfg, store, v, a.sessions, a.hasher, log)
 	if err := h.Routes(a.echo, os.DirFS("../static")); err != nil {
 		t.Fatalf("routes: %v", err)
 	}

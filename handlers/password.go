@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -245,7 +246,10 @@ func (h *Handler) reset(c echo.Context) error {
 		data.Form.Fail("new_password", err.Error())
 		return h.render(c, http.StatusUnprocessableEntity, "reset.html", "reset/form", data)
 	}
-	hash, err := h.hasher.Hash(ctx, pw)
+	// In the hasher's line, at the place a ticket for this link kept.
+	lineCtx, line := h.waitInLine(c, "reset:"+hex.EncodeToString(tokenHash(token)))
+	hash, err := h.hasher.Hash(lineCtx, pw)
+	h.done(c, line, err)
 	if err != nil {
 		return h.hashError(err)
 	}

@@ -228,7 +228,9 @@ func (h *Handler) changePassword(c echo.Context) error {
 	}
 	var revoked int64
 	if !form.Failed() {
-		hash, err := h.hasher.Hash(ctx, next)
+		lineCtx, line := h.waitInLine(c, u.Email)
+		hash, err := h.hasher.Hash(lineCtx, next)
+		h.done(c, line, err)
 		if err != nil {
 			return h.hashError(err)
 		}
@@ -275,7 +277,9 @@ func (h *Handler) checkCurrentPassword(c echo.Context, u db.User, current string
 	if err != nil {
 		return false, err
 	}
-	ok, err := h.hasher.Verify(ctx, current, u.PasswordHash)
+	lineCtx, line := h.waitInLine(c, u.Email)
+	ok, err := h.hasher.Verify(lineCtx, current, u.PasswordHash)
+	h.done(c, line, err)
 	if err != nil || ok {
 		h.release(ctx, c, slot) // a right password, or nothing checked
 	}

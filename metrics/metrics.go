@@ -47,8 +47,9 @@ func New() *Metrics {
 type Sources struct {
 	Store     *db.Store
 	HashDepth func() (running, waiting int)
-	IdleSince func() time.Time // sessions last used before this are expired
-	Now       func() time.Time // the clock of the outbox's age; nil is time.Now
+	HashWait  func() time.Duration // expected wait of a password check arriving now; nil reports none
+	IdleSince func() time.Time     // sessions last used before this are expired
+	Now       func() time.Time     // the clock of the outbox's age; nil is time.Now
 }
 
 // Watch registers the gauges that read src on each scrape.
@@ -94,7 +95,9 @@ var (
 	hashRunning = prometheus.NewDesc("roster_password_hashes_running",
 		"Password hashes being computed now.", nil, nil)
 	hashWaiting = prometheus.NewDesc("roster_password_hash_queue_depth",
-		"Password hashes waiting for a worker; past the queue's length callers get 503.", nil, nil)
+		"Password checks waiting for a worker, in arrival order.", nil, nil)
+	hashWait = prometheus.NewDesc("roster_password_hash_expected_wait_seconds",
+		"How long a password check arriving now would wait for a worker (callers ahead x the moving-average hash time / workers); past ROSTER_SIGNIN_WAIT it is refused with 503.", nil, nil)
 	outboxBacklog = prometheus.NewDesc("roster_outbox_backlog",
 		"Mails and notifications queued and not yet sent or given up.", nil, nil)
 	outboxAge = prometheus.NewDesc("roster_outbox_oldest_age_seconds",
@@ -120,7 +123,7 @@ type appCollector struct {
 }
 
 func (a *appCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{hashRunning, hashWaiting, outboxBacklog, outboxAge, outboxQueued, sessionsActive,
+	for _, d := range []*prometheus.Desc{hashRunning, hashWaiting, hashWait, outboxBacklog, outboxAge, outboxQueued, sessionsActive,
 		scrapeErrors, poolMaxOpen, poolOpen, poolInUse, poolIdle, poolWaits, poolWaitTime} {
 		ch <- d
 	}
@@ -133,6 +136,9 @@ func (a *appCollector) Collect(ch chan<- prometheus.Metric) {
 	running, waiting := a.src.HashDepth()
 	gauge(hashRunning, float64(running))
 	gauge(hashWaiting, float64(waiting))
+	if a.src.HashWait != nil {
+		gauge(hashWait, a.src.HashWait().Seconds())
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()

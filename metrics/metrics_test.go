@@ -114,3 +114,30 @@ func gauge(t *testing.T, body, name string) float64 {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestHashQueueGauges: /metrics shows the password checks waiting and the
+// wait one arriving now would have.
+func TestHashQueueGauges(t *testing.T) {
+	ctx := context.Background()
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New()
+	m.Watch(metrics.Sources{Store: store, HashDepth: func() (int, int) { return 2, 7 },
+		HashWait:  func() time.Duration { return 1500 * time.Millisecond },
+		IdleSince: time.Now})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{"roster_password_hashes_running 2", "roster_password_hash_queue_depth 7",
+		"roster_password_hash_expected_wait_seconds 1.5"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics has no %q", want)
+		}
+	}
+}

@@ -8,14 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
 
-// ErrBusy is returned when every worker is hashing and the queue is full;
-// handlers answer 503 with Retry-After.
+// ErrBusy is returned (as a *BusyError) when a caller would wait too long
+// for a worker; handlers answer 503 with Retry-After.
 var ErrBusy = errors.New("password: too many password hashes in progress")
 
 // ErrMalformedHash is returned by Verify for a stored hash it cannot read.
@@ -132,25 +136,93 @@ func NeedsRehash(phc string) bool {
 		len(h.salt) < saltLen || len(h.key) < keyLen
 }
 
-// Hasher computes Argon2id hashes, at most workers at once. Up to queue more
-// callers wait for a worker; past that they get ErrBusy at once, so a burst
-// of logins cannot pile up goroutines holding 19 MiB each.
+// Hasher computes Argon2id hashes, at most workers at once. Callers that
+// find every worker busy wait in arrival order (the arrival a caller gives
+// with WithArrival, else the moment it asked), holding no hashing memory
+// while they wait. A caller is refused with a *BusyError (ErrBusy) at once
+// when its expected wait, the callers ahead of it times the measured hash
+// time over the workers, would pass the budget (SetBudget), or when queue
+// callers wait already, so a burst cannot pile up without bound.
 type Hasher struct {
-	admitted chan struct{} // a token per caller hashing or waiting
-	running  chan struct{} // a token per caller hashing
-	worker   *workerProcess
+	workers, queue int
+
+	mu      sync.Mutex
+	running int       // callers hashing now
+	waiters []*waiter // callers waiting for a worker, earliest arrival first
+	budget  time.Duration
+	avg     time.Duration // moving average of one hash's time
+	seq     uint64        // breaks ties between equal arrivals, first come first
+
+	// compute derives a key once the caller holds a worker; tests replace
+	// it to see who got the worker, in what order.
+	compute func(pw []byte, p params, salt []byte, n uint32) []byte
+	worker  *workerProcess
 }
 
-// NewHasher returns a Hasher with the given number of workers (at least 1)
-// and queue length (at least 0). runtime.GOMAXPROCS(0) workers is a good
-// start; each uses 19 MiB while it runs.
-func NewHasher(workers, queue int) *Hasher {
-	workers = max(workers, 1)
-	queue = max(queue, 0)
-	return &Hasher{
-		admitted: make(chan struct{}, workers+queue),
-		running:  make(chan struct{}, workers),
+// waiter is one caller waiting for a worker; ready is closed when a worker
+// is handed to it.
+type waiter struct {
+	arrival time.Time
+	seq     uint64
+	ready   chan struct{}
+	granted bool
+}
+
+func (w *waiter) before(o *waiter) bool {
+	if !w.arrival.Equal(o.arrival) {
+		return w.arrival.Before(o.arrival)
 	}
+	return w.seq < o.seq
+}
+
+// BusyError is the refusal of a caller that would wait too long: RetryAfter
+// is its expected wait, when asking again (with the same arrival) should
+// find a worker. It is an ErrBusy.
+type BusyError struct {
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("%v (expected wait %v)", ErrBusy, e.RetryAfter)
+}
+
+func (e *BusyError) Unwrap() error { return ErrBusy }
+
+// initialHashTime is the hash time assumed before any is measured: about
+// one hash of the current parameters on a slow core.
+const initialHashTime = 50 * time.Millisecond
+
+// NewHasher returns a Hasher with the given number of workers (at least 1)
+// and at most queue callers waiting (at least 0), with no wait budget (see
+// SetBudget). runtime.GOMAXPROCS(0) workers is a good start; each uses
+// 19 MiB while it runs, and a waiting caller none.
+func NewHasher(workers, queue int) *Hasher {
+	hr := &Hasher{workers: max(workers, 1), queue: max(queue, 0), avg: initialHashTime}
+	hr.compute = hr.key
+	return hr
+}
+
+// SetBudget refuses callers whose expected wait is longer than d; 0 (the
+// default) sets no budget, only the queue's length.
+func (hr *Hasher) SetBudget(d time.Duration) {
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	hr.budget = max(d, 0)
+}
+
+// SetHashTime replaces the measured hash time, as if every hash so far had
+// taken d; the next hashes move it again.
+func (hr *Hasher) SetHashTime(d time.Duration) {
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	hr.avg = max(d, time.Microsecond)
+}
+
+// HashTime is the moving average of one hash's time.
+func (hr *Hasher) HashTime() time.Duration {
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	return hr.avg
 }
 
 // UseWorkerProcess makes hr compute keys in a hash worker, this program
@@ -167,10 +239,96 @@ func (hr *Hasher) UseWorkerProcess(ctx context.Context, log *slog.Logger) {
 }
 
 // Depth reports how many callers are hashing now and how many wait for a
-// worker: the queue that ErrBusy bounds.
+// worker.
 func (hr *Hasher) Depth() (running, waiting int) {
-	running = len(hr.running)
-	return running, max(len(hr.admitted)-running, 0)
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	return hr.running, len(hr.waiters)
+}
+
+// ExpectedWait is how long a caller arriving now would wait for a worker.
+func (hr *Hasher) ExpectedWait() time.Duration {
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	return hr.waitFor(len(hr.waiters))
+}
+
+// waitFor is the expected wait of a caller with ahead callers waiting
+// before it: none while a worker is free; else its place in the queue
+// (ahead+1) times the hash time, shared by the workers. hr.mu is held.
+func (hr *Hasher) waitFor(ahead int) time.Duration {
+	if hr.running < hr.workers {
+		return 0
+	}
+	return time.Duration(ahead+1) * hr.avg / time.Duration(hr.workers)
+}
+
+type arrivalKey struct{}
+
+// WithArrival returns a context whose hashes wait in line as if they had
+// asked at t: a caller refused before and asking again keeps its place.
+func WithArrival(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, arrivalKey{}, t)
+}
+
+// acquire waits for a worker in arrival order, or refuses.
+func (hr *Hasher) acquire(ctx context.Context) error {
+	arrival, ok := ctx.Value(arrivalKey{}).(time.Time)
+	if !ok {
+		arrival = time.Now()
+	}
+	hr.mu.Lock()
+	if hr.running < hr.workers && len(hr.waiters) == 0 {
+		hr.running++
+		hr.mu.Unlock()
+		return nil
+	}
+	hr.seq++
+	w := &waiter{arrival: arrival, seq: hr.seq, ready: make(chan struct{})}
+	at := sort.Search(len(hr.waiters), func(i int) bool { return w.before(hr.waiters[i]) })
+	wait := hr.waitFor(at)
+	if len(hr.waiters) >= hr.queue || (hr.budget > 0 && wait > hr.budget) {
+		hr.mu.Unlock()
+		return &BusyError{RetryAfter: max(wait, time.Second)}
+	}
+	hr.waiters = slices.Insert(hr.waiters, at, w)
+	hr.mu.Unlock()
+
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	if w.granted { // handed a worker while giving up: pass it on
+		hr.releaseLocked()
+	} else if i := slices.Index(hr.waiters, w); i >= 0 {
+		hr.waiters = slices.Delete(hr.waiters, i, i+1)
+	}
+	return ctx.Err()
+}
+
+// release gives the worker back after a hash that took d (0: none
+// measured), to the earliest waiter if any.
+func (hr *Hasher) release(d time.Duration) {
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	if d > 0 {
+		hr.avg += (d - hr.avg) / 8 // moving average over about the last 8 hashes
+	}
+	hr.releaseLocked()
+}
+
+func (hr *Hasher) releaseLocked() {
+	if len(hr.waiters) == 0 {
+		hr.running--
+		return
+	}
+	w := hr.waiters[0]
+	hr.waiters = slices.Delete(hr.waiters, 0, 1)
+	w.granted = true
+	close(w.ready)
 }
 
 // Hash returns the PHC string of pw with the current parameters and a new
@@ -214,26 +372,36 @@ func (hr *Hasher) derive(ctx context.Context, pw string, p params, salt []byte, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	select {
-	case hr.admitted <- struct{}{}:
-	default:
-		return nil, ErrBusy
+	if err := hr.acquire(ctx); err != nil {
+		return nil, err
 	}
-	defer func() { <-hr.admitted }()
-	select {
-	case hr.running <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-hr.running }()
+	start := time.Now()
+	key := hr.compute([]byte(pw), p, salt, n)
+	hr.release(time.Since(start))
+	return key, nil
+}
+
+// key computes the Argon2id key, in the worker process if there is one.
+func (hr *Hasher) key(pw []byte, p params, salt []byte, n uint32) []byte {
 	if hr.worker != nil {
-		key, err := hr.worker.derive(p, salt, []byte(pw), n)
+		key, err := hr.worker.derive(p, salt, pw, n)
 		if err == nil {
-			return key, nil
+			return key
 		}
 		if !errors.Is(err, errNotNow) {
 			hr.worker.log.Warn("hashing a password in the server's process", "err", err)
 		}
 	}
-	return argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, n), nil
+	return argon2.IDKey(pw, salt, p.time, p.memory, p.threads, n)
+}
+
+// Occupy takes a worker as a hash would, waiting in line like one, until
+// release is called. Callers that must keep hashes waiting for a while use
+// it; the handlers' tests use it to see the queue without timing.
+func (hr *Hasher) Occupy(ctx context.Context) (release func(), err error) {
+	if err := hr.acquire(ctx); err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { hr.release(0) }) }, nil
 }

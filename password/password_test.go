@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -290,11 +291,15 @@ func TestVerifyMalformed(t *testing.T) {
 // fill takes n places in h as if other callers held them: hashing, up to
 // the number of workers, then waiting.
 func fill(h *Hasher, n int) {
-	for i := range n {
-		h.admitted <- struct{}{}
-		if i < cap(h.running) {
-			h.running <- struct{}{}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for range n {
+		if h.running < h.workers {
+			h.running++
+			continue
 		}
+		h.seq++
+		h.waiters = append(h.waiters, &waiter{arrival: time.Now(), seq: h.seq, ready: make(chan struct{})})
 	}
 }
 
@@ -341,7 +346,11 @@ func TestDepth(t *testing.T) {
 
 // waitQueued returns once n callers are admitted to h.
 func waitQueued(h *Hasher, n int) {
-	for len(h.admitted) < n {
+	for {
+		running, waiting := h.Depth()
+		if running+waiting >= n {
+			return
+		}
 		runtime.Gosched()
 	}
 }
@@ -364,8 +373,8 @@ func TestQueuedCallerCancelled(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("queued Hash: got %v, want context.Canceled", err)
 	}
-	if got := len(h.admitted); got != 1 {
-		t.Errorf("got %d callers admitted after cancel, want 1", got)
+	if running, waiting := h.Depth(); running+waiting != 1 {
+		t.Errorf("got %d callers admitted after cancel, want 1", running+waiting)
 	}
 }
 
@@ -384,13 +393,12 @@ func TestQueuedCallerRuns(t *testing.T) {
 	}()
 	waitQueued(h, 2)
 
-	<-h.running // the worker in progress finishes
-	<-h.admitted
+	h.release(0) // the worker in progress finishes
 	if r := <-done; r.err != nil || !r.ok {
 		t.Errorf("queued Verify: got %v, %v, want true, nil", r.ok, r.err)
 	}
-	if got := len(h.admitted) + len(h.running); got != 0 {
-		t.Errorf("got %d tokens held after all callers returned, want 0", got)
+	if running, waiting := h.Depth(); running+waiting != 0 {
+		t.Errorf("got %d callers held after all callers returned, want 0", running+waiting)
 	}
 }
 

@@ -37,6 +37,10 @@ func OpenStore(ctx context.Context, path string) (*db.Store, error) {
 // cookieSecretSetting is the settings key of the generated cookie secret.
 const cookieSecretSetting = "cookie_secret"
 
+// maxHashQueue bounds the password checks waiting for the hasher whatever
+// the budget: each holds a goroutine and its request, no hashing memory.
+const maxHashQueue = 1000
+
 // secret returns ROSTER_SECRET, or the one generated at first start and
 // kept in settings so that cookies survive restarts and are shared by every
 // process on the database.
@@ -99,15 +103,19 @@ func (c Command) newServer(ctx context.Context, cfg config, store *db.Store, rol
 	}
 	sessions := session.New(store, sc)
 	// Argon2id takes ~19 MiB and a core for tens of milliseconds: one hash
-	// per core, a short queue, and a quick "busy" past that.
-	hasher := password.NewHasher(runtime.NumCPU(), 4*runtime.NumCPU())
+	// per core; the others wait in arrival order, holding no hashing memory,
+	// as long as their expected wait stays within ROSTER_SIGNIN_WAIT; past
+	// it, a quick "busy" with the wait in Retry-After. The queue's length
+	// is a backstop far above what the budget admits.
+	hasher := password.NewHasher(runtime.NumCPU(), maxHashQueue)
+	hasher.SetBudget(cfg.SigninWait)
 	// In a child at a low CPU priority, so that a storm of sign-ins
 	// takes only the CPU that pages leave idle.
 	hasher.UseWorkerProcess(ctx, log)
 	if obs != nil {
 		// First in the chain: it sees the status the error handler sent.
 		e.Use(obs.Observe)
-		obs.Watch(metrics.Sources{Store: store, HashDepth: hasher.Depth, IdleSince: sessions.IdleSince})
+		obs.Watch(metrics.Sources{Store: store, HashDepth: hasher.Depth, HashWait: hasher.ExpectedWait, IdleSince: sessions.IdleSince})
 	}
 	worker := notify.New(store, notify.Config{
 		Mail: m, Phone: cfg.phone(), Log: log, Name: bootID,

@@ -31,6 +31,7 @@ type config struct {
 	DNSResolver     string // host:port of the DNS server for TXT look-ups; "" is the system's
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
+	SigninWait      time.Duration // the longest a password check waits for the hasher before a 503
 
 	// External logins: a provider is offered when its client id is set.
 	GoogleClientID, GoogleClientSecret string
@@ -119,6 +120,7 @@ var options = []option{
 	{"dns-resolver", "ROSTER_DNS_RESOLVER", "", "host:port of the DNS server that SAML domain verification asks for TXT records, such as 127.0.0.1:53; unset uses the system's resolver", setDNSResolver},
 	{"session-idle", "ROSTER_SESSION_IDLE", "168h", "log out sessions unused for this long", dur(func(c *config) *time.Duration { return &c.SessionIdle })},
 	{"session-max", "ROSTER_SESSION_MAX", "720h", "log out sessions this long after sign-in", dur(func(c *config) *time.Duration { return &c.SessionAbsolute })},
+	{"signin-wait", "ROSTER_SIGNIN_WAIT", "2s", "the longest a sign-in (or any password check) is expected to wait for a hash; past it, 503 with Retry-After and its place kept", dur(func(c *config) *time.Duration { return &c.SigninWait })},
 	{"google-client-id", "ROSTER_GOOGLE_CLIENT_ID", "", "OAuth client id of Sign in with Google", str(func(c *config) *string { return &c.GoogleClientID })},
 	{"google-client-secret", "ROSTER_GOOGLE_CLIENT_SECRET", "", "OAuth client secret of Sign in with Google", str(func(c *config) *string { return &c.GoogleClientSecret })},
 	{"github-client-id", "ROSTER_GITHUB_CLIENT_ID", "", "client id of the GitHub OAuth app", str(func(c *config) *string { return &c.GitHubClientID })},
