@@ -41,8 +41,13 @@ func (f Factors) Any() bool { return f.TOTP }
 // SecondFactors is the one answer to "does this person need a second step,
 // and with what": every sign-in and the profile's panel ask it.
 func (s *Store) SecondFactors(ctx context.Context, userID int64) (Factors, error) {
+	return secondFactors(ctx, s.r, userID)
+}
+
+// secondFactors is SecondFactors on q, so a transaction can ask it too.
+func secondFactors(ctx context.Context, q queryer, userID int64) (Factors, error) {
 	var f Factors
-	err := s.r.QueryRowContext(ctx, `SELECT
+	err := q.QueryRowContext(ctx, `SELECT
 		EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL),
 		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, userID, userID).
 		Scan(&f.TOTP, &f.RecoveryCodes)

@@ -21,13 +21,16 @@ func postTo(path string) template.HTMLAttr {
 
 // AccountLine is one membership in #my-accounts.
 type AccountLine struct {
-	Name      string
-	Role      string // in words
-	IsOwner   bool
-	IsAdmin   bool
-	Link      template.HTMLAttr // href of the account's page
-	Manage    template.HTMLAttr // href of its Manage page
-	LeaveForm template.HTMLAttr
+	Name    string
+	Role    string // in words
+	IsOwner bool
+	IsAdmin bool
+	// TwoFactorRequired: the account requires two-factor authentication
+	// and the user has none, so it will not open.
+	TwoFactorRequired bool
+	Link              template.HTMLAttr // href of the account's page
+	Manage            template.HTMLAttr // href of its Manage page
+	LeaveForm         template.HTMLAttr
 }
 
 // AccountLines are the Accounts as #my-accounts shows them.
@@ -36,7 +39,8 @@ func (p ProfilePage) AccountLines() []AccountLine {
 	for i, m := range p.Accounts {
 		path := "/accounts/" + strconv.FormatInt(m.Account.ID, 10)
 		lines[i] = AccountLine{Name: m.Account.Name, Role: db.RoleName(m.Role), IsOwner: m.IsOwner(), IsAdmin: m.IsAdmin(),
-			Link: template.HTMLAttr(`href="` + path + `"`), Manage: template.HTMLAttr(`href="` + path + `/manage"`),
+			TwoFactorRequired: m.Account.RequireTwoFactor && !p.SecondFactor,
+			Link:              template.HTMLAttr(`href="` + path + `"`), Manage: template.HTMLAttr(`href="` + path + `/manage"`),
 			LeaveForm: postTo(path + "/leave")}
 	}
 	return lines

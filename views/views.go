@@ -142,6 +142,7 @@ type ProfilePage struct {
 	Sessions        []SessionRow
 	SessionsPage    Pager
 	Accounts        []db.Membership  // #my-accounts
+	SecondFactor    bool             // #my-accounts: the user has one (db.Factors.Any), so no account requiring it is closed
 	AccountsForm    Form             // Leave's outcome
 	Invites         []db.Invite      // #account-invites: open ones, for accounts the user is not in
 	InvitesForm     Form             // Accept's or Ignore's outcome
@@ -238,26 +239,27 @@ type ConfirmLinkPage struct {
 // pages maps each page file to the zero value of its data, which also lets
 // the tests execute every template with zero data.
 var pages = map[string]any{
-	"login.html":            AuthPage{},
-	"signup.html":           AuthPage{},
-	"forgot.html":           AuthPage{},
-	"reset.html":            AuthPage{},
-	"message.html":          MessagePage{},
-	"error.html":            MessagePage{},
-	"profile.html":          ProfilePage{},
-	"activity.html":         ActivityPage{},
-	"account_new.html":      NewAccountPage{},
-	"account.html":          AccountPage{},
-	"manage.html":           ManagePage{},
-	"invite.html":           InvitePage{},
-	"login_saml.html":       AuthPage{},
-	"saml_confirm.html":     SAMLConfirmPage{},
-	"confirm_link.html":     ConfirmLinkPage{},
-	"preferences.html":      PreferencesPage{},
-	"cards.html":            CardsPage{},
-	"notifications.html":    NotificationsPage{},
-	"login_two_factor.html": SecondStepPage{},
-	"sudo.html":             SudoPage{},
+	"login.html":               AuthPage{},
+	"signup.html":              AuthPage{},
+	"forgot.html":              AuthPage{},
+	"reset.html":               AuthPage{},
+	"message.html":             MessagePage{},
+	"error.html":               MessagePage{},
+	"profile.html":             ProfilePage{},
+	"activity.html":            ActivityPage{},
+	"account_new.html":         NewAccountPage{},
+	"account.html":             AccountPage{},
+	"manage.html":              ManagePage{},
+	"invite.html":              InvitePage{},
+	"login_saml.html":          AuthPage{},
+	"saml_confirm.html":        SAMLConfirmPage{},
+	"confirm_link.html":        ConfirmLinkPage{},
+	"preferences.html":         PreferencesPage{},
+	"cards.html":               CardsPage{},
+	"notifications.html":       NotificationsPage{},
+	"login_two_factor.html":    SecondStepPage{},
+	"sudo.html":                SudoPage{},
+	"two_factor_required.html": TwoFactorRequiredPage{},
 }
 
 // Renderer holds one parsed template set per page file, and one per
