@@ -227,7 +227,7 @@ func (s *Store) PendingInvites(ctx context.Context, accountID int64, limit, offs
 	list, err := collect(rows, err, func(r rowScanner) (Invite, error) {
 		var i Invite
 		var created, expires, sent int64
-		err := r.Scan(&i.ID, &i.AccountID, &i.AccountName, &i.Email, &i.Role, &i.InvitedBy, &i.InvitedByName, &created, &expires, &i.State,
+		err := r.Scan(&i.ID, &i.AccountID, &i.AccountName, &i.Email, &i.Role, &i.InvitedBy, &i.InvitedByName, &created, &expires, &i.State, &i.RequireTwoFactor,
 			&i.Mail.State, &i.Mail.Failing, &sent)
 		i.CreatedAt, i.ExpiresAt, i.Mail.SentAt = fromUnix(created), fromUnix(expires), fromUnix(sent)
 		return i, err
