@@ -66,7 +66,11 @@ func TestBrowserRequireTwoFactor(t *testing.T) {
 	resp, err := chromedp.RunResponse(stepCtx, chromedp.Click(chromedp.CSS(`#my-accounts a[href="`+accountPath+`"]`)))
 	stepCancel()
 	if err != nil || resp.Status != http.StatusForbidden || !strings.HasSuffix(resp.URL, accountPath) {
-		member.fatalf(t, "open Acme from My Accounts: got %v (%v), want 403 at %s", resp, err, accountPath)
+		var status int64
+		if resp != nil {
+			status = resp.Status
+		}
+		member.fatalf(t, "open Acme from My Accounts: got %d (%v), want 403 at %s", status, err, accountPath)
 	}
 	member.do(t, "wait for the refusal", chromedp.WaitVisible(chromedp.CSS("#two-factor-required-page")))
 	member.wantText(t, "#two-factor-required", "Acme requires two-factor authentication of its members. Turn it on in your profile to open the account.")
