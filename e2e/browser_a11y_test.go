@@ -468,7 +468,7 @@ func startA11ySite(t *testing.T) *a11ySite {
 		out("confirm email, dead link", "GET /verify/:token", "/verify/no-such-token", "main h1"),
 		out("confirm email change, other browser", "GET /email-change/:token", "/email-change/"+bobChangeToken, "main form"),
 		out("invite, signed out", "GET /invites/:token", "/invites/"+carolToken, "main h1"),
-		out("invite to an account that requires two-factor", "GET /invites/:token", "/invites/"+umbrellaToken, "#invite-two-factor"),
+		out("invite, account requires two-factor", "GET /invites/:token", "/invites/"+umbrellaToken, "#invite-two-factor"),
 		out("error page (404)", "", "/no-such-page", "main h1"),
 		in("profile", "GET /profile", "/profile", "section#sessions"),
 		withAct(in("profile, a name refused", "GET /profile", "/profile", "section#sessions"),
@@ -521,7 +521,7 @@ func startA11ySite(t *testing.T) *a11ySite {
 		in("Manage console refused (403)", "GET /accounts/:id/manage", acc(globex.ID, "/manage"), "main h1"),
 		// Accounts may require two-factor: Umbrella is refused to Ada, who
 		// has none, and she cannot require it of Acme's members yet.
-		in("account refused, two-factor required (403)", "GET /accounts/:id", acc(umbrella.ID, ""), "#two-factor-required-page"),
+		in("account refused, two-factor (403)", "GET /accounts/:id", acc(umbrella.ID, ""), "#two-factor-required-page"),
 		withAct(in("Manage console, requiring two-factor refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#require-two-factor"),
 			`document.querySelector('#require-two-factor-check').checked = true,
 			document.querySelector('#require-two-factor form').requestSubmit()`, "#require-two-factor small[role=alert]"),

@@ -93,7 +93,7 @@ func (h *Handler) loadManageData(c echo.Context) (views.ManagePage, error) {
 			}
 		}
 	}
-	if data.TwoFactorNeeded, err = h.twoFactorNeeded(c, m); err != nil {
+	if data.Need2FA, err = h.twoFactorNeeded(c, m); err != nil {
 		return views.ManagePage{}, err
 	}
 	data.Page = h.page(c, "Manage "+m.Account.Name)

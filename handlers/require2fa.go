@@ -17,7 +17,7 @@ import (
 // "Two-factor required" badge, invites to it say so, and the profile's
 // "Turn off" form warns of the accounts that would close.
 
-var requireTwoFactorSection = consoleSection("manage/two-factor", "#require-two-factor", func(p *views.ManagePage) *views.Form { return &p.TwoFactorForm })
+var requireTwoFactorSection = consoleSection("manage/two-factor", "#require-two-factor", func(p *views.ManagePage) *views.Form { return &p.TwoFAForm })
 
 // hasSecondFactor asks the one question, db.Factors.Any, for userID.
 func (h *Handler) hasSecondFactor(c echo.Context, userID int64) (bool, error) {
@@ -42,7 +42,7 @@ func (h *Handler) secondFactorMissing(c echo.Context, u db.User, m db.Membership
 	if isFragment(c) {
 		retargetToast(c)
 	}
-	return true, h.render(c, http.StatusForbidden, "two_factor_required.html", "two-factor-required", data)
+	return true, h.render(c, http.StatusForbidden, "account_2fa.html", "two-factor-required", data)
 }
 
 // twoFactorNeeded reports whether the console should tell its Admin to

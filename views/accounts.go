@@ -38,17 +38,14 @@ type ManagePage struct {
 	InvitesPage  Pager
 	InvitesForm  Form
 	SettingsForm Form
-	// TwoFactorForm is the outcome of the two-factor requirement's form;
-	// TwoFactorNeeded: the Admin has no second factor, so cannot turn the
-	// requirement on (they are told next to the control).
-	TwoFactorForm   Form
-	TwoFactorNeeded bool
-	Admins          []db.Member // the other Admins, whom ownership can go to
-	OwnerForm       Form
-	DangerForm      Form
-	SAML            []SAMLRow
-	SAMLForm        Form
-	Billing         BillingSection
+	TwoFAForm    Form        // the outcome of the two-factor requirement's form
+	Need2FA      bool        // the Admin has no second factor, so cannot require it (told next to the control)
+	Admins       []db.Member // the other Admins, whom ownership can go to
+	OwnerForm    Form
+	DangerForm   Form
+	SAML         []SAMLRow
+	SAMLForm     Form
+	Billing      BillingSection
 }
 
 // SAMLRow is one SAML connection in the console's #saml section, with the

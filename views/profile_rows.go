@@ -21,16 +21,14 @@ func postTo(path string) template.HTMLAttr {
 
 // AccountLine is one membership in #my-accounts.
 type AccountLine struct {
-	Name    string
-	Role    string // in words
-	IsOwner bool
-	IsAdmin bool
-	// TwoFactorRequired: the account requires two-factor authentication
-	// and the user has none, so it will not open.
-	TwoFactorRequired bool
-	Link              template.HTMLAttr // href of the account's page
-	Manage            template.HTMLAttr // href of its Manage page
-	LeaveForm         template.HTMLAttr
+	Name      string
+	Role      string // in words
+	IsOwner   bool
+	IsAdmin   bool
+	Needs2FA  bool              // the account requires two-factor and the user has none: it will not open
+	Link      template.HTMLAttr // href of the account's page
+	Manage    template.HTMLAttr // href of its Manage page
+	LeaveForm template.HTMLAttr
 }
 
 // AccountLines are the Accounts as #my-accounts shows them.
@@ -39,8 +37,7 @@ func (p ProfilePage) AccountLines() []AccountLine {
 	for i, m := range p.Accounts {
 		path := "/accounts/" + strconv.FormatInt(m.Account.ID, 10)
 		lines[i] = AccountLine{Name: m.Account.Name, Role: db.RoleName(m.Role), IsOwner: m.IsOwner(), IsAdmin: m.IsAdmin(),
-			TwoFactorRequired: m.Account.RequireTwoFactor && !p.SecondFactor,
-			Link:              template.HTMLAttr(`href="` + path + `"`), Manage: template.HTMLAttr(`href="` + path + `/manage"`),
+			Needs2FA: m.Account.RequireTwoFactor && !p.SecondFactor, Link: template.HTMLAttr(`href="` + path + `"`), Manage: template.HTMLAttr(`href="` + path + `/manage"`),
 			LeaveForm: postTo(path + "/leave")}
 	}
 	return lines
