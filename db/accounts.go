@@ -24,6 +24,9 @@ const (
 	// ErrUnconfirmedEmail refuses creating an account or sending an invite
 	// before the actor's account email is confirmed.
 	ErrUnconfirmedEmail = RuleError("account or invite before the email is confirmed")
+	// ErrTwoFactorFirst refuses requiring two-factor of an account's
+	// members from an Admin who has no second factor.
+	ErrTwoFactorFirst = RuleError("requiring two-factor before having it")
 )
 
 // Account is a tenant that users belong to.
@@ -32,6 +35,9 @@ type Account struct {
 	Name      string
 	OwnerID   int64
 	CreatedAt time.Time
+	// RequireTwoFactor: members without a second factor (Factors.Any)
+	// cannot open the account (handlers' member middleware).
+	RequireTwoFactor bool
 }
 
 // Membership is one user's place in one account.
@@ -78,7 +84,7 @@ func (s *Store) CreateAccount(ctx context.Context, ownerID int64, name string, e
 	return a, nil
 }
 
-const membershipColumns = `a.id, a.name, a.owner_id, a.created_at, m.user_id, m.role, m.created_at`
+const membershipColumns = `a.id, a.name, a.owner_id, a.created_at, m.user_id, m.role, m.created_at, a.require_two_factor`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -87,7 +93,7 @@ type queryer interface {
 func scanMembership(row interface{ Scan(...any) error }) (Membership, error) {
 	var m Membership
 	var ac, mc int64
-	if err := row.Scan(&m.Account.ID, &m.Account.Name, &m.Account.OwnerID, &ac, &m.UserID, &m.Role, &mc); err != nil {
+	if err := row.Scan(&m.Account.ID, &m.Account.Name, &m.Account.OwnerID, &ac, &m.UserID, &m.Role, &mc, &m.Account.RequireTwoFactor); err != nil {
 		return Membership{}, mapErr(err)
 	}
 	m.Account.CreatedAt, m.CreatedAt = fromUnix(ac), fromUnix(mc)
@@ -172,6 +178,33 @@ func (s *Store) RenameAccount(ctx context.Context, accountID, actorID int64, nam
 		}
 		ev = withAccount(ev, actor.Account)
 		ev.Detail = withDetail(ev.Detail, "name", strings.TrimSpace(name))
+		return auditBoth(ctx, tx, ev, accountID, actorID, 0, s.now())
+	})
+}
+
+// SetRequireTwoFactor turns on or off the account's requirement that its
+// members have a second factor; actor must be an Admin and, to turn it on,
+// have a second factor themselves (ErrTwoFactorFirst), checked in the
+// transaction that writes it. A change writes ev; no change writes nothing.
+func (s *Store) SetRequireTwoFactor(ctx context.Context, accountID, actorID int64, on bool, ev Event) error {
+	return s.accountTx(ctx, accountID, actorID, RoleAdmin, func(tx *sql.Tx, actor Membership) error {
+		if on {
+			f, err := secondFactors(ctx, tx, actorID, "") // Any() is the authenticator app alone
+			if err != nil {
+				return err
+			}
+			if !f.Any() {
+				return ErrTwoFactorFirst
+			}
+		}
+		if actor.Account.RequireTwoFactor == on {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET require_two_factor = ? WHERE id = ?`, on, accountID); err != nil {
+			return err
+		}
+		ev = withAccount(ev, actor.Account)
+		ev.Detail = withDetail(ev.Detail, "on", on)
 		return auditBoth(ctx, tx, ev, accountID, actorID, 0, s.now())
 	})
 }

@@ -35,6 +35,9 @@ const (
 	EventInviteRevoked    = "invite_revoked"
 	EventInviteAccepted   = "invite_accepted"
 	EventInviteIgnored    = "invite_ignored"
+	// EventTwoFactorRequired: an Admin turned on or off (detail "on") the
+	// account's requirement of two-factor authentication.
+	EventTwoFactorRequired = "account_two_factor_required"
 
 	EventLoginLinked   = "login_linked"
 	EventLoginUnlinked = "login_unlinked"

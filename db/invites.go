@@ -35,20 +35,22 @@ type Invite struct {
 	ExpiresAt     time.Time
 	State         string
 	Mail          MailState // filled by PendingInvites
+	// RequireTwoFactor: the account requires two-factor of its members.
+	RequireTwoFactor bool
 }
 
 // Open reports whether the invite can still be accepted at now.
 func (i Invite) Open(now time.Time) bool { return i.State == InvitePending && now.Before(i.ExpiresAt) }
 
 const inviteColumns = `i.id, i.account_id, a.name, i.email, i.role, COALESCE(i.invited_by, 0),
-	COALESCE(NULLIF(u.name, ''), u.email, ''), i.created_at, i.expires_at, i.state`
+	COALESCE(NULLIF(u.name, ''), u.email, ''), i.created_at, i.expires_at, i.state, a.require_two_factor`
 
 const inviteFrom = ` FROM invites i JOIN accounts a ON a.id = i.account_id LEFT JOIN users u ON u.id = i.invited_by `
 
 func scanInvite(row interface{ Scan(...any) error }) (Invite, error) {
 	var i Invite
 	var created, expires int64
-	err := row.Scan(&i.ID, &i.AccountID, &i.AccountName, &i.Email, &i.Role, &i.InvitedBy, &i.InvitedByName, &created, &expires, &i.State)
+	err := row.Scan(&i.ID, &i.AccountID, &i.AccountName, &i.Email, &i.Role, &i.InvitedBy, &i.InvitedByName, &created, &expires, &i.State, &i.RequireTwoFactor)
 	if err != nil {
 		return Invite{}, mapErr(err)
 	}
@@ -225,7 +227,7 @@ func (s *Store) PendingInvites(ctx context.Context, accountID int64, limit, offs
 	list, err := collect(rows, err, func(r rowScanner) (Invite, error) {
 		var i Invite
 		var created, expires, sent int64
-		err := r.Scan(&i.ID, &i.AccountID, &i.AccountName, &i.Email, &i.Role, &i.InvitedBy, &i.InvitedByName, &created, &expires, &i.State,
+		err := r.Scan(&i.ID, &i.AccountID, &i.AccountName, &i.Email, &i.Role, &i.InvitedBy, &i.InvitedByName, &created, &expires, &i.State, &i.RequireTwoFactor,
 			&i.Mail.State, &i.Mail.Failing, &sent)
 		i.CreatedAt, i.ExpiresAt, i.Mail.SentAt = fromUnix(created), fromUnix(expires), fromUnix(sent)
 		return i, err

@@ -16,7 +16,7 @@ func Rules() []RuleError {
 		// accounts.go
 		ErrForbidden, ErrOwnerOnly, ErrOwnerStays, ErrLastAdmin, ErrTransferToAdmin,
 		ErrAlreadyMember, ErrInvitePending, ErrInviteLimit, ErrInviteGone, ErrInviteWrongEmail,
-		ErrUnconfirmedEmail,
+		ErrUnconfirmedEmail, ErrTwoFactorFirst,
 		// cards.go
 		ErrCardNotYours, ErrCardExpired, ErrCardSaved, ErrCardInUse,
 		// contacts.go

@@ -53,8 +53,13 @@ func (f Factors) PasskeyWay() bool { return f.Passkeys > 0 }
 // ask it. rpID is the passkeys' relying party ("" when passkeys are not
 // offered: none counted).
 func (s *Store) SecondFactors(ctx context.Context, userID int64, rpID string) (Factors, error) {
+	return secondFactors(ctx, s.r, userID, rpID)
+}
+
+// secondFactors is SecondFactors on q, so a transaction can ask it too.
+func secondFactors(ctx context.Context, q queryer, userID int64, rpID string) (Factors, error) {
 	var f Factors
-	err := s.r.QueryRowContext(ctx, `SELECT
+	err := q.QueryRowContext(ctx, `SELECT
 		EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL),
 		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL),
 		(SELECT count(*) FROM passkeys WHERE user_id = ? AND rp_id = ? AND ? <> '')`, userID, userID, userID, rpID, rpID).

@@ -346,6 +346,17 @@ func startA11ySite(t *testing.T) *a11ySite {
 	_, err = store.AcceptInvite(ctx, inv.ID, ada.ID, db.Event{Kind: db.EventInviteAccepted})
 	must(err)
 	_, initechToken := invite(initech, grace, ada.Email, db.RoleNormal)
+	// Umbrella requires two-factor authentication of its members: Hal, its
+	// owner, has it on; Ada, a member, has not, so it is refused to her.
+	hal := user("Hal Hartley", "hal@example.com")
+	umbrella := account(hal, "Umbrella")
+	must(store.StartTOTP(ctx, hal.ID, []byte("a11y: never read")))
+	must(store.ConfirmTOTP(ctx, hal.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}))
+	must(store.SetRequireTwoFactor(ctx, umbrella.ID, hal.ID, true, db.Event{Kind: db.EventTwoFactorRequired}))
+	inv, _ = invite(umbrella, hal, ada.Email, db.RoleNormal)
+	_, err = store.AcceptInvite(ctx, inv.ID, ada.ID, db.Event{Kind: db.EventInviteAccepted})
+	must(err)
+	_, umbrellaToken := invite(umbrella, hal, "dan@example.com", db.RoleNormal)
 
 	// Contact methods, a linked login, notifications, a pending email change.
 	compose := func(m db.ContactMethod, code string) (db.Notice, error) {
@@ -466,6 +477,7 @@ func startA11ySite(t *testing.T) *a11ySite {
 		out("confirm email, dead link", "GET /verify/:token", "/verify/no-such-token", "main h1"),
 		out("confirm email change, other browser", "GET /email-change/:token", "/email-change/"+bobChangeToken, "main form"),
 		out("invite, signed out", "GET /invites/:token", "/invites/"+carolToken, "main h1"),
+		out("invite, account requires two-factor", "GET /invites/:token", "/invites/"+umbrellaToken, "#invite-two-factor"),
 		out("error page (404)", "", "/no-such-page", "main h1"),
 		in("profile", "GET /profile", "/profile", "section#sessions"),
 		withAct(in("profile, a name refused", "GET /profile", "/profile", "section#sessions"),
@@ -523,6 +535,12 @@ func startA11ySite(t *testing.T) *a11ySite {
 		in("Manage console", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#billing"),
 		in("Manage SAML", "GET /accounts/:id/saml", acc(acme.ID, "/saml"), "main h1"),
 		in("Manage console refused (403)", "GET /accounts/:id/manage", acc(globex.ID, "/manage"), "main h1"),
+		// Accounts may require two-factor: Umbrella is refused to Ada, who
+		// has none, and she cannot require it of Acme's members yet.
+		in("account refused, two-factor (403)", "GET /accounts/:id", acc(umbrella.ID, ""), "#two-factor-required-page"),
+		withAct(in("Manage console, requiring two-factor refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#require-two-factor"),
+			`document.querySelector('#require-two-factor-check').checked = true,
+			document.querySelector('#require-two-factor form').requestSubmit()`, "#require-two-factor small[role=alert]"),
 		in("credit cards", "GET /cards", "/cards", "section#cards"),
 		withAct(in("credit cards, delete refused", "GET /cards", "/cards", "section#cards"),
 			`document.querySelector('#cards form[action$="/delete"]').requestSubmit()`, "#cards .flash.error"),

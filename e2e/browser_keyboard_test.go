@@ -47,6 +47,8 @@ func a11yKeyboardForms(acme string) map[string]a11yKeyboardForm {
 		"Manage console":                      {`form[action="/accounts/` + acme + `/invites"]`, "dan@example.com", ""},
 		"Manage SAML":                         {"#saml-form", "Keyboard IdP", ""},
 		"Manage console refused (403)":        {"", "", ""},
+		"account refused, two-factor (403)":   {"", "", ""},
+		"invite, account requires two-factor": {"", "", ""},
 		"credit cards":                        {`form[action$="/delete"]`, "", ""},
 		"invite, signed in":                   {`form[action$="/accept"]`, "", ""},
 		"confirm email":                       {"main form", "", ""},

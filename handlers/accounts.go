@@ -33,6 +33,11 @@ func (h *Handler) member(need string) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
+			// An account that requires two-factor does not open to a member
+			// without it, on any route under /accounts/:id (require2fa.go).
+			if refused, err := h.secondFactorMissing(c, u, m); refused || err != nil {
+				return err
+			}
 			if !db.RoleAtLeast(m.Role, need) {
 				return echo.NewHTTPError(http.StatusForbidden, "Only Admins of "+m.Account.Name+" can do that.")
 			}

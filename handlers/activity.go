@@ -142,6 +142,11 @@ func describe(ev db.Event) string {
 		return "Created the account " + account
 	case db.EventAccountRenamed:
 		return "Renamed the account " + account + " to " + text("name")
+	case db.EventTwoFactorRequired:
+		if on, _ := ev.Detail["on"].(bool); on {
+			return "Required two-factor authentication of the members of " + account
+		}
+		return "Stopped requiring two-factor authentication of the members of " + account
 	case db.EventAccountDeleted:
 		return "The account " + account + " was deleted by its owner"
 	case db.EventRoleChanged:

@@ -15,9 +15,10 @@ import (
 // inviteMail writes out the mail with an invite's link, to be queued
 // with the invite. Only the account name, which checkAccountName keeps to
 // one line, goes into the subject.
-func (h *Handler) inviteMail(from db.User, account, role, token string) (*db.Mail, error) {
+func (h *Handler) inviteMail(from db.User, account db.Account, role, token string) (*db.Mail, error) {
 	return h.views.LinkMail(db.CircumstanceAccount, h.link("/invites/"+token), func(link string) views.Mail {
-		return views.InviteMail{Inviter: from.DisplayName(), Account: account, Role: db.RoleName(role), Link: link}
+		return views.InviteMail{Inviter: from.DisplayName(), Account: account.Name, Role: db.RoleName(role), Link: link,
+			RequireTwoFactor: account.RequireTwoFactor}
 	})
 }
 

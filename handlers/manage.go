@@ -93,6 +93,9 @@ func (h *Handler) loadManageData(c echo.Context) (views.ManagePage, error) {
 			}
 		}
 	}
+	if data.Need2FA, err = h.twoFactorNeeded(c, m); err != nil {
+		return views.ManagePage{}, err
+	}
 	data.Page = h.page(c, "Manage "+m.Account.Name)
 	return data, nil
 }
@@ -219,7 +222,7 @@ func (h *Handler) createInvite(c echo.Context) error {
 		return err
 	}
 	token, hash := newToken()
-	mail, err := h.inviteMail(u, m.Account.Name, role, token)
+	mail, err := h.inviteMail(u, m.Account, role, token)
 	if err != nil {
 		return err
 	}
@@ -274,7 +277,7 @@ func (h *Handler) resendInvite(c echo.Context) error {
 		return err
 	}
 	token, hash := newToken()
-	mail, err := h.inviteMail(u, m.Account.Name, inv.Role, token)
+	mail, err := h.inviteMail(u, m.Account, inv.Role, token)
 	if err != nil {
 		return err
 	}

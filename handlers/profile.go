@@ -81,7 +81,11 @@ func (h *Handler) loadProfileData(c echo.Context) (views.ProfilePage, error) {
 	if err != nil {
 		return views.ProfilePage{}, err
 	}
-	return views.ProfilePage{Page: h.page(c, "User Profile"), VerifyMail: verifyMail, Accounts: accounts, Invites: invites, Notify: notify, Sessions: rows,
+	second, err := h.hasSecondFactor(c, u.ID)
+	if err != nil {
+		return views.ProfilePage{}, err
+	}
+	return views.ProfilePage{SecondFactor: second, Page: h.page(c, "User Profile"), VerifyMail: verifyMail, Accounts: accounts, Invites: invites, Notify: notify, Sessions: rows,
 		SessionsPage: pager, Logins: loginRows(logins), AddLogins: h.loginOptions(), TwoFactor: twoFactor,
 		Passkeys: keys.Passkeys, PasskeysOffered: keys.PasskeysOffered}, nil
 }

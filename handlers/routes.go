@@ -157,6 +157,11 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	manage.POST("/saml/:cid/domains/:domain/verify", h.verifySAMLDomain)
 	manage.POST("/saml/:cid/idp-initiated", h.setSAMLIdPInitiated)
 
+	// Accounts may require two-factor (require2fa.go): the console's
+	// setting. The member middleware above refuses every /accounts/:id
+	// route to a member without a second factor while it is on.
+	manage.POST("/two-factor", h.setRequireTwoFactor)
+
 	// Invites: the emailed link is public (it offers sign-in or sign-up);
 	// answering one needs the invited, verified address.
 	e.GET("/invites/:token", h.invitePage)

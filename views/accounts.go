@@ -42,6 +42,8 @@ type ManagePage struct {
 	InvitesPage     Pager
 	InvitesForm     Form
 	SettingsForm    Form
+	TwoFAForm       Form        // the outcome of the two-factor requirement's form
+	Need2FA         bool        // the Admin has no second factor, so cannot require it (told next to the control)
 	Admins          []db.Member // the other Admins, whom ownership can go to
 	OwnerForm       Form
 	DangerForm      Form

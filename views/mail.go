@@ -125,8 +125,12 @@ type VerifyMail struct{ Name, Link string }
 // ResetMail carries a password reset link.
 type ResetMail struct{ Name, Link string }
 
-// InviteMail invites an address to an account.
-type InviteMail struct{ Inviter, Account, Role, Link string }
+// InviteMail invites an address to an account. RequireTwoFactor: the
+// account requires two-factor authentication of its members.
+type InviteMail struct {
+	Inviter, Account, Role, Link string
+	RequireTwoFactor             bool
+}
 
 // EmailChangeMail asks the new address to confirm an account email change.
 type EmailChangeMail struct{ Name, Old, Link string }

@@ -40,6 +40,7 @@ func mailSamples() []Mail {
 		security(TwoFactorOn), security(TwoFactorOff), security(RecoveryCodesNew), security(RecoveryCodeUsed),
 		security(PasskeyAdded), security(PasskeyRemoved), security(TwoFactorReset),
 		SudoCodeMail{Name: "Ann", Code: "123456"},
+		InviteMail{Inviter: "Ann", Account: "Acme", Role: "Normal", Link: "https://r.example/invites/t", RequireTwoFactor: true},
 	}
 }
 

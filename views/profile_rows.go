@@ -25,6 +25,7 @@ type AccountLine struct {
 	Role      string // in words
 	IsOwner   bool
 	IsAdmin   bool
+	Needs2FA  bool              // the account requires two-factor and the user has none: it will not open
 	Link      template.HTMLAttr // href of the account's page
 	Manage    template.HTMLAttr // href of its Manage page
 	LeaveForm template.HTMLAttr
@@ -36,7 +37,7 @@ func (p ProfilePage) AccountLines() []AccountLine {
 	for i, m := range p.Accounts {
 		path := "/accounts/" + strconv.FormatInt(m.Account.ID, 10)
 		lines[i] = AccountLine{Name: m.Account.Name, Role: db.RoleName(m.Role), IsOwner: m.IsOwner(), IsAdmin: m.IsAdmin(),
-			Link: template.HTMLAttr(`href="` + path + `"`), Manage: template.HTMLAttr(`href="` + path + `/manage"`),
+			Needs2FA: m.Account.RequireTwoFactor && !p.SecondFactor, Link: template.HTMLAttr(`href="` + path + `"`), Manage: template.HTMLAttr(`href="` + path + `/manage"`),
 			LeaveForm: postTo(path + "/leave")}
 	}
 	return lines

@@ -19,6 +19,7 @@ var ruleSentences = map[db.RuleError]string{
 	db.ErrInviteLimit:      "This account has sent 50 invites today. Try again tomorrow.",
 	db.ErrInviteGone:       "This invite has expired or was already used, ignored or revoked.",
 	db.ErrInviteWrongEmail: "This invite was sent to another email address.",
+	db.ErrTwoFactorFirst:   "Turn on two-factor authentication for yourself before you require it of the members.",
 	db.ErrUnconfirmedEmail: "Confirm your email address before you create an account or invite people: follow the link we sent to it, or ask for a new one.",
 	db.ErrCardNotYours:     "Choose one of your own saved cards.",
 	db.ErrCardExpired:      "This card has expired. Choose another one.",

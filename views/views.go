@@ -142,6 +142,7 @@ type ProfilePage struct {
 	Sessions        []SessionRow
 	SessionsPage    Pager
 	Accounts        []db.Membership  // #my-accounts
+	SecondFactor    bool             // #my-accounts: the user has one (db.Factors.Any), so no account requiring it is closed
 	AccountsForm    Form             // Leave's outcome
 	Invites         []db.Invite      // #account-invites: open ones, for accounts the user is not in
 	InvitesForm     Form             // Accept's or Ignore's outcome
@@ -258,6 +259,7 @@ var pages = map[string]any{
 	"notifications.html":    NotificationsPage{},
 	"login_two_factor.html": SecondStepPage{},
 	"sudo.html":             SudoPage{},
+	"account_2fa.html":      TwoFactorRequiredPage{},
 }
 
 // Renderer holds one parsed template set per page file, and one per
