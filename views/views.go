@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/csrfmask"
 )
 
 //go:embed *.html
@@ -351,9 +352,12 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 // call by reflection and a search of the embedded Page by name: a tenth of
 // the profile page's allocations. No value a template writes can contain
 // the slot: html/template escapes its "<" in every context. It is as long
-// as a token (32 random bytes, unpadded base64), so the token takes its
-// place without moving the rest of the page.
-const csrfSlot = "<csrf-token-slot: filled in by fillCSRF...>"
+// as a masked token (csrfmask.MaskedLen: a 32-byte pad and the token XOR
+// the pad, unpadded base64url), so the token takes its place without
+// moving the rest of the page. Every slot gets its own pad: no two
+// responses, nor two forms of one, carry the same token bytes, which is
+// what makes compressing pages safe (BREACH).
+const csrfSlot = "<csrf-token-slot: filled in by fillSlots, masked afresh each time by csrfmask.Mask...>"
 
 // nonceSlot is what the "nonce" partial writes where a script's CSP
 // nonce goes, for fillSlots to fill: as long as a nonce (18 random bytes in
@@ -421,21 +425,35 @@ func fillSlotsAt(buf *bytes.Buffer, n int, slots []slot, data any) error {
 	if !ok {
 		return fmt.Errorf("a form's CSRF token or a script's nonce, but the data (%T) has no Page", data)
 	}
-	token, nonce := html.EscapeString(p.csrfToken()), html.EscapeString(p.nonce())
-	if len(token) == len(csrfSlot) && len(nonce) == len(nonceSlot) {
+	raw, nonce := p.csrfToken(), html.EscapeString(p.nonce())
+	if len(raw) == csrfmask.RawLen && len(nonce) == len(nonceSlot) {
 		out := buf.Bytes()[n:]
 		for _, s := range slots {
 			if s.nonce {
 				copy(out[s.at:], nonce)
 			} else {
-				copy(out[s.at:], token)
+				// base64url: nothing to escape in any context.
+				copy(out[s.at:], csrfmask.Mask(raw))
 			}
 		}
 		return nil
 	}
-	// Values of another length (only in tests) move the rest of the page.
-	filled := bytes.ReplaceAll(buf.Bytes()[n:], csrfSlotBytes, []byte(token))
-	filled = bytes.ReplaceAll(filled, nonceSlotBytes, []byte(nonce))
+	// Values of another length (only in tests) move the rest of the page;
+	// each token slot is still masked on its own.
+	page := buf.Bytes()[n:]
+	var filled []byte
+	last := 0
+	for _, s := range slots {
+		filled = append(filled, page[last:s.at]...)
+		if s.nonce {
+			filled = append(filled, nonce...)
+			last = s.at + len(nonceSlot)
+		} else {
+			filled = append(filled, html.EscapeString(csrfmask.Mask(raw))...)
+			last = s.at + len(csrfSlot)
+		}
+	}
+	filled = append(filled, page[last:]...)
 	buf.Truncate(n)
 	buf.Write(filled)
 	return nil
