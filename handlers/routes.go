@@ -18,7 +18,9 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	}
 	e.IPExtractor = extract
 	e.HTTPErrorHandler = h.HandleError
-	e.Use(h.requestLog, h.recover, h.onPrimary, h.secureHeaders, bodyLimit, h.formLimits, h.csrf, h.loadUser)
+	// compress is outermost: it also compresses what the error handler,
+	// called by requestLog, writes.
+	e.Use(h.compress, h.requestLog, h.recover, h.onPrimary, h.secureHeaders, bodyLimit, h.formLimits, h.csrf, h.loadUser)
 	signedIn := h.requireUser
 
 	// Health and static files.
