@@ -68,7 +68,8 @@ func (h *Handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
-			hd.Set("Cache-Control", "public, max-age=3600")
+			// staticFiles says how long (fingerprinted or not).
+			hd.Set("Cache-Control", cacheShort)
 		} else {
 			// Pages carry CSRF tokens and personal data; never keep them.
 			hd.Set("Cache-Control", "no-store")

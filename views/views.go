@@ -287,6 +287,16 @@ func New() (*Renderer, error) {
 	return r, nil
 }
 
+// UseStatic makes the templates' "static" function answer url(name): the
+// fingerprinted URL of a static file (assets.Set.URL), constant while the
+// process runs. Call it once, before the first page is rendered (a page
+// the memo kept before would hold plain /static/ URLs, which still serve).
+func (r *Renderer) UseStatic(url func(name string) string) {
+	for _, t := range r.sets {
+		t.Funcs(template.FuncMap{"static": url})
+	}
+}
+
 // Page renders a whole page into w: the pages of memoPages through the
 // render memo (memo.go).
 func (r *Renderer) Page(w io.Writer, page string, data any) error {
@@ -535,6 +545,10 @@ var funcs = template.FuncMap{
 	"emailStatus":   EmailStatus,
 	"changeStatus":  ChangeStatus,
 	"roles":         func() []string { return db.Roles },
+	// static is the URL of a static file, by its name under static/:
+	// fingerprinted (/static/htmx.min.<hash>.js) once the handlers set the
+	// table (Renderer.UseStatic).
+	"static": func(name string) string { return "/static/" + name },
 	// invites is the invite badge's words for screen readers.
 	"invites": func(n int) string { return Plural(int64(n), "pending invite", "pending invites") },
 }
