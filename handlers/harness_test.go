@@ -353,6 +353,24 @@ func (c *client) postHTMX(path string, v url.Values) *response {
 	return c.do(http.MethodPost, path, v, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.csrf()}})
 }
 
+// maskedTokenRE finds the CSRF tokens an answer writes: the forms' fields,
+// the meta tag and htmx's header.
+var maskedTokenRE = regexp.MustCompile(`(name="_csrf" value="|name="csrf-token" content="|"X-CSRF-Token": ")([A-Za-z0-9_-]{86})"`)
+
+// unmasked is body with each masked CSRF token replaced by the token it
+// carries: two answers that must look the same (to someone probing which
+// emails exist) differ only in their pads, which are new every time.
+func unmasked(body string) string {
+	return maskedTokenRE.ReplaceAllStringFunc(body, func(m string) string {
+		sub := maskedTokenRE.FindStringSubmatch(m)
+		raw, ok := csrfmask.Unmask(sub[2])
+		if !ok {
+			return m
+		}
+		return sub[1] + "unmasked:" + raw + `"`
+	})
+}
+
 // csrf returns the token of the roster_csrf cookie masked afresh, as a
 // page carries it, loading the sign-in page first when the jar has none
 // yet.

@@ -39,6 +39,24 @@ func Mask(raw string) string {
 	return base64.RawURLEncoding.EncodeToString(both[:])
 }
 
+// Unmask is the token a masked one (MaskedLen characters) carries, in the
+// cookie's form (RawLen characters of base64url); ok is false for anything
+// that is not a masked token.
+func Unmask(sent string) (raw string, ok bool) {
+	var both [2 * TokenBytes]byte
+	if len(sent) != MaskedLen {
+		return "", false
+	}
+	if n, err := base64.RawURLEncoding.Decode(both[:], []byte(sent)); err != nil || n != 2*TokenBytes {
+		return "", false
+	}
+	var got [TokenBytes]byte
+	for i := range TokenBytes {
+		got[i] = both[i] ^ both[TokenBytes+i]
+	}
+	return base64.RawURLEncoding.EncodeToString(got[:]), true
+}
+
 // Matches says whether sent, as a form or header carried it, is the token
 // raw (the cookie's) masked. Only a masked token of exactly MaskedLen
 // characters counts, and, while pages served before masking may still be
