@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -155,8 +156,8 @@ func TestEveryFormCarriesTheToken(t *testing.T) {
 var maskedInPage = regexp.MustCompile(`(?:name="_csrf" value="|name="csrf-token" content="|"X-CSRF-Token": ")([^"]*)"`)
 
 // TestCSRFMaskedAfresh: pages are compressed, so the token they carry is
-// masked with a new pad in every place of every response (BREACH): two
-// responses never carry the same token bytes nor the raw token; a masked
+// masked with a new pad in every response (BREACH): two responses never
+// carry the same token bytes nor the raw token; a masked
 // token from a page posts; one from another browser's page, or of the
 // wrong length, is refused.
 func TestCSRFMaskedAfresh(t *testing.T) {
@@ -187,12 +188,15 @@ func TestCSRFMaskedAfresh(t *testing.T) {
 			if len(m[1]) != csrfmask.MaskedLen || !csrfmask.Matches(raw, m[1]) {
 				t.Errorf("GET %s: token %q is not this browser's, masked", path, m[1])
 			}
-			if where, ok := seen[m[1]]; ok {
-				t.Errorf("GET %s (#%d): token bytes %q already sent by %s", path, i, m[1], where)
+			if m[1] != ms[0][1] {
+				t.Errorf("GET %s: tokens %q and %q in one answer: one pad per answer", path, m[1], ms[0][1])
 			}
-			seen[m[1]] = path
 			fromPage = m[1]
 		}
+		if where, ok := seen[ms[0][1]]; ok {
+			t.Errorf("GET %s (#%d): token bytes %q already sent by %s", path, i, ms[0][1], where)
+		}
+		seen[ms[0][1]] = fmt.Sprintf("%s (#%d)", path, i)
 	}
 
 	// A masked token from a page posts, as a field and as htmx's header.

@@ -16,8 +16,9 @@ var csrfInputs = regexp.MustCompile(`<input type="hidden" name="_csrf" value="([
 var base64url86 = regexp.MustCompile(`[A-Za-z0-9_-]{86}`)
 
 // TestCSRFSlotFilled: every form of a page and of a fragment carries the
-// page's token, masked with its own pad (no two alike, never the raw
-// token), whatever the writer, and no slot is left.
+// page's token, masked with a pad new for each answer (the same in all of
+// its forms, never the raw token), whatever the writer, and no slot is
+// left.
 func TestCSRFSlotFilled(t *testing.T) {
 	r, err := New()
 	if err != nil {
@@ -50,11 +51,14 @@ func TestCSRFSlotFilled(t *testing.T) {
 			if !csrfmask.Matches(tok, in[1]) || len(in[1]) != csrfmask.MaskedLen {
 				t.Errorf("%s: a form's token is %q, want %q masked", name, in[1], tok)
 			}
-			if seen[in[1]] {
-				t.Errorf("%s: the token bytes %q are written twice: each slot must have its own pad", name, in[1])
+			if in[1] != inputs[0][1] {
+				t.Errorf("%s: forms carry %q and %q: one pad per answer", name, in[1], inputs[0][1])
 			}
-			seen[in[1]] = true
 		}
+		if seen[inputs[0][1]] {
+			t.Errorf("%s: the token bytes %q were in the other answer too: each answer must have its own pad", name, inputs[0][1])
+		}
+		seen[inputs[0][1]] = true
 		if strings.Contains(out, tok) {
 			t.Errorf("%s: the raw token is on the page", name)
 		}

@@ -364,9 +364,9 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 // the slot: html/template escapes its "<" in every context. It is as long
 // as a masked token (csrfmask.MaskedLen: a 32-byte pad and the token XOR
 // the pad, unpadded base64url), so the token takes its place without
-// moving the rest of the page. Every slot gets its own pad: no two
-// responses, nor two forms of one, carry the same token bytes, which is
-// what makes compressing pages safe (BREACH).
+// moving the rest of the page. Every answer gets its own pad: no two
+// responses carry the same token bytes, which is what makes compressing
+// pages safe (BREACH).
 const csrfSlot = "<csrf-token-slot: filled in by fillSlots, masked afresh each time by csrfmask.Mask...>"
 
 // nonceSlot is what the "nonce" partial writes where a script's CSP
@@ -435,21 +435,24 @@ func fillSlotsAt(buf *bytes.Buffer, n int, slots []slot, data any) error {
 	if !ok {
 		return fmt.Errorf("a form's CSRF token or a script's nonce, but the data (%T) has no Page", data)
 	}
-	raw, nonce := p.csrfToken(), html.EscapeString(p.nonce())
-	if len(raw) == csrfmask.RawLen && len(nonce) == len(nonceSlot) {
+	// One pad for the answer: new for every answer, the same in each of
+	// its slots (a compressed page then carries 64 random bytes, not 64
+	// per form).
+	token, nonce := csrfmask.Mask(p.csrfToken()), html.EscapeString(p.nonce())
+	if len(token) == len(csrfSlot) && len(nonce) == len(nonceSlot) {
 		out := buf.Bytes()[n:]
 		for _, s := range slots {
 			if s.nonce {
 				copy(out[s.at:], nonce)
 			} else {
 				// base64url: nothing to escape in any context.
-				copy(out[s.at:], csrfmask.Mask(raw))
+				copy(out[s.at:], token)
 			}
 		}
 		return nil
 	}
-	// Values of another length (only in tests) move the rest of the page;
-	// each token slot is still masked on its own.
+	// Values of another length (only in tests) move the rest of the page.
+	token = html.EscapeString(token)
 	page := buf.Bytes()[n:]
 	var filled []byte
 	last := 0
@@ -459,7 +462,7 @@ func fillSlotsAt(buf *bytes.Buffer, n int, slots []slot, data any) error {
 			filled = append(filled, nonce...)
 			last = s.at + len(nonceSlot)
 		} else {
-			filled = append(filled, html.EscapeString(csrfmask.Mask(raw))...)
+			filled = append(filled, token...)
 			last = s.at + len(csrfSlot)
 		}
 	}
