@@ -57,6 +57,7 @@ bench: deps
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkProfile$$' -benchtime 20000x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkNotifications$$' -benchtime 20000x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench PageHandler -benchmem ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkCompress$$' -benchmem ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench Reads ./db/
 	CGO_ENABLED=1 go test -run '^$$' -bench 'ProfileRender|SessionsSection|ProfileMemo' -benchmem ./views/
 	CGO_ENABLED=1 go test -run '^$$' -bench AcceptInvites -benchtime 1x -timeout 10m ./bench/

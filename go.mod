@@ -3,6 +3,7 @@ module github.com/rosterhq/roster
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/benbjohnson/litestream v0.5.18
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc
 	github.com/ccojocar/zxcvbn-go v1.0.4

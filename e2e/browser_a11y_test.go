@@ -52,7 +52,7 @@ type a11yPage struct {
 var a11yNotPages = map[string]string{
 	"GET /":                            "redirects to /profile",
 	"GET /healthz":                     "health check for the operator: text, not a page",
-	"GET /static*":                     "static files (CSS, JS, icons)",
+	"GET /static/*":                    "static files (CSS, JS, icons)",
 	"GET /auth/:provider":              "redirects to the identity provider",
 	"GET /auth/:provider/callback":     "the provider's callback: redirects (a refusal renders the error page, which is covered)",
 	"GET /saml/:conn/login":            "redirects to the SAML identity provider",

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/internal/csrfmask"
 	"github.com/rosterhq/roster/internal/logtest"
 	"github.com/rosterhq/roster/internal/proctest"
 )
@@ -141,13 +142,14 @@ func newBrowser(t *testing.T, base string) *browser {
 	return b
 }
 
-// csrf is the roster_csrf cookie, fetched with GET /login when missing.
+// csrf is the roster_csrf cookie masked as a page writes it
+// (internal/csrfmask), the cookie fetched with GET /login when missing.
 func (b *browser) csrf() (string, error) {
 	u, _ := url.Parse(b.base)
 	for range 2 {
 		for _, ck := range b.hc.Jar.Cookies(u) {
 			if ck.Name == "roster_csrf" {
-				return ck.Value, nil
+				return csrfmask.Mask(ck.Value), nil
 			}
 		}
 		res, err := b.hc.Get(b.base + "/login")

@@ -118,7 +118,7 @@ func loginForm(t *testing.T, body, email string) string {
 	if m == "" {
 		t.Fatalf("no sign-in form in:\n%s", body)
 	}
-	return strings.ReplaceAll(m, email, "EMAIL")
+	return strings.ReplaceAll(unmasked(m), email, "EMAIL")
 }
 
 // TestWrongEmailAndWrongPasswordLookTheSame: an unknown email and a wrong

@@ -22,6 +22,7 @@ const (
 	ctxMembership  = "roster.membership"
 	ctxPrefs       = "roster.prefs"
 	ctxInvites     = "roster.invites"
+	ctxNoCompress  = "roster.nocompress"
 )
 
 // currentUser is the signed-in user, loaded once by loadUser; ok is false

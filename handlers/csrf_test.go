@@ -1,11 +1,14 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/internal/csrfmask"
 )
 
 const csrfRefused = "This form has expired or did not come from this site. Reload the page and try again."
@@ -113,7 +116,7 @@ func TestEveryFormCarriesTheToken(t *testing.T) {
 	ann := a.seedUser(t, annName, annEmail, annPassword)
 	c.adopt(ann.ID)
 	a.client(t).adopt(ann.ID) // so the Revoke buttons show
-	token := c.csrf()
+	c.csrf()
 
 	anonymous := a.client(t)
 	for path, who := range map[string]*client{"/profile": c, "/login": anonymous, "/signup": anonymous, "/password/forgot": anonymous} {
@@ -122,23 +125,111 @@ func TestEveryFormCarriesTheToken(t *testing.T) {
 			t.Fatalf("GET %s: got %d, want 200", path, res.status)
 		}
 		forms := strings.Count(res.body, "<form")
-		fields := regexp.MustCompile(`<input type="hidden" name="_csrf" value="[A-Za-z0-9_-]{43}">`).FindAllString(res.body, -1)
+		fields := regexp.MustCompile(`<input type="hidden" name="_csrf" value="[A-Za-z0-9_-]{86}">`).FindAllString(res.body, -1)
 		if forms == 0 || len(fields) != forms {
 			t.Errorf("GET %s: got %d _csrf fields in %d forms, want one in each", path, len(fields), forms)
 		}
 	}
 
 	body := c.get("/profile").body
+	raw := c.cookie(csrfCookie)
 	for _, want := range []string{
-		`<meta name="csrf-token" content="` + token + `">`,
-		`<body hx-headers='{"X-CSRF-Token": "` + token + `"}'>`,
-		`<input type="hidden" name="_csrf" value="` + token + `">`,
+		`<meta name="csrf-token" content="([A-Za-z0-9_-]+)">`,
+		`<body hx-headers='{"X-CSRF-Token": "([A-Za-z0-9_-]+)"}'>`,
+		`<input type="hidden" name="_csrf" value="([A-Za-z0-9_-]+)">`,
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("GET /profile: missing %q", want)
+		m := regexp.MustCompile(want).FindStringSubmatch(body)
+		if m == nil || len(m[1]) != csrfmask.MaskedLen || !csrfmask.Matches(raw, m[1]) {
+			t.Errorf("GET /profile: missing %q with this browser's token masked (%q)", want, m)
 		}
+	}
+	if strings.Contains(body, raw) {
+		t.Errorf("GET /profile: the raw token is on the page")
 	}
 	if forms := strings.Count(body, "<form"); forms < 5 {
 		t.Errorf("GET /profile with two sessions: got %d forms, want at least 5 (name, resend, password, revoke, log out others, log out)", forms)
+	}
+}
+
+// maskedInPage finds every token a page writes: the forms' fields, the meta
+// tag and htmx's header.
+var maskedInPage = regexp.MustCompile(`(?:name="_csrf" value="|name="csrf-token" content="|"X-CSRF-Token": ")([^"]*)"`)
+
+// TestCSRFMaskedAfresh: pages are compressed, so the token they carry is
+// masked with a new pad in every response (BREACH): two responses never
+// carry the same token bytes nor the raw token; a masked
+// token from a page posts; one from another browser's page, or of the
+// wrong length, is refused.
+func TestCSRFMaskedAfresh(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c, other := a.client(t), a.client(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	c.adopt(ann.ID)
+	other.adopt(a.seedUser(t, "Bob", "bob@example.com", annPassword).ID)
+	c.csrf()
+	raw := c.cookie(csrfCookie)
+
+	seen := map[string]string{}
+	var fromPage string
+	for i, path := range []string{"/profile", "/profile", "/profile/notifications", "/profile/notifications", "/profile"} {
+		res := c.get(path)
+		if res.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, res.status)
+		}
+		if strings.Contains(res.body, raw) {
+			t.Errorf("GET %s: the raw token is on the page", path)
+		}
+		ms := maskedInPage.FindAllStringSubmatch(res.body, -1)
+		if len(ms) < 3 {
+			t.Fatalf("GET %s: %d tokens, want the meta tag, htmx's header and a form's", path, len(ms))
+		}
+		for _, m := range ms {
+			if len(m[1]) != csrfmask.MaskedLen || !csrfmask.Matches(raw, m[1]) {
+				t.Errorf("GET %s: token %q is not this browser's, masked", path, m[1])
+			}
+			if m[1] != ms[0][1] {
+				t.Errorf("GET %s: tokens %q and %q in one answer: one pad per answer", path, m[1], ms[0][1])
+			}
+			fromPage = m[1]
+		}
+		if where, ok := seen[ms[0][1]]; ok {
+			t.Errorf("GET %s (#%d): token bytes %q already sent by %s", path, i, ms[0][1], where)
+		}
+		seen[ms[0][1]] = fmt.Sprintf("%s (#%d)", path, i)
+	}
+
+	// A masked token from a page posts, as a field and as htmx's header.
+	if res := c.do(http.MethodPost, "/profile/name", url.Values{"_csrf": {fromPage}, "name": {"Ann Masked"}}, nil); res.status != http.StatusOK && res.status != http.StatusSeeOther {
+		t.Errorf("POST /profile/name with a page's masked token: got %d", res.status)
+	}
+	hdr := http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {fromPage}}
+	if res := c.do(http.MethodPost, "/profile/name", url.Values{"name": {"Ann Header"}}, hdr); res.status != http.StatusOK {
+		t.Errorf("POST /profile/name (htmx) with a page's masked token: got %d", res.status)
+	}
+
+	// Another browser's page's token, masked as its pages write it.
+	otherTok := maskedInPage.FindStringSubmatch(other.get("/profile").body)[1]
+	bad := map[string]string{
+		"another browser's":  otherTok,
+		"one character less": fromPage[:csrfmask.MaskedLen-1],
+		"one character more": fromPage + "A",
+		"padded":             fromPage + "==",
+		"masked twice":       csrfmask.Mask(fromPage[:csrfmask.RawLen]),
+		"pad only":           fromPage[:csrfmask.MaskedLen/2],
+		"not base64":         strings.Repeat("*", csrfmask.MaskedLen),
+	}
+	for name, tok := range bad {
+		if res := c.do(http.MethodPost, "/profile/name", url.Values{"_csrf": {tok}, "name": {"Mallory"}}, nil); res.status != http.StatusForbidden {
+			t.Errorf("POST /profile/name with a token %s: got %d, want 403", name, res.status)
+		}
+		if res := c.do(http.MethodPost, "/profile/name", url.Values{"name": {"Mallory"}}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {tok}}); res.status != http.StatusForbidden {
+			t.Errorf("POST /profile/name (htmx) with a token %s: got %d, want 403", name, res.status)
+		}
+	}
+	// During the transition the raw token (on pages served before
+	// masking) still posts (csrfmask.AcceptRaw).
+	if res := c.do(http.MethodPost, "/profile/name", url.Values{"_csrf": {raw}, "name": {"Ann Raw"}}, nil); (res.status == http.StatusForbidden) == csrfmask.AcceptRaw {
+		t.Errorf("POST /profile/name with the raw token: got %d, AcceptRaw %v", res.status, csrfmask.AcceptRaw)
 	}
 }

@@ -57,7 +57,8 @@ func TestHealthAndErrorPages(t *testing.T) {
 		},
 		{
 			name: "static file", path: "/static/app.css",
-			wantStatus: http.StatusOK, wantHeader: map[string]string{"Cache-Control": "public, max-age=3600"},
+			// A plain name (no content hash): the current file, cached briefly.
+			wantStatus: http.StatusOK, wantHeader: map[string]string{"Cache-Control": "public, max-age=300"},
 		},
 		{
 			name: "body too large", path: "/login",

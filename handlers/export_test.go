@@ -9,3 +9,6 @@ func (h *Handler) SetSAMLClock(clock *dsig.Clock) {
 	defer h.saml.mu.Unlock()
 	h.saml.clock = clock
 }
+
+// NegotiateEncoding is negotiateEncoding, for a table test.
+var NegotiateEncoding = negotiateEncoding

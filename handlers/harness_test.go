@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/handlers"
+	"github.com/rosterhq/roster/internal/csrfmask"
 	"github.com/rosterhq/roster/internal/logtest"
 	"github.com/rosterhq/roster/internal/smtptest"
 	"github.com/rosterhq/roster/mail"
@@ -356,16 +357,35 @@ func (c *client) postHTMX(path string, v url.Values) *response {
 	return c.do(http.MethodPost, path, v, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.csrf()}})
 }
 
-// csrf returns the token of the roster_csrf cookie, loading the sign-in
-// page first when the jar has none yet.
+// maskedTokenRE finds the CSRF tokens an answer writes: the forms' fields,
+// the meta tag and htmx's header.
+var maskedTokenRE = regexp.MustCompile(`(name="_csrf" value="|name="csrf-token" content="|"X-CSRF-Token": ")([A-Za-z0-9_-]{86})"`)
+
+// unmasked is body with each masked CSRF token replaced by the token it
+// carries: two answers that must look the same (to someone probing which
+// emails exist) differ only in their pads, which are new every time.
+func unmasked(body string) string {
+	return maskedTokenRE.ReplaceAllStringFunc(body, func(m string) string {
+		sub := maskedTokenRE.FindStringSubmatch(m)
+		raw, ok := csrfmask.Unmask(sub[2])
+		if !ok {
+			return m
+		}
+		return sub[1] + "unmasked:" + raw + `"`
+	})
+}
+
+// csrf returns the token of the roster_csrf cookie masked afresh, as a
+// page carries it, loading the sign-in page first when the jar has none
+// yet.
 func (c *client) csrf() string {
 	c.t.Helper()
 	if v := c.cookie(csrfCookie); v != "" {
-		return v
+		return csrfmask.Mask(v)
 	}
 	res := c.get("/login")
 	if v := c.cookie(csrfCookie); v != "" {
-		return v
+		return csrfmask.Mask(v)
 	}
 	if m := regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`).FindStringSubmatch(res.body); m != nil {
 		return m[1]

@@ -47,10 +47,10 @@ func TestLoginIcons(t *testing.T) {
 		a, _ := oauthApp(t)
 		body := a.client(t).get("/login?next=/accounts/new").body
 		want := []shownIcon{
-			{"/auth/google?next=%2faccounts%2fnew", "Log in with Google", "/static/icons/google.svg"},
-			{"/auth/github?next=%2faccounts%2fnew", "Log in with GitHub", "/static/icons/github.svg"},
-			{"/auth/slack?next=%2faccounts%2fnew", "Log in with Slack", "/static/icons/slack.svg"},
-			{"/auth/oidc?next=%2faccounts%2fnew", "Log in with Acme ID", "/static/icons/openid.svg"},
+			{"/auth/google?next=%2faccounts%2fnew", "Log in with Google", staticURL(t, "icons/google.svg")},
+			{"/auth/github?next=%2faccounts%2fnew", "Log in with GitHub", staticURL(t, "icons/github.svg")},
+			{"/auth/slack?next=%2faccounts%2fnew", "Log in with Slack", staticURL(t, "icons/slack.svg")},
+			{"/auth/oidc?next=%2faccounts%2fnew", "Log in with Acme ID", staticURL(t, "icons/openid.svg")},
 		}
 		if got := loginIcons(t, body); !slices.Equal(got, want) {
 			t.Errorf("/login icons:\n got %v\nwant %v", got, want)
@@ -63,7 +63,7 @@ func TestLoginIcons(t *testing.T) {
 		e := newSAMLEnv(t, "", nil)
 		c := e.app.client(t)
 		icons := loginIcons(t, c.get("/login?next=/profile").body)
-		want := []shownIcon{{"/login/saml?next=%2fprofile", "Log in with SAML single sign-on", "/static/icons/saml.svg"}}
+		want := []shownIcon{{"/login/saml?next=%2fprofile", "Log in with SAML single sign-on", staticURL(t, "icons/saml.svg")}}
 		if !slices.Equal(icons, want) {
 			t.Fatalf("/login icons with a SAML connection:\n got %v\nwant %v", icons, want)
 		}

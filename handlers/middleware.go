@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/rosterhq/roster/internal/csrfmask"
 	"github.com/rosterhq/roster/session"
 )
 
@@ -68,7 +68,8 @@ func (h *Handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
-			hd.Set("Cache-Control", "public, max-age=3600")
+			// staticFiles says how long (fingerprinted or not).
+			hd.Set("Cache-Control", cacheShort)
 		} else {
 			// Pages carry CSRF tokens and personal data; never keep them.
 			hd.Set("Cache-Control", "no-store")
@@ -88,7 +89,9 @@ func csrfExempt(path string) bool {
 
 // csrf is a double-submit check: a random token lives in an HttpOnly cookie
 // and must come back in the _csrf form field or the X-CSRF-Token header
-// (which htmx sends from <body hx-headers>). Under https the cookie has the
+// (which htmx sends from <body hx-headers>), masked with a one-time pad as
+// every page writes it (views.fillSlots), so compressed pages do not leak
+// it (BREACH). Under https the cookie has the
 // __Host- prefix, so a sibling subdomain cannot plant one.
 func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	name := "roster_csrf"
@@ -110,7 +113,8 @@ func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			if sent == "" {
 				sent = c.FormValue("_csrf")
 			}
-			if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sent)) != 1 {
+			// Pages carry the token masked afresh (csrfmask): unmask.
+			if token == "" || !csrfmask.Matches(token, sent) {
 				return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from this site. Reload the page and try again.")
 			}
 		}

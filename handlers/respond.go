@@ -71,6 +71,9 @@ func (h *Handler) render(c echo.Context, status int, page, fragment string, data
 	} else if err := h.views.Page(buf, page, data); err != nil {
 		return err
 	}
+	if s, ok := data.(interface{ HoldsSecret() bool }); ok && s.HoldsSecret() {
+		noCompress(c) // a secret shown once is not compressed (compress.go)
+	}
 	hd := c.Response().Header()
 	hd.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	// The whole answer is known: its length spares the chunked encoding.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/assets"
 )
 
 // Routes registers every route of Roster on e: the one route table.
@@ -18,13 +19,23 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	}
 	e.IPExtractor = extract
 	e.HTTPErrorHandler = h.HandleError
-	e.Use(h.requestLog, h.recover, h.onPrimary, h.secureHeaders, bodyLimit, h.formLimits, h.csrf, h.loadUser)
+	// compress is outermost: it also compresses what the error handler,
+	// called by requestLog, writes.
+	e.Use(h.compress, h.requestLog, h.recover, h.onPrimary, h.secureHeaders, bodyLimit, h.formLimits, h.csrf, h.loadUser)
 	signedIn := h.requireUser
 
 	// Health and static files.
 	e.GET("/healthz", h.health)
 	e.HEAD("/healthz", h.health)
-	e.StaticFS("/static", static)
+	// Static files: hashed and compressed once, here; templates name them
+	// by their fingerprinted URLs (the "static" template function).
+	set, err := assets.Load(static)
+	if err != nil {
+		return fmt.Errorf("static files: %w", err)
+	}
+	h.views.UseStatic(set.URL)
+	e.GET("/static/*", staticFiles(set))
+	e.HEAD("/static/*", staticFiles(set))
 
 	// Sign-in, sign-up and sign-out.
 	e.GET("/", func(c echo.Context) error { return seeOther(c, "/profile") })

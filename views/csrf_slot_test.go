@@ -5,13 +5,20 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/internal/csrfmask"
 )
 
 // csrfInputs finds every form's token field and the value it carries.
 var csrfInputs = regexp.MustCompile(`<input type="hidden" name="_csrf" value="([^"]*)">`)
 
+// base64url86 finds what could be a masked token.
+var base64url86 = regexp.MustCompile(`[A-Za-z0-9_-]{86}`)
+
 // TestCSRFSlotFilled: every form of a page and of a fragment carries the
-// page's token, whatever the writer, and no slot is left.
+// page's token, masked with a pad new for each answer (the same in all of
+// its forms, never the raw token), whatever the writer, and no slot is
+// left.
 func TestCSRFSlotFilled(t *testing.T) {
 	r, err := New()
 	if err != nil {
@@ -19,9 +26,10 @@ func TestCSRFSlotFilled(t *testing.T) {
 	}
 	data := s1Profile()
 	tok := data.CSRF
-	if len(tok) != len(csrfSlot) {
-		t.Fatalf("the bench's token has %d bytes, a real one (32 bytes in unpadded base64) 43, and the slot %d", len(tok), len(csrfSlot))
+	if len(tok) != csrfmask.RawLen || len(csrfSlot) != csrfmask.MaskedLen {
+		t.Fatalf("the bench's token has %d bytes, a real one (32 bytes in unpadded base64) 43; the slot %d, a masked one 86", len(tok), len(csrfSlot))
 	}
+	seen := map[string]bool{}
 	var page bytes.Buffer
 	page.WriteString("before") // Fragment fills only what it wrote
 	if err := r.Page(&page, "profile.html", data); err != nil {
@@ -40,9 +48,19 @@ func TestCSRFSlotFilled(t *testing.T) {
 			t.Errorf("%s: %d token fields, want the forms' (at least 3)", name, len(inputs))
 		}
 		for _, in := range inputs {
-			if in[1] != tok {
-				t.Errorf("%s: a form's token is %q, want %q", name, in[1], tok)
+			if !csrfmask.Matches(tok, in[1]) || len(in[1]) != csrfmask.MaskedLen {
+				t.Errorf("%s: a form's token is %q, want %q masked", name, in[1], tok)
 			}
+			if in[1] != inputs[0][1] {
+				t.Errorf("%s: forms carry %q and %q: one pad per answer", name, in[1], inputs[0][1])
+			}
+		}
+		if seen[inputs[0][1]] {
+			t.Errorf("%s: the token bytes %q were in the other answer too: each answer must have its own pad", name, inputs[0][1])
+		}
+		seen[inputs[0][1]] = true
+		if strings.Contains(out, tok) {
+			t.Errorf("%s: the raw token is on the page", name)
 		}
 	}
 	if !strings.HasPrefix(page.String(), "before<!doctype html>") {
@@ -94,8 +112,17 @@ func TestCSRFSlotNotInValues(t *testing.T) {
 	if n := strings.Count(s, escaped); n < 2 {
 		t.Errorf("the name and the device: %d escaped copies of the slot's text, want at least 2", n)
 	}
-	if got, want := strings.Count(s, data.CSRF), len(csrfInputs.FindAllString(s, -1))+2; got != want {
-		t.Errorf("the token is on the page %d times, want %d (each form's field, the meta tag and hx-headers)", got, want)
+	got := 0
+	for _, m := range base64url86.FindAllString(s, -1) {
+		if csrfmask.Matches(data.CSRF, m) {
+			got++
+		}
+	}
+	if want := len(csrfInputs.FindAllString(s, -1)) + 2; got != want {
+		t.Errorf("the masked token is on the page %d times, want %d (each form's field, the meta tag and hx-headers)", got, want)
+	}
+	if strings.Contains(s, data.CSRF) {
+		t.Errorf("the raw token is on the page")
 	}
 }
 

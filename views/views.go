@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/csrfmask"
 )
 
 //go:embed *.html
@@ -288,6 +289,16 @@ func New() (*Renderer, error) {
 	return r, nil
 }
 
+// UseStatic makes the templates' "static" function answer url(name): the
+// fingerprinted URL of a static file (assets.Set.URL), constant while the
+// process runs. Call it once, before the first page is rendered (a page
+// the memo kept before would hold plain /static/ URLs, which still serve).
+func (r *Renderer) UseStatic(url func(name string) string) {
+	for _, t := range r.sets {
+		t.Funcs(template.FuncMap{"static": url})
+	}
+}
+
 // Page renders a whole page into w: the pages of memoPages through the
 // render memo (memo.go).
 func (r *Renderer) Page(w io.Writer, page string, data any) error {
@@ -353,9 +364,12 @@ func (r *Renderer) Fragment(w io.Writer, page, name string, data any) error {
 // call by reflection and a search of the embedded Page by name: a tenth of
 // the profile page's allocations. No value a template writes can contain
 // the slot: html/template escapes its "<" in every context. It is as long
-// as a token (32 random bytes, unpadded base64), so the token takes its
-// place without moving the rest of the page.
-const csrfSlot = "<csrf-token-slot: filled in by fillCSRF...>"
+// as a masked token (csrfmask.MaskedLen: a 32-byte pad and the token XOR
+// the pad, unpadded base64url), so the token takes its place without
+// moving the rest of the page. Every answer gets its own pad: no two
+// responses carry the same token bytes, which is what makes compressing
+// pages safe (BREACH).
+const csrfSlot = "<csrf-token-slot: filled in by fillSlots, masked afresh each time by csrfmask.Mask...>"
 
 // nonceSlot is what the "nonce" partial writes where a script's CSP
 // nonce goes, for fillSlots to fill: as long as a nonce (18 random bytes in
@@ -423,21 +437,38 @@ func fillSlotsAt(buf *bytes.Buffer, n int, slots []slot, data any) error {
 	if !ok {
 		return fmt.Errorf("a form's CSRF token or a script's nonce, but the data (%T) has no Page", data)
 	}
-	token, nonce := html.EscapeString(p.csrfToken()), html.EscapeString(p.nonce())
+	// One pad for the answer: new for every answer, the same in each of
+	// its slots (a compressed page then carries 64 random bytes, not 64
+	// per form).
+	token, nonce := csrfmask.Mask(p.csrfToken()), html.EscapeString(p.nonce())
 	if len(token) == len(csrfSlot) && len(nonce) == len(nonceSlot) {
 		out := buf.Bytes()[n:]
 		for _, s := range slots {
 			if s.nonce {
 				copy(out[s.at:], nonce)
 			} else {
+				// base64url: nothing to escape in any context.
 				copy(out[s.at:], token)
 			}
 		}
 		return nil
 	}
 	// Values of another length (only in tests) move the rest of the page.
-	filled := bytes.ReplaceAll(buf.Bytes()[n:], csrfSlotBytes, []byte(token))
-	filled = bytes.ReplaceAll(filled, nonceSlotBytes, []byte(nonce))
+	token = html.EscapeString(token)
+	page := buf.Bytes()[n:]
+	var filled []byte
+	last := 0
+	for _, s := range slots {
+		filled = append(filled, page[last:s.at]...)
+		if s.nonce {
+			filled = append(filled, nonce...)
+			last = s.at + len(nonceSlot)
+		} else {
+			filled = append(filled, token...)
+			last = s.at + len(csrfSlot)
+		}
+	}
+	filled = append(filled, page[last:]...)
 	buf.Truncate(n)
 	buf.Write(filled)
 	return nil
@@ -519,6 +550,10 @@ var funcs = template.FuncMap{
 	"emailStatus":   EmailStatus,
 	"changeStatus":  ChangeStatus,
 	"roles":         func() []string { return db.Roles },
+	// static is the URL of a static file, by its name under static/:
+	// fingerprinted (/static/htmx.min.<hash>.js) once the handlers set the
+	// table (Renderer.UseStatic).
+	"static": func(name string) string { return "/static/" + name },
 	// invites is the invite badge's words for screen readers.
 	"invites": func(n int) string { return Plural(int64(n), "pending invite", "pending invites") },
 }

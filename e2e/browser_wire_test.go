@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// wireEntry is one Resource Timing entry: what Chromium fetched and how
+// many bytes came over the wire for it.
+type wireEntry struct {
+	Name     string  `json:"name"`
+	Encoded  float64 `json:"enc"`
+	Decoded  float64 `json:"dec"`
+	Transfer float64 `json:"transfer"`
+}
+
+const wireEntriesJS = `performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map(e => ({name: e.name, enc: e.encodedBodySize, dec: e.decodedBodySize, transfer: e.transferSize}))`
+
+// TestBrowserCompressedAndCached (issue 19 items 2 and 3): Chromium gets
+// /login and its static files compressed (fewer bytes encoded than
+// decoded), names them by fingerprinted URLs, runs htmx from them, and on
+// the next visit fetches no static file at all (immutable); a form posted
+// with htmx, carrying the page's masked token, is accepted.
+func TestBrowserCompressedAndCached(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base, _ := startBrowserApp(t, nil)
+	tab := newBrowserTab(t, startChromium(t, ctx), "tab", browserUAChrome, true, false)
+
+	entries := func() []wireEntry {
+		list, err := chromedp.Run(tab.ctx, chromedp.Evaluate[[]wireEntry](wireEntriesJS))
+		if err != nil {
+			t.Fatalf("read resource timing: %v", err)
+		}
+		return list
+	}
+	fingerprinted := regexp.MustCompile(`/static/[^/]+\.[0-9a-f]{16}\.(js|css|svg)$`)
+
+	tab.navigate(t, base+"/login", "#login-form")
+	tab.wantHTMX(t)
+	list := entries()
+	statics := 0
+	for i, e := range list {
+		if i == 0 {
+			if e.Encoded <= 0 || e.Encoded >= e.Decoded {
+				t.Errorf("/login: %v bytes encoded for %v decoded: not compressed", e.Encoded, e.Decoded)
+			}
+			continue
+		}
+		if !strings.HasPrefix(e.Name, base+"/static/") {
+			continue
+		}
+		statics++
+		if !fingerprinted.MatchString(e.Name) {
+			t.Errorf("%s: not a fingerprinted URL", e.Name)
+		}
+		if e.Decoded > 2048 && e.Encoded*2 > e.Decoded {
+			t.Errorf("%s: %v bytes encoded for %v decoded: not compressed", e.Name, e.Encoded, e.Decoded)
+		}
+		t.Logf("cold %s: %v bytes on the wire (%v decoded)", e.Name[len(base):], e.Transfer, e.Decoded)
+	}
+	if statics < 5 {
+		t.Fatalf("/login loaded %d static files, want at least 5: %+v", statics, list)
+	}
+
+	// Another visit: the static files come from the cache, unasked.
+	tab.navigate(t, base+"/signup", "#signup-form")
+	tab.wantHTMX(t)
+	for _, e := range entries()[1:] {
+		if strings.HasPrefix(e.Name, base+"/static/") && e.Transfer != 0 {
+			t.Errorf("warm %s: %v bytes transferred, want 0 (from the cache, not revalidated)", e.Name[len(base):], e.Transfer)
+		}
+	}
+
+	// The sign-up form posts with htmx and the page's masked token.
+	tab.submit(t, "sign up", "/profile",
+		chromedp.SendKeys(chromedp.CSS("#signup-form #name"), "Wire Test"),
+		chromedp.SendKeys(chromedp.CSS("#signup-form #email"), "wire@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#signup-form #password"), "lantern orbit velvet quarry 42"),
+		chromedp.Click(chromedp.CSS("#signup-form button[type=submit]")),
+	)
+	token, err := chromedp.Run(tab.ctx, chromedp.Evaluate[string](`document.querySelector('meta[name="csrf-token"]').content`))
+	if err != nil || len(token) != 86 {
+		t.Errorf("the profile's meta token is %d characters (%v), want a masked one (86)", len(token), err)
+	}
+}

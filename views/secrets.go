@@ -1,0 +1,10 @@
+package views
+
+// HoldsSecret says whether the page shows a secret that is not masked per
+// response: a TOTP key while enrolling, recovery codes just made, a new
+// webhook's signing secret. Such an answer is sent uncompressed, so a
+// compression oracle (BREACH) cannot read it next to reflected input; the
+// CSRF token, on every page, is masked afresh instead (fillSlots).
+func (p ProfilePage) HoldsSecret() bool {
+	return p.TwoFactor.Secret != "" || len(p.TwoFactor.NewCodes) > 0 || p.Notify.NewSecret != ""
+}
