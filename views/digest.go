@@ -52,12 +52,6 @@ const maxDigestDepth = 64
 // the digest, and the memo refuses to keep bytes that contain its value.
 const memoSkip = "-"
 
-// memoNever is the struct tag of a field that holds a secret shown once
-// (the authenticator key being set up, its QR code, recovery codes just
-// made): data where it is set is refused, so a page showing it is never
-// kept by the memo, not even under its own key.
-const memoNever = "never"
-
 // digester writes the encoding of one value into buf.
 type digester struct {
 	buf   []byte
@@ -187,11 +181,6 @@ func (d *digester) kind(v reflect.Value) error {
 			}
 			if c := (*Clock)(r.Addr().UnsafePointer()); c.DateFormat == "relative" {
 				return fmt.Errorf("%w: relative times", errNotDigestible)
-			}
-		}
-		for _, i := range neverFields(v.Type()) {
-			if !v.Field(i).IsZero() {
-				return fmt.Errorf("%w: %s.%s holds a secret shown once", errNotDigestible, v.Type().Name(), v.Type().Field(i).Name)
 			}
 		}
 		for _, i := range walkedFields(v.Type()) {
@@ -414,20 +403,3 @@ func walkedFields(t reflect.Type) []int {
 }
 
 var fieldPlans sync.Map // reflect.Type -> []int
-
-// neverFields are the indexes of t's fields tagged memo:"never".
-func neverFields(t reflect.Type) []int {
-	if f, ok := neverPlans.Load(t); ok {
-		return f.([]int)
-	}
-	var f []int
-	for i := range t.NumField() {
-		if t.Field(i).Tag.Get("memo") == memoNever {
-			f = append(f, i)
-		}
-	}
-	neverPlans.Store(t, f)
-	return f
-}
-
-var neverPlans sync.Map // reflect.Type -> []int

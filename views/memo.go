@@ -118,6 +118,10 @@ func (r *Renderer) pageMemo(buf *bytes.Buffer, page string, data any) (ok bool, 
 	if !memoPages[page] || r.memo.off.Load() {
 		return false, nil
 	}
+	// A secret shown once is never kept, not even under its own key.
+	if s, ok := data.(interface{ HoldsSecret() bool }); ok && s.HoldsSecret() {
+		return false, nil
+	}
 	key, err := digest(page, data)
 	if err != nil {
 		return false, nil // rendered as any page is

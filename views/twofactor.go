@@ -16,10 +16,11 @@ type TwoFactorSection struct {
 	On           bool
 	RecoveryLeft int
 	Enrolling    bool
-	// The secrets shown once are never kept by the render memo (memo:"never").
-	Secret   string        `memo:"never"` // while enrolling: the secret as typed into an app
-	QR       template.HTML `memo:"never"` // while enrolling: the otpauth URL as an SVG QR code
-	NewCodes []string      `memo:"never"` // recovery codes just made: this answer is the only one that shows them
+	// The secrets shown once (ProfilePage.HoldsSecret) are neither kept by
+	// the render memo nor compressed.
+	Secret   string        // while enrolling: the secret as typed into an app
+	QR       template.HTML // while enrolling: the otpauth URL as an SVG QR code
+	NewCodes []string      // recovery codes just made: this answer is the only one that shows them
 	Form     Form          // the outcome of the panel's last POST
 }
 
