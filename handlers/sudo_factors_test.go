@@ -276,7 +276,7 @@ func TestSudoWithPasskey(t *testing.T) {
 	other.signInOnly(w.ann.ID)
 	plain := sudoActions()[1]
 	page := w.post(other, plain, url.Values{"current_password": {annPassword}, "new_password": {newPassword}})
-	if !strings.Contains(page.body, `<script src="/static/passkey.js"`) {
+	if !strings.Contains(page.body, `<script src="/static/passkey.`) {
 		t.Errorf("the prompt page does not load passkey.js")
 	}
 	if r := w.sudoPasskey(other, plain, page, auth, annKey); r.status != http.StatusSeeOther || !plain.happened(t, w, r) {
@@ -284,7 +284,7 @@ func TestSudoWithPasskey(t *testing.T) {
 	}
 	// The Manage console loads passkey.js too: its in-place prompt (here
 	// transferring the ownership) is passed with the passkey.
-	if page := other.get(w.expand("/accounts/{acc}/manage")).body; !strings.Contains(page, `<script src="/static/passkey.js"`) {
+	if page := other.get(w.expand("/accounts/{acc}/manage")).body; !strings.Contains(page, `<script src="/static/passkey.`) {
 		t.Errorf("the Manage console does not load passkey.js")
 	}
 	var transfer sudoAction
@@ -338,7 +338,7 @@ func TestSecondStepPasskey(t *testing.T) {
 	passwordStep(t, c, annEmail, annPassword)
 	page := c.get("/login/two-factor")
 	if !strings.Contains(page.body, `data-passkey="check" data-passkey-begin="/login/two-factor/passkey/begin"`) || !strings.Contains(page.body, "Use a passkey") ||
-		!strings.Contains(page.body, `<script src="/static/passkey.js"`) {
+		!strings.Contains(page.body, `<script src="/static/passkey.`) {
 		t.Fatalf("second step: no passkey offered; body:\n%s", page.body)
 	}
 	assert := func(c *client, key *passkeytest.Credential) *response {
