@@ -22,6 +22,10 @@ type Export map[string]any
 // exportSections are the sections of an Export and their queries, all with
 // the user's id as ?1 (and the user's email as ?2). Columns ending in _at
 // are times; detail is JSON.
+// confirmedEmails is userEmails (invites.go) for the user ?1: the
+// addresses confirmed to be theirs, the only ones invites are matched on.
+const confirmedEmails = `SELECT address FROM contact_methods WHERE user_id = ?1 AND kind = 'email' AND verified_at IS NOT NULL`
+
 var exportSections = []struct{ name, query string }{
 	{"profile", `SELECT id, email, name, email_verified_at, created_at, updated_at,
 		password_hash IS NOT NULL AS has_password, stripe_customer_id IS NOT NULL AS has_stripe_customer
@@ -33,7 +37,7 @@ var exportSections = []struct{ name, query string }{
 	{"memberships", `SELECT a.id AS account_id, a.name AS account, m.role, a.owner_id = m.user_id AS owner, m.created_at
 		FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.user_id = ?1 ORDER BY a.id`},
 	{"invites", `SELECT i.id, a.name AS account, i.role, i.state, i.created_at, i.expires_at
-		FROM invites i JOIN accounts a ON a.id = i.account_id WHERE i.email = ?2 ORDER BY i.id`},
+		FROM invites i JOIN accounts a ON a.id = i.account_id WHERE i.email = ?2 AND i.email IN (` + confirmedEmails + `) ORDER BY i.id`},
 	{"logins", `SELECT id, provider, subject, email, email_verified, display_name, created_at, last_used_at
 		FROM identities WHERE user_id = ?1 ORDER BY id`},
 	{"sessions", `SELECT id, created_at, last_seen_at, expires_at, ip, user_agent
@@ -194,11 +198,12 @@ func (s *Store) DeleteUser(ctx context.Context, userID int64) (Deleted, error) {
 			}
 		}
 		// Invites to the address and mail to it queued without a profile
-		// (an invite's) are the person's too.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM invites WHERE email = ?`, d.User.Email); err != nil {
+		// (an invite's) are the person's too, once the address is
+		// confirmed theirs: an unconfirmed one may be someone else's.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM invites WHERE email = ?2 AND email IN (`+confirmedEmails+`)`, userID, d.User.Email); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE user_id IS NULL AND address = ?`, d.User.Email); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE user_id IS NULL AND address = ?2 AND address IN (`+confirmedEmails+`)`, userID, d.User.Email); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)

@@ -484,14 +484,6 @@ func startA11ySite(t *testing.T) *a11ySite {
 			`document.querySelector('form[action="/profile/name"] input[name=name]').value = '',
 			document.querySelector('form[action="/profile/name"]').requestSubmit()`,
 			`form[action="/profile/name"] .field-error`),
-		// Two-factor authentication: setting up shows the QR code and the
-		// key (the page stays so for the second width), then a wrong code.
-		withAct(in("profile, setting up two-factor", "GET /profile", "/profile", "section#sessions"),
-			`(function () { var f = document.querySelector('form[action="/profile/two-factor"]'); if (f) { f.requestSubmit(); } })()`,
-			"#two-factor svg.qr"),
-		withAct(in("profile, a two-factor code refused", "GET /profile", "/profile", "#two-factor svg.qr"),
-			`document.querySelector('#confirm_code').value = '000000',
-			document.querySelector('form[action="/profile/two-factor/confirm"]').requestSubmit()`, "#two-factor .field-error"),
 		withAct(in("profile, a passkey without a name refused", "GET /profile", "/profile", "section#passkeys"),
 			`document.querySelector('#add-passkey').requestSubmit()`, "#add-passkey-error:not([hidden])"),
 		// Changing the password asks for it again first (re-authentication):
@@ -524,6 +516,24 @@ func startA11ySite(t *testing.T) *a11ySite {
 				var pw = document.querySelector('#leave #sudo_password');
 				if (pw) { pw.value = '`+a11yPassword+`'; document.querySelector('#leave form').requestSubmit(); }
 			})`, "#leave .flash.error"),
+		// Two-factor authentication: setting up (a sensitive action: after
+		// the page above Ada's tab is re-authenticated, else the password
+		// at the prompt) shows the QR code and the key (the page stays so
+		// for the second width), then a wrong code.
+		withAct(in("profile, setting up two-factor", "GET /profile", "/profile", "section#sessions"),
+			`(function () {
+				var f = document.querySelector('form[action="/profile/two-factor"]');
+				if (!f) { return; }
+				f.requestSubmit();
+				return new Promise(function (done) { document.body.addEventListener('htmx:afterSettle', done, {once: true}); }).then(function () {
+					var pw = document.querySelector('#two-factor #sudo_password');
+					if (pw) { pw.value = '`+a11yPassword+`'; document.querySelector('#two-factor form').requestSubmit(); }
+				});
+			})()`,
+			"#two-factor svg.qr"),
+		withAct(in("profile, a two-factor code refused", "GET /profile", "/profile", "#two-factor svg.qr"),
+			`document.querySelector('#confirm_code').value = '000000',
+			document.querySelector('form[action="/profile/two-factor/confirm"]').requestSubmit()`, "#two-factor .field-error"),
 		withAct(in("Manage console, an invite refused", "GET /accounts/:id/manage", acc(acme.ID, "/manage"), "section#billing"),
 			`document.querySelector('form[action="`+acc(acme.ID, "/invites")+`"]').requestSubmit()`, "#invite .field-error, #invite .flash"),
 		in("notifications", "GET /profile/notifications", "/profile/notifications", "main h1"),

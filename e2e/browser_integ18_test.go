@@ -37,8 +37,11 @@ func TestBrowserPasskeySecondFactor(t *testing.T) {
 	tab.do(t, "add a passkey",
 		chromedp.SendKeys(chromedp.CSS("#passkey-name"), "Grace's laptop"),
 		chromedp.Click(chromedp.CSS("#add-passkey button[type=submit]")),
+		confirmItIsYou("passkeys", pw), // a sensitive action
 		chromedp.WaitVisible(chromedp.CSS("#passkeys .flash.success")),
 	)
+	// Re-authenticated for the passkey, the session is trusted for the
+	// set-up too: no prompt.
 	tab.do(t, "set up an authenticator app",
 		chromedp.Click(chromedp.CSS(`#two-factor form[action="/profile/two-factor"] button`)),
 		chromedp.WaitVisible(chromedp.CSS("#two-factor svg.qr")), htmxSettled)

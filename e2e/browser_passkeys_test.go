@@ -34,9 +34,13 @@ func TestBrowserPasskeys(t *testing.T) {
 	// Add a passkey from the panel: htmx swaps the panel in place.
 	tab.signIn(t, base, email, pw)
 	tab.markPage(t)
+	// Adding a passkey is a sensitive action: the browser makes it, then
+	// the panel turns into the re-authentication prompt, and the password
+	// there adds it.
 	tab.do(t, "add a passkey",
 		chromedp.SendKeys(chromedp.CSS("#passkey-name"), "Grace's laptop"),
 		chromedp.Click(chromedp.CSS("#add-passkey button[type=submit]")),
+		confirmItIsYou("passkeys", pw),
 		chromedp.WaitVisible(chromedp.CSS("#passkeys .flash.success")),
 	)
 	tab.wantText(t, "#passkeys .flash.success", "The passkey Grace's laptop is added: it logs you in without a password.")

@@ -49,7 +49,7 @@ func TestBrowserRequireTwoFactor(t *testing.T) {
 	browserCtx := startChromium(t, ctx)
 	admin := newBrowserTab(t, browserCtx, "Ann", browserUAChrome, true, true)
 	admin.signIn(t, base, ann.Email, pw)
-	browserEnrol(t, admin)
+	browserEnrol(t, admin, pw)
 	admin.navigate(t, base+accountPath+"/manage", "#require-two-factor")
 	admin.markPage(t)
 	admin.do(t, "require two-factor of Acme's members",
@@ -76,7 +76,7 @@ func TestBrowserRequireTwoFactor(t *testing.T) {
 	member.wantText(t, "#two-factor-required", "Acme requires two-factor authentication of its members. Turn it on in your profile to open the account.")
 	member.submit(t, "follow the way out", "/profile",
 		chromedp.Click(chromedp.CSS(`#two-factor-required-page a[role=button]`)))
-	browserEnrol(t, member)
+	browserEnrol(t, member, pw)
 	member.navigate(t, base+"/profile", "#my-accounts")
 	if n := member.eval(t, `String(document.querySelectorAll('#my-accounts .badge.warn').length)`); n != "0" {
 		member.fatalf(t, "My Accounts after enrolling: %s badges, want none", n)
@@ -86,13 +86,15 @@ func TestBrowserRequireTwoFactor(t *testing.T) {
 	member.wantText(t, "main h1", "Acme")
 }
 
-// browserEnrol turns two-factor on from the profile of the signed-in tab,
-// the key read off the page and its code computed as an app would.
-func browserEnrol(t *testing.T, tb *browserTab) {
+// browserEnrol turns two-factor on from the profile of the signed-in tab
+// (a sensitive action: pw answers the re-authentication prompt), the key
+// read off the page and its code computed as an app would.
+func browserEnrol(t *testing.T, tb *browserTab, pw string) {
 	t.Helper()
 	tb.navigate(t, tb.base(t)+"/profile", "#two-factor")
 	tb.do(t, "set up an authenticator app",
 		chromedp.Click(chromedp.CSS(`#two-factor form[action="/profile/two-factor"] button`)),
+		confirmItIsYou("two-factor", pw),
 		chromedp.WaitVisible(chromedp.CSS("#two-factor svg.qr")), htmxSettled)
 	secret := strings.ReplaceAll(tb.eval(t, `document.querySelector('#totp-secret').textContent`), " ", "")
 	code, err := totp.GenerateCode(secret, time.Now())

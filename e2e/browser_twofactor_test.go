@@ -32,8 +32,11 @@ func TestBrowserTwoFactor(t *testing.T) {
 
 	// Set up: the QR code and the key, in place (htmx).
 	tess.markPage(t)
+	// Setting up is a sensitive action: the panel turns into the
+	// re-authentication prompt first.
 	tess.do(t, "set up an authenticator app",
 		chromedp.Click(chromedp.CSS(`#two-factor form[action="/profile/two-factor"] button`)),
+		confirmItIsYou("two-factor", pw),
 		chromedp.WaitVisible(chromedp.CSS("#two-factor svg.qr")), htmxSettled)
 	secret := strings.ReplaceAll(tess.eval(t, `document.querySelector('#totp-secret').textContent`), " ", "")
 	if len(secret) != 32 {
@@ -90,6 +93,25 @@ func TestBrowserTwoFactor(t *testing.T) {
 	tess.wantText(t, "main > .flash.success", "You are logged in.")
 	tess.wantText(t, "#two-factor p", "On Logging in asks for a code from your authenticator app. 10 recovery codes are left.")
 	tess.wantCleanConsole(t)
+}
+
+// confirmItIsYou answers with pw the re-authentication prompt that took
+// the place of the section with id section (htmx), and submits it.
+func confirmItIsYou(section, pw string) chromedp.Action[chromedp.Void] {
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.WaitVisible(chromedp.CSS("#" + section + " #sudo_password")),
+		htmxSettled,
+		chromedp.SendKeys(chromedp.CSS("#"+section+" #sudo_password"), pw),
+		chromedp.Click(chromedp.CSS("#" + section + " form button[type=submit]")),
+	}
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		for _, step := range steps {
+			if _, err := step(ctx, tg); err != nil {
+				return chromedp.Void{}, err
+			}
+		}
+		return chromedp.Void{}, nil
+	}
 }
 
 // wantSignedOutBehind checks, at the second step, that the profile is not

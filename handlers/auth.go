@@ -106,9 +106,6 @@ func (h *Handler) login(c echo.Context) error {
 		return h.render(c, http.StatusUnprocessableEntity, "login.html", "login/form", h.authPage(c, loginTitle, form))
 	}
 	h.release(ctx, c, slot)
-	if err := h.store.ClearThrottle(ctx, h.throttle.signinEmail.on(emailKey(email)).Key); err != nil {
-		return err
-	}
 	if password.NeedsRehash(u.PasswordHash) {
 		h.rehash(ctx, c, u, pw)
 	}
@@ -116,7 +113,14 @@ func (h *Handler) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The email's failures are cleared only by a finished sign-in: wrong
+	// second-step codes count against the same limit, and a right password
+	// alone must not give them a fresh one (passSecondStep clears it when
+	// the second step passes).
 	if !second {
+		if err := h.store.ClearThrottle(ctx, h.throttle.signinEmail.on(emailKey(email)).Key); err != nil {
+			return err
+		}
 		h.flash.set(c, "success", "You are logged in.")
 	}
 	return redirect(c, to)

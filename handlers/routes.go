@@ -113,7 +113,9 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	// Two-factor authentication (twofactor.go): the profile's panel, and
 	// the sign-in's second step, which needs this browser's pending
 	// sign-in, not a session.
-	profile.POST("/two-factor", h.twoFactorSetup)
+	// Starting an enrolment is gated: sudo takes any of the person's
+	// factors, so a session that could add its own app could pass sudo.
+	profile.POST("/two-factor", h.sudo(h.twoFactorSetup))
 	profile.POST("/two-factor/confirm", h.twoFactorConfirm)
 	profile.POST("/two-factor/cancel", h.twoFactorCancel)
 	profile.POST("/two-factor/disable", h.sudo(h.twoFactorDisable))
@@ -129,7 +131,9 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	// answers JSON options for static/passkey.js; the finish is the post of
 	// the form the script filled with the browser's credential.
 	profile.POST("/passkeys/begin", h.passkeyRegisterBegin)
-	profile.POST("/passkeys", h.addPasskey)
+	// Adding one is gated (its finish; the begin only writes a ceremony):
+	// a passkey signs in and passes sudo by itself.
+	profile.POST("/passkeys", h.sudo(h.addPasskey))
 	profile.POST("/passkeys/:id/name", h.renamePasskey)
 	profile.POST("/passkeys/:id/delete", h.sudo(h.removePasskey))
 	e.POST("/login/passkey/begin", h.passkeyLoginBegin)

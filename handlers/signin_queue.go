@@ -53,8 +53,12 @@ func newTicketCookie(secret []byte, secure bool) *ticketCookie {
 }
 
 // arrival is the first arrival the request's ticket holds for email, if it
-// holds a valid one.
-func (tc *ticketCookie) arrival(c echo.Context, email string) (time.Time, bool) {
+// holds a valid one. A ticket is re-issued with its first arrival each time
+// the wait is refused again, so its arrival, not its expiry, bounds how
+// long a place is kept: one older than oldest is refused (the request is a
+// newcomer), or a client (or a copy of its ticket) could stay first in
+// line for ever.
+func (tc *ticketCookie) arrival(c echo.Context, email string, oldest time.Duration) (time.Time, bool) {
 	ck, err := c.Cookie(tc.name)
 	if err != nil {
 		return time.Time{}, false
@@ -63,10 +67,11 @@ func (tc *ticketCookie) arrival(c echo.Context, email string) (time.Time, bool) 
 	if err := tc.codec.Decode(tc.name, ck.Value, &t); err != nil {
 		return time.Time{}, false
 	}
-	if t.Email != emailKey(email) || tc.now().Unix() >= t.Expires {
+	at := time.Unix(0, t.Arrival)
+	if t.Email != emailKey(email) || tc.now().Unix() >= t.Expires || tc.now().Sub(at) > oldest {
 		return time.Time{}, false
 	}
-	return time.Unix(0, t.Arrival), true
+	return at, true
 }
 
 func (tc *ticketCookie) set(c echo.Context, email string, arrival time.Time, wait time.Duration) {
@@ -94,7 +99,9 @@ type inLine struct {
 // waitInLine returns the context the request's hashes for email run under:
 // at the arrival its ticket holds, else now.
 func (h *Handler) waitInLine(c echo.Context, email string) (context.Context, inLine) {
-	at, ok := h.tickets.arrival(c, email)
+	// A place is kept for two waits of the budget and the grace: one
+	// refusal and its retry, and a second if the line grew meanwhile.
+	at, ok := h.tickets.arrival(c, email, 2*h.hasher.Budget()+ticketGrace)
 	if !ok {
 		at = h.tickets.now()
 	}

@@ -253,3 +253,63 @@ func TestResetWaitBudget(t *testing.T) {
 		t.Errorf("Bob: got %d, want 303", status)
 	}
 }
+
+// TestSigninTicketArrivalBounded: a ticket is re-issued with its first
+// arrival each time the wait is refused again; once that arrival is older
+// than two waits of the budget and the grace (34 s here), the ticket is a
+// newcomer's, even though the re-issued one has not expired: a client (or
+// a copy of its ticket) cannot stay first in line for ever.
+func TestSigninTicketArrivalBounded(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, func(ac *appConfig) { ac.workers, ac.queue, ac.budget = 1, 100, 2*time.Second })
+	a.seedUser(t, annName, annEmail, annPassword)
+	a.seedUser(t, bobName, bobEmail, annPassword)
+	now := time.Now()
+	a.handler.SetTicketClock(func() time.Time { return now })
+	release, err := a.hasher.Occupy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	a.hasher.SetHashTime(3 * time.Second)
+	ann := a.client(t)
+	form := url.Values{"email": {annEmail}, "password": {annPassword}}
+	if res := ann.postForm("/login", form); res.status != http.StatusServiceUnavailable || res.cookie(placeCookie) == nil {
+		t.Fatalf("sign-in past the budget: got %d and no ticket, want 503 with one", res.status)
+	}
+	// 20 s later, still refused: the ticket comes back, good for 33 s more.
+	now = now.Add(20 * time.Second)
+	if res := ann.postForm("/login", form); res.status != http.StatusServiceUnavailable || res.cookie(placeCookie) == nil {
+		t.Fatalf("retry with the ticket: got %d and no ticket, want 503 with a new one", res.status)
+	}
+	// 40 s after Ann first came, Bob waits 1.5 s; Ann's ticket (unexpired,
+	// arrival 40 s ago) must not put her ahead of him: behind him she
+	// would wait 3 s, and is refused.
+	now = now.Add(20 * time.Second)
+	a.hasher.SetHashTime(1500 * time.Millisecond)
+	bob := postLater(a.client(t), bobEmail, annPassword)
+	a.waiting(t, 1)
+	annDone := postLater(ann, annEmail, annPassword)
+	deadline := time.Now().Add(10 * time.Second)
+	for answered := false; !answered; {
+		select {
+		case status := <-annDone:
+			if status != http.StatusServiceUnavailable {
+				t.Fatalf("Ann with a ticket 40 s old: got %d, want 503 as for a newcomer", status)
+			}
+			answered = true
+		default:
+			if _, w := a.hasher.Depth(); w == 2 {
+				t.Fatal("Ann with a ticket 40 s old waits in line ahead of Bob, want a newcomer's 503")
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("Ann with a ticket 40 s old: no answer")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	release()
+	if status := <-bob; status != http.StatusSeeOther {
+		t.Errorf("Bob: got %d, want 303", status)
+	}
+}

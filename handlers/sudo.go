@@ -321,18 +321,23 @@ func (h *Handler) sudoPrompt(c echo.Context, status int, form views.Form, codeSe
 		return err
 	}
 	action := c.Request().URL.EscapedPath()
+	post := c.Request().PostForm
+	_, passkeyPost := post[sudoPasskeyField]
+	// A passkey being added carries its own credential field, which the
+	// prompt's passkey form would post next to the assertion: that action
+	// offers the other ways (a password, a code) only.
+	_, carriesCredential := post[sudoCredential]
+	passkeyWay := factors.PasskeyWay() && (passkeyPost || !carriesCredential)
 	data := views.SudoPage{Page: h.page(c, "Confirm it is you"), Action: action, Form: form,
 		Password: u.PasswordHash != "", Code: mailsCode(u, factors), CodeSent: codeSent, TwoFactor: factors.TOTP,
 		// The passkey form needs static/passkey.js: the prompt page loads
 		// it, and in place the page of every gated action does (the
 		// profile's and the Manage console's PasskeysOffered).
-		Passkey:     factors.PasskeyWay(),
-		PasskeyPage: factors.PasskeyWay() && !isHTMX(c)}
+		Passkey:     passkeyWay,
+		PasskeyPage: passkeyWay && !isHTMX(c)}
 	if t := target(c); sectionID.MatchString(t) {
 		data.Target = t
 	}
-	post := c.Request().PostForm
-	_, passkeyPost := post[sudoPasskeyField]
 	names := make([]string, 0, len(post))
 	for name := range post {
 		if name != "_csrf" && !slices.Contains(sudoFields, name) && (!passkeyPost || name != sudoCredential) {

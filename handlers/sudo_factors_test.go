@@ -18,10 +18,11 @@ import (
 // authenticator or recovery code, or a passkey, besides the password; the
 // sign-in's second step takes a passkey.
 
-// twoFactorOffForm turns two-factor on for Ann (not a gated action) and
-// gives the turn-off form with the app's next code.
+// twoFactorOffForm turns two-factor on for Ann (a gated action: from
+// another session of hers that re-authenticated, so that w.c's still asks)
+// and gives the turn-off form with the app's next code.
 func twoFactorOffForm(t *testing.T, w *sudoWorld) url.Values {
-	secret, _ := enrol(t, w.c)
+	secret, _ := enrol(t, w.freshClient(t))
 	return url.Values{"code": {nextCode(t, secret)}}
 }
 
@@ -36,7 +37,7 @@ func twoFactorOff(t *testing.T, w *sudoWorld, _ *response) bool {
 // newCodesForm turns two-factor on for Ann and keeps her first recovery
 // code, which new codes replace.
 func newCodesForm(t *testing.T, w *sudoWorld) url.Values {
-	_, codes := enrol(t, w.c)
+	_, codes := enrol(t, w.freshClient(t))
 	w.vars["oldcode"] = codes[0]
 	return url.Values{}
 }
@@ -46,10 +47,10 @@ func newCodesShown(t *testing.T, w *sudoWorld, res *response) bool {
 	return len(codes) == 10 && !strings.Contains(res.body, w.vars["oldcode"])
 }
 
-// passkeyForm adds a passkey for Ann (not a gated action) and names it in
-// the path.
+// passkeyForm adds a passkey for Ann (gated: from another session of hers
+// that re-authenticated) and names it in the path.
 func passkeyForm(t *testing.T, w *sudoWorld) url.Values {
-	w.c.addPasskey(rosterAuthenticator(), "Ann's key")
+	w.freshClient(t).addPasskey(rosterAuthenticator(), "Ann's key")
 	keys, err := w.a.store.PasskeysForUser(context.Background(), w.ann.ID, "roster.test")
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("Ann's passkeys: %v %v", keys, err)
@@ -105,7 +106,7 @@ func (w *sudoWorld) answerWith(c *client, act sudoAction, res *response, field s
 func TestSudoWithTwoFactorCode(t *testing.T) {
 	t.Parallel()
 	w := newSudoWorld(t)
-	secret, codes := enrol(t, w.c)
+	secret, codes := enrol(t, w.freshClient(t))
 	act := sudoActions()[2] // change email, htmx
 	form := url.Values{"new_email": {"ann.new@example.com"}}
 
@@ -189,7 +190,11 @@ func TestSudoTwoFactorWithoutPassword(t *testing.T) {
 	c := a.client(t)
 	fakes["github"].SignInAs(person("3001", "sso@example.com", true))
 	c.signInWith(gh, fakes["github"], "/profile")
-	secret, _ := enrol(t, c)
+	// Turning two-factor on is gated: from another session of the person
+	// that re-authenticated (by a mailed code), so that c's still asks.
+	other := a.client(t)
+	other.adopt(a.userByEmail(t, "sso@example.com").ID)
+	secret, _ := enrol(t, other)
 	act := sudoAction{path: "/profile/password", htmx: true, target: "change-password"}
 	w := &sudoWorld{a: a}
 
@@ -239,7 +244,7 @@ func TestSudoWithPasskey(t *testing.T) {
 	t.Parallel()
 	w := newSudoWorld(t)
 	auth := rosterAuthenticator()
-	annKey := w.c.addPasskey(auth, "Ann's key")
+	annKey := w.freshClient(t).addPasskey(auth, "Ann's key")
 	bobClient := w.a.client(t)
 	bobClient.adopt(w.a.verify(t, w.bob).ID)
 	bobKey := bobClient.addPasskey(auth, "Bob's key")
@@ -271,7 +276,7 @@ func TestSudoWithPasskey(t *testing.T) {
 	other.signInOnly(w.ann.ID)
 	plain := sudoActions()[1]
 	page := w.post(other, plain, url.Values{"current_password": {annPassword}, "new_password": {newPassword}})
-	if !strings.Contains(page.body, `<script src="/static/passkey.js"`) {
+	if !strings.Contains(page.body, `<script src="/static/passkey.`) {
 		t.Errorf("the prompt page does not load passkey.js")
 	}
 	if r := w.sudoPasskey(other, plain, page, auth, annKey); r.status != http.StatusSeeOther || !plain.happened(t, w, r) {
@@ -279,7 +284,7 @@ func TestSudoWithPasskey(t *testing.T) {
 	}
 	// The Manage console loads passkey.js too: its in-place prompt (here
 	// transferring the ownership) is passed with the passkey.
-	if page := other.get(w.expand("/accounts/{acc}/manage")).body; !strings.Contains(page, `<script src="/static/passkey.js"`) {
+	if page := other.get(w.expand("/accounts/{acc}/manage")).body; !strings.Contains(page, `<script src="/static/passkey.`) {
 		t.Errorf("the Manage console does not load passkey.js")
 	}
 	var transfer sudoAction
@@ -333,7 +338,7 @@ func TestSecondStepPasskey(t *testing.T) {
 	passwordStep(t, c, annEmail, annPassword)
 	page := c.get("/login/two-factor")
 	if !strings.Contains(page.body, `data-passkey="check" data-passkey-begin="/login/two-factor/passkey/begin"`) || !strings.Contains(page.body, "Use a passkey") ||
-		!strings.Contains(page.body, `<script src="/static/passkey.js"`) {
+		!strings.Contains(page.body, `<script src="/static/passkey.`) {
 		t.Fatalf("second step: no passkey offered; body:\n%s", page.body)
 	}
 	assert := func(c *client, key *passkeytest.Credential) *response {

@@ -386,6 +386,7 @@ func TestSSOSecondFactor(t *testing.T) {
 			if res := first.signInWith(oc, f, "/profile"); res.status != http.StatusSeeOther || !first.signedIn() {
 				t.Fatalf("first sign-in: got %d; body %s", res.status, res.body)
 			}
+			first.reauthenticate() // turning two-factor on is gated
 			secret, _ := enrol(t, first)
 
 			c := a.client(t)
@@ -415,6 +416,7 @@ func TestSAMLSkipsSecondFactor(t *testing.T) {
 	if res := e.postACS(first, e.idpResponse(t, first)); res.status != http.StatusSeeOther || !first.signedIn() {
 		t.Fatalf("first SAML sign-in: got %d; body %s", res.status, res.body)
 	}
+	first.reauthenticate() // turning two-factor on is gated
 	enrol(t, first)
 	c := e.app.client(t)
 	res := e.postACS(c, e.idpResponse(t, c))

@@ -210,6 +210,13 @@ func (hr *Hasher) SetBudget(d time.Duration) {
 	hr.budget = max(d, 0)
 }
 
+// Budget is the wait budget SetBudget set; 0 is none.
+func (hr *Hasher) Budget() time.Duration {
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	return hr.budget
+}
+
 // SetHashTime replaces the measured hash time, as if every hash so far had
 // taken d; the next hashes move it again.
 func (hr *Hasher) SetHashTime(d time.Duration) {
