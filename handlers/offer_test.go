@@ -126,6 +126,10 @@ func TestNoEnvironmentVariableNames(t *testing.T) {
 			if providers {
 				_, phone := withTwilio(t)
 				opts = append(opts, phone, withCards(newFakeStripe()))
+			} else {
+				// Served at an IP address: no passkeys, which the panel
+				// says without naming the setting.
+				opts = append(opts, func(ac *appConfig) { ac.BaseURL, _ = url.Parse("http://127.0.0.1:8080") })
 			}
 			a := newApp(t, opts...)
 			check := func(what string, res *response) {

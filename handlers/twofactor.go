@@ -439,6 +439,17 @@ func (h *Handler) pendingSignIn(c echo.Context) (db.PendingSignIn, error) {
 	return h.store.PendingSignInFor(c.Request().Context(), tokenHash(ck.Value))
 }
 
+// pendingPerson is this browser's pending sign-in and its person; the
+// error is db.ErrPendingGone when there is none (or it is over).
+func (h *Handler) pendingPerson(c echo.Context) (db.PendingSignIn, db.User, error) {
+	p, err := h.pendingSignIn(c)
+	if err != nil {
+		return p, db.User{}, err
+	}
+	u, err := h.store.UserByID(c.Request().Context(), p.UserID)
+	return p, u, err
+}
+
 func (h *Handler) clearPendingCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{Name: h.pendingCookie(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode})
@@ -479,14 +490,10 @@ func (h *Handler) secondStepPage(c echo.Context) error {
 // the person's email and the client's IP, and are in the audit log.
 func (h *Handler) secondStep(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := h.pendingSignIn(c)
+	p, u, err := h.pendingPerson(c)
 	if errors.Is(err, db.ErrPendingGone) {
 		return h.pendingGone(c)
 	}
-	if err != nil {
-		return err
-	}
-	u, err := h.store.UserByID(ctx, p.UserID)
 	if err != nil {
 		return err
 	}

@@ -21,14 +21,10 @@ import (
 // any ceremony, a sign-in whose slots are spent.
 func (h *Handler) secondStepPasskeyBegin(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := h.pendingSignIn(c)
+	_, u, err := h.pendingPerson(c)
 	if errors.Is(err, db.ErrPendingGone) {
 		return passkeyRefusal(c, http.StatusForbidden, views.RuleText(db.ErrPendingGone))
 	}
-	if err != nil {
-		return err
-	}
-	u, err := h.store.UserByID(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
@@ -53,14 +49,10 @@ func (h *Handler) secondStepPasskeyBegin(c echo.Context) error {
 // them and is in the audit log.
 func (h *Handler) secondStepPasskey(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := h.pendingSignIn(c)
+	p, u, err := h.pendingPerson(c)
 	if errors.Is(err, db.ErrPendingGone) {
 		return h.pendingGone(c)
 	}
-	if err != nil {
-		return err
-	}
-	u, err := h.store.UserByID(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
