@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/password"
 )
 
@@ -21,16 +20,8 @@ func BenchmarkCompress(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, base, app := openApp(b, "")
-	store, e := app.Store, app.Echo
-	serveOn(b, ln, e)
-	u, err := store.CreateUser(b.Context(), db.NewUser{Email: "s1@example.com", Name: "Bench User", PasswordHash: hash, Verified: true},
-		db.Event{Kind: db.EventSignUp, IP: "bench", UserAgent: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	seedS1Profile(b, store, u)
-	cookies := dropCookie(formSignIn(b, base, "s1@example.com", benchPassword), "roster_flash")
+	s1 := startS1(b, "", hash)
+	e, cookies := s1.handler, s1.cookies
 
 	get := func(path, cookies, accept string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, path, nil)

@@ -197,6 +197,7 @@ type s1Server struct {
 	base, cookies string
 	store         *db.Store
 	views         *views.Renderer
+	handler       http.Handler // the router itself, for requests without a network
 }
 
 // startS1 serves the application on the database at path (a new temporary
@@ -214,7 +215,7 @@ func startS1(b *testing.B, path, hash string) s1Server {
 	}
 	seedS1Profile(b, store, u)
 	cookies := dropCookie(formSignIn(b, base, email, benchPassword), "roster_flash")
-	return s1Server{base: base, cookies: cookies, store: store, views: app.Views}
+	return s1Server{base: base, cookies: cookies, store: store, views: app.Views, handler: e}
 }
 
 // dropCookie drops one cookie from a Cookie header. The sign-in leaves a
@@ -571,16 +572,8 @@ func BenchmarkPageHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, base, app := openApp(b, "")
-	store, e := app.Store, app.Echo
-	serveOn(b, ln, e)
-	u, err := store.CreateUser(b.Context(), db.NewUser{Email: "s1@example.com", Name: "Bench User", PasswordHash: hash, Verified: true},
-		db.Event{Kind: db.EventSignUp, IP: "bench", UserAgent: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	seedS1Profile(b, store, u)
-	cookies := dropCookie(formSignIn(b, base, "s1@example.com", benchPassword), "roster_flash")
+	s1 := startS1(b, "", hash)
+	base, cookies, e := s1.base, s1.cookies, s1.handler
 	for _, p := range []struct{ name, path, marker string }{
 		{"profile", "/profile", `id="sessions"`},
 		{"notifications", "/profile/notifications", "<title>Notifications · Roster</title>"},
@@ -600,10 +593,10 @@ func BenchmarkPageHandler(b *testing.B) {
 			memo    bool
 		}{{"roster", e, cookies, true}, {"roster-nomemo", e, cookies, false}, {"bare", bare, "", true}} {
 			b.Run(p.name+"/"+side.name, func(b *testing.B) {
-				app.Views.SetMemo(side.memo)
-				defer app.Views.SetMemo(true)
+				s1.views.SetMemo(side.memo)
+				defer s1.views.SetMemo(true)
 				b.ReportAllocs()
-				hits, _ := app.Views.MemoStats()
+				hits, _ := s1.views.MemoStats()
 				cpu := processCPU()
 				for b.Loop() {
 					req := httptest.NewRequest(http.MethodGet, p.path, nil)
@@ -618,7 +611,7 @@ func BenchmarkPageHandler(b *testing.B) {
 				}
 				perOp := float64(processCPU()-cpu) / float64(b.N) / float64(time.Microsecond)
 				b.ReportMetric(perOp, "cpu-us/op")
-				after, _ := app.Views.MemoStats()
+				after, _ := s1.views.MemoStats()
 				if side.name != "bare" {
 					b.ReportMetric(float64(after-hits)/float64(b.N), "memo-hits/op")
 				}
