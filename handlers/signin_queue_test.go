@@ -130,35 +130,44 @@ func TestSigninWaitBudget(t *testing.T) {
 	}
 }
 
-// TestSigninTicketExpires: a ticket is honoured until a little past the
-// wait it was given for, not after.
-func TestSigninTicketExpires(t *testing.T) {
-	t.Parallel()
-	a := newApp(t, func(ac *appConfig) { ac.workers, ac.queue, ac.budget = 1, 100, 2*time.Second })
+// busyLine is an app whose one hasher worker is taken, with 3 s hashes
+// and a 2 s budget, so the next sign-in is refused with a ticket; Ann and
+// Bob exist; now is the tickets' clock, which the test moves; release
+// frees the worker (again is harmless).
+func busyLine(t *testing.T) (a *app, now *time.Time, release func()) {
+	a = newApp(t, func(ac *appConfig) { ac.workers, ac.queue, ac.budget = 1, 100, 2*time.Second })
 	a.seedUser(t, annName, annEmail, annPassword)
 	a.seedUser(t, bobName, bobEmail, annPassword)
-	now := time.Now()
-	a.handler.SetTicketClock(func() time.Time { return now })
+	clock := time.Now()
+	a.handler.SetTicketClock(func() time.Time { return clock })
 	release, err := a.hasher.Occupy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer release()
 	a.hasher.SetHashTime(3 * time.Second)
+	return a, &clock, release
+}
+
+// TestSigninTicketExpires: a ticket is honoured until a little past the
+// wait it was given for, not after.
+func TestSigninTicketExpires(t *testing.T) {
+	t.Parallel()
+	a, now, release := busyLine(t)
+	defer release()
 	ann := a.client(t)
 	if res := ann.postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}}); res.status != http.StatusServiceUnavailable || res.cookie(placeCookie) == nil {
 		t.Fatalf("sign-in past the budget: got %d and no ticket, want 503 with one", res.status)
 	}
 	// Bob, a second later, waits 1.5 s, ahead of any newcomer, behind
 	// Ann's ticket.
-	now = now.Add(time.Second)
+	*now = now.Add(time.Second)
 	a.hasher.SetHashTime(1500 * time.Millisecond)
 	bob := postLater(a.client(t), bobEmail, annPassword)
 	a.waiting(t, 1)
 
 	// 3 s of Retry-After and 30 s of grace later, the ticket is spent:
 	// Ann is a newcomer behind Bob (3 s), refused, with a new ticket.
-	now = now.Add(33 * time.Second)
+	*now = now.Add(33 * time.Second)
 	res := ann.postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}})
 	if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") != "3" || res.cookie(placeCookie) == nil {
 		t.Errorf("with an expired ticket: got %d, Retry-After %q; want 503, 3 and a new ticket", res.status, res.header.Get("Retry-After"))
@@ -261,31 +270,22 @@ func TestResetWaitBudget(t *testing.T) {
 // a copy of its ticket) cannot stay first in line for ever.
 func TestSigninTicketArrivalBounded(t *testing.T) {
 	t.Parallel()
-	a := newApp(t, func(ac *appConfig) { ac.workers, ac.queue, ac.budget = 1, 100, 2*time.Second })
-	a.seedUser(t, annName, annEmail, annPassword)
-	a.seedUser(t, bobName, bobEmail, annPassword)
-	now := time.Now()
-	a.handler.SetTicketClock(func() time.Time { return now })
-	release, err := a.hasher.Occupy(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, now, release := busyLine(t)
 	defer release()
-	a.hasher.SetHashTime(3 * time.Second)
 	ann := a.client(t)
 	form := url.Values{"email": {annEmail}, "password": {annPassword}}
 	if res := ann.postForm("/login", form); res.status != http.StatusServiceUnavailable || res.cookie(placeCookie) == nil {
 		t.Fatalf("sign-in past the budget: got %d and no ticket, want 503 with one", res.status)
 	}
 	// 20 s later, still refused: the ticket comes back, good for 33 s more.
-	now = now.Add(20 * time.Second)
+	*now = now.Add(20 * time.Second)
 	if res := ann.postForm("/login", form); res.status != http.StatusServiceUnavailable || res.cookie(placeCookie) == nil {
 		t.Fatalf("retry with the ticket: got %d and no ticket, want 503 with a new one", res.status)
 	}
 	// 40 s after Ann first came, Bob waits 1.5 s; Ann's ticket (unexpired,
 	// arrival 40 s ago) must not put her ahead of him: behind him she
 	// would wait 3 s, and is refused.
-	now = now.Add(20 * time.Second)
+	*now = now.Add(20 * time.Second)
 	a.hasher.SetHashTime(1500 * time.Millisecond)
 	bob := postLater(a.client(t), bobEmail, annPassword)
 	a.waiting(t, 1)
