@@ -51,7 +51,9 @@ test: deps
 # renders); S4 the invite-accept race; S6 start-up; S5 a 100k-user database;
 # S2 an htmx preference save; S3 200 sign-ins during S1; S3b waves of 50
 # sign-ins that honour Retry-After during S1; S7 a 5-minute soak;
-# S1 on a LiteFS replica next to its primary (two LiteFS nodes: deps).
+# S1 on a LiteFS replica next to its primary (two LiteFS nodes: deps);
+# first load: /login and /profile in Chromium under slow 4G, cold and warm,
+# next to a bare page (Chromium: deps).
 # Each benchmark reports its own reference, measured in the same run.
 bench: deps
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkProfile$$' -benchtime 20000x -timeout 10m ./bench/
@@ -68,6 +70,7 @@ bench: deps
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInWait$$' -benchtime 5x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 20m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkLiteFSReplicaS1$$' -benchtime 20000x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkFirstLoad$$' -benchtime 5x -timeout 10m ./e2e/
 
 # Each fuzz target for FUZZTIME (30 s): the form decoders and validators.
 # Their seeds and the inputs that once failed (testdata/fuzz) run in `make test`.

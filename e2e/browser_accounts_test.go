@@ -218,7 +218,7 @@ func TestBrowserAccounts(t *testing.T) {
 }
 
 // createBrowserUser adds a user with a verified email and a password.
-func createBrowserUser(t *testing.T, store *db.Store, name, email, pw string) {
+func createBrowserUser(t testing.TB, store *db.Store, name, email, pw string) {
 	t.Helper()
 	hash, err := password.NewHasher(1, 1).Hash(t.Context(), pw)
 	if err != nil {

@@ -188,7 +188,7 @@ func TestBrowser(t *testing.T) {
 
 // startChromium starts Debian's Chromium, headless, for the test: its first
 // tab is the returned context. It stops when ctx ends or the test does.
-func startChromium(t *testing.T, ctx context.Context) context.Context {
+func startChromium(t testing.TB, ctx context.Context) context.Context {
 	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -224,7 +224,7 @@ func startChromium(t *testing.T, ctx context.Context) context.Context {
 // startBrowserApp serves the application, wired as serve wires it, on a loopback
 // port, with a fresh database. env adds ROSTER_* settings, such as
 // ROSTER_SMTP_URL. It returns the base URL and the store, for setting up users.
-func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
+func startBrowserApp(t testing.TB, env map[string]string) (string, *db.Store) {
 	t.Helper()
 	base, app := serveBrowserApp(t, env)
 	return base, app.Store
@@ -232,7 +232,7 @@ func startBrowserApp(t *testing.T, env map[string]string) (string, *db.Store) {
 
 // serveBrowserApp is startBrowserApp returning the whole application, for
 // a test that reads its route table too.
-func serveBrowserApp(t *testing.T, env map[string]string) (string, *server.App) {
+func serveBrowserApp(t testing.TB, env map[string]string) (string, *server.App) {
 	t.Helper()
 	return serveBrowserAppAt(t, env, "127.0.0.1")
 }
@@ -240,7 +240,7 @@ func serveBrowserApp(t *testing.T, env map[string]string) (string, *server.App) 
 // serveBrowserAppAt is serveBrowserApp with host in the base URL (it
 // listens on 127.0.0.1 whatever the host): "localhost" for passkeys,
 // whose relying-party id cannot be an IP address.
-func serveBrowserAppAt(t *testing.T, env map[string]string, host string) (string, *server.App) {
+func serveBrowserAppAt(t testing.TB, env map[string]string, host string) (string, *server.App) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -286,7 +286,7 @@ type browserTab struct {
 }
 
 // newBrowserTab opens a tab under parent, in a new BrowserContext when isolated.
-func newBrowserTab(t *testing.T, parent context.Context, name, userAgent string, js, isolated bool) *browserTab {
+func newBrowserTab(t testing.TB, parent context.Context, name, userAgent string, js, isolated bool) *browserTab {
 	t.Helper()
 	var opts []chromedp.ContextOption
 	if isolated {
@@ -334,7 +334,7 @@ func (tb *browserTab) step() (context.Context, context.CancelFunc) {
 // triggers, and a click in that moment would be lost.
 var htmxSettled = chromedp.Poll[chromedp.Void](`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`)
 
-func (tb *browserTab) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+func (tb *browserTab) do(t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := tb.step()
 	defer cancel()
@@ -347,7 +347,7 @@ func (tb *browserTab) do(t *testing.T, what string, steps ...chromedp.Action[chr
 // directly (a plain POST, 303, GET) or through htmx's HX-Redirect. It waits
 // for that page, which must be wantPath answered with 200; waiting for an
 // element instead could match one still on the old page.
-func (tb *browserTab) submit(t *testing.T, what, wantPath string, steps ...chromedp.Action[chromedp.Void]) {
+func (tb *browserTab) submit(t testing.TB, what, wantPath string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := tb.step()
 	defer cancel()
@@ -373,7 +373,7 @@ func (tb *browserTab) eval(t *testing.T, js string) string {
 }
 
 // fatalf fails the test and shows where the tab was and what it showed.
-func (tb *browserTab) fatalf(t *testing.T, format string, args ...any) {
+func (tb *browserTab) fatalf(t testing.TB, format string, args ...any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
 	defer cancel()
@@ -382,12 +382,12 @@ func (tb *browserTab) fatalf(t *testing.T, format string, args ...any) {
 	t.Fatalf("%s: %s\nlocation: %s\n%s", tb.name, fmt.Sprintf(format, args...), loc, html)
 }
 
-func (tb *browserTab) navigate(t *testing.T, u, waitFor string) {
+func (tb *browserTab) navigate(t testing.TB, u, waitFor string) {
 	t.Helper()
 	tb.do(t, "open "+u, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS(waitFor)))
 }
 
-func (tb *browserTab) signIn(t *testing.T, base, email, password string) {
+func (tb *browserTab) signIn(t testing.TB, base, email, password string) {
 	t.Helper()
 	tb.navigate(t, base+"/login", "#login-form")
 	tb.submit(t, "log in as "+email, "/profile",

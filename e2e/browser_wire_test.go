@@ -21,6 +21,23 @@ type wireEntry struct {
 
 const wireEntriesJS = `performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map(e => ({name: e.name, enc: e.encodedBodySize, dec: e.decodedBodySize, transfer: e.transferSize}))`
 
+// resourceTiming reads the page's Resource Timing entries, the page's own
+// (navigation) first.
+func (tb *browserTab) resourceTiming(t testing.TB) []wireEntry {
+	t.Helper()
+	ctx, cancel := tb.step()
+	defer cancel()
+	list, err := chromedp.Run(ctx, chromedp.Evaluate[[]wireEntry](wireEntriesJS))
+	if err != nil {
+		tb.fatalf(t, "read resource timing: %v", err)
+	}
+	return list
+}
+
+// fingerprinted matches a static file's fingerprinted URL: its name and
+// extension are the submatches.
+var fingerprinted = regexp.MustCompile(`/static/([^/]+)\.[0-9a-f]{16}\.(js|css|svg)$`)
+
 // TestBrowserCompressedAndCached (issue 19 items 2 and 3): Chromium gets
 // /login and its static files compressed (fewer bytes encoded than
 // decoded), names them by fingerprinted URLs, runs htmx from them, and on
@@ -32,18 +49,9 @@ func TestBrowserCompressedAndCached(t *testing.T) {
 	base, _ := startBrowserApp(t, nil)
 	tab := newBrowserTab(t, startChromium(t, ctx), "tab", browserUAChrome, true, false)
 
-	entries := func() []wireEntry {
-		list, err := chromedp.Run(tab.ctx, chromedp.Evaluate[[]wireEntry](wireEntriesJS))
-		if err != nil {
-			t.Fatalf("read resource timing: %v", err)
-		}
-		return list
-	}
-	fingerprinted := regexp.MustCompile(`/static/([^/]+)\.[0-9a-f]{16}\.(js|css|svg)$`)
-
 	tab.navigate(t, base+"/login", "#login-form")
 	tab.wantHTMX(t)
-	list := entries()
+	list := tab.resourceTiming(t)
 	// The files the layout links are all fetched before load; the favicon
 	// is fetched when Chromium gets to it (sometimes after the check), so
 	// it is checked when it is there but not required.
@@ -80,7 +88,7 @@ func TestBrowserCompressedAndCached(t *testing.T) {
 	// Another visit: the static files come from the cache, unasked.
 	tab.navigate(t, base+"/signup", "#signup-form")
 	tab.wantHTMX(t)
-	for _, e := range entries()[1:] {
+	for _, e := range tab.resourceTiming(t)[1:] {
 		if strings.HasPrefix(e.Name, base+"/static/") && e.Transfer != 0 {
 			t.Errorf("warm %s: %v bytes transferred, want 0 (from the cache, not revalidated)", e.Name[len(base):], e.Transfer)
 		}
