@@ -350,6 +350,20 @@ func wantCold(t *testing.T, base string, l *pageLoad, files ...string) {
 	if len(l.Entries) == 0 || l.Entries[0].Encoded <= 0 {
 		t.Errorf("cold %s: no navigation entry with a body: %+v", l.Path, l.Entries)
 	}
+	// Only the style sheets hold the first paint back: scripts are
+	// deferred, so a person sees the page while htmx still arrives.
+	var blocking []string
+	for _, e := range l.Entries {
+		if m := fingerprinted.FindStringSubmatch(e.Name); e.Blocking && m != nil {
+			blocking = append(blocking, m[1]+"."+m[2])
+		} else if e.Blocking {
+			blocking = append(blocking, e.Name)
+		}
+	}
+	slices.Sort(blocking)
+	if want := []string{"app.css", "pico.min.css"}; !slices.Equal(blocking, want) {
+		t.Errorf("cold %s: render-blocking: %v, want only the style sheets %v", l.Path, blocking, want)
+	}
 }
 
 // wantWarm checks a second visit: the page itself is asked for again (it

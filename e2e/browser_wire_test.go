@@ -17,9 +17,10 @@ type wireEntry struct {
 	Encoded  float64 `json:"enc"`
 	Decoded  float64 `json:"dec"`
 	Transfer float64 `json:"transfer"`
+	Blocking bool    `json:"blocking"` // render-blocking, as Chromium decided
 }
 
-const wireEntriesJS = `performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map(e => ({name: e.name, enc: e.encodedBodySize, dec: e.decodedBodySize, transfer: e.transferSize}))`
+const wireEntriesJS = `performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map(e => ({name: e.name, enc: e.encodedBodySize, dec: e.decodedBodySize, transfer: e.transferSize, blocking: e.renderBlockingStatus === 'blocking'}))`
 
 // resourceTiming reads the page's Resource Timing entries, the page's own
 // (navigation) first.
