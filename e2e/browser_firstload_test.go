@@ -386,11 +386,7 @@ func wantWarm(t *testing.T, base string, l *pageLoad) {
 				l.Path, strings.TrimPrefix(r.URL, base), r.Bytes, r.Status)
 		}
 	}
-	for _, e := range l.Entries[1:] {
-		if strings.HasPrefix(e.Name, base+"/static/") && e.Transfer != 0 {
-			t.Errorf("warm %s: %s: transferSize %v, want 0 (from the cache, not revalidated)", l.Path, strings.TrimPrefix(e.Name, base), e.Transfer)
-		}
-	}
+	wantStaticCached(t, "warm "+l.Path, base, l.Entries)
 }
 
 // firstLoadReference is the page the reference serves: a few hundred

@@ -35,6 +35,18 @@ func (tb *browserTab) resourceTiming(t testing.TB) []wireEntry {
 	return list
 }
 
+// wantStaticCached checks a page's Resource Timing entries: no static
+// file came over the network (transferSize 0: from the cache, not even
+// revalidated, which would cost a 304's headers).
+func wantStaticCached(t testing.TB, what, base string, entries []wireEntry) {
+	t.Helper()
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name, base+"/static/") && e.Transfer != 0 {
+			t.Errorf("%s: %s: transferSize %v, want 0 (from the cache, not revalidated)", what, strings.TrimPrefix(e.Name, base), e.Transfer)
+		}
+	}
+}
+
 // fingerprinted matches a static file's fingerprinted URL: its name and
 // extension are the submatches.
 var fingerprinted = regexp.MustCompile(`/static/([^/]+)\.[0-9a-f]{16}\.(js|css|svg)$`)
@@ -89,11 +101,7 @@ func TestBrowserCompressedAndCached(t *testing.T) {
 	// Another visit: the static files come from the cache, unasked.
 	tab.navigate(t, base+"/signup", "#signup-form")
 	tab.wantHTMX(t)
-	for _, e := range tab.resourceTiming(t)[1:] {
-		if strings.HasPrefix(e.Name, base+"/static/") && e.Transfer != 0 {
-			t.Errorf("warm %s: %v bytes transferred, want 0 (from the cache, not revalidated)", e.Name[len(base):], e.Transfer)
-		}
-	}
+	wantStaticCached(t, "warm /signup", base, tab.resourceTiming(t))
 
 	// The sign-up form posts with htmx and the page's masked token.
 	tab.submit(t, "sign up", "/profile",
