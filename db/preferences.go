@@ -105,9 +105,14 @@ func PreferenceNamed(name string) (Preference, bool) {
 
 // Switch reports whether the preference is on or off (a checkbox).
 func (d Preference) Switch() bool {
-	_, ok := d.field(&Preferences{}).(*bool)
+	_, ok := d.field(&noPreferences).(*bool)
 	return ok
 }
+
+// noPreferences is what Switch asks a field's type of, only ever read: a
+// new one on each call was a heap allocation (field is a func value, so
+// what it is given escapes).
+var noPreferences Preferences
 
 // Values lists the values the preference may take, as the form posts
 // them: its choices, "0" and "1" for a switch, none for a zone (any name
@@ -172,8 +177,11 @@ func (d Preference) Set(p *Preferences, v string) bool {
 
 // Value is the preference's value in p as the API shows it: a number, a
 // boolean or a string.
-func (d Preference) Value(p Preferences) any {
-	switch f := d.field(&p).(type) {
+func (d Preference) Value(p Preferences) any { return d.valueIn(&p) }
+
+// valueIn is Value of *p: SavePreferences reads every value of one p.
+func (d Preference) valueIn(p *Preferences) any {
+	switch f := d.field(p).(type) {
 	case *int:
 		return *f
 	case *bool:
@@ -274,7 +282,7 @@ func (s *Store) SavePreferences(ctx context.Context, userID int64, p Preferences
 	args := make([]any, 0, 2+len(PreferenceList))
 	args = append(args, userID)
 	for _, d := range PreferenceList {
-		args = append(args, d.Value(p))
+		args = append(args, d.valueIn(&p)) // p escapes once, not once a value
 	}
 	_, err := s.exec(ctx, prefsUpsert, append(args, unix(s.now()))...)
 	if err != nil {
