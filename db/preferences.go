@@ -291,6 +291,40 @@ func (s *Store) SavePreferences(ctx context.Context, userID int64, p Preferences
 	return nil
 }
 
+// SavePreferenceChanges stores the preferences of p named in changed (a
+// control's htmx save changes one), in one statement: an UPDATE of those
+// columns alone, or, for a user who has none saved yet, SavePreferences'
+// upsert of all of p. Writing only what changed is cheaper than the
+// upsert (which evaluates every column's check) and leaves a concurrent
+// save of another preference in place. A name not in PreferenceList is an
+// error; values the table's checks refuse are an error and change nothing.
+func (s *Store) SavePreferenceChanges(ctx context.Context, userID int64, p Preferences, changed []string) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString("UPDATE preferences SET ")
+	args := make([]any, 0, len(changed)+2)
+	for _, name := range changed {
+		i := slices.IndexFunc(PreferenceList, func(d Preference) bool { return d.Name == name })
+		if i < 0 {
+			return fmt.Errorf("save preferences of user %d: no preference %q", userID, name)
+		}
+		q.WriteString(PreferenceList[i].Name) // a column name from the list, never the request's
+		q.WriteString(" = ?, ")
+		args = append(args, PreferenceList[i].valueIn(&p))
+	}
+	q.WriteString("updated_at = ? WHERE user_id = ?")
+	res, err := s.exec(ctx, q.String(), append(args, unix(s.now()), userID)...)
+	if err != nil {
+		return fmt.Errorf("save preferences of user %d: %w", userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	return s.SavePreferences(ctx, userID, p) // none saved yet
+}
+
 // SignInAttempt is one sign-in of the activity chart: when, and whether it failed.
 type SignInAttempt struct {
 	At     time.Time

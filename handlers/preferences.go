@@ -81,7 +81,7 @@ func (h *Handler) savePreferences(c echo.Context) error {
 		// flash that says so.
 		return answer(h, c, sec, http.StatusOK, views.PreferencesUnchanged, nil)
 	}
-	if err := h.store.SavePreferences(c.Request().Context(), u.ID, p); err != nil {
+	if err := h.store.SavePreferenceChanges(c.Request().Context(), u.ID, p, changed); err != nil {
 		return err
 	}
 	c.Set(ctxPrefs, p) // the answer already shows them
