@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -96,6 +98,17 @@ func BenchmarkSavePreference(b *testing.B) {
 // its own.
 func startBareUpdate(b *testing.B) string {
 	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	serveOn(b, ln, bareUpdate(b))
+	return "http://" + ln.Addr().String()
+}
+
+// bareUpdate is startBareUpdate's Echo, not yet serving.
+func bareUpdate(b *testing.B) *echo.Echo {
+	b.Helper()
 	ctx := b.Context()
 	store, err := server.OpenStore(ctx, b.TempDir()+"/bare.db")
 	if err != nil {
@@ -103,10 +116,6 @@ func startBareUpdate(b *testing.B) string {
 	}
 	b.Cleanup(func() { store.Close() })
 	u, err := store.CreateUser(ctx, db.NewUser{Email: "bare@example.com", Name: "Bare"}, db.Event{Kind: db.EventSignUp, IP: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,8 +133,78 @@ func startBareUpdate(b *testing.B) string {
 		}
 		return c.NoContent(http.StatusNoContent)
 	})
-	serveOn(b, ln, e)
-	return "http://" + ln.Addr().String()
+	return e
+}
+
+// BenchmarkSaveHandler sends S2's requests straight to the application's
+// handler, one at a time, without a network or a load generator, next to
+// S2's bare reference handler the same way, as BenchmarkPageHandler does
+// for S1: time, process CPU time and allocations per request of the
+// servers' own work, which a busy shared machine disturbs least (the
+// allocation count not at all). Every request writes, so each session read
+// comes after a write, as in S2. cpu-ratio is bare over roster CPU time.
+//
+//	go test -run '^$' -bench SaveHandler -benchmem ./bench/
+func BenchmarkSaveHandler(b *testing.B) {
+	hash, err := password.NewHasher(1, 0).Hash(b.Context(), benchPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s1 := startS1(b, "", hash)
+	csrf := cookieValue(s1.cookies, "roster_csrf")
+	if csrf == "" {
+		b.Fatalf("no roster_csrf cookie among %q", s1.cookies)
+	}
+	bare := bareUpdate(b)
+	themes := [2]string{"light", "dark"}
+	var rosterCPU float64
+	for _, side := range []struct {
+		name string
+		h    http.Handler
+		req  func(i int) *http.Request
+		ok   func(*httptest.ResponseRecorder) bool
+	}{
+		{"roster", s1.handler, func(i int) *http.Request {
+			req := httptest.NewRequest(http.MethodPost, "/preferences", strings.NewReader("theme="+themes[i%2]))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Cookie", s1.cookies)
+			req.Header.Set("X-CSRF-Token", csrf)
+			req.Header.Set("HX-Request", "true")
+			req.Header.Set("HX-Current-URL", s1.base+"/preferences")
+			return req
+		}, func(rec *httptest.ResponseRecorder) bool {
+			return rec.Code == http.StatusOK && bytes.Contains(rec.Body.Bytes(), []byte(`role="status">Saved<`))
+		}},
+		{"bare", bare, func(i int) *http.Request {
+			req := httptest.NewRequest(http.MethodPost, "/update", strings.NewReader("value="+themes[i%2]))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return req
+		}, func(rec *httptest.ResponseRecorder) bool { return rec.Code == http.StatusNoContent }},
+	} {
+		b.Run(side.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			cpu := processCPU()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				side.h.ServeHTTP(rec, side.req(i))
+				i++
+				if !side.ok(rec) {
+					b.Fatalf("%s: got %d %q", side.name, rec.Code, rec.Body.Bytes())
+				}
+			}
+			perOp := float64(processCPU()-cpu) / float64(b.N) / float64(time.Microsecond)
+			b.ReportMetric(perOp, "cpu-us/op")
+			switch side.name {
+			case "roster":
+				rosterCPU = perOp
+			case "bare":
+				if rosterCPU > 0 {
+					b.ReportMetric(perOp/rosterCPU, "cpu-ratio")
+				}
+			}
+		})
+	}
 }
 
 // serverLabel runs f with the pprof label server=name, which every

@@ -91,3 +91,58 @@ func BenchmarkReads(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSessionAfterWrite times S2's two statements on one user, as one
+// request at a time makes them: a preference saved (on the writer), then
+// the session read as the next request reads it, on a reader (whose page
+// cache the write has just made stale) or on the writer (whose cache the
+// write kept), next to the write alone as the reference.
+//
+//	go test -run '^$' -bench SessionAfterWrite ./db/
+func BenchmarkSessionAfterWrite(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir()+"/after-write.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, NewUser{Email: "writer@example.com", Name: "W", PasswordHash: "h", Verified: true}, Event{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	hash := []byte("after-write-0123456789abcdef012345")
+	if _, err := s.CreateSession(ctx, Session{IDHash: hash, UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		b.Fatal(err)
+	}
+	themes := [2]string{"light", "dark"}
+	for _, r := range []struct {
+		name string
+		read func(context.Context, []byte, time.Time) (SignedIn, error)
+	}{
+		{"write-only(reference)", nil},
+		{"reader", s.ActiveSession},
+		{"writer", s.ActiveSessionToWrite},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			p := DefaultPreferences()
+			i := 0
+			for b.Loop() {
+				p.Theme = themes[i%2]
+				i++
+				if err := s.SavePreferences(ctx, u.ID, p); err != nil {
+					b.Fatal(err)
+				}
+				if r.read == nil {
+					continue
+				}
+				if _, err := r.read(ctx, hash, now.Add(-time.Hour)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -125,9 +125,27 @@ func newSession(t *testing.T, s *Store, userID int64, id string) Session {
 	return ss
 }
 
+// TestSessions runs on both reads of a session: ActiveSession (a reader
+// connection, for pages) and ActiveSessionToWrite (the writer, for POSTs),
+// which must see the same sessions, expiries, idle limits and revocations.
 func TestSessions(t *testing.T) {
+	for _, read := range []struct {
+		name   string
+		active func(*Store) func(context.Context, []byte, time.Time) (SignedIn, error)
+	}{
+		{"reader", func(s *Store) func(context.Context, []byte, time.Time) (SignedIn, error) { return s.ActiveSession }},
+		{"writer", func(s *Store) func(context.Context, []byte, time.Time) (SignedIn, error) {
+			return s.ActiveSessionToWrite
+		}},
+	} {
+		t.Run(read.name, func(t *testing.T) { testSessions(t, read.active) })
+	}
+}
+
+func testSessions(t *testing.T, activeOf func(*Store) func(context.Context, []byte, time.Time) (SignedIn, error)) {
 	ctx := context.Background()
 	s := openTest(t)
+	active := activeOf(s)
 	u := mustUser(t, s, "a@example.com")
 	other := mustUser(t, s, "b@example.com")
 	a := newSession(t, s, u.ID, "a")
@@ -136,7 +154,7 @@ func TestSessions(t *testing.T) {
 	bs := newSession(t, s, other.ID, "x")
 	idle := time.Now().Add(-time.Hour)
 
-	in, err := s.ActiveSession(ctx, []byte("a"), idle)
+	in, err := active(ctx, []byte("a"), idle)
 	if err != nil || in.SessionID != a.ID || string(in.IDHash) != "a" || !in.LastSeenAt.Equal(a.LastSeenAt) {
 		t.Fatalf("ActiveSession: got %+v, %v; want session %+v", in, err, a)
 	}
@@ -155,13 +173,13 @@ func TestSessions(t *testing.T) {
 	if err := s.SavePreferences(ctx, u.ID, saved); err != nil {
 		t.Fatal(err)
 	}
-	if in, err := s.ActiveSession(ctx, []byte("a"), idle); err != nil || in.Prefs != saved {
+	if in, err := active(ctx, []byte("a"), idle); err != nil || in.Prefs != saved {
 		t.Fatalf("ActiveSession's preferences: got %+v, %v; want %+v", in.Prefs, err, saved)
 	}
 	if p, err := s.Preferences(ctx, u.ID); err != nil || p != saved {
 		t.Fatalf("Preferences: got %+v, %v; want %+v", p, err, saved)
 	}
-	if _, err := s.ActiveSession(ctx, []byte("a"), time.Now().Add(time.Hour)); !errors.Is(err, ErrNotFound) {
+	if _, err := active(ctx, []byte("a"), time.Now().Add(time.Hour)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("idle session: got %v, want ErrNotFound", err)
 	}
 	if err := s.SaveSessionData(ctx, []byte("a"), []byte("data")); err != nil {
@@ -170,7 +188,7 @@ func TestSessions(t *testing.T) {
 	if err := s.TouchSession(ctx, []byte("a"), "10.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	in, _ = s.ActiveSession(ctx, []byte("a"), idle)
+	in, _ = active(ctx, []byte("a"), idle)
 	if !bytes.Equal(in.Data, []byte("data")) || !in.LastSeenAt.After(a.LastSeenAt.Add(-time.Second)) {
 		t.Fatalf("after save/touch: got %+v", in)
 	}
@@ -199,7 +217,7 @@ func TestSessions(t *testing.T) {
 	if err := s.DeleteSession(ctx, []byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ActiveSession(ctx, []byte("a"), idle); !errors.Is(err, ErrNotFound) {
+	if _, err := active(ctx, []byte("a"), idle); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted: got %v, want ErrNotFound", err)
 	}
 	if n, err := s.DeleteExpired(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {

@@ -105,9 +105,14 @@ func PreferenceNamed(name string) (Preference, bool) {
 
 // Switch reports whether the preference is on or off (a checkbox).
 func (d Preference) Switch() bool {
-	_, ok := d.field(&Preferences{}).(*bool)
+	_, ok := d.field(&noPreferences).(*bool)
 	return ok
 }
+
+// noPreferences is what Switch asks a field's type of, only ever read: a
+// new one on each call was a heap allocation (field is a func value, so
+// what it is given escapes).
+var noPreferences Preferences
 
 // Values lists the values the preference may take, as the form posts
 // them: its choices, "0" and "1" for a switch, none for a zone (any name
@@ -172,8 +177,11 @@ func (d Preference) Set(p *Preferences, v string) bool {
 
 // Value is the preference's value in p as the API shows it: a number, a
 // boolean or a string.
-func (d Preference) Value(p Preferences) any {
-	switch f := d.field(&p).(type) {
+func (d Preference) Value(p Preferences) any { return d.valueIn(&p) }
+
+// valueIn is Value of *p: SavePreferences reads every value of one p.
+func (d Preference) valueIn(p *Preferences) any {
+	switch f := d.field(p).(type) {
 	case *int:
 		return *f
 	case *bool:
@@ -274,13 +282,47 @@ func (s *Store) SavePreferences(ctx context.Context, userID int64, p Preferences
 	args := make([]any, 0, 2+len(PreferenceList))
 	args = append(args, userID)
 	for _, d := range PreferenceList {
-		args = append(args, d.Value(p))
+		args = append(args, d.valueIn(&p)) // p escapes once, not once a value
 	}
 	_, err := s.exec(ctx, prefsUpsert, append(args, unix(s.now()))...)
 	if err != nil {
 		return fmt.Errorf("save preferences of user %d: %w", userID, err)
 	}
 	return nil
+}
+
+// SavePreferenceChanges stores the preferences of p named in changed (a
+// control's htmx save changes one), in one statement: an UPDATE of those
+// columns alone, or, for a user who has none saved yet, SavePreferences'
+// upsert of all of p. Writing only what changed is cheaper than the
+// upsert (which evaluates every column's check) and leaves a concurrent
+// save of another preference in place. A name not in PreferenceList is an
+// error; values the table's checks refuse are an error and change nothing.
+func (s *Store) SavePreferenceChanges(ctx context.Context, userID int64, p Preferences, changed []string) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString("UPDATE preferences SET ")
+	args := make([]any, 0, len(changed)+2)
+	for _, name := range changed {
+		i := slices.IndexFunc(PreferenceList, func(d Preference) bool { return d.Name == name })
+		if i < 0 {
+			return fmt.Errorf("save preferences of user %d: no preference %q", userID, name)
+		}
+		q.WriteString(PreferenceList[i].Name) // a column name from the list, never the request's
+		q.WriteString(" = ?, ")
+		args = append(args, PreferenceList[i].valueIn(&p))
+	}
+	q.WriteString("updated_at = ? WHERE user_id = ?")
+	res, err := s.exec(ctx, q.String(), append(args, unix(s.now()), userID)...)
+	if err != nil {
+		return fmt.Errorf("save preferences of user %d: %w", userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	return s.SavePreferences(ctx, userID, p) // none saved yet
 }
 
 // SignInAttempt is one sign-in of the activity chart: when, and whether it failed.

@@ -106,11 +106,26 @@ var activeSessionQuery = `SELECT ` + signedInColumns + `
 // package comment: as a bare parameter the join was planned again on every
 // execution (24 us instead of 5).
 func (s *Store) ActiveSession(ctx context.Context, hash []byte, idleSince time.Time) (SignedIn, error) {
+	return s.activeSession(ctx, s.r, hash, idleSince)
+}
+
+// ActiveSessionToWrite is ActiveSession on the writer connection, for a
+// request that is about to write (a POST). A reader connection drops its
+// whole page cache whenever the WAL has changed since its last read, so
+// under writes every read on a reader starts cold and reads its pages
+// again; the one writer made every change itself and keeps its cache, so
+// the same statement there finds its pages warm (S2 in docs/BENCHMARKS.md).
+// It reads the committed rows as a reader does.
+func (s *Store) ActiveSessionToWrite(ctx context.Context, hash []byte, idleSince time.Time) (SignedIn, error) {
+	return s.activeSession(ctx, s.w, hash, idleSince)
+}
+
+func (s *Store) activeSession(ctx context.Context, from *sql.DB, hash []byte, idleSince time.Time) (SignedIn, error) {
 	in := SignedIn{IDHash: hash}
 	var seen int64
 	var ur userRow
 	var pr prefsRow
-	err := s.r.QueryRowContext(ctx, activeSessionQuery, hash, unix(s.now()), unix(idleSince)).
+	err := from.QueryRowContext(ctx, activeSessionQuery, hash, unix(s.now()), unix(idleSince)).
 		Scan(slices.Concat([]any{&in.SessionID, &seen, &in.Data}, ur.targets(), pr.targets())...)
 	if err != nil {
 		return SignedIn{}, mapErr(err)

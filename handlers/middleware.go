@@ -60,23 +60,37 @@ func (h *Handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		stripeScripts, stripeMore := h.stripeCSP(c.Request().URL.Path)
 		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-"+n+"' 'strict-dynamic'"+stripeScripts+"; "+
 			"style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"+stripeMore)
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd["X-Content-Type-Options"] = fixedNosniff
+		hd["Referrer-Policy"] = fixedSameOrigin
+		hd["Cross-Origin-Opener-Policy"] = fixedSameOrigin
 		hd.Add("Vary", "HX-Request")
 		if h.cfg.Secure() {
-			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			hd["Strict-Transport-Security"] = fixedHSTS
 		}
 		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
 			// staticFiles says how long (fingerprinted or not).
-			hd.Set("Cache-Control", cacheShort)
+			hd["Cache-Control"] = fixedCacheShort
 		} else {
 			// Pages carry CSRF tokens and personal data; never keep them.
-			hd.Set("Cache-Control", "no-store")
+			hd["Cache-Control"] = fixedNoStore
 		}
 		return next(c)
 	}
 }
+
+// The values of secureHeaders' fixed headers, made once: a header set with
+// Header.Set gets a new slice for its value on every request. Sharing them
+// is safe: net/http copies the header map before it writes it, and Set, Add
+// and Del replace, extend (into a new array: each has no spare capacity) or
+// drop a value's slice, never write into it. The keys are written in their
+// canonical form, as Set would.
+var (
+	fixedNosniff    = []string{"nosniff"}
+	fixedSameOrigin = []string{"same-origin"}
+	fixedHSTS       = []string{"max-age=63072000; includeSubDomains"}
+	fixedCacheShort = []string{cacheShort}
+	fixedNoStore    = []string{"no-store"}
+)
 
 // bodyLimit caps request bodies: every form here is small.
 var bodyLimit = middleware.BodyLimit("256K")

@@ -81,7 +81,7 @@ func (h *Handler) savePreferences(c echo.Context) error {
 		// flash that says so.
 		return answer(h, c, sec, http.StatusOK, views.PreferencesUnchanged, nil)
 	}
-	if err := h.store.SavePreferences(c.Request().Context(), u.ID, p); err != nil {
+	if err := h.store.SavePreferenceChanges(c.Request().Context(), u.ID, p, changed); err != nil {
 		return err
 	}
 	c.Set(ctxPrefs, p) // the answer already shows them
@@ -91,16 +91,27 @@ func (h *Handler) savePreferences(c echo.Context) error {
 }
 
 // preferencesStatus is where a saved control shows "Saved" or its error;
-// without JavaScript the whole page does.
+// without JavaScript the whole page does. The status shows only the POST's
+// outcome (Form and Saved, which the handler fills in), so for htmx nothing
+// else of the page is loaded: no menu, token, clock or zone list, and the
+// flash stays for the next page (S2 in docs/BENCHMARKS.md).
 var preferencesStatus = section[views.PreferencesPage]{file: "preferences.html", fragment: "preferences/status", back: to("/preferences"),
 	load: func(h *Handler, c echo.Context) (views.PreferencesPage, error) {
-		return h.loadPreferencesData(c, views.Form{}), nil
+		if isFragment(c) {
+			return views.PreferencesPage{}, nil
+		}
+		return loadPreferencesPage(h, c)
 	}}
 
 // preferencesSection is the whole form, for a POST that is not one
 // control's: the browser-zone offer's "Use it".
 var preferencesSection = section[views.PreferencesPage]{file: "preferences.html", fragment: "preferences/section", back: to("/preferences"),
-	load: preferencesStatus.load}
+	load: loadPreferencesPage}
+
+// loadPreferencesPage is the whole Preferences page, saved values shown.
+func loadPreferencesPage(h *Handler, c echo.Context) (views.PreferencesPage, error) {
+	return h.loadPreferencesData(c, views.Form{}), nil
+}
 
 // preferencesJSON is the answer of GET /api/v1/me/preferences: every
 // declared preference under its name, in the form's order. The zone is

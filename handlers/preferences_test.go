@@ -723,3 +723,26 @@ func TestPreferencesSaveOnlyChanges(t *testing.T) {
 		t.Errorf("saving preferences added %d audit events", n-eventsBefore)
 	}
 }
+
+// TestPreferenceStatusKeepsFlash: a control's htmx save answers with its
+// status alone, so it leaves a message waiting for the next page (the flash
+// of a plain form's save, redirected to that page) where it is: the page
+// shows it, once.
+func TestPreferenceStatusKeepsFlash(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.client(t)
+	c.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
+	p := db.DefaultPreferences()
+	p.PageSize = 50
+	res := c.postForm("/preferences", wholeForm(p))
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("plain POST: got %d, want 303", res.status)
+	}
+	// Before the browser follows the redirect, a control saves itself.
+	p.Theme = "dark"
+	if got := c.postControl("theme", wholeForm(p)); got.status != http.StatusOK || !strings.Contains(got.body, "Saved") {
+		t.Fatalf("htmx POST: got %d %q, want 200 Saved", got.status, got.body)
+	}
+	checkFlash(t, c, res, "Saved: Rows per page.")
+}

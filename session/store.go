@@ -105,7 +105,11 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err != nil || len(raw) != 32 {
 		return sess, nil
 	}
-	in, err := s.db.ActiveSession(r.Context(), hashID(c.Value), time.Now().Add(-s.idle))
+	read := s.db.ActiveSession
+	if writes(r) {
+		read = s.db.ActiveSessionToWrite
+	}
+	in, err := read(r.Context(), hashID(c.Value), time.Now().Add(-s.idle))
 	if errors.Is(err, db.ErrNotFound) {
 		return sess, nil
 	}
@@ -130,6 +134,18 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		}
 	}
 	return sess, nil
+}
+
+// writes says whether r is a request that will most likely write: any
+// method but GET, HEAD and OPTIONS (which never change anything,
+// DESIGN section 4). Its session is read on the writer connection
+// (db.Store.ActiveSessionToWrite).
+func writes(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
 }
 
 // Save writes the session. A session without a signed-in user is not stored
