@@ -126,7 +126,10 @@ func (h *Handler) reauthenticatedNow(c echo.Context, method string) error {
 
 // sudoPassword checks the prompt's password as a sign-in does, with the
 // same slots (per email and client IP), taken before the hash and kept by
-// a wrong password. done is false when it answered with the prompt again.
+// a wrong password, and in the same line for the hasher (verifyInLine):
+// past its budget, the prompt again with 503, Retry-After and a ticket
+// that keeps the place. done is false when it answered with the prompt
+// again.
 func (h *Handler) sudoPassword(c echo.Context, u db.User) (done bool, err error) {
 	ctx := c.Request().Context()
 	pw := c.Request().PostForm.Get(sudoPasswordField)
@@ -143,9 +146,14 @@ func (h *Handler) sudoPassword(c echo.Context, u db.User) (done bool, err error)
 	if err != nil {
 		return false, err
 	}
-	ok, err := h.hasher.Verify(ctx, pw, u.PasswordHash)
+	// The check waits in the sign-ins' line, at the place a ticket kept.
+	ok, err := h.verifyInLine(c, u.Email, pw, u.PasswordHash)
 	if err != nil || ok {
 		h.release(ctx, c, slot) // a right password, or nothing checked
+	}
+	if busy, tooLong := waitTooLong(c, err); tooLong {
+		form.Fail(sudoPasswordField, busyMessage(busy))
+		return false, h.sudoPrompt(c, http.StatusServiceUnavailable, form, false)
 	}
 	if err != nil {
 		return false, h.hashError(err)
