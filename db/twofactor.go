@@ -305,14 +305,19 @@ type TwoFactorReset struct {
 	TOTP          bool // an authenticator app was on (or being set up)
 	RecoveryCodes int  // unused recovery codes
 	Passkeys      int  // passkeys removed (with passkeys only)
+	// What was signed out with the reset: every session of the person and
+	// every sign-in waiting for its second step.
+	Sessions, PendingSignIns int64
 }
 
 // ResetTwoFactor is an operator's way out for someone who lost every
 // factor: the authenticator secret, every recovery code and the sign-ins
 // waiting for a second step go, and with passkeys every passkey and
 // passkey ceremony too, with ev (its notice queued) in one transaction.
-// Nothing to take away is no error: the result says so, and ev is written
-// only when something went.
+// A reset is made because a device is lost or the profile may be taken,
+// so every session of the person ends in that transaction too. Nothing
+// to take away is no error: the result says so, nothing is signed out,
+// and ev is written only when something went.
 func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool, ev Event) (TwoFactorReset, error) {
 	var r TwoFactorReset
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -322,8 +327,7 @@ func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool,
 			Scan(&r.TOTP, &r.RecoveryCodes); err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM totp_secrets WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`,
-			`DELETE FROM pending_signins WHERE user_id = ?`} {
+		for _, q := range []string{`DELETE FROM totp_secrets WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 				return err
 			}
@@ -354,8 +358,19 @@ func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool,
 		if !r.TOTP && r.RecoveryCodes == 0 && r.Passkeys == 0 {
 			return nil
 		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM pending_signins WHERE user_id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		if r.PendingSignIns, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if r.Sessions, err = deleteOtherSessions(ctx, tx, userID, nil); err != nil {
+			return err
+		}
 		ev.UserID = userID
 		ev.Detail = withDetail(ev.Detail, "passkeys_removed", r.Passkeys)
+		ev.Detail = withDetail(ev.Detail, "sessions_ended", r.Sessions)
 		return addEvent(ctx, tx, ev, s.now())
 	})
 	if err != nil {

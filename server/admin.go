@@ -284,8 +284,10 @@ func deleteUser(ctx context.Context, store *db.Store, stripe customerDeleter, u 
 
 // resetTwoFactor is `roster user reset-2fa`: for someone who lost every
 // second factor, the authenticator app and the recovery codes are turned
-// off (and, with -passkeys, the passkeys removed), audited, and the person
-// gets a security notice through their routing. It says what it did.
+// off (and, with -passkeys, the passkeys removed), every session and
+// sign-in waiting for a second step of the person ended with them (the
+// device may be in other hands), audited, and the person gets a security
+// notice through their routing. It says what it did.
 func resetTwoFactor(ctx context.Context, store *db.Store, base string, u db.User, passkeys bool, ev db.Event, stdout io.Writer) error {
 	v, err := views.New()
 	if err != nil {
@@ -322,6 +324,8 @@ func resetTwoFactor(ctx context.Context, store *db.Store, base string, u db.User
 	} else if n, err := store.CountAllPasskeys(ctx, u.ID); err == nil && n > 0 {
 		fmt.Fprintf(stdout, "; %d passkeys kept (add -passkeys to remove them)", n)
 	}
+	fmt.Fprintf(stdout, "; %s signed out, %s ended", views.Plural(r.Sessions, "session", "sessions"),
+		views.Plural(r.PendingSignIns, "sign-in waiting for its second step", "sign-ins waiting for their second step"))
 	fmt.Fprintf(stdout, "\na security notice to <%s> is queued\n", u.Email)
 	return nil
 }

@@ -53,7 +53,8 @@ Usage:
   roster user verify-email -email E
   roster user delete -email E
   roster user reset-2fa -email E [-passkeys]
-                                    turn off the authenticator app and recovery codes of someone who lost them (and the passkeys)
+                                    turn off the authenticator app and recovery codes of someone who lost them (and the passkeys);
+                                    signs every session of the person out
   roster saml verify-domain -connection ID -domain D
                                     trust emails at D from SAML connection ID (after checking its owner)
   roster version
