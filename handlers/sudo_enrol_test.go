@@ -113,6 +113,9 @@ func TestSudoPasskeyWhileAddingPasskey(t *testing.T) {
 	if n, _ := w.a.store.CountPasskeys(context.Background(), w.ann.ID, "roster.test"); n != 1 {
 		t.Fatalf("adding without re-authentication: %d passkeys, want Ann's one (status %d)", n, res.status)
 	}
+	if !strings.Contains(res.body, "This change needs your password again, or a passkey.") {
+		t.Errorf("the prompt does not offer the passkey in words; body:\n%.2000s", res.body)
+	}
 	// The passkey form has one credential field, empty: the assertion's.
 	_, form := promptForm(t, res, "sudo_passkey")
 	if got := form["credential"]; len(got) != 1 || got[0] != "" {
