@@ -209,6 +209,53 @@ func (s *Store) SetRequireTwoFactor(ctx context.Context, accountID, actorID int6
 	})
 }
 
+// StopRequiringTwoFactor is the operator's way out (roster account
+// require-2fa -off) of an account that requires two-factor when no Admin
+// can open its console any more (every Admin turned theirs off): the
+// requirement is lifted and ev written, marked as the operator's, to the
+// activity of each Admin, in one transaction. changed is false when the
+// account did not require it (nothing written); ErrNotFound when there is
+// no such account.
+func (s *Store) StopRequiringTwoFactor(ctx context.Context, accountID int64, ev Event) (a Account, changed bool, err error) {
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id, name, owner_id, require_two_factor FROM accounts WHERE id = ?`, accountID).
+			Scan(&a.ID, &a.Name, &a.OwnerID, &a.RequireTwoFactor)
+		if err != nil {
+			return mapErr(err)
+		}
+		if !a.RequireTwoFactor {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET require_two_factor = 0 WHERE id = ?`, accountID); err != nil {
+			return err
+		}
+		a.RequireTwoFactor, changed = false, true
+		rows, err := tx.QueryContext(ctx, `SELECT user_id FROM memberships WHERE account_id = ? AND role = ? ORDER BY user_id`, accountID, RoleAdmin)
+		admins, err := collect(rows, err, func(r rowScanner) (int64, error) {
+			var id int64
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return err
+		}
+		ev = withAccount(ev, a)
+		ev.Detail = withDetail(ev.Detail, "on", false)
+		ev.Detail = withDetail(ev.Detail, "by", "operator")
+		ev.AccountID = accountID
+		for _, id := range admins {
+			ev.UserID = id
+			if err := addEvent(ctx, tx, ev, s.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return a, false, fmt.Errorf("stop requiring two-factor of account %d: %w", accountID, err)
+	}
+	return a, changed, nil
+}
+
 // TransferOwnership makes toUserID, an Admin, the owner; actor must be the
 // owner and stays an Admin. The event's notice goes to the new owner.
 func (s *Store) TransferOwnership(ctx context.Context, accountID, actorID, toUserID int64, ev Event) error {

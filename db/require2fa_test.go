@@ -78,3 +78,55 @@ func TestSetRequireTwoFactor(t *testing.T) {
 		t.Fatalf("audit entries: got %v, want on, off, on", changes)
 	}
 }
+
+// TestDisableTwoFactorLastAdmin: the last Admin with two-factor of an
+// account that requires it cannot turn theirs off (every Admin would be
+// locked out of the console): LastTwoFactorAdminError names the account,
+// and nothing changes (the code is not used up). A Normal member's
+// two-factor does not count; another Admin's does.
+func TestDisableTwoFactorLastAdmin(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	ann, bob, carol := mustUser(t, s, "ann@example.com"), mustUser(t, s, "bob@example.com"), mustUser(t, s, "carol@example.com")
+	if _, err := s.MarkEmailVerified(ctx, ann.ID, Event{Kind: EventEmailVerified}); err != nil {
+		t.Fatal(err)
+	}
+	acme, err := s.CreateAccount(ctx, ann.ID, "Acme", Event{Kind: EventAccountCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		u    User
+		role string
+	}{{bob, RoleAdmin}, {carol, RoleNormal}} {
+		if _, err := s.exec(ctx, `INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, ?, 0)`, acme.ID, m.u.ID, m.role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	on := func(u User) {
+		t.Helper()
+		if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ConfirmTOTP(ctx, u.ID, 1, nil, Event{Kind: EventTwoFactorEnabled}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	on(ann)
+	on(carol)
+	if err := s.SetRequireTwoFactor(ctx, acme.ID, ann.ID, true, Event{Kind: EventTwoFactorRequired}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.DisableTwoFactor(ctx, ann.ID, Proof{Step: 5}, Event{}, Event{Kind: EventTwoFactorDisabled})
+	var last LastTwoFactorAdminError
+	if !errors.As(err, &last) || !errors.Is(err, ErrLastTwoFactorAdmin) || len(last.Accounts) != 1 || last.Accounts[0] != "Acme" {
+		t.Fatalf("the last Admin with two-factor turns it off: got %v, want LastTwoFactorAdminError for Acme", err)
+	}
+	if f, _ := s.SecondFactors(ctx, ann.ID, ""); !f.TOTP {
+		t.Fatal("refused, but two-factor went off")
+	}
+	on(bob) // another Admin has it: Ann may go, with the same code (it was not used up)
+	if err := s.DisableTwoFactor(ctx, ann.ID, Proof{Step: 5}, Event{}, Event{Kind: EventTwoFactorDisabled}); err != nil {
+		t.Fatalf("with another Admin's two-factor: %v", err)
+	}
+}

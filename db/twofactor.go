@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -217,7 +218,10 @@ func (s *Store) UseSecondFactor(ctx context.Context, userID int64, p Proof, used
 
 // DisableTwoFactor uses proof up and turns two-factor off for userID: the
 // secret and every recovery code go, with ev, in one transaction. used is
-// the event of a recovery code used (see consume).
+// the event of a recovery code used (see consume). It is refused with a
+// LastTwoFactorAdminError (nothing changed, the code not used up) when
+// userID is the last Admin with two-factor of an account that requires
+// it: every Admin would then be locked out of its console.
 func (s *Store) DisableTwoFactor(ctx context.Context, userID int64, p Proof, used, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
@@ -230,10 +234,44 @@ func (s *Store) DisableTwoFactor(ctx context.Context, userID int64, p Proof, use
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
+		// Asked in the transaction: two last Admins turning theirs off at
+		// once cannot both pass.
+		rows, err := tx.QueryContext(ctx, `SELECT a.name FROM accounts a
+			JOIN memberships m ON m.account_id = a.id AND m.user_id = ?1 AND m.role = ?2
+			WHERE a.require_two_factor = 1 AND NOT EXISTS (
+				SELECT 1 FROM memberships o JOIN totp_secrets t ON t.user_id = o.user_id AND t.confirmed_at IS NOT NULL
+				WHERE o.account_id = a.id AND o.role = ?2 AND o.user_id <> ?1)
+			ORDER BY a.name COLLATE NOCASE, a.id`, userID, RoleAdmin)
+		locked, err := collect(rows, err, func(r rowScanner) (string, error) {
+			var name string
+			return name, r.Scan(&name)
+		})
+		if err != nil {
+			return err
+		}
+		if len(locked) > 0 {
+			return LastTwoFactorAdminError{Accounts: locked}
+		}
 		ev.UserID = userID
 		return addEvent(ctx, tx, ev, now)
 	})
 }
+
+// ErrLastTwoFactorAdmin refuses turning two-factor off for the last Admin
+// with two-factor of an account that requires it (as a
+// LastTwoFactorAdminError, naming the accounts).
+const ErrLastTwoFactorAdmin = RuleError("the last Admin with two-factor of an account that requires it")
+
+// LastTwoFactorAdminError names the accounts whose last Admin with
+// two-factor the person is.
+type LastTwoFactorAdminError struct{ Accounts []string }
+
+func (e LastTwoFactorAdminError) Error() string {
+	return string(ErrLastTwoFactorAdmin) + ": " + strings.Join(e.Accounts, ", ")
+}
+
+// Unwrap makes it an ErrLastTwoFactorAdmin.
+func (e LastTwoFactorAdminError) Unwrap() error { return ErrLastTwoFactorAdmin }
 
 // PendingSignIn is a sign-in that passed its first factor and waits for
 // the second, in the browser holding the token whose hash is TokenHash.
@@ -305,14 +343,19 @@ type TwoFactorReset struct {
 	TOTP          bool // an authenticator app was on (or being set up)
 	RecoveryCodes int  // unused recovery codes
 	Passkeys      int  // passkeys removed (with passkeys only)
+	// What was signed out with the reset: every session of the person and
+	// every sign-in waiting for its second step.
+	Sessions, PendingSignIns int64
 }
 
 // ResetTwoFactor is an operator's way out for someone who lost every
 // factor: the authenticator secret, every recovery code and the sign-ins
 // waiting for a second step go, and with passkeys every passkey and
 // passkey ceremony too, with ev (its notice queued) in one transaction.
-// Nothing to take away is no error: the result says so, and ev is written
-// only when something went.
+// A reset is made because a device is lost or the profile may be taken,
+// so every session of the person ends in that transaction too. Nothing
+// to take away is no error: the result says so, nothing is signed out,
+// and ev is written only when something went.
 func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool, ev Event) (TwoFactorReset, error) {
 	var r TwoFactorReset
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -322,8 +365,7 @@ func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool,
 			Scan(&r.TOTP, &r.RecoveryCodes); err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM totp_secrets WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`,
-			`DELETE FROM pending_signins WHERE user_id = ?`} {
+		for _, q := range []string{`DELETE FROM totp_secrets WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 				return err
 			}
@@ -354,8 +396,19 @@ func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool,
 		if !r.TOTP && r.RecoveryCodes == 0 && r.Passkeys == 0 {
 			return nil
 		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM pending_signins WHERE user_id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		if r.PendingSignIns, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if r.Sessions, err = deleteOtherSessions(ctx, tx, userID, nil); err != nil {
+			return err
+		}
 		ev.UserID = userID
 		ev.Detail = withDetail(ev.Detail, "passkeys_removed", r.Passkeys)
+		ev.Detail = withDetail(ev.Detail, "sessions_ended", r.Sessions)
 		return addEvent(ctx, tx, ev, s.now())
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -40,6 +41,7 @@ type a11yPage struct {
 	path     string // what the browser opens
 	waitFor  string // a selector that is there once the page has loaded
 	signedIn bool
+	hal      bool // signed in as Hal (two-factor on) in a tab of his own, not Ada
 	// act, when set, is JavaScript run once the page is there (a form sent
 	// with htmx, to show its refusal or its success); then is a selector
 	// that is there once its answer has been swapped in.
@@ -96,9 +98,11 @@ func TestBrowserAccessibility(t *testing.T) {
 	browserCtx := startChromium(t, ctx)
 	out := newBrowserTab(t, browserCtx, "signed out", browserUAChrome, true, true)
 	in := newBrowserTab(t, browserCtx, "Ada", browserUAChrome, true, true)
+	hal := newBrowserTab(t, browserCtx, "Hal", browserUAChrome, true, true)
 	site.prepare(t, in)
 	site.prepareOut(t, out)
-	for _, tb := range []*browserTab{out, in} {
+	site.prepareHal(t, hal)
+	for _, tb := range []*browserTab{out, in, hal} {
 		// Pico honours reduced motion: no colour transition is caught
 		// half-way when the theme changes under axe.
 		if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
@@ -109,11 +113,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	var problems []string
 	for _, p := range site.pages {
-		tb := out
-		if p.signedIn {
-			tb = in
-		}
-		problems = append(problems, tb.checkA11y(t, site.base, p)...)
+		problems = append(problems, p.tab(out, in, hal).checkA11y(t, site.base, p)...)
 	}
 	if len(problems) > 0 {
 		t.Errorf("%d accessibility problems:\n%s", len(problems), strings.Join(problems, "\n"))
@@ -274,6 +274,20 @@ type a11ySite struct {
 	// prepareOut gives the signed-out tab Grace's sign-in waiting for its
 	// second step (the password was right), for the second step's page.
 	prepareOut func(t *testing.T, out *browserTab)
+	// prepareHal signs Hal in, in his tab (a session of his, as after both
+	// steps of his sign-in).
+	prepareHal func(t *testing.T, hal *browserTab)
+}
+
+// tab is the tab p is checked in.
+func (p a11yPage) tab(out, in, hal *browserTab) *browserTab {
+	switch {
+	case p.hal:
+		return hal
+	case p.signedIn:
+		return in
+	}
+	return out
 }
 
 // a11yToken is a random token and its SHA-256, as the app stores it.
@@ -446,6 +460,14 @@ func startA11ySite(t *testing.T) *a11ySite {
 	in := func(name, route, path, waitFor string) a11yPage {
 		return a11yPage{name: name, route: route, path: path, waitFor: waitFor, signedIn: true}
 	}
+	asHal := func(p a11yPage) a11yPage { p.hal = true; return p }
+	// Hal's session: his sign-in passed both steps.
+	halRaw := make([]byte, 32)
+	_, _ = rand.Read(halRaw) // crypto/rand: never fails
+	halSession := base64.RawURLEncoding.EncodeToString(halRaw)
+	halHash := sha256.Sum256([]byte(halSession))
+	_, err = store.CreateSession(ctx, db.Session{IDHash: halHash[:], UserID: hal.ID, ExpiresAt: time.Now().Add(24 * time.Hour), IP: "192.0.2.8", UserAgent: browserUAChrome})
+	must(err)
 	pages := []a11yPage{
 		out("log in", "GET /login", "/login", "#login-form"),
 		out("log in with SAML", "GET /login/saml", "/login/saml", "main form"),
@@ -506,6 +528,19 @@ func startA11ySite(t *testing.T) *a11ySite {
 			})`, "#change-password [data-passkey-error]:not([hidden])"),
 		withAct(in("re-authentication prompt page", "GET /profile", "/profile", "section#sessions"),
 			`document.querySelector('form[action="/profile/password"]').submit()`, "main #sudo_password"),
+		// Someone with two-factor on (Hal) is offered a code from the app
+		// or a recovery code at the prompt: the field, a code refused by
+		// it, and the prompt page.
+		asHal(withAct(in("profile, the re-authentication prompt with a code field", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').requestSubmit()`, "#change-password #sudo_2fa_code")),
+		asHal(withAct(in("profile, a code refused at the re-authentication prompt", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').requestSubmit(),
+			new Promise(function (done) { document.body.addEventListener('htmx:afterSettle', done, {once: true}); }).then(function () {
+				document.querySelector('#change-password #sudo_2fa_code').value = '000000';
+				document.querySelector('#sudo_2fa_code').form.requestSubmit();
+			})`, "#change-password #sudo_2fa_code[aria-invalid=true]")),
+		asHal(withAct(in("re-authentication prompt page with a code field", "GET /profile", "/profile", "section#sessions"),
+			`document.querySelector('form[action="/profile/password"]').submit()`, "main #sudo_2fa_code")),
 		// Delete my profile, refused while Ada owns Acme: the password at
 		// the prompt first (this re-authenticates Ada's tab: it comes after
 		// the pages of the prompt).
@@ -567,6 +602,14 @@ func startA11ySite(t *testing.T) *a11ySite {
 			t.Fatal(err)
 		}
 		ada.signIn(t, base, "ada@example.com", a11yPassword)
+	}, prepareHal: func(t *testing.T, hal *browserTab) {
+		t.Helper()
+		u := strings.TrimPrefix(base, "http://")
+		host := u[:strings.LastIndex(u, ":")]
+		if _, err := chromedp.Call(hal.ctx, network.SetCookie, network.SetCookieParams{Name: "roster_session", Value: halSession, Domain: host, Path: "/"}); err != nil {
+			t.Fatal(err)
+		}
+		hal.navigate(t, base+"/profile", "section#sessions")
 	}, prepareOut: func(t *testing.T, out *browserTab) {
 		t.Helper()
 		u := strings.TrimPrefix(base, "http://")

@@ -54,6 +54,9 @@ func a11yKeyboardForms(acme string) map[string]a11yKeyboardForm {
 		"confirm email":                       {"main form", "", ""},
 		"confirm email change":                {"main form", "", ""},
 		"confirm SAML sign-in":                {"main form", "", ""},
+		// A page reached by a form's answer (act), sent from the keyboard
+		// too: the re-authentication prompt's code field (Hal, two-factor on).
+		"re-authentication prompt page with a code field": {"main form:has(#sudo_2fa_code)", "000000", ""},
 	}
 }
 
@@ -85,8 +88,10 @@ func TestBrowserKeyboard(t *testing.T) {
 	browserCtx := startChromium(t, ctx)
 	out := newBrowserTab(t, browserCtx, "signed out", browserUAChrome, true, true)
 	in := newBrowserTab(t, browserCtx, "Ada", browserUAChrome, true, true)
+	hal := newBrowserTab(t, browserCtx, "Hal", browserUAChrome, true, true)
 	site.prepare(t, in)
 	site.prepareOut(t, out)
+	site.prepareHal(t, hal)
 
 	// The user menu, from the top of the profile.
 	in.navigate(t, site.base+"/profile", "section#sessions")
@@ -112,19 +117,15 @@ func TestBrowserKeyboard(t *testing.T) {
 
 	// One form on every page.
 	for _, p := range site.pages {
-		if p.act != "" {
+		f, ok := forms[p.name]
+		if p.act != "" && !ok {
 			continue // the same page as another, with a form's answer
 		}
-		f, ok := forms[p.name]
 		if !ok {
 			t.Errorf("page %q has no entry in a11yKeyboardForms: name the form the keyboard test sends there, or \"\" for none", p.name)
 			continue
 		}
-		tb := out
-		if p.signedIn {
-			tb = in
-		}
-		problems = append(problems, tb.keyboardForm(t, site.base, p, f)...)
+		problems = append(problems, p.tab(out, in, hal).keyboardForm(t, site.base, p, f)...)
 	}
 	if len(problems) > 0 {
 		t.Errorf("%d keyboard problems:\n%s", len(problems), strings.Join(problems, "\n"))
@@ -161,6 +162,10 @@ func (tb *browserTab) keyboardForm(t *testing.T, base string, p a11yPage, f a11y
 	t.Helper()
 	tb.do(t, "open "+p.name, chromedp.EmulateViewport(1200, 900), chromedp.Navigate(base+p.path),
 		chromedp.WaitVisible(chromedp.CSS(p.waitFor)), htmxSettled)
+	if p.act != "" {
+		tb.eval(t, p.act+`, 'ok'`)
+		tb.do(t, "wait for the answer on "+p.name, chromedp.WaitVisible(chromedp.CSS(p.then)), htmxSettled)
+	}
 	name := fmt.Sprintf("%s (%s)", p.name, p.path)
 	if f.form == "" {
 		// Walk from the top to the last stop: focus leaves the page, or

@@ -96,10 +96,14 @@ func describe(ev db.Event) string {
 	case db.EventTwoFactorDisabled:
 		return "Turned off two-factor authentication"
 	case db.EventTwoFactorReset:
+		what := "A server administrator turned off two-factor authentication"
 		if n := count("passkeys_removed"); n > 0 {
-			return "A server administrator turned off two-factor authentication and removed " + views.Plural(n, "passkey", "passkeys")
+			what += " and removed " + views.Plural(n, "passkey", "passkeys")
 		}
-		return "A server administrator turned off two-factor authentication"
+		if count("sessions_ended") > 0 {
+			what += "; every session logged out"
+		}
+		return what
 	case db.EventRecoveryCodesNew:
 		return "Made new recovery codes; the old ones stopped working"
 	case db.EventRecoveryCodeUsed:
@@ -145,6 +149,9 @@ func describe(ev db.Event) string {
 	case db.EventTwoFactorRequired:
 		if on, _ := ev.Detail["on"].(bool); on {
 			return "Required two-factor authentication of the members of " + account
+		}
+		if text("by") == "operator" {
+			return "A server administrator stopped requiring two-factor authentication of the members of " + account
 		}
 		return "Stopped requiring two-factor authentication of the members of " + account
 	case db.EventAccountDeleted:

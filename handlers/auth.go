@@ -83,9 +83,7 @@ func (h *Handler) login(c echo.Context) error {
 		return err
 	}
 	// The check waits in line for the hasher, at the place a ticket kept.
-	lineCtx, line := h.waitInLine(c, email)
-	ok, err := h.hasher.Verify(lineCtx, pw, u.PasswordHash)
-	h.done(c, line, err)
+	ok, err := h.verifyInLine(c, email, pw, u.PasswordHash)
 	if err != nil {
 		h.release(ctx, c, slot) // nothing was checked
 		if busy, ok := waitTooLong(c, err); ok {
@@ -287,9 +285,7 @@ func (h *Handler) signup(c echo.Context) error {
 	if form.Failed() {
 		return h.render(c, http.StatusUnprocessableEntity, "signup.html", "signup/form", page(form))
 	}
-	lineCtx, line := h.waitInLine(c, email)
-	hash, err := h.hasher.Hash(lineCtx, pw)
-	h.done(c, line, err)
+	hash, err := h.hashInLine(c, email, pw)
 	if busy, ok := waitTooLong(c, err); ok {
 		form.Fail("form", busyMessage(busy))
 		return h.render(c, http.StatusServiceUnavailable, "signup.html", "signup/form", page(form))

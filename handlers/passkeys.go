@@ -111,12 +111,19 @@ func (h *Handler) loadPasskeyUser(c echo.Context, u db.User) (*passkeyUser, erro
 }
 
 // passkeyCookie binds a ceremony to the browser: SameSite=Lax is enough,
-// as every step is a same-site request.
-func (h *Handler) passkeyCookie() string {
-	if h.cfg.Secure() {
-		return "__Host-roster_passkey"
+// as every step is a same-site request. A check of a known person's
+// passkey (the sudo prompt, the second step) has a cookie of its own, so
+// the sudo prompt shown when a passkey is being added can check an
+// existing passkey without ending the ceremony of the one being added.
+func (h *Handler) passkeyCookie(purpose string) string {
+	name := "roster_passkey"
+	if purpose == db.CeremonyVerify {
+		name = "roster_passkey_check"
 	}
-	return "roster_passkey"
+	if h.cfg.Secure() {
+		return "__Host-" + name
+	}
+	return name
 }
 
 func passkeyTokenHash(token string) []byte {
@@ -124,9 +131,10 @@ func passkeyTokenHash(token string) []byte {
 	return sum[:]
 }
 
-// browserCeremony is the hash of this browser's ceremony cookie, or nil.
-func (h *Handler) browserCeremony(c echo.Context) []byte {
-	ck, err := c.Cookie(h.passkeyCookie())
+// browserCeremony is the hash of this browser's ceremony cookie for
+// purpose, or nil.
+func (h *Handler) browserCeremony(c echo.Context, purpose string) []byte {
+	ck, err := c.Cookie(h.passkeyCookie(purpose))
 	if err != nil || len(ck.Value) != len(rand.Text()) {
 		return nil
 	}
@@ -146,12 +154,12 @@ func (h *Handler) startCeremony(c echo.Context, purpose string, userID int64, se
 		return err
 	}
 	token := rand.Text()
-	err = h.store.StartCeremony(ctx, db.Ceremony{TokenHash: passkeyTokenHash(token), Purpose: purpose, UserID: userID, Session: data}, h.browserCeremony(c))
+	err = h.store.StartCeremony(ctx, db.Ceremony{TokenHash: passkeyTokenHash(token), Purpose: purpose, UserID: userID, Session: data}, h.browserCeremony(c, purpose))
 	if err != nil {
 		return err
 	}
 	c.SetCookie(&http.Cookie{
-		Name: h.passkeyCookie(), Value: token, Path: "/", MaxAge: int(db.PasskeyCeremonyTTL / time.Second),
+		Name: h.passkeyCookie(purpose), Value: token, Path: "/", MaxAge: int(db.PasskeyCeremonyTTL / time.Second),
 		HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode,
 	})
 	return nil
@@ -163,8 +171,8 @@ func (h *Handler) startCeremony(c echo.Context, purpose string, userID int64, se
 // discoverable sign-in, whose user is not known yet).
 func (h *Handler) takeCeremony(c echo.Context, purpose string, userID int64) (webauthn.SessionData, error) {
 	var session webauthn.SessionData
-	cer, err := h.store.TakeCeremony(c.Request().Context(), h.browserCeremony(c), purpose)
-	c.SetCookie(&http.Cookie{Name: h.passkeyCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode})
+	cer, err := h.store.TakeCeremony(c.Request().Context(), h.browserCeremony(c, purpose), purpose)
+	c.SetCookie(&http.Cookie{Name: h.passkeyCookie(purpose), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode})
 	if err != nil {
 		return session, err
 	}

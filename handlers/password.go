@@ -247,9 +247,7 @@ func (h *Handler) reset(c echo.Context) error {
 		return h.render(c, http.StatusUnprocessableEntity, "reset.html", "reset/form", data)
 	}
 	// In the hasher's line, at the place a ticket for this link kept.
-	lineCtx, line := h.waitInLine(c, "reset:"+hex.EncodeToString(tokenHash(token)))
-	hash, err := h.hasher.Hash(lineCtx, pw)
-	h.done(c, line, err)
+	hash, err := h.hashInLine(c, "reset:"+hex.EncodeToString(tokenHash(token)), pw)
 	if err != nil {
 		return h.hashError(err)
 	}

@@ -232,9 +232,7 @@ func (h *Handler) changePassword(c echo.Context) error {
 	}
 	var revoked int64
 	if !form.Failed() {
-		lineCtx, line := h.waitInLine(c, u.Email)
-		hash, err := h.hasher.Hash(lineCtx, next)
-		h.done(c, line, err)
+		hash, err := h.hashInLine(c, u.Email, next)
 		if err != nil {
 			return h.hashError(err)
 		}
@@ -281,9 +279,7 @@ func (h *Handler) checkCurrentPassword(c echo.Context, u db.User, current string
 	if err != nil {
 		return false, err
 	}
-	lineCtx, line := h.waitInLine(c, u.Email)
-	ok, err := h.hasher.Verify(lineCtx, current, u.PasswordHash)
-	h.done(c, line, err)
+	ok, err := h.verifyInLine(c, u.Email, current, u.PasswordHash)
 	if err != nil || ok {
 		h.release(ctx, c, slot) // a right password, or nothing checked
 	}

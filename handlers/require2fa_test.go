@@ -269,3 +269,57 @@ func TestRequireTwoFactorInvite(t *testing.T) {
 		}
 	}
 }
+
+// TestLastTwoFactorAdminRefused: in an account that requires two-factor,
+// its last Admin with two-factor cannot turn theirs off (every Admin would
+// be locked out of the console): 409 with the sentence next to the code
+// field, naming the account and the ways out, and two-factor stays on. A
+// Normal member's two-factor does not count; once another Admin has it,
+// the same code turns it off.
+func TestLastTwoFactorAdminRefused(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	bob := a.seedUser(t, bobName, bobEmail, bobPassword)
+	carol := a.seedUser(t, "Carol", "carol@example.com", annPassword)
+	acme := a.seedAccount(t, ann, "Acme")
+	a.join(t, acme, ann, bob, db.RoleAdmin)
+	a.join(t, acme, ann, carol, db.RoleNormal)
+	c := a.client(t)
+	c.adopt(ann.ID)
+	secret, _ := enrol(t, c)
+	for _, u := range []db.User{carol} {
+		if err := a.store.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.store.ConfirmTOTP(ctx, u.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.store.SetRequireTwoFactor(ctx, acme.ID, ann.ID, true, db.Event{Kind: db.EventTwoFactorRequired}); err != nil {
+		t.Fatal(err)
+	}
+	code := nextCode(t, secret)
+	res := c.postHTMX("/profile/two-factor/disable", url.Values{"code": {code}})
+	want := "You are the last Admin of Acme with two-factor authentication, which Acme requires: turning it off would lock every Admin out of its Manage console. Ask another Admin to turn two-factor on first, or stop requiring it in Acme's Manage console."
+	if res.status != http.StatusConflict || !strings.Contains(res.body, fieldError(want)) {
+		t.Fatalf("the last Admin with two-factor turns it off: got %d, want 409 with %q next to the field; body %s", res.status, want, res.body)
+	}
+	if f, _ := a.store.SecondFactors(ctx, ann.ID, ""); !f.TOTP {
+		t.Fatal("refused, but two-factor went off")
+	}
+	// Bob, an Admin, turns it on: Ann may turn hers off, with the same code.
+	if err := a.store.StartTOTP(ctx, bob.ID, []byte("sealed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.ConfirmTOTP(ctx, bob.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.postForm("/profile/two-factor/disable", url.Values{"code": {code}}); res.status != http.StatusSeeOther {
+		t.Fatalf("with another Admin's two-factor on: got %d, want 303; body %s", res.status, res.body)
+	}
+	if f, _ := a.store.SecondFactors(ctx, ann.ID, ""); f.TOTP {
+		t.Error("two-factor still on")
+	}
+}

@@ -167,10 +167,13 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	manage.POST("/delete", h.sudo(h.deleteAccount))
 	manage.POST("/billing", h.setBilling)
 	manage.GET("/saml", h.samlPage)
+	// Every SAML action that changes who can sign in to the account is
+	// sensitive: a connection added or deleted, a domain verified (its
+	// emails then count as confirmed), sign-in started at the IdP allowed.
 	manage.POST("/saml", h.sudo(h.createSAMLConnection))
-	manage.POST("/saml/:cid/delete", h.deleteSAMLConnection)
-	manage.POST("/saml/:cid/domains/:domain/verify", h.verifySAMLDomain)
-	manage.POST("/saml/:cid/idp-initiated", h.setSAMLIdPInitiated)
+	manage.POST("/saml/:cid/delete", h.sudo(h.deleteSAMLConnection))
+	manage.POST("/saml/:cid/domains/:domain/verify", h.sudo(h.verifySAMLDomain))
+	manage.POST("/saml/:cid/idp-initiated", h.sudo(h.setSAMLIdPInitiated))
 
 	// Accounts may require two-factor (require2fa.go): the console's
 	// setting. The member middleware above refuses every /accounts/:id

@@ -108,6 +108,28 @@ func (h *Handler) waitInLine(c echo.Context, email string) (context.Context, inL
 	return password.WithArrival(c.Request().Context(), at), inLine{email: email, arrival: at, ticket: ok}
 }
 
+// verifyInLine checks pw against hash in the hasher's line, at the place
+// the request's ticket for key kept, else now; a wait past the budget
+// leaves a ticket for key on the answer (the error is a BusyError:
+// waitTooLong words it). Every password check of a person (sign-in, the
+// profile's current password, the sudo prompt) goes through here, so all
+// wait in one line the same way.
+func (h *Handler) verifyInLine(c echo.Context, key, pw, hash string) (bool, error) {
+	ctx, line := h.waitInLine(c, key)
+	ok, err := h.hasher.Verify(ctx, pw, hash)
+	h.done(c, line, err)
+	return ok, err
+}
+
+// hashInLine hashes a new password in the hasher's line, as verifyInLine
+// checks one (sign-up, reset, the profile's password change).
+func (h *Handler) hashInLine(c echo.Context, key, pw string) (string, error) {
+	ctx, line := h.waitInLine(c, key)
+	hash, err := h.hasher.Hash(ctx, pw)
+	h.done(c, line, err)
+	return hash, err
+}
+
 // done ends the request's wait: a hash the hasher refused for its wait
 // gives a ticket that keeps the place (and the busy answer); otherwise a
 // ticket that was used is spent.

@@ -313,3 +313,71 @@ func TestSigninTicketArrivalBounded(t *testing.T) {
 		t.Errorf("Bob: got %d, want 303", status)
 	}
 }
+
+// TestSudoKeepsPlaceInLine: the sudo prompt's password takes its place in
+// the sign-ins' line the same way: past the budget, 503 with the wait in
+// Retry-After, the prompt again (its form kept, the message next to it)
+// and a place ticket; sent back, the ticket puts the retry ahead of a
+// sign-in that arrived later, where a newcomer would be refused.
+func TestSudoKeepsPlaceInLine(t *testing.T) {
+	t.Parallel()
+	w := newSudoWorld(t, func(ac *appConfig) { ac.workers, ac.queue, ac.budget = 1, 100, 2*time.Second })
+	act := sudoActions()[3] // change email, plain
+	res := w.post(w.c, act, act.form(t, w))
+	release, err := w.a.hasher.Occupy(context.Background()) // a hash in progress
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	w.a.hasher.SetHashTime(3 * time.Second)
+	busy := w.answer(w.c, act, res, annPassword)
+	if busy.status != http.StatusServiceUnavailable || busy.header.Get("Retry-After") != "3" {
+		t.Fatalf("sudo password past the budget: got %d, Retry-After %q; want 503, 3", busy.status, busy.header.Get("Retry-After"))
+	}
+	if !strings.Contains(busy.body, "Please try again in 3 seconds: your place in line is kept.") {
+		t.Errorf("sudo password past the budget: the prompt does not say when to try again:\n%s", busy.body)
+	}
+	if ticket := busy.cookie(placeCookie); ticket == nil || !ticket.HttpOnly {
+		t.Fatalf("sudo password past the budget: got place cookie %+v, want an HttpOnly one", ticket)
+	}
+	action, form := prompt(t, busy) // the prompt again, the action's values carried
+	if action != act.path || form.Get("new_email") != "ann.new@example.com" {
+		t.Fatalf("the prompt after a 503: action %q, carried %v; want %s with the new email", action, form, act.path)
+	}
+	if act.happened(t, w, busy) {
+		t.Fatal("the action happened without a checked password")
+	}
+
+	// Bob signs in after Ann and waits 1.5 s; a newcomer behind him would
+	// wait 3 s and be refused, but Ann's retry keeps her place, at the head.
+	w.a.hasher.SetHashTime(1500 * time.Millisecond)
+	bob := postLater(w.a.client(t), bobEmail, bobPassword)
+	w.a.waiting(t, 1)
+	form.Set("sudo_password", annPassword)
+	done := make(chan *response, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, w.a.server.URL+action, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r, err := w.c.hc.Do(req)
+		if err != nil {
+			done <- &response{}
+			return
+		}
+		r.Body.Close()
+		done <- &response{status: r.StatusCode, header: r.Header}
+	}()
+	w.a.waiting(t, 2)
+	release()
+	if r := <-done; r.status != act.status {
+		t.Errorf("Ann's sudo password with her ticket: got %d, want %d (the action resumed)", r.status, act.status)
+	}
+	if !act.happened(t, w, nil) {
+		t.Error("Ann's sudo password with her ticket: the action did not happen")
+	}
+	if status := <-bob; status != http.StatusSeeOther {
+		t.Errorf("Bob: got %d, want 303", status)
+	}
+	if v := w.c.cookie(placeCookie); v != "" {
+		t.Error("Ann's ticket outlived her re-authentication")
+	}
+}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -36,6 +37,10 @@ const (
 	sudoTwoFactorField = "sudo_2fa_code" // an authenticator or recovery code
 	sudoPasskeyField   = "sudo_passkey"  // the passkey form's mark; its assertion is in "credential"
 	sudoCredential     = "credential"    // static/passkey.js's field, taken only with sudoPasskeyField
+	// The action's own credential field (a passkey being added), carried
+	// by the prompt under this name so that the prompt's passkey form has
+	// one credential field, its assertion's; put back before the action.
+	sudoCarriedCredential = "sudo_new_credential"
 )
 
 var sudoFields = []string{sudoPasswordField, sudoCodeField, sudoSendField, sudoTwoFactorField, sudoPasskeyField}
@@ -106,6 +111,12 @@ func (h *Handler) sudo(next echo.HandlerFunc) echo.HandlerFunc {
 			delete(c.Request().PostForm, name)
 			delete(c.Request().Form, name)
 		}
+		if carried, ok := form[sudoCarriedCredential]; ok {
+			for _, f := range []url.Values{c.Request().PostForm, c.Request().Form} {
+				f[sudoCredential] = carried
+				delete(f, sudoCarriedCredential)
+			}
+		}
 		return next(c)
 	}
 }
@@ -126,7 +137,10 @@ func (h *Handler) reauthenticatedNow(c echo.Context, method string) error {
 
 // sudoPassword checks the prompt's password as a sign-in does, with the
 // same slots (per email and client IP), taken before the hash and kept by
-// a wrong password. done is false when it answered with the prompt again.
+// a wrong password, and in the same line for the hasher (verifyInLine):
+// past its budget, the prompt again with 503, Retry-After and a ticket
+// that keeps the place. done is false when it answered with the prompt
+// again.
 func (h *Handler) sudoPassword(c echo.Context, u db.User) (done bool, err error) {
 	ctx := c.Request().Context()
 	pw := c.Request().PostForm.Get(sudoPasswordField)
@@ -143,9 +157,14 @@ func (h *Handler) sudoPassword(c echo.Context, u db.User) (done bool, err error)
 	if err != nil {
 		return false, err
 	}
-	ok, err := h.hasher.Verify(ctx, pw, u.PasswordHash)
+	// The check waits in the sign-ins' line, at the place a ticket kept.
+	ok, err := h.verifyInLine(c, u.Email, pw, u.PasswordHash)
 	if err != nil || ok {
 		h.release(ctx, c, slot) // a right password, or nothing checked
+	}
+	if busy, tooLong := waitTooLong(c, err); tooLong {
+		form.Fail(sudoPasswordField, busyMessage(busy))
+		return false, h.sudoPrompt(c, http.StatusServiceUnavailable, form, false)
 	}
 	if err != nil {
 		return false, h.hashError(err)
@@ -323,11 +342,7 @@ func (h *Handler) sudoPrompt(c echo.Context, status int, form views.Form, codeSe
 	action := c.Request().URL.EscapedPath()
 	post := c.Request().PostForm
 	_, passkeyPost := post[sudoPasskeyField]
-	// A passkey being added carries its own credential field, which the
-	// prompt's passkey form would post next to the assertion: that action
-	// offers the other ways (a password, a code) only.
-	_, carriesCredential := post[sudoCredential]
-	passkeyWay := factors.PasskeyWay() && (passkeyPost || !carriesCredential)
+	passkeyWay := factors.PasskeyWay()
 	data := views.SudoPage{Page: h.page(c, "Confirm it is you"), Action: action, Form: form,
 		Password: u.PasswordHash != "", Code: mailsCode(u, factors), CodeSent: codeSent, TwoFactor: factors.TOTP,
 		// The passkey form needs static/passkey.js: the prompt page loads
@@ -346,8 +361,12 @@ func (h *Handler) sudoPrompt(c echo.Context, status int, form views.Form, codeSe
 	}
 	slices.Sort(names)
 	for _, name := range names {
+		carried := name
+		if name == sudoCredential { // the action's own (a passkey being added)
+			carried = sudoCarriedCredential
+		}
 		for _, v := range post[name] {
-			data.Fields = append(data.Fields, views.Field{Name: name, Value: v})
+			data.Fields = append(data.Fields, views.Field{Name: carried, Value: v})
 		}
 	}
 	return h.render(c, status, "sudo.html", "sudo/prompt", data)

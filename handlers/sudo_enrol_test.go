@@ -82,3 +82,65 @@ func TestSudoBlocksPasskeyAddBySessionOnly(t *testing.T) {
 		t.Fatalf("after the password at the prompt: %d passkeys, %v; want 1", n, err)
 	}
 }
+
+// TestSudoPasskeyWhileAddingPasskey: the prompt shown when a session that
+// has not re-authenticated adds a passkey offers the person's existing
+// passkey as a way through, as the other prompts do. The new passkey's
+// credential is carried under its own name (the prompt's passkey form has
+// its own credential field for the assertion), and the prompt's check
+// keeps its own ceremony, so the ceremony of the passkey being added
+// survives it: with the existing passkey, the new one is added. A
+// passkey of another person is refused and adds nothing.
+func TestSudoPasskeyWhileAddingPasskey(t *testing.T) {
+	t.Parallel()
+	w := newSudoWorld(t)
+	auth := rosterAuthenticator()
+	annKey := w.freshClient(t).addPasskey(auth, "Ann's key")
+	bobClient := w.a.client(t)
+	bobClient.adopt(w.a.verify(t, w.bob).ID)
+	bobKey := bobClient.addPasskey(auth, "Bob's key")
+
+	begin := w.c.passkeyBegin("/profile/passkeys/begin", url.Values{"passkey_name": {"Laptop"}})
+	if begin.status != http.StatusOK {
+		t.Fatalf("begin adding a passkey: got %d; body %s", begin.status, begin.body)
+	}
+	body, laptop, err := auth.Create([]byte(begin.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := sudoAction{name: "add a passkey, plain", path: "/profile/passkeys"}
+	res := w.c.postForm(add.path, url.Values{"passkey_name": {"Laptop"}, "credential": {string(body)}})
+	if n, _ := w.a.store.CountPasskeys(context.Background(), w.ann.ID, "roster.test"); n != 1 {
+		t.Fatalf("adding without re-authentication: %d passkeys, want Ann's one (status %d)", n, res.status)
+	}
+	if !strings.Contains(res.body, "This change needs your password again, or a passkey.") {
+		t.Errorf("the prompt does not offer the passkey in words; body:\n%.2000s", res.body)
+	}
+	// The passkey form has one credential field, empty: the assertion's.
+	_, form := promptForm(t, res, "sudo_passkey")
+	if got := form["credential"]; len(got) != 1 || got[0] != "" {
+		t.Errorf("the prompt's passkey form carries credential %q, want one empty field for the assertion", got)
+	}
+	refused := w.sudoPasskey(w.c, add, res, auth, bobKey)
+	if refused.status != http.StatusUnprocessableEntity || !strings.Contains(refused.body, "That passkey was not accepted.") {
+		t.Fatalf("Bob's passkey at Ann's prompt: got %d, want 422; body:\n%.2000s", refused.status, refused.body)
+	}
+	if n, _ := w.a.store.CountPasskeys(context.Background(), w.ann.ID, "roster.test"); n != 1 {
+		t.Fatalf("after Bob's passkey: %d passkeys, want 1", n)
+	}
+	done := w.sudoPasskey(w.c, add, refused, auth, annKey)
+	if done.status != http.StatusSeeOther || done.header.Get("Location") != "/profile" {
+		t.Fatalf("Ann's passkey at the prompt: got %d to %q, want 303 to /profile; body:\n%.2000s", done.status, done.header.Get("Location"), done.body)
+	}
+	if n, _ := w.a.store.CountPasskeys(context.Background(), w.ann.ID, "roster.test"); n != 2 {
+		t.Fatalf("after Ann's passkey at the prompt: %d passkeys, want 2", n)
+	}
+	if m := sudoEvent(t, w.a, w.ann.ID); m != "passkey" {
+		t.Errorf("audit: sudo method %q, want passkey", m)
+	}
+	// The passkey added is the one of the ceremony: it signs in.
+	laptopC := w.a.client(t)
+	if laptopC.passkeyLogin(auth, laptop, nil); !laptopC.signedIn() {
+		t.Error("the passkey added through the prompt does not sign in")
+	}
+}

@@ -387,6 +387,10 @@ func (h *Handler) twoFactorDisable(c echo.Context) error {
 		}
 		err = h.store.DisableTwoFactor(ctx, u.ID, p, used, ev)
 	}
+	if errors.Is(err, db.ErrLastTwoFactorAdmin) {
+		h.release(ctx, c, slot) // the code was right; nothing changed
+		return fail(http.StatusConflict, views.RuleText(err))
+	}
 	if msg := codeRefusal(err); msg != "" {
 		return fail(http.StatusUnprocessableEntity, msg) // the slot is kept
 	}

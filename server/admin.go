@@ -23,7 +23,8 @@ import (
 
 var errHelp = flag.ErrHelp
 
-// admin runs the maintenance commands: migrate, backup, user and saml.
+// admin runs the maintenance commands: migrate, backup, user, saml and
+// account.
 func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.Reader, stdout io.Writer) error {
 	if cmd == "backup" {
 		if len(args) != 1 || args[0] == "" {
@@ -60,6 +61,9 @@ func admin(ctx context.Context, cmd string, args []string, cfg config, stdin io.
 	}
 	if cmd == "saml" {
 		return samlCommand(ctx, store, args, stdout)
+	}
+	if cmd == "account" {
+		return accountCommand(ctx, store, args, stdout)
 	}
 	if len(args) == 0 {
 		return errors.New("usage: roster user create|reset-password|verify-email|delete|reset-2fa -email ADDRESS")
@@ -246,6 +250,41 @@ func samlCommand(ctx context.Context, store *db.Store, args []string, stdout io.
 	return nil
 }
 
+// accountCommand is `roster account require-2fa -account ID -off`: the way
+// out of an account that requires two-factor once every Admin turned
+// theirs off, when nobody can open its Manage console to lift it. Turning
+// the requirement on stays in the console, where the Admin doing it must
+// have a second factor.
+func accountCommand(ctx context.Context, store *db.Store, args []string, stdout io.Writer) error {
+	const usage = "usage: roster account require-2fa -account ID -off"
+	if len(args) == 0 || args[0] != "require-2fa" {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("account require-2fa", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	accountID := fs.Int64("account", 0, "the account's id, as shown in its URLs (/accounts/ID)")
+	off := fs.Bool("off", false, "stop requiring two-factor authentication of the account's members")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *accountID <= 0 || !*off {
+		return errors.New(usage + " (turning the requirement on is done by an Admin in the Manage console)")
+	}
+	a, changed, err := store.StopRequiringTwoFactor(ctx, *accountID, db.Event{Kind: db.EventTwoFactorRequired, IP: "cli", UserAgent: "roster account require-2fa"})
+	if errors.Is(err, db.ErrNotFound) {
+		return fmt.Errorf("account require-2fa: there is no account %d", *accountID)
+	}
+	if err != nil {
+		return err
+	}
+	if !changed {
+		fmt.Fprintf(stdout, "%s (account %d) does not require two-factor authentication; nothing changed\n", a.Name, a.ID)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s (account %d) no longer requires two-factor authentication of its members; its Admins can turn it on again in the Manage console once they have two-factor on\n", a.Name, a.ID)
+	return nil
+}
+
 // deleteUser is `roster user delete`: what Delete my profile does
 // (handlers/leaving.go), for an operator. The Stripe customer goes first,
 // so no card of a deleted profile can still be charged; an owner of
@@ -284,8 +323,10 @@ func deleteUser(ctx context.Context, store *db.Store, stripe customerDeleter, u 
 
 // resetTwoFactor is `roster user reset-2fa`: for someone who lost every
 // second factor, the authenticator app and the recovery codes are turned
-// off (and, with -passkeys, the passkeys removed), audited, and the person
-// gets a security notice through their routing. It says what it did.
+// off (and, with -passkeys, the passkeys removed), every session and
+// sign-in waiting for a second step of the person ended with them (the
+// device may be in other hands), audited, and the person gets a security
+// notice through their routing. It says what it did.
 func resetTwoFactor(ctx context.Context, store *db.Store, base string, u db.User, passkeys bool, ev db.Event, stdout io.Writer) error {
 	v, err := views.New()
 	if err != nil {
@@ -322,6 +363,8 @@ func resetTwoFactor(ctx context.Context, store *db.Store, base string, u db.User
 	} else if n, err := store.CountAllPasskeys(ctx, u.ID); err == nil && n > 0 {
 		fmt.Fprintf(stdout, "; %d passkeys kept (add -passkeys to remove them)", n)
 	}
+	fmt.Fprintf(stdout, "; %s signed out, %s ended", views.Plural(r.Sessions, "session", "sessions"),
+		views.Plural(r.PendingSignIns, "sign-in waiting for its second step", "sign-ins waiting for their second step"))
 	fmt.Fprintf(stdout, "\na security notice to <%s> is queued\n", u.Email)
 	return nil
 }

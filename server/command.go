@@ -53,9 +53,12 @@ Usage:
   roster user verify-email -email E
   roster user delete -email E
   roster user reset-2fa -email E [-passkeys]
-                                    turn off the authenticator app and recovery codes of someone who lost them (and the passkeys)
+                                    turn off the authenticator app and recovery codes of someone who lost them (and the passkeys);
+                                    signs every session of the person out
   roster saml verify-domain -connection ID -domain D
                                     trust emails at D from SAML connection ID (after checking its owner)
+  roster account require-2fa -account ID -off
+                                    stop requiring two-factor of account ID's members (when no Admin can open it)
   roster version
 
 Every flag of serve can also be set by its environment variable:
@@ -83,7 +86,7 @@ func (c Command) Run(ctx context.Context, args []string, getenv func(string) str
 			return quietHelp(err)
 		}
 		return c.serve(ctx, cfg, stdout, stderr)
-	case "migrate", "backup", "user", "saml":
+	case "migrate", "backup", "user", "saml", "account":
 		cfg, err := parseConfig(nil, getenv)
 		if err != nil {
 			return err

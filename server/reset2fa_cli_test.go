@@ -1,8 +1,10 @@
 package server
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/db"
 )
@@ -75,5 +77,66 @@ func TestUserResetTwoFactor(t *testing.T) {
 	}
 	if _, _, err := c.run("", "user", "reset-2fa", "-email", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no user has the email nobody@example.com") {
 		t.Errorf("unknown email: %v", err)
+	}
+}
+
+// TestUserResetTwoFactorSignsOut: an operator resets a second factor
+// because the device is lost or the profile may be taken, so the reset
+// ends every session of the person and the sign-ins waiting for their
+// second step, and says so; the help says it too.
+func TestUserResetTwoFactorSignsOut(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("", "user", "create", "-email", "a@example.com", "-verified")
+	c.mustRun("", "user", "create", "-email", "b@example.com", "-verified")
+	store := c.store()
+	ctx := t.Context()
+	a, err := store.UserByEmail(ctx, "a@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.UserByEmail(ctx, "b@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.StartTOTP(ctx, a.ID, []byte("sealed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.ConfirmTOTP(ctx, a.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range []db.User{a, a, b} { // two sessions of a, one of b
+		if _, err := store.CreateSession(ctx, db.Session{IDHash: []byte{'s', byte(i)}, UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.StartPendingSignIn(ctx, db.PendingSignIn{TokenHash: []byte("pending"), UserID: a.ID, Method: "password", Next: "/profile"}); err != nil {
+		t.Fatal(err)
+	}
+
+	out := c.mustRun("", "user", "reset-2fa", "-email", "a@example.com")
+	if want := "2 sessions signed out, 1 sign-in waiting for its second step ended"; !strings.Contains(out, want) {
+		t.Errorf("output %q, want %q", out, want)
+	}
+	if ss, err := store.SessionsForUser(ctx, a.ID, time.Now().Add(-time.Hour)); err != nil || len(ss) != 0 {
+		t.Errorf("a's sessions after reset-2fa: %v (%v), want none", ss, err)
+	}
+	if _, err := store.PendingSignInFor(ctx, []byte("pending")); !errors.Is(err, db.ErrPendingGone) {
+		t.Errorf("a's pending sign-in after reset-2fa: %v, want it gone", err)
+	}
+	found := false
+	if mails, err := store.RecentDeliveries(ctx, a.ID, 10); err == nil {
+		for _, m := range mails {
+			found = found || strings.Contains(m.Body, "Every browser signed in to your profile was logged out.")
+		}
+	}
+	if !found {
+		t.Error("the security notice does not say every browser was logged out")
+	}
+	if ss, err := store.SessionsForUser(ctx, b.ID, time.Now().Add(-time.Hour)); err != nil || len(ss) != 1 {
+		t.Errorf("b's sessions after a's reset-2fa: %v (%v), want b's one kept", ss, err)
+	}
+	help, _, err := c.run("", "help")
+	if err != nil || !strings.Contains(help, "signs every session of the person out") {
+		t.Errorf("help does not say reset-2fa signs out (%v):\n%s", err, help)
 	}
 }

@@ -2,6 +2,7 @@ package views
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/rosterhq/roster/db"
 )
@@ -20,10 +21,12 @@ var ruleSentences = map[db.RuleError]string{
 	db.ErrInviteGone:       "This invite has expired or was already used, ignored or revoked.",
 	db.ErrInviteWrongEmail: "This invite was sent to another email address.",
 	db.ErrTwoFactorFirst:   "Turn on two-factor authentication for yourself before you require it of the members.",
-	db.ErrUnconfirmedEmail: "Confirm your email address before you create an account or invite people: follow the link we sent to it, or ask for a new one.",
-	db.ErrCardNotYours:     "Choose one of your own saved cards.",
-	db.ErrCardExpired:      "This card has expired. Choose another one.",
-	db.ErrCardSaved:        "You have already saved this card.",
+	// Only as a LastTwoFactorAdminError, which RuleText words with the accounts' names.
+	db.ErrLastTwoFactorAdmin: "You are the last Admin with two-factor authentication of an account that requires it: turning it off would lock every Admin out of its Manage console. Ask another Admin to turn two-factor on first, or stop requiring it in the account's Manage console.",
+	db.ErrUnconfirmedEmail:   "Confirm your email address before you create an account or invite people: follow the link we sent to it, or ask for a new one.",
+	db.ErrCardNotYours:       "Choose one of your own saved cards.",
+	db.ErrCardExpired:        "This card has expired. Choose another one.",
+	db.ErrCardSaved:          "You have already saved this card.",
 	// Only as a CardInUseError, which RuleText words with the account's name.
 	db.ErrCardInUse:              "This card pays for an account. Choose another card for it in the account's Manage console first.",
 	db.ErrTooManyMethods:         "You can have at most 10 contact methods. Delete one first.",
@@ -76,9 +79,28 @@ func RuleText(err error) string {
 	if errors.As(err, &inUse) {
 		return "This card pays for the account " + inUse.Account + ". Choose another card for " + inUse.Account + " in its Manage console first."
 	}
+	var last db.LastTwoFactorAdminError
+	if errors.As(err, &last) {
+		return lastTwoFactorAdminText(last.Accounts)
+	}
 	var rule db.RuleError
 	if errors.As(err, &rule) {
 		return ruleSentences[rule]
 	}
 	return ""
+}
+
+// lastTwoFactorAdminText refuses turning two-factor off to the last Admin
+// with it of the accounts named, which require it.
+func lastTwoFactorAdminText(accounts []string) string {
+	names := accounts[0]
+	if n := len(accounts); n > 1 {
+		names = strings.Join(accounts[:n-1], ", ") + " and " + accounts[n-1]
+	}
+	if len(accounts) == 1 {
+		return "You are the last Admin of " + names + " with two-factor authentication, which " + names + " requires: turning it off would lock every Admin out of its Manage console. " +
+			"Ask another Admin to turn two-factor on first, or stop requiring it in " + names + "'s Manage console."
+	}
+	return "You are the last Admin of " + names + " with two-factor authentication, which they require: turning it off would lock every Admin out of their Manage consoles. " +
+		"Ask another Admin of each to turn two-factor on first, or stop requiring it in their Manage consoles."
 }
