@@ -323,3 +323,42 @@ func TestLastTwoFactorAdminRefused(t *testing.T) {
 		t.Error("two-factor still on")
 	}
 }
+
+// TestRequireTwoFactorNeedsSudo: whether an account requires two-factor
+// decides who can open it, so the setting, each way, needs a fresh
+// re-authentication like the SAML console's actions: a session alone gets
+// the prompt and nothing changes; with the password the change resumes.
+func TestRequireTwoFactorNeedsSudo(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ann := a.seedUser(t, annName, annEmail, annPassword)
+	acme := a.seedAccount(t, ann, "Acme")
+	path := "/accounts/" + strconv.FormatInt(acme.ID, 10) + "/two-factor"
+	owner := a.client(t)
+	owner.adopt(ann.ID)
+	enrol(t, owner)
+
+	for _, want := range []bool{true, false} {
+		c := a.client(t)
+		c.signInOnly(ann.ID) // a session that has not re-authenticated
+		form := url.Values{}
+		if want {
+			form.Set("require", "on")
+		}
+		res := c.postForm(path, form)
+		if res.status != http.StatusOK || !strings.Contains(res.body, "Confirm it is you") {
+			t.Fatalf("require %v with a session alone: got %d, want 200 with the re-authentication prompt; body %s", want, res.status, res.body)
+		}
+		if accountRequires(t, a, acme.ID, ann.ID) != !want {
+			t.Fatalf("require %v with a session alone: it changed", want)
+		}
+		action, resume := prompt(t, res)
+		resume.Set("sudo_password", annPassword)
+		if res := c.postForm(action, resume); res.status != http.StatusSeeOther {
+			t.Fatalf("require %v after the password: got %d, want 303; body %s", want, res.status, res.body)
+		}
+		if accountRequires(t, a, acme.ID, ann.ID) != want {
+			t.Fatalf("require %v after the password: it did not change", want)
+		}
+	}
+}

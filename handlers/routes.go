@@ -176,9 +176,10 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	manage.POST("/saml/:cid/idp-initiated", h.sudo(h.setSAMLIdPInitiated))
 
 	// Accounts may require two-factor (require2fa.go): the console's
-	// setting. The member middleware above refuses every /accounts/:id
-	// route to a member without a second factor while it is on.
-	manage.POST("/two-factor", h.setRequireTwoFactor)
+	// setting, behind sudo as it decides who can open the account. The
+	// member middleware above refuses every /accounts/:id route to a
+	// member without a second factor while it is on.
+	manage.POST("/two-factor", h.sudo(h.setRequireTwoFactor))
 
 	// Invites: the emailed link is public (it offers sign-in or sign-up);
 	// answering one needs the invited, verified address.
