@@ -6,6 +6,8 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -312,5 +314,195 @@ func TestVerifyLinkInAnotherBrowser(t *testing.T) {
 	}
 	if mallory.signedIn() {
 		t.Error("Mallory's session after Ann confirmed the address: logged in, want logged out")
+	}
+}
+
+// Full pre-account takeover: Mallory signs up with Ann's address, turns
+// two-factor on with her own app, and keeps a sign-in waiting at its
+// second step (a fresh password step every few minutes). Ann takes her
+// address back with a password reset (the first verification, which
+// "ends what was attached before it"). Mallory finishes the waiting
+// second step with her own app and holds a session in Ann's now verified
+// profile.
+func TestPreHijackThroughPendingSecondStep(t *testing.T) {
+	a := newApp(t)
+	mal := a.client(t)
+	mal.signup(annName, annEmail, bobPassword)
+	mal.reauthenticate()
+	secret, codes := enrol(t, mal)
+	waiting := a.client(t)
+	passwordStep(t, waiting, annEmail, bobPassword)
+	resetPassword(t, a, annEmail, annPassword) // Ann, from her mailbox
+	ann := a.userByEmail(t, annEmail)
+	if !ann.EmailVerified() {
+		t.Fatalf("setup: not verified after the reset")
+	}
+	waiting.postForm("/login/two-factor", url.Values{"code": {nextCode(t, secret)}})
+	if waiting.signedIn() {
+		t.Errorf("ATTACK SUCCEEDED: Mallory holds a session in Ann's verified profile after Ann's reset")
+		// and her recovery code passes the re-authentication gate: the email moves.
+		res := waiting.postForm("/profile/email", url.Values{"new_email": {"mallory@evil.example"}, "sudo_2fa_code": {codes[0]}})
+		t.Logf("change email with Mallory's app as sudo: %d %q", res.status, res.header.Get("Location"))
+		if msg := a.mail.waitFor(t, "mallory@evil.example", ""); msg.Subject != "" {
+			t.Errorf("ATTACK SUCCEEDED: the email-change link for Ann's profile went to Mallory: %q", msg.Subject)
+		}
+	}
+}
+
+// A sign-in waiting for its second step is a session not started yet: it
+// ends wherever the person's sessions end. Mallory, who has Ann's old
+// password and can phish one code, must not finish a second step begun
+// before Ann reset or changed her password, signed out her other
+// sessions, or moved her account email.
+func TestPendingSignInEndsWithSessions(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(t *testing.T, a *app, owner *client)
+	}{
+		{"password reset", func(t *testing.T, a *app, owner *client) { resetPassword(t, a, annEmail, newPassword) }},
+		{"password change", func(t *testing.T, a *app, owner *client) {
+			owner.reauthenticate()
+			res := owner.postForm("/profile/password", url.Values{"current_password": {annPassword}, "new_password": {newPassword}})
+			if res.status != http.StatusSeeOther {
+				t.Fatalf("change password: got %d; body %s", res.status, res.body)
+			}
+		}},
+		{"log out other sessions", func(t *testing.T, a *app, owner *client) {
+			if res := owner.postForm("/profile/sessions/revoke-others", nil); res.status >= 400 {
+				t.Fatalf("log out other sessions: got %d; body %s", res.status, res.body)
+			}
+		}},
+		{"email change", func(t *testing.T, a *app, owner *client) {
+			if res := owner.confirmLink(emailChangeLink(t, a, owner, "ann.new@example.com")); res.status >= 400 {
+				t.Fatalf("confirm the new email: got %d; body %s", res.status, res.body)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t)
+			ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+			owner := a.client(t)
+			owner.adopt(ann.ID)
+			secret, _ := enrol(t, owner)
+			mal := a.client(t)
+			passwordStep(t, mal, annEmail, annPassword) // the stolen password
+			tt.end(t, a, owner)
+			res := mal.postForm("/login/two-factor", url.Values{"code": {nextCode(t, secret)}})
+			if mal.signedIn() {
+				t.Errorf("a second step begun before the %s finished after it (%d to %q)", tt.name, res.status, res.header.Get("Location"))
+			}
+			if n := pendingSignIns(t, a, ann.ID); n != 0 {
+				t.Errorf("after the %s: %d sign-ins still wait for their second step, want 0", tt.name, n)
+			}
+		})
+	}
+}
+
+// pendingSignIns counts the sign-ins of userID waiting for a second step.
+func pendingSignIns(t *testing.T, a *app, userID int64) int {
+	t.Helper()
+	var n int
+	err := a.store.Tx(context.Background(), func(tx *sql.Tx) error {
+		return tx.QueryRow(`SELECT count(*) FROM pending_signins WHERE user_id = ?`, userID).Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Pre-hijack, what survives: Mallory signs up with Ann's address
+// (unverified), and before Ann ever looks: turns two-factor on with her
+// own app, adds and verifies her own email contact method and routes
+// Ann's security notices (and any circumstance) to it. Ann takes "her"
+// profile back with a password reset (the first verification). The first
+// verification removes linked logins and sessions only: Mallory's
+// authenticator and her contact method (with its routing) stay.
+func TestPreHijackLeftoversEnd(t *testing.T) {
+	a := newApp(t)
+	ctx := context.Background()
+	mal := a.client(t)
+	mal.signup(annName, annEmail, bobPassword) // Mallory, with Ann's address
+	ann := a.userByEmail(t, annEmail)
+	mal.reauthenticate() // she knows "her" password: sudo passes
+	secret, _ := enrol(t, mal)
+	_ = secret
+	res := mal.postForm("/profile/contacts", url.Values{"kind": {"email"}, "address": {"mallory@evil.example"}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("add contact: %d %s", res.status, res.body)
+	}
+	msg := a.mail.waitFor(t, "mallory@evil.example", "Confirm this email address for Roster")
+	m := regexpVerify.FindStringSubmatch(msg.Text)
+	if m == nil {
+		t.Fatalf("no verification link in %q", msg.Text)
+	}
+	if res := mal.get(m[1]); res.status != http.StatusSeeOther {
+		t.Fatalf("verify contact: %d", res.status)
+	}
+	var evil db.ContactMethod
+	for _, cm := range a.methods(t, ann) {
+		if cm.Address == "mallory@evil.example" {
+			evil = cm
+		}
+	}
+	routes := url.Values{"route": {
+		"security:0:" + ritoa(evil.ID), "account:0:" + ritoa(evil.ID), "billing:0:" + ritoa(evil.ID),
+		"alerts:1:" + ritoa(evil.ID), "alerts:5:" + ritoa(evil.ID),
+	}}
+	if res := mal.postHTMX("/profile/notifications", routes); res.status != http.StatusOK {
+		t.Fatalf("routing: %d %s", res.status, res.body)
+	}
+
+	// Ann takes her address back, and is told what went.
+	back, _ := resetPassword(t, a, annEmail, annPassword)
+	pageSays(t, "the login page after Ann's reset", back.get("/login"),
+		"Two-factor authentication was turned off, because it was set up before your email address was confirmed",
+		"1 contact method was removed, because they were added before your email address was confirmed")
+
+	for _, cm := range a.methods(t, ann) {
+		if cm.Address == "mallory@evil.example" && cm.Verified() {
+			t.Errorf("ATTACK SUCCEEDED: Mallory's verified contact method survived Ann's first verification")
+		}
+	}
+	rules, _ := a.store.Rules(ctx, ann.ID)
+	for _, r := range rules {
+		if r.MethodID == evil.ID {
+			t.Errorf("ATTACK SUCCEEDED: Ann's %s notices still go to Mallory's address", r.Circumstance)
+		}
+	}
+	for _, m := range a.mail.sentTo("mallory@evil.example") {
+		t.Logf("Mallory's mailbox got: %q", m.Subject)
+	}
+	c := a.client(t)
+	res = c.postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}})
+	if res.header.Get("Location") == "/login/two-factor" {
+		t.Errorf("ATTACK SUCCEEDED: after taking her address back, Ann is asked for Mallory's authenticator code: locked out of her profile")
+	}
+}
+
+var regexpVerify = regexp.MustCompile(`http://roster\.test(/profile/contacts/\d+/verify\?code=\d{6})`)
+
+func ritoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestEmailChangeLogsOutOtherSessions: a change of the account email ends
+// every other session of the person, as a password change does (someone
+// who had a session, or the old mailbox, keeps nothing), keeps the browser
+// that confirmed it, and says so.
+func TestEmailChangeLogsOutOtherSessions(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+	owner := a.client(t)
+	owner.adopt(ann.ID)
+	other := a.client(t)
+	other.adopt(ann.ID)
+	res := owner.confirmLink(emailChangeLink(t, a, owner, "ann.new@example.com"))
+	pageSays(t, "the email change's page", res, "Your new account email is confirmed", "1 other session was logged out.")
+	if !owner.signedIn() {
+		t.Errorf("the browser that confirmed the change was logged out")
+	}
+	if other.signedIn() {
+		t.Errorf("another session of Ann's survived the change of her account email")
 	}
 }
