@@ -32,6 +32,6 @@ func Rules() []RuleError {
 		// saml.go
 		ErrSAMLRequestUnknown, ErrSAMLReplayed, ErrSAMLOtherBrowser, ErrSAMLNoProfile,
 		// twofactor.go
-		ErrTwoFactorOn, ErrTwoFactorOff, ErrCodeReplayed, ErrRecoveryRefused, ErrPendingGone,
+		ErrTwoFactorOn, ErrTwoFactorOff, ErrCodeReplayed, ErrRecoveryRefused, ErrPendingGone, ErrFactorUnconfirmedEmail,
 	}
 }

@@ -21,6 +21,11 @@ const (
 	ErrCodeReplayed    = RuleError("totp_replayed")       // an authenticator code of a step already used
 	ErrRecoveryRefused = RuleError("recovery_refused")    // a recovery code unknown, or already used
 	ErrPendingGone     = RuleError("pending_signin_gone") // the second step's sign-in expired or was used
+	// ErrFactorUnconfirmedEmail refuses a second factor (an authenticator
+	// app, a passkey) while the account email is unverified: whoever made
+	// the profile with an address they do not own would hold a factor of
+	// its owner's profile (the first verification ends any, confirmAddress).
+	ErrFactorUnconfirmedEmail = RuleError("factor before the email is confirmed")
 )
 
 // PendingSignInTTL is how long a sign-in waits for its second factor.
@@ -86,9 +91,13 @@ func (s *Store) TOTP(ctx context.Context, userID int64) (TOTPSecret, error) {
 }
 
 // StartTOTP keeps a new, unconfirmed secret for userID, in place of an
-// enrolment not finished; ErrTwoFactorOn when one is confirmed already.
+// enrolment not finished; ErrTwoFactorOn when one is confirmed already,
+// ErrFactorUnconfirmedEmail while the account email is unverified.
 func (s *Store) StartTOTP(ctx context.Context, userID int64, sealed []byte) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := emailConfirmed(ctx, tx, userID, ErrFactorUnconfirmedEmail); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = 0
 			WHERE confirmed_at IS NULL`, userID, sealed, unix(s.now()))
@@ -111,9 +120,13 @@ func (s *Store) CancelTOTP(ctx context.Context, userID int64) error {
 // ConfirmTOTP turns two-factor on for userID with the enrolment's secret,
 // the code given having been of time step step, and keeps the hashes of
 // new recovery codes in place of any old ones, with ev (its notice), in
-// one transaction. ErrNotFound when no enrolment waits.
+// one transaction. ErrNotFound when no enrolment waits,
+// ErrFactorUnconfirmedEmail while the account email is unverified.
 func (s *Store) ConfirmTOTP(ctx context.Context, userID, step int64, codes [][]byte, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := emailConfirmed(ctx, tx, userID, ErrFactorUnconfirmedEmail); err != nil {
+			return err
+		}
 		now := s.now()
 		res, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET confirmed_at = ?, last_step = ?
 			WHERE user_id = ? AND confirmed_at IS NULL`, unix(now), step, userID)

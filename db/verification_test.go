@@ -503,3 +503,46 @@ func sameRules(a, b []Rule) bool {
 	slices.Sort(kb)
 	return slices.Equal(ka, kb)
 }
+
+// TestFactorsRefusedWhileUnverified: an authenticator app and a passkey
+// are refused, in their transactions, while the account email is
+// unverified (whatever a handler checked before), and accepted once it is
+// confirmed.
+func TestFactorsRefusedWhileUnverified(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := mustUser(t, s, "ann@example.com")
+	key := Passkey{UserID: u.ID, RPID: "roster.test", CredentialID: []byte("c1"), Name: "laptop", Credential: []byte("{}")}
+	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); !errors.Is(err, ErrFactorUnconfirmedEmail) {
+		t.Errorf("StartTOTP while unverified: got %v, want %v", err, ErrFactorUnconfirmedEmail)
+	}
+	// An enrolment begun by a release before this one cannot be confirmed.
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at) VALUES (?, x'01', 1)`, u.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConfirmTOTP(ctx, u.ID, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled}); !errors.Is(err, ErrFactorUnconfirmedEmail) {
+		t.Errorf("ConfirmTOTP while unverified: got %v, want %v", err, ErrFactorUnconfirmedEmail)
+	}
+	if _, err := s.AddPasskey(ctx, key, Event{Kind: EventPasskeyAdded}); !errors.Is(err, ErrFactorUnconfirmedEmail) {
+		t.Errorf("AddPasskey while unverified: got %v, want %v", err, ErrFactorUnconfirmedEmail)
+	}
+	if f, err := s.SecondFactors(ctx, u.ID, "roster.test"); err != nil || f.TOTP || f.Passkeys != 0 || f.RecoveryCodes != 0 {
+		t.Errorf("factors after the refusals: %+v, %v; want none", f, err)
+	}
+	if _, err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+		t.Errorf("StartTOTP once verified: %v", err)
+	}
+	if err := s.ConfirmTOTP(ctx, u.ID, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
+		t.Errorf("ConfirmTOTP once verified: %v", err)
+	}
+	if _, err := s.AddPasskey(ctx, key, Event{Kind: EventPasskeyAdded}); err != nil {
+		t.Errorf("AddPasskey once verified: %v", err)
+	}
+}

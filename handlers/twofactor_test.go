@@ -105,7 +105,7 @@ func twoFactorPanel(t *testing.T, body string) string {
 func TestTwoFactorEnrol(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	c := a.client(t)
 	c.adopt(ann.ID)
 	if panel := twoFactorPanel(t, c.get("/profile").body); !strings.Contains(panel, "Set up an authenticator app") {
@@ -285,7 +285,7 @@ func TestSecondStepThrottled(t *testing.T) {
 func TestRecoveryCodes(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	owner := a.client(t)
 	owner.adopt(ann.ID)
 	_, codes := enrol(t, owner)
@@ -338,7 +338,7 @@ func TestRecoveryCodes(t *testing.T) {
 func TestTwoFactorDisable(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	c := a.client(t)
 	c.adopt(ann.ID)
 	secret, _ := enrol(t, c)
