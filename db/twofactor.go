@@ -229,8 +229,9 @@ func (s *Store) UseSecondFactor(ctx context.Context, userID int64, p Proof, used
 }
 
 // DisableTwoFactor uses proof up and turns two-factor off for userID: the
-// secret and every recovery code go, with ev, in one transaction. used is
-// the event of a recovery code used (see consume).
+// secret, every recovery code and every sign-in waiting for its second
+// step (begun while two-factor was on) go, with ev, in one transaction.
+// used is the event of a recovery code used (see consume).
 func (s *Store) DisableTwoFactor(ctx context.Context, userID int64, p Proof, used, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
@@ -241,6 +242,9 @@ func (s *Store) DisableTwoFactor(ctx context.Context, userID int64, p Proof, use
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_signins WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
 		ev.UserID = userID
