@@ -3,6 +3,11 @@ package db
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -90,5 +95,58 @@ func TestPendingSignInsEndWithSessions(t *testing.T) {
 				t.Errorf("Bob's sign-in after Ann's %s: got %v, want it waiting", tt.name, err)
 			}
 		})
+	}
+}
+
+// sessionDeleters are the functions of this package allowed to delete
+// sessions other than through endSessions, with why: none of them ends a
+// person's sessions because their credentials changed.
+var sessionDeleters = map[string]string{
+	"endSessions":    "the one place (it ends the pending sign-ins too)",
+	"DeleteSession":  "one browser logging out (its pending sign-in, if any, is dropped by DropPendingSignIn)",
+	"RevokeSession":  "one session ended from the profile's list",
+	"DeleteExpired":  "the sweep of expired sessions (and expired pending sign-ins)",
+	"confirmAddress": "the sessions opened through the logins it removes, before endSessions runs in the same branch",
+}
+
+// TestSessionsEndThroughEndSessions reads this package's sources: a
+// statement that deletes sessions outside endSessions is in a function
+// of sessionDeleters, so a new path that signs a person out (and would
+// leave their pending sign-ins waiting) cannot be added without deciding.
+func TestSessionsEndThroughEndSessions(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	found := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING || !strings.Contains(strings.ToUpper(lit.Value), "DELETE FROM SESSIONS") {
+					return true
+				}
+				found++
+				if _, ok := sessionDeleters[fn.Name.Name]; !ok {
+					t.Errorf("%s: %s deletes sessions without endSessions, which ends the person's pending sign-ins with them: call it, or add the function to sessionDeleters with why", fset.Position(lit.Pos()), fn.Name.Name)
+				}
+				return true
+			})
+		}
+	}
+	if found < len(sessionDeleters) {
+		t.Errorf("found %d statements deleting sessions, fewer than the %d functions allowed to: is the search still right?", found, len(sessionDeleters))
 	}
 }
