@@ -539,4 +539,6 @@ func TestEmailChangeLogsOutOtherSessions(t *testing.T) {
 	if other.signedIn() {
 		t.Errorf("another session of Ann's survived the change of her account email")
 	}
+	pageSays(t, "Ann's activity", owner.get("/profile/activity"),
+		"Changed the account email from "+annEmail+" to ann.new@example.com; 1 other session logged out")
 }
