@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -46,7 +47,7 @@ type Verified struct {
 // (verification_test.go), with why, so a new one cannot slip through.
 var unproven = []struct {
 	table string
-	where string // which of the user's rows go, "" for all
+	where string // which of the user's (?1) rows go, "" for all; ?2 is now
 }{
 	{"pending_signins", ""},    // a second step waiting, with a factor of whoever made it
 	{"totp_secrets", ""},       // their authenticator app: the owner would be asked for its codes
@@ -56,22 +57,27 @@ var unproven = []struct {
 	{"email_changes", ""},      // a change of the account email asked for before
 	// Their contact methods, and with them (ON DELETE CASCADE) the
 	// routing to them; the account email's routing goes back to the
-	// defaults below. Mail still queued to them goes first.
-	{"outbox", "state = 'queued' AND contact_method_id IN (SELECT id FROM contact_methods WHERE user_id = ?1 AND is_account = 0)"},
+	// defaults below. Mail still queued to them goes first, but for one a
+	// worker is sending right now (claimed_until after ?2).
+	{"outbox", "state = 'queued' AND claimed_until <= ?2 AND contact_method_id IN (SELECT id FROM contact_methods WHERE user_id = ?1 AND is_account = 0)"},
 	{"contact_methods", "is_account = 0"},
 	{"notification_rules", ""}, // back to the defaults (endUnproven)
 }
 
 // endUnproven deletes what unproven lists for userID, counting what went,
 // and routes every notice to the account email again (DefaultRules).
-func endUnproven(ctx context.Context, tx *sql.Tx, userID int64) (map[string]int64, error) {
+func endUnproven(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (map[string]int64, error) {
 	ended := map[string]int64{}
 	for _, u := range unproven {
 		q := `DELETE FROM ` + u.table + ` WHERE user_id = ?1`
 		if u.where != "" {
 			q += ` AND ` + u.where
 		}
-		res, err := tx.ExecContext(ctx, q, userID)
+		args := []any{userID}
+		if strings.Contains(q, "?2") {
+			args = append(args, unix(now))
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("end %s of user %d: %w", u.table, userID, err)
 		}
@@ -158,7 +164,7 @@ func confirmAddress(ctx context.Context, tx *sql.Tx, userID int64, newEmail stri
 			}
 			v.SignedOut += n
 		}
-		if v.Ended, err = endUnproven(ctx, tx, userID); err != nil {
+		if v.Ended, err = endUnproven(ctx, tx, userID, now); err != nil {
 			return Verified{}, err
 		}
 	} else if newEmail != "" {

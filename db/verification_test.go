@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -436,8 +437,12 @@ func TestFirstVerificationEndsWhatWasAttached(t *testing.T) {
 				if where != "" {
 					q += ` AND ` + where
 				}
+				args := []any{userID}
+				if strings.Contains(q, "?2") {
+					args = append(args, time.Now().Unix())
+				}
 				var n int
-				if err := s.r.QueryRowContext(ctx, q, userID).Scan(&n); err != nil {
+				if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 					t.Fatal(err)
 				}
 				return n
