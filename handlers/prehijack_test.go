@@ -541,4 +541,7 @@ func TestEmailChangeLogsOutOtherSessions(t *testing.T) {
 	}
 	pageSays(t, "Ann's activity", owner.get("/profile/activity"),
 		"Changed the account email from "+annEmail+" to ann.new@example.com; 1 other session logged out")
+	if msg := a.mail.waitFor(t, annEmail, "Security notice: account email changed"); !strings.Contains(msg.Text, "every other session was logged out") {
+		t.Errorf("the notice to the old address does not say the other sessions were logged out: %q", msg.Text)
+	}
 }
