@@ -136,7 +136,9 @@ func (s *Store) EmailChangeByToken(ctx context.Context, tokenHash []byte) (userI
 // transaction. Links mailed to the old address stop working; when the old
 // address was never verified, this is a first verification and ends what
 // was attached before it (confirmAddress), keeping keepSession unless it
-// was opened through a login that went. An unknown or expired link is ErrNotFound.
+// was opened through a login that went; else every session but
+// keepSession and every pending sign-in end, as with a password change.
+// An unknown or expired link is ErrNotFound.
 func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession []byte, tell func(old, new string) (Notice, error), ev Event) (Verified, error) {
 	var v Verified
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -175,6 +177,9 @@ func (s *Store) ConfirmEmailChange(ctx context.Context, tokenHash, keepSession [
 		ev.UserID = userID
 		ev.Detail = withDetail(withDetail(ev.Detail, "old_email", old.Email), "new_email", newEmail)
 		ev.Detail = withVerified(ev.Detail, v)
+		if !v.First {
+			ev.Detail = withDetail(ev.Detail, "sessions_revoked", v.SignedOut)
+		}
 		return addEvent(ctx, tx, ev, now)
 	})
 	if err != nil {

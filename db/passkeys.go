@@ -139,10 +139,14 @@ func (s *Store) PasskeysForUser(ctx context.Context, userID int64, rpID string) 
 }
 
 // AddPasskey stores a new passkey of p.UserID, with its audit entry (and
-// notice), unless the person has MaxPasskeys already or the credential is
-// registered (ErrPasskeyTaken).
+// notice), unless the person has MaxPasskeys already, the credential is
+// registered (ErrPasskeyTaken) or the account email is unverified
+// (ErrFactorUnconfirmedEmail).
 func (s *Store) AddPasskey(ctx context.Context, p Passkey, ev Event) (Passkey, error) {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := emailConfirmed(ctx, tx, p.UserID, ErrFactorUnconfirmedEmail); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM passkeys WHERE user_id = ?`, p.UserID).Scan(&n); err != nil {
 			return err

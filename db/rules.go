@@ -33,6 +33,6 @@ func Rules() []RuleError {
 		ErrSAMLRequestUnknown, ErrSAMLReplayed, ErrSAMLOtherBrowser, ErrSAMLNoProfile,
 		// twofactor.go
 		ErrTwoFactorOn, ErrTwoFactorOff, ErrCodeReplayed, ErrRecoveryRefused, ErrPendingGone,
-		ErrLastTwoFactorAdmin,
+		ErrLastTwoFactorAdmin, ErrFactorUnconfirmedEmail,
 	}
 }

@@ -180,13 +180,14 @@ func (s *Store) RevokeSession(ctx context.Context, userID, sessionID int64, ev E
 	})
 }
 
-// RevokeOtherSessions deletes every session of the user but keep and writes
-// ev, returning how many were deleted.
+// RevokeOtherSessions deletes every session of the user but keep, and
+// every sign-in of theirs waiting for its second step (endSessions), and
+// writes ev, returning how many sessions were deleted.
 func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keep []byte, ev Event) (int64, error) {
 	var n int64
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if n, err = deleteOtherSessions(ctx, tx, userID, keep); err != nil {
+		if n, err = endSessions(ctx, tx, userID, keep); err != nil {
 			return err
 		}
 		ev.UserID = userID
@@ -196,9 +197,17 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keep []by
 	return n, err
 }
 
-// deleteOtherSessions signs the user out everywhere but keep (nil keeps
-// none) and says how many sessions ended.
-func deleteOtherSessions(ctx context.Context, tx *sql.Tx, userID int64, keep []byte) (int64, error) {
+// endSessions signs the user out everywhere but keep (nil keeps none) and
+// says how many sessions ended. A sign-in waiting for its second step
+// (pending_signins) is a session not started yet, begun with the
+// credentials of before: every one of the user's ends too, whatever keep,
+// else it would open a session after the change that ended the others (a
+// password reset, the first verification, an email change). Every path
+// that ends a person's sessions calls this, in its transaction.
+func endSessions(ctx context.Context, tx *sql.Tx, userID int64, keep []byte) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pending_signins WHERE user_id = ?`, userID); err != nil {
+		return 0, err
+	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?`, userID, keep)
 	if err != nil {
 		return 0, err

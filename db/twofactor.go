@@ -22,6 +22,11 @@ const (
 	ErrCodeReplayed    = RuleError("totp_replayed")       // an authenticator code of a step already used
 	ErrRecoveryRefused = RuleError("recovery_refused")    // a recovery code unknown, or already used
 	ErrPendingGone     = RuleError("pending_signin_gone") // the second step's sign-in expired or was used
+	// ErrFactorUnconfirmedEmail refuses a second factor (an authenticator
+	// app, a passkey) while the account email is unverified: whoever made
+	// the profile with an address they do not own would hold a factor of
+	// its owner's profile (the first verification ends any, confirmAddress).
+	ErrFactorUnconfirmedEmail = RuleError("factor before the email is confirmed")
 )
 
 // PendingSignInTTL is how long a sign-in waits for its second factor.
@@ -87,9 +92,13 @@ func (s *Store) TOTP(ctx context.Context, userID int64) (TOTPSecret, error) {
 }
 
 // StartTOTP keeps a new, unconfirmed secret for userID, in place of an
-// enrolment not finished; ErrTwoFactorOn when one is confirmed already.
+// enrolment not finished; ErrTwoFactorOn when one is confirmed already,
+// ErrFactorUnconfirmedEmail while the account email is unverified.
 func (s *Store) StartTOTP(ctx context.Context, userID int64, sealed []byte) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := emailConfirmed(ctx, tx, userID, ErrFactorUnconfirmedEmail); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = 0
 			WHERE confirmed_at IS NULL`, userID, sealed, unix(s.now()))
@@ -112,9 +121,13 @@ func (s *Store) CancelTOTP(ctx context.Context, userID int64) error {
 // ConfirmTOTP turns two-factor on for userID with the enrolment's secret,
 // the code given having been of time step step, and keeps the hashes of
 // new recovery codes in place of any old ones, with ev (its notice), in
-// one transaction. ErrNotFound when no enrolment waits.
+// one transaction. ErrNotFound when no enrolment waits,
+// ErrFactorUnconfirmedEmail while the account email is unverified.
 func (s *Store) ConfirmTOTP(ctx context.Context, userID, step int64, codes [][]byte, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := emailConfirmed(ctx, tx, userID, ErrFactorUnconfirmedEmail); err != nil {
+			return err
+		}
 		now := s.now()
 		res, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET confirmed_at = ?, last_step = ?
 			WHERE user_id = ? AND confirmed_at IS NULL`, unix(now), step, userID)
@@ -217,11 +230,12 @@ func (s *Store) UseSecondFactor(ctx context.Context, userID int64, p Proof, used
 }
 
 // DisableTwoFactor uses proof up and turns two-factor off for userID: the
-// secret and every recovery code go, with ev, in one transaction. used is
-// the event of a recovery code used (see consume). It is refused with a
-// LastTwoFactorAdminError (nothing changed, the code not used up) when
-// userID is the last Admin with two-factor of an account that requires
-// it: every Admin would then be locked out of its console.
+// secret, every recovery code and every sign-in waiting for its second
+// step (begun while two-factor was on) go, with ev, in one transaction.
+// used is the event of a recovery code used (see consume). It is refused
+// with a LastTwoFactorAdminError (nothing changed, the code not used up)
+// when userID is the last Admin with two-factor of an account that
+// requires it: every Admin would then be locked out of its console.
 func (s *Store) DisableTwoFactor(ctx context.Context, userID int64, p Proof, used, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
@@ -251,6 +265,9 @@ func (s *Store) DisableTwoFactor(ctx context.Context, userID int64, p Proof, use
 		}
 		if len(locked) > 0 {
 			return LastTwoFactorAdminError{Accounts: locked}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_signins WHERE user_id = ?`, userID); err != nil {
+			return err
 		}
 		ev.UserID = userID
 		return addEvent(ctx, tx, ev, now)

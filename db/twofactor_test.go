@@ -14,7 +14,10 @@ import (
 func TestSecondFactorsUsedOnce(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	u := mustUser(t, s, "ann@example.com")
+	u, err := s.CreateUser(ctx, NewUser{Email: "ann@example.com", Name: "N", PasswordHash: "h", Verified: true}, Event{Kind: EventSignUp}) // factors need a confirmed email
+	if err != nil {
+		t.Fatal(err)
+	}
 	if f, err := s.SecondFactors(ctx, u.ID, ""); err != nil || f.Any() {
 		t.Fatalf("before: got %+v, %v; want none", f, err)
 	}
@@ -122,11 +125,11 @@ func TestPendingSignIn(t *testing.T) {
 func TestResetTwoFactor(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	u, err := s.CreateUser(ctx, NewUser{Email: "a@example.com", PasswordHash: "x"}, Event{Kind: EventSignUp})
+	u, err := s.CreateUser(ctx, NewUser{Email: "a@example.com", PasswordHash: "x", Verified: true}, Event{Kind: EventSignUp}) // factors need a confirmed email
 	if err != nil {
 		t.Fatal(err)
 	}
-	sso, err := s.CreateUser(ctx, NewUser{Email: "b@example.com"}, Event{Kind: EventSignUp})
+	sso, err := s.CreateUser(ctx, NewUser{Email: "b@example.com", Verified: true}, Event{Kind: EventSignUp})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,8 @@ func (s *Store) UpdateName(ctx context.Context, userID int64, name string, ev Ev
 }
 
 // ChangePassword sets a new password hash, revokes every session of the user
-// except keepSession (nil keeps none) and writes ev, all in one transaction.
+// except keepSession (nil keeps none) and every sign-in waiting for its
+// second step (endSessions), and writes ev, all in one transaction.
 // It returns how many sessions were revoked.
 func (s *Store) ChangePassword(ctx context.Context, userID int64, hash string, keepSession []byte, ev Event) (int64, error) {
 	var revoked int64
@@ -179,7 +180,7 @@ func setPassword(ctx context.Context, tx *sql.Tx, userID int64, hash string, kee
 	if _, err := tx.ExecContext(ctx, `DELETE FROM email_changes WHERE user_id = ?`, userID); err != nil {
 		return 0, err
 	}
-	return deleteOtherSessions(ctx, tx, userID, keepSession)
+	return endSessions(ctx, tx, userID, keepSession)
 }
 
 // SetPasswordHash replaces a user's hash without touching sessions; used to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -32,6 +33,75 @@ type Verified struct {
 	// the caller asked to keep is still signed in.
 	SignedOut   int64
 	KeptSession bool
+	// Ended counts, by the table's name, the rows of what else the first
+	// verification ended (unproven): "totp_secrets" 1 is two-factor
+	// authentication turned off.
+	Ended map[string]int64
+}
+
+// unproven is what the first verification of an address ends, besides the
+// logins and the sessions (confirmAddress): everything whoever made the
+// profile could attach to it before the owner proved the address, as one
+// list. Each entry is a table with a user_id column and which of the
+// user's rows go; a table not here is in keptAtFirstVerification
+// (verification_test.go), with why, so a new one cannot slip through.
+var unproven = []struct {
+	table string
+	where string // which of the user's (?1) rows go, "" for all; ?2 is now
+}{
+	{"pending_signins", ""},    // a second step waiting, with a factor of whoever made it
+	{"totp_secrets", ""},       // their authenticator app: the owner would be asked for its codes
+	{"recovery_codes", ""},     // and its recovery codes
+	{"passkeys", ""},           // refused while unverified (AddPasskey); any from before go
+	{"passkey_ceremonies", ""}, // a passkey being added or used
+	{"email_changes", ""},      // a change of the account email asked for before
+	// Their contact methods, and with them (ON DELETE CASCADE) the
+	// routing to them; the account email's routing goes back to the
+	// defaults below. Mail still queued to them goes first, but for one a
+	// worker is sending right now (claimed_until after ?2).
+	{"outbox", "state = 'queued' AND claimed_until <= ?2 AND contact_method_id IN (SELECT id FROM contact_methods WHERE user_id = ?1 AND is_account = 0)"},
+	{"contact_methods", "is_account = 0"},
+	{"notification_rules", ""}, // back to the defaults (endUnproven)
+}
+
+// endUnproven deletes what unproven lists for userID, counting what went,
+// and routes every notice to the account email again (DefaultRules).
+func endUnproven(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (map[string]int64, error) {
+	ended := map[string]int64{}
+	for _, u := range unproven {
+		q := `DELETE FROM ` + u.table + ` WHERE user_id = ?1`
+		if u.where != "" {
+			q += ` AND ` + u.where
+		}
+		args := []any{userID}
+		if strings.Contains(q, "?2") {
+			args = append(args, unix(now))
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("end %s of user %d: %w", u.table, userID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		ended[u.table] += n
+	}
+	// A SAML Add Login under way (link_user_id) ends with the logins.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM saml_requests WHERE link_user_id = ?`, userID); err != nil {
+		return nil, err
+	}
+	var account int64
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM contact_methods WHERE user_id = ? AND is_account = 1`, userID).Scan(&account); err != nil {
+		return nil, fmt.Errorf("account contact method of user %d: %w", userID, mapErr(err))
+	}
+	for _, r := range DefaultRules(account) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notification_rules (user_id, circumstance, severity, contact_method_id) VALUES (?, ?, ?, ?)`,
+			userID, r.Circumstance, r.Severity, account); err != nil {
+			return nil, err
+		}
+	}
+	return ended, nil
 }
 
 // Who proves the address, for confirmAddress: a browser that followed a
@@ -52,7 +122,15 @@ const (
 //     link) ends as well; byOperator, there is no such browser, and every
 //     session ends when a login went (one opened through it before
 //     sessions recorded their login looks like any other), none otherwise;
-//   - a pending change of the account email, asked for before, ends.
+//   - everything else whoever made the profile could attach before the
+//     owner proved the address ends (unproven): two-factor, passkeys,
+//     sign-ins waiting for a second step, contact methods other than the
+//     account email with their routing, a pending change of the account
+//     email.
+//
+// When the email was verified already and newEmail replaces it (an email
+// change), every session but keep ends, and every pending sign-in
+// (endSessions), as a password change does.
 //
 // Each removed login gets a login_unlinked event with reason
 // ReasonUnconfirmedEmail in the user's activity log.
@@ -76,14 +154,24 @@ func confirmAddress(ctx context.Context, tx *sql.Tx, userID int64, newEmail stri
 		if v.Removed, err = removeUnconfirmedLogins(ctx, tx, userID, ev, now); err != nil {
 			return Verified{}, err
 		}
+		// Without a browser that proved the address (byOperator) and
+		// without a login gone, the sessions stay: endSessions is
+		// byLink's; the pending sign-ins go either way (unproven).
 		if link || len(v.Removed) > 0 {
-			n, err := deleteOtherSessions(ctx, tx, userID, keep)
+			n, err := endSessions(ctx, tx, userID, keep)
 			if err != nil {
 				return Verified{}, err
 			}
 			v.SignedOut += n
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM email_changes WHERE user_id = ?`, userID); err != nil {
+		if v.Ended, err = endUnproven(ctx, tx, userID, now); err != nil {
+			return Verified{}, err
+		}
+	} else if newEmail != "" {
+		// A change of the account email ends the other sessions, as a
+		// password change does: it may be the answer to a mailbox or a
+		// session someone else had.
+		if v.SignedOut, err = endSessions(ctx, tx, userID, keep); err != nil {
 			return Verified{}, err
 		}
 	}
@@ -129,12 +217,18 @@ func removeUnconfirmedLogins(ctx context.Context, tx *sql.Tx, userID int64, ev E
 	return removed, nil
 }
 
-// withVerified adds to ev's detail what a first verification ended.
+// withVerified adds to ev's detail what a first verification ended (the
+// routing rules, set back to the defaults, are not counted).
 func withVerified(d map[string]any, v Verified) map[string]any {
 	if !v.First {
 		return d
 	}
 	d = withDetail(d, "first", true)
 	d = withDetail(d, "logins_removed", len(v.Removed))
+	for _, u := range unproven {
+		if n := v.Ended[u.table]; n > 0 && u.table != "notification_rules" {
+			d = withDetail(d, u.table+"_ended", n)
+		}
+	}
 	return withDetail(d, "sessions_revoked", v.SignedOut)
 }

@@ -2,7 +2,11 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -175,8 +179,10 @@ func TestEmailChangeIsFirstVerification(t *testing.T) {
 }
 
 // TestLaterVerificationKeepsLogins: logins linked while the email was
-// verified stay, and so do sessions, when it is verified again (operator)
-// or changed.
+// verified stay when it is verified again (operator) or changed; the
+// sessions stay through the operator's verification, and an email change
+// ends all but the browser that confirmed it, with every sign-in waiting
+// for its second step, as a password change does.
 func TestLaterVerificationKeepsLogins(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
@@ -185,21 +191,38 @@ func TestLaterVerificationKeepsLogins(t *testing.T) {
 		t.Fatal(err)
 	}
 	newSession(t, s, u.ID, "other")
+	newSession(t, s, u.ID, "kept")
 	got, err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified})
 	if err != nil || len(got.Removed) != 0 {
 		t.Fatalf("MarkEmailVerified: got %+v, %v; want nothing removed", got, err)
 	}
+	if _, err := s.ActiveSession(ctx, []byte("other"), time.Time{}); err != nil {
+		t.Errorf("other session after verifying again: got %v, want kept", err)
+	}
 	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); err != nil {
+	if err := s.StartPendingSignIn(ctx, PendingSignIn{TokenHash: []byte("p"), UserID: u.ID, Method: "password"}); err != nil {
 		t.Fatal(err)
+	}
+	got, err = s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.First || got.SignedOut != 1 || !got.KeptSession {
+		t.Errorf("ConfirmEmailChange: got first %v, %d signed out, kept %v; want not first, 1, kept", got.First, got.SignedOut, got.KeptSession)
 	}
 	if ids, _ := s.IdentitiesForUser(ctx, u.ID); len(ids) != 1 {
 		t.Errorf("logins: got %+v, want the Google one kept", ids)
 	}
-	if _, err := s.ActiveSession(ctx, []byte("other"), time.Time{}); err != nil {
-		t.Errorf("other session: got %v, want kept", err)
+	if _, err := s.ActiveSession(ctx, []byte("other"), time.Time{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("other session after the email change: got %v, want signed out", err)
+	}
+	if _, err := s.ActiveSession(ctx, []byte("kept"), time.Time{}); err != nil {
+		t.Errorf("the confirming browser's session: got %v, want kept", err)
+	}
+	if _, err := s.PendingSignInFor(ctx, []byte("p")); !errors.Is(err, ErrPendingGone) {
+		t.Errorf("sign-in waiting for its second step after the email change: got %v, want %v", err, ErrPendingGone)
 	}
 }
 
@@ -300,5 +323,231 @@ func TestSessionNamesALiveLogin(t *testing.T) {
 	}
 	if _, err := s.CreateSession(ctx, Session{IDHash: []byte("ann-password"), UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Errorf("a session opened with the password: %v", err)
+	}
+}
+
+// keptAtFirstVerification are the tables holding a user's rows (a user_id
+// column, or a reference to users) that the first verification of the
+// account email keeps, with why. Every other one is ended: by
+// confirmAddress itself (sessions, identities) or in unproven's list.
+// TestFirstVerificationListsEveryTable fails for a table in none of them.
+var keptAtFirstVerification = map[string]string{
+	"users":           "the profile itself",
+	"audit_events":    "the profile's history, which says what the first verification ended",
+	"email_tokens":    "links mailed to the account email: the address just proven",
+	"memberships":     "access of the profile to an account, not of anyone to the profile; listed under My Accounts, where its owner can leave; accounts cannot be made or invites sent while unverified",
+	"preferences":     "how pages look: no way in, and no data leaves through them",
+	"payment_methods": "a card is its payer's: it opens nothing, the profile lists it under Cards, and removing it is a call to Stripe, which a transaction cannot make",
+	"passkey_users":   "the WebAuthn user handle: random, no credential (the passkeys go)",
+	"accounts":        "owner_id: an account is made only by a verified profile (CreateAccount)",
+	"invites":         "invited_by: sent only by a verified profile",
+	"saml_requests":   "link_user_id: an Add Login through SAML under way, ended by endUnproven outside the list (its column is not user_id)",
+}
+
+// endedByConfirmAddress are ended by confirmAddress's own statements.
+var endedByConfirmAddress = map[string]bool{"sessions": true, "identities": true}
+
+// TestFirstVerificationListsEveryTable walks every table of the schema
+// that holds a user's rows and fails when one is neither ended at the
+// first verification nor kept on purpose: a new table cannot slip
+// through the rule that the first verification ends what was attached
+// before it.
+func TestFirstVerificationListsEveryTable(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	ended := map[string]bool{}
+	for _, u := range unproven {
+		ended[u.table] = true
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT m.name FROM sqlite_master m WHERE m.type = 'table' AND (
+		EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'user_id')
+		OR EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name) f WHERE f."table" = 'users')
+		OR m.name = 'users') ORDER BY 1`)
+	tables, err := collect(rows, err, func(r interface{ Scan(...any) error }) (string, error) {
+		var name string
+		return name, r.Scan(&name)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) < 15 {
+		t.Fatalf("found only %d tables with a user's rows: %v", len(tables), tables)
+	}
+	for _, table := range tables {
+		_, kept := keptAtFirstVerification[table]
+		switch {
+		case (ended[table] || endedByConfirmAddress[table]) && kept:
+			t.Errorf("table %s is both ended and kept at the first verification", table)
+		case !ended[table] && !endedByConfirmAddress[table] && !kept:
+			t.Errorf("table %s holds a user's rows but the first verification neither ends them (unproven, db/verification.go) nor keeps them on purpose (keptAtFirstVerification): decide", table)
+		}
+	}
+	for table := range keptAtFirstVerification {
+		if !slices.Contains(tables, table) {
+			t.Errorf("keptAtFirstVerification names %s, which holds no user's rows (gone or renamed?)", table)
+		}
+	}
+}
+
+// TestFirstVerificationEndsWhatWasAttached: whatever someone attached to
+// a profile while its address was unverified (rows as any release may
+// have let them be written) is gone after the first verification, by a
+// link or by the operator: for every table of unproven, none of the
+// user's rows it ends is left. The account email stays, with every notice
+// routed to it.
+func TestFirstVerificationEndsWhatWasAttached(t *testing.T) {
+	for _, by := range []string{"link", "operator"} {
+		t.Run(by, func(t *testing.T) {
+			ctx := context.Background()
+			s := openTest(t)
+			u := mustUser(t, s, "ann@example.com")
+			other := mustUser(t, s, "bob@example.com")
+			attach := func(userID int64, tag string) {
+				t.Helper()
+				err := s.Tx(ctx, func(tx *sql.Tx) error {
+					for _, q := range []string{
+						`INSERT INTO totp_secrets (user_id, secret, confirmed_at, created_at) VALUES (?1, x'01', 1, 1)`,
+						`INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?1, CAST(?2 AS BLOB), 1)`,
+						`INSERT INTO passkeys (user_id, rp_id, credential_id, name, credential, created_at) VALUES (?1, 'roster.test', CAST(?2 AS BLOB), 'key', '{}', 1)`,
+						`INSERT INTO passkey_ceremonies (token_hash, purpose, user_id, session, created_at) VALUES (CAST(?2 AS BLOB), 'register', ?1, '{}', 1)`,
+						`INSERT INTO pending_signins (token_hash, user_id, method, created_at, expires_at) VALUES (CAST(?2 AS BLOB), ?1, 'password', 1, 99999999999)`,
+						`INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) VALUES (?1, ?2 || '@evil.example', CAST(?2 AS BLOB), 1, 99999999999)`,
+						`INSERT INTO contact_methods (user_id, kind, address, label, is_account, verified_at, created_at) VALUES (?1, 'email', ?2 || '@evil.example', 'mine', 0, 1, 1)`,
+						`DELETE FROM notification_rules WHERE user_id = ?1`,
+						`INSERT INTO notification_rules (user_id, circumstance, severity, contact_method_id)
+							SELECT ?1, 'security', 0, id FROM contact_methods WHERE user_id = ?1 AND is_account = 0`,
+						`INSERT INTO outbox (user_id, contact_method_id, kind, address, circumstance, subject, body, next_attempt_at, created_at)
+							SELECT ?1, id, 'email', address, 'account', 'queued', 'b', 1, 1 FROM contact_methods WHERE user_id = ?1 AND is_account = 0`,
+					} {
+						if _, err := tx.ExecContext(ctx, q, userID, tag); err != nil {
+							return fmt.Errorf("%s: %w", q, err)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			attach(u.ID, "mallory")
+			attach(other.ID, "bob")
+			count := func(table, where string, userID int64) int {
+				t.Helper()
+				q := `SELECT count(*) FROM ` + table + ` WHERE user_id = ?1`
+				if where != "" {
+					q += ` AND ` + where
+				}
+				args := []any{userID}
+				if strings.Contains(q, "?2") {
+					args = append(args, time.Now().Unix())
+				}
+				var n int
+				if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			for _, e := range unproven {
+				if e.table != "notification_rules" && count(e.table, e.where, u.ID) == 0 {
+					t.Fatalf("set-up: no row of %s to end", e.table)
+				}
+			}
+			var v Verified
+			var err error
+			if by == "link" {
+				if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour, nil); err != nil {
+					t.Fatal(err)
+				}
+				v, err = s.VerifyEmail(ctx, []byte("v"), nil, Event{Kind: EventEmailVerified})
+			} else {
+				v, err = s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified})
+			}
+			if err != nil || !v.First {
+				t.Fatalf("first verification: %+v, %v", v, err)
+			}
+			for _, e := range unproven {
+				if e.table == "notification_rules" {
+					continue
+				}
+				if n := count(e.table, e.where, u.ID); n != 0 {
+					t.Errorf("%s: %d rows attached before the first verification are left", e.table, n)
+				}
+				if n := count(e.table, e.where, other.ID); n == 0 {
+					t.Errorf("%s: Bob's rows went with Ann's first verification", e.table)
+				}
+			}
+			if v.Ended["totp_secrets"] != 1 || v.Ended["passkeys"] != 1 || v.Ended["contact_methods"] != 1 {
+				t.Errorf("Ended: got %v, want one each of totp_secrets, passkeys, contact_methods", v.Ended)
+			}
+			rules, err := s.Rules(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			methods, err := s.ContactMethods(ctx, u.ID)
+			if err != nil || len(methods) != 1 || !methods[0].IsAccount {
+				t.Fatalf("contact methods after: %+v, %v; want the account email alone", methods, err)
+			}
+			if want := DefaultRules(methods[0].ID); !sameRules(rules, want) {
+				t.Errorf("routing after: %+v, want the defaults %+v", rules, want)
+			}
+		})
+	}
+}
+
+// sameRules reports whether a and b hold the same rules, in any order.
+func sameRules(a, b []Rule) bool {
+	key := func(r Rule) string { return fmt.Sprintf("%s/%d/%d", r.Circumstance, r.Severity, r.MethodID) }
+	var ka, kb []string
+	for _, r := range a {
+		ka = append(ka, key(r))
+	}
+	for _, r := range b {
+		kb = append(kb, key(r))
+	}
+	slices.Sort(ka)
+	slices.Sort(kb)
+	return slices.Equal(ka, kb)
+}
+
+// TestFactorsRefusedWhileUnverified: an authenticator app and a passkey
+// are refused, in their transactions, while the account email is
+// unverified (whatever a handler checked before), and accepted once it is
+// confirmed.
+func TestFactorsRefusedWhileUnverified(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := mustUser(t, s, "ann@example.com")
+	key := Passkey{UserID: u.ID, RPID: "roster.test", CredentialID: []byte("c1"), Name: "laptop", Credential: []byte("{}")}
+	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); !errors.Is(err, ErrFactorUnconfirmedEmail) {
+		t.Errorf("StartTOTP while unverified: got %v, want %v", err, ErrFactorUnconfirmedEmail)
+	}
+	// An enrolment begun by a release before this one cannot be confirmed.
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at) VALUES (?, x'01', 1)`, u.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConfirmTOTP(ctx, u.ID, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled}); !errors.Is(err, ErrFactorUnconfirmedEmail) {
+		t.Errorf("ConfirmTOTP while unverified: got %v, want %v", err, ErrFactorUnconfirmedEmail)
+	}
+	if _, err := s.AddPasskey(ctx, key, Event{Kind: EventPasskeyAdded}); !errors.Is(err, ErrFactorUnconfirmedEmail) {
+		t.Errorf("AddPasskey while unverified: got %v, want %v", err, ErrFactorUnconfirmedEmail)
+	}
+	if f, err := s.SecondFactors(ctx, u.ID, "roster.test"); err != nil || f.TOTP || f.Passkeys != 0 || f.RecoveryCodes != 0 {
+		t.Errorf("factors after the refusals: %+v, %v; want none", f, err)
+	}
+	if _, err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+		t.Errorf("StartTOTP once verified: %v", err)
+	}
+	if err := s.ConfirmTOTP(ctx, u.ID, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
+		t.Errorf("ConfirmTOTP once verified: %v", err)
+	}
+	if _, err := s.AddPasskey(ctx, key, Event{Kind: EventPasskeyAdded}); err != nil {
+		t.Errorf("AddPasskey once verified: %v", err)
 	}
 }

@@ -231,6 +231,9 @@ func describe(ev db.Event) string {
 	case db.EventEmailChangeCancelled:
 		return "Cancelled the change of the account email to " + text("new_email")
 	case db.EventEmailChanged:
+		if n := count("sessions_revoked"); n > 0 {
+			return fmt.Sprintf("Changed the account email from %s to %s; %s logged out", text("old_email"), text("new_email"), views.Plural(n, "other session", "other sessions"))
+		}
 		return "Changed the account email from " + text("old_email") + " to " + text("new_email")
 	}
 	if s, ok := describePasskey(ev); ok {

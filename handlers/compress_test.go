@@ -178,7 +178,7 @@ func TestSecretAnswersNotCompressed(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	c := a.client(t)
-	c.adopt(a.seedUser(t, annName, annEmail, annPassword).ID)
+	c.adopt(a.verify(t, a.seedUser(t, annName, annEmail, annPassword)).ID) // factors need a confirmed email
 	if res := c.postHTMX("/profile/two-factor", url.Values{}); res.status != http.StatusOK || !strings.Contains(res.body, `id="totp-secret"`) {
 		t.Fatalf("POST /profile/two-factor: %d, key shown %v", res.status, strings.Contains(res.body, `id="totp-secret"`))
 	}

@@ -123,9 +123,17 @@ func (h *Handler) confirmEmailChange(c echo.Context) error {
 	}
 	h.queued()
 	// Confirming an address of a profile that never confirmed the old one
-	// is its first verification.
+	// is its first verification. Else the change ended every other session
+	// (db.ConfirmEmailChange), as a password change does.
 	if err := h.afterFirstVerification(c, v, &data); err != nil {
 		return err
+	}
+	if !v.First && v.SignedOut > 0 {
+		if cur, ok := currentUser(c); ok && cur.ID == v.User.ID && v.KeptSession {
+			data.Text += " " + views.Plural(v.SignedOut, "other session was", "other sessions were") + " logged out."
+		} else {
+			data.Text += " " + views.Plural(v.SignedOut, "session was", "sessions were") + " logged out."
+		}
 	}
 	return h.render(c, http.StatusOK, "message.html", "", data)
 }

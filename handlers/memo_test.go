@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -306,7 +307,10 @@ func TestMemoShowsEveryChange(t *testing.T) {
 				&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
 		}},
 		{"email changed (Your data)", "/profile", func() {
-			_, err := a.store.ConfirmEmailChange(ctx, []byte("memo-change-token"), nil,
+			// Confirmed in c's browser, whose session the change keeps
+			// (it logs out the others).
+			keep := sha256.Sum256([]byte(c.cookie(sessCookie)))
+			_, err := a.store.ConfirmEmailChange(ctx, []byte("memo-change-token"), keep[:],
 				func(_, _ string) (db.Notice, error) {
 					return db.Notice{Circumstance: db.CircumstanceSecurity, Subject: "Changed"}, nil
 				},
@@ -413,7 +417,7 @@ func TestMemoConcurrent(t *testing.T) {
 func TestMemoKeepsNoSecret(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	c := a.client(t)
 	c.adopt(ann.ID)
 	secret := startEnrolment(t, c)

@@ -254,7 +254,7 @@ func (h *Handler) passkeyRegisterBegin(c echo.Context) error {
 		return passkeyRefusal(c, http.StatusNotFound, passkeyNotOffered)
 	}
 	if !u.EmailVerified() {
-		return passkeyRefusal(c, http.StatusConflict, views.RuleText(db.ErrLinkUnconfirmedEmail))
+		return passkeyRefusal(c, http.StatusConflict, views.RuleText(db.ErrFactorUnconfirmedEmail))
 	}
 	var form views.Form
 	checkPasskeyName(&form, strings.TrimSpace(c.FormValue("passkey_name")))

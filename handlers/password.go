@@ -130,6 +130,9 @@ func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *vi
 	if len(v.Removed) > 0 {
 		data.Text += " " + removedLoginsText(v.Removed)
 	}
+	if ended := endedText(v); ended != "" {
+		data.Text += " " + ended
+	}
 	switch {
 	case v.SignedOut == 0:
 	case signedIn && !v.KeptSession:
@@ -153,6 +156,15 @@ func (h *Handler) afterFirstVerification(c echo.Context, v db.Verified, data *vi
 		data.Text += " Log in with your password; you can link your logins again with Add Login on your profile."
 	}
 	return nil
+}
+
+// endedText says what else the first verification v ended (db's
+// unproven list), "" when nothing.
+func endedText(v db.Verified) string {
+	if !v.First {
+		return ""
+	}
+	return views.EndedBeforeConfirmedText(v.Ended["totp_secrets"] > 0, v.Ended["passkeys"], v.Ended["contact_methods"])
 }
 
 func (h *Handler) forgotPage(c echo.Context) error {
@@ -275,6 +287,9 @@ func (h *Handler) reset(c echo.Context) error {
 	msg := "Your password is changed. Log in with the new one."
 	if removed := removedLoginsText(v.Removed); removed != "" {
 		msg += " " + removed
+	}
+	if ended := endedText(v); ended != "" {
+		msg += " " + ended
 	}
 	h.flash.set(c, "success", msg)
 	return redirect(c, "/login")

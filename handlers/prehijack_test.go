@@ -6,6 +6,8 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -312,5 +314,234 @@ func TestVerifyLinkInAnotherBrowser(t *testing.T) {
 	}
 	if mallory.signedIn() {
 		t.Error("Mallory's session after Ann confirmed the address: logged in, want logged out")
+	}
+}
+
+// Full pre-account takeover (S5 review, finding 1): Mallory signs up with
+// Ann's address, has two-factor on with her own app, and keeps a sign-in
+// waiting at its second step (a fresh password step every few minutes).
+// Ann takes her address back with a password reset, the first
+// verification. Mallory must not finish the waiting second step and hold
+// a session in Ann's now verified profile. Two-factor is refused while
+// the address is unverified (checked first); the test writes Mallory's as
+// a release before this one let her, since profiles made then remain.
+func TestPreHijackThroughPendingSecondStep(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	mal := a.client(t)
+	mal.signup(annName, annEmail, bobPassword)
+	refusedEnrolment(t, a, mal)
+	secret := preReleaseTwoFactor(t, a, a.userByEmail(t, annEmail).ID)
+	waiting := a.client(t)
+	passwordStep(t, waiting, annEmail, bobPassword)
+	resetPassword(t, a, annEmail, annPassword) // Ann, from her mailbox
+	if ann := a.userByEmail(t, annEmail); !ann.EmailVerified() {
+		t.Fatalf("setup: not verified after the reset")
+	}
+	res := waiting.postForm("/login/two-factor", url.Values{"code": {nextCode(t, secret)}})
+	if waiting.signedIn() {
+		t.Errorf("Mallory holds a session in Ann's verified profile after Ann's reset, through the second step she left waiting (%d to %q)", res.status, res.header.Get("Location"))
+	}
+}
+
+// refusedEnrolment checks that c, signed in to a profile whose address is
+// unverified, cannot turn two-factor on: the panel says why and offers no
+// button, and setting up is refused.
+func refusedEnrolment(t *testing.T, a *app, c *client) {
+	t.Helper()
+	rule := views.RuleText(db.ErrFactorUnconfirmedEmail)
+	panel := twoFactorPanel(t, c.get("/profile").body)
+	if strings.Contains(panel, `action="/profile/two-factor"`) || !strings.Contains(panel, "Confirm your email address to turn it on") {
+		t.Errorf("two-factor panel of an unverified profile: want no set-up button and the reason; got %s", panel)
+	}
+	c.reauthenticate()
+	res := c.postForm("/profile/two-factor", nil)
+	if res.status != http.StatusConflict || !strings.Contains(res.body, html.EscapeString(rule)) {
+		t.Errorf("set up two-factor while unverified: got %d, want 409 with %q; body %s", res.status, rule, res.body)
+	}
+	if res := c.postForm("/profile/two-factor/confirm", url.Values{"code": {"123456"}}); res.status < 400 {
+		t.Errorf("confirm two-factor while unverified: got %d, want a refusal", res.status)
+	}
+}
+
+// preReleaseTwoFactor turns two-factor on for userID with a known secret,
+// writing it as a release before this one let an unverified profile do,
+// and returns the secret.
+func preReleaseTwoFactor(t *testing.T, a *app, userID int64) string {
+	t.Helper()
+	const secret = "ORSXG5DTMVRXEZLUORSXG5DTMVRXEZLU"
+	sealed, err := a.handler.SealTOTP(userID, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.store.Tx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO totp_secrets (user_id, secret, confirmed_at, created_at) VALUES (?, ?, 1, 1)`, userID, sealed)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// A sign-in waiting for its second step is a session not started yet: it
+// ends wherever the person's sessions end. Mallory, who has Ann's old
+// password and can phish one code, must not finish a second step begun
+// before Ann reset or changed her password, signed out her other
+// sessions, or moved her account email.
+func TestPendingSignInEndsWithSessions(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(t *testing.T, a *app, owner *client)
+	}{
+		{"password reset", func(t *testing.T, a *app, owner *client) { resetPassword(t, a, annEmail, newPassword) }},
+		{"password change", func(t *testing.T, a *app, owner *client) {
+			owner.reauthenticate()
+			res := owner.postForm("/profile/password", url.Values{"current_password": {annPassword}, "new_password": {newPassword}})
+			if res.status != http.StatusSeeOther {
+				t.Fatalf("change password: got %d; body %s", res.status, res.body)
+			}
+		}},
+		{"log out other sessions", func(t *testing.T, a *app, owner *client) {
+			if res := owner.postForm("/profile/sessions/revoke-others", nil); res.status >= 400 {
+				t.Fatalf("log out other sessions: got %d; body %s", res.status, res.body)
+			}
+		}},
+		{"email change", func(t *testing.T, a *app, owner *client) {
+			if res := owner.confirmLink(emailChangeLink(t, a, owner, "ann.new@example.com")); res.status >= 400 {
+				t.Fatalf("confirm the new email: got %d; body %s", res.status, res.body)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t)
+			ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+			owner := a.client(t)
+			owner.adopt(ann.ID)
+			secret, _ := enrol(t, owner)
+			mal := a.client(t)
+			passwordStep(t, mal, annEmail, annPassword) // the stolen password
+			tt.end(t, a, owner)
+			res := mal.postForm("/login/two-factor", url.Values{"code": {nextCode(t, secret)}})
+			if mal.signedIn() {
+				t.Errorf("a second step begun before the %s finished after it (%d to %q)", tt.name, res.status, res.header.Get("Location"))
+			}
+			if n := pendingSignIns(t, a, ann.ID); n != 0 {
+				t.Errorf("after the %s: %d sign-ins still wait for their second step, want 0", tt.name, n)
+			}
+		})
+	}
+}
+
+// pendingSignIns counts the sign-ins of userID waiting for a second step.
+func pendingSignIns(t *testing.T, a *app, userID int64) int {
+	t.Helper()
+	var n int
+	err := a.store.Tx(context.Background(), func(tx *sql.Tx) error {
+		return tx.QueryRow(`SELECT count(*) FROM pending_signins WHERE user_id = ?`, userID).Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Pre-hijack, what survives: Mallory signs up with Ann's address
+// (unverified), and before Ann ever looks: turns two-factor on with her
+// own app, adds and verifies her own email contact method and routes
+// Ann's security notices (and any circumstance) to it. Ann takes "her"
+// profile back with a password reset (the first verification). The first
+// verification removes linked logins and sessions only: Mallory's
+// authenticator and her contact method (with its routing) stay.
+func TestPreHijackLeftoversEnd(t *testing.T) {
+	a := newApp(t)
+	ctx := context.Background()
+	mal := a.client(t)
+	mal.signup(annName, annEmail, bobPassword) // Mallory, with Ann's address
+	ann := a.userByEmail(t, annEmail)
+	refusedEnrolment(t, a, mal)
+	preReleaseTwoFactor(t, a, ann.ID)
+	res := mal.postForm("/profile/contacts", url.Values{"kind": {"email"}, "address": {"mallory@evil.example"}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("add contact: %d %s", res.status, res.body)
+	}
+	msg := a.mail.waitFor(t, "mallory@evil.example", "Confirm this email address for Roster")
+	m := regexpVerify.FindStringSubmatch(msg.Text)
+	if m == nil {
+		t.Fatalf("no verification link in %q", msg.Text)
+	}
+	if res := mal.get(m[1]); res.status != http.StatusSeeOther {
+		t.Fatalf("verify contact: %d", res.status)
+	}
+	var evil db.ContactMethod
+	for _, cm := range a.methods(t, ann) {
+		if cm.Address == "mallory@evil.example" {
+			evil = cm
+		}
+	}
+	routes := url.Values{"route": {
+		"security:0:" + ritoa(evil.ID), "account:0:" + ritoa(evil.ID), "billing:0:" + ritoa(evil.ID),
+		"alerts:1:" + ritoa(evil.ID), "alerts:5:" + ritoa(evil.ID),
+	}}
+	if res := mal.postHTMX("/profile/notifications", routes); res.status != http.StatusOK {
+		t.Fatalf("routing: %d %s", res.status, res.body)
+	}
+
+	// Ann takes her address back, and is told what went.
+	back, _ := resetPassword(t, a, annEmail, annPassword)
+	pageSays(t, "the login page after Ann's reset", back.get("/login"),
+		"Two-factor authentication was turned off, because it was set up before your email address was confirmed",
+		"1 contact method was removed, because they were added before your email address was confirmed")
+
+	for _, cm := range a.methods(t, ann) {
+		if cm.Address == "mallory@evil.example" && cm.Verified() {
+			t.Errorf("ATTACK SUCCEEDED: Mallory's verified contact method survived Ann's first verification")
+		}
+	}
+	rules, _ := a.store.Rules(ctx, ann.ID)
+	for _, r := range rules {
+		if r.MethodID == evil.ID {
+			t.Errorf("ATTACK SUCCEEDED: Ann's %s notices still go to Mallory's address", r.Circumstance)
+		}
+	}
+	for _, m := range a.mail.sentTo("mallory@evil.example") {
+		t.Logf("Mallory's mailbox got: %q", m.Subject)
+	}
+	c := a.client(t)
+	res = c.postForm("/login", url.Values{"email": {annEmail}, "password": {annPassword}})
+	if res.header.Get("Location") == "/login/two-factor" {
+		t.Errorf("ATTACK SUCCEEDED: after taking her address back, Ann is asked for Mallory's authenticator code: locked out of her profile")
+	}
+}
+
+var regexpVerify = regexp.MustCompile(`http://roster\.test(/profile/contacts/\d+/verify\?code=\d{6})`)
+
+func ritoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestEmailChangeLogsOutOtherSessions: a change of the account email ends
+// every other session of the person, as a password change does (someone
+// who had a session, or the old mailbox, keeps nothing), keeps the browser
+// that confirmed it, and says so.
+func TestEmailChangeLogsOutOtherSessions(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword))
+	owner := a.client(t)
+	owner.adopt(ann.ID)
+	other := a.client(t)
+	other.adopt(ann.ID)
+	res := owner.confirmLink(emailChangeLink(t, a, owner, "ann.new@example.com"))
+	pageSays(t, "the email change's page", res, "Your new account email is confirmed", "1 other session was logged out.")
+	if !owner.signedIn() {
+		t.Errorf("the browser that confirmed the change was logged out")
+	}
+	if other.signedIn() {
+		t.Errorf("another session of Ann's survived the change of her account email")
+	}
+	pageSays(t, "Ann's activity", owner.get("/profile/activity"),
+		"Changed the account email from "+annEmail+" to ann.new@example.com; 1 other session logged out")
+	if msg := a.mail.waitFor(t, annEmail, "Security notice: account email changed"); !strings.Contains(msg.Text, "every other session was logged out") {
+		t.Errorf("the notice to the old address does not say the other sessions were logged out: %q", msg.Text)
 	}
 }

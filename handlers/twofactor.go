@@ -322,6 +322,9 @@ func (h *Handler) twoFactorConfirm(c echo.Context) error {
 	if errors.Is(err, db.ErrNotFound) {
 		return fail(http.StatusConflict, "form", "There is no authenticator app waiting to be confirmed. Start again with Set up an authenticator app.")
 	}
+	if errors.Is(err, db.ErrFactorUnconfirmedEmail) {
+		return fail(http.StatusConflict, "form", views.RuleText(err))
+	}
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func twoFactorPanel(t *testing.T, body string) string {
 func TestTwoFactorEnrol(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	c := a.client(t)
 	c.adopt(ann.ID)
 	if panel := twoFactorPanel(t, c.get("/profile").body); !strings.Contains(panel, "Set up an authenticator app") {
@@ -155,7 +155,7 @@ func TestTwoFactorEnrol(t *testing.T) {
 func TestSecondStep(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	owner := a.client(t)
 	owner.adopt(ann.ID)
 	secret, _ := enrol(t, owner)
@@ -229,7 +229,7 @@ func TestSecondStepExpires(t *testing.T) {
 	a := newApp(t, func(ac *appConfig) {
 		ac.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	})
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	owner := a.client(t)
 	owner.adopt(ann.ID)
 	secret, _ := enrol(t, owner)
@@ -261,7 +261,7 @@ func TestSecondStepExpires(t *testing.T) {
 func TestSecondStepThrottled(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	owner := a.client(t)
 	owner.adopt(ann.ID)
 	secret, _ := enrol(t, owner)
@@ -285,7 +285,7 @@ func TestSecondStepThrottled(t *testing.T) {
 func TestRecoveryCodes(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	owner := a.client(t)
 	owner.adopt(ann.ID)
 	_, codes := enrol(t, owner)
@@ -338,7 +338,7 @@ func TestRecoveryCodes(t *testing.T) {
 func TestTwoFactorDisable(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	c := a.client(t)
 	c.adopt(ann.ID)
 	secret, _ := enrol(t, c)
@@ -432,7 +432,7 @@ func TestSecondStepKeyUnreadable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a := newApp(t)
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	if err := a.store.StartTOTP(ctx, ann.ID, []byte("sealed under a secret this server does not have")); err != nil {
 		t.Fatal(err)
 	}

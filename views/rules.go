@@ -53,6 +53,7 @@ var ruleSentences = map[db.RuleError]string{
 	db.ErrSAMLRequestUnknown:     "This sign-in has expired or was already used. Start again from the login page.",
 	db.ErrSAMLReplayed:           "This sign-in response was already used. Start again from the login page.",
 	db.ErrTwoFactorOn:            "Two-factor authentication is already on.",
+	db.ErrFactorUnconfirmedEmail: "Confirm your email address before you turn on two-factor authentication or add a passkey: follow the link we sent to it, or ask for a new one under Contact info.",
 	db.ErrTwoFactorOff:           "Two-factor authentication is off: turn it on first.",
 	db.ErrCodeReplayed:           "That code was already used. Wait for your app to show the next one.",
 	db.ErrRecoveryRefused:        "That recovery code is not one of yours, or it was already used.",
