@@ -50,14 +50,14 @@ type a11yPage struct {
 // page for people, each with the reason; every other GET route must be
 // opened by TestBrowserAccessibility.
 var a11yNotPages = map[string]string{
-	"GET /":                            "redirects to /profile",
-	"GET /healthz":                     "health check for the operator: text, not a page",
-	"GET /static/*":                    "static files (CSS, JS, icons)",
-	"GET /auth/:provider/callback":     "the provider's callback: redirects (a refusal renders the error page, which is covered)",
-	"GET /saml/:conn/metadata":         "SAML service-provider metadata: XML for the IdP",
-	"GET /profile/invite-badge":        "the user menu's badge poll: a fragment or 204 (the badge is checked on every signed-in page)",
-	"GET /api/v1/me/preferences":       "JSON API",
-	"GET /profile/data":                "Download my data: a JSON file",
+	"GET /":                        "redirects to /profile",
+	"GET /healthz":                 "health check for the operator: text, not a page",
+	"GET /static/*":                "static files (CSS, JS, icons)",
+	"GET /auth/:provider/callback": "the provider's callback: redirects (a refusal renders the error page, which is covered)",
+	"GET /saml/:conn/metadata":     "SAML service-provider metadata: XML for the IdP",
+	"GET /profile/invite-badge":    "the user menu's badge poll: a fragment or 204 (the badge is checked on every signed-in page)",
+	"GET /api/v1/me/preferences":   "JSON API",
+	"GET /profile/data":            "Download my data: a JSON file",
 }
 
 // a11yThemes and a11yWidths are what every page is checked in.
