@@ -54,6 +54,11 @@ func a11yKeyboardForms(acme string) map[string]a11yKeyboardForm {
 		"confirm email":                       {"main form", "", ""},
 		"confirm email change":                {"main form", "", ""},
 		"confirm SAML sign-in":                {"main form", "", ""},
+		// Sending these would leave for the provider or the IdP: their
+		// Tab stops (the Continue button, the way back) are walked.
+		"log in with GitHub, continue":           {"", "", ""},
+		"log in with single sign-on, continue":   {"", "", ""},
+		"verify a contact method, from its link": {"main form", "", ""},
 	}
 }
 
