@@ -33,8 +33,13 @@ type SAMLRequest struct {
 	RequestID    string // the AuthnRequest's ID, which the response must answer
 	Next         string
 	BrowserHash  []byte // SHA-256 of the roster_saml cookie of the browser that started it
-	CreatedAt    time.Time
-	UsedAt       time.Time
+	// SignedInAs is the user this browser was signed in as when the
+	// sign-in started (0: nobody), kept in link_user_id: the ACS, a
+	// cross-site POST, does not see the SameSite=Lax session cookie, and
+	// must not switch that person's browser to another profile.
+	SignedInAs int64
+	CreatedAt  time.Time
+	UsedAt     time.Time
 }
 
 // StartSAMLRequest records an SP-initiated sign-in about to go to the IdP.
@@ -42,10 +47,10 @@ func (s *Store) StartSAMLRequest(ctx context.Context, r SAMLRequest) error {
 	if len(r.BrowserHash) == 0 {
 		return errors.New("start saml request: no browser to bind it to")
 	}
-	// saml_requests.link_user_id stays NULL: SAML has no Add Login, so no
-	// sign-in in flight links to a signed-in user.
-	_, err := s.exec(ctx, `INSERT INTO saml_requests (relay_state, connection_id, request_id, next, browser_hash, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.RelayState, r.ConnectionID, r.RequestID, r.Next, r.BrowserHash, unix(s.now()))
+	// saml_requests.link_user_id holds SignedInAs: SAML has no Add Login,
+	// so the column links no login; it records who was signed in.
+	_, err := s.exec(ctx, `INSERT INTO saml_requests (relay_state, connection_id, request_id, next, browser_hash, link_user_id, created_at)
+		VALUES (?, ?, ?, ?, ?, NULLIF(?, 0), ?)`, r.RelayState, r.ConnectionID, r.RequestID, r.Next, r.BrowserHash, r.SignedInAs, unix(s.now()))
 	if err != nil {
 		return fmt.Errorf("start saml request: %w", err)
 	}
@@ -57,10 +62,10 @@ func (s *Store) StartSAMLRequest(ctx context.Context, r SAMLRequest) error {
 func (s *Store) OpenSAMLRequest(ctx context.Context, connID int64, relayState string) (SAMLRequest, error) {
 	var r SAMLRequest
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, relay_state, connection_id, request_id, next, browser_hash, created_at
+	err := s.r.QueryRowContext(ctx, `SELECT id, relay_state, connection_id, request_id, next, browser_hash, COALESCE(link_user_id, 0), created_at
 		FROM saml_requests WHERE relay_state = ? AND connection_id = ? AND used_at IS NULL AND created_at >= ?`,
 		relayState, connID, unix(s.now().Add(-SAMLRequestTTL))).
-		Scan(&r.ID, &r.RelayState, &r.ConnectionID, &r.RequestID, &r.Next, &r.BrowserHash, &created)
+		Scan(&r.ID, &r.RelayState, &r.ConnectionID, &r.RequestID, &r.Next, &r.BrowserHash, &r.SignedInAs, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SAMLRequest{}, ErrSAMLRequestUnknown
 	}
@@ -144,6 +149,17 @@ func (s *Store) SAMLLogin(ctx context.Context, in SAMLSignIn, ev Event) (SAMLSig
 		return SAMLSignedIn{}, fmt.Errorf("saml login through connection %d: %w", in.Connection.ID, err)
 	}
 	return out, nil
+}
+
+// SpendSAMLResponse consumes what a validated response answers (its request
+// and assertion id, or the held response) without signing anyone in: a
+// sign-in refused before SAMLLogin cannot be used later.
+func (s *Store) SpendSAMLResponse(ctx context.Context, in SAMLSignIn) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error { return spendSAMLResponse(ctx, tx, in, s.now()) })
+	if err != nil {
+		return fmt.Errorf("spend saml response of connection %d: %w", in.Connection.ID, err)
+	}
+	return nil
 }
 
 // spendSAMLResponse consumes what the response answers: the SP-initiated

@@ -52,17 +52,14 @@ type a11yPage struct {
 // page for people, each with the reason; every other GET route must be
 // opened by TestBrowserAccessibility.
 var a11yNotPages = map[string]string{
-	"GET /":                            "redirects to /profile",
-	"GET /healthz":                     "health check for the operator: text, not a page",
-	"GET /static/*":                    "static files (CSS, JS, icons)",
-	"GET /auth/:provider":              "redirects to the identity provider",
-	"GET /auth/:provider/callback":     "the provider's callback: redirects (a refusal renders the error page, which is covered)",
-	"GET /saml/:conn/login":            "redirects to the SAML identity provider",
-	"GET /saml/:conn/metadata":         "SAML service-provider metadata: XML for the IdP",
-	"GET /profile/invite-badge":        "the user menu's badge poll: a fragment or 204 (the badge is checked on every signed-in page)",
-	"GET /profile/contacts/:id/verify": "the contact method's emailed link: verifies and redirects to /profile#contact-info",
-	"GET /api/v1/me/preferences":       "JSON API",
-	"GET /profile/data":                "Download my data: a JSON file",
+	"GET /":                        "redirects to /profile",
+	"GET /healthz":                 "health check for the operator: text, not a page",
+	"GET /static/*":                "static files (CSS, JS, icons)",
+	"GET /auth/:provider/callback": "the provider's callback: redirects (a refusal renders the error page, which is covered)",
+	"GET /saml/:conn/metadata":     "SAML service-provider metadata: XML for the IdP",
+	"GET /profile/invite-badge":    "the user menu's badge poll: a fragment or 204 (the badge is checked on every signed-in page)",
+	"GET /api/v1/me/preferences":   "JSON API",
+	"GET /profile/data":            "Download my data: a JSON file",
 }
 
 // a11yThemes and a11yWidths are what every page is checked in.
@@ -376,7 +373,7 @@ func startA11ySite(t *testing.T) *a11ySite {
 	compose := func(m db.ContactMethod, code string) (db.Notice, error) {
 		return db.Notice{Subject: "Your code", Body: "Your code is " + code}, nil
 	}
-	_, err = store.AddContactMethod(ctx, ada.ID, db.NewContactMethod{Kind: db.KindEmail, Address: "ada.work@example.com", Label: "Work"}, compose, db.Event{Kind: db.EventContactAdded})
+	work, err := store.AddContactMethod(ctx, ada.ID, db.NewContactMethod{Kind: db.KindEmail, Address: "ada.work@example.com", Label: "Work"}, compose, db.Event{Kind: db.EventContactAdded})
 	must(err)
 	_, err = store.AddContactMethod(ctx, ada.ID, db.NewContactMethod{Kind: db.KindEmail, Address: "ada.home@example.com", Label: "Home"}, compose, db.Event{Kind: db.EventContactAdded})
 	must(err)
@@ -593,6 +590,11 @@ func startA11ySite(t *testing.T) *a11ySite {
 		in("confirm email", "GET /verify/:token", "/verify/"+verifyToken, "main form"),
 		in("confirm email change", "GET /email-change/:token", "/email-change/"+changeToken, "main form"),
 		in("confirm SAML sign-in", "GET /saml/:conn/confirm", "/saml/"+connID+"/confirm?token="+heldToken, "main form"),
+		// A GET of a sign-in start, or of a contact method's emailed link,
+		// only shows a page whose button posts (login CSRF, SECURITY.md).
+		out("log in with GitHub, continue", "GET /auth/:provider", "/auth/github?next=%2Fcards", "main form"),
+		out("log in with single sign-on, continue", "GET /saml/:conn/login", "/saml/"+connID+"/login", "main form"),
+		in("verify a contact method, from its link", "GET /profile/contacts/:id/verify", "/profile/contacts/"+strconv.FormatInt(work.ID, 10)+"/verify?code=123456", "main form"),
 	}
 	return &a11ySite{app: app, base: base, acme: strconv.FormatInt(acme.ID, 10), pages: pages, prepare: func(t *testing.T, ada *browserTab) {
 		t.Helper()

@@ -57,6 +57,11 @@ func a11yKeyboardForms(acme string) map[string]a11yKeyboardForm {
 		// A page reached by a form's answer (act), sent from the keyboard
 		// too: the re-authentication prompt's code field (Hal, two-factor on).
 		"re-authentication prompt page with a code field": {"main form:has(#sudo_2fa_code)", "000000", ""},
+		// Sending these would leave for the provider or the IdP: their
+		// Tab stops (the Continue button, the way back) are walked.
+		"log in with GitHub, continue":           {"", "", ""},
+		"log in with single sign-on, continue":   {"", "", ""},
+		"verify a contact method, from its link": {"main form", "", ""},
 	}
 }
 

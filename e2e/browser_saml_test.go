@@ -68,9 +68,11 @@ func TestBrowserSAML(t *testing.T) {
 		"Log in with Acme ID /auth/oidc loaded; Log in with SAML single sign-on /login/saml loaded"
 	var icons string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		icons = tab.eval(t, `[...document.querySelectorAll('#sso-buttons a')].map(a => {
+		// A provider's icon is a form's button (a sign-in starts from a
+		// POST): its path is the form's action; the SAML icon is a link.
+		icons = tab.eval(t, `[...document.querySelectorAll('#sso-buttons .login-icon')].map(a => {
 			const img = a.querySelector('img');
-			return a.getAttribute('aria-label') + ' ' + new URL(a.href).pathname + ' ' + (img.complete && img.naturalWidth > 0 ? 'loaded' : 'missing');
+			return a.getAttribute('aria-label') + ' ' + new URL(a.href || a.form.action).pathname + ' ' + (img.complete && img.naturalWidth > 0 ? 'loaded' : 'missing');
 		}).join('; ')`)
 		if icons == want || time.Now().After(deadline) {
 			break

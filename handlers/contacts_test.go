@@ -285,11 +285,18 @@ func TestVerifyEmailByLink(t *testing.T) {
 	if u == nil {
 		t.Fatalf("no verification link in %q", msg.Text)
 	}
+	// Opening the link shows a page and changes nothing (TestContactLinkOnlyShows);
+	// its button verifies.
 	res = c.get(u[1])
-	if res.status != http.StatusSeeOther {
-		t.Fatalf("GET the link: got %d, want 303", res.status)
+	action, form := formOf(t, res.body[strings.Index(res.body, "<main"):])
+	if res.status != http.StatusOK || action != strings.TrimSuffix(u[1], "?code="+form.Get("code")) || form.Get("code") == "" {
+		t.Fatalf("GET the link: got %d, want 200 with a form posting its code to the method; body %s", res.status, res.body)
 	}
-	checkFlash(t, c, res, "ann.work@example.com is verified.")
+	res = c.postForm(action, url.Values{"code": {form.Get("code")}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("post the link's form: got %d, want 303; body %s", res.status, res.body)
+	}
+	checkFlash(t, c, res, "Email ann.work@example.com is verified. Choose what it receives on the Notifications page.")
 	if m := a.methods(t, ann)[1]; !m.Verified() {
 		t.Error("the email method is not verified after its link")
 	}

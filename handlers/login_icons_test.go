@@ -3,7 +3,9 @@ package handlers_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"html"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,8 +15,11 @@ import (
 )
 
 // loginIconRE reads the "Log in with:" row: each icon's link, accessible
-// name and image.
-var loginIconRE = regexp.MustCompile(`<a href="([^"]+)" class="login-icon" aria-label="([^"]+)"[^>]*><img src="([^"]+)" alt=""`)
+// name and image. A provider's icon is a form's button, which posts with
+// the CSRF token and next (login CSRF): its href here is the form's action
+// with the next it carries, as the link had it; the SAML icon is a link to
+// the discovery page, which starts nothing.
+var loginIconRE = regexp.MustCompile(`(?:<a href="([^"]+)"|<form method="post" action="([^"]+)"><input type="hidden" name="_csrf" value="[^"]+"><input type="hidden" name="next" value="([^"]*)"><button type="submit") class="login-icon" aria-label="([^"]+)"[^>]*><img src="([^"]+)" alt=""`)
 
 type shownIcon struct{ href, name, img string }
 
@@ -22,7 +27,11 @@ func loginIcons(t *testing.T, body string) []shownIcon {
 	t.Helper()
 	var list []shownIcon
 	for _, m := range loginIconRE.FindAllStringSubmatch(body, -1) {
-		list = append(list, shownIcon{m[1], m[2], m[3]})
+		href := m[1]
+		if m[2] != "" {
+			href = m[2] + "?next=" + url.QueryEscape(html.UnescapeString(m[3]))
+		}
+		list = append(list, shownIcon{href, m[4], m[5]})
 	}
 	if got := strings.Count(body, `class="login-icon"`); got != len(list) {
 		t.Fatalf("/login: %d login-icon links, %d of them with an aria-label and an img", got, len(list))
@@ -47,10 +56,10 @@ func TestLoginIcons(t *testing.T) {
 		a, _ := oauthApp(t)
 		body := a.client(t).get("/login?next=/accounts/new").body
 		want := []shownIcon{
-			{"/auth/google?next=%2faccounts%2fnew", "Log in with Google", staticURL(t, "icons/google.svg")},
-			{"/auth/github?next=%2faccounts%2fnew", "Log in with GitHub", staticURL(t, "icons/github.svg")},
-			{"/auth/slack?next=%2faccounts%2fnew", "Log in with Slack", staticURL(t, "icons/slack.svg")},
-			{"/auth/oidc?next=%2faccounts%2fnew", "Log in with Acme ID", staticURL(t, "icons/openid.svg")},
+			{"/auth/google?next=%2Faccounts%2Fnew", "Log in with Google", staticURL(t, "icons/google.svg")},
+			{"/auth/github?next=%2Faccounts%2Fnew", "Log in with GitHub", staticURL(t, "icons/github.svg")},
+			{"/auth/slack?next=%2Faccounts%2Fnew", "Log in with Slack", staticURL(t, "icons/slack.svg")},
+			{"/auth/oidc?next=%2Faccounts%2Fnew", "Log in with Acme ID", staticURL(t, "icons/openid.svg")},
 		}
 		if got := loginIcons(t, body); !slices.Equal(got, want) {
 			t.Errorf("/login icons:\n got %v\nwant %v", got, want)

@@ -81,13 +81,34 @@ func (fc *flowCookie) take(c echo.Context) (oauthFlow, bool) {
 	return f, fc.codec.Decode(flowCookieName, ck.Value, &f) == nil
 }
 
-// oauthStart sends the person to the provider to sign in.
+// oauthStartPage answers a GET of the sign-in start (a bookmark, a link
+// from another site): a page whose button posts to oauthStart. A GET never
+// starts a sign-in, so another site cannot sign this browser in to a
+// profile of its choosing (login CSRF, SECURITY.md).
+func (h *Handler) oauthStartPage(c echo.Context) error {
+	p, ok := h.providers.Get(c.Param("provider"))
+	if !ok {
+		return echo.ErrNotFound
+	}
+	return h.continueSignIn(c, p.Name, "/auth/"+p.Key)
+}
+
+// continueSignIn renders the "Continue with" page of a sign-in start:
+// its form posts to action with the CSRF token and the (safe) next.
+func (h *Handler) continueSignIn(c echo.Context, name, action string) error {
+	return h.render(c, http.StatusOK, "signin_continue.html", "", views.ContinueSignInPage{
+		Page: h.page(c, "Log in with "+name), Name: name, Action: action, Next: string(safeNext(c.QueryParam("next"))),
+	})
+}
+
+// oauthStart sends the person to the provider to sign in: a POST with the
+// CSRF token, from the login page's icons or the "Continue with" page.
 func (h *Handler) oauthStart(c echo.Context) error {
 	p, ok := h.providers.Get(c.Param("provider"))
 	if !ok {
 		return echo.ErrNotFound
 	}
-	return h.beginFlow(c, p, oauthFlow{Mode: modeLogin, Next: string(safeNext(c.QueryParam("next")))})
+	return h.beginFlow(c, p, oauthFlow{Mode: modeLogin, Next: string(safeNext(c.FormValue("next")))})
 }
 
 // addLogin starts Add Login: the same trip to the provider, which links
@@ -173,6 +194,11 @@ func (h *Handler) exchange(c echo.Context, p sso.Provider, f oauthFlow) (db.Exte
 // finishLogin signs the person in as the user the external login resolves
 // to, or says in plain words why not.
 func (h *Handler) finishLogin(c echo.Context, p sso.Provider, f oauthFlow, ext db.External) error {
+	// A browser signed in to another profile is not switched (login CSRF
+	// backstop): nothing is written, and the page offers to log out first.
+	if switched, err := h.refuseSwitch(c, ext, p.Name, f.Next); switched || err != nil {
+		return err
+	}
 	ev := event(c, db.EventSignIn)
 	ev.Detail = map[string]any{"method": p.Name, "email": ext.Email}
 	// The security notice the outcome calls for is queued in ResolveLogin's
@@ -284,4 +310,48 @@ func loginIcon(key string) string {
 		return key + ".svg"
 	}
 	return "openid.svg"
+}
+
+// refuseSwitch is the backstop against login CSRF at an OAuth sign-in's
+// return: when this browser is signed in to another profile than the one
+// ext resolves to, it answers with the page of switchRefused, writes
+// nothing, and switched is true.
+func (h *Handler) refuseSwitch(c echo.Context, ext db.External, method, next string) (switched bool, err error) {
+	u, ok := currentUser(c)
+	other, err := h.otherProfile(c, u, ok, ext)
+	if !other || err != nil {
+		return false, err
+	}
+	return true, h.switchRefused(c, u, method, next)
+}
+
+// otherProfile reports whether u, signed in to this browser (when
+// signedIn), would be switched to another person, or to nobody yet, by
+// ext: the rule of the login CSRF backstop at every external sign-in's
+// return (OAuth callback, SAML ACS, a confirmed IdP-initiated sign-in;
+// DECISIONS). ext resolves to u when u's login has its subject, or when it
+// would be linked to u by u's confirmed email. It only reads.
+func (h *Handler) otherProfile(c echo.Context, u db.User, signedIn bool, ext db.External) (bool, error) {
+	if !signedIn {
+		return false, nil
+	}
+	id, err := h.store.IdentityBySubject(c.Request().Context(), ext.Provider, ext.Subject)
+	switch {
+	case err == nil:
+		return id.UserID != u.ID, nil
+	case !errors.Is(err, db.ErrNotFound):
+		return false, err
+	}
+	mine := ext.EmailVerified && u.EmailVerified() && db.NormalEmail(ext.Email) == u.Email
+	return !mine, nil
+}
+
+// switchRefused answers an external sign-in that came back for another
+// profile than u's, in u's browser: u stays signed in, and the page offers
+// to log out first (then log in again, going to next).
+func (h *Handler) switchRefused(c echo.Context, u db.User, method, next string) error {
+	logger(c).Warn("external sign-in for another profile refused", "user_id", u.ID, "method", method)
+	return h.render(c, http.StatusConflict, "signin_switch.html", "", views.SignInSwitchPage{
+		Page: h.page(c, "You are logged in as "+u.Email), Current: u.Email, Method: method, Next: string(safeNext(next)),
+	})
 }

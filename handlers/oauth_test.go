@@ -82,7 +82,7 @@ func (a *app) identities(t *testing.T, email string) []db.Identity {
 // callback's answer.
 func (c *client) signInWith(oc oauthCase, f *oauthtest.IdP, next string) *response {
 	c.t.Helper()
-	res, callback := c.viaIdP(f, c.get("/auth/"+oc.key+"?next="+url.QueryEscape(next)))
+	res, callback := c.viaIdP(f, c.startSignIn("/auth/"+oc.key+"?next="+url.QueryEscape(next)))
 	if want := "/auth/" + oc.key + "/callback?"; !strings.HasPrefix(callback, want) {
 		c.t.Fatalf("provider sent the browser to %q, want %s...", callback, want)
 	}
@@ -242,7 +242,7 @@ func TestOAuthLogin(t *testing.T) {
 		}},
 		{"forged state: refused", func(t *testing.T, k *check) {
 			k.f.SignInAs(person("1008", "forged@example.com", true))
-			callback := k.f.AuthorizeURL(t, k.c.get("/auth/"+k.oc.key).header.Get("Location"))
+			callback := k.f.AuthorizeURL(t, k.c.startSignIn("/auth/"+k.oc.key).header.Get("Location"))
 			u, _ := url.Parse(callback)
 			q := u.Query()
 			q.Set("state", "forged-"+q.Get("state"))
@@ -254,7 +254,7 @@ func TestOAuthLogin(t *testing.T) {
 		}},
 		{"missing state: refused", func(t *testing.T, k *check) {
 			k.f.SignInAs(person("1009", "nostate@example.com", true))
-			callback := k.f.AuthorizeURL(t, k.c.get("/auth/"+k.oc.key).header.Get("Location"))
+			callback := k.f.AuthorizeURL(t, k.c.startSignIn("/auth/"+k.oc.key).header.Get("Location"))
 			u, _ := url.Parse(callback)
 			q := u.Query()
 			q.Del("state")
@@ -266,7 +266,7 @@ func TestOAuthLogin(t *testing.T) {
 			// victim the callback link.
 			attacker := k.a.client(t)
 			k.f.SignInAs(person("1010", "attacker@example.com", true))
-			callback := k.f.AuthorizeURL(t, attacker.get("/auth/"+k.oc.key).header.Get("Location"))
+			callback := k.f.AuthorizeURL(t, attacker.startSignIn("/auth/"+k.oc.key).header.Get("Location"))
 			wantRefused(t, k.c, k.c.get(callback), http.StatusBadRequest, "This sign-in did not start here")
 			if _, err := k.a.store.UserByEmail(context.Background(), "attacker@example.com"); !errors.Is(err, db.ErrNotFound) {
 				t.Fatalf("user after the replayed callback: got %v, want none", err)
@@ -274,7 +274,7 @@ func TestOAuthLogin(t *testing.T) {
 		}},
 		{"a callback used twice: refused the second time", func(t *testing.T, k *check) {
 			k.f.SignInAs(person("1011", "twice@example.com", true))
-			res, callback := k.c.viaIdP(k.f, k.c.get("/auth/"+k.oc.key))
+			res, callback := k.c.viaIdP(k.f, k.c.startSignIn("/auth/"+k.oc.key))
 			if res.status != http.StatusSeeOther {
 				t.Fatalf("first callback: got %d, want 303", res.status)
 			}
@@ -441,7 +441,7 @@ func TestOAuthOffered(t *testing.T) {
 	plain := newApp(t)
 	c := plain.client(t)
 	// "Log in with a passkey" is not one of them.
-	if body := c.get("/login").body; strings.Contains(body, "Log in with:") || strings.Contains(body, `href="/auth/`) {
+	if body := c.get("/login").body; strings.Contains(body, "Log in with:") || strings.Contains(body, `action="/auth/`) {
 		t.Errorf("/login without providers shows a Log in with button")
 	}
 	for _, p := range []string{"/auth/google", "/auth/github/callback?state=x&code=y", "/auth/nonsense"} {
@@ -454,10 +454,13 @@ func TestOAuthOffered(t *testing.T) {
 	c = a.client(t)
 	body := c.get("/login?next=/accounts/new").body
 	for _, oc := range oauthCases {
-		want := `href="/auth/` + oc.key + `?next=%2faccounts%2fnew"`
+		want := `<form method="post" action="/auth/` + oc.key + `">`
 		if !strings.Contains(body, want) || !strings.Contains(body, "Log in with "+html.EscapeString(oc.name)) {
 			t.Errorf("/login: no Log in with %s button (%s)", oc.name, want)
 		}
+	}
+	if !strings.Contains(body, `<input type="hidden" name="next" value="/accounts/new"><button type="submit" class="login-icon"`) {
+		t.Errorf("/login: the Log in with buttons do not carry next=/accounts/new")
 	}
 	if res := c.get("/auth/nonsense"); res.status != http.StatusNotFound {
 		t.Errorf("GET /auth/nonsense: got %d, want 404", res.status)
@@ -484,7 +487,7 @@ func TestOAuthOffered(t *testing.T) {
 func TestOAuthFlowCookie(t *testing.T) {
 	a, _ := oauthApp(t, httpsBase)
 	c := a.client(t)
-	res := c.get("/auth/google?next=/accounts/new")
+	res := c.startSignIn("/auth/google?next=/accounts/new")
 	ck := res.cookie("roster_oauth")
 	if ck == nil {
 		t.Fatal("no roster_oauth cookie")
@@ -507,7 +510,7 @@ func TestOIDCIssuerDown(t *testing.T) {
 		ac.OAuth = []sso.Provider{{Key: "oidc", Name: "Down", ClientID: "x", ClientSecret: "y", Issuer: down.Server.URL}}
 	})
 	c := a.client(t)
-	res := c.get("/auth/oidc")
+	res := c.startSignIn("/auth/oidc")
 	if res.status != http.StatusServiceUnavailable || !strings.Contains(res.body, "We could not reach Down") {
 		t.Fatalf("GET /auth/oidc with the issuer down: got %d, want 503; body %s", res.status, res.body)
 	}

@@ -166,7 +166,7 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 	oc, f := oauthCases[3], fakes["oidc"]
 	c := a.client(t)
 	f.Change(func() { f.Down = true })
-	if res := c.get("/auth/oidc"); res.status != http.StatusServiceUnavailable {
+	if res := c.startSignIn("/auth/oidc"); res.status != http.StatusServiceUnavailable {
 		t.Fatalf("issuer down: got %d, want 503", res.status)
 	}
 	f.Change(func() { f.Down = false })
@@ -214,11 +214,11 @@ func TestOIDCAnswerTooLarge(t *testing.T) {
 	a, fakes := oauthApp(t)
 	f := fakes["oidc"]
 	f.Change(func() { f.Padding = 1 << 20 })
-	if res := a.client(t).get("/auth/oidc"); res.status != http.StatusServiceUnavailable {
+	if res := a.client(t).startSignIn("/auth/oidc"); res.status != http.StatusServiceUnavailable {
 		t.Fatalf("a discovery document over 1 MiB: got %d, want 503", res.status)
 	}
 	f.Change(func() { f.Padding = 1<<20 - 4096 })
-	if res := a.client(t).get("/auth/oidc"); res.status != http.StatusSeeOther {
+	if res := a.client(t).startSignIn("/auth/oidc"); res.status != http.StatusSeeOther {
 		t.Fatalf("a discovery document just under 1 MiB: got %d, want 303", res.status)
 	}
 }

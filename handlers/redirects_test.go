@@ -55,10 +55,12 @@ var hostileKeys = []string{"next", "token", "page", "before", "after", "range", 
 
 // externalStarts are the routes that may send the browser to another site:
 // to a configured provider or IdP, to sign in there.
+// A sign-in starts only from a POST (login CSRF, SECURITY.md).
 var externalStarts = map[string]bool{
-	"GET /auth/:provider":            true,
+	"POST /auth/:provider":           true,
 	"POST /profile/logins/:provider": true,
-	"GET /saml/:conn/login":          true,
+	"POST /saml/:conn/login":         true,
+	"POST /login/saml":               true,
 }
 
 var paramRE = regexp.MustCompile(`:[a-z]+|\*`)
@@ -243,8 +245,8 @@ func TestRedirectSweep(t *testing.T) {
 	// the CSRF check and the forms' checks, or it proves nothing.
 	for _, r := range []string{
 		"GET /", "GET /login", "POST /login", "POST /logout", "GET /profile", "POST /profile/name",
-		"POST /password/reset/:token", "GET /auth/:provider", "POST /profile/logins/:provider",
-		"GET /login/saml", "GET /saml/:conn/login", "POST /accounts", "POST /accounts/:id/settings",
+		"POST /password/reset/:token", "POST /auth/:provider", "POST /profile/logins/:provider",
+		"GET /login/saml", "POST /login/saml", "POST /saml/:conn/login", "POST /accounts", "POST /accounts/:id/settings",
 		"GET /profile/invite-badge",
 		// GET /static/* no longer redirects at all (staticFiles answers a
 		// file or 404; Echo's static handler redirected directories).

@@ -12,14 +12,12 @@ import (
 // that would is answered with Fly-Replay, and Fly's edge replays it on the
 // primary the header names, before any work is done here.
 
-// writingGETs are the routes, by their pattern, whose GET writes: an
-// external sign-in coming back, the start of a SAML sign-in (its request
-// is recorded) and a contact method's emailed verification link. Every
-// other method writes, or may (onPrimary).
+// writingGETs are the routes, by their pattern, whose GET writes: only an
+// external sign-in coming back (the provider redirects the browser there;
+// its state binds it to this browser). Every other GET only reads
+// (TestGETsDoNotWrite), and every other method writes, or may (onPrimary).
 var writingGETs = map[string]bool{
-	"/auth/:provider/callback":     true,
-	"/saml/:conn/login":            true,
-	"/profile/contacts/:id/verify": true,
+	"/auth/:provider/callback": true,
 }
 
 // errOnPrimary is returned by a handler that found, once started, that it

@@ -47,13 +47,18 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 
 	// External logins through OAuth and OpenID Connect: sign-in starts here,
 	// and every provider (Add Login included) comes back to the callback.
-	e.GET("/auth/:provider", h.oauthStart)
+	// A sign-in starts only from a POST with the CSRF token (login CSRF,
+	// SECURITY.md); a GET of a start shows a "Continue with" button.
+	e.GET("/auth/:provider", h.oauthStartPage)
+	e.POST("/auth/:provider", h.oauthStart)
 	e.GET("/auth/:provider/callback", h.oauthCallback)
 
 	// SAML 2.0 sign-in, one service provider per connection. The ACS is
 	// exempt from the CSRF check (see csrfExempt): the IdP's page posts it.
 	e.GET("/login/saml", h.samlLoginPage)
-	e.GET("/saml/:conn/login", h.samlStart)
+	e.POST("/login/saml", h.samlLogin)
+	e.GET("/saml/:conn/login", h.samlStartPage)
+	e.POST("/saml/:conn/login", h.samlStart)
 	e.POST("/saml/:conn/acs", h.samlACS)
 	// An IdP-initiated sign-in waits here for the person to confirm it.
 	e.GET("/saml/:conn/confirm", h.samlConfirmPage)

@@ -116,23 +116,49 @@ func (h *Handler) samlConnection(c echo.Context) (db.SAMLConnection, error) {
 	return conn, err
 }
 
-// samlLoginPage asks for an email and sends the person to the connection
-// that serves its domain.
+// samlLoginPage asks for an email; with one (an old bookmark, or the form
+// of a browser without the CSRF cookie yet), it sends the person to the
+// "Continue with" page of the connection that serves its domain.
 func (h *Handler) samlLoginPage(c echo.Context) error {
-	data := h.authPage(c, "Log in with SAML single sign-on", views.Form{})
 	email := strings.TrimSpace(c.QueryParam("email"))
 	if email == "" {
-		return h.render(c, http.StatusOK, "login_saml.html", "", data)
+		return h.render(c, http.StatusOK, "login_saml.html", "", h.authPage(c, "Log in with SAML single sign-on", views.Form{}))
 	}
+	conn, found, err := h.samlDiscover(c, email)
+	if !found {
+		return err
+	}
+	to := at("/saml/:conn/login", conn.ID)
+	if next := c.QueryParam("next"); next != "" {
+		to = to.query(url.Values{"next": {string(safeNext(next))}})
+	}
+	return redirect(c, to)
+}
+
+// samlLogin is the discovery form's post: it starts the sign-in at the
+// connection that serves the email's domain.
+func (h *Handler) samlLogin(c echo.Context) error {
+	conn, found, err := h.samlDiscover(c, strings.TrimSpace(c.FormValue("email")))
+	if !found {
+		return err
+	}
+	return h.samlBegin(c, conn, c.FormValue("next"))
+}
+
+// samlDiscover finds the connection that serves email's domain; when there
+// is none, or the email is not one, the form with the reason is the answer
+// and found is false.
+func (h *Handler) samlDiscover(c echo.Context, email string) (conn db.SAMLConnection, found bool, err error) {
+	data := h.authPage(c, "Log in with SAML single sign-on", views.Form{})
 	data.Form.Values = map[string]string{"email": email}
 	checkEmail(&data.Form, email)
 	if data.Form.Failed() {
-		return h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
+		return conn, false, h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
 	}
 	domain := sso.EmailDomain(email)
 	conns, err := h.store.SAMLConnectionsForDomain(c.Request().Context(), domain)
 	if err != nil {
-		return err
+		return conn, false, err
 	}
 	// Only a verified domain routes: an Admin's claim on a domain they
 	// have not proved to own must not send its people to their IdP. The
@@ -143,23 +169,37 @@ func (h *Handler) samlLoginPage(c echo.Context) error {
 			msg = "No organization has verified " + domain + " for single sign-on on this server yet, so we cannot send you to a login page. Ask your account admin for your organization's sign-in link, or log in with your password."
 		}
 		data.Form.Fail("email", msg)
-		return h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
+		return conn, false, h.render(c, http.StatusUnprocessableEntity, "login_saml.html", "login-saml/form", data)
 	}
-	to := at("/saml/:conn/login", conns[0].ID)
-	if next := c.QueryParam("next"); next != "" {
-		to = to.query(url.Values{"next": {string(safeNext(next))}})
-	}
-	return redirect(c, to)
+	return conns[0], true, nil
 }
 
-// samlStart begins an SP-initiated sign-in: it records the AuthnRequest's
-// ID under a random RelayState and sends the browser to the IdP.
-func (h *Handler) samlStart(c echo.Context) error {
-	ctx := c.Request().Context()
+// samlStartPage answers a GET of a connection's sign-in start (the sign-in
+// link the console shows, a bookmark, an IdP dashboard, a link from
+// another site): a page whose button posts to samlStart. A GET never
+// starts a sign-in (login CSRF, SECURITY.md).
+func (h *Handler) samlStartPage(c echo.Context) error {
 	conn, err := h.samlConnection(c)
 	if err != nil {
 		return err
 	}
+	return h.continueSignIn(c, conn.Name, "/saml/"+strconv.FormatInt(conn.ID, 10)+"/login")
+}
+
+// samlStart begins an SP-initiated sign-in: a POST with the CSRF token,
+// from the "Continue with" page.
+func (h *Handler) samlStart(c echo.Context) error {
+	conn, err := h.samlConnection(c)
+	if err != nil {
+		return err
+	}
+	return h.samlBegin(c, conn, c.FormValue("next"))
+}
+
+// samlBegin records the AuthnRequest's ID under a random RelayState, bound
+// to this browser, and sends the browser to the IdP.
+func (h *Handler) samlBegin(c echo.Context, conn db.SAMLConnection, next string) error {
+	ctx := c.Request().Context()
 	sp, err := h.serviceProvider(ctx, conn)
 	if err != nil {
 		return err
@@ -174,9 +214,12 @@ func (h *Handler) samlStart(c echo.Context) error {
 		return err
 	}
 	relay := rand.Text()
+	// Who is signed in here is recorded now, while the session cookie is
+	// seen: the ACS, a cross-site POST, does not see it (samlSignIn).
+	u, _ := currentUser(c)
 	if err := h.store.StartSAMLRequest(ctx, db.SAMLRequest{
-		RelayState: relay, ConnectionID: conn.ID, RequestID: req.ID, Next: string(safeNext(c.QueryParam("next"))),
-		BrowserHash: h.samlBindBrowser(c),
+		RelayState: relay, ConnectionID: conn.ID, RequestID: req.ID, Next: string(safeNext(next)),
+		BrowserHash: h.samlBindBrowser(c), SignedInAs: u.ID,
 	}); err != nil {
 		return err
 	}
@@ -210,12 +253,13 @@ func (h *Handler) samlACS(c echo.Context) error {
 	}
 	var ids []string
 	var next string
+	var signedInAs int64
 	req, err := h.store.OpenSAMLRequest(ctx, conn.ID, relay)
 	switch {
 	case err == nil && subtle.ConstantTimeCompare(req.BrowserHash, h.samlBrowser(c)) != 1:
 		return h.samlRefused(c, conn, "other_browser", http.StatusForbidden, views.RuleText(db.ErrSAMLOtherBrowser))
 	case err == nil:
-		ids, next = []string{req.RequestID}, req.Next
+		ids, next, signedInAs = []string{req.RequestID}, req.Next, req.SignedInAs
 	case errors.Is(err, db.ErrSAMLRequestUnknown) && conn.AllowIdPInitiated && len(conn.VerifiedDomains) == 0:
 		return h.samlRefused(c, conn, "idp_initiated_unverified", http.StatusForbidden, samlIdPInitiatedUnverifiedText(conn))
 	case errors.Is(err, db.ErrSAMLRequestUnknown) && conn.AllowIdPInitiated:
@@ -238,16 +282,44 @@ func (h *Handler) samlACS(c echo.Context) error {
 	if relay == "" {
 		return h.samlHold(c, conn, assertion.ID, ext)
 	}
-	return h.samlSignIn(c, conn, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext}, next)
+	return h.samlSignIn(c, conn, db.SAMLSignIn{Connection: conn, RelayState: relay, AssertionID: assertion.ID, External: ext}, next, signedInAs)
 }
 
 // samlSignIn finishes a validated sign-in: SAMLLogin consumes what the
 // response answers and resolves the login, and the session starts,
 // recording the login that opened it.
-func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLSignIn, next string) error {
-	ev := event(c, db.EventSignIn)
-	ev.Detail = map[string]any{"method": "SAML (" + conn.Name + ")"}
+//
+// A browser signed in to another profile is not switched (the login CSRF
+// backstop, otherProfile): what the response answers is spent, nobody is
+// signed in, and the page offers to log out first. The person signed in is
+// the one whose session this request carries or, at the ACS, which does
+// not see the session cookie, signedInAs, recorded when it started.
+func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLSignIn, next string, signedInAs int64) error {
 	in.BrowserHash = h.samlBrowser(c)
+	method := "SAML (" + conn.Name + ")"
+	u, ok := currentUser(c)
+	if !ok && signedInAs != 0 {
+		var err error
+		u, err = h.store.UserByID(c.Request().Context(), signedInAs)
+		if err != nil && !errors.Is(err, db.ErrNotFound) {
+			return err
+		}
+		ok = err == nil
+	}
+	if other, err := h.otherProfile(c, u, ok, in.External); err != nil {
+		return err
+	} else if other {
+		err := h.store.SpendSAMLResponse(c.Request().Context(), in)
+		if re := (db.RuleError("")); errors.As(err, &re) {
+			return h.samlRefused(c, conn, "replayed", http.StatusForbidden, views.SAMLRuleText(re))
+		}
+		if err != nil {
+			return err
+		}
+		return h.switchRefused(c, u, conn.Name, next)
+	}
+	ev := event(c, db.EventSignIn)
+	ev.Detail = map[string]any{"method": method}
 	notices, err := h.loginNotices(c, views.SecurityMail{Change: views.SAMLLinked, Login: conn.Name, Email: in.External.Email})
 	if err != nil {
 		return err

@@ -261,7 +261,7 @@ func TestSAMLACSRefusesIdPInitiatedUnverified(t *testing.T) {
 func TestSAMLBrowserCookie(t *testing.T) {
 	t.Parallel()
 	e := newSAMLEnv(t, "", nil)
-	first := e.app.client(t).get(e.connPath("/login"))
+	first := e.app.client(t).startSignIn(e.connPath("/login"))
 	ck := first.cookie("roster_saml")
 	if ck == nil || !ck.HttpOnly || ck.Secure || ck.MaxAge != 600 || len(ck.Value) < 26 {
 		t.Fatalf("http: got %+v, want an HttpOnly cookie of 10 minutes", ck)
@@ -271,7 +271,7 @@ func TestSAMLBrowserCookie(t *testing.T) {
 			t.Errorf("http: got %q, want no SameSite attribute", h)
 		}
 	}
-	if second := e.app.client(t).get(e.connPath("/login")).cookie("roster_saml"); second == nil || second.Value == ck.Value {
+	if second := e.app.client(t).startSignIn(e.connPath("/login")).cookie("roster_saml"); second == nil || second.Value == ck.Value {
 		t.Errorf("two browsers got the same binding value")
 	}
 
@@ -294,7 +294,7 @@ func TestSAMLBrowserCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := a.client(t).get("/saml/" + strconv.FormatInt(conn.ID, 10) + "/login")
+	start := a.client(t).startSignIn("/saml/" + strconv.FormatInt(conn.ID, 10) + "/login")
 	ck = start.cookie("__Host-roster_saml")
 	if start.status != http.StatusSeeOther || ck == nil || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteNoneMode || ck.Path != "/" {
 		t.Errorf("https: got %d with %+v, want __Host-roster_saml HttpOnly, Secure, SameSite=None, Path=/", start.status, ck)

@@ -73,6 +73,15 @@ func (h *Handler) samlConfirmPage(c echo.Context) error {
 	if !ok {
 		return err
 	}
+	// The login CSRF backstop: a browser signed in to another profile is
+	// not offered the switch (samlSignIn refuses the post too).
+	u, signedIn := currentUser(c)
+	if other, err := h.otherProfile(c, u, signedIn, ext); err != nil || other {
+		if err != nil {
+			return err
+		}
+		return h.switchRefused(c, u, conn.Name, "")
+	}
 	return h.render(c, http.StatusOK, "saml_confirm.html", "", views.SAMLConfirmPage{
 		Page: h.page(c, "Confirm your sign-in"), Email: ext.Email, Connection: conn.Name,
 		Action: "/saml/" + strconv.FormatInt(conn.ID, 10) + "/confirm", Token: token,
@@ -91,7 +100,7 @@ func (h *Handler) samlConfirm(c echo.Context) error {
 	if !ok {
 		return err
 	}
-	return h.samlSignIn(c, conn, db.SAMLSignIn{Connection: conn, HeldTokenHash: samlTokenHash(token), External: ext}, "")
+	return h.samlSignIn(c, conn, db.SAMLSignIn{Connection: conn, HeldTokenHash: samlTokenHash(token), External: ext}, "", 0)
 }
 
 func samlTokenHash(token string) []byte {

@@ -113,11 +113,18 @@ func formOf(t *testing.T, body string) (string, url.Values) {
 // returns the form the IdP's page would post to Roster's ACS.
 func (e *samlEnv) idpResponse(t *testing.T, c *client) url.Values {
 	t.Helper()
-	start := c.get(e.connPath("/login"))
+	start := c.startSignIn(e.connPath("/login"))
 	to := start.header.Get("Location")
 	if start.status != http.StatusSeeOther || !strings.HasPrefix(to, e.idp.URL+"/sso?") {
-		t.Fatalf("GET %s: got %d to %q, want 303 to the IdP", e.connPath("/login"), start.status, to)
+		t.Fatalf("POST %s: got %d to %q, want 303 to the IdP", e.connPath("/login"), start.status, to)
 	}
+	return e.idpAnswer(t, to)
+}
+
+// idpAnswer signs in at the IdP, to which Roster sent the browser (to),
+// and returns the form the IdP's page posts to the ACS.
+func (e *samlEnv) idpAnswer(t *testing.T, to string) url.Values {
+	t.Helper()
 	b := idpBrowser(t)
 	res, err := b.Get(to)
 	if err != nil {

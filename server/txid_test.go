@@ -68,7 +68,9 @@ func TestTXIDCookie(t *testing.T) {
 		}
 		return nil
 	}
-	const verify = "/profile/contacts/1/verify?code=nope"
+	// The one GET that writes: an external sign-in coming back (every other
+	// GET only reads, TestGETsDoNotWrite).
+	const verify = "/auth/google/callback?state=nope&code=nope"
 
 	t.Run("primary", func(t *testing.T) {
 		res := get(t, newRole(litefs, slog.New(slog.DiscardHandler)), verify)

@@ -237,6 +237,36 @@ type ConfirmLinkPage struct {
 	Stranger bool
 }
 
+// ContinueSignInPage answers a GET of a sign-in start (a bookmark, a link
+// from another site or an IdP's dashboard): nothing starts until the
+// person posts its form, with the CSRF token, to Action, carrying Next.
+type ContinueSignInPage struct {
+	Page
+	Name   string // the provider or SAML connection
+	Action string
+	Next   string
+}
+
+// SignInSwitchPage refuses an external sign-in that came back for another
+// profile than the one this browser is signed in to (Current): it offers
+// to log out first, then go to Next.
+type SignInSwitchPage struct {
+	Page
+	Current string // the signed-in person's email
+	Method  string // the provider or SAML connection
+	Next    string
+}
+
+// ContactVerifyPage answers the link in a contact method's code message:
+// opening it spends nothing; the form posts Code to Action.
+type ContactVerifyPage struct {
+	Page
+	Kind    string
+	Address string
+	Action  string
+	Code    string
+}
+
 // pages maps each page file to the zero value of its data, which also lets
 // the tests execute every template with zero data.
 var pages = map[string]any{
@@ -261,6 +291,9 @@ var pages = map[string]any{
 	"login_two_factor.html": SecondStepPage{},
 	"sudo.html":             SudoPage{},
 	"account_2fa.html":      TwoFactorRequiredPage{},
+	"signin_continue.html":  ContinueSignInPage{},
+	"signin_switch.html":    SignInSwitchPage{},
+	"contact_verify.html":   ContactVerifyPage{},
 }
 
 // Renderer holds one parsed template set per page file, and one per
