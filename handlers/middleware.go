@@ -38,10 +38,51 @@ func (h *Handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			// run it now so the status below is the one sent.
 			c.Error(err)
 		}
-		log.Info("request", "method", c.Request().Method, "path", c.Request().URL.Path,
+		log.Info("request", "method", c.Request().Method, "route", c.Path(), "path", loggedPath(c),
 			"status", c.Response().Status, "duration_ms", time.Since(start).Milliseconds(), "ip", c.RealIP())
 		return nil
 	}
+}
+
+// secretParams are the path parameters that are a live link's secret: the
+// tokens of the reset, verify, email-change and invite links, which work
+// for whoever reads them until they are used.
+var secretParams = map[string]bool{"token": true}
+
+// hasSecret reports whether the request's route has a secret parameter.
+func hasSecret(c echo.Context) bool {
+	for _, name := range c.ParamNames() {
+		if secretParams[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// loggedPath is the request's path as the logs may keep it: each segment
+// that fills a secret parameter of its route (secretParams) is written as
+// the parameter's name, /password/reset/:token. The query, where the OAuth
+// callback carries its code, is never logged. A path that matched no route
+// is logged as its route alone ("" here): nothing says which of its
+// segments is a mistyped link's token.
+func loggedPath(c echo.Context) string {
+	route, path := c.Path(), c.Request().URL.Path
+	if route == "" {
+		return ""
+	}
+	if !hasSecret(c) {
+		return path
+	}
+	pattern, segments := strings.Split(route, "/"), strings.Split(path, "/")
+	if len(pattern) != len(segments) {
+		return route
+	}
+	for i, p := range pattern {
+		if name, ok := strings.CutPrefix(p, ":"); ok && secretParams[name] {
+			segments[i] = p
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 // secureHeaders sets the security headers of DESIGN section 8, with a fresh
@@ -61,7 +102,14 @@ func (h *Handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-"+n+"' 'strict-dynamic'"+stripeScripts+"; "+
 			"style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"+stripeMore)
 		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "same-origin")
+		// A page opened by a mailed link has its token in its URL: it sends
+		// no Referer at all, not even with its own files, whose requests a
+		// proxy's access log keeps with the Referer.
+		if hasSecret(c) {
+			hd.Set("Referrer-Policy", "no-referrer")
+		} else {
+			hd.Set("Referrer-Policy", "same-origin")
+		}
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		hd.Add("Vary", "HX-Request")
 		if h.cfg.Secure() {
