@@ -364,8 +364,16 @@ func checkEmail(form *views.Form, email string) {
 		form.Fail("email", "Enter your email.")
 		return
 	}
+	if !db.PlainEmail(email) {
+		form.Fail("email", notPlainEmail)
+		return
+	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
 		form.Fail("email", "Enter an email address such as ann@example.com.")
 	}
 }
+
+// notPlainEmail refuses an address with other letters than ASCII ones,
+// some of which lowercase onto ASCII letters (db.NormalEmail).
+const notPlainEmail = "Enter an email address without accented letters or other alphabets, such as ann@example.com."
