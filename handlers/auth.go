@@ -160,6 +160,7 @@ func (h *Handler) startSession(c echo.Context, f firstFactor, detail map[string]
 	if err := h.sessions.SignInThrough(c.Response(), c.Request(), f.UserID, f.IdentityID); err != nil {
 		return err
 	}
+	h.newCSRF(c) // as the session id is new, so is the CSRF token
 	if f.Logged {
 		return nil
 	}

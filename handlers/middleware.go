@@ -142,10 +142,7 @@ func csrfExempt(path string) bool {
 // it (BREACH). Under https the cookie has the
 // __Host- prefix, so a sibling subdomain cannot plant one.
 func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
-	name := "roster_csrf"
-	if h.cfg.Secure() {
-		name = "__Host-roster_csrf"
-	}
+	name := h.csrfCookie()
 	return func(c echo.Context) error {
 		if p := c.Request().URL.Path; csrfExempt(p) || strings.HasPrefix(p, "/static/") || p == "/healthz" {
 			return next(c)
@@ -167,14 +164,31 @@ func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if token == "" {
-			b := make([]byte, 32)
-			rand.Read(b)
-			token = base64.RawURLEncoding.EncodeToString(b)
-			c.SetCookie(&http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+			h.newCSRF(c)
+		} else {
+			c.Set(ctxCSRF, token)
 		}
-		c.Set(ctxCSRF, token)
 		return next(c)
 	}
+}
+
+func (h *Handler) csrfCookie() string {
+	if h.cfg.Secure() {
+		return "__Host-roster_csrf"
+	}
+	return "roster_csrf"
+}
+
+// newCSRF gives the browser a new CSRF token, which this response's pages
+// carry. Every sign-in calls it (startSession): a token someone planted or
+// read before (over plain http a sibling subdomain can set the cookie)
+// works for no signed-in session.
+func (h *Handler) newCSRF(c echo.Context) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	c.SetCookie(&http.Cookie{Name: h.csrfCookie(), Value: token, Path: "/", HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	c.Set(ctxCSRF, token)
 }
 
 // loadUser reads the session once per request and puts the user in the
