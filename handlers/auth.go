@@ -278,7 +278,7 @@ func (h *Handler) signup(c echo.Context) error {
 	pw := c.FormValue("password")
 	form := views.Form{Values: map[string]string{"name": name, "email": email}}
 	checkName(&form, name)
-	checkEmail(&form, email)
+	checkNewEmail(&form, email)
 	if invite.ID != 0 && !form.Failed() && db.NormalEmail(email) != db.NormalEmail(invite.Email) {
 		form.Fail("email", "Your invite is for "+invite.Email+". Sign up with that address.")
 	}
@@ -365,14 +365,22 @@ func checkEmail(form *views.Form, email string) {
 		form.Fail("email", "Enter your email.")
 		return
 	}
-	if !db.PlainEmail(email) {
-		form.Fail("email", notPlainEmail)
-		return
-	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
 		form.Fail("email", "Enter an email address such as ann@example.com.")
 	}
+}
+
+// checkNewEmail is checkEmail for an address Roster is to store (a
+// sign-up, an invite): in ASCII alone. Forms that only look an address up
+// (forgot password, SAML) take what checkEmail takes, so a profile whose
+// address came otherwise can still ask for a reset link.
+func checkNewEmail(form *views.Form, email string) {
+	if email != "" && !db.PlainEmail(email) {
+		form.Fail("email", notPlainEmail)
+		return
+	}
+	checkEmail(form, email)
 }
 
 // notPlainEmail refuses an address with other letters than ASCII ones,
