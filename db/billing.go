@@ -135,7 +135,7 @@ func clearBilling(ctx context.Context, tx *sql.Tx, compose BillingComposer, now 
 		}
 		notice.Circumstance = CircumstanceBilling
 		ev := Event{Kind: EventBillingCleared, AccountID: b.AccountID, Detail: map[string]any{
-			"account": b.AccountName, "card": b.Card.Label(), "card_owner": b.OwnerName, "reason": reason,
+			"account": b.AccountName, "card": b.Card.Label(), "card_owner": b.OwnerName, "card_owner_id": b.Card.UserID, "reason": reason,
 		}, Notice: &notice}
 		for _, m := range admins {
 			ev.UserID = m.UserID

@@ -11,8 +11,10 @@ func TestNormalEmail(t *testing.T) {
 	for in, want := range map[string]string{
 		"ann@example.com":        "ann@example.com",
 		"  Ann@Example.COM\t\n":  "ann@example.com",
-		"ÄRGER@Exämple.com":      "ärger@exämple.com",
-		"\u212A@example.com":     "k@example.com", // the Kelvin sign is a K
+		"ÄRGER@Exämple.com":      "Ärger@exämple.com",  // ASCII letters only
+		"\u212A@example.com":     "\u212A@example.com", // the Kelvin sign is not folded onto k
+		"\u0130@example.com":     "\u0130@example.com", // nor the dotted capital I onto i
+		"\u212Aarl@Example.com":  "\u212Aarl@example.com",
 		"":                       "",
 		"Ann.Work+Tag@Example.C": "ann.work+tag@example.c",
 	} {
@@ -99,5 +101,28 @@ func TestCancelEmailChange(t *testing.T) {
 	var n int
 	if err := s.r.QueryRow(`SELECT count(*) FROM audit_events WHERE user_id = ? AND kind = ?`, ann.ID, EventEmailChangeCancelled).Scan(&n); err != nil || n != 1 {
 		t.Errorf("events of the cancel: got %d, %v; want 1", n, err)
+	}
+}
+
+// TestLookalikeEmailLinksNothing: a provider that vouches for
+// "\u212Aarl@example.com" (the Kelvin sign, another mailbox, one its owner
+// may hold) or "\u0130nes@example.com" does not hand over the verified profile of
+// karl@example.com or ines@example.com: it is another address, and a new
+// profile if anything.
+func TestLookalikeEmailLinksNothing(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	for i, lookalike := range map[string]string{"karl@example.com": "\u212Aarl@example.com", "ines@example.com": "\u0130nes@example.com"} {
+		local, err := s.CreateUser(ctx, NewUser{Email: i, PasswordHash: "h", Verified: true}, Event{Kind: EventSignUp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, outcome, err := s.ResolveLogin(ctx, External{"oidc:corp", "sub-" + i, lookalike, true, ""}, true, Event{Kind: EventSignIn}, LoginNotices{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.ID == local.ID || outcome != LoginCreated || u.Email != lookalike {
+			t.Errorf("%s: got user %d (%s) %s, want a new profile for it beside %s's %d", lookalike, u.ID, u.Email, outcome, i, local.ID)
+		}
 	}
 }

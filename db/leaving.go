@@ -186,16 +186,11 @@ func (s *Store) DeleteUser(ctx context.Context, userID int64) (Deleted, error) {
 			WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
-		// Others' entries that name the person (an Admin's "Removed Bob").
-		for _, word := range []string{d.User.Email, d.User.Name} {
-			quoted, _ := json.Marshal(word)
-			if word == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE audit_events SET detail_json = replace(detail_json, ?1, '"a deleted person"')
-				WHERE instr(detail_json, ?1) > 0`, string(quoted)); err != nil {
-				return err
-			}
+		// Others' entries that name the person (an Admin's "Removed Bob"):
+		// by reference, never by searching the text, which anyone could
+		// aim at every log by choosing a name such as "password".
+		if err := anonymiseMentions(ctx, tx, userID); err != nil {
+			return err
 		}
 		// Invites to the address and mail to it queued without a profile
 		// (an invite's) are the person's too, once the address is
@@ -219,6 +214,54 @@ func (s *Store) DeleteUser(ctx context.Context, userID int64) (Deleted, error) {
 		return Deleted{}, fmt.Errorf("delete user %d: %w", userID, err)
 	}
 	return d, nil
+}
+
+// DeletedPerson is what the entries of others say instead of the name or
+// address of a person who deleted their profile.
+const DeletedPerson = "a deleted person"
+
+// personFields are the fields of audit details that name a person, by the
+// field that holds that person's user id: an Admin's "Changed the role of
+// Bob" (member, member_name), "Bob accepted your invite" (member, email),
+// "The card of Bob no longer pays" (card_owner_id, card_owner).
+var personFields = []struct {
+	ref    string
+	fields []string
+}{
+	{"member", []string{"member_name", "email"}},
+	{"card_owner_id", []string{"card_owner"}},
+}
+
+// inviteKinds are the events whose email is the invited address, which no
+// user id stands for: it names the person once the address is confirmed
+// theirs (confirmedEmails).
+var inviteKinds = []string{EventInviteSent, EventInviteResent, EventInviteRevoked}
+
+// anonymiseMentions replaces, in the audit entries of others, the known
+// person fields of the entries that point at userID, and only those: no
+// other entry and no other field changes, whatever the person's name.
+func anonymiseMentions(ctx context.Context, tx *sql.Tx, userID int64) error {
+	// detail_json is always written by json.Marshal; CASE keeps a row
+	// that is not JSON from failing the deletion.
+	field := func(key string) string {
+		return `CASE WHEN json_valid(detail_json) THEN json_extract(detail_json, '$.` + key + `') END`
+	}
+	kind := func(key string) string {
+		return `CASE WHEN json_valid(detail_json) THEN json_type(detail_json, '$.` + key + `') END`
+	}
+	for _, p := range personFields {
+		for _, f := range p.fields {
+			if _, err := tx.ExecContext(ctx, `UPDATE audit_events SET detail_json = json_set(detail_json, '$.`+f+`', ?2)
+				WHERE `+field(p.ref)+` = ?1 AND `+kind(f)+` = 'text'`, userID, DeletedPerson); err != nil {
+				return err
+			}
+		}
+	}
+	kinds := `'` + strings.Join(inviteKinds, `', '`) + `'`
+	_, err := tx.ExecContext(ctx, `UPDATE audit_events SET detail_json = json_set(detail_json, '$.email', ?2)
+		WHERE kind IN (`+kinds+`) AND `+kind("email")+` = 'text'
+		AND `+field("email")+` IN (`+confirmedEmails+`)`, userID, DeletedPerson)
+	return err
 }
 
 // OwnedAccounts lists the accounts userID owns.

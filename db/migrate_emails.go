@@ -5,17 +5,24 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
 )
 
 // normalEmailsVersion is migration 00009, written in Go because SQLite's
-// lower() folds ASCII only and NormalEmail folds every letter: it puts every
-// stored address in its NormalEmail form. Nothing in it can be undone (the
-// spellings are gone) and the normal form suits the older code as well, so
-// its down step changes nothing.
+// lower() folds ASCII only and NormalEmail then folded every letter: it puts
+// every stored address in that form (fold09). Nothing in it can be undone
+// (the spellings are gone) and the normal form suits the older code as well,
+// so its down step changes nothing.
 const normalEmailsVersion = 9
+
+// fold09 is NormalEmail as it was when 00009 was written, which every
+// letter folded (strings.ToLower): a migration does what it did, whatever
+// NormalEmail becomes. Both leave an address that SQLite's CHECK of 00010
+// (lower, ASCII only) takes.
+func fold09(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 func normalEmailsMigration() *goose.Migration {
 	return goose.NewGoMigration(normalEmailsVersion,
@@ -83,7 +90,7 @@ func byNormalForm(rows []emailRow) (keep, drop []emailRow) {
 	}
 	kept := map[key]int64{}
 	for _, e := range rows {
-		k := key{e.group, NormalEmail(e.address)}
+		k := key{e.group, fold09(e.address)}
 		if id, ok := kept[k]; ok {
 			e.keeper = id
 			drop = append(drop, e)
@@ -113,7 +120,7 @@ func normalContactEmails(ctx context.Context, tx *sql.Tx) error {
 	}
 	// The account email's row follows users (trigger users_account_contact).
 	for _, e := range keep {
-		if n := NormalEmail(e.address); n != e.address {
+		if n := fold09(e.address); n != e.address {
 			if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET address = ? WHERE id = ? AND is_account = 0`, n, e.id); err != nil {
 				return err
 			}
@@ -150,7 +157,7 @@ func normalUserEmails(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		}
 	}
 	for _, e := range keep {
-		if n := NormalEmail(e.address); n != e.address {
+		if n := fold09(e.address); n != e.address {
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ? WHERE id = ?`, n, e.id); err != nil {
 				return err
 			}
@@ -163,9 +170,9 @@ func normalUserEmails(ctx context.Context, tx *sql.Tx, now time.Time) error {
 // address nobody can receive mail at, unique, and tells the user's log.
 func setDuplicateEmail(ctx context.Context, tx *sql.Tx, e emailRow, now time.Time) error {
 	for n := 1; ; n++ {
-		email := fmt.Sprintf("%s.duplicate-%d.invalid", NormalEmail(e.address), e.id)
+		email := fmt.Sprintf("%s.duplicate-%d.invalid", fold09(e.address), e.id)
 		if n > 1 {
-			email = fmt.Sprintf("%s.duplicate-%d-%d.invalid", NormalEmail(e.address), e.id, n)
+			email = fmt.Sprintf("%s.duplicate-%d-%d.invalid", fold09(e.address), e.id, n)
 		}
 		var taken bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)`, email).Scan(&taken); err != nil {
@@ -204,7 +211,7 @@ func normalColumn(ctx context.Context, tx *sql.Tx, table, column string) error {
 		return err
 	}
 	for _, c := range cells {
-		if n := NormalEmail(c.address); n != c.address {
+		if n := fold09(c.address); n != c.address {
 			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+column+` = ? WHERE rowid = ?`, n, c.rowid); err != nil {
 				return err
 			}

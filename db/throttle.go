@@ -114,6 +114,13 @@ func (s *Store) Release(ctx context.Context, r Reservation) error {
 	})
 }
 
+// Slots counts the live slots under l's key.
+func (s *Store) Slots(ctx context.Context, l Limit) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM throttle_slots WHERE key = ? AND expires_at > ?`, l.Key, unix(s.now())).Scan(&n)
+	return n, err
+}
+
 // ClearThrottle forgets every slot under key: after a right password, the
 // failures against its email no longer count.
 func (s *Store) ClearThrottle(ctx context.Context, key string) error {

@@ -420,7 +420,7 @@ func (s *Store) ResetTwoFactor(ctx context.Context, userID int64, passkeys bool,
 		if r.PendingSignIns, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		if r.Sessions, err = deleteOtherSessions(ctx, tx, userID, nil); err != nil {
+		if r.Sessions, err = endSessions(ctx, tx, userID, nil); err != nil {
 			return err
 		}
 		ev.UserID = userID

@@ -183,7 +183,11 @@ func describe(ev db.Event) string {
 		if me("member") {
 			return "Joined " + account + " as " + role
 		}
-		return cmp.Or(text("email"), "Someone") + " accepted your invite to " + account + " as " + role
+		who := cmp.Or(text("email"), "Someone")
+		if who == db.DeletedPerson {
+			who = "A deleted person"
+		}
+		return who + " accepted your invite to " + account + " as " + role
 	case db.EventInviteIgnored:
 		return "Ignored an invite to " + account
 	case db.EventCardAdded:

@@ -158,6 +158,7 @@ func (h *Handler) startSession(c echo.Context, f firstFactor, detail map[string]
 	if err := h.sessions.SignInThrough(c.Response(), c.Request(), f.UserID, f.IdentityID); err != nil {
 		return err
 	}
+	h.newCSRF(c) // as the session id is new, so is the CSRF token
 	if f.Logged {
 		return nil
 	}
@@ -275,7 +276,7 @@ func (h *Handler) signup(c echo.Context) error {
 	pw := c.FormValue("password")
 	form := views.Form{Values: map[string]string{"name": name, "email": email}}
 	checkName(&form, name)
-	checkEmail(&form, email)
+	checkNewEmail(&form, email)
 	if invite.ID != 0 && !form.Failed() && db.NormalEmail(email) != db.NormalEmail(invite.Email) {
 		form.Fail("email", "Your invite is for "+invite.Email+". Sign up with that address.")
 	}
@@ -365,3 +366,19 @@ func checkEmail(form *views.Form, email string) {
 		form.Fail("email", "Enter an email address such as ann@example.com.")
 	}
 }
+
+// checkNewEmail is checkEmail for an address Roster is to store (a
+// sign-up, an invite): in ASCII alone. Forms that only look an address up
+// (forgot password, SAML) take what checkEmail takes, so a profile whose
+// address came otherwise can still ask for a reset link.
+func checkNewEmail(form *views.Form, email string) {
+	if email != "" && !db.PlainEmail(email) {
+		form.Fail("email", notPlainEmail)
+		return
+	}
+	checkEmail(form, email)
+}
+
+// notPlainEmail refuses an address with other letters than ASCII ones,
+// some of which lowercase onto ASCII letters (db.NormalEmail).
+const notPlainEmail = "Enter an email address without accented letters or other alphabets, such as ann@example.com."

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -29,11 +30,11 @@ func FuzzCheckEmail(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, email string) {
 		var form views.Form
-		checkEmail(&form, email)
+		checkNewEmail(&form, email)
 		var contact views.Form
 		got := checkContactEmail(&contact, email)
 		if form.Failed() != contact.Failed() {
-			t.Fatalf("%q: checkEmail failed %v, checkContactEmail failed %v, want the same", email, form.Failed(), contact.Failed())
+			t.Fatalf("%q: checkNewEmail failed %v, checkContactEmail failed %v, want the same", email, form.Failed(), contact.Failed())
 		}
 		if contact.Failed() {
 			if got != "" {
@@ -47,6 +48,9 @@ func FuzzCheckEmail(f *testing.F) {
 		a, err := mail.ParseAddress(email)
 		if err != nil || a.Address != email || a.Name != "" {
 			t.Fatalf("accepted %q, but net/mail reads %+v (err %v)", email, a, err)
+		}
+		if !db.PlainEmail(email) {
+			t.Fatalf("accepted %q, which is not ASCII", email)
 		}
 		if !utf8.ValidString(email) || strings.ContainsFunc(email, unicode.IsControl) || strings.ContainsAny(email, " ,<>") {
 			t.Fatalf("accepted %q, which has a control character, space or separator", email)

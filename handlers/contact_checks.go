@@ -72,6 +72,10 @@ func checkContactEmail(form *views.Form, address string) string {
 		form.Fail("address", "Enter an email address.")
 		return ""
 	}
+	if !db.PlainEmail(address) {
+		form.Fail("address", notPlainEmail)
+		return ""
+	}
 	a, err := mail.ParseAddress(address)
 	if err != nil || a.Address != address || len(address) > 254 || !strings.Contains(address[strings.LastIndexByte(address, '@')+1:], ".") {
 		form.Fail("address", "Enter one email address, such as ann@example.com.")

@@ -40,7 +40,7 @@ func (h *Handler) HandleError(err error, c echo.Context) {
 		c.Response().Header().Set("Retry-After", "5")
 	}
 	if code >= 500 {
-		logger(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)
+		logger(c).Error("request failed", "err", err, "method", c.Request().Method, "route", c.Path(), "path", loggedPath(c))
 	}
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(code)

@@ -231,6 +231,13 @@ func TestValidation(t *testing.T) {
 			wantNotContains: []string{annPassword},
 		},
 		{
+			// U+0130 lowercases to i: the address would have been stored
+			// as ines@example.com, a mailbox its typist may not hold.
+			name: "sign up with a letter that lowercases onto ASCII", form: url.Values{"name": {"Ines"}, "email": {"\u0130nes@example.com"}, "password": {annPassword}}, path: "/signup",
+			wantStatus:   http.StatusUnprocessableEntity,
+			wantContains: []string{"<html", fieldError("Enter an email address without accented letters or other alphabets, such as ann@example.com."), `value="Ines"`},
+		},
+		{
 			name: "sign up without a name", form: url.Values{"email": {annEmail}, "password": {annPassword}}, path: "/signup",
 			wantStatus:   http.StatusUnprocessableEntity,
 			wantContains: []string{"<html", fieldError("Enter your name."), `value="` + annEmail + `"`},

@@ -203,7 +203,7 @@ func (h *Handler) createInvite(c echo.Context) error {
 	if email == "" {
 		form.Fail("email", "Enter the email of the person to invite.")
 	} else {
-		checkEmail(&form, email)
+		checkNewEmail(&form, email)
 	}
 	if !db.ValidRole(role) {
 		form.Fail("role", chooseRole)

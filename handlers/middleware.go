@@ -38,10 +38,51 @@ func (h *Handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			// run it now so the status below is the one sent.
 			c.Error(err)
 		}
-		log.Info("request", "method", c.Request().Method, "path", c.Request().URL.Path,
+		log.Info("request", "method", c.Request().Method, "route", c.Path(), "path", loggedPath(c),
 			"status", c.Response().Status, "duration_ms", time.Since(start).Milliseconds(), "ip", c.RealIP())
 		return nil
 	}
+}
+
+// secretParams are the path parameters that are a live link's secret: the
+// tokens of the reset, verify, email-change and invite links, which work
+// for whoever reads them until they are used.
+var secretParams = map[string]bool{"token": true}
+
+// hasSecret reports whether the request's route has a secret parameter.
+func hasSecret(c echo.Context) bool {
+	for _, name := range c.ParamNames() {
+		if secretParams[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// loggedPath is the request's path as the logs may keep it: each segment
+// that fills a secret parameter of its route (secretParams) is written as
+// the parameter's name, /password/reset/:token. The query, where the OAuth
+// callback carries its code, is never logged. A path that matched no route
+// is logged as its route alone ("" here): nothing says which of its
+// segments is a mistyped link's token.
+func loggedPath(c echo.Context) string {
+	route, path := c.Path(), c.Request().URL.Path
+	if route == "" {
+		return ""
+	}
+	if !hasSecret(c) {
+		return path
+	}
+	pattern, segments := strings.Split(route, "/"), strings.Split(path, "/")
+	if len(pattern) != len(segments) {
+		return route
+	}
+	for i, p := range pattern {
+		if name, ok := strings.CutPrefix(p, ":"); ok && secretParams[name] {
+			segments[i] = p
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 // secureHeaders sets the security headers of DESIGN section 8, with a fresh
@@ -61,7 +102,14 @@ func (h *Handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-"+n+"' 'strict-dynamic'"+stripeScripts+"; "+
 			"style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"+stripeMore)
 		hd["X-Content-Type-Options"] = fixedNosniff
-		hd["Referrer-Policy"] = fixedSameOrigin
+		// A page opened by a mailed link has its token in its URL: it sends
+		// no Referer at all, not even with its own files, whose requests a
+		// proxy's access log keeps with the Referer.
+		if hasSecret(c) {
+			hd["Referrer-Policy"] = fixedNoReferrer
+		} else {
+			hd["Referrer-Policy"] = fixedSameOrigin
+		}
 		hd["Cross-Origin-Opener-Policy"] = fixedSameOrigin
 		hd.Add("Vary", "HX-Request")
 		if h.cfg.Secure() {
@@ -87,6 +135,7 @@ func (h *Handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 var (
 	fixedNosniff    = []string{"nosniff"}
 	fixedSameOrigin = []string{"same-origin"}
+	fixedNoReferrer = []string{"no-referrer"}
 	fixedHSTS       = []string{"max-age=63072000; includeSubDomains"}
 	fixedCacheShort = []string{cacheShort}
 	fixedNoStore    = []string{"no-store"}
@@ -108,10 +157,7 @@ func csrfExempt(path string) bool {
 // it (BREACH). Under https the cookie has the
 // __Host- prefix, so a sibling subdomain cannot plant one.
 func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
-	name := "roster_csrf"
-	if h.cfg.Secure() {
-		name = "__Host-roster_csrf"
-	}
+	name := h.csrfCookie()
 	return func(c echo.Context) error {
 		if p := c.Request().URL.Path; csrfExempt(p) || strings.HasPrefix(p, "/static/") || p == "/healthz" {
 			return next(c)
@@ -133,14 +179,31 @@ func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if token == "" {
-			b := make([]byte, 32)
-			rand.Read(b)
-			token = base64.RawURLEncoding.EncodeToString(b)
-			c.SetCookie(&http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+			h.newCSRF(c)
+		} else {
+			c.Set(ctxCSRF, token)
 		}
-		c.Set(ctxCSRF, token)
 		return next(c)
 	}
+}
+
+func (h *Handler) csrfCookie() string {
+	if h.cfg.Secure() {
+		return "__Host-roster_csrf"
+	}
+	return "roster_csrf"
+}
+
+// newCSRF gives the browser a new CSRF token, which this response's pages
+// carry. Every sign-in calls it (startSession): a token someone planted or
+// read before (over plain http a sibling subdomain can set the cookie)
+// works for no signed-in session.
+func (h *Handler) newCSRF(c echo.Context) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	c.SetCookie(&http.Cookie{Name: h.csrfCookie(), Value: token, Path: "/", HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	c.Set(ctxCSRF, token)
 }
 
 // loadUser reads the session once per request and puts the user in the

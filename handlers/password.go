@@ -280,6 +280,9 @@ func (h *Handler) reset(c echo.Context) error {
 	if err := h.store.ClearThrottle(ctx, h.throttle.signinEmail.on(emailKey(v.User.Email)).Key); err != nil {
 		return err
 	}
+	if err := h.clearCodePause(ctx, v.User.ID); err != nil {
+		return err
+	}
 	// The current browser's session, if any, was revoked with the others.
 	if err := h.sessions.SignOut(c.Response(), c.Request()); err != nil {
 		return err

@@ -244,6 +244,9 @@ func (h *Handler) changePassword(c echo.Context) error {
 		if revoked, err = h.store.ChangePassword(ctx, u.ID, hash, sessionHash(c), ev); err != nil {
 			return err
 		}
+		if err := h.clearCodePause(ctx, u.ID); err != nil {
+			return err
+		}
 		h.queued()
 		form.Message = "Your password is changed."
 		if u.PasswordHash == "" {

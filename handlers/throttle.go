@@ -50,24 +50,31 @@ type throttle struct {
 	// Passkey ceremonies begun from one client IP (passkeys.go), whatever
 	// their outcome: each keeps a row for a few minutes.
 	passkeyIP rule
+	// Wrong codes at the sign-in's second step, per user, on top of the
+	// password's limits: someone who holds the password gets this many
+	// guesses a day, not 10 every 15 minutes. The one that fills it
+	// tells the owner (security notice); a new password (reset or change)
+	// clears it, so the owner waits for no window.
+	secondStepUser rule
 }
 
 var defaultThrottle = throttle{
-	signinEmail:   rule{"signin:email:", 10, 15 * time.Minute},
-	signinIP:      rule{"signin:ip:", 50, 15 * time.Minute},
-	resetAddress:  rule{"reset:addr:", 3, time.Hour},
-	resetIP:       rule{"reset:ip:", 20, time.Hour},
-	verifyAddress: rule{"verify:addr:", 3, time.Hour},
-	verifyIP:      rule{"verify:ip:", 20, time.Hour},
-	changeAddress: rule{"change:addr:", 3, time.Hour},
-	changeIP:      rule{"change:ip:", 20, time.Hour},
-	inviteAddress: rule{"invite:addr:", 3, time.Hour},
-	inviteIP:      rule{"invite:ip:", 50, time.Hour}, // an Admin inviting a team at once
-	cardSetups:    rule{"setup:user:", 5, time.Hour},
-	apiFailures:   rule{"api:ip:", 20, 15 * time.Minute},
-	dnsAccount:    rule{"dns:account:", 10, time.Minute},
-	dnsIP:         rule{"dns:ip:", 30, time.Minute},
-	passkeyIP:     rule{"passkey:ip:", 60, 15 * time.Minute},
+	signinEmail:    rule{"signin:email:", 10, 15 * time.Minute},
+	signinIP:       rule{"signin:ip:", 50, 15 * time.Minute},
+	resetAddress:   rule{"reset:addr:", 3, time.Hour},
+	resetIP:        rule{"reset:ip:", 20, time.Hour},
+	verifyAddress:  rule{"verify:addr:", 3, time.Hour},
+	verifyIP:       rule{"verify:ip:", 20, time.Hour},
+	changeAddress:  rule{"change:addr:", 3, time.Hour},
+	changeIP:       rule{"change:ip:", 20, time.Hour},
+	inviteAddress:  rule{"invite:addr:", 3, time.Hour},
+	inviteIP:       rule{"invite:ip:", 50, time.Hour}, // an Admin inviting a team at once
+	cardSetups:     rule{"setup:user:", 5, time.Hour},
+	apiFailures:    rule{"api:ip:", 20, 15 * time.Minute},
+	dnsAccount:     rule{"dns:account:", 10, time.Minute},
+	dnsIP:          rule{"dns:ip:", 30, time.Minute},
+	passkeyIP:      rule{"passkey:ip:", 60, 15 * time.Minute},
+	secondStepUser: rule{"code:user:", 20, 24 * time.Hour},
 }
 
 const throttledMessage = "Too many failed sign-in attempts. Wait 15 minutes and try again, or reset your password."
@@ -136,4 +143,11 @@ func mailLimitText(t *db.Throttled, ip rule, what, address string) string {
 		return fmt.Sprintf("You asked for %d %s in the last hour. %s", t.Limit.Max, what, tryAgainIn(t.RetryAfter))
 	}
 	return fmt.Sprintf("We sent %d %s to %s in the last hour. %s", t.Limit.Max, what, address, tryAgainIn(t.RetryAfter))
+}
+
+// clearCodePause forgets the wrong second-step codes of userID when the
+// password changes: whoever guessed them with the old one holds nothing
+// now, and the owner is not kept waiting for the day's window.
+func (h *Handler) clearCodePause(ctx context.Context, userID int64) error {
+	return h.store.ClearThrottle(ctx, h.throttle.secondStepUser.on(strconv.FormatInt(userID, 10)).Key)
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -410,6 +411,11 @@ const keyUnreadableText = "This server can no longer read the key of your authen
 
 const throttledCodeMessage = "Too many wrong codes. Wait 15 minutes and try again."
 
+// pausedCodeMessage refuses the second step's codes once the profile's
+// daily limit of wrong ones is full (throttle.secondStepUser).
+const pausedCodeMessage = "Too many wrong codes were entered for this profile today, so logging in with a code is paused for a day. " +
+	"Its owner was emailed. To log in sooner, reset your password: a new password ends the pause. A passkey still works."
+
 // The sign-in's second step.
 
 // pendingCookie names the cookie that binds a pending sign-in to its
@@ -517,8 +523,12 @@ func (h *Handler) secondStep(c echo.Context) error {
 	if strings.TrimSpace(c.FormValue("code")) == "" {
 		return page(http.StatusUnprocessableEntity, "code", "Enter the code from your app, or a recovery code.")
 	}
-	slot, err := h.reservePassword(c, u.Email)
-	if _, ok := throttled(c, err); ok {
+	codes := h.throttle.secondStepUser.on(strconv.FormatInt(u.ID, 10))
+	slot, err := h.store.Reserve(ctx, h.throttle.signinEmail.on(emailKey(u.Email)), h.throttle.signinIP.on(clientKey(c)), codes)
+	if t, ok := throttled(c, err); ok {
+		if t.Limit.Key == codes.Key {
+			return page(http.StatusTooManyRequests, "form", pausedCodeMessage)
+		}
 		return page(http.StatusTooManyRequests, "form", throttledCodeMessage)
 	}
 	if err != nil {
@@ -535,8 +545,22 @@ func (h *Handler) secondStep(c echo.Context) error {
 	if msg := codeRefusal(err); msg != "" {
 		ev := event(c, db.EventSignInFailed)
 		ev.UserID, ev.Detail = u.ID, map[string]any{"reason": "second_factor"}
+		// The wrong code that fills the day's limit tells the owner, with
+		// the failure's entry.
+		n, err := h.store.Slots(ctx, codes)
+		if err != nil {
+			return err
+		}
+		if n == codes.Max {
+			if ev.Notice, err = h.securityNoticeFor(c, u, views.SecurityMail{Change: views.WrongCodes}); err != nil {
+				return err
+			}
+		}
 		if err := h.store.AddEvent(ctx, ev); err != nil {
 			return err
+		}
+		if ev.Notice != nil {
+			h.queued()
 		}
 		return page(http.StatusUnprocessableEntity, "code", msg) // the slot is kept
 	}

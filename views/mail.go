@@ -194,6 +194,7 @@ const (
 	RecoveryCodesNew SecurityChange = "recovery_codes_new"
 	RecoveryCodeUsed SecurityChange = "recovery_code_used"
 	TwoFactorReset   SecurityChange = "two_factor_reset" // by an operator (roster user reset-2fa); Login says what else went
+	WrongCodes       SecurityChange = "wrong_codes"      // a day's limit of wrong codes at the second step was reached
 )
 
 // SecurityMail tells a person that the ways into their profile changed,

@@ -38,7 +38,7 @@ func mailSamples() []Mail {
 		security(PasswordChanged), security(PasswordReset), security(LoginRemoved), security(LoginAdded),
 		security(LoginLinked), security(SAMLLinked), security(NewDevice),
 		security(TwoFactorOn), security(TwoFactorOff), security(RecoveryCodesNew), security(RecoveryCodeUsed),
-		security(PasskeyAdded), security(PasskeyRemoved), security(TwoFactorReset),
+		security(PasskeyAdded), security(PasskeyRemoved), security(TwoFactorReset), security(WrongCodes),
 		SudoCodeMail{Name: "Ann", Code: "123456"},
 		InviteMail{Inviter: "Ann", Account: "Acme", Role: "Normal", Link: "https://r.example/invites/t", RequireTwoFactor: true},
 	}
