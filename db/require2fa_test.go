@@ -88,8 +88,10 @@ func TestDisableTwoFactorLastAdmin(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	ann, bob, carol := mustUser(t, s, "ann@example.com"), mustUser(t, s, "bob@example.com"), mustUser(t, s, "carol@example.com")
-	if _, err := s.MarkEmailVerified(ctx, ann.ID, Event{Kind: EventEmailVerified}); err != nil {
-		t.Fatal(err)
+	for _, u := range []User{ann, bob, carol} { // factors need a confirmed email
+		if _, err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	acme, err := s.CreateAccount(ctx, ann.ID, "Acme", Event{Kind: EventAccountCreated})
 	if err != nil {
