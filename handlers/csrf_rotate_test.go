@@ -23,7 +23,7 @@ func TestSignInRenewsCSRFToken(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			a := newApp(t)
-			ann := a.seedUser(t, annName, annEmail, annPassword)
+			ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 			var secret string
 			if second {
 				owner := a.client(t)

@@ -18,7 +18,7 @@ import (
 func TestWrongCodesPauseSecondStep(t *testing.T) {
 	clk := &testClock{t: time.Now()}
 	a := newApp(t, func(ac *appConfig) { ac.now = clk.Now })
-	ann := a.seedUser(t, annName, annEmail, annPassword)
+	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
 	owner := a.client(t)
 	owner.adopt(ann.ID)
 	secret, _ := enrol(t, owner)
