@@ -66,6 +66,8 @@ bench: deps
 	CGO_ENABLED=1 go test -run '^$$' -bench Startup -benchtime 20x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkLargeDB$$' -benchtime 1x -timeout 20m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSavePreference$$' -benchtime 20000x -timeout 10m ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSaveHandler$$' -benchmem ./bench/
+	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSessionAfterWrite$$' ./db/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInStorm$$' -benchtime 600x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSignInWait$$' -benchtime 5x -timeout 10m ./bench/
 	CGO_ENABLED=1 go test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 20m ./bench/

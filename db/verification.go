@@ -87,7 +87,9 @@ func endUnproven(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (
 		}
 		ended[u.table] += n
 	}
-	// A SAML Add Login under way (link_user_id) ends with the logins.
+	// A SAML sign-in started from a browser signed in to this profile
+	// (link_user_id, which the ACS checks so as not to switch profiles)
+	// ends with the sessions.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM saml_requests WHERE link_user_id = ?`, userID); err != nil {
 		return nil, err
 	}

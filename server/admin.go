@@ -116,8 +116,8 @@ func userCommand(ctx context.Context, store *db.Store, stripe customerDeleter, b
 	ev := db.Event{IP: "cli", UserAgent: "roster " + sub}
 	switch sub {
 	case "create":
-		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email {
-			return fmt.Errorf("user create: %q is not an email address such as ann@example.com", *email)
+		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email || !db.PlainEmail(*email) {
+			return fmt.Errorf("user create: %q is not an email address in ASCII letters such as ann@example.com", *email)
 		}
 		hash, printed, err := password()
 		if err != nil {

@@ -113,6 +113,10 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"user", "remove", "-email", "a@example.com"}, "unknown command: user remove"},
 		{[]string{"user", "delete", "-email", "nobody@example.com"}, "no user has the email nobody@example.com"},
 		{[]string{"user", "create"}, "-email is required"},
+		{[]string{"user", "create", "-email", "not an address"}, "is not an email address"},
+		// The Kelvin sign, which Unicode lowercasing folds onto k: the forms
+		// take ASCII addresses only, and so does the operator's command.
+		{[]string{"user", "create", "-email", "\u212aim@example.com"}, "is not an email address in ASCII letters"},
 		{[]string{"user", "reset-password", "-email", "nobody@example.com"}, "no user has the email nobody@example.com"},
 		{[]string{"user", "verify-email", "-email", "nobody@example.com"}, "no user has the email nobody@example.com"},
 		{[]string{"backup"}, "usage: roster backup FILE"},
