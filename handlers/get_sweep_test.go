@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/oauthtest"
 	"github.com/rosterhq/roster/internal/samltest"
 )
 
@@ -33,55 +34,16 @@ var getWrites = map[string]string{
 // change, but for the session's own bookkeeping; no answer sets a sign-in's
 // cookie or sends the browser to another site.
 func TestGETsDoNotWrite(t *testing.T) {
-	a, _ := oauthApp(t)
-	ctx := context.Background()
-	owner := a.seedUser(t, annName, annEmail, annPassword)
-	a.confirmed(t, owner)
-	acc := a.seedAccount(t, owner, "Acme")
-	bob := a.seedUser(t, "Bob Example", bobEmail, bobPassword)
-	a.join(t, acc, owner, bob, "normal")
-	inv, invToken := a.seedInvite(t, acc, owner, "carol@example.com", "normal")
-	idp := samltest.New(t, nil)
-	e := addConnection(t, a, idp, owner, acc, "Test IdP", "example.com")
-	verifyDomain(t, e, "example.com")
-	allowIdPInitiated(t, e)
-	// A contact method waiting for its code, whose link the sweep opens
-	// with wrong codes.
-	method, err := a.store.AddContactMethod(ctx, owner.ID, db.NewContactMethod{Kind: db.KindEmail, Address: "ann.work@example.com"},
-		func(db.ContactMethod, string) (db.Notice, error) { return db.Notice{Subject: "code"}, nil }, db.Event{Kind: db.EventContactAdded})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newSweepWorld(t)
+	a, owner := w.a, w.owner
 	// The SP key pair exists (made at the first metadata GET, once per
 	// database: the sweep's browsers find it made).
-	a.client(t).get(e.connPath("/metadata"))
-
+	a.client(t).get(w.e.connPath("/metadata"))
 	valid := func(route, name string) string {
-		switch {
-		case name == ":provider":
-			return "google"
-		case name == ":conn", name == ":cid":
-			return itoa(e.conn.ID)
-		case name == ":domain":
-			return "example.com"
-		case name == ":uid":
-			return itoa(bob.ID)
-		case name == ":iid":
-			return itoa(inv.ID)
-		case name == ":id" && strings.HasPrefix(route, "/accounts/"):
-			return itoa(acc.ID)
-		case name == ":id" && strings.HasPrefix(route, "/invites/"):
-			return itoa(inv.ID)
-		case name == ":id" && strings.HasPrefix(route, "/profile/contacts/"):
-			return itoa(method.ID)
-		case name == ":token" && strings.HasPrefix(route, "/invites/"):
-			return invToken
-		case name == ":token":
-			return "sometoken"
-		case name == "*":
+		if name == "*" {
 			return "app.css"
 		}
-		return "1"
+		return w.valid(route, name)
 	}
 	query := url.Values{"code": {"000000"}, "token": {"sometoken"}, "next": {"/cards"}, "email": {"zoe@example.com"},
 		"state": {"x"}, "range": {"week"}, "page": {"2"}}.Encode()
@@ -231,4 +193,76 @@ func stateDiff(before, after map[string][]string) string {
 		}
 	}
 	return b.String()
+}
+
+// sweepWorld is what the route sweeps (TestGETsDoNotWrite,
+// TestRedirectSweep) fill path parameters from: Ann, an Admin of Acme with
+// Bob as a member, an invite to Carol, a SAML connection with a verified
+// domain that allows sign-in started at the IdP, and a contact method of
+// Ann's waiting for its code.
+type sweepWorld struct {
+	a          *app
+	fakes      map[string]*oauthtest.IdP
+	owner, bob db.User
+	acc        db.Account
+	inv        db.Invite
+	invToken   string
+	idp        *samltest.IdP
+	e          *samlEnv
+	method     db.ContactMethod
+}
+
+func newSweepWorld(t *testing.T) *sweepWorld {
+	t.Helper()
+	w := &sweepWorld{}
+	a, fakes := oauthApp(t)
+	w.a, w.fakes = a, fakes
+	w.owner = a.seedUser(t, annName, annEmail, annPassword)
+	a.confirmed(t, w.owner)
+	w.acc = a.seedAccount(t, w.owner, "Acme")
+	w.bob = a.seedUser(t, "Bob Example", bobEmail, bobPassword)
+	a.join(t, w.acc, w.owner, w.bob, "normal")
+	w.inv, w.invToken = a.seedInvite(t, w.acc, w.owner, "carol@example.com", "normal")
+	w.idp = samltest.New(t, nil)
+	w.e = addConnection(t, a, w.idp, w.owner, w.acc, "Test IdP", "example.com")
+	verifyDomain(t, w.e, "example.com")
+	allowIdPInitiated(t, w.e)
+	var err error
+	w.method, err = a.store.AddContactMethod(context.Background(), w.owner.ID, db.NewContactMethod{Kind: db.KindEmail, Address: "ann.work@example.com"},
+		func(db.ContactMethod, string) (db.Notice, error) { return db.Notice{Subject: "code"}, nil }, db.Event{Kind: db.EventContactAdded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// valid is a value of path parameter name of route that reaches the
+// handler's logic (so that what the sweep varies elsewhere is seen there);
+// "1" for any other, "" for the wildcard (each sweep picks its own).
+func (w *sweepWorld) valid(route, name string) string {
+	switch {
+	case name == ":provider":
+		return "google"
+	case name == ":conn", name == ":cid":
+		return itoa(w.e.conn.ID)
+	case name == ":domain":
+		return "example.com"
+	case name == ":uid":
+		return itoa(w.bob.ID)
+	case name == ":iid":
+		return itoa(w.inv.ID)
+	case name == ":id" && strings.HasPrefix(route, "/accounts/"):
+		return itoa(w.acc.ID)
+	case name == ":id" && strings.HasPrefix(route, "/invites/"):
+		return itoa(w.inv.ID)
+	case name == ":id" && strings.HasPrefix(route, "/profile/contacts/"):
+		return itoa(w.method.ID)
+	case name == ":token" && strings.HasPrefix(route, "/invites/"):
+		return w.invToken
+	case name == ":token":
+		return "sometoken"
+	case name == "*":
+		return ""
+	}
+	return "1"
 }

@@ -18,7 +18,6 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
-	"github.com/rosterhq/roster/internal/samltest"
 )
 
 // The redirect sweep: every route of the real router, its path parameters
@@ -66,49 +65,21 @@ var externalStarts = map[string]bool{
 var paramRE = regexp.MustCompile(`:[a-z]+|\*`)
 
 func TestRedirectSweep(t *testing.T) {
-	a, fakes := oauthApp(t)
+	w := newSweepWorld(t)
+	a, owner := w.a, w.owner
 	allowed := map[string]bool{} // hosts a start route may send to
-	for _, f := range fakes {
+	for _, f := range w.fakes {
 		allowed[mustURL(f.Server.URL).Host] = true
 	}
-	owner := a.seedUser(t, annName, annEmail, annPassword)
-	a.confirmed(t, owner)
-	acc := a.seedAccount(t, owner, "Acme")
-	bob := a.seedUser(t, "Bob Example", bobEmail, bobPassword)
-	a.join(t, acc, owner, bob, "normal")
-	inv, invToken := a.seedInvite(t, acc, owner, "carol@example.com", "normal")
-	idp := samltest.New(t, nil)
-	allowed[mustURL(idp.URL).Host] = true
-	e := addConnection(t, a, idp, owner, acc, "Test IdP", "example.com")
-	verifyDomain(t, e, "example.com")
-	allowIdPInitiated(t, e)
+	allowed[mustURL(w.idp.URL).Host] = true
 
 	// valid is a value of each path parameter that reaches the handler's
 	// logic, so that a hostile value in another parameter is seen there.
 	valid := func(route, name string) string {
-		switch {
-		case name == ":provider":
-			return "google"
-		case name == ":conn", name == ":cid":
-			return itoa(e.conn.ID)
-		case name == ":domain":
-			return "example.com"
-		case name == ":uid":
-			return itoa(bob.ID)
-		case name == ":iid":
-			return itoa(inv.ID)
-		case name == ":id" && strings.HasPrefix(route, "/accounts/"):
-			return itoa(acc.ID)
-		case name == ":id" && strings.HasPrefix(route, "/invites/"):
-			return itoa(inv.ID)
-		case name == ":token" && strings.HasPrefix(route, "/invites/"):
-			return invToken
-		case name == ":token":
-			return "sometoken"
-		case name == "*":
+		if name == "*" {
 			return "icons" // a directory: Echo redirects to icons/
 		}
-		return "1"
+		return w.valid(route, name)
 	}
 	// fill makes a request path of route, the hostile value (escaped as a
 	// path segment) in parameter hostile, a valid value in the others.
