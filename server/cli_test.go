@@ -58,6 +58,18 @@ func (c cli) store() *db.Store {
 	return store
 }
 
+// createUser makes a verified user with `roster user create` and reads it
+// back from store.
+func (c cli) createUser(store *db.Store, email string) db.User {
+	c.t.Helper()
+	c.mustRun("", "user", "create", "-email", email, "-verified")
+	u, err := store.UserByEmail(c.t.Context(), email)
+	if err != nil {
+		c.t.Fatalf("UserByEmail(%s): %v", email, err)
+	}
+	return u
+}
+
 var printedPassword = regexp.MustCompile(`(?m)^password: (\S+)$`)
 
 // wantPassword checks that pw is the password of the user with email.

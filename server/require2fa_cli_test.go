@@ -16,13 +16,9 @@ import (
 // -off and a missing -account with a clear line.
 func TestAccountRequireTwoFactorOff(t *testing.T) {
 	c := newCLI(t)
-	c.mustRun("", "user", "create", "-email", "a@example.com", "-verified")
 	store := c.store()
 	ctx := t.Context()
-	u, err := store.UserByEmail(ctx, "a@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := c.createUser(store, "a@example.com")
 	acc, err := store.CreateAccount(ctx, u.ID, "Acme", db.Event{Kind: db.EventAccountCreated})
 	if err != nil {
 		t.Fatal(err)

@@ -16,13 +16,9 @@ import (
 // in is passkeys keeps them.
 func TestUserResetTwoFactor(t *testing.T) {
 	c := newCLI(t)
-	c.mustRun("", "user", "create", "-email", "a@example.com", "-verified")
 	store := c.store()
 	ctx := t.Context()
-	u, err := store.UserByEmail(ctx, "a@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := c.createUser(store, "a@example.com")
 	if err := store.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
@@ -86,18 +82,9 @@ func TestUserResetTwoFactor(t *testing.T) {
 // second step, and says so; the help says it too.
 func TestUserResetTwoFactorSignsOut(t *testing.T) {
 	c := newCLI(t)
-	c.mustRun("", "user", "create", "-email", "a@example.com", "-verified")
-	c.mustRun("", "user", "create", "-email", "b@example.com", "-verified")
 	store := c.store()
 	ctx := t.Context()
-	a, err := store.UserByEmail(ctx, "a@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := store.UserByEmail(ctx, "b@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := c.createUser(store, "a@example.com"), c.createUser(store, "b@example.com")
 	if err := store.StartTOTP(ctx, a.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
