@@ -19,27 +19,10 @@ import (
 func TestBrowserPasskeySecondFactor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	base, app := serveBrowserAppAt(t, nil, "localhost")
-	const (
-		email = "grace@example.com"
-		pw    = "compiler harbour lantern 1906"
-		pw2   = "meadow circuit falcon ember 19"
-	)
-	createBrowserUser(t, app.Store, "Grace Hopper", email, pw)
-	browserCtx := startChromium(t, ctx)
-	tab := newBrowserTab(t, browserCtx, "Grace (Chrome)", browserUAChrome, true, true)
-	tab.virtualAuthenticator(t)
-	tab.hideAutofill(t) // the login page would otherwise sign in with the passkey alone
-	tab.signIn(t, base, email, pw)
-
 	// A passkey, and two-factor on, from the profile.
-	tab.markPage(t)
-	tab.do(t, "add a passkey",
-		chromedp.SendKeys(chromedp.CSS("#passkey-name"), "Grace's laptop"),
-		chromedp.Click(chromedp.CSS("#add-passkey button[type=submit]")),
-		confirmItIsYou("passkeys", pw), // a sensitive action
-		chromedp.WaitVisible(chromedp.CSS("#passkeys .flash.success")),
-	)
+	g := gracesPasskey(t, ctx, true)
+	base, tab, email, pw := g.base, g.tab, graceEmail, gracePassword
+	const pw2 = "meadow circuit falcon ember 19"
 	// Re-authenticated for the passkey, the session is trusted for the
 	// set-up too: no prompt.
 	tab.do(t, "set up an authenticator app",
@@ -89,7 +72,7 @@ func TestBrowserPasskeySecondFactor(t *testing.T) {
 	tab.wantCleanConsole(t)
 
 	// The password set is the one typed before the prompt.
-	other := newBrowserTab(t, browserCtx, "Grace (Firefox)", browserUAFirefox, true, true)
+	other := newBrowserTab(t, g.browser, "Grace (Firefox)", browserUAFirefox, true, true)
 	other.navigate(t, base+"/login", "#login-form")
 	other.submit(t, "log in with the new password", "/login/two-factor",
 		chromedp.SendKeys(chromedp.CSS("#login-form #email"), email),

@@ -21,28 +21,9 @@ import (
 func TestBrowserPasskeys(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	base, app := serveBrowserAppAt(t, nil, "localhost")
-	const (
-		email = "grace@example.com"
-		pw    = "compiler harbour lantern 1906"
-	)
-	createBrowserUser(t, app.Store, "Grace Hopper", email, pw)
-	browserCtx := startChromium(t, ctx)
-	tab := newBrowserTab(t, browserCtx, "tab 1 (Chrome)", browserUAChrome, true, true)
-	authenticator := tab.virtualAuthenticator(t)
-
-	// Add a passkey from the panel: htmx swaps the panel in place.
-	tab.signIn(t, base, email, pw)
-	tab.markPage(t)
-	// Adding a passkey is a sensitive action: the browser makes it, then
-	// the panel turns into the re-authentication prompt, and the password
-	// there adds it.
-	tab.do(t, "add a passkey",
-		chromedp.SendKeys(chromedp.CSS("#passkey-name"), "Grace's laptop"),
-		chromedp.Click(chromedp.CSS("#add-passkey button[type=submit]")),
-		confirmItIsYou("passkeys", pw),
-		chromedp.WaitVisible(chromedp.CSS("#passkeys .flash.success")),
-	)
+	// A passkey added from the panel: htmx swaps the panel in place.
+	g := gracesPasskey(t, ctx, false)
+	base, tab, authenticator, email, pw := g.base, g.tab, g.authenticator, graceEmail, gracePassword
 	tab.wantText(t, "#passkeys .flash.success", "The passkey Grace's laptop is added: it logs you in without a password.")
 	tab.wantSamePage(t, "/profile")
 	row := browserRow("passkeys", "Grace's laptop")
@@ -110,6 +91,48 @@ func TestBrowserPasskeys(t *testing.T) {
 	)
 	tab.wantText(t, "#passkey-login-error", "That passkey was not accepted. Try again, or use another way to log in.")
 	tab.wantSignedOut(t, base)
+}
+
+// graceEmail and gracePassword are Grace's, who has passkeys.
+const (
+	graceEmail    = "grace@example.com"
+	gracePassword = "compiler harbour lantern 1906"
+)
+
+// passkeySite is Roster served at http://localhost:port (a relying-party id
+// cannot be an IP address) with Grace signed in, in a Chromium tab with a
+// DevTools virtual authenticator.
+type passkeySite struct {
+	browser       context.Context // Chromium, for more tabs
+	base          string
+	tab           *browserTab
+	authenticator webauthn.AuthenticatorID
+}
+
+// gracesPasskey makes a passkeySite and adds Grace's first passkey,
+// "Grace's laptop", from the Passkeys panel: adding one is a sensitive
+// action, so the browser makes it, then the panel turns into the
+// re-authentication prompt and her password there adds it. hideAutofill
+// keeps the login page from signing in with the passkey alone.
+func gracesPasskey(t *testing.T, ctx context.Context, hideAutofill bool) passkeySite {
+	t.Helper()
+	base, app := serveBrowserAppAt(t, nil, "localhost")
+	createBrowserUser(t, app.Store, "Grace Hopper", graceEmail, gracePassword)
+	browser := startChromium(t, ctx)
+	tab := newBrowserTab(t, browser, "Grace (Chrome)", browserUAChrome, true, true)
+	authenticator := tab.virtualAuthenticator(t)
+	if hideAutofill {
+		tab.hideAutofill(t)
+	}
+	tab.signIn(t, base, graceEmail, gracePassword)
+	tab.markPage(t)
+	tab.do(t, "add a passkey",
+		chromedp.SendKeys(chromedp.CSS("#passkey-name"), "Grace's laptop"),
+		chromedp.Click(chromedp.CSS("#add-passkey button[type=submit]")),
+		confirmItIsYou("passkeys", gracePassword),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys .flash.success")),
+	)
+	return passkeySite{browser: browser, base: base, tab: tab, authenticator: authenticator}
 }
 
 // virtualAuthenticator gives the tab a DevTools virtual authenticator: a

@@ -18,24 +18,9 @@ import (
 func TestBrowserSudoPasskeyWhileAdding(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	base, app := serveBrowserAppAt(t, nil, "localhost")
-	const (
-		email = "grace@example.com"
-		pw    = "compiler harbour lantern 1906"
-	)
-	createBrowserUser(t, app.Store, "Grace Hopper", email, pw)
-	browserCtx := startChromium(t, ctx)
-	tab := newBrowserTab(t, browserCtx, "tab 1 (Chrome)", browserUAChrome, true, true)
-	authenticator := tab.virtualAuthenticator(t)
-
-	tab.signIn(t, base, email, pw)
-	tab.markPage(t)
-	tab.do(t, "add a first passkey, with the password at the prompt",
-		chromedp.SendKeys(chromedp.CSS("#passkey-name"), "Grace's laptop"),
-		chromedp.Click(chromedp.CSS("#add-passkey button[type=submit]")),
-		confirmItIsYou("passkeys", pw),
-		chromedp.WaitVisible(chromedp.CSS("#passkeys .flash.success")),
-	)
+	// A first passkey, with the password at the prompt.
+	g := gracesPasskey(t, ctx, false)
+	tab, authenticator := g.tab, g.authenticator
 
 	// A new session (signed in with the passkey, by autofill) has not
 	// re-authenticated: adding another passkey asks again, and the
