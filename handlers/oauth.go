@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -31,8 +32,9 @@ type oauthFlow struct {
 	Nonce    string // OpenID Connect nonce
 	Session  string // GitHub: goth's session, marshalled
 	Mode     string
-	UserID   int64  // modeLink: who started it
-	Next     string // modeLogin: where to go once signed in
+	UserID   int64             // modeLink: who started it
+	Next     string            // modeLogin: where to go once signed in
+	Browser  [sha256.Size]byte // of the CSRF token of the browser that started it
 }
 
 // trip is the part of f that the provider's protocol reads.
@@ -134,6 +136,7 @@ func (h *Handler) beginFlow(c echo.Context, p sso.Provider, f oauthFlow) error {
 	}
 	fresh := sso.NewFlow()
 	f.Provider, f.State, f.Nonce, f.Verifier = p.Key, fresh.State, fresh.Nonce, fresh.Verifier
+	f.Browser = flowBrowser(c)
 	to, session, err := l.Start(f.trip())
 	if err != nil {
 		return fmt.Errorf("begin %s login: %w", p.Key, err)
@@ -155,7 +158,7 @@ func (h *Handler) oauthCallback(c echo.Context) error {
 	}
 	f, ok := h.flows.take(c)
 	state := c.QueryParam("state")
-	if !ok || !flowMatches(f, p.Key, state) {
+	if !ok || !flowMatches(f, p.Key, state, flowBrowser(c)) {
 		return h.oauthProblem(c, http.StatusBadRequest, f, "This sign-in did not start here",
 			"The sign-in with "+p.Name+" has expired, or was not started from this browser. Please start again.")
 	}
@@ -176,9 +179,22 @@ func (h *Handler) oauthCallback(c echo.Context) error {
 }
 
 // flowMatches reports whether a callback answers flow f: it is for the
-// same provider and brings back the state f sent away.
-func flowMatches(f oauthFlow, provider, state string) bool {
-	return f.Provider == provider && state != "" && subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) == 1
+// same provider, brings back the state f sent away, and comes to the
+// browser that started it (browser, flowBrowser's answer).
+func flowMatches(f oauthFlow, provider, state string, browser [sha256.Size]byte) bool {
+	return f.Provider == provider && state != "" && subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) == 1 &&
+		subtle.ConstantTimeCompare(browser[:], f.Browser[:]) == 1
+}
+
+// flowBrowser names this browser for a flow: the SHA-256 of its CSRF
+// token, a __Host- cookie under https that a sibling subdomain cannot
+// plant (the flow cookie itself, Path=/auth, cannot have the prefix). No
+// sign-in happens between a flow's start and its callback, so the token
+// does not change in between; a flow cookie planted in another browser
+// meets another token (login CSRF, SECURITY.md).
+func flowBrowser(c echo.Context) [sha256.Size]byte {
+	token, _ := c.Get(ctxCSRF).(string)
+	return sha256.Sum256([]byte(token))
 }
 
 // exchange trades the code for tokens and asks the provider who signed in.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,18 +44,19 @@ func FuzzOAuthCallback(f *testing.F) {
 		}
 		return fl, ok, c.QueryParam("state")
 	}
+	browser := sha256.Sum256([]byte("the browser's CSRF token"))
 	f.Fuzz(func(t *testing.T, rawQuery, cookie, flowState string) {
 		// Whatever the browser sends, it is not a flow of ours.
 		fl, ok, state := callback(t, rawQuery, cookie)
 		if ok {
 			t.Fatalf("cookie %q decoded to %+v", cookie, fl)
 		}
-		if fl != (oauthFlow{}) || flowMatches(fl, "github", state) || flowMatches(fl, "", state) {
+		if fl != (oauthFlow{}) || flowMatches(fl, "github", state, browser) || flowMatches(fl, "", state, browser) {
 			t.Fatalf("an undecodable cookie gave flow %+v that matches state %q", fl, state)
 		}
 
 		// A flow we made, carrying the fuzzed state.
-		want := oauthFlow{Provider: "github", State: flowState, Mode: modeLogin, Next: string(safeNext("/" + flowState))}
+		want := oauthFlow{Provider: "github", State: flowState, Mode: modeLogin, Next: string(safeNext("/" + flowState)), Browser: browser}
 		setter := e.NewContext(httptest.NewRequest(http.MethodGet, "/auth/github", nil), httptest.NewRecorder())
 		if err := fc.set(setter, want); err != nil {
 			t.Fatal(err)
@@ -66,11 +68,14 @@ func FuzzOAuthCallback(f *testing.F) {
 			t.Fatalf("flow %+v came back as %+v, %v", want, got, ok)
 		}
 		wantMatch := flowState != "" && state == flowState
-		if flowMatches(got, "github", state) != wantMatch {
+		if flowMatches(got, "github", state, browser) != wantMatch {
 			t.Fatalf("flow state %q, callback state %q: match = %v, want %v", flowState, state, !wantMatch, wantMatch)
 		}
-		if flowMatches(got, "google", state) {
+		if flowMatches(got, "google", state, browser) {
 			t.Fatalf("a github flow matched a google callback")
+		}
+		if flowMatches(got, "github", state, sha256.Sum256([]byte("another browser's token"))) {
+			t.Fatalf("a flow matched a callback in another browser")
 		}
 		if tampered := value[:len(value)/2] + "A" + value[len(value)/2+1:]; tampered != value {
 			if fl, ok, _ := callback(t, rawQuery, tampered); ok {
