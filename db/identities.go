@@ -26,6 +26,7 @@ type Identity struct {
 	Email         string
 	EmailVerified bool
 	DisplayName   string
+	MadeProfile   bool // the sign-in that created the user came through it
 	CreatedAt     time.Time
 	LastUsedAt    time.Time
 }
@@ -48,12 +49,12 @@ const (
 	ErrLinkUnconfirmedEmail   = RuleError("link before the email is confirmed")
 )
 
-const identityColumns = `id, user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at`
+const identityColumns = `id, user_id, provider, subject, email, email_verified, display_name, made_profile, created_at, last_used_at`
 
 func scanIdentity(row interface{ Scan(...any) error }) (Identity, error) {
 	var i Identity
 	var created, used int64
-	err := row.Scan(&i.ID, &i.UserID, &i.Provider, &i.Subject, &i.Email, &i.EmailVerified, &i.DisplayName, &created, &used)
+	err := row.Scan(&i.ID, &i.UserID, &i.Provider, &i.Subject, &i.Email, &i.EmailVerified, &i.DisplayName, &i.MadeProfile, &created, &used)
 	if err != nil {
 		return Identity{}, mapErr(err)
 	}
@@ -72,9 +73,11 @@ func touchIdentity(ctx context.Context, tx *sql.Tx, id int64, ext External, now 
 	return err
 }
 
-func insertIdentity(ctx context.Context, tx *sql.Tx, userID int64, ext External, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO identities (user_id, provider, subject, email, email_verified, display_name, created_at, last_used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, userID, ext.Provider, ext.Subject, NormalEmail(ext.Email), ext.EmailVerified, ext.DisplayName, unix(now), unix(now))
+// insertIdentity links ext to userID; madeProfile says that this sign-in
+// created the user.
+func insertIdentity(ctx context.Context, tx *sql.Tx, userID int64, ext External, madeProfile bool, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO identities (user_id, provider, subject, email, email_verified, display_name, made_profile, created_at, last_used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, userID, ext.Provider, ext.Subject, NormalEmail(ext.Email), ext.EmailVerified, ext.DisplayName, madeProfile, unix(now), unix(now))
 	return mapErr(err)
 }
 
@@ -167,7 +170,7 @@ func linkOrCreate(ctx context.Context, tx *sql.Tx, ext External, create bool, no
 	case err == nil && !u.EmailVerified():
 		return User{}, "", ErrLinkUnverifiedLocal
 	case err == nil:
-		return u, LoginLinked, insertIdentity(ctx, tx, u.ID, ext, now)
+		return u, LoginLinked, insertIdentity(ctx, tx, u.ID, ext, false, now)
 	case !errors.Is(err, ErrNotFound):
 		return User{}, "", err
 	case !create:
@@ -177,7 +180,7 @@ func linkOrCreate(ctx context.Context, tx *sql.Tx, ext External, create bool, no
 	if err != nil {
 		return User{}, "", err
 	}
-	return u, LoginCreated, insertIdentity(ctx, tx, u.ID, ext, now)
+	return u, LoginCreated, insertIdentity(ctx, tx, u.ID, ext, true, now)
 }
 
 // LinkIdentity is Add Login: it links the external login to userID whatever
@@ -198,7 +201,7 @@ func (s *Store) LinkIdentity(ctx context.Context, userID int64, ext External, ev
 		case err == nil:
 			err = touchIdentity(ctx, tx, id.ID, ext, now)
 		case errors.Is(err, ErrNotFound):
-			err = insertIdentity(ctx, tx, userID, ext, now)
+			err = insertIdentity(ctx, tx, userID, ext, false, now)
 		}
 		if err != nil {
 			return err

@@ -96,6 +96,9 @@ type SAMLSignedIn struct {
 	User       User
 	IdentityID int64
 	Outcome    string
+	// MadeProfile: this connection's login made the profile (then, or at
+	// an earlier sign-in), so its IdP is trusted with the second factor.
+	MadeProfile bool
 }
 
 // SAMLLogin signs in through a SAML connection, in one transaction: it
@@ -130,7 +133,7 @@ func (s *Store) SAMLLogin(ctx context.Context, in SAMLSignIn, ev Event) (SAMLSig
 		if err == nil {
 			var id Identity
 			id, err = identityBySubject(ctx, tx, in.External.Provider, in.External.Subject)
-			out.IdentityID = id.ID
+			out.IdentityID, out.MadeProfile = id.ID, id.MadeProfile
 		}
 		if err == nil {
 			err = joinBySAML(ctx, tx, in.Connection, out.User.ID, ev, now)

@@ -263,8 +263,13 @@ func TestLinkRefusedWhileUnverified(t *testing.T) {
 func TestFirstVerificationMigration(t *testing.T) {
 	ctx := context.Background()
 	s, p := migratedTo(t, 12)
-	u, _, err := s.ResolveLogin(ctx, External{"oidc:Acme", "m1", "ann@example.com", false, ""}, true, Event{Kind: EventSignIn}, LoginNotices{})
-	if err != nil {
+	// A profile made by a login, unverified, as 00012's schema holds it
+	// (today's code writes columns later migrations add).
+	var u User
+	if err := s.w.QueryRowContext(ctx, `INSERT INTO users (email, name, created_at, updated_at) VALUES ('ann@example.com', '', 1, 1) RETURNING id, email`).Scan(&u.ID, &u.Email); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO identities (user_id, provider, subject, email, created_at, last_used_at) VALUES (?, 'oidc:Acme', 'm1', 'ann@example.com', 1, 1)`, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateEmailToken(ctx, []byte("r"), u.ID, TokenReset, u.Email, time.Hour, nil); err != nil {

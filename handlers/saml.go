@@ -342,9 +342,11 @@ func (h *Handler) samlSignIn(c echo.Context, conn db.SAMLConnection, in db.SAMLS
 	}
 	// SAMLLogin wrote the sign-in to the audit log with its outcome, and
 	// queued its notice, so the session starts here without a second entry.
-	// The account's IdP is trusted to have asked its own second factor
-	// (DECISIONS): no second step.
-	to, _, err := h.signIn(c, firstFactor{UserID: out.User.ID, IdentityID: out.IdentityID, Logged: true, Trusted: true, Next: safeNext(next)})
+	// The account's IdP is trusted to have asked its own second factor for
+	// the profiles it made (DECISIONS): no second step for them. A profile
+	// someone made and protected themselves, which the connection reached
+	// by its verified domain, is asked for its own second factor.
+	to, _, err := h.signIn(c, firstFactor{UserID: out.User.ID, IdentityID: out.IdentityID, Logged: true, Trusted: out.MadeProfile, Next: safeNext(next)})
 	if err != nil {
 		return err
 	}
