@@ -24,6 +24,7 @@ const (
 type SAMLConnection struct {
 	ID                int64
 	AccountID         int64
+	AccountName       string // read with it, for the pages that name the account
 	Name              string
 	IdPMetadataXML    string
 	IdPEntityID       string
@@ -53,7 +54,8 @@ type NewSAMLConnection struct {
 func ValidSAMLRole(r string) bool { return r == "" || r == RoleNormal || r == RoleReadOnly }
 
 const samlConnectionColumns = `id, account_id, name, idp_metadata_xml, entity_id, email_domains, default_role, allow_idp_initiated, created_at,
-	COALESCE((SELECT group_concat(domain, ',') FROM saml_domains d WHERE d.connection_id = saml_connections.id AND d.verified_at IS NOT NULL), '')`
+	COALESCE((SELECT group_concat(domain, ',') FROM saml_domains d WHERE d.connection_id = saml_connections.id AND d.verified_at IS NOT NULL), ''),
+	(SELECT name FROM accounts a WHERE a.id = saml_connections.account_id)`
 
 func splitDomains(s string) []string {
 	if s == "" {
@@ -66,7 +68,7 @@ func scanSAMLConnection(row interface{ Scan(...any) error }) (SAMLConnection, er
 	var c SAMLConnection
 	var domains, verified string
 	var created int64
-	err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.IdPMetadataXML, &c.IdPEntityID, &domains, &c.DefaultRole, &c.AllowIdPInitiated, &created, &verified)
+	err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.IdPMetadataXML, &c.IdPEntityID, &domains, &c.DefaultRole, &c.AllowIdPInitiated, &created, &verified, &c.AccountName)
 	if err != nil {
 		return SAMLConnection{}, mapErr(err)
 	}

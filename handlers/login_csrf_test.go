@@ -77,6 +77,11 @@ func TestSAMLSignInStartNotForgeable(t *testing.T) {
 			if res.status != http.StatusOK || !continueFormRE.MatchString(res.body) || res.cookie("roster_saml") != nil {
 				t.Errorf("GET %s (signed in %v): got %d, want the Continue with page and no binding cookie; body %s", forged, signedIn, res.status, res.body)
 			}
+			// The page names the account whose Admins set the connection
+			// up (and named it): the person sees whose sign-in it is.
+			if want := "the single sign-on of the account <strong>" + html.EscapeString(e.account.Name) + "</strong>"; !strings.Contains(res.body, want) {
+				t.Errorf("GET %s: the Continue with page does not say %q; body %s", forged, want, res.body)
+			}
 		}
 		if signedIn {
 			if got := profileEmail(t, victim, bobEmail, idpEmail); got != bobEmail {

@@ -92,14 +92,15 @@ func (h *Handler) oauthStartPage(c echo.Context) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
-	return h.continueSignIn(c, p.Name, "/auth/"+p.Key)
+	return h.continueSignIn(c, p.Name, "", "/auth/"+p.Key)
 }
 
 // continueSignIn renders the "Continue with" page of a sign-in start:
 // its form posts to action with the CSRF token and the (safe) next.
-func (h *Handler) continueSignIn(c echo.Context, name, action string) error {
+// account names the account of a SAML connection ("" for a provider).
+func (h *Handler) continueSignIn(c echo.Context, name, account, action string) error {
 	return h.render(c, http.StatusOK, "signin_continue.html", "", views.ContinueSignInPage{
-		Page: h.page(c, "Log in with "+name), Name: name, Action: action, Next: string(safeNext(c.QueryParam("next"))),
+		Page: h.page(c, "Log in with "+name), Name: name, Account: account, Action: action, Next: string(safeNext(c.QueryParam("next"))),
 	})
 }
 

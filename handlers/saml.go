@@ -183,7 +183,7 @@ func (h *Handler) samlStartPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.continueSignIn(c, conn.Name, "/saml/"+strconv.FormatInt(conn.ID, 10)+"/login")
+	return h.continueSignIn(c, conn.Name, conn.AccountName, "/saml/"+strconv.FormatInt(conn.ID, 10)+"/login")
 }
 
 // samlStart begins an SP-initiated sign-in: a POST with the CSRF token,

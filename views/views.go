@@ -243,8 +243,12 @@ type ConfirmLinkPage struct {
 type ContinueSignInPage struct {
 	Page
 	Name   string // the provider or SAML connection
-	Action string
-	Next   string
+	// Account is the account whose SAML connection it is: its Admins chose
+	// the identity provider (and named the connection), so the page says
+	// whose sign-in it is.
+	Account string
+	Action  string
+	Next    string
 }
 
 // SignInSwitchPage refuses an external sign-in that came back for another
