@@ -242,7 +242,7 @@ type ConfirmLinkPage struct {
 // person posts its form, with the CSRF token, to Action, carrying Next.
 type ContinueSignInPage struct {
 	Page
-	Name   string // the provider or SAML connection
+	Name string // the provider or SAML connection
 	// Account is the account whose SAML connection it is: its Admins chose
 	// the identity provider (and named the connection), so the page says
 	// whose sign-in it is.
