@@ -34,7 +34,7 @@ func TestHashWorkerIsTheServersBuild(t *testing.T) {
 	if err != nil || status != http.StatusSeeOther {
 		t.Fatalf("sign-up: got %d, %v; want 303\n%s", status, err, srv.stderr)
 	}
-	if log := srv.stderr.String(); strings.Contains(log, "hash worker") || strings.Contains(log, "server's process") {
+	if log := srv.stderr.String(); strings.Contains(log, "hash worker did not start") || strings.Contains(log, "hash worker stopped") || strings.Contains(log, "server's process") {
 		t.Fatalf("the sign-up was not hashed by a worker:\n%s", log)
 	}
 	workers := proctest.Children(srv.cmd.Process.Pid)

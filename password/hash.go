@@ -241,7 +241,7 @@ func (hr *Hasher) UseWorkerProcess(ctx context.Context, log *slog.Logger) {
 	if !lowPriorityWorks {
 		return
 	}
-	hr.worker = &workerProcess{exe: selfExe, log: log, idle: workerIdle, timeout: workerTimeout}
+	hr.worker = &workerProcess{exe: selfExe, log: log, idle: workerIdle, timeout: workerTimeout, patience: workerPatience, class: idleClass}
 	context.AfterFunc(ctx, hr.worker.close)
 }
 

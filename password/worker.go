@@ -18,10 +18,11 @@ import (
 
 // A hash worker is a child process, this same executable started with
 // workerEnv set, that computes Argon2id keys for the server at a low CPU
-// priority (workerNice). A storm of sign-ins, or a password-guessing
-// attack, then takes only the CPU that pages leave idle: in the server's
-// own process the hashes would hold every Go scheduler slot and pages
-// would wait behind them (docs/BENCHMARKS.md, S3).
+// priority. A storm of sign-ins, or a password-guessing attack, then takes
+// only the CPU that pages leave idle: in the server's own process the
+// hashes would hold every Go scheduler slot and pages would wait behind
+// them (docs/BENCHMARKS.md, S3). A worker starts in idleClass; one that
+// keeps a hash past workerPatience is replaced by one in lowClass.
 const workerEnv = "ROSTER_HASH_WORKER"
 
 // workerIdle is how long a hash worker with nothing to do lives on; the
@@ -39,6 +40,13 @@ const workerRelease = time.Second
 // worker is taken for stuck and killed: a hundred times what a hash takes
 // at the worker's priority with every core busy.
 const workerTimeout = 30 * time.Second
+
+// workerPatience is how often a hash waiting in an idleClass worker looks
+// at the CPU the worker had: with less than a fifth of a core since the
+// last look, it is starved (pages, or other programs, keep every core
+// busy) and a lowClass worker takes over its hashes. A hash takes 25-30 ms
+// of CPU, so one that is not done after workerPatience has waited.
+const workerPatience = 500 * time.Millisecond
 
 // Limits of a request to the worker. The server sends parameters that
 // parseHash or current allow, and passwords far below maxPasswordBytes.
@@ -155,9 +163,10 @@ func ServeHashWorker(r io.Reader, w io.Writer) error {
 // workerProcess runs hash workers for a Hasher: one at a time, started on
 // the first hash and stopped after workerIdle without one.
 type workerProcess struct {
-	exe           string
-	log           *slog.Logger
-	idle, timeout time.Duration // workerIdle and workerTimeout but in tests
+	exe                     string
+	log                     *slog.Logger
+	idle, timeout, patience time.Duration // workerIdle, workerTimeout and workerPatience but in tests
+	class                   class         // of a new worker: idleClass but in tests
 
 	mu       sync.Mutex
 	cur      *worker   // nil until a hash needs one
@@ -167,11 +176,26 @@ type workerProcess struct {
 
 // worker is one child process and the requests it has not answered.
 type worker struct {
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	next    uint64
-	pending map[uint64]chan []byte // closed without a key if the worker dies
-	idle    *time.Timer
+	cmd      *exec.Cmd
+	class    class
+	stdin    io.WriteCloser
+	next     uint64
+	pending  map[uint64]*inHand // each closes its answer without a key if the worker dies
+	idle     *time.Timer
+	replaced bool // by a lowClass worker that took its hashes
+
+	// The CPU time the worker had used when it was last looked at, with
+	// hashes in hand (starved).
+	lookedAt time.Time
+	cpuThen  time.Duration
+}
+
+// inHand is a request a worker has not answered yet, kept to be sent
+// again if the worker is replaced.
+type inHand struct {
+	request
+	answer chan []byte
+	w      *worker // the worker that has it now
 }
 
 // derive's answers when the Hasher should hash in its own process:
@@ -184,8 +208,8 @@ var (
 )
 
 // derive has the worker compute a key and waits for it. The caller holds a
-// Hasher worker slot, so the worker never has more hashes in hand than the
-// Hasher has workers.
+// Hasher worker slot, so the workers never have more hashes in hand than
+// the Hasher has workers.
 func (wp *workerProcess) derive(p params, salt, pw []byte, keyLen uint32) ([]byte, error) {
 	wp.mu.Lock()
 	w, err := wp.worker()
@@ -193,36 +217,53 @@ func (wp *workerProcess) derive(p params, salt, pw []byte, keyLen uint32) ([]byt
 		wp.mu.Unlock()
 		return nil, err
 	}
-	id := w.next
+	h := &inHand{request: request{id: w.next, params: p, keyLen: keyLen, salt: salt, pw: pw}, answer: make(chan []byte, 1), w: w}
 	w.next++
-	answer := make(chan []byte, 1)
-	w.pending[id] = answer
+	if len(w.pending) == 0 {
+		w.look(time.Now())
+	}
+	w.pending[h.id] = h
 	w.idle.Stop()
-	err = writeRequest(w.stdin, request{id: id, params: p, keyLen: keyLen, salt: salt, pw: pw})
+	err = writeRequest(w.stdin, h.request)
 	if err != nil {
-		delete(w.pending, id)
+		delete(w.pending, h.id)
 		wp.mu.Unlock()
 		return nil, fmt.Errorf("%w: %v", errNoWorker, err)
 	}
 	wp.mu.Unlock()
+	look := time.NewTicker(wp.patience)
+	defer look.Stop()
 	stuck := time.NewTimer(wp.timeout)
 	defer stuck.Stop()
-	select {
-	case key, ok := <-answer:
-		if !ok {
-			return nil, fmt.Errorf("%w: it exited with request %d in hand", errNoWorker, id)
+	for {
+		select {
+		case key, ok := <-h.answer:
+			if !ok {
+				return nil, fmt.Errorf("%w: it exited with request %d in hand", errNoWorker, h.id)
+			}
+			return key, nil
+		case <-look.C:
+			wp.mu.Lock()
+			if h.w == wp.cur && h.w.class == idleClass && wp.starved(h.w) {
+				wp.replace(h.w)
+			}
+			wp.mu.Unlock()
+		case <-stuck.C:
+			// Its end closes the answer, and every other request's, in read.
+			wp.mu.Lock()
+			holder := h.w
+			wp.mu.Unlock()
+			holder.cmd.Process.Kill()
+			if key, ok := <-h.answer; ok { // its holder answered just before
+				return key, nil
+			}
+			return nil, fmt.Errorf("%w: killed it after %s without an answer to request %d", errNoWorker, wp.timeout, h.id)
 		}
-		return key, nil
-	case <-stuck.C:
-		// Its end closes answer, and every other request's, in read.
-		w.cmd.Process.Kill()
-		<-answer
-		return nil, fmt.Errorf("%w: killed it after %s without an answer to request %d", errNoWorker, wp.timeout, id)
 	}
 }
 
-// worker returns the running worker, starting one if there is none.
-// wp.mu is held.
+// worker returns the running worker, starting one in wp.class if there is
+// none. wp.mu is held.
 func (wp *workerProcess) worker() (*worker, error) {
 	if wp.closed || time.Since(wp.failedAt) < wp.idle {
 		return nil, errNotNow
@@ -230,6 +271,16 @@ func (wp *workerProcess) worker() (*worker, error) {
 	if wp.cur != nil {
 		return wp.cur, nil
 	}
+	w, err := wp.start(wp.class)
+	if err != nil {
+		return nil, err
+	}
+	wp.cur = w
+	return w, nil
+}
+
+// start starts a worker in class c. wp.mu is held.
+func (wp *workerProcess) start(c class) (*worker, error) {
 	cmd := exec.Command(wp.exe)
 	// Nothing of the server's configuration or secrets: the worker needs
 	// only to know what it is.
@@ -244,18 +295,63 @@ func (wp *workerProcess) worker() (*worker, error) {
 		stdin.Close()
 		return nil, fmt.Errorf("%w: %v", errNoWorker, err)
 	}
-	if err := startLowPriority(cmd); err != nil {
+	c, err = startLowPriority(cmd, c)
+	if err != nil {
 		wp.failedAt = time.Now()
 		stdin.Close()
 		stdout.Close()
 		wp.log.Warn("password hash worker did not start: hashing in the server's process", "for", wp.idle, "err", err)
 		return nil, errNotNow
 	}
-	w := &worker{cmd: cmd, stdin: stdin, pending: map[uint64]chan []byte{}}
+	w := &worker{cmd: cmd, class: c, stdin: stdin, pending: map[uint64]*inHand{}}
 	w.idle = time.AfterFunc(wp.idle, func() { wp.retire(w) })
-	wp.cur = w
 	go wp.read(w, stdout)
 	return w, nil
+}
+
+// look notes the CPU time w has used by now.
+func (w *worker) look(now time.Time) {
+	w.lookedAt = now
+	w.cpuThen, _ = cpuTime(w.cmd.Process.Pid)
+}
+
+// starved reports whether w has had less than a fifth of a core since it
+// was last looked at, at least half of wp.patience ago, and looks again.
+// wp.mu is held.
+func (wp *workerProcess) starved(w *worker) bool {
+	now := time.Now()
+	since, before := now.Sub(w.lookedAt), w.cpuThen
+	if since < wp.patience/2 {
+		return false
+	}
+	w.look(now)
+	return w.cpuThen-before < since/5
+}
+
+// replace replaces w, an idleClass worker that is starved, by a lowClass
+// worker that takes over every hash w has in hand, and kills w. The
+// lowClass worker then serves until it retires or dies; the next one
+// starts in wp.class again. wp.mu is held.
+func (wp *workerProcess) replace(w *worker) {
+	next, err := wp.start(lowClass)
+	if err != nil {
+		return // w goes on; a hash it keeps past wp.timeout is killed
+	}
+	wp.log.Info("password hash worker starved: hashing at nice 10 for now", "hashes", len(w.pending))
+	wp.cur = next
+	next.idle.Stop()
+	next.next = w.next
+	next.pending, w.pending = w.pending, next.pending
+	w.replaced = true
+	w.cmd.Process.Kill()
+	for _, h := range next.pending {
+		h.w = next
+		if err := writeRequest(next.stdin, h.request); err != nil {
+			// Its end, seen in read, tells every request it holds.
+			next.cmd.Process.Kill()
+			return
+		}
+	}
 }
 
 // read hands the worker's answers to the requests waiting for them. When
@@ -278,10 +374,11 @@ func (wp *workerProcess) read(w *worker, stdout io.Reader) {
 			if wp.cur == w {
 				wp.cur = nil
 			}
-			for id, answer := range w.pending {
-				close(answer)
+			for id, in := range w.pending {
+				close(in.answer)
 				delete(w.pending, id)
 			}
+			replaced := w.replaced
 			wp.mu.Unlock()
 			w.stdin.Close()
 			w.idle.Stop()
@@ -289,6 +386,7 @@ func (wp *workerProcess) read(w *worker, stdout io.Reader) {
 			// is a broken answer, and the worker was told to stop above.
 			werr := w.cmd.Wait()
 			switch {
+			case replaced:
 			case !errors.Is(err, io.EOF):
 				wp.log.Warn("password hash worker stopped", "pid", w.cmd.Process.Pid, "exit", w.cmd.ProcessState.String(), "err", err)
 			case werr != nil:
@@ -296,14 +394,14 @@ func (wp *workerProcess) read(w *worker, stdout io.Reader) {
 			}
 			return
 		}
-		answer, ok := w.pending[h.ID]
+		in, ok := w.pending[h.ID]
 		delete(w.pending, h.ID)
-		if len(w.pending) == 0 {
+		if len(w.pending) == 0 && !w.replaced {
 			w.idle.Reset(wp.idle)
 		}
 		wp.mu.Unlock()
 		if ok {
-			answer <- key
+			in.answer <- key
 		}
 	}
 }

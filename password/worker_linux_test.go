@@ -7,30 +7,117 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster/internal/logtest"
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/sys/unix"
 )
 
 // workerHasher is a Hasher hashing in a worker process (this test binary,
-// see TestMain) until ctx ends, with its log.
+// see TestMain) until ctx ends, with its log. Its workers start at nice 10
+// (lowClass): in idleClass a busy machine, as under make test, would have
+// them replaced at any time, which only TestWorkerStarved is about.
 func workerHasher(t *testing.T, ctx context.Context, idle time.Duration) (*Hasher, *logtest.Buffer) {
 	t.Helper()
 	logs := &logtest.Buffer{}
 	hr := NewHasher(2, 2)
 	hr.UseWorkerProcess(ctx, slog.New(slog.NewTextHandler(logs, nil)))
 	hr.worker.idle = idle
+	hr.worker.class = lowClass
 	return hr, logs
 }
 
-// TestWorkerStuck: a worker that stops answering is killed after the
-// timeout, the hash it had in hand is done in the server's process, and
-// the next hash starts a new worker.
+// TestWorkerStarved: a worker in idleClass that gets no CPU (stopped
+// here, as when every core is busy) is replaced, after about
+// workerPatience, by one at nice 10 that takes over its hash; the hash is
+// answered by the worker, not the server's process, and the starved one
+// is killed without a warning. The next worker after that one retires is
+// in idleClass again.
+func TestWorkerStarved(t *testing.T) {
+	hr, logs := workerHasher(t, t.Context(), time.Minute)
+	hr.worker.class = idleClass
+	starved := startWorker(t, hr)
+	wantClass(t, starved, unix.SCHED_IDLE)
+	if err := syscall.Kill(starved, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := hr.Hash(t.Context(), "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	waitExited(t, starved)
+	if took < workerPatience/2 {
+		t.Errorf("the hash took %v with its worker stopped; it was not answered by that worker", took)
+	}
+	low := runningWorker(t, hr)
+	if low == starved {
+		t.Fatal("the stopped worker is still the current one")
+	}
+	wantClass(t, low, unix.SCHED_NORMAL)
+	if !strings.Contains(logs.String(), "password hash worker starved") {
+		t.Errorf("log lacks the replacement:\n%s", logs)
+	}
+	for _, noise := range []string{"level=WARN", "server's process"} {
+		if strings.Contains(logs.String(), noise) {
+			t.Errorf("log has %q: the hash was not taken over quietly:\n%s", noise, logs)
+		}
+	}
+	hashAndVerify(t, hr)
+	if workerPID(hr) != low {
+		t.Error("the next hash did not go to the nice-10 worker")
+	}
+
+	hr.worker.mu.Lock()
+	cur := hr.worker.cur
+	hr.worker.mu.Unlock()
+	hr.worker.retire(cur) // as its idle timer does
+	waitExited(t, low)
+	wantClass(t, startWorker(t, hr), unix.SCHED_IDLE)
+}
+
+// TestWorkerStarvedByBusyCores: with a thread at normal priority busy on
+// every core, a worker in idleClass gets next to no CPU; it is taken for
+// starved and the hash is done at nice 10.
+func TestWorkerStarvedByBusyCores(t *testing.T) {
+	hr, logs := workerHasher(t, t.Context(), time.Minute)
+	hr.worker.class = idleClass
+	idle := startWorker(t, hr)
+	var stop atomic.Bool
+	var busy sync.WaitGroup
+	for range runtime.NumCPU() {
+		busy.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for !stop.Load() {
+			}
+		})
+	}
+	_, err := hr.Hash(t.Context(), "correct horse battery staple")
+	stop.Store(true)
+	busy.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitExited(t, idle)
+	wantClass(t, runningWorker(t, hr), unix.SCHED_NORMAL)
+	if !strings.Contains(logs.String(), "password hash worker starved") {
+		t.Errorf("log lacks the replacement:\n%s", logs)
+	}
+}
+
+// TestWorkerStuck: a worker that stops answering and cannot be replaced
+// (it is at nice 10) is killed after the timeout, the hash it had
+// in hand is done in the server's process, and the next hash starts a new
+// worker.
 func TestWorkerStuck(t *testing.T) {
 	hr, logs := workerHasher(t, t.Context(), time.Minute)
 	hr.worker.timeout = 2 * time.Second
@@ -138,6 +225,38 @@ func runningWorker(t *testing.T, hr *Hasher) int {
 	return pid
 }
 
+// wantClass checks the scheduling policy of every thread of worker pid,
+// and its nice.
+func wantClass(t *testing.T, pid int, policy int) {
+	t.Helper()
+	tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "stat"))
+	if len(tasks) == 0 {
+		t.Fatalf("no threads of worker %d", pid)
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if f[16] != strconv.Itoa(workerNice) || f[38] != strconv.Itoa(policy) {
+			t.Errorf("thread %s: nice %s, policy %s; want nice %d, policy %d", task, f[16], f[38], workerNice, policy)
+		}
+	}
+}
+
+// startWorker starts hr's worker without a hash and returns its pid.
+func startWorker(t *testing.T, hr *Hasher) int {
+	t.Helper()
+	hr.worker.mu.Lock()
+	w, err := hr.worker.worker()
+	hr.worker.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.cmd.Process.Pid
+}
+
 // waitExited waits until pid has exited and been reaped.
 func waitExited(t *testing.T, pid int) {
 	t.Helper()
@@ -168,37 +287,34 @@ func hashAndVerify(t *testing.T, hr *Hasher) {
 	}
 }
 
-// TestWorkerProcess: the worker runs at workerNice on every thread, knows
-// nothing of the server's environment, and computes the keys the server
-// would.
+// TestWorkerProcess: a worker starts in idleClass (SCHED_IDLE at nice 10)
+// on every thread, as every worker runs in its class, knows nothing of the
+// server's environment, and computes the keys the server would.
 func TestWorkerProcess(t *testing.T) {
 	t.Setenv("ROSTER_SESSION_KEY", "a secret the worker must not see")
 	hr, logs := workerHasher(t, t.Context(), time.Minute)
+	production := NewHasher(1, 0)
+	production.UseWorkerProcess(t.Context(), slog.New(slog.DiscardHandler))
+	if production.worker.class != idleClass {
+		t.Errorf("workers start in %v, want idle", production.worker.class)
+	}
+	hr.worker.class = idleClass
+	wantClass(t, startWorker(t, hr), unix.SCHED_IDLE)
 	hashAndVerify(t, hr)
-	pid := runningWorker(t, hr)
-	tasks, err := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "stat"))
-	if err != nil || len(tasks) == 0 {
-		t.Fatalf("threads of %d: %v", pid, err)
-	}
-	for _, task := range tasks {
-		stat, err := os.ReadFile(task)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// After "pid (comm) ", fields from 3 (state); field 19 is nice.
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if f[16] != strconv.Itoa(workerNice) {
-			t.Errorf("thread %s of the worker has nice %s, want %d", task, f[16], workerNice)
-		}
-	}
-	env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	// On a busy machine (make test) the worker may have been starved and
+	// replaced by now: every thread of the current one runs in its class.
+	hr.worker.mu.Lock()
+	w := hr.worker.cur
+	hr.worker.mu.Unlock()
+	wantClass(t, w.cmd.Process.Pid, map[class]int{idleClass: unix.SCHED_IDLE, lowClass: unix.SCHED_NORMAL}[w.class])
+	env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(w.cmd.Process.Pid), "environ"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(env) != workerEnv+"=1\x00" {
 		t.Errorf("worker environment %q, want only %s=1", env, workerEnv)
 	}
-	if logs.String() != "" {
+	if logs.String() != "" && !strings.Contains(logs.String(), "password hash worker starved") {
 		t.Errorf("log: %s", logs)
 	}
 }
