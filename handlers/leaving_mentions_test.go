@@ -35,7 +35,7 @@ func TestDeleteProfileLeavesOthersLogs(t *testing.T) {
 	if res := cm.postForm(fmt.Sprintf("/invites/%d/accept", inv.ID), url.Values{}); res.status >= 400 {
 		t.Fatalf("accept: %d %s", res.status, res.body)
 	}
-	if res := ca.postForm(fmt.Sprintf("/accounts/%d/members/%d/role", acc.ID, mal.ID), url.Values{"role": {db.RoleAdmin}}); res.status >= 400 {
+	if res := ca.postForm(fmt.Sprintf("/accounts/%d/members/%d/role", acc.ID, mal.ID), url.Values{"role": {db.RoleReadOnly}}); res.status >= 400 {
 		t.Fatalf("role: %d %s", res.status, res.body)
 	}
 	if res := cm.postForm("/profile/delete", url.Values{"confirm_email": {"mallory@example.net"}}); res.status != http.StatusSeeOther {

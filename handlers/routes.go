@@ -162,10 +162,14 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	// The Manage console: Admins only (403 for other members; owner-only actions are refused in their transactions).
 	manage := group(e, "/accounts/:id", signedIn, h.member(db.RoleAdmin))
 	manage.GET("/manage", h.manage)
-	manage.POST("/invites", h.createInvite)
+	// Making someone an Admin (an invite as Admin, or a member promoted)
+	// decides who runs the account, so it is behind sudo as the SAML
+	// console is: a stolen session alone cannot plant a lasting Admin.
+	// Other roles, and taking Admin away, are not.
+	manage.POST("/invites", h.sudoFor(grantsAdmin, h.createInvite))
 	manage.POST("/invites/:iid/revoke", h.revokeInvite)
 	manage.POST("/invites/:iid/resend", h.resendInvite)
-	manage.POST("/members/:uid/role", h.setRole)
+	manage.POST("/members/:uid/role", h.sudoFor(grantsAdmin, h.setRole))
 	manage.POST("/members/:uid/remove", h.removeMember)
 	manage.POST("/owner", h.sudo(h.transferOwnership))
 	manage.POST("/settings", h.renameAccount)

@@ -121,6 +121,22 @@ func (h *Handler) sudo(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// sudoFor gates next on a fresh re-authentication (sudo) only for the
+// requests that need says need it; the others go straight to next.
+func (h *Handler) sudoFor(need func(echo.Context) bool, next echo.HandlerFunc) echo.HandlerFunc {
+	gated := h.sudo(next)
+	return func(c echo.Context) error {
+		if need(c) {
+			return gated(c)
+		}
+		return next(c)
+	}
+}
+
+// grantsAdmin reports whether the form gives the Admin role: the value
+// the invite and role actions read, so both see the same role.
+func grantsAdmin(c echo.Context) bool { return c.FormValue("role") == db.RoleAdmin }
+
 // mailsCode reports whether u re-authenticates with a code mailed to the
 // account email: no password, and no authenticator app to give a code.
 func mailsCode(u db.User, f db.Factors) bool { return u.PasswordHash == "" && !f.TOTP }

@@ -304,7 +304,7 @@ func TestSudoWithPasskey(t *testing.T) {
 		t.Errorf("Bob (a passkey) begins: got %d, want 200", begin.status)
 	}
 	carol := w.a.client(t)
-	carol.adopt(w.a.seedUser(t, "Carol", "carol@example.com", annPassword).ID)
+	carol.adopt(w.carol.ID) // the world's Normal member, with no passkey
 	if begin := carol.passkeyBegin("/profile/sudo/passkey/begin", nil); begin.status != http.StatusNotFound {
 		t.Errorf("Carol (no passkey) begins: got %d, want 404", begin.status)
 	}

@@ -22,13 +22,14 @@ import (
 // and resumes with its own form values once it is given.
 
 // sudoWorld is Ann (password, confirmed email) owning Acme, with Bob as
-// an Admin of it and a Google login linked to Ann, on an app that offers
+// an Admin of it, Carol a Normal member, and a Google login linked to Ann, on an app that offers
 // the four external logins. Ann's client is signed in without
 // re-authentication.
 type sudoWorld struct {
 	a        *app
 	c        *client
 	ann, bob db.User
+	carol    db.User // a Normal member of Acme
 	acc      db.Account
 	login    db.Identity
 	google   string // the fake Google's URL
@@ -43,6 +44,8 @@ func newSudoWorld(t *testing.T, opts ...func(*appConfig)) *sudoWorld {
 	w.bob = a.seedUser(t, "Bob", bobEmail, bobPassword)
 	w.acc = a.seedAccount(t, w.ann, "Acme")
 	a.join(t, w.acc, w.ann, w.bob, db.RoleAdmin)
+	w.carol = a.seedUser(t, "Carol", "carol@example.com", bobPassword)
+	a.join(t, w.acc, w.ann, w.carol, db.RoleNormal)
 	ext := db.External{Provider: "google", Subject: "g-ann", Email: "ann@gmail.example", EmailVerified: true}
 	if err := a.store.LinkIdentity(context.Background(), w.ann.ID, ext, db.Event{Kind: db.EventLoginLinked}); err != nil {
 		t.Fatal(err)
@@ -50,7 +53,7 @@ func newSudoWorld(t *testing.T, opts ...func(*appConfig)) *sudoWorld {
 	w.login = a.identities(t, annEmail)[0]
 	w.c = a.client(t)
 	w.c.signInOnly(w.ann.ID)
-	w.vars = map[string]string{"acc": itoa(w.acc.ID), "login": itoa(w.login.ID), "bob": itoa(w.bob.ID)}
+	w.vars = map[string]string{"acc": itoa(w.acc.ID), "login": itoa(w.login.ID), "bob": itoa(w.bob.ID), "carol": itoa(w.carol.ID)}
 	return w
 }
 
@@ -128,6 +131,21 @@ func sudoActions() []sudoAction {
 		res.Body.Close()
 		return url.Values{"name": {"Acme IdP"}, "metadata_xml": {string(md)}, "email_domains": {"example.com"}, "role": {"normal"}}
 	}
+	adminInvite := url.Values{"email": {"new.admin@example.com"}, "role": {db.RoleAdmin}}
+	adminInvited := func(t *testing.T, w *sudoWorld, _ *response) bool {
+		invites, _, err := w.a.store.PendingInvites(context.Background(), w.acc.ID, 10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(invites) == 1 && invites[0].Email == "new.admin@example.com" && invites[0].Role == db.RoleAdmin
+	}
+	carolAdmin := func(t *testing.T, w *sudoWorld, _ *response) bool {
+		m, err := w.a.store.Membership(context.Background(), w.acc.ID, w.carol.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Role == db.RoleAdmin
+	}
 	pw := url.Values{"current_password": {annPassword}, "new_password": {newPassword}}
 	return []sudoAction{
 		{"change password, htmx", "/profile/password", values(pw), "change-password", true, http.StatusOK, passwordChanged},
@@ -150,6 +168,11 @@ func sudoActions() []sudoAction {
 		{"new recovery codes, htmx", "/profile/two-factor/recovery-codes", newCodesForm, "two-factor", true, http.StatusOK, newCodesShown},
 		{"remove a passkey, htmx", "/profile/passkeys/{passkey}/delete", passkeyForm, "passkeys", true, http.StatusOK, passkeyRemoved},
 		{"remove a passkey, plain", "/profile/passkeys/{passkey}/delete", passkeyForm, "", false, http.StatusSeeOther, passkeyRemoved},
+		// Making an Admin: an invite as Admin, a member promoted.
+		{"invite an Admin, htmx", "/accounts/{acc}/invites", values(adminInvite), "invite", true, http.StatusOK, adminInvited},
+		{"invite an Admin, plain", "/accounts/{acc}/invites", values(adminInvite), "", false, http.StatusSeeOther, adminInvited},
+		{"make a member Admin, htmx", "/accounts/{acc}/members/{carol}/role", values(url.Values{"role": {db.RoleAdmin}}), "members", true, http.StatusOK, carolAdmin},
+		{"make a member Admin, plain", "/accounts/{acc}/members/{carol}/role", values(url.Values{"role": {db.RoleAdmin}}), "", false, http.StatusSeeOther, carolAdmin},
 	}
 }
 
@@ -265,6 +288,33 @@ func TestSudoGatesSensitiveActions(t *testing.T) {
 				t.Errorf("after the right password: the prompt again")
 			}
 		})
+	}
+}
+
+// TestSudoOnlyForMakingAdmins: an invite as Normal or Read-only, and a
+// role change that makes no Admin (Bob taken down to Read-only), need no
+// re-authentication; a second value smuggled after the first does not
+// slip an Admin past it (both the gate and the action read the first).
+func TestSudoOnlyForMakingAdmins(t *testing.T) {
+	t.Parallel()
+	w := newSudoWorld(t)
+	ctx := context.Background()
+	acc := itoa(w.acc.ID)
+	if res := w.c.postForm("/accounts/"+acc+"/invites", url.Values{"email": {"dee@example.com"}, "role": {db.RoleNormal, db.RoleAdmin}}); res.status != http.StatusSeeOther {
+		t.Fatalf("invite as Normal: got %d; body:\n%.1000s", res.status, res.body)
+	}
+	invites, _, err := w.a.store.PendingInvites(ctx, w.acc.ID, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(invites) != 1 || invites[0].Role != db.RoleNormal {
+		t.Errorf("invites after one as Normal: %+v", invites)
+	}
+	if res := w.c.postForm("/accounts/"+acc+"/members/"+itoa(w.bob.ID)+"/role", url.Values{"role": {db.RoleReadOnly}}); res.status != http.StatusSeeOther {
+		t.Fatalf("Bob to Read-only: got %d; body:\n%.1000s", res.status, res.body)
+	}
+	if m, err := w.a.store.Membership(ctx, w.acc.ID, w.bob.ID); err != nil || m.Role != db.RoleReadOnly {
+		t.Errorf("Bob's role: %q, %v; want read-only", m.Role, err)
 	}
 }
 
