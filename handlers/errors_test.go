@@ -1,8 +1,10 @@
 package handlers_test
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -185,5 +187,26 @@ func TestHashingBusy(t *testing.T) {
 	}
 	if busy == 0 {
 		t.Error("10 rounds of 6 simultaneous sign-ins with one hasher worker: got no 503, want some refused")
+	}
+}
+
+// TestHealthCheckAbandoned: a checker that gives up before the database
+// answers (its own time-out on a busy machine) gets 503 and leaves an INFO
+// line, not an ERROR: the operators' and the LiteFS tests' alarms read
+// ERROR lines as the server failing.
+func TestHealthCheckAbandoned(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/healthz", nil)
+	rec := httptest.NewRecorder()
+	a.echo.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("abandoned check: got %d, want 503", rec.Code)
+	}
+	logs := a.logs.String()
+	if strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "health check abandoned by the client") {
+		t.Errorf("log of an abandoned check:\n%s", logs)
 	}
 }
