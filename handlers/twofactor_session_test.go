@@ -63,3 +63,41 @@ func TestTwoFactorSetUpOnlyFinishedBySessionThatStartedIt(t *testing.T) {
 		t.Errorf("Ann confirms in the session that started the set-up: got %d, no recovery codes; body:\n%.2000s", done.status, done.body)
 	}
 }
+
+// TestTwoFactorSetUpEndsWithItsSession: another session that did
+// re-authenticate (it knows the password) neither sees nor finishes the
+// set-up either; the panel says how long it waits; and logging out the
+// session that started it (here, from the other one) ends it.
+func TestTwoFactorSetUpEndsWithItsSession(t *testing.T) {
+	t.Parallel()
+	w := newSudoWorld(t)
+	ann, other := w.freshClient(t), w.freshClient(t)
+	if res := ann.postForm("/profile/two-factor", nil); res.status != http.StatusSeeOther {
+		t.Fatalf("Ann starts enrolling: got %d, want 303; body:\n%.2000s", res.status, res.body)
+	}
+	page := ann.get("/profile")
+	own := totpSecretRE.FindStringSubmatch(page.body)
+	if own == nil {
+		t.Fatal("the session that started the set-up does not see its secret")
+	}
+	if !strings.Contains(page.body, "within 10 minutes") {
+		t.Error("the panel does not say that the set-up ends after 10 minutes")
+	}
+	secret := strings.ReplaceAll(own[1], " ", "")
+	if totpSecretRE.MatchString(other.get("/profile").body) {
+		t.Error("another re-authenticated session sees the pending secret")
+	}
+	res := other.postForm("/profile/two-factor/confirm", url.Values{"code": {codeAt(t, secret, time.Now())}})
+	if res.status != http.StatusConflict || recoveryCodeRE.MatchString(res.body) {
+		t.Errorf("another re-authenticated session confirms the set-up: got %d, want 409 and no recovery codes", res.status)
+	}
+	if f, err := w.a.store.SecondFactors(context.Background(), w.ann.ID, ""); err != nil || f.TOTP {
+		t.Fatalf("two-factor on %v (%v), want off", f.TOTP, err)
+	}
+	if res := other.postForm("/profile/sessions/revoke-others", url.Values{}); res.status != http.StatusSeeOther {
+		t.Fatalf("log out other sessions: got %d; body:\n%.1500s", res.status, res.body)
+	}
+	if _, err := w.a.store.TOTP(context.Background(), w.ann.ID); err == nil {
+		t.Error("after its session was logged out, the set-up is still kept")
+	}
+}
