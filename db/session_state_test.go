@@ -135,6 +135,12 @@ func TestTOTPSetUpBelongsToItsSession(t *testing.T) {
 	if visible(own) || !errors.Is(confirm(own), ErrNotFound) {
 		t.Error("the set-up is seen or confirmed past TOTPSetUpTTL")
 	}
+	if _, err := s.DeleteExpired(ctx, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TOTP(ctx, u.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the expiry sweep kept a set-up past TOTPSetUpTTL (%v)", err)
+	}
 	// A new one, ended with its session.
 	if err := s.Reauthenticate(ctx, u.ID, own, Event{Kind: EventSudo}); err != nil {
 		t.Fatal(err)
