@@ -171,3 +171,59 @@ func TestTOTPSetUpBelongsToItsSession(t *testing.T) {
 		t.Errorf("after the confirming session ended: two-factor on %v (%v), want on", f.TOTP, err)
 	}
 }
+
+// TestTOTPSetUpSessionMigration: 00023 drops the set-ups begun before it
+// (they belong to no session, so nothing could finish them) and keeps
+// every confirmed secret; its down step keeps every secret too.
+func TestTOTPSetUpSessionMigration(t *testing.T) {
+	ctx := context.Background()
+	s, p := migratedTo(t, 22)
+	var ids [2]int64
+	for i, email := range []string{"on@example.com", "enrolling@example.com"} {
+		u, err := s.CreateUser(ctx, NewUser{Email: email, Name: "N", PasswordHash: "h", Verified: true}, Event{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, confirmed_at, last_step, created_at) VALUES
+		(?, CAST('on' AS BLOB), 5, 7, 1), (?, CAST('pending' AS BLOB), NULL, 0, 1)`, ids[0], ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	secrets := func() map[int64]string {
+		t.Helper()
+		rows, err := s.r.QueryContext(ctx, `SELECT user_id, CAST(secret AS TEXT) || '/' || COALESCE(confirmed_at, '-') || '/' || last_step FROM totp_secrets ORDER BY user_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var v string
+			if err := rows.Scan(&id, &v); err != nil {
+				t.Fatal(err)
+			}
+			got[id] = v
+		}
+		return got
+	}
+	if _, err := p.UpTo(ctx, 23); err != nil {
+		t.Fatal(err)
+	}
+	if got := secrets(); len(got) != 1 || got[ids[0]] != "on/5/7" {
+		t.Errorf("after 00023: %v, want only the confirmed secret, unchanged", got)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at) VALUES (?, CAST('pending' AS BLOB), 1)`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 22); err != nil {
+		t.Fatal(err)
+	}
+	if got := secrets(); len(got) != 2 || got[ids[0]] != "on/5/7" || got[ids[1]] != "pending/-/0" {
+		t.Errorf("after 00023 down: %v, want both secrets", got)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
