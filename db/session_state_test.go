@@ -91,7 +91,7 @@ func TestTOTPSetUpBelongsToItsSession(t *testing.T) {
 		return s.ConfirmTOTP(ctx, u.ID, hash, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled})
 	}
 	visible := func(hash []byte) bool {
-		_, _, err := s.TOTPSetUp(ctx, u.ID, hash)
+		_, err := s.TOTPSetUp(ctx, u.ID, hash)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			t.Fatal(err)
 		}

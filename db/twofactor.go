@@ -116,14 +116,14 @@ func setUpArgs(idHash []byte, now time.Time) []any {
 }
 
 // TOTPSetUp is userID's authenticator-app set-up that session idHash may
-// see and finish: the sealed secret and when it expires. ErrNotFound when
-// none waits for that session (none at all, expired, another session's,
-// or the session's re-authentication is no longer fresh).
-func (s *Store) TOTPSetUp(ctx context.Context, userID int64, idHash []byte) (sealed []byte, expires time.Time, err error) {
-	var created int64
-	err = s.r.QueryRowContext(ctx, `SELECT secret, created_at FROM totp_secrets WHERE user_id = :user AND `+setUpOwnedBy,
-		append(setUpArgs(idHash, s.now()), sql.Named("user", userID))...).Scan(&sealed, &created)
-	return sealed, fromUnix(created).Add(TOTPSetUpTTL), mapErr(err)
+// see and finish, sealed. ErrNotFound when none waits for that session
+// (none at all, expired, another session's, or the session's
+// re-authentication is no longer fresh).
+func (s *Store) TOTPSetUp(ctx context.Context, userID int64, idHash []byte) ([]byte, error) {
+	var sealed []byte
+	err := s.r.QueryRowContext(ctx, `SELECT secret FROM totp_secrets WHERE user_id = :user AND `+setUpOwnedBy,
+		append(setUpArgs(idHash, s.now()), sql.Named("user", userID))...).Scan(&sealed)
+	return sealed, mapErr(err)
 }
 
 // StartTOTP keeps a new, unconfirmed secret for userID in session idHash,

@@ -224,7 +224,7 @@ func (h *Handler) loadTwoFactor(c echo.Context, u db.User) (views.TwoFactorSecti
 	// Only the session that started the set-up, while its
 	// re-authentication is fresh, sees it; any other sees the panel as if
 	// none waited (and starting one, behind sudo, replaces it).
-	sealed, _, err := h.store.TOTPSetUp(ctx, u.ID, sessionHash(c))
+	sealed, err := h.store.TOTPSetUp(ctx, u.ID, sessionHash(c))
 	if errors.Is(err, db.ErrNotFound) {
 		return s, nil
 	}
@@ -300,7 +300,7 @@ func (h *Handler) twoFactorConfirm(c echo.Context) error {
 	}
 	// The set-up of this session only (the route is behind sudo, and
 	// ConfirmTOTP asks again in its transaction).
-	sealed, _, err := h.store.TOTPSetUp(ctx, u.ID, sessionHash(c))
+	sealed, err := h.store.TOTPSetUp(ctx, u.ID, sessionHash(c))
 	if errors.Is(err, db.ErrNotFound) {
 		return fail(http.StatusConflict, "form", "There is no authenticator app waiting to be confirmed. Start again with Set up an authenticator app.")
 	}
