@@ -48,10 +48,10 @@ func TestPendingSignInsEndWithSessions(t *testing.T) {
 		}},
 		{"turning two-factor off", true, func(t *testing.T, s *Store, u User) error {
 			ctx := context.Background()
-			if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+			if err := testStartTOTP(s, ctx, u.ID, []byte("sealed")); err != nil {
 				return err
 			}
-			if err := s.ConfirmTOTP(ctx, u.ID, 1, [][]byte{[]byte("r1")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
+			if err := testConfirmTOTP(s, ctx, u.ID, 1, [][]byte{[]byte("r1")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
 				return err
 			}
 			return s.DisableTwoFactor(ctx, u.ID, Proof{Recovery: []byte("r1")}, Event{Kind: EventRecoveryCodeUsed}, Event{Kind: EventTwoFactorDisabled})

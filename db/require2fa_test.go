@@ -36,10 +36,10 @@ func TestSetRequireTwoFactor(t *testing.T) {
 		t.Fatalf("on, by an Admin without a second factor: got %v, want ErrTwoFactorFirst", err)
 	}
 	for _, u := range []User{ann, bob} {
-		if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+		if err := testStartTOTP(s, ctx, u.ID, []byte("sealed")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ConfirmTOTP(ctx, u.ID, 1, nil, Event{Kind: EventTwoFactorEnabled}); err != nil {
+		if err := testConfirmTOTP(s, ctx, u.ID, 1, nil, Event{Kind: EventTwoFactorEnabled}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -107,10 +107,10 @@ func TestDisableTwoFactorLastAdmin(t *testing.T) {
 	}
 	on := func(u User) {
 		t.Helper()
-		if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+		if err := testStartTOTP(s, ctx, u.ID, []byte("sealed")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ConfirmTOTP(ctx, u.ID, 1, nil, Event{Kind: EventTwoFactorEnabled}); err != nil {
+		if err := testConfirmTOTP(s, ctx, u.ID, 1, nil, Event{Kind: EventTwoFactorEnabled}); err != nil {
 			t.Fatal(err)
 		}
 	}

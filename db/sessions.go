@@ -216,8 +216,9 @@ func endSessions(ctx context.Context, tx *sql.Tx, userID int64, keep []byte) (in
 }
 
 // DeleteExpired removes sessions past their absolute expiry or idle since
-// before idleSince, spent or expired email tokens, and expired throttle
-// slots. It returns how many sessions went.
+// before idleSince, spent or expired email tokens, authenticator-app
+// set-ups never confirmed, and expired throttle slots. It returns how many
+// sessions went.
 func (s *Store) DeleteExpired(ctx context.Context, idleSince time.Time) (int64, error) {
 	var n int64
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -233,6 +234,10 @@ func (s *Store) DeleteExpired(ctx context.Context, idleSince time.Time) (int64, 
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_signins WHERE expires_at <= ?`, now); err != nil {
+			return err
+		}
+		// Authenticator-app set-ups never confirmed (TOTPSetUpTTL).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM totp_secrets WHERE confirmed_at IS NULL AND created_at <= ?`, now-int64(TOTPSetUpTTL/time.Second)); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM throttle_slots WHERE expires_at <= ?`, now)

@@ -91,17 +91,60 @@ func (s *Store) TOTP(ctx context.Context, userID int64) (TOTPSecret, error) {
 	return t, mapErr(err)
 }
 
-// StartTOTP keeps a new, unconfirmed secret for userID, in place of an
-// enrolment not finished; ErrTwoFactorOn when one is confirmed already,
-// ErrFactorUnconfirmedEmail while the account email is unverified.
-func (s *Store) StartTOTP(ctx context.Context, userID int64, sealed []byte) error {
+// TOTPSetUpTTL is how long an authenticator-app set-up waits for its
+// confirmation.
+const TOTPSetUpTTL = 10 * time.Minute
+
+// A set-up of an authenticator app belongs to the session that started it
+// (behind re-authentication): its secret is shown, and its confirmation
+// accepted, only in that session, only while that session's
+// re-authentication is fresh (SudoWindow), and for TOTPSetUpTTL. The row
+// names the session (session_id, ON DELETE CASCADE), so whatever ends the
+// session ends the set-up; confirming it clears session_id, and the secret
+// then outlives the session.
+
+// setUpOwnedBy is the condition, on a totp_secrets row, of a set-up that
+// waits, not expired, in session :hash of its user while that session's
+// re-authentication is fresh (its arguments: setUpArgs).
+const setUpOwnedBy = `confirmed_at IS NULL AND created_at > :now - :ttl AND session_id = (
+	SELECT id FROM sessions WHERE id_hash = CAST(:hash AS BLOB) AND user_id = totp_secrets.user_id
+		AND sudo_at IS NOT NULL AND sudo_at <= :now AND :now - sudo_at < :window)`
+
+func setUpArgs(idHash []byte, now time.Time) []any {
+	return []any{sql.Named("now", unix(now)), sql.Named("ttl", int64(TOTPSetUpTTL/time.Second)),
+		sql.Named("hash", idHash), sql.Named("window", int64(SudoWindow/time.Second))}
+}
+
+// TOTPSetUp is userID's authenticator-app set-up that session idHash may
+// see and finish, sealed. ErrNotFound when none waits for that session
+// (none at all, expired, another session's, or the session's
+// re-authentication is no longer fresh).
+func (s *Store) TOTPSetUp(ctx context.Context, userID int64, idHash []byte) ([]byte, error) {
+	var sealed []byte
+	err := s.r.QueryRowContext(ctx, `SELECT secret FROM totp_secrets WHERE user_id = :user AND `+setUpOwnedBy,
+		append(setUpArgs(idHash, s.now()), sql.Named("user", userID))...).Scan(&sealed)
+	return sealed, mapErr(err)
+}
+
+// StartTOTP keeps a new, unconfirmed secret for userID in session idHash,
+// in place of any set-up not finished (of whichever session);
+// ErrTwoFactorOn when one is confirmed already, ErrFactorUnconfirmedEmail
+// while the account email is unverified, ErrNotFound when the session is
+// gone.
+func (s *Store) StartTOTP(ctx context.Context, userID int64, idHash []byte, sealed []byte) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		if err := emailConfirmed(ctx, tx, userID, ErrFactorUnconfirmedEmail); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = 0
-			WHERE confirmed_at IS NULL`, userID, sealed, unix(s.now()))
+		var session int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sessions WHERE id_hash = CAST(? AS BLOB) AND user_id = ?`, idHash, userID).Scan(&session)
+		if err != nil {
+			return mapErr(err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at, session_id) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = 0,
+				session_id = excluded.session_id
+			WHERE confirmed_at IS NULL`, userID, sealed, unix(s.now()), session)
 		if err != nil {
 			return err
 		}
@@ -112,25 +155,30 @@ func (s *Store) StartTOTP(ctx context.Context, userID int64, sealed []byte) erro
 	})
 }
 
-// CancelTOTP drops an enrolment that was not confirmed.
-func (s *Store) CancelTOTP(ctx context.Context, userID int64) error {
-	_, err := s.exec(ctx, `DELETE FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NULL`, userID)
+// CancelTOTP drops the set-up of session idHash, if one waits (another
+// session's is not this one's to end).
+func (s *Store) CancelTOTP(ctx context.Context, userID int64, idHash []byte) error {
+	_, err := s.exec(ctx, `DELETE FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NULL
+		AND session_id = (SELECT id FROM sessions WHERE id_hash = CAST(? AS BLOB) AND user_id = ?)`, userID, idHash, userID)
 	return err
 }
 
-// ConfirmTOTP turns two-factor on for userID with the enrolment's secret,
-// the code given having been of time step step, and keeps the hashes of
-// new recovery codes in place of any old ones, with ev (its notice), in
-// one transaction. ErrNotFound when no enrolment waits,
-// ErrFactorUnconfirmedEmail while the account email is unverified.
-func (s *Store) ConfirmTOTP(ctx context.Context, userID, step int64, codes [][]byte, ev Event) error {
+// ConfirmTOTP turns two-factor on for userID with the set-up of session
+// idHash, the code given having been of time step step, and keeps the
+// hashes of new recovery codes in place of any old ones, with ev (its
+// notice), in one transaction. ErrNotFound when no set-up waits for that
+// session with its re-authentication fresh (see TOTPSetUp), checked in
+// the transaction; ErrFactorUnconfirmedEmail while the account email is
+// unverified.
+func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, idHash []byte, step int64, codes [][]byte, ev Event) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		if err := emailConfirmed(ctx, tx, userID, ErrFactorUnconfirmedEmail); err != nil {
 			return err
 		}
 		now := s.now()
-		res, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET confirmed_at = ?, last_step = ?
-			WHERE user_id = ? AND confirmed_at IS NULL`, unix(now), step, userID)
+		res, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET confirmed_at = :now, last_step = :step, session_id = NULL
+			WHERE user_id = :user AND `+setUpOwnedBy,
+			append(setUpArgs(idHash, now), sql.Named("step", step), sql.Named("user", userID))...)
 		if err != nil {
 			return err
 		}

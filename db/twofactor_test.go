@@ -21,17 +21,17 @@ func TestSecondFactorsUsedOnce(t *testing.T) {
 	if f, err := s.SecondFactors(ctx, u.ID, ""); err != nil || f.Any() {
 		t.Fatalf("before: got %+v, %v; want none", f, err)
 	}
-	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+	if err := testStartTOTP(s, ctx, u.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
 	if f, _ := s.SecondFactors(ctx, u.ID, ""); f.Any() {
 		t.Fatalf("an enrolment not confirmed counts as a factor")
 	}
 	old := [][]byte{[]byte("h1"), []byte("h2")}
-	if err := s.ConfirmTOTP(ctx, u.ID, 100, old, Event{Kind: EventTwoFactorEnabled}); err != nil {
+	if err := testConfirmTOTP(s, ctx, u.ID, 100, old, Event{Kind: EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StartTOTP(ctx, u.ID, []byte("other")); !errors.Is(err, ErrTwoFactorOn) {
+	if err := testStartTOTP(s, ctx, u.ID, []byte("other")); !errors.Is(err, ErrTwoFactorOn) {
 		t.Fatalf("enrol again while on: got %v, want ErrTwoFactorOn", err)
 	}
 	used := Event{Kind: EventRecoveryCodeUsed}
@@ -134,10 +134,10 @@ func TestResetTwoFactor(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []int64{u.ID, sso.ID} {
-		if err := s.StartTOTP(ctx, id, []byte("sealed")); err != nil {
+		if err := testStartTOTP(s, ctx, id, []byte("sealed")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ConfirmTOTP(ctx, id, 1, [][]byte{[]byte("a"), []byte("b")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
+		if err := testConfirmTOTP(s, ctx, id, 1, [][]byte{[]byte("a"), []byte("b")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.AddPasskey(ctx, Passkey{UserID: id, RPID: "roster.test", CredentialID: []byte{byte(id)}, Name: "k", Credential: []byte("{}")}, Event{Kind: EventPasskeyAdded}); err != nil {

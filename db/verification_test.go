@@ -523,7 +523,7 @@ func TestFactorsRefusedWhileUnverified(t *testing.T) {
 	s := openTest(t)
 	u := mustUser(t, s, "ann@example.com")
 	key := Passkey{UserID: u.ID, RPID: "roster.test", CredentialID: []byte("c1"), Name: "laptop", Credential: []byte("{}")}
-	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); !errors.Is(err, ErrFactorUnconfirmedEmail) {
+	if err := testStartTOTP(s, ctx, u.ID, []byte("sealed")); !errors.Is(err, ErrFactorUnconfirmedEmail) {
 		t.Errorf("StartTOTP while unverified: got %v, want %v", err, ErrFactorUnconfirmedEmail)
 	}
 	// An enrolment begun by a release before this one cannot be confirmed.
@@ -534,7 +534,7 @@ func TestFactorsRefusedWhileUnverified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ConfirmTOTP(ctx, u.ID, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled}); !errors.Is(err, ErrFactorUnconfirmedEmail) {
+	if err := testConfirmTOTP(s, ctx, u.ID, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled}); !errors.Is(err, ErrFactorUnconfirmedEmail) {
 		t.Errorf("ConfirmTOTP while unverified: got %v, want %v", err, ErrFactorUnconfirmedEmail)
 	}
 	if _, err := s.AddPasskey(ctx, key, Event{Kind: EventPasskeyAdded}); !errors.Is(err, ErrFactorUnconfirmedEmail) {
@@ -546,10 +546,10 @@ func TestFactorsRefusedWhileUnverified(t *testing.T) {
 	if _, err := s.MarkEmailVerified(ctx, u.ID, Event{Kind: EventEmailVerified}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+	if err := testStartTOTP(s, ctx, u.ID, []byte("sealed")); err != nil {
 		t.Errorf("StartTOTP once verified: %v", err)
 	}
-	if err := s.ConfirmTOTP(ctx, u.ID, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
+	if err := testConfirmTOTP(s, ctx, u.ID, 1, [][]byte{[]byte("r")}, Event{Kind: EventTwoFactorEnabled}); err != nil {
 		t.Errorf("ConfirmTOTP once verified: %v", err)
 	}
 	if _, err := s.AddPasskey(ctx, key, Event{Kind: EventPasskeyAdded}); err != nil {

@@ -290,10 +290,10 @@ func TestLastTwoFactorAdminRefused(t *testing.T) {
 	c.adopt(ann.ID)
 	secret, _ := enrol(t, c)
 	for _, u := range []db.User{carol} {
-		if err := a.store.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+		if err := testStartTOTP(a.store, ctx, u.ID, []byte("sealed")); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.store.ConfirmTOTP(ctx, u.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+		if err := testConfirmTOTP(a.store, ctx, u.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -310,10 +310,10 @@ func TestLastTwoFactorAdminRefused(t *testing.T) {
 		t.Fatal("refused, but two-factor went off")
 	}
 	// Bob, an Admin, turns it on: Ann may turn hers off, with the same code.
-	if err := a.store.StartTOTP(ctx, bob.ID, []byte("sealed")); err != nil {
+	if err := testStartTOTP(a.store, ctx, bob.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.store.ConfirmTOTP(ctx, bob.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := testConfirmTOTP(a.store, ctx, bob.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	if res := c.postForm("/profile/two-factor/disable", url.Values{"code": {code}}); res.status != http.StatusSeeOther {

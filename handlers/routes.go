@@ -120,8 +120,10 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	// sign-in, not a session.
 	// Starting an enrolment is gated: sudo takes any of the person's
 	// factors, so a session that could add its own app could pass sudo.
+	// Its confirmation is gated too, and only the session that started it
+	// can give it (db.ConfirmTOTP).
 	profile.POST("/two-factor", h.sudo(h.twoFactorSetup))
-	profile.POST("/two-factor/confirm", h.twoFactorConfirm)
+	profile.POST("/two-factor/confirm", h.sudo(h.twoFactorConfirm))
 	profile.POST("/two-factor/cancel", h.twoFactorCancel)
 	profile.POST("/two-factor/disable", h.sudo(h.twoFactorDisable))
 	profile.POST("/two-factor/recovery-codes", h.sudo(h.regenerateRecoveryCodes))

@@ -208,8 +208,8 @@ func (h *Handler) recoveryUsed(c echo.Context, u db.User) (db.Event, error) {
 
 func twoFactorSection() section[views.ProfilePage] { return profileSection("profile/two-factor") }
 
-// loadTwoFactor fills the panel for u: while enrolling, the secret as text
-// and as a QR code.
+// loadTwoFactor fills the panel for u: while enrolling in this session,
+// the secret as text and as a QR code.
 func (h *Handler) loadTwoFactor(c echo.Context, u db.User) (views.TwoFactorSection, error) {
 	ctx := c.Request().Context()
 	var s views.TwoFactorSection
@@ -221,14 +221,17 @@ func (h *Handler) loadTwoFactor(c echo.Context, u db.User) (views.TwoFactorSecti
 	if s.On {
 		return s, nil
 	}
-	t, err := h.store.TOTP(ctx, u.ID)
+	// Only the session that started the set-up, while its
+	// re-authentication is fresh, sees it; any other sees the panel as if
+	// none waited (and starting one, behind sudo, replaces it).
+	sealed, err := h.store.TOTPSetUp(ctx, u.ID, sessionHash(c))
 	if errors.Is(err, db.ErrNotFound) {
 		return s, nil
 	}
 	if err != nil {
 		return s, err
 	}
-	secret, err := h.openTOTP(u.ID, t.Sealed)
+	secret, err := h.openTOTP(u.ID, sealed)
 	if err != nil {
 		// Sealed under another ROSTER_SECRET: the enrolment cannot go on,
 		// and Set up starts a new one in its place.
@@ -267,7 +270,7 @@ func (h *Handler) twoFactorSetup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = h.store.StartTOTP(c.Request().Context(), u.ID, sealed)
+	err = h.store.StartTOTP(c.Request().Context(), u.ID, sessionHash(c), sealed)
 	var re db.RuleError
 	if errors.As(err, &re) {
 		return answer(h, c, twoFactorSection(), http.StatusConflict, "", func(p *views.ProfilePage) { p.TwoFactor.Form = refused(views.RuleText(re)) })
@@ -281,7 +284,7 @@ func (h *Handler) twoFactorSetup(c echo.Context) error {
 // twoFactorCancel drops an enrolment not confirmed.
 func (h *Handler) twoFactorCancel(c echo.Context) error {
 	u, _ := currentUser(c)
-	if err := h.store.CancelTOTP(c.Request().Context(), u.ID); err != nil {
+	if err := h.store.CancelTOTP(c.Request().Context(), u.ID, sessionHash(c)); err != nil {
 		return err
 	}
 	return answer(h, c, twoFactorSection(), http.StatusOK, "Two-factor authentication was not turned on.", nil)
@@ -295,14 +298,16 @@ func (h *Handler) twoFactorConfirm(c echo.Context) error {
 	fail := func(status int, field, message string) error {
 		return answer(h, c, twoFactorSection(), status, "", func(p *views.ProfilePage) { p.TwoFactor.Form.Fail(field, message) })
 	}
-	t, err := h.store.TOTP(ctx, u.ID)
-	if errors.Is(err, db.ErrNotFound) || (err == nil && t.Confirmed) {
+	// The set-up of this session only (the route is behind sudo, and
+	// ConfirmTOTP asks again in its transaction).
+	sealed, err := h.store.TOTPSetUp(ctx, u.ID, sessionHash(c))
+	if errors.Is(err, db.ErrNotFound) {
 		return fail(http.StatusConflict, "form", "There is no authenticator app waiting to be confirmed. Start again with Set up an authenticator app.")
 	}
 	if err != nil {
 		return err
 	}
-	secret, err := h.openTOTP(u.ID, t.Sealed)
+	secret, err := h.openTOTP(u.ID, sealed)
 	if err != nil {
 		return err
 	}
@@ -319,7 +324,7 @@ func (h *Handler) twoFactorConfirm(c echo.Context) error {
 	if ev.Notice, err = h.securityNoticeFor(c, u, views.SecurityMail{Change: views.TwoFactorOn}); err != nil {
 		return err
 	}
-	err = h.store.ConfirmTOTP(ctx, u.ID, step, hashes, ev)
+	err = h.store.ConfirmTOTP(ctx, u.ID, sessionHash(c), step, hashes, ev)
 	if errors.Is(err, db.ErrNotFound) {
 		return fail(http.StatusConflict, "form", "There is no authenticator app waiting to be confirmed. Start again with Set up an authenticator app.")
 	}

@@ -433,11 +433,11 @@ func TestSecondStepKeyUnreadable(t *testing.T) {
 	ctx := context.Background()
 	a := newApp(t)
 	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
-	if err := a.store.StartTOTP(ctx, ann.ID, []byte("sealed under a secret this server does not have")); err != nil {
+	if err := testStartTOTP(a.store, ctx, ann.ID, []byte("sealed under a secret this server does not have")); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte("roster recovery code:abcdefghij"))
-	if err := a.store.ConfirmTOTP(ctx, ann.ID, 1, [][]byte{sum[:]}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := testConfirmTOTP(a.store, ctx, ann.ID, 1, [][]byte{sum[:]}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	c := a.client(t)

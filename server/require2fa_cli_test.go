@@ -23,10 +23,10 @@ func TestAccountRequireTwoFactorOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+	if err := testStartTOTP(store, ctx, u.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.ConfirmTOTP(ctx, u.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := testConfirmTOTP(store, ctx, u.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.SetRequireTwoFactor(ctx, acc.ID, u.ID, true, db.Event{Kind: db.EventTwoFactorRequired}); err != nil {

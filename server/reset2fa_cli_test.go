@@ -19,11 +19,11 @@ func TestUserResetTwoFactor(t *testing.T) {
 	store := c.store()
 	ctx := t.Context()
 	u := c.createUser(store, "a@example.com")
-	if err := store.StartTOTP(ctx, u.ID, []byte("sealed")); err != nil {
+	if err := testStartTOTP(store, ctx, u.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
 	codes := [][]byte{[]byte("h1"), []byte("h2"), []byte("h3")}
-	if err := store.ConfirmTOTP(ctx, u.ID, 1, codes, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := testConfirmTOTP(store, ctx, u.ID, 1, codes, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.AddPasskey(ctx, db.Passkey{UserID: u.ID, RPID: "roster.test", CredentialID: []byte("cred"), Name: "Phone", Credential: []byte("{}")},
@@ -85,10 +85,10 @@ func TestUserResetTwoFactorSignsOut(t *testing.T) {
 	store := c.store()
 	ctx := t.Context()
 	a, b := c.createUser(store, "a@example.com"), c.createUser(store, "b@example.com")
-	if err := store.StartTOTP(ctx, a.ID, []byte("sealed")); err != nil {
+	if err := testStartTOTP(store, ctx, a.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.ConfirmTOTP(ctx, a.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := testConfirmTOTP(store, ctx, a.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	for i, u := range []db.User{a, a, b} { // two sessions of a, one of b
