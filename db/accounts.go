@@ -146,7 +146,8 @@ func (s *Store) accountTx(ctx context.Context, accountID, actorID int64, need st
 }
 
 // auditBoth writes ev for the actor and, when someone else is concerned,
-// for them too, so the change shows in each one's activity log. The event's
+// for them too, so the change shows in each one's activity log; their copy
+// keeps no IP address or device of the actor's (forOther). The event's
 // notice goes to the other person only: the actor knows.
 func auditBoth(ctx context.Context, tx *sql.Tx, ev Event, accountID, actorID, subjectID int64, now time.Time) error {
 	ev.AccountID, ev.UserID = accountID, actorID
@@ -159,7 +160,8 @@ func auditBoth(ctx context.Context, tx *sql.Tx, ev Event, accountID, actorID, su
 		return err
 	}
 	if other {
-		ev.UserID, ev.Notice = subjectID, notice
+		ev = forOther(ev, subjectID)
+		ev.Notice = notice
 		return addEvent(ctx, tx, ev, now)
 	}
 	return nil
@@ -291,18 +293,20 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID, actorID int64, ev 
 		ev = withAccount(ev, actor.Account)
 		notice := ev.Notice
 		for _, id := range members {
-			ev.UserID, ev.Notice = id, notice
+			e := forOther(ev, id)
+			e.Notice = notice
 			if id == actorID {
-				ev.Notice = nil
+				e = ev
+				e.UserID, e.Notice = id, nil
 			}
-			if err := addEvent(ctx, tx, ev, s.now()); err != nil {
+			if err := addEvent(ctx, tx, e, s.now()); err != nil {
 				return err
 			}
 		}
 		// The SAML logins of its connections go with them (by the trigger
 		// saml_connections_drop_logins, with the sessions they opened):
 		// their people are told here.
-		if _, err := noteSAMLLoginsGone(ctx, tx, accountID, 0, ev, s.now()); err != nil {
+		if _, err := noteSAMLLoginsGone(ctx, tx, accountID, 0, actorID, ev, s.now()); err != nil {
 			return err
 		}
 		// The mails of its invites that have not gone yet would only

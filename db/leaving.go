@@ -48,7 +48,10 @@ var exportSections = []struct{ name, query string }{
 		FROM payment_methods WHERE user_id = ?1 ORDER BY id`},
 	{"notifications", `SELECT id, kind, address, circumstance, severity, subject, state, created_at, sent_at
 		FROM outbox WHERE user_id = ?1 ORDER BY id`},
-	{"activity", `SELECT id, account_id, kind, detail_json AS detail, ip, user_agent, created_at
+	// An entry someone else did (by_other) leaves out their IP address
+	// and device.
+	{"activity", `SELECT id, account_id, kind, detail_json AS detail, by_other,
+		CASE WHEN by_other THEN NULL ELSE ip END AS ip, CASE WHEN by_other THEN NULL ELSE user_agent END AS user_agent, created_at
 		FROM audit_events WHERE user_id = ?1 ORDER BY id`},
 	// Two-factor authentication: on or off (or being set up), since when,
 	// and how many recovery codes are left; never the secret or a code.

@@ -699,7 +699,7 @@ func TestUpgradeFromRelease(t *testing.T) {
 	for _, name := range applied {
 		versions = append(versions, filepath.Base(name)[:5])
 	}
-	if got, want := strings.Join(versions, " "), "00009 00010 00011 00012 00013 00014 00015 00016 00017 00018 00019 00020 00021 00022 00023"; got != want {
+	if got, want := strings.Join(versions, " "), "00009 00010 00011 00012 00013 00014 00015 00016 00017 00018 00019 00020 00021 00022 00023 00025"; got != want {
 		t.Errorf("applied: got %s (%v), want %s", got, applied, want)
 	}
 

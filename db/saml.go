@@ -128,7 +128,7 @@ func (s *Store) DeleteSAMLConnection(ctx context.Context, accountID, actorID, co
 			return err
 		}
 		ev = withAccount(ev, actor.Account)
-		logins, err := noteSAMLLoginsGone(ctx, tx, accountID, connID, ev, s.now())
+		logins, err := noteSAMLLoginsGone(ctx, tx, accountID, connID, actorID, ev, s.now())
 		if err != nil {
 			return err
 		}
@@ -144,8 +144,9 @@ func (s *Store) DeleteSAMLConnection(ctx context.Context, accountID, actorID, co
 // noteSAMLLoginsGone writes in the log of each person with a login through
 // the account's connection connID (0: through any of its connections) that
 // the login goes with the connection, and says how many there are. The
-// trigger saml_connections_drop_logins deletes them.
-func noteSAMLLoginsGone(ctx context.Context, tx *sql.Tx, accountID, connID int64, ev Event, now time.Time) (int, error) {
+// trigger saml_connections_drop_logins deletes them. Only the entry of
+// actorID, who deleted it, keeps the request's IP address and device.
+func noteSAMLLoginsGone(ctx context.Context, tx *sql.Tx, accountID, connID, actorID int64, ev Event, now time.Time) (int, error) {
 	type gone struct {
 		userID                int64
 		email, provider, conn string
@@ -163,6 +164,9 @@ func noteSAMLLoginsGone(ctx context.Context, tx *sql.Tx, accountID, connID int64
 	for _, g := range list {
 		note := Event{Kind: EventLoginUnlinked, UserID: g.userID, AccountID: accountID, IP: ev.IP, UserAgent: ev.UserAgent,
 			Detail: map[string]any{"provider": g.provider, "email": g.email, "connection": g.conn, "account": ev.Detail["account"]}}
+		if g.userID != actorID {
+			note = forOther(note, g.userID)
+		}
 		if err := addEvent(ctx, tx, note, now); err != nil {
 			return 0, err
 		}

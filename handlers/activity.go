@@ -36,7 +36,12 @@ func (h *Handler) activity(c echo.Context) error {
 		return h.render(c, http.StatusOK, "activity.html", "activity/chart", data, "activity/pager-box")
 	}
 	for _, ev := range page.Events {
-		data.Events = append(data.Events, views.EventRow{When: ev.CreatedAt, What: describe(ev), IP: ev.IP, Device: device(ev.UserAgent)})
+		row := views.EventRow{When: ev.CreatedAt, What: describe(ev), ByOther: ev.ByOther}
+		// Someone else's request: its IP address and device are theirs.
+		if !ev.ByOther {
+			row.IP, row.Device = ev.IP, device(ev.UserAgent)
+		}
+		data.Events = append(data.Events, row)
 	}
 	data.Page = h.page(c, "Security activity")
 	return h.render(c, http.StatusOK, "activity.html", "", data)

@@ -59,6 +59,63 @@ func hasSecret(c echo.Context) bool {
 	return false
 }
 
+// secretQuery are the query parameters that carry a secret: the code of
+// a contact method's verification link, the token of a SAML sign-in held
+// for confirmation, the OAuth callback's code and state.
+var secretQuery = map[string]bool{"code": true, "token": true, "state": true}
+
+// urlHasSecret reports whether the request's URL holds a secret: its route
+// has a secret parameter (hasSecret), its query a secret parameter, or a
+// value of its query is a local URL that holds one, such as the invite
+// page's /login?next=/invites/{token} or logging out's
+// /login?next=/invites/{token} once more nested. Such a page sends no
+// Referer (secureHeaders); the request log never writes the query.
+func urlHasSecret(c echo.Context) bool {
+	if hasSecret(c) {
+		return true
+	}
+	if c.Request().URL.RawQuery == "" {
+		return false
+	}
+	return queryHasSecret(c.Echo(), c.QueryParams(), 3)
+}
+
+// queryHasSecret is urlHasSecret for a query, following local URLs in its
+// values depth more levels down.
+func queryHasSecret(e *echo.Echo, q url.Values, depth int) bool {
+	for name, values := range q {
+		for _, v := range values {
+			if v != "" && secretQuery[name] {
+				return true
+			}
+			if depth > 0 && pointsAtSecret(e, v, depth-1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pointsAtSecret reports whether v is a URL of this site whose path is a
+// route with a secret parameter, or a path no route knows (a mangled
+// copy of a link may still hold its token), or whose query holds a secret.
+// Only paths are looked at, whatever the host: safeNext takes nothing else.
+func pointsAtSecret(e *echo.Echo, v string, depth int) bool {
+	u, err := url.Parse(v)
+	if err != nil {
+		return strings.Contains(v, "/")
+	}
+	if !strings.HasPrefix(u.Path, "/") {
+		return false
+	}
+	c := e.NewContext(nil, nil)
+	e.Router().Find(http.MethodGet, u.Path, c)
+	if c.Path() == "" || hasSecret(c) {
+		return true
+	}
+	return queryHasSecret(e, u.Query(), depth)
+}
+
 // loggedPath is the request's path as the logs may keep it: each segment
 // that fills a secret parameter of its route (secretParams) is written as
 // the parameter's name, /password/reset/:token. The query, where the OAuth
@@ -102,10 +159,11 @@ func (h *Handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-"+n+"' 'strict-dynamic'"+stripeScripts+"; "+
 			"style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"+stripeMore)
 		hd["X-Content-Type-Options"] = fixedNosniff
-		// A page opened by a mailed link has its token in its URL: it sends
+		// A page opened by a mailed link has its token in its URL, and so
+		// has a page whose query points at one (urlHasSecret): it sends
 		// no Referer at all, not even with its own files, whose requests a
 		// proxy's access log keeps with the Referer.
-		if hasSecret(c) {
+		if urlHasSecret(c) {
 			hd["Referrer-Policy"] = fixedNoReferrer
 		} else {
 			hd["Referrer-Policy"] = fixedSameOrigin

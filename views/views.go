@@ -200,6 +200,9 @@ type EventRow struct {
 	What   string
 	IP     string
 	Device string
+	// ByOther: someone else did it; their IP address and device are
+	// not shown (db.Event.ByOther).
+	ByOther bool
 }
 
 // MessagePage is a page that only says something, with an optional link;
