@@ -40,7 +40,7 @@ func TestPendingSignInsEndWithSessions(t *testing.T) {
 		}},
 		{"email change", true, func(t *testing.T, s *Store, u User) error {
 			ctx := context.Background()
-			if err := s.RequestEmailChange(ctx, u.ID, "new@example.com", []byte("c"), time.Hour, nil, Event{Kind: EventEmailChangeAsked}); err != nil {
+			if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "new@example.com", []byte("c"), time.Hour, nil), Event{Kind: EventEmailChangeAsked}); err != nil {
 				return err
 			}
 			_, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("mine"), noTell, Event{Kind: EventEmailChanged})

@@ -396,14 +396,22 @@ func startA11ySite(t *testing.T) *a11ySite {
 	_, err = store.AddPasskey(ctx, db.Passkey{UserID: ada.ID, RPID: "localhost", CredentialID: []byte("a11y-passkey"), Name: "Ada's laptop", Credential: []byte("{}")},
 		db.Event{Kind: db.EventPasskeyAdded})
 	must(err)
+	// A pending change belongs to the session that asked for it: each
+	// has one of its own (see the sessions below).
+	askChange := func(userID int64, email string, hash []byte) {
+		_, asker := a11yToken(t)
+		_, err := store.CreateSession(ctx, db.Session{IDHash: asker, UserID: userID, ExpiresAt: time.Now().Add(24 * time.Hour), IP: "192.0.2.7", UserAgent: browserUAFirefox})
+		must(err)
+		_, cancel := a11yToken(t)
+		must(store.RequestEmailChange(ctx, db.EmailChangeAsk{UserID: userID, SessionHash: asker, NewEmail: email, TokenHash: hash, CancelHash: cancel,
+			TTL: time.Hour, Confirm: &db.Mail{Subject: "Confirm", Body: "Confirm"}}, db.Event{Kind: db.EventEmailChangeAsked}))
+	}
 	changeToken, changeHash := a11yToken(t)
-	must(store.RequestEmailChange(ctx, ada.ID, "ada.new@example.com", changeHash, time.Hour,
-		&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+	askChange(ada.ID, "ada.new@example.com", changeHash)
 	// The pages of emailed links, opened in another browser, are Bob's:
 	// the keyboard test follows both Ada's and Bob's links to the end.
 	bobChangeToken, bobChangeHash := a11yToken(t)
-	must(store.RequestEmailChange(ctx, bob.ID, "bob.new@example.com", bobChangeHash, time.Hour,
-		&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+	askChange(bob.ID, "bob.new@example.com", bobChangeHash)
 	verifyToken, verifyHash := a11yToken(t)
 	must(store.CreateEmailToken(ctx, verifyHash, ada.ID, db.TokenVerify, ada.Email, time.Hour, nil))
 	bobVerifyToken, bobVerifyHash := a11yToken(t)
