@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/internal/oauthtest"
@@ -90,6 +92,13 @@ func TestGETsDoNotWrite(t *testing.T) {
 	}
 	if swept < 4*20 {
 		t.Errorf("only %d GETs swept: the route table was not read", swept)
+	}
+	// The email change's pages were reached with their live tokens, and
+	// left the change pending.
+	for _, path := range []string{"/email-change/" + w.changeToken, "/email-change/cancel/" + w.cancelToken} {
+		if res := anon.get(path); res.status != http.StatusOK {
+			t.Errorf("GET %s after the sweep: got %d, want 200 (the change still pending)", path, res.status)
+		}
 	}
 	// The sweep saw the writes it is about: the contact method's code has
 	// all its tries, and no SAML sign-in was started.
@@ -210,6 +219,9 @@ type sweepWorld struct {
 	idp        *samltest.IdP
 	e          *samlEnv
 	method     db.ContactMethod
+	// A pending change of Ann's account email, asked from a session of
+	// hers: the tokens of its confirmation and cancel links.
+	changeToken, cancelToken string
 }
 
 func newSweepWorld(t *testing.T) *sweepWorld {
@@ -231,6 +243,16 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 	w.method, err = a.store.AddContactMethod(context.Background(), w.owner.ID, db.NewContactMethod{Kind: db.KindEmail, Address: "ann.work@example.com"},
 		func(db.ContactMethod, string) (db.Notice, error) { return db.Notice{Subject: "code"}, nil }, db.Event{Kind: db.EventContactAdded})
 	if err != nil {
+		t.Fatal(err)
+	}
+	asker := sha256.Sum256([]byte("sweep-asker"))
+	if _, err := a.store.CreateSession(context.Background(), db.Session{IDHash: asker[:], UserID: w.owner.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	w.changeToken, w.cancelToken = "sweep-change-token", "sweep-cancel-token"
+	change, cancel := sha256.Sum256([]byte(w.changeToken)), sha256.Sum256([]byte(w.cancelToken))
+	if err := a.store.RequestEmailChange(context.Background(), db.EmailChangeAsk{UserID: w.owner.ID, SessionHash: asker[:], NewEmail: "ann.new@example.com",
+		TokenHash: change[:], CancelHash: cancel[:], TTL: time.Hour}, db.Event{Kind: db.EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -259,6 +281,10 @@ func (w *sweepWorld) valid(route, name string) string {
 		return itoa(w.method.ID)
 	case name == ":token" && strings.HasPrefix(route, "/invites/"):
 		return w.invToken
+	case name == ":token" && strings.HasPrefix(route, "/email-change/cancel/"):
+		return w.cancelToken
+	case name == ":token" && strings.HasPrefix(route, "/email-change/"):
+		return w.changeToken
 	case name == ":token":
 		return "sometoken"
 	case name == "*":
