@@ -132,7 +132,7 @@ func TestEmailChangeNoticeToOldAddress(t *testing.T) {
 	}
 	owner := a.client(t)
 	owner.adopt(ann.ID)
-	if body := owner.get("/profile/activity").body; !strings.Contains(body, "Cancelled the change of the account email to mallory@evil.example") {
+	if body := owner.get("/profile/activity").body; !strings.Contains(body, "Cancelled the change of the account email to mallory@evil.example, from the link mailed to the old address") {
 		t.Error("Security activity: no entry for the change cancelled from the link")
 	}
 }
