@@ -190,25 +190,29 @@ func (s *Store) EmailChangeByCancel(ctx context.Context, cancelHash []byte) (use
 }
 
 // CancelEmailChangeByLink withdraws the pending change whose cancel link
-// has cancelHash, and records it, in one transaction: the link in the old
-// address's mailbox works without a session, for someone locked out of
-// theirs. It returns the user and the address the change was to; an
+// has cancelHash, logs out the session that asked for it (whoever stops a
+// change from the old address's mailbox may not have asked for it: the
+// session must not ask again at once), and records it, in one
+// transaction. The link works without a session, for someone locked out
+// of theirs. It returns the user and the address the change was to; an
 // unknown, spent or expired link is ErrNotFound.
 func (s *Store) CancelEmailChangeByLink(ctx context.Context, cancelHash []byte, ev Event) (userID int64, newEmail string, err error) {
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		if err := tx.QueryRowContext(ctx, `SELECT user_id FROM email_changes e WHERE cancel_hash = ?2 AND `+changeLive,
-			unix(now), cancelHash).Scan(&userID); err != nil {
+		var sessionID int64
+		if err := tx.QueryRowContext(ctx, `SELECT user_id, new_email, session_id FROM email_changes e WHERE cancel_hash = ?2 AND `+changeLive,
+			unix(now), cancelHash).Scan(&userID, &newEmail, &sessionID); err != nil {
 			return mapErr(err)
 		}
 		if err := dropChangeMail(ctx, tx, userID, false, now); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `DELETE FROM email_changes WHERE user_id = ? RETURNING new_email`, userID).Scan(&newEmail); err != nil {
+		// The change goes with its session (ON DELETE CASCADE).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, sessionID); err != nil {
 			return err
 		}
 		ev.UserID = userID
-		ev.Detail = withDetail(withDetail(ev.Detail, "new_email", newEmail), "by", "link")
+		ev.Detail = withDetail(withDetail(withDetail(ev.Detail, "new_email", newEmail), "by", "link"), "sessions_revoked", 1)
 		return addEvent(ctx, tx, ev, now)
 	})
 	if err != nil {

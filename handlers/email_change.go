@@ -146,8 +146,8 @@ func (h *Handler) cancelEmailChangeLink(c echo.Context) error {
 		return err
 	}
 	return h.render(c, http.StatusOK, "message.html", "", views.MessagePage{Page: p, Heading: "Email change cancelled",
-		Text: "The change to " + email + " is cancelled: the link we sent there no longer works, and your account email stays " + u.Email +
-			". If you did not ask for it, someone may be logged in to your profile: reset your password, which logs out every session.",
+		Text: "The change to " + email + " is cancelled: the link we sent there no longer works, the session that asked for it is logged out, and your account email stays " + u.Email +
+			". If you did not ask for it, someone may have your password: reset it, which logs out every session.",
 		Link: "/password/forgot", LinkText: "Reset your password"})
 }
 

@@ -130,9 +130,13 @@ func TestEmailChangeNoticeToOldAddress(t *testing.T) {
 	if res := ann2.postForm(cancel, nil); res.status != http.StatusNotFound {
 		t.Errorf("POST the cancel link again: got %d, want 404", res.status)
 	}
+	// The session that asked is logged out: it cannot ask again at once.
+	if page := mallory.get("/profile"); page.status == http.StatusOK {
+		t.Error("the session that asked for the stopped change is still logged in")
+	}
 	owner := a.client(t)
 	owner.adopt(ann.ID)
-	if body := owner.get("/profile/activity").body; !strings.Contains(body, "Cancelled the change of the account email to mallory@evil.example, from the link mailed to the old address") {
+	if body := owner.get("/profile/activity").body; !strings.Contains(body, "Cancelled the change of the account email to mallory@evil.example, from the link mailed to the old address; the session that asked was logged out") {
 		t.Error("Security activity: no entry for the change cancelled from the link")
 	}
 }
