@@ -49,7 +49,7 @@ func TestLinkLookupsUseNothing(t *testing.T) {
 		t.Errorf("a reset token as a verification link: got %v, want ErrNotFound", err)
 	}
 
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -69,7 +69,7 @@ func TestLinkLookupsUseNothing(t *testing.T) {
 	if _, _, err := s.EmailChangeByToken(ctx, []byte("c")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("spent change token: got %v, want ErrNotFound", err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.later@example.com", []byte("late"), -time.Second, nil, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.later@example.com", []byte("late"), -time.Second, nil), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.EmailChangeByToken(ctx, []byte("late")); !errors.Is(err, ErrNotFound) {

@@ -3,6 +3,7 @@ package db
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -395,4 +396,23 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 		t.Fatalf("got %d writes and %d reads, want both > 0", writes.Load(), reads.Load())
 	}
 	t.Logf("%d writes, %d reads, 0 errors", writes.Load(), reads.Load())
+}
+
+// ask is the request of a change of userID's account email to email, with
+// the confirmation link's hash token, as from the user's newest session
+// (one made for it when the user has none): a change belongs to the
+// session that asked for it.
+func ask(t *testing.T, s *Store, userID int64, email string, token []byte, ttl time.Duration, m *Mail) EmailChangeAsk {
+	t.Helper()
+	var hash []byte
+	err := s.w.QueryRow(`SELECT id_hash FROM sessions WHERE user_id = ? ORDER BY id DESC LIMIT 1`, userID).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		hash = append([]byte("asker-"), token...)
+		_, err = s.CreateSession(context.Background(), Session{IDHash: hash, UserID: userID, ExpiresAt: time.Now().Add(30 * 24 * time.Hour)})
+	}
+	if err != nil {
+		t.Fatalf("the session that asks for the change: %v", err)
+	}
+	return EmailChangeAsk{UserID: userID, SessionHash: hash, NewEmail: email, TokenHash: token,
+		CancelHash: append([]byte("cancel-"), token...), TTL: ttl, Confirm: m}
 }

@@ -51,7 +51,7 @@ func TestEmailsStoredNormal(t *testing.T) {
 	if err != nil || hook.Address != "https://Example.com/Hook" {
 		t.Fatalf("a webhook URL: got %q, %v; want its case kept", hook.Address, err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, " New@Example.COM", []byte("c"), time.Hour, &Mail{Subject: "s"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, " New@Example.COM", []byte("c"), time.Hour, &Mail{Subject: "s"}), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.PendingEmailChange(ctx, u.ID); err != nil || got.Email != "new@example.com" {
@@ -78,7 +78,7 @@ func TestCancelEmailChange(t *testing.T) {
 	s := openTest(t)
 	ann, bob := mustUser(t, s, "ann@example.com"), mustUser(t, s, "bob@example.com")
 	for _, u := range []User{ann, bob} {
-		if err := s.RequestEmailChange(ctx, u.ID, "new-"+u.Email, []byte("c-"+u.Email), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+		if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "new-"+u.Email, []byte("c-"+u.Email), time.Hour, &Mail{Subject: "confirm"}), Event{Kind: EventEmailChangeAsked}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -35,8 +35,8 @@ func seedLeaving(t *testing.T, s *Store) {
 			(12, x'5e55105e55105e55105e5510', 3, 1, 2, 9999999999, '192.0.2.1', 'Firefox', x'da7ada7ada7a', 3, x'50d0c0de50d0c0de50d0c0de')`,
 		`INSERT INTO email_tokens (token_hash, user_id, purpose, email, created_at, expires_at) VALUES
 			(x'70c0e070c0e070c0e070c0e0', 3, 'reset', 'ann@example.com', 1, 9999999999)`,
-		`INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) VALUES
-			(3, 'ann.new@example.com', x'c4a46ec4a46ec4a46ec4a46e', 1, 9999999999)`,
+		`INSERT INTO email_changes (user_id, new_email, token_hash, cancel_hash, session_id, created_at, expires_at) VALUES
+			(3, 'ann.new@example.com', x'c4a46ec4a46ec4a46ec4a46e', x'ca2ce1ca2ce1ca2ce1ca2ce1', 12, 1, 9999999999)`,
 		`INSERT INTO payment_methods (id, user_id, stripe_payment_method_id, brand, last4, exp_month, exp_year, fingerprint, is_default, created_at) VALUES
 			(13, 3, 'pm_SecretMethod', 'visa', '4242', 12, 2030, 'fpSecretPrint', 1, 1)`,
 		`INSERT INTO outbox (id, user_id, kind, address, circumstance, subject, body, next_attempt_at, created_at, token_hash, body_kept) VALUES

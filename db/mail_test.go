@@ -75,7 +75,7 @@ func TestLinkClockStartsAtDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("change"), 48*time.Hour, linkMail("https://r/change"), Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.new@example.com", []byte("change"), 48*time.Hour, linkMail("https://r/change")), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -120,7 +120,7 @@ func TestLinkScrubbedOnceSent(t *testing.T) {
 	if err := s.CreateEmailToken(ctx, []byte("v"), u.ID, TokenVerify, u.Email, time.Hour, linkMail("https://r/verify/SECRET")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, linkMail("https://r/change/SECRET"), Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.new@example.com", []byte("c"), time.Hour, linkMail("https://r/change/SECRET")), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	sent, gone := mailRow(t, s, []byte("v")), mailRow(t, s, []byte("c"))
@@ -201,7 +201,7 @@ func TestReplacedLinkDropsItsMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.c1@example.com", []byte("c1"), time.Hour, linkMail("https://r/c1"), Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.c1@example.com", []byte("c1"), time.Hour, linkMail("https://r/c1")), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	failAll(t, s, time.Now().Add(time.Second))
@@ -211,7 +211,7 @@ func TestReplacedLinkDropsItsMail(t *testing.T) {
 	if _, err := s.ResendInvite(ctx, acc.ID, u.ID, inv.ID, []byte("i2"), linkMail("https://r/i2"), Event{Kind: EventInviteResent}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.c2@example.com", []byte("c2"), time.Hour, linkMail("https://r/c2"), Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.c2@example.com", []byte("c2"), time.Hour, linkMail("https://r/c2")), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	if got := queuedLinks(t, s); got != "r2 i2 c2" {

@@ -40,7 +40,7 @@ func TestPendingSignInsEndWithSessions(t *testing.T) {
 		}},
 		{"email change", true, func(t *testing.T, s *Store, u User) error {
 			ctx := context.Background()
-			if err := s.RequestEmailChange(ctx, u.ID, "new@example.com", []byte("c"), time.Hour, nil, Event{Kind: EventEmailChangeAsked}); err != nil {
+			if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "new@example.com", []byte("c"), time.Hour, nil), Event{Kind: EventEmailChangeAsked}); err != nil {
 				return err
 			}
 			_, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("mine"), noTell, Event{Kind: EventEmailChanged})
@@ -102,11 +102,12 @@ func TestPendingSignInsEndWithSessions(t *testing.T) {
 // sessions other than through endSessions, with why: none of them ends a
 // person's sessions because their credentials changed.
 var sessionDeleters = map[string]string{
-	"endSessions":    "the one place (it ends the pending sign-ins too)",
-	"DeleteSession":  "one browser logging out (its pending sign-in, if any, is dropped by DropPendingSignIn)",
-	"RevokeSession":  "one session ended from the profile's list",
-	"DeleteExpired":  "the sweep of expired sessions (and expired pending sign-ins)",
-	"confirmAddress": "the sessions opened through the logins it removes, before endSessions runs in the same branch",
+	"endSessions":             "the one place (it ends the pending sign-ins too)",
+	"DeleteSession":           "one browser logging out (its pending sign-in, if any, is dropped by DropPendingSignIn)",
+	"RevokeSession":           "one session ended from the profile's list",
+	"CancelEmailChangeByLink": "the one session that asked for an email change stopped from the old address's link, as RevokeSession",
+	"DeleteExpired":           "the sweep of expired sessions (and expired pending sign-ins)",
+	"confirmAddress":          "the sessions opened through the logins it removes, before endSessions runs in the same branch",
 }
 
 // TestSessionsEndThroughEndSessions reads this package's sources: a

@@ -37,7 +37,7 @@ func TestEmailChangeEndsLinks(t *testing.T) {
 	if err := s.CreateEmailToken(ctx, []byte("reset-old"), u.ID, TokenReset, u.Email, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ConfirmEmailChange(ctx, []byte("c"), nil, func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged}); err != nil {
@@ -58,7 +58,7 @@ func TestPasswordChangeEndsEmailChange(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	u := mustUser(t, s, "ann@example.com")
-	if err := s.RequestEmailChange(ctx, u.ID, "mallory@evil.example", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "mallory@evil.example", []byte("c"), time.Hour, &Mail{Subject: "confirm"}), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ChangePassword(ctx, u.ID, "new", nil, Event{Kind: EventPasswordChanged}); err != nil {

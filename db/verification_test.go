@@ -40,7 +40,7 @@ func preHijacked(t *testing.T, s *Store) User {
 	}
 	newSession(t, s, u.ID, "mallory-password")
 	newSession(t, s, u.ID, "this-browser")
-	if err := s.RequestEmailChange(ctx, u.ID, "mallory@evil.example", []byte("mallory-change"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "mallory@evil.example", []byte("mallory-change"), time.Hour, &Mail{Subject: "confirm"}), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -163,7 +163,7 @@ func TestEmailChangeIsFirstVerification(t *testing.T) {
 		t.Fatal(err)
 	}
 	newSession(t, s, u.ID, "other")
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.ConfirmEmailChange(ctx, []byte("c"), []byte("kept"), func(string, string) (Notice, error) { return Notice{}, nil }, Event{Kind: EventEmailChanged})
@@ -199,7 +199,7 @@ func TestLaterVerificationKeepsLogins(t *testing.T) {
 	if _, err := s.ActiveSession(ctx, []byte("other"), time.Time{}); err != nil {
 		t.Errorf("other session after verifying again: got %v, want kept", err)
 	}
-	if err := s.RequestEmailChange(ctx, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}, Event{Kind: EventEmailChangeAsked}); err != nil {
+	if err := s.RequestEmailChange(ctx, ask(t, s, u.ID, "ann.new@example.com", []byte("c"), time.Hour, &Mail{Subject: "confirm"}), Event{Kind: EventEmailChangeAsked}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.StartPendingSignIn(ctx, PendingSignIn{TokenHash: []byte("p"), UserID: u.ID, Method: "password"}); err != nil {
@@ -416,7 +416,9 @@ func TestFirstVerificationEndsWhatWasAttached(t *testing.T) {
 						`INSERT INTO passkeys (user_id, rp_id, credential_id, name, credential, created_at) VALUES (?1, 'roster.test', CAST(?2 AS BLOB), 'key', '{}', 1)`,
 						`INSERT INTO passkey_ceremonies (token_hash, purpose, user_id, session, created_at) VALUES (CAST(?2 AS BLOB), 'register', ?1, '{}', 1)`,
 						`INSERT INTO pending_signins (token_hash, user_id, method, created_at, expires_at) VALUES (CAST(?2 AS BLOB), ?1, 'password', 1, 99999999999)`,
-						`INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) VALUES (?1, ?2 || '@evil.example', CAST(?2 AS BLOB), 1, 99999999999)`,
+						`INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES (CAST('asker-' || ?2 AS BLOB), ?1, 1, 1, 99999999999)`,
+						`INSERT INTO email_changes (user_id, new_email, token_hash, session_id, created_at, expires_at)
+							SELECT ?1, ?2 || '@evil.example', CAST(?2 AS BLOB), id, 1, 99999999999 FROM sessions WHERE id_hash = CAST('asker-' || ?2 AS BLOB)`,
 						`INSERT INTO contact_methods (user_id, kind, address, label, is_account, verified_at, created_at) VALUES (?1, 'email', ?2 || '@evil.example', 'mine', 0, 1, 1)`,
 						`DELETE FROM notification_rules WHERE user_id = ?1`,
 						`INSERT INTO notification_rules (user_id, circumstance, severity, contact_method_id)

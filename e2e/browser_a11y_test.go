@@ -396,14 +396,28 @@ func startA11ySite(t *testing.T) *a11ySite {
 	_, err = store.AddPasskey(ctx, db.Passkey{UserID: ada.ID, RPID: "localhost", CredentialID: []byte("a11y-passkey"), Name: "Ada's laptop", Credential: []byte("{}")},
 		db.Event{Kind: db.EventPasskeyAdded})
 	must(err)
+	// A pending change belongs to the session that asked for it: each
+	// has one of its own (see the sessions below).
+	// It returns the token of the link that cancels it.
+	askChange := func(userID int64, email string, hash []byte) string {
+		_, asker := a11yToken(t)
+		_, err := store.CreateSession(ctx, db.Session{IDHash: asker, UserID: userID, ExpiresAt: time.Now().Add(24 * time.Hour), IP: "192.0.2.7", UserAgent: browserUAFirefox})
+		must(err)
+		cancelToken, cancel := a11yToken(t)
+		must(store.RequestEmailChange(ctx, db.EmailChangeAsk{UserID: userID, SessionHash: asker, NewEmail: email, TokenHash: hash, CancelHash: cancel,
+			TTL: time.Hour, Confirm: &db.Mail{Subject: "Confirm", Body: "Confirm"}}, db.Event{Kind: db.EventEmailChangeAsked}))
+		return cancelToken
+	}
 	changeToken, changeHash := a11yToken(t)
-	must(store.RequestEmailChange(ctx, ada.ID, "ada.new@example.com", changeHash, time.Hour,
-		&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+	askChange(ada.ID, "ada.new@example.com", changeHash)
 	// The pages of emailed links, opened in another browser, are Bob's:
 	// the keyboard test follows both Ada's and Bob's links to the end.
 	bobChangeToken, bobChangeHash := a11yToken(t)
-	must(store.RequestEmailChange(ctx, bob.ID, "bob.new@example.com", bobChangeHash, time.Hour,
-		&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+	askChange(bob.ID, "bob.new@example.com", bobChangeHash)
+	// The link that stops a change, mailed to the old address, is Grace's
+	// (the keyboard test stops it).
+	_, graceChangeHash := a11yToken(t)
+	graceCancelToken := askChange(grace.ID, "grace.new@example.com", graceChangeHash)
 	verifyToken, verifyHash := a11yToken(t)
 	must(store.CreateEmailToken(ctx, verifyHash, ada.ID, db.TokenVerify, ada.Email, time.Hour, nil))
 	bobVerifyToken, bobVerifyHash := a11yToken(t)
@@ -495,6 +509,8 @@ func startA11ySite(t *testing.T) *a11ySite {
 		out("confirm email, other browser", "GET /verify/:token", "/verify/"+bobVerifyToken, "main form"),
 		out("confirm email, dead link", "GET /verify/:token", "/verify/no-such-token", "main h1"),
 		out("confirm email change, other browser", "GET /email-change/:token", "/email-change/"+bobChangeToken, "main form"),
+		out("stop an email change, from the old address", "GET /email-change/cancel/:token", "/email-change/cancel/"+graceCancelToken, "main form"),
+		out("stop an email change, dead link", "GET /email-change/cancel/:token", "/email-change/cancel/no-such-token", "main h1"),
 		out("invite, signed out", "GET /invites/:token", "/invites/"+carolToken, "main h1"),
 		out("invite, account requires two-factor", "GET /invites/:token", "/invites/"+umbrellaToken, "#invite-two-factor"),
 		out("error page (404)", "", "/no-such-page", "main h1"),

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +17,8 @@ import (
 // so on Create Account, with the button that sends the link again; after
 // following the link the form is there. A pending change of the account
 // email is cancelled from the profile in place, and its mailed link is
-// then dead.
+// then dead. The notice to the current address stops another from its
+// link, in a browser logged in to nothing.
 func TestBrowserConfirmFirst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -58,6 +61,7 @@ func TestBrowserConfirmFirst(t *testing.T) {
 		chromedp.Click(chromedp.CSS(".sudo-prompt button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#pending-email button")), htmxSettled)
 	changeLink := mailbox.take(t, "eve.new@example.com", "Confirm your new Roster account email").link(t, base, "/email-change/")
+	mailbox.take(t, email, "Security notice: a change of your account email was asked for")
 	eve.do(t, "cancel the change",
 		chromedp.Click(chromedp.Search(`//div[@id="pending-email"]//button[normalize-space()="Cancel the change to eve.new@example.com"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "The change to eve.new@example.com is cancelled")]`)), htmxSettled)
@@ -65,5 +69,26 @@ func TestBrowserConfirmFirst(t *testing.T) {
 	eve.wantCount(t, `//div[@id="pending-email"]`, 0)
 	eve.navigate(t, changeLink, "main h1")
 	eve.wantText(t, "main h1", "This link does not work")
+
+	// 3. The notice to the current address stops a change from its link,
+	// in a browser logged in to nothing (the owner may be locked out).
+	eve.navigate(t, base+"/profile", "#change-email #new_email")
+	eve.do(t, "ask to change the account email again",
+		chromedp.SetValue(chromedp.CSS("#change-email #new_email"), "eve.other@example.com"),
+		chromedp.Click(chromedp.CSS("#change-email button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#pending-email button")), htmxSettled)
+	changeLink = mailbox.take(t, "eve.other@example.com", "Confirm your new Roster account email").link(t, base, "/email-change/")
+	notice := mailbox.take(t, email, "Security notice: a change of your account email was asked for")
+	stop := regexp.MustCompile(regexp.QuoteMeta(base+"/email-change/cancel/") + `[A-Za-z0-9_-]{20,}`).FindString(notice.Text)
+	if stop == "" || !strings.Contains(notice.Text, "eve.other@example.com") {
+		t.Fatalf("the notice to %s: no cancel link, or no new address:\n%s", email, notice.Text)
+	}
+	old := newBrowserTab(t, browserCtx, "Eve's mailbox (Chrome)", browserUAChrome, true, true)
+	old.navigate(t, stop, "main form button[type=submit]")
+	old.wantText(t, "main form button[type=submit]", "Stop the change to eve.other@example.com")
+	old.submitAny(t, "stop the change", chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	old.wantText(t, "main h1", "Email change cancelled")
+	old.navigate(t, changeLink, "main h1")
+	old.wantText(t, "main h1", "This link does not work")
 	mailbox.wantAllTaken(t)
 }

@@ -238,6 +238,9 @@ func describe(ev db.Event) string {
 	case db.EventEmailChangeAsked:
 		return "Asked to change the account email to " + text("new_email")
 	case db.EventEmailChangeCancelled:
+		if text("by") == "link" {
+			return "Cancelled the change of the account email to " + text("new_email") + ", from the link mailed to the old address; the session that asked was logged out"
+		}
 		return "Cancelled the change of the account email to " + text("new_email")
 	case db.EventEmailChanged:
 		if n := count("sessions_revoked"); n > 0 {

@@ -536,8 +536,13 @@ func TestEmailChangeSendLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 3 {
-		t.Errorf("queued %d messages, want 3", len(list))
+	// Each request also told the old address (with its cancel link).
+	sent := map[string]int{}
+	for _, d := range list {
+		sent[d.Address]++
+	}
+	if len(list) != 6 || sent["target@example.com"] != 3 || sent[annEmail] != 3 {
+		t.Errorf("queued %v, want 3 links to target@example.com and 3 notices to %s", sent, annEmail)
 	}
 }
 

@@ -43,7 +43,20 @@ func (h *Handler) changeEmail(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		err = h.store.RequestEmailChange(c.Request().Context(), u.ID, email, hash, emailChangeTTL, m, event(c, db.EventEmailChangeAsked))
+		// The current address is told at once, with a link that stops the
+		// change without a session (whoever asked may hold the only one).
+		cancel, cancelHash := newToken()
+		notice, err := h.views.LinkMail(db.CircumstanceSecurity, h.link("/email-change/cancel/"+cancel), func(link string) views.Mail {
+			return views.EmailChangeAskedMail{Name: u.DisplayName(), New: db.NormalEmail(email), CancelLink: link,
+				ResetLink: h.link("/password/forgot"), ProfileLink: h.link("/profile"),
+				When: time.Now(), IP: c.RealIP(), Device: device(c.Request().UserAgent())}
+		})
+		if err != nil {
+			return err
+		}
+		err = h.store.RequestEmailChange(c.Request().Context(), db.EmailChangeAsk{UserID: u.ID, SessionHash: sessionHash(c),
+			NewEmail: email, TokenHash: hash, CancelHash: cancelHash, TTL: emailChangeTTL, Confirm: m, Notice: notice},
+			event(c, db.EventEmailChangeAsked))
 		switch {
 		case errors.Is(err, db.ErrEmailTaken):
 			h.release(c.Request().Context(), c, slot) // nothing was sent
@@ -52,7 +65,8 @@ func (h *Handler) changeEmail(c echo.Context) error {
 			return err
 		default:
 			h.queued()
-			form = views.Form{Message: "A link is on its way to " + email + ". Your account email changes when you follow it; until then it stays " + u.Email + "."}
+			form = views.Form{Message: "A link is on its way to " + email + ". Your account email changes when you follow it; until then it stays " + u.Email +
+				". Stay logged in here until then: logging out this session cancels the change."}
 		}
 	}
 	return notifyAnswer(h, c, formStatus(form), form.Message, func(n *views.NotifySection) { n.EmailForm = form })
@@ -92,6 +106,55 @@ func (h *Handler) confirmEmailChangePage(c echo.Context) error {
 		return err
 	}
 	return h.confirmLinkPage(c, userID, views.ConfirmLinkPage{Email: email, Replaces: u.Email, Action: "/email-change/" + c.Param("token")})
+}
+
+// cancelEmailChangePage is the link mailed to the current address when a
+// change is asked for. Mail scanners open it too, so it only asks; its
+// form (cancelEmailChangeLink) stops the change. It needs no session:
+// the person may be locked out of theirs.
+func (h *Handler) cancelEmailChangePage(c echo.Context) error {
+	ctx := c.Request().Context()
+	userID, email, _, err := h.store.EmailChangeByCancel(ctx, tokenHash(c.Param("token")))
+	if errors.Is(err, db.ErrNotFound) {
+		return h.render(c, http.StatusNotFound, "message.html", "", cancelLinkGone(h.page(c, "Stop the email change")))
+	}
+	if err != nil {
+		return err
+	}
+	u, err := h.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "email_cancel.html", "", views.EmailCancelPage{Page: h.page(c, "Stop the email change"),
+		Email: email, Current: u.Email, Action: "/email-change/cancel/" + c.Param("token")})
+}
+
+// cancelEmailChangeLink is the cancel page's form: the pending change
+// goes, and its confirmation link stops working.
+func (h *Handler) cancelEmailChangeLink(c echo.Context) error {
+	ctx := c.Request().Context()
+	userID, email, err := h.store.CancelEmailChangeByLink(ctx, tokenHash(c.Param("token")), event(c, db.EventEmailChangeCancelled))
+	p := h.page(c, "Email change stopped")
+	if errors.Is(err, db.ErrNotFound) {
+		return h.render(c, http.StatusNotFound, "message.html", "", cancelLinkGone(p))
+	}
+	if err != nil {
+		return err
+	}
+	u, err := h.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "message.html", "", views.MessagePage{Page: p, Heading: "Email change cancelled",
+		Text: "The change to " + email + " is cancelled: the link we sent there no longer works, the session that asked for it is logged out, and your account email stays " + u.Email +
+			". If you did not ask for it, someone may have your password: reset it, which logs out every session.",
+		Link: "/password/forgot", LinkText: "Reset your password"})
+}
+
+func cancelLinkGone(p views.Page) views.MessagePage {
+	return views.MessagePage{Page: p, Heading: "This link does not work",
+		Text: "The change it would stop is no longer waiting: it was cancelled, confirmed or has expired, or the session that asked for it ended.",
+		Link: "/profile", LinkText: "Go to your profile"}
 }
 
 func emailChangeLinkGone(p views.Page) views.MessagePage {

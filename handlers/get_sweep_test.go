@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/internal/oauthtest"
@@ -35,6 +37,7 @@ var getWrites = map[string]string{
 // cookie or sends the browser to another site.
 func TestGETsDoNotWrite(t *testing.T) {
 	w := newSweepWorld(t)
+	w.pendingChange(t)
 	a, owner := w.a, w.owner
 	// The SP key pair exists (made at the first metadata GET, once per
 	// database: the sweep's browsers find it made).
@@ -90,6 +93,13 @@ func TestGETsDoNotWrite(t *testing.T) {
 	}
 	if swept < 4*20 {
 		t.Errorf("only %d GETs swept: the route table was not read", swept)
+	}
+	// The email change's pages were reached with their live tokens, and
+	// left the change pending.
+	for _, path := range []string{"/email-change/" + w.changeToken, "/email-change/cancel/" + w.cancelToken} {
+		if res := anon.get(path); res.status != http.StatusOK {
+			t.Errorf("GET %s after the sweep: got %d, want 200 (the change still pending)", path, res.status)
+		}
 	}
 	// The sweep saw the writes it is about: the contact method's code has
 	// all its tries, and no SAML sign-in was started.
@@ -210,6 +220,9 @@ type sweepWorld struct {
 	idp        *samltest.IdP
 	e          *samlEnv
 	method     db.ContactMethod
+	// A pending change of Ann's account email, asked from a session of
+	// hers: the tokens of its confirmation and cancel links.
+	changeToken, cancelToken string
 }
 
 func newSweepWorld(t *testing.T) *sweepWorld {
@@ -236,6 +249,23 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 	return w
 }
 
+// pendingChange gives Ann a pending change of her account email, asked
+// from a session of hers, for the sweeps that only read (a POST to its
+// link would change the email the other routes sign in with).
+func (w *sweepWorld) pendingChange(t *testing.T) {
+	t.Helper()
+	asker := sha256.Sum256([]byte("sweep-asker"))
+	if _, err := w.a.store.CreateSession(context.Background(), db.Session{IDHash: asker[:], UserID: w.owner.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	w.changeToken, w.cancelToken = "sweep-change-token", "sweep-cancel-token"
+	change, cancel := sha256.Sum256([]byte(w.changeToken)), sha256.Sum256([]byte(w.cancelToken))
+	if err := w.a.store.RequestEmailChange(context.Background(), db.EmailChangeAsk{UserID: w.owner.ID, SessionHash: asker[:], NewEmail: "ann.new@example.com",
+		TokenHash: change[:], CancelHash: cancel[:], TTL: time.Hour}, db.Event{Kind: db.EventEmailChangeAsked}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // valid is a value of path parameter name of route that reaches the
 // handler's logic (so that what the sweep varies elsewhere is seen there);
 // "1" for any other, "" for the wildcard (each sweep picks its own).
@@ -259,6 +289,10 @@ func (w *sweepWorld) valid(route, name string) string {
 		return itoa(w.method.ID)
 	case name == ":token" && strings.HasPrefix(route, "/invites/"):
 		return w.invToken
+	case name == ":token" && strings.HasPrefix(route, "/email-change/cancel/") && w.cancelToken != "":
+		return w.cancelToken
+	case name == ":token" && strings.HasPrefix(route, "/email-change/") && w.changeToken != "":
+		return w.changeToken
 	case name == ":token":
 		return "sometoken"
 	case name == "*":

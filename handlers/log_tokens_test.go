@@ -48,16 +48,18 @@ func TestLinkTokensStayOutOfTheLog(t *testing.T) {
 	visit(invite)
 	change := emailChangeLink(t, a, c, "ann.new@example.com")
 	visit(change)
+	cancel := strings.TrimPrefix(link(t, a.mail.waitFor(t, annEmail, "a change of your account email was asked for"), "http://roster.test/email-change/cancel/"), "http://roster.test")
+	visit(cancel)
 	a.client(t).confirmLink(change)
 
 	logs := a.logs.String()
-	for _, path := range []string{verify, reset, change, invite} {
+	for _, path := range []string{verify, reset, change, cancel, invite} {
 		token := path[strings.LastIndex(path, "/")+1:]
 		if strings.Contains(logs, token) {
 			t.Errorf("the token of %s is in the log:\n%s", path, logs)
 		}
 	}
-	for _, route := range []string{"/verify/:token", "/password/reset/:token", "/email-change/:token", "/invites/:token"} {
+	for _, route := range []string{"/verify/:token", "/password/reset/:token", "/email-change/:token", "/email-change/cancel/:token", "/invites/:token"} {
 		if !strings.Contains(logs, "route="+route+" path="+route+" ") {
 			t.Errorf("no request to %s logged as its route", route)
 		}

@@ -269,7 +269,8 @@ func TestEmailChangeDuringMailOutage(t *testing.T) {
 	if res.status != http.StatusSeeOther {
 		t.Fatalf("ask for the change during the outage: got %d, want 303; body %s", res.status, res.body)
 	}
-	checkFlash(t, c, res, "A link is on its way to "+newEmail+". Your account email changes when you follow it; until then it stays "+annEmail+".")
+	checkFlash(t, c, res, "A link is on its way to "+newEmail+". Your account email changes when you follow it; until then it stays "+annEmail+
+		". Stay logged in here until then: logging out this session cancels the change.")
 	waitMail(t, a, newEmail, "Confirm your new Roster account email", "failing", failing)
 	if want := html.EscapeString("We could not deliver the link to " + newEmail + " yet, we keep trying."); !strings.Contains(c.get("/profile").body, want) {
 		t.Errorf("the profile during the outage: missing %q", want)

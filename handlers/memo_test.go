@@ -303,8 +303,10 @@ func TestMemoShowsEveryChange(t *testing.T) {
 		// The Your data panel names the account email: an email change
 		// asked, then confirmed (last: the steps above log in with it).
 		{"email change asked", "/profile", func() {
-			must(a.store.RequestEmailChange(ctx, ann.ID, "ann.new@example.com", []byte("memo-change-token"), time.Hour,
-				&db.Mail{Subject: "Confirm", Body: "Confirm"}, db.Event{Kind: db.EventEmailChangeAsked}))
+			asker := sha256.Sum256([]byte(c.cookie(sessCookie)))
+			must(a.store.RequestEmailChange(ctx, db.EmailChangeAsk{UserID: ann.ID, SessionHash: asker[:], NewEmail: "ann.new@example.com",
+				TokenHash: []byte("memo-change-token"), CancelHash: []byte("memo-cancel-token"), TTL: time.Hour,
+				Confirm: &db.Mail{Subject: "Confirm", Body: "Confirm"}}, db.Event{Kind: db.EventEmailChangeAsked}))
 		}},
 		{"email changed (Your data)", "/profile", func() {
 			// Confirmed in c's browser, whose session the change keeps

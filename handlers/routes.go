@@ -114,6 +114,8 @@ func (h *Handler) Routes(e *echo.Echo, static fs.FS) error {
 	profile.POST("/email/cancel", h.cancelEmailChange)
 	e.GET("/email-change/:token", h.confirmEmailChangePage)
 	e.POST("/email-change/:token", h.confirmEmailChange)
+	e.GET("/email-change/cancel/:token", h.cancelEmailChangePage)
+	e.POST("/email-change/cancel/:token", h.cancelEmailChangeLink)
 
 	// Two-factor authentication (twofactor.go): the profile's panel, and
 	// the sign-in's second step, which needs this browser's pending

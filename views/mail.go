@@ -135,6 +135,15 @@ type InviteMail struct {
 // EmailChangeMail asks the new address to confirm an account email change.
 type EmailChangeMail struct{ Name, Old, Link string }
 
+// EmailChangeAskedMail tells the old (current) address, when a change of
+// the account email is asked for, which address it is to, when and from
+// where, with the link that cancels it (CancelLink).
+type EmailChangeAskedMail struct {
+	Name, New, CancelLink, ResetLink, ProfileLink string
+	When                                          time.Time
+	IP, Device                                    string
+}
+
 // EmailChangedMail tells the old address that the account email changed.
 type EmailChangedMail struct{ Old, New, ResetLink string }
 
@@ -212,20 +221,21 @@ type SecurityMail struct {
 	ProfileLink string
 }
 
-func (VerifyMail) mailFile() string         { return "verify.txt" }
-func (ResetMail) mailFile() string          { return "reset.txt" }
-func (InviteMail) mailFile() string         { return "invite.txt" }
-func (EmailChangeMail) mailFile() string    { return "email_change.txt" }
-func (EmailChangedMail) mailFile() string   { return "email_changed.txt" }
-func (TestMail) mailFile() string           { return "test.txt" }
-func (JoinedMail) mailFile() string         { return "joined.txt" }
-func (LeftMail) mailFile() string           { return "left.txt" }
-func (AccountDeletedMail) mailFile() string { return "account_deleted.txt" }
-func (MemberRoleMail) mailFile() string     { return "member_role.txt" }
-func (MemberRemovedMail) mailFile() string  { return "member_removed.txt" }
-func (MemberOwnerMail) mailFile() string    { return "member_owner.txt" }
-func (BillingMail) mailFile() string        { return "billing.txt" }
-func (m SecurityMail) mailFile() string     { return "security_" + string(m.Change) + ".txt" }
+func (VerifyMail) mailFile() string           { return "verify.txt" }
+func (ResetMail) mailFile() string            { return "reset.txt" }
+func (InviteMail) mailFile() string           { return "invite.txt" }
+func (EmailChangeMail) mailFile() string      { return "email_change.txt" }
+func (EmailChangedMail) mailFile() string     { return "email_changed.txt" }
+func (EmailChangeAskedMail) mailFile() string { return "email_change_asked.txt" }
+func (TestMail) mailFile() string             { return "test.txt" }
+func (JoinedMail) mailFile() string           { return "joined.txt" }
+func (LeftMail) mailFile() string             { return "left.txt" }
+func (AccountDeletedMail) mailFile() string   { return "account_deleted.txt" }
+func (MemberRoleMail) mailFile() string       { return "member_role.txt" }
+func (MemberRemovedMail) mailFile() string    { return "member_removed.txt" }
+func (MemberOwnerMail) mailFile() string      { return "member_owner.txt" }
+func (BillingMail) mailFile() string          { return "billing.txt" }
+func (m SecurityMail) mailFile() string       { return "security_" + string(m.Change) + ".txt" }
 
 func (m CodeMail) mailFile() string {
 	switch m.Kind {

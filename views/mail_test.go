@@ -41,6 +41,8 @@ func mailSamples() []Mail {
 		security(PasskeyAdded), security(PasskeyRemoved), security(TwoFactorReset), security(WrongCodes),
 		SudoCodeMail{Name: "Ann", Code: "123456"},
 		InviteMail{Inviter: "Ann", Account: "Acme", Role: "Normal", Link: "https://r.example/invites/t", RequireTwoFactor: true},
+		EmailChangeAskedMail{Name: "Ann", New: "ann@example.org", CancelLink: "https://r.example/email-change/cancel/t", When: when, IP: "192.0.2.1",
+			Device: "Firefox on Linux", ResetLink: "https://r.example/password/forgot", ProfileLink: "https://r.example/profile"},
 	}
 }
 
@@ -87,6 +89,15 @@ func TestMailWords(t *testing.T) {
 			"The link works for 48 hours. If you did not create a Roster profile, ignore this message.\n"}},
 		{samples[6], MailText{"Your Roster verification code is 123456. It works for 15 minutes.", ""}},
 		{samples[7], MailText{"This is Roster. Your verification code is 1, 2, 3, 4, 5, 6", "Again: 1, 2, 3, 4, 5, 6."}},
+		{EmailChangeAskedMail{Name: "Ann", New: "mallory@evil.example", CancelLink: "https://r.example/email-change/cancel/t",
+			When: time.Date(2026, 12, 6, 17, 5, 0, 0, time.UTC), IP: "192.0.2.66", Device: "Chrome on Windows",
+			ResetLink: "https://r.example/password/forgot", ProfileLink: "https://r.example/profile"},
+			MailText{"Security notice: a change of your account email was asked for",
+				"Hello Ann,\n\nSomeone, perhaps you, asked to make mallory@evil.example the account email of your Roster profile instead of this address. " +
+					"Nothing changes unless the link we sent to mallory@evil.example is followed, within 48 hours, from the session that asked.\n\n" +
+					"When: 6 Dec 2026 17:05 UTC\nFrom: IP address 192.0.2.66, Chrome on Windows\n\n" +
+					"If this was you, there is nothing to do. If it was not, stop the change at\nhttps://r.example/email-change/cancel/t\n" +
+					"then reset your password at\nhttps://r.example/password/forgot\n(which logs out every session) and review your sessions at\nhttps://r.example/profile\n"}},
 		{BillingMail{Account: "Acme", Card: "Visa ending 4242", Owner: "Ann", Reason: db.ClearedLeft}, MailText{"No card pays for Acme any more",
 			"The card Visa ending 4242 of Ann no longer pays for the account Acme: Ann is no longer a member of the account.\n\n" +
 				"An Admin of Acme can choose another card in the account's Manage console, under Billing."}},

@@ -274,6 +274,16 @@ type ContactVerifyPage struct {
 	Code    string
 }
 
+// EmailCancelPage answers the link that cancels a pending change of the
+// account email (mailed to the current address): opening it changes
+// nothing; the form posts to Action.
+type EmailCancelPage struct {
+	Page
+	Email   string // the address the change is to
+	Current string // the account email now
+	Action  string
+}
+
 // pages maps each page file to the zero value of its data, which also lets
 // the tests execute every template with zero data.
 var pages = map[string]any{
@@ -301,6 +311,7 @@ var pages = map[string]any{
 	"signin_continue.html":  ContinueSignInPage{},
 	"signin_switch.html":    SignInSwitchPage{},
 	"contact_verify.html":   ContactVerifyPage{},
+	"email_cancel.html":     EmailCancelPage{},
 }
 
 // Renderer holds one parsed template set per page file, and one per
