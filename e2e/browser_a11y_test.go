@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/rosterhq/roster/db"
 	"github.com/rosterhq/roster/internal/samltest"
+	"github.com/rosterhq/roster/internal/totptest"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -361,8 +362,8 @@ func startA11ySite(t *testing.T) *a11ySite {
 	// owner, has it on; Ada, a member, has not, so it is refused to her.
 	hal := user("Hal Hartley", "hal@example.com")
 	umbrella := account(hal, "Umbrella")
-	must(testStartTOTP(store, ctx, hal.ID, []byte("a11y: never read")))
-	must(testConfirmTOTP(store, ctx, hal.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}))
+	must(totptest.Start(ctx, store, hal.ID, []byte("a11y: never read")))
+	must(totptest.Confirm(ctx, store, hal.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}))
 	must(store.SetRequireTwoFactor(ctx, umbrella.ID, hal.ID, true, db.Event{Kind: db.EventTwoFactorRequired}))
 	inv, _ = invite(umbrella, hal, ada.Email, db.RoleNormal)
 	_, err = store.AcceptInvite(ctx, inv.ID, ada.ID, db.Event{Kind: db.EventInviteAccepted})

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/totptest"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -290,10 +291,10 @@ func TestLastTwoFactorAdminRefused(t *testing.T) {
 	c.adopt(ann.ID)
 	secret, _ := enrol(t, c)
 	for _, u := range []db.User{carol} {
-		if err := testStartTOTP(a.store, ctx, u.ID, []byte("sealed")); err != nil {
+		if err := totptest.Start(ctx, a.store, u.ID, []byte("sealed")); err != nil {
 			t.Fatal(err)
 		}
-		if err := testConfirmTOTP(a.store, ctx, u.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+		if err := totptest.Confirm(ctx, a.store, u.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -310,10 +311,10 @@ func TestLastTwoFactorAdminRefused(t *testing.T) {
 		t.Fatal("refused, but two-factor went off")
 	}
 	// Bob, an Admin, turns it on: Ann may turn hers off, with the same code.
-	if err := testStartTOTP(a.store, ctx, bob.ID, []byte("sealed")); err != nil {
+	if err := totptest.Start(ctx, a.store, bob.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	if err := testConfirmTOTP(a.store, ctx, bob.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := totptest.Confirm(ctx, a.store, bob.ID, 1, nil, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	if res := c.postForm("/profile/two-factor/disable", url.Values{"code": {code}}); res.status != http.StatusSeeOther {

@@ -15,6 +15,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/totptest"
 	"github.com/rosterhq/roster/views"
 )
 
@@ -433,11 +434,11 @@ func TestSecondStepKeyUnreadable(t *testing.T) {
 	ctx := context.Background()
 	a := newApp(t)
 	ann := a.verify(t, a.seedUser(t, annName, annEmail, annPassword)) // factors need a confirmed email
-	if err := testStartTOTP(a.store, ctx, ann.ID, []byte("sealed under a secret this server does not have")); err != nil {
+	if err := totptest.Start(ctx, a.store, ann.ID, []byte("sealed under a secret this server does not have")); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte("roster recovery code:abcdefghij"))
-	if err := testConfirmTOTP(a.store, ctx, ann.ID, 1, [][]byte{sum[:]}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := totptest.Confirm(ctx, a.store, ann.ID, 1, [][]byte{sum[:]}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	c := a.client(t)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/totptest"
 )
 
 // TestAccountRequireTwoFactorOff: `roster account require-2fa -account ID
@@ -23,10 +24,10 @@ func TestAccountRequireTwoFactorOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := testStartTOTP(store, ctx, u.ID, []byte("sealed")); err != nil {
+	if err := totptest.Start(ctx, store, u.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	if err := testConfirmTOTP(store, ctx, u.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := totptest.Confirm(ctx, store, u.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.SetRequireTwoFactor(ctx, acc.ID, u.ID, true, db.Event{Kind: db.EventTwoFactorRequired}); err != nil {

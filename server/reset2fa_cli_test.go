@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/db"
+	"github.com/rosterhq/roster/internal/totptest"
 )
 
 // TestUserResetTwoFactor: `roster user reset-2fa` turns off the
@@ -19,11 +20,11 @@ func TestUserResetTwoFactor(t *testing.T) {
 	store := c.store()
 	ctx := t.Context()
 	u := c.createUser(store, "a@example.com")
-	if err := testStartTOTP(store, ctx, u.ID, []byte("sealed")); err != nil {
+	if err := totptest.Start(ctx, store, u.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
 	codes := [][]byte{[]byte("h1"), []byte("h2"), []byte("h3")}
-	if err := testConfirmTOTP(store, ctx, u.ID, 1, codes, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := totptest.Confirm(ctx, store, u.ID, 1, codes, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.AddPasskey(ctx, db.Passkey{UserID: u.ID, RPID: "roster.test", CredentialID: []byte("cred"), Name: "Phone", Credential: []byte("{}")},
@@ -85,10 +86,10 @@ func TestUserResetTwoFactorSignsOut(t *testing.T) {
 	store := c.store()
 	ctx := t.Context()
 	a, b := c.createUser(store, "a@example.com"), c.createUser(store, "b@example.com")
-	if err := testStartTOTP(store, ctx, a.ID, []byte("sealed")); err != nil {
+	if err := totptest.Start(ctx, store, a.ID, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	if err := testConfirmTOTP(store, ctx, a.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
+	if err := totptest.Confirm(ctx, store, a.ID, 1, [][]byte{[]byte("h1")}, db.Event{Kind: db.EventTwoFactorEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	for i, u := range []db.User{a, a, b} { // two sessions of a, one of b
