@@ -21,8 +21,9 @@ import (
 // priority. A storm of sign-ins, or a password-guessing attack, then takes
 // only the CPU that pages leave idle: in the server's own process the
 // hashes would hold every Go scheduler slot and pages would wait behind
-// them (docs/BENCHMARKS.md, S3). A worker starts in idleClass; one that
-// keeps a hash past workerPatience is replaced by one in lowClass.
+// them (docs/BENCHMARKS.md, S3). A worker starts in idleClass; one that a
+// waiting hash finds starved of CPU (workerPatience) is replaced by one in
+// lowClass, which takes over its hashes.
 const workerEnv = "ROSTER_HASH_WORKER"
 
 // workerIdle is how long a hash worker with nothing to do lives on; the
