@@ -40,19 +40,25 @@ const (
 // used up or was never sent to this session.
 var ErrSudoCode = errors.New("wrong or expired re-authentication code")
 
+// sudoFresh is the condition, on a sessions row, of a re-authentication
+// within SudoWindow of :now (its arguments: sudoArgs). Reauthenticated and
+// the authenticator-app set-up (setUpOwnedBy) both read it.
+const sudoFresh = `sudo_at IS NOT NULL AND sudo_at <= :now AND :now - sudo_at < :window`
+
+func sudoArgs(now time.Time) []any {
+	return []any{sql.Named("now", unix(now)), sql.Named("window", int64(SudoWindow/time.Second))}
+}
+
 // Reauthenticated reports whether userID's session idHash re-authenticated
 // within SudoWindow.
 func (s *Store) Reauthenticated(ctx context.Context, userID int64, idHash []byte) (bool, error) {
-	var at sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT sudo_at FROM sessions WHERE id_hash = CAST(? AS BLOB) AND user_id = ?`, idHash, userID).Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
+	var fresh bool
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id_hash = CAST(:hash AS BLOB) AND user_id = :user AND `+sudoFresh+`)`,
+		append(sudoArgs(s.now()), sql.Named("hash", idHash), sql.Named("user", userID))...).Scan(&fresh)
 	if err != nil {
 		return false, fmt.Errorf("re-authentication of user %d: %w", userID, err)
 	}
-	now := unix(s.now())
-	return at.Valid && at.Int64 <= now && now-at.Int64 < int64(SudoWindow/time.Second), nil
+	return fresh, nil
 }
 
 // Reauthenticate records that userID's session idHash re-authenticated

@@ -107,12 +107,10 @@ const TOTPSetUpTTL = 10 * time.Minute
 // waits, not expired, in session :hash of its user while that session's
 // re-authentication is fresh (its arguments: setUpArgs).
 const setUpOwnedBy = `confirmed_at IS NULL AND created_at > :now - :ttl AND session_id = (
-	SELECT id FROM sessions WHERE id_hash = CAST(:hash AS BLOB) AND user_id = totp_secrets.user_id
-		AND sudo_at IS NOT NULL AND sudo_at <= :now AND :now - sudo_at < :window)`
+	SELECT id FROM sessions WHERE id_hash = CAST(:hash AS BLOB) AND user_id = totp_secrets.user_id AND ` + sudoFresh + `)`
 
 func setUpArgs(idHash []byte, now time.Time) []any {
-	return []any{sql.Named("now", unix(now)), sql.Named("ttl", int64(TOTPSetUpTTL/time.Second)),
-		sql.Named("hash", idHash), sql.Named("window", int64(SudoWindow/time.Second))}
+	return append(sudoArgs(now), sql.Named("ttl", int64(TOTPSetUpTTL/time.Second)), sql.Named("hash", idHash))
 }
 
 // TOTPSetUp is userID's authenticator-app set-up that session idHash may
